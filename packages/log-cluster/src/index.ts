@@ -1,0 +1,3 @@
+export * from './invariant.ts';
+export * from './raft/types.ts';
+export * from './storage/types.ts';

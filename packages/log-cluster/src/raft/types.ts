@@ -1,0 +1,153 @@
+/**
+ * The consensus core's vocabulary (etcd/raft's shape). The core is pure: these values go in
+ * and out of it; storage, transport and time are the caller's business.
+ */
+
+/** Node ids are small positive integers; 0 means "none" (no vote, no known leader). */
+export type NodeId = number;
+export const NONE: NodeId = 0;
+
+/**
+ * One log entry. A Logscope entry carries a batch of records: `offset` is the record offset of
+ * the first record and `count` how many it holds (0 for the no-op a new leader appends), so record
+ * offsets are dense and derived from the log itself: entry.offset = previous.offset + previous.count.
+ */
+export interface Entry {
+  readonly index: number;
+  readonly term: number;
+  readonly offset: number;
+  readonly count: number;
+  readonly data: Uint8Array;
+}
+
+/** What must be durable before the node answers any message of the term. */
+export interface HardState {
+  readonly term: number;
+  readonly vote: NodeId;
+  readonly commit: number;
+}
+
+/**
+ * The log before `index` is gone (retention deleted it, or a follower was reset to catch up).
+ * `term` is the term of entry `index`; `nextOffset` the record offset of entry index + 1.
+ */
+export interface SnapshotMeta {
+  readonly index: number;
+  readonly term: number;
+  readonly nextOffset: number;
+}
+
+export type Role = 'follower' | 'pre-candidate' | 'candidate' | 'leader';
+
+export type MessageType =
+  | 'preVote'
+  | 'preVoteResp'
+  | 'vote'
+  | 'voteResp'
+  | 'append'
+  | 'appendResp'
+  | 'heartbeat'
+  | 'heartbeatResp'
+  | 'snapshot'
+  | 'timeoutNow';
+
+/**
+ * One message between replicas of the same group. Fields not used by a type are 0/empty.
+ * - preVote/vote: index/logTerm = candidate's last entry; term = the (prospective) term.
+ * - append: index/logTerm = entry preceding `entries`; commit = leader commit.
+ * - appendResp: index = last index matched (or rejected index when reject); rejectHint = follower last index.
+ * - heartbeat: commit = min(leader commit, follower match). heartbeatResp: nothing extra.
+ * - snapshot: snapshot = the leader's log start; the follower drops its log and restarts from there.
+ * - timeoutNow: leadership transfer; the target campaigns at once (skipping pre-vote).
+ */
+export interface Message {
+  readonly type: MessageType;
+  readonly from: NodeId;
+  readonly to: NodeId;
+  readonly term: number;
+  readonly logTerm: number;
+  readonly index: number;
+  readonly commit: number;
+  readonly entries: readonly Entry[];
+  readonly reject: boolean;
+  readonly rejectHint: number;
+  readonly snapshot: SnapshotMeta | null;
+}
+
+/**
+ * The read side of stable storage, as the core sees it (etcd's Storage interface).
+ * The caller writes what a Ready says to persist, then makes it visible here before advance().
+ */
+export interface RaftLogStorage {
+  /** HardState and snapshot as recovered at start. */
+  initialState(): { hardState: HardState; snapshot: SnapshotMeta };
+  /** Index of the first entry still held (snapshot.index + 1). */
+  firstIndex(): number;
+  /** Index of the last entry held (snapshot.index when empty). */
+  lastIndex(): number;
+  /** Term of entry `index`, for firstIndex-1 (the snapshot) through lastIndex; undefined outside. */
+  term(index: number): number | undefined;
+  /** Entries [lo, hi), at least one when lo < hi, at most maxBytes of data after the first. */
+  entries(lo: number, hi: number, maxBytes: number): Entry[];
+  /** The current log start. */
+  snapshot(): SnapshotMeta;
+}
+
+export interface SoftState {
+  readonly leader: NodeId;
+  readonly role: Role;
+}
+
+/** What the caller must do next, in order: persist hardState, snapshot and entries; send messages; apply committed entries; then advance(). */
+export interface Ready {
+  readonly softState: SoftState | null;
+  readonly hardState: HardState | null;
+  readonly snapshot: SnapshotMeta | null;
+  /** Entries to append; when entries[0].index <= the stored last index, the stored suffix from there is replaced. */
+  readonly entries: readonly Entry[];
+  readonly messages: readonly Message[];
+  readonly committedEntries: readonly Entry[];
+}
+
+export interface RaftConfig {
+  readonly id: NodeId;
+  /** Every voter of the group, including id. */
+  readonly peers: readonly NodeId[];
+  /** Election timeout is randomized in [electionTicks, 2 * electionTicks). */
+  readonly electionTicks: number;
+  readonly heartbeatTicks: number;
+  readonly storage: RaftLogStorage;
+  /** Deterministic randomness (the simulator seeds it). Returns [0, 1). */
+  readonly random: () => number;
+  /** Bytes of entry data per append message. */
+  readonly maxBytesPerMessage: number;
+  /** Append messages in flight per follower before waiting for acks. */
+  readonly maxInflightMessages: number;
+  readonly preVote: boolean;
+  readonly checkQuorum: boolean;
+}
+
+export interface Progress {
+  readonly match: number;
+  readonly next: number;
+  readonly recentActive: boolean;
+  readonly state: 'probe' | 'replicate' | 'snapshot';
+}
+
+export interface RaftStatus {
+  readonly id: NodeId;
+  readonly term: number;
+  readonly vote: NodeId;
+  readonly role: Role;
+  readonly leader: NodeId;
+  readonly commit: number;
+  readonly lastIndex: number;
+  /** Set on the leader only. */
+  readonly progress: ReadonlyMap<NodeId, Progress> | null;
+  /** Non-zero while a leadership transfer to that node is under way. */
+  readonly transferee: NodeId;
+}
+
+export type ProposeResult =
+  | { readonly ok: true; readonly index: number; readonly term: number; readonly offset: number }
+  | { readonly ok: false; readonly reason: 'not-leader' | 'transferring'; readonly leaderHint: NodeId };

@@ -1,0 +1,47 @@
+/**
+ * The only I/O a node's storage does. Two implementations: real files with fdatasync
+ * (storage/file-disk.ts) and the simulator's memory disk that models a crash
+ * (storage/mem-disk.ts). Writes and syncs complete through callbacks so the simulator
+ * decides when they complete; reads are synchronous (served from what was written,
+ * like the page cache).
+ */
+export type IoCallback = (error: Error | null) => void;
+
+export interface DiskFile {
+  readonly name: string;
+  /** Bytes written so far (synced or not). */
+  size(): number;
+  /** Appends at the end. Fails with a DiskFullError when the disk is full; nothing is written then. */
+  append(data: Uint8Array, done: IoCallback): void;
+  /** fdatasync: when done is called without error, every byte appended before the call is durable. */
+  sync(done: IoCallback): void;
+  read(position: number, length: number): Uint8Array;
+  /** Cuts the file to `length` bytes and makes the cut durable. */
+  truncate(length: number): void;
+  close(): void;
+}
+
+export interface Disk {
+  /** Opens (creating when missing) a file of this disk's directory. */
+  open(name: string): DiskFile;
+  list(): string[];
+  remove(name: string): void;
+  /** Bytes in use, for metrics and retention. */
+  usedBytes(): number;
+}
+
+/** ENOSPC: the write did not happen; the caller fails the appends that needed it. */
+export class DiskFullError extends Error {
+  override name = 'DiskFullError';
+  readonly code = 'ENOSPC';
+}
+
+/** What recovery found and did, for logs, metrics and the corrupted-segment drill. */
+export interface RecoveryReport {
+  readonly segmentsScanned: number;
+  readonly recordsRecovered: number;
+  /** Bytes cut from the tail: a torn write or a batch whose CRC32C did not match. */
+  readonly truncatedBytes: number;
+  /** Set when a CRC mismatch (not only a short tail) was found: which file, at which position. */
+  readonly corruption: { readonly file: string; readonly position: number } | null;
+}
