@@ -1,0 +1,371 @@
+// Per-node Prometheus metrics plus exact HDR recorders and sampled spans:
+// one NodeTelemetry per engine node, each with its own Registry so several
+// nodes can run in one process (the embedded default) without colliding.
+
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { LatencyRecorder, type HistogramWindow } from './histogram.ts';
+import { SpanRecorder, type RandomSource, type Span, type SpansJson } from './spans.ts';
+
+/** 1-2-5 log-spaced buckets from 50 µs to 10 s, in seconds. */
+export const LATENCY_BUCKETS_SECONDS: readonly number[] = [
+  0.00005, 0.0001, 0.0002, 0.0005,
+  0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5,
+  1, 2, 5, 10,
+];
+
+/** Per-partition exact append recorders kept at most; beyond, only the node-wide one records. */
+export const MAX_PARTITION_RECORDERS = 256;
+/** Distinct `reason` label values; further reasons are folded into "other" (labels must stay small). */
+export const MAX_APPEND_ERROR_REASONS = 16;
+export const OTHER_REASON = 'other';
+
+export const METRIC_NAMES = {
+  recordsAppended: 'logscope_records_appended_total',
+  bytesAppended: 'logscope_bytes_appended_total',
+  leaderElections: 'logscope_leader_elections_total',
+  appendErrors: 'logscope_append_errors_total',
+  recoveryCorruptions: 'logscope_recovery_corruptions_total',
+  fsyncs: 'logscope_fsyncs_total',
+  appendLatency: 'logscope_append_latency_seconds',
+  fsyncDuration: 'logscope_fsync_duration_seconds',
+  replicationRtt: 'logscope_replication_rtt_seconds',
+  nodeUp: 'logscope_node_up',
+  partitionLeader: 'logscope_partition_leader',
+  partitionIsLeader: 'logscope_partition_is_leader',
+  raftTerm: 'logscope_raft_term',
+  commitIndex: 'logscope_commit_index',
+  highWatermark: 'logscope_high_watermark',
+  logEndOffset: 'logscope_log_end_offset',
+  replicaLagRecords: 'logscope_replica_lag_records',
+  replicaLagSeconds: 'logscope_replica_lag_seconds',
+  replicaInSync: 'logscope_replica_in_sync',
+  underReplicatedPartitions: 'logscope_under_replicated_partitions',
+  diskUsedBytes: 'logscope_disk_used_bytes',
+  partitionLeaderChanges: 'logscope_partition_leader_changes_total',
+} as const;
+
+export type HistogramMetric = 'append' | 'fsync' | 'replication_rtt';
+
+export interface HistogramWindowJson extends HistogramWindow {
+  metric: HistogramMetric;
+  /** null for the node-wide recorder. */
+  partition: number | null;
+}
+
+export interface HistogramsJson {
+  nodeId: number;
+  windows: HistogramWindowJson[];
+}
+
+/** What this node currently sees of one partition; every field optional so callers set what changed. */
+export interface PartitionState {
+  /** Leader node id as this node sees it, 0 when none. */
+  leaderId?: number;
+  isLeader?: boolean;
+  term?: number;
+  commitIndex?: number;
+  /** Record offset below which records are committed. */
+  highWatermark?: number;
+  logEndOffset?: number;
+}
+
+export interface ReplicaState {
+  lagRecords: number;
+  lagSeconds: number;
+  inSync: boolean;
+}
+
+export interface NodeTelemetryOptions {
+  nodeId: number;
+  windowMs?: number;
+  maxClosedWindows?: number;
+  /** Start of the first histogram window; defaults to Date.now(). */
+  nowMs?: number;
+  /** Injected into the span sampler for deterministic tests. */
+  random?: RandomSource;
+  spanSampleRate?: number;
+  slowestTracesPerWindow?: number;
+}
+
+type PartitionLabel = 'partition';
+type ReplicaLabels = 'partition' | 'replica';
+
+export class NodeTelemetry {
+  readonly nodeId: number;
+  readonly registry = new Registry();
+
+  private readonly recordsAppended: Counter;
+  private readonly bytesAppended: Counter;
+  private readonly leaderElections: Counter;
+  private readonly appendErrors: Counter<'reason'>;
+  private readonly recoveryCorruptions: Counter;
+  private readonly fsyncs: Counter;
+  private readonly appendLatency: Histogram;
+  private readonly fsyncDuration: Histogram;
+  private readonly replicationRtt: Histogram;
+  private readonly nodeUp: Gauge;
+  private readonly partitionLeader: Gauge<PartitionLabel>;
+  private readonly partitionIsLeader: Gauge<PartitionLabel>;
+  private readonly raftTerm: Gauge<PartitionLabel>;
+  private readonly commitIndex: Gauge<PartitionLabel>;
+  private readonly highWatermark: Gauge<PartitionLabel>;
+  private readonly logEndOffset: Gauge<PartitionLabel>;
+  private readonly replicaLagRecords: Gauge<ReplicaLabels>;
+  private readonly replicaLagSeconds: Gauge<ReplicaLabels>;
+  private readonly replicaInSync: Gauge<ReplicaLabels>;
+  private readonly underReplicated: Gauge;
+  private readonly diskUsedBytes: Gauge;
+  private readonly partitionLeaderChanges: Counter<PartitionLabel>;
+
+  private readonly appendRecorder: LatencyRecorder;
+  private readonly fsyncRecorder: LatencyRecorder;
+  private readonly rttRecorder: LatencyRecorder;
+  private readonly partitionAppendRecorders = new Map<number, LatencyRecorder>();
+  private readonly recorderOptions: { windowMs?: number; maxClosedWindows?: number; nowMs: number };
+  /** Last rotation, so recorders created later start on the same window boundary. */
+  private lastRotateMs: number | undefined;
+
+  readonly spans: SpanRecorder;
+
+  private readonly collectHooks: Array<() => void> = [];
+  private readonly errorReasons = new Set<string>();
+  /** Last non-zero leader seen per partition, to count leader changes. */
+  private readonly lastLeader = new Map<number, number>();
+  /** Replica label sets exported per partition, so they can be removed together. */
+  private readonly replicaSeries = new Map<number, Set<number>>();
+
+  constructor(options: NodeTelemetryOptions) {
+    this.nodeId = options.nodeId;
+    const registers = [this.registry];
+    const counter = <L extends string = string>(name: string, help: string, labelNames: L[] = []) =>
+      new Counter<L>({ name, help, labelNames, registers });
+    const gauge = <L extends string = string>(name: string, help: string, labelNames: L[] = []) =>
+      new Gauge<L>({ name, help, labelNames, registers });
+    const histogram = (name: string, help: string) =>
+      new Histogram({ name, help, buckets: [...LATENCY_BUCKETS_SECONDS], registers });
+    const n = METRIC_NAMES;
+    const p: PartitionLabel[] = ['partition'];
+    const pr: ReplicaLabels[] = ['partition', 'replica'];
+
+    this.recordsAppended = counter(n.recordsAppended, 'Records appended to partitions this node leads.');
+    this.bytesAppended = counter(n.bytesAppended, 'Record bytes appended to partitions this node leads.');
+    this.leaderElections = counter(n.leaderElections, 'Leader elections won by this node.');
+    this.appendErrors = counter(n.appendErrors, 'Appends that failed, by reason.', ['reason']);
+    this.recoveryCorruptions = counter(n.recoveryCorruptions, 'Corrupt or torn log records found during recovery.');
+    this.fsyncs = counter(n.fsyncs, 'fsync calls completed.');
+    this.appendLatency = histogram(n.appendLatency, 'Append latency from intended send time to ack, in seconds.');
+    this.fsyncDuration = histogram(n.fsyncDuration, 'Duration of one fsync, in seconds.');
+    this.replicationRtt = histogram(n.replicationRtt, 'Leader to follower replication round trip, in seconds.');
+    this.nodeUp = gauge(n.nodeUp, 'Always 1 while the node serves metrics.');
+    this.partitionLeader = gauge(n.partitionLeader, 'Leader node id as this node sees it (0: none).', p);
+    this.partitionIsLeader = gauge(n.partitionIsLeader, '1 when this node leads the partition.', p);
+    this.raftTerm = gauge(n.raftTerm, 'Current raft term.', p);
+    this.commitIndex = gauge(n.commitIndex, 'Raft commit index.', p);
+    this.highWatermark = gauge(n.highWatermark, 'Record offset below which records are committed.', p);
+    this.logEndOffset = gauge(n.logEndOffset, 'Offset of the next record to be appended locally.', p);
+    this.replicaLagRecords = gauge(n.replicaLagRecords, 'Records the replica is behind the leader (leader only).', pr);
+    this.replicaLagSeconds = gauge(n.replicaLagSeconds, 'Seconds since the replica was last caught up (leader only).', pr);
+    this.replicaInSync = gauge(n.replicaInSync, '1 when the replica is in sync (leader only).', pr);
+    this.underReplicated = gauge(n.underReplicatedPartitions, 'Partitions led here with fewer in-sync replicas than replicas.');
+    this.diskUsedBytes = gauge(n.diskUsedBytes, 'Bytes used by this node\'s log directory.');
+    this.partitionLeaderChanges = counter(n.partitionLeaderChanges, 'Leader changes this node observed.', p);
+
+    this.nodeUp.set(1);
+    this.underReplicated.set(0);
+
+    this.recorderOptions = {
+      nowMs: options.nowMs ?? Date.now(),
+      ...(options.windowMs !== undefined ? { windowMs: options.windowMs } : {}),
+      ...(options.maxClosedWindows !== undefined ? { maxClosedWindows: options.maxClosedWindows } : {}),
+    };
+    this.appendRecorder = new LatencyRecorder(this.recorderOptions);
+    this.fsyncRecorder = new LatencyRecorder(this.recorderOptions);
+    this.rttRecorder = new LatencyRecorder(this.recorderOptions);
+    this.spans = new SpanRecorder({
+      nodeId: options.nodeId,
+      ...(options.windowMs !== undefined ? { windowMs: options.windowMs } : {}),
+      ...(options.random !== undefined ? { random: options.random } : {}),
+      ...(options.spanSampleRate !== undefined ? { sampleRate: options.spanSampleRate } : {}),
+      ...(options.slowestTracesPerWindow !== undefined ? { slowestPerWindow: options.slowestTracesPerWindow } : {}),
+    });
+  }
+
+  // ---- counters --------------------------------------------------------
+
+  recordAppended(records: number, bytes: number): void {
+    this.recordsAppended.inc(records);
+    this.bytesAppended.inc(bytes);
+  }
+
+  recordLeaderElectionWon(): void {
+    this.leaderElections.inc();
+  }
+
+  recordAppendError(reason: string): void {
+    if (!this.errorReasons.has(reason)) {
+      if (this.errorReasons.size >= MAX_APPEND_ERROR_REASONS) reason = OTHER_REASON;
+      else this.errorReasons.add(reason);
+    }
+    this.appendErrors.inc({ reason });
+  }
+
+  recordRecoveryCorruption(count = 1): void {
+    this.recoveryCorruptions.inc(count);
+  }
+
+  // ---- latencies (Prometheus buckets + exact HDR) -----------------------
+
+  recordAppendLatency(durationSeconds: number, partition?: number): void {
+    this.appendLatency.observe(durationSeconds);
+    this.appendRecorder.recordSeconds(durationSeconds);
+    if (partition !== undefined) this.partitionRecorder(partition)?.recordSeconds(durationSeconds);
+  }
+
+  /** One completed fsync: counts it and records its duration. */
+  recordFsync(durationSeconds: number): void {
+    this.fsyncs.inc();
+    this.fsyncDuration.observe(durationSeconds);
+    this.fsyncRecorder.recordSeconds(durationSeconds);
+  }
+
+  recordReplicationRtt(durationSeconds: number): void {
+    this.replicationRtt.observe(durationSeconds);
+    this.rttRecorder.recordSeconds(durationSeconds);
+  }
+
+  private partitionRecorder(partition: number): LatencyRecorder | undefined {
+    let recorder = this.partitionAppendRecorders.get(partition);
+    if (recorder === undefined) {
+      if (this.partitionAppendRecorders.size >= MAX_PARTITION_RECORDERS) return undefined;
+      // Start where the node-wide recorders are so windows line up.
+      recorder = new LatencyRecorder({ ...this.recorderOptions, nowMs: this.lastRotateMs ?? this.recorderOptions.nowMs });
+      this.partitionAppendRecorders.set(partition, recorder);
+    }
+    return recorder;
+  }
+
+  // ---- gauges ----------------------------------------------------------
+
+  setPartitionState(partition: number, state: PartitionState): void {
+    const labels = { partition: String(partition) };
+    if (state.leaderId !== undefined) {
+      this.partitionLeader.set(labels, state.leaderId);
+      // A change is a move to a different known leader; losing the leader (0) is not one yet.
+      const previous = this.lastLeader.get(partition);
+      if (state.leaderId !== 0) {
+        if (previous !== undefined && previous !== state.leaderId) this.partitionLeaderChanges.inc(labels);
+        else this.partitionLeaderChanges.inc(labels, 0); // export the series at 0 from the start
+        this.lastLeader.set(partition, state.leaderId);
+      }
+    }
+    if (state.isLeader !== undefined) {
+      this.partitionIsLeader.set(labels, state.isLeader ? 1 : 0);
+      // Only the leader exports replica lag; drop ours when we stop leading.
+      if (!state.isLeader) this.clearReplicas(partition);
+    }
+    if (state.term !== undefined) this.raftTerm.set(labels, state.term);
+    if (state.commitIndex !== undefined) this.commitIndex.set(labels, state.commitIndex);
+    if (state.highWatermark !== undefined) this.highWatermark.set(labels, state.highWatermark);
+    if (state.logEndOffset !== undefined) this.logEndOffset.set(labels, state.logEndOffset);
+  }
+
+  /** Leader only: lag of one follower of a partition this node leads. */
+  setReplicaState(partition: number, replica: number, state: ReplicaState): void {
+    const labels = { partition: String(partition), replica: String(replica) };
+    this.replicaLagRecords.set(labels, state.lagRecords);
+    this.replicaLagSeconds.set(labels, state.lagSeconds);
+    this.replicaInSync.set(labels, state.inSync ? 1 : 0);
+    let replicas = this.replicaSeries.get(partition);
+    if (replicas === undefined) this.replicaSeries.set(partition, (replicas = new Set()));
+    replicas.add(replica);
+  }
+
+  /** Removes one replica's lag series (replica left the partition). */
+  clearReplica(partition: number, replica: number): void {
+    const labels = { partition: String(partition), replica: String(replica) };
+    this.replicaLagRecords.remove(labels);
+    this.replicaLagSeconds.remove(labels);
+    this.replicaInSync.remove(labels);
+    this.replicaSeries.get(partition)?.delete(replica);
+  }
+
+  /** Removes every replica lag series of a partition (this node stopped leading it). */
+  clearReplicas(partition: number): void {
+    for (const replica of [...(this.replicaSeries.get(partition) ?? [])]) this.clearReplica(partition, replica);
+    this.replicaSeries.delete(partition);
+  }
+
+  /** Removes every series of a partition (no longer hosted on this node). */
+  clearPartition(partition: number): void {
+    this.clearReplicas(partition);
+    const labels = { partition: String(partition) };
+    for (const g of [this.partitionLeader, this.partitionIsLeader, this.raftTerm, this.commitIndex, this.highWatermark, this.logEndOffset]) {
+      g.remove(labels);
+    }
+    this.partitionLeaderChanges.remove(labels);
+    this.lastLeader.delete(partition);
+    this.partitionAppendRecorders.delete(partition);
+  }
+
+  setUnderReplicatedPartitions(count: number): void {
+    this.underReplicated.set(count);
+  }
+
+  setDiskUsedBytes(bytes: number): void {
+    this.diskUsedBytes.set(bytes);
+  }
+
+  // ---- spans -----------------------------------------------------------
+
+  recordTrace(spans: readonly Span[], totalMicros: number, nowMs: number): void {
+    this.spans.recordTrace(spans, totalMicros, nowMs);
+  }
+
+  spansJson(sinceMs?: number): SpansJson {
+    return this.spans.spansJson(sinceMs);
+  }
+
+  // ---- exposition ------------------------------------------------------
+
+  /** Registers a hook run before each exposition, to refresh gauges lazily. */
+  onCollect(fn: () => void): () => void {
+    this.collectHooks.push(fn);
+    return () => {
+      const at = this.collectHooks.indexOf(fn);
+      if (at !== -1) this.collectHooks.splice(at, 1);
+    };
+  }
+
+  /** Prometheus text exposition (format 0.0.4). A throwing hook fails the scrape visibly. */
+  async metricsText(): Promise<string> {
+    for (const hook of this.collectHooks) hook();
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** Closes the current window of every recorder; the engine calls it every second. */
+  rotate(nowMs: number): void {
+    this.lastRotateMs = nowMs;
+    this.appendRecorder.rotate(nowMs);
+    this.fsyncRecorder.rotate(nowMs);
+    this.rttRecorder.rotate(nowMs);
+    for (const recorder of this.partitionAppendRecorders.values()) recorder.rotate(nowMs);
+    this.spans.rotate(nowMs);
+  }
+
+  /** Closed exact-histogram windows that ended after sinceMs. */
+  histogramsJson(sinceMs?: number): HistogramsJson {
+    const windows: HistogramWindowJson[] = [];
+    const add = (metric: HistogramMetric, partition: number | null, recorder: LatencyRecorder) => {
+      for (const w of recorder.windows(sinceMs)) windows.push({ metric, partition, ...w });
+    };
+    add('append', null, this.appendRecorder);
+    add('fsync', null, this.fsyncRecorder);
+    add('replication_rtt', null, this.rttRecorder);
+    for (const [partition, recorder] of this.partitionAppendRecorders) add('append', partition, recorder);
+    return { nodeId: this.nodeId, windows };
+  }
+}
