@@ -184,13 +184,14 @@ export function summary(h: Histogram): LatencySummary {
     p99Micros: valueAt(h, 99),
     p999Micros: valueAt(h, 99.9),
     p9999Micros: valueAt(h, 99.99),
-    maxMicros: h.maxValue,
+    maxMicros: valueAt(h, 100),
     meanMicros: h.mean,
   };
 }
 
 function valueAt(h: Histogram, percentile: number): number {
-  // p0 is the lowest recorded value (which may be 0); getValueAtPercentile(0) agrees.
-  if (percentile >= 100) return h.maxValue;
+  // Always the highest value equivalent to the bucket (HDR convention), also for p100:
+  // a live histogram's maxValue is the raw value but a decoded one's is the bucket's
+  // top, so using it would make max depend on whether the data went over the wire.
   return h.getValueAtPercentile(percentile);
 }

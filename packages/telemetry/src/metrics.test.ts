@@ -1,0 +1,126 @@
+import { describe, expect, it } from 'vitest';
+import { decodeHistogram, summary } from './histogram.ts';
+import { parseMetrics, type ParsedSample } from './exposition.ts';
+import { LATENCY_BUCKETS_SECONDS, MAX_APPEND_ERROR_REASONS, METRIC_NAMES, NodeTelemetry } from './metrics.ts';
+
+const EXPECTED_TYPES: Record<string, 'counter' | 'gauge' | 'histogram'> = {
+  logscope_records_appended_total: 'counter',
+  logscope_bytes_appended_total: 'counter',
+  logscope_leader_elections_total: 'counter',
+  logscope_append_errors_total: 'counter',
+  logscope_recovery_corruptions_total: 'counter',
+  logscope_fsyncs_total: 'counter',
+  logscope_append_latency_seconds: 'histogram',
+  logscope_fsync_duration_seconds: 'histogram',
+  logscope_replication_rtt_seconds: 'histogram',
+  logscope_node_up: 'gauge',
+  logscope_partition_leader: 'gauge',
+  logscope_partition_is_leader: 'gauge',
+  logscope_raft_term: 'gauge',
+  logscope_commit_index: 'gauge',
+  logscope_high_watermark: 'gauge',
+  logscope_log_end_offset: 'gauge',
+  logscope_replica_lag_records: 'gauge',
+  logscope_replica_lag_seconds: 'gauge',
+  logscope_replica_in_sync: 'gauge',
+  logscope_under_replicated_partitions: 'gauge',
+  logscope_disk_used_bytes: 'gauge',
+  logscope_partition_leader_changes_total: 'counter',
+};
+
+function find(samples: ParsedSample[], name: string, labels: Record<string, string> = {}): number | undefined {
+  return samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
+}
+
+function populated(): NodeTelemetry {
+  const t = new NodeTelemetry({ nodeId: 2, nowMs: 0 });
+  t.recordAppended(3, 300);
+  t.recordLeaderElectionWon();
+  t.recordAppendError('not_leader');
+  t.recordRecoveryCorruption();
+  t.recordAppendLatency(0.002, 0);
+  t.recordAppendLatency(0.004, 1);
+  t.recordFsync(0.0008);
+  t.recordReplicationRtt(0.0003);
+  t.setPartitionState(0, { leaderId: 2, isLeader: true, term: 4, commitIndex: 17, highWatermark: 12, logEndOffset: 12 });
+  t.setReplicaState(0, 1, { lagRecords: 0, lagSeconds: 0, inSync: true });
+  t.setReplicaState(0, 3, { lagRecords: 250, lagSeconds: 1.5, inSync: false });
+  t.setUnderReplicatedPartitions(1);
+  t.setDiskUsedBytes(4096);
+  return t;
+}
+
+describe('NodeTelemetry', () => {
+  it('exposes every metric with its type and parses back', async () => {
+    const text = await populated().metricsText();
+    for (const [name, type] of Object.entries(EXPECTED_TYPES)) {
+      expect(text).toContain(`# TYPE ${name} ${type}\n`);
+    }
+    expect(Object.values(METRIC_NAMES).sort()).toEqual(Object.keys(EXPECTED_TYPES).sort());
+    // Own registry: no process_/nodejs_ default metrics.
+    expect(text).not.toMatch(/^(process|nodejs)_/m);
+
+    const samples = parseMetrics(text);
+    expect(find(samples, 'logscope_records_appended_total')).toBe(3);
+    expect(find(samples, 'logscope_bytes_appended_total')).toBe(300);
+    expect(find(samples, 'logscope_append_errors_total', { reason: 'not_leader' })).toBe(1);
+    expect(find(samples, 'logscope_fsyncs_total')).toBe(1);
+    expect(find(samples, 'logscope_node_up')).toBe(1);
+    expect(find(samples, 'logscope_partition_leader', { partition: '0' })).toBe(2);
+    expect(find(samples, 'logscope_high_watermark', { partition: '0' })).toBe(12);
+    expect(find(samples, 'logscope_replica_lag_records', { partition: '0', replica: '3' })).toBe(250);
+    expect(find(samples, 'logscope_replica_in_sync', { partition: '0', replica: '3' })).toBe(0);
+    expect(find(samples, 'logscope_partition_leader_changes_total', { partition: '0' })).toBe(0);
+
+    const buckets = samples.filter((s) => s.name === 'logscope_append_latency_seconds_bucket');
+    expect(buckets.map((b) => b.labels['le'])).toEqual([...LATENCY_BUCKETS_SECONDS.map(String), '+Inf']);
+    expect(find(samples, 'logscope_append_latency_seconds_bucket', { le: '0.002' })).toBe(1);
+    expect(find(samples, 'logscope_append_latency_seconds_bucket', { le: '+Inf' })).toBe(2);
+    expect(find(samples, 'logscope_append_latency_seconds_count')).toBe(2);
+    expect(find(samples, 'logscope_append_latency_seconds_sum')).toBeCloseTo(0.006, 9);
+  });
+
+  it('runs collect hooks before exposition', async () => {
+    const t = new NodeTelemetry({ nodeId: 1 });
+    let disk = 0;
+    t.onCollect(() => t.setDiskUsedBytes((disk += 100)));
+    expect(find(parseMetrics(await t.metricsText()), 'logscope_disk_used_bytes')).toBe(100);
+    expect(find(parseMetrics(await t.metricsText()), 'logscope_disk_used_bytes')).toBe(200);
+  });
+
+  it('drops replica lag series when the node stops leading', async () => {
+    const t = populated();
+    t.setPartitionState(0, { isLeader: false, leaderId: 3 });
+    const samples = parseMetrics(await t.metricsText());
+    expect(samples.filter((s) => s.name.startsWith('logscope_replica_'))).toEqual([]);
+    expect(find(samples, 'logscope_partition_leader_changes_total', { partition: '0' })).toBe(1);
+
+    t.clearPartition(0);
+    const after = parseMetrics(await t.metricsText());
+    expect(after.filter((s) => s.labels['partition'] === '0')).toEqual([]);
+  });
+
+  it('bounds append error reasons', async () => {
+    const t = new NodeTelemetry({ nodeId: 1 });
+    for (let i = 0; i < MAX_APPEND_ERROR_REASONS + 5; i++) t.recordAppendError(`reason_${i}`);
+    const reasons = parseMetrics(await t.metricsText()).filter((s) => s.name === 'logscope_append_errors_total');
+    expect(reasons).toHaveLength(MAX_APPEND_ERROR_REASONS + 1);
+    expect(find(reasons, 'logscope_append_errors_total', { reason: 'other' })).toBe(5);
+  });
+
+  it('rotates every recorder and serves exact windows per metric and partition', () => {
+    const t = populated();
+    expect(t.histogramsJson().windows).toEqual([]);
+    t.rotate(1_000);
+    const json = t.histogramsJson();
+    expect(json.nodeId).toBe(2);
+    const keys = json.windows.map((w) => `${w.metric}:${w.partition}`).sort();
+    expect(keys).toEqual(['append:0', 'append:1', 'append:null', 'fsync:null', 'replication_rtt:null']);
+    const append = json.windows.find((w) => w.metric === 'append' && w.partition === null)!;
+    expect(append).toMatchObject({ startMs: 0, endMs: 1_000 });
+    const s = summary(decodeHistogram(append.encoded));
+    expect(s.count).toBe(2);
+    expect(Math.abs(s.maxMicros - 4_000)).toBeLessThanOrEqual(4);
+    expect(t.histogramsJson(1_000).windows).toEqual([]);
+  });
+});
