@@ -1,0 +1,307 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { NodeTelemetry } from '@logscope/telemetry';
+import { realScheduler, realWallClock, type Scheduler } from './clock.ts';
+import { LogClient, type ClientOptions } from './client.ts';
+import { LogError } from './errors.ts';
+import type { Fault, FaultSurface, NodeHealth } from './faults.ts';
+import { invariant } from './invariant.ts';
+import { DEFAULT_NODE_CONFIG, LogNode, type NodeConfig } from './node.ts';
+import { nodeObserver, refreshNodeGauges } from './node-telemetry.ts';
+import { replicasFor } from './placement.ts';
+import type { ClientRequest, ClientResponse, NodeConnector } from './protocol.ts';
+import type { NodeId } from './raft/types.ts';
+import { FileDisk } from './storage/file-disk.ts';
+import { InProcessNetwork } from './transport/in-process.ts';
+
+export interface EmbeddedClusterOptions {
+  readonly dataDir: string;
+  readonly nodeCount?: number;
+  readonly partitionCount?: number;
+  readonly replicationFactor?: number;
+  readonly node?: Partial<Omit<NodeConfig, 'id' | 'nodeIds' | 'partitionCount' | 'replicationFactor'>>;
+}
+
+interface NodeSlot {
+  readonly id: NodeId;
+  readonly disk: FileDisk;
+  readonly telemetry: NodeTelemetry;
+  node: LogNode | null;
+  downReason: string | null;
+  pausedUntilMs: number;
+}
+
+/** Histogram windows and spans are rotated on this period. */
+const TELEMETRY_WINDOW_MS = 1_000;
+
+/**
+ * N nodes in one process (the embedded default): real files with fdatasync per node, the
+ * in-process network with fault injection, real time. Implements the fault surface.
+ */
+export class EmbeddedCluster implements FaultSurface {
+  readonly network: InProcessNetwork;
+  readonly connector: NodeConnector;
+  readonly partitionCount: number;
+  readonly replicationFactor: number;
+  private readonly slots = new Map<NodeId, NodeSlot>();
+  private readonly config: Omit<NodeConfig, 'id'>;
+  private readonly faults: Fault[] = [];
+  private readonly scheduler: Scheduler = realScheduler;
+  private rotateTimer: NodeJS.Timeout | null = null;
+  private readonly clients: LogClient[] = [];
+
+  private constructor(options: EmbeddedClusterOptions) {
+    const nodeCount = options.nodeCount ?? 3;
+    this.partitionCount = options.partitionCount ?? 12;
+    this.replicationFactor = Math.min(options.replicationFactor ?? 3, nodeCount);
+    const nodeIds = Array.from({ length: nodeCount }, (_, i) => i + 1);
+    this.config = { ...DEFAULT_NODE_CONFIG, ...options.node, nodeIds, partitionCount: this.partitionCount, replicationFactor: this.replicationFactor };
+    this.network = new InProcessNetwork(this.scheduler, Math.random);
+    for (const id of nodeIds) {
+      const dir = join(options.dataDir, `node-${id}`);
+      mkdirSync(dir, { recursive: true });
+      this.slots.set(id, { id, disk: new FileDisk(dir), telemetry: new NodeTelemetry({ nodeId: id }), node: null, downReason: 'not started', pausedUntilMs: 0 });
+    }
+    this.connector = {
+      nodeIds: () => nodeIds,
+      request: (node: NodeId, request: ClientRequest): Promise<ClientResponse> => {
+        const target = this.slots.get(node)?.node;
+        if (target === null || target === undefined || !target.isRunning) {
+          return Promise.resolve({ kind: 'error', error: new LogError('Unavailable', `node ${node} is down`).toJSON() });
+        }
+        return target.handle(request);
+      },
+    };
+  }
+
+  static async start(options: EmbeddedClusterOptions): Promise<EmbeddedCluster> {
+    const cluster = new EmbeddedCluster(options);
+    for (const id of cluster.slots.keys()) cluster.startNode(id);
+    cluster.rotateTimer = setInterval(() => {
+      const now = realWallClock();
+      for (const slot of cluster.slots.values()) slot.telemetry.rotate(now);
+    }, TELEMETRY_WINDOW_MS);
+    cluster.rotateTimer.unref();
+    return cluster;
+  }
+
+  nodeIds(): readonly NodeId[] {
+    return [...this.slots.keys()];
+  }
+
+  node(id: NodeId): LogNode | null {
+    return this.slots.get(id)?.node ?? null;
+  }
+
+  telemetry(id: NodeId): NodeTelemetry {
+    const slot = this.slots.get(id);
+    invariant(slot !== undefined, `no node ${id}`);
+    return slot.telemetry;
+  }
+
+  replicasOf(partition: number): NodeId[] {
+    return replicasFor(partition, this.nodeIds(), this.replicationFactor);
+  }
+
+  /** The leader of a partition as a majority of live replicas sees it (0 when none). */
+  leaderOf(partition: number): NodeId {
+    for (const id of this.replicasOf(partition)) {
+      const replica = this.node(id)?.replica(partition);
+      if (replica !== undefined && this.node(id)?.isRunning && replica.isLeader) return id;
+    }
+    return 0;
+  }
+
+  client(options: Partial<ClientOptions> = {}): LogClient {
+    const client = new LogClient(this.connector, this.scheduler, options);
+    this.clients.push(client);
+    return client;
+  }
+
+  /** Waits until every partition has a leader (or the timeout passes). */
+  async waitForLeaders(timeoutMs = 10_000): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      let all = true;
+      for (let p = 0; p < this.partitionCount; p++) if (this.leaderOf(p) === 0) all = false;
+      if (all) return true;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return false;
+  }
+
+  // ---- fault surface -------------------------------------------------------
+
+  crash(node: NodeId): void {
+    const slot = this.slot(node);
+    if (slot.node === null) return;
+    slot.node.stop();
+    slot.node = null;
+    // A process crash keeps the page cache; a power cut does not. Model the power cut.
+    slot.disk.dropUnsynced();
+    slot.downReason = 'crashed';
+    this.faults.push({ kind: 'crash', node });
+  }
+
+  async restart(node: NodeId): Promise<void> {
+    const slot = this.slot(node);
+    if (slot.node !== null) return;
+    this.startNode(node);
+    this.removeFaults((fault) => fault.kind === 'crash' && fault.node === node);
+  }
+
+  isolate(node: NodeId): void {
+    this.slot(node);
+    this.network.isolate(node, this.nodeIds());
+    this.faults.push({ kind: 'isolate', node });
+  }
+
+  cutLink(source: NodeId, target: NodeId, bothWays = true): void {
+    this.slot(source);
+    this.slot(target);
+    if (bothWays) this.network.setLinkBoth(source, target, { cut: true });
+    else this.network.setLink(source, target, { cut: true });
+    this.faults.push({ kind: 'cutLink', source, target });
+    if (bothWays) this.faults.push({ kind: 'cutLink', source: target, target: source });
+  }
+
+  healLink(source: NodeId, target: NodeId, bothWays = true): void {
+    const healthy = { cut: false, delayMs: 0, jitterMs: 0, lossRate: 0 };
+    if (bothWays) this.network.setLinkBoth(source, target, healthy);
+    else this.network.setLink(source, target, healthy);
+    const matches = (a: NodeId, b: NodeId): boolean => (a === source && b === target) || (bothWays && a === target && b === source);
+    this.removeFaults((fault) => 'source' in fault && matches(fault.source, fault.target));
+    // An isolation is a set of cuts: healing one of its links leaves the rest in place.
+  }
+
+  setLinkDelay(source: NodeId, target: NodeId, delayMs: number, jitterMs = 0, bothWays = true): void {
+    if (bothWays) this.network.setLinkBoth(source, target, { delayMs, jitterMs });
+    else this.network.setLink(source, target, { delayMs, jitterMs });
+    this.faults.push({ kind: 'linkDelay', source, target, delayMs, jitterMs });
+  }
+
+  setLinkLoss(source: NodeId, target: NodeId, lossRate: number, bothWays = true): void {
+    invariant(lossRate >= 0 && lossRate <= 1, 'loss rate is a probability');
+    if (bothWays) this.network.setLinkBoth(source, target, { lossRate });
+    else this.network.setLink(source, target, { lossRate });
+    this.faults.push({ kind: 'linkLoss', source, target, lossRate });
+  }
+
+  slowFsync(node: NodeId, delayMs: number): void {
+    this.slot(node).disk.fsyncDelayMs = delayMs;
+    this.removeFaults((fault) => fault.kind === 'slowFsync' && fault.node === node);
+    if (delayMs > 0) this.faults.push({ kind: 'slowFsync', node, delayMs });
+  }
+
+  pause(node: NodeId, durationMs: number): void {
+    const slot = this.slot(node);
+    slot.node?.pause(durationMs);
+    slot.pausedUntilMs = Date.now() + durationMs;
+    this.faults.push({ kind: 'pause', node, durationMs });
+  }
+
+  corruptSegment(node: NodeId): { file: string; position: number } {
+    const slot = this.slot(node);
+    const segments = slot.disk.list().filter((name) => name.startsWith('seg-')).sort();
+    const newest = segments[segments.length - 1];
+    if (newest === undefined) throw new LogError('Unavailable', `node ${node} has no segment to corrupt yet`);
+    const file = slot.disk.open(newest);
+    const size = file.size();
+    if (slot.node === null) file.close();
+    if (size < 64) throw new LogError('Unavailable', `node ${node}'s newest segment is too small to corrupt`);
+    // Past the first record's header, before the tail: a byte of a record, so its CRC fails.
+    const position = Math.floor(size / 2);
+    slot.disk.corruptByte(newest, position);
+    this.faults.push({ kind: 'corruptSegment', node });
+    return { file: newest, position };
+  }
+
+  setDiskFull(node: NodeId, full: boolean): void {
+    const slot = this.slot(node);
+    slot.disk.capacityBytes = full ? slot.disk.usedBytes() : Number.POSITIVE_INFINITY;
+    this.removeFaults((fault) => fault.kind === 'diskFull' && fault.node === node);
+    if (full) this.faults.push({ kind: 'diskFull', node });
+  }
+
+  transferLeadership(partition: number, to: NodeId): void {
+    const leader = this.leaderOf(partition);
+    if (leader === 0) throw new LogError('Unavailable', `partition ${partition} has no leader to transfer from`, { partition });
+    if (!this.replicasOf(partition).includes(to)) {
+      throw new LogError('NotLeader', `node ${to} holds no replica of partition ${partition} (replicas: ${this.replicasOf(partition).join(', ')})`, { partition });
+    }
+    this.node(leader)?.transferLeadership(partition, to);
+  }
+
+  async healAll(): Promise<void> {
+    this.network.healAll();
+    for (const slot of this.slots.values()) {
+      slot.disk.fsyncDelayMs = 0;
+      slot.disk.capacityBytes = Number.POSITIVE_INFINITY;
+      if (slot.node === null) await this.restart(slot.id);
+    }
+    this.faults.length = 0;
+  }
+
+  health(): readonly NodeHealth[] {
+    return [...this.slots.values()].map((slot) => ({
+      node: slot.id,
+      up: slot.node !== null && slot.node.isRunning,
+      reason: slot.node !== null && slot.node.isRunning ? null : slot.downReason,
+      fsyncDelayMs: slot.disk.fsyncDelayMs,
+      diskFull: Number.isFinite(slot.disk.capacityBytes),
+      pausedUntilMs: slot.pausedUntilMs,
+    }));
+  }
+
+  activeFaults(): readonly Fault[] {
+    const now = Date.now();
+    return this.faults.filter((fault) => fault.kind !== 'pause' || (this.slots.get(fault.node)?.pausedUntilMs ?? 0) > now);
+  }
+
+  /** Clean shutdown: clients stop, in-flight flushes finish, files are synced and closed. */
+  async stop(): Promise<void> {
+    if (this.rotateTimer !== null) clearInterval(this.rotateTimer);
+    for (const client of this.clients) client.close();
+    await Promise.all([...this.slots.values()].map(async (slot) => {
+      await slot.node?.shutdown();
+      slot.node = null;
+      slot.downReason = 'stopped';
+    }));
+  }
+
+  private slot(node: NodeId): NodeSlot {
+    const slot = this.slots.get(node);
+    if (slot === undefined) throw new LogError('Unavailable', `no node ${node} in this cluster (nodes: ${this.nodeIds().join(', ')})`);
+    return slot;
+  }
+
+  private removeFaults(predicate: (fault: Fault) => boolean): void {
+    for (let i = this.faults.length - 1; i >= 0; i--) {
+      const fault = this.faults[i];
+      if (fault !== undefined && predicate(fault)) this.faults.splice(i, 1);
+    }
+  }
+
+  private startNode(id: NodeId): void {
+    const slot = this.slot(id);
+    invariant(slot.node === null, `node ${id} already runs`);
+    const random = Math.random;
+    const node = new LogNode({ ...this.config, id }, {
+      disk: slot.disk,
+      transport: this.network.attach(id),
+      scheduler: this.scheduler,
+      random,
+      observer: nodeObserver(slot.telemetry, realWallClock, () => this.scheduler.now(), random),
+    });
+    if (node.recovery.corruption !== null) slot.telemetry.recordRecoveryCorruption();
+    node.onDiskError = (error) => {
+      slot.node = null;
+      slot.downReason = `disk error: ${error.message}`;
+    };
+    slot.telemetry.onCollect(() => {
+      if (slot.node === node) refreshNodeGauges(slot.telemetry, node);
+    });
+    slot.node = node;
+    slot.downReason = null;
+  }
+}

@@ -1,0 +1,56 @@
+import type { NodeId } from './raft/types.ts';
+
+/**
+ * The fault-injection surface. Drills, tests and the simulator all inject faults through it,
+ * so what a drill does is exactly what the simulator checked.
+ */
+export type Fault =
+  | { readonly kind: 'crash'; readonly node: NodeId }
+  | { readonly kind: 'isolate'; readonly node: NodeId }
+  | { readonly kind: 'cutLink'; readonly source: NodeId; readonly target: NodeId }
+  | { readonly kind: 'linkDelay'; readonly source: NodeId; readonly target: NodeId; readonly delayMs: number; readonly jitterMs: number }
+  | { readonly kind: 'linkLoss'; readonly source: NodeId; readonly target: NodeId; readonly lossRate: number }
+  | { readonly kind: 'slowFsync'; readonly node: NodeId; readonly delayMs: number }
+  | { readonly kind: 'pause'; readonly node: NodeId; readonly durationMs: number }
+  | { readonly kind: 'corruptSegment'; readonly node: NodeId }
+  | { readonly kind: 'diskFull'; readonly node: NodeId };
+
+export type FaultKind = Fault['kind'];
+
+export interface NodeHealth {
+  readonly node: NodeId;
+  readonly up: boolean;
+  /** Why it is down, when it is (crashed, disk full, I/O error). */
+  readonly reason: string | null;
+  readonly fsyncDelayMs: number;
+  readonly diskFull: boolean;
+  readonly pausedUntilMs: number;
+}
+
+export interface FaultSurface {
+  nodeIds(): readonly NodeId[];
+  /** Stops the node as a power cut would: unsynced writes are lost, the last one maybe torn. */
+  crash(node: NodeId): void;
+  /** Starts a stopped node again from its disk (recovery runs). */
+  restart(node: NodeId): Promise<void>;
+  /** Cuts every link to and from the node. */
+  isolate(node: NodeId): void;
+  cutLink(source: NodeId, target: NodeId, bothWays?: boolean): void;
+  healLink(source: NodeId, target: NodeId, bothWays?: boolean): void;
+  setLinkDelay(source: NodeId, target: NodeId, delayMs: number, jitterMs?: number, bothWays?: boolean): void;
+  setLinkLoss(source: NodeId, target: NodeId, lossRate: number, bothWays?: boolean): void;
+  /** Adds delayMs to every fdatasync of the node (0 heals). */
+  slowFsync(node: NodeId, delayMs: number): void;
+  /** Stalls the node (no ticks, no messages, no answers) for durationMs, like a GC pause. */
+  pause(node: NodeId, durationMs: number): void;
+  /** Flips one byte inside a record of the node's newest segment; takes effect (CRC mismatch) at the next restart. Returns the file and position. */
+  corruptSegment(node: NodeId): { file: string; position: number };
+  /** Makes the node's disk full (true) or gives the space back (false). */
+  setDiskFull(node: NodeId, full: boolean): void;
+  /** Moves a partition's leadership to another replica. */
+  transferLeadership(partition: number, to: NodeId): void;
+  /** Heals every network fault, slow disk and full disk; restarts crashed nodes. */
+  healAll(): Promise<void>;
+  health(): readonly NodeHealth[];
+  activeFaults(): readonly Fault[];
+}

@@ -1,0 +1,93 @@
+import { NodeTelemetry, newSpanId, newTraceId, type Span } from '@logscope/telemetry';
+import type { WallClock } from './clock.ts';
+import type { LogNode, NodeObserver } from './node.ts';
+import type { WriteTiming } from './replica.ts';
+
+const msToUnixNano = (ms: number): string => (BigInt(Math.round(ms * 1000)) * 1000n).toString();
+
+/**
+ * Connects a node to its telemetry: the observer records latencies, counters and spans as the
+ * node works; the collect hook refreshes partition and lag gauges from the node's state at
+ * each scrape (cheap: a few hundred gauges).
+ */
+export function nodeObserver(telemetry: NodeTelemetry, wallClock: WallClock, monotonicNow: () => number, random: () => number): NodeObserver {
+  return {
+    appendCommitted(partition, latencySeconds, records, bytes, timing) {
+      telemetry.recordAppendLatency(latencySeconds, partition);
+      telemetry.recordAppended(records, bytes);
+      const nowWallMs = wallClock();
+      telemetry.recordTrace(writeSpans(telemetry.nodeId, partition, timing, nowWallMs - (monotonicNow() - timing.proposedMs), monotonicNow(), random, records, bytes), latencySeconds * 1e6, nowWallMs);
+    },
+    appendFailed(_partition, code) {
+      telemetry.recordAppendError(code);
+    },
+    fsync(durationSeconds) {
+      telemetry.recordFsync(durationSeconds);
+    },
+    replicationRtt(_partition, _follower, rttSeconds) {
+      telemetry.recordReplicationRtt(rttSeconds);
+    },
+  };
+}
+
+/** The write path of one append as spans: append → leader persist → replicate (per follower) → commit → ack. */
+function writeSpans(nodeId: number, partition: number, timing: WriteTiming, startWallMs: number, nowMonotonicMs: number, random: () => number, records: number, bytes: number): Span[] {
+  const traceId = newTraceId(random);
+  const rootId = newSpanId(random);
+  const toWall = (monotonicMs: number): number => startWallMs + (monotonicMs - timing.proposedMs);
+  const span = (name: string, fromMs: number, toMs: number, parent: string | null, attributes: Span['attributes'], spanId = newSpanId(random)): Span => ({
+    traceId,
+    spanId,
+    parentSpanId: parent,
+    name,
+    nodeId,
+    partition,
+    startUnixNano: msToUnixNano(toWall(fromMs)),
+    endUnixNano: msToUnixNano(toWall(Math.max(fromMs, toMs))),
+    durationMicros: Math.max(0, Math.round((toMs - fromMs) * 1000)),
+    attributes,
+  });
+  const persisted = timing.persistedMs || timing.committedMs;
+  const spans: Span[] = [span('append', timing.proposedMs, nowMonotonicMs, null, { records, bytes, partition }, rootId)];
+  spans.push(span('leader.persist', timing.proposedMs, persisted, rootId, { 'node.id': nodeId, fsync: true }));
+  const replicateId = newSpanId(random);
+  const acks = [...timing.followerAckMs.entries()].sort((a, b) => a[1] - b[1]);
+  const quorumAckMs = acks[0]?.[1] ?? timing.committedMs;
+  spans.push(span('replicate', timing.proposedMs, quorumAckMs, rootId, { followers: acks.length }, replicateId));
+  for (const [follower, ackMs] of acks) {
+    spans.push(span('follower.append+fsync', timing.proposedMs, ackMs, replicateId, { 'replica.id': follower }));
+  }
+  spans.push(span('commit', Math.max(persisted, quorumAckMs), timing.committedMs, rootId, {}));
+  spans.push(span('ack', timing.committedMs, nowMonotonicMs, rootId, {}));
+  return spans;
+}
+
+/** Refreshes the node's gauges from its replicas; registered as the telemetry's collect hook. */
+const electionsCounted = new WeakMap<NodeTelemetry, number>();
+
+export function refreshNodeGauges(telemetry: NodeTelemetry, node: LogNode): void {
+  let underReplicated = 0;
+  let electionsWon = 0;
+  for (const replica of node.partitions().values()) electionsWon += replica.electionsWon;
+  for (let i = electionsCounted.get(telemetry) ?? 0; i < electionsWon; i++) telemetry.recordLeaderElectionWon();
+  electionsCounted.set(telemetry, electionsWon);
+  for (const [partition, replica] of node.partitions()) {
+    const status = replica.raft.status();
+    const isLeader = status.role === 'leader';
+    telemetry.setPartitionState(partition, {
+      leaderId: node.isRunning ? status.leader : 0,
+      isLeader: node.isRunning && isLeader,
+      term: status.term,
+      commitIndex: status.commit,
+      highWatermark: replica.hw,
+      logEndOffset: replica.logEndOffset(),
+    });
+    if (node.isRunning && isLeader) {
+      const lags = replica.followerLag();
+      for (const lag of lags) telemetry.setReplicaState(partition, lag.replica, { lagRecords: lag.lagRecords, lagSeconds: lag.lagSeconds, inSync: lag.inSync });
+      if (lags.some((lag) => !lag.inSync)) underReplicated++;
+    }
+  }
+  telemetry.setUnderReplicatedPartitions(underReplicated);
+  telemetry.setDiskUsedBytes(node.diskUsedBytes());
+}

@@ -1,0 +1,356 @@
+import type { Scheduler } from './clock.ts';
+import { LogError, unknownPartition } from './errors.ts';
+import { invariant } from './invariant.ts';
+import { replicasFor } from './placement.ts';
+import type { ClientRequest, ClientResponse, PartitionMessage, Transport } from './protocol.ts';
+import type { Message, NodeId, Ready } from './raft/types.ts';
+import { Replica, type WriteTiming } from './replica.ts';
+import { Journal, type JournalOptions } from './storage/journal.ts';
+import type { Disk, RecoveryReport } from './storage/types.ts';
+
+export interface NodeConfig {
+  readonly id: NodeId;
+  readonly nodeIds: readonly NodeId[];
+  readonly partitionCount: number;
+  readonly replicationFactor: number;
+  readonly tickMs: number;
+  readonly electionTicks: number;
+  readonly heartbeatTicks: number;
+  readonly maxBytesPerMessage: number;
+  readonly maxInflightMessages: number;
+  readonly journal: Omit<JournalOptions, 'now'>;
+}
+
+export const DEFAULT_NODE_CONFIG: Omit<NodeConfig, 'id' | 'nodeIds' | 'partitionCount'> = {
+  replicationFactor: 3,
+  tickMs: 10,
+  // 150–300 ms election timeout, 30 ms heartbeats: failover well under a second on loopback.
+  electionTicks: 15,
+  heartbeatTicks: 3,
+  maxBytesPerMessage: 1 << 20,
+  maxInflightMessages: 64,
+  journal: { segmentBytes: 64 << 20, retentionBytes: 4 << 30, retentionMs: 24 * 3600_000, cacheBytes: 64 << 20 },
+};
+
+/** What a node reports as it works; telemetry, tests and the simulator listen. */
+export interface NodeObserver {
+  appendCommitted?(partition: number, latencySeconds: number, records: number, bytes: number, timing: WriteTiming): void;
+  appendFailed?(partition: number, code: string): void;
+  fsync?(durationSeconds: number, bytes: number): void;
+  replicationRtt?(partition: number, follower: NodeId, rttSeconds: number): void;
+  leaderElected?(partition: number, leader: NodeId, term: number): void;
+}
+
+export interface NodeDeps {
+  readonly disk: Disk;
+  readonly transport: Transport;
+  readonly scheduler: Scheduler;
+  readonly random: () => number;
+  readonly observer?: NodeObserver;
+}
+
+/** Retention runs this often; it only deletes whole segments. */
+const RETENTION_INTERVAL_MS = 10_000;
+
+/**
+ * One node: a replica of every partition placed on it, one journal (one group-committed
+ * fdatasync per round for all of them), one transport. The loop: tick → step → collect every
+ * replica's Ready → persist them all with one flush → send, apply, advance.
+ */
+export class LogNode {
+  readonly id: NodeId;
+  readonly config: NodeConfig;
+  readonly recovery: RecoveryReport;
+  private readonly deps: NodeDeps;
+  private readonly journal: Journal;
+  private readonly replicas = new Map<number, Replica>();
+  private running = true;
+  private flushing = false;
+  private processScheduled = false;
+  private cancelTick: (() => void) | null = null;
+  private pausedUntilMs = 0;
+  private readonly pausedInbox: { from: NodeId; messages: readonly PartitionMessage[] }[] = [];
+  private lastRetentionMs = 0;
+  fsyncCount = 0;
+
+  constructor(config: NodeConfig, deps: NodeDeps) {
+    invariant(config.nodeIds.includes(config.id), 'node id must be one of the cluster node ids');
+    this.id = config.id;
+    this.config = config;
+    this.deps = deps;
+    const { journal, report } = Journal.open(deps.disk, { ...config.journal, now: () => deps.scheduler.now() });
+    this.journal = journal;
+    this.recovery = report;
+    for (let partition = 0; partition < config.partitionCount; partition++) {
+      const replicas = replicasFor(partition, config.nodeIds, config.replicationFactor);
+      if (!replicas.includes(config.id)) continue;
+      this.replicas.set(
+        partition,
+        new Replica({
+          nodeId: config.id,
+          partition,
+          replicas,
+          log: journal.log(partition),
+          now: () => deps.scheduler.now(),
+          abstainFromVoting: report.corruption !== null,
+          raft: {
+            electionTicks: config.electionTicks,
+            heartbeatTicks: config.heartbeatTicks,
+            random: deps.random,
+            maxBytesPerMessage: config.maxBytesPerMessage,
+            maxInflightMessages: config.maxInflightMessages,
+            preVote: true,
+            checkQuorum: true,
+          },
+        }),
+      );
+    }
+    deps.transport.setHandler((from, messages) => this.receive(from, messages));
+    this.scheduleTick();
+  }
+
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  partitions(): ReadonlyMap<number, Replica> {
+    return this.replicas;
+  }
+
+  replica(partition: number): Replica | undefined {
+    return this.replicas.get(partition);
+  }
+
+  diskUsedBytes(): number {
+    return this.journal.usedBytes();
+  }
+
+  /** Client entry point (in-process call or a TCP frame). */
+  handle(request: ClientRequest): Promise<ClientResponse> {
+    if (!this.running) return Promise.resolve(errorResponse(new LogError('Unavailable', `node ${this.id} is down`)));
+    if (this.now() < this.pausedUntilMs) {
+      // A paused process answers nothing until it resumes.
+      return new Promise((resolve) => this.deps.scheduler.setTimer(this.pausedUntilMs - this.now(), () => void this.handle(request).then(resolve)));
+    }
+    switch (request.kind) {
+      case 'metadata':
+        return Promise.resolve({
+          kind: 'metadata',
+          nodeId: this.id,
+          partitionCount: this.config.partitionCount,
+          partitions: [...Array(this.config.partitionCount).keys()].map((partition) => {
+            const replica = this.replicas.get(partition);
+            const status = replica?.raft.status();
+            return { partition, replicas: replicasFor(partition, this.config.nodeIds, this.config.replicationFactor), leader: status?.leader ?? 0, term: status?.term ?? 0 };
+          }),
+        });
+      case 'read': {
+        const replica = this.replicaFor(request.partition);
+        if (replica instanceof LogError) return Promise.resolve(errorResponse(replica));
+        return Promise.resolve(replica.read(request.offset, request.maxRecords, request.maxBytes));
+      }
+      case 'append': {
+        const replica = this.replicaFor(request.partition);
+        if (replica instanceof LogError) return Promise.resolve(errorResponse(replica));
+        return new Promise((resolve) => {
+          replica.propose(request.producerId, request.sequence, request.records, (response, timing) => {
+            if (response.kind === 'append' && timing !== null) {
+              const bytes = request.records.reduce((sum, record) => sum + record.byteLength, 0);
+              this.deps.observer?.appendCommitted?.(request.partition, (this.now() - timing.proposedMs) / 1000, response.count, bytes, timing);
+            } else if (response.kind === 'error') {
+              this.deps.observer?.appendFailed?.(request.partition, response.error.code);
+            }
+            resolve(response);
+          });
+          this.scheduleProcess();
+        });
+      }
+    }
+  }
+
+  /** Hand leadership of a partition to another replica (drills drain a node this way). */
+  transferLeadership(partition: number, to: NodeId): void {
+    const replica = this.replicas.get(partition);
+    if (replica === undefined) throw unknownPartition(partition, this.config.partitionCount);
+    replica.raft.transferLeadership(to);
+    this.scheduleProcess();
+  }
+
+  /** A GC-like stall: no ticks, no messages handled, no client answers until it ends. */
+  pause(durationMs: number): void {
+    this.pausedUntilMs = Math.max(this.pausedUntilMs, this.now() + durationMs);
+  }
+
+  /** Stops at once, as a crash would: timers off, in-flight I/O abandoned; the disk decides what survived. */
+  stop(): void {
+    if (!this.running) return;
+    this.running = false;
+    this.cancelTick?.();
+    this.deps.transport.close();
+    for (const replica of this.replicas.values()) replica.failWaiters(new LogError('Unavailable', `node ${this.id} stopped`));
+    this.journal.close();
+  }
+
+  /** Clean shutdown: wait for the flush in progress, then stop. */
+  async shutdown(): Promise<void> {
+    for (let i = 0; i < 500 && this.flushing; i++) await new Promise((resolve) => this.deps.scheduler.setTimer(2, () => resolve(undefined)));
+    this.stop();
+  }
+
+  private now(): number {
+    return this.deps.scheduler.now();
+  }
+
+  private replicaFor(partition: number): Replica | LogError {
+    if (!Number.isInteger(partition) || partition < 0 || partition >= this.config.partitionCount) return unknownPartition(partition, this.config.partitionCount);
+    const replica = this.replicas.get(partition);
+    if (replica === undefined) {
+      const replicas = replicasFor(partition, this.config.nodeIds, this.config.replicationFactor);
+      return new LogError('NotLeader', `node ${this.id} holds no replica of partition ${partition}; its replicas are on nodes ${replicas.join(', ')}`, { partition, leaderHint: replicas[0] ?? 0 });
+    }
+    return replica;
+  }
+
+  private scheduleTick(): void {
+    this.cancelTick = this.deps.scheduler.setTimer(this.config.tickMs, () => {
+      if (!this.running) return;
+      if (this.now() >= this.pausedUntilMs) {
+        for (const replica of this.replicas.values()) replica.raft.tick();
+        this.maybeEnforceRetention();
+        this.scheduleProcess();
+      }
+      this.scheduleTick();
+    });
+  }
+
+  private receive(from: NodeId, messages: readonly PartitionMessage[]): void {
+    if (!this.running) return;
+    if (this.now() < this.pausedUntilMs) {
+      if (this.pausedInbox.length === 0) this.deps.scheduler.setTimer(this.pausedUntilMs - this.now(), () => this.drainPausedInbox());
+      this.pausedInbox.push({ from, messages });
+      return;
+    }
+    for (const { partition, message } of messages) {
+      const replica = this.replicas.get(partition);
+      if (replica === undefined || message.to !== this.id) continue;
+      if (message.type === 'appendResp' && !message.reject) {
+        const rttMs = replica.onFollowerAck(message.from, message.index);
+        if (rttMs !== null) this.deps.observer?.replicationRtt?.(partition, message.from, rttMs / 1000);
+      }
+      replica.raft.step(message);
+    }
+    this.scheduleProcess();
+  }
+
+  private drainPausedInbox(): void {
+    if (this.now() < this.pausedUntilMs) {
+      this.deps.scheduler.setTimer(this.pausedUntilMs - this.now(), () => this.drainPausedInbox());
+      return;
+    }
+    const inbox = this.pausedInbox.splice(0);
+    for (const { from, messages } of inbox) this.receive(from, messages);
+  }
+
+  private scheduleProcess(): void {
+    if (this.processScheduled || !this.running) return;
+    this.processScheduled = true;
+    this.deps.scheduler.setTimer(0, () => {
+      this.processScheduled = false;
+      this.process();
+    });
+  }
+
+  /**
+   * One round of group commit. While a flush is in flight, new proposals and messages pile
+   * up in the cores; the next round takes them all with one more fdatasync.
+   */
+  private process(): void {
+    if (!this.running || this.flushing || this.now() < this.pausedUntilMs) return;
+    const readies: [Replica, Ready][] = [];
+    for (const replica of this.replicas.values()) {
+      if (replica.raft.hasReady()) readies.push([replica, replica.raft.ready()]);
+    }
+    if (readies.length === 0) return;
+    let needsSync = false;
+    const early = new Map<NodeId, PartitionMessage[]>();
+    const late = new Map<NodeId, PartitionMessage[]>();
+    for (const [replica, ready] of readies) {
+      if (ready.snapshot !== null) {
+        this.journal.applySnapshot(replica.partition, ready.snapshot);
+        needsSync = true;
+      }
+      if (ready.entries.length > 0) {
+        this.journal.appendEntries(replica.partition, ready.entries);
+        needsSync = true;
+      }
+      if (ready.hardState !== null) {
+        this.journal.setHardState(replica.partition, ready.hardState);
+        needsSync = true;
+      }
+      for (const message of ready.messages) {
+        // A leader may send appends before its own fsync (Raft thesis §10.2.1): it counts itself
+        // only after advance. Everything else (votes, acks) waits until what it promises is durable.
+        const target = message.type === 'append' || message.type === 'heartbeat' ? early : late;
+        addMessage(target, replica.partition, message);
+      }
+    }
+    this.sendAll(early);
+    const finish = (): void => {
+      const persistedMs = this.now();
+      for (const [replica, ready] of readies) replica.onReady(ready, persistedMs);
+      this.sendAll(late);
+      for (const [replica, ready] of readies) replica.raft.advance(ready);
+      this.scheduleProcess();
+    };
+    if (!needsSync) {
+      finish();
+      return;
+    }
+    this.flushing = true;
+    const startedMs = this.now();
+    const bytes = this.journal.pendingBytes();
+    this.journal.flush((error) => {
+      this.flushing = false;
+      if (!this.running) return;
+      if (error !== null) {
+        // Nothing of this round is durable: a replica that cannot persist must not answer.
+        // Stop the node like a crash; the disk keeps what was synced before.
+        for (const [replica] of readies) replica.failWaiters(new LogError(error.name === 'DiskFullError' ? 'DiskFull' : 'Unavailable', `node ${this.id}: ${error.message}`));
+        this.onDiskError?.(error);
+        this.stop();
+        return;
+      }
+      this.fsyncCount++;
+      this.deps.observer?.fsync?.((this.now() - startedMs) / 1000, bytes);
+      finish();
+    });
+  }
+
+  /** Set by the owner to learn that the node stopped on a disk error (disk full, I/O error). */
+  onDiskError: ((error: Error) => void) | null = null;
+
+  private sendAll(byNode: Map<NodeId, PartitionMessage[]>): void {
+    for (const [to, messages] of byNode) this.deps.transport.send(to, messages);
+    byNode.clear();
+  }
+
+  private maybeEnforceRetention(): void {
+    const now = this.now();
+    if (now - this.lastRetentionMs < RETENTION_INTERVAL_MS || this.flushing) return;
+    this.lastRetentionMs = now;
+    this.journal.enforceRetention();
+  }
+}
+
+function addMessage(byNode: Map<NodeId, PartitionMessage[]>, partition: number, message: Message): void {
+  let list = byNode.get(message.to);
+  if (list === undefined) {
+    list = [];
+    byNode.set(message.to, list);
+  }
+  list.push({ partition, message });
+}
+
+function errorResponse(error: LogError): ClientResponse {
+  return { kind: 'error', error: error.toJSON() };
+}

@@ -1,0 +1,68 @@
+import { invariant } from './invariant.ts';
+
+/**
+ * The data of one log entry: a batch of records from one producer, tagged with the producer id
+ * and sequence number that make retries idempotent.
+ *
+ * Layout (little-endian): u8 version | f64 producerId | u32 sequence | u32 count | count × (u32 length | bytes).
+ */
+const VERSION = 1;
+const HEADER_BYTES = 1 + 8 + 4 + 4;
+export const RECORD_BYTES_MAX = 1 << 20; // one record: 1 MiB
+export const BATCH_BYTES_MAX = 4 << 20; // one entry: 4 MiB
+export const BATCH_RECORDS_MAX = 65_536;
+
+export interface BatchHeader {
+  readonly producerId: number;
+  readonly sequence: number;
+  readonly count: number;
+}
+
+export function encodeBatch(producerId: number, sequence: number, records: readonly Uint8Array[]): Uint8Array {
+  invariant(records.length > 0 && records.length <= BATCH_RECORDS_MAX, 'batch record count out of range');
+  let size = HEADER_BYTES;
+  for (const record of records) size += 4 + record.byteLength;
+  invariant(size <= BATCH_BYTES_MAX + HEADER_BYTES + 4 * records.length, 'batch too large');
+  const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
+  view.setUint8(0, VERSION);
+  view.setFloat64(1, producerId, true);
+  view.setUint32(9, sequence >>> 0, true);
+  view.setUint32(13, records.length, true);
+  let position = HEADER_BYTES;
+  for (const record of records) {
+    view.setUint32(position, record.byteLength, true);
+    out.set(record, position + 4);
+    position += 4 + record.byteLength;
+  }
+  return out;
+}
+
+export function batchBytes(records: readonly Uint8Array[]): number {
+  let size = HEADER_BYTES;
+  for (const record of records) size += 4 + record.byteLength;
+  return size;
+}
+
+/** Header of an entry's data; null for a leader's no-op (empty data). */
+export function decodeHeader(data: Uint8Array): BatchHeader | null {
+  if (data.byteLength === 0) return null;
+  invariant(data.byteLength >= HEADER_BYTES && data[0] === VERSION, 'entry data is not a record batch');
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  return { producerId: view.getFloat64(1, true), sequence: view.getUint32(9, true), count: view.getUint32(13, true) };
+}
+
+export function decodeRecords(data: Uint8Array): Uint8Array[] {
+  const header = decodeHeader(data);
+  if (header === null) return [];
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const records: Uint8Array[] = [];
+  let position = HEADER_BYTES;
+  for (let i = 0; i < header.count; i++) {
+    const length = view.getUint32(position, true);
+    invariant(position + 4 + length <= data.byteLength, 'record runs past the end of its batch');
+    records.push(data.subarray(position + 4, position + 4 + length));
+    position += 4 + length;
+  }
+  return records;
+}

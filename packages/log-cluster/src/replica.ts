@@ -1,0 +1,337 @@
+import { LogError, notLeader } from './errors.ts';
+import { invariant } from './invariant.ts';
+import { BATCH_BYTES_MAX, BATCH_RECORDS_MAX, RECORD_BYTES_MAX, batchBytes, decodeHeader, decodeRecords, encodeBatch } from './payload.ts';
+import type { ClientResponse, ReadRecord } from './protocol.ts';
+import { Raft } from './raft/raft.ts';
+import type { Entry, NodeId, Ready, RaftConfig } from './raft/types.ts';
+import type { PartitionLog } from './storage/journal.ts';
+
+/** Reads answer at most this much, whatever the caller asked. */
+export const READ_RECORDS_MAX = 10_000;
+export const READ_BYTES_MAX = 8 << 20;
+/** Proposals waiting for commit per partition; past it appends fail fast with Unavailable. */
+export const PENDING_PROPOSALS_MAX = 4_096;
+/** A follower whose match has not reached the leader's last index for this long is out of sync. */
+export const IN_SYNC_LAG_MS_MAX = 10_000;
+
+/** Timestamps of one write's path on the leader, for latency and spans. */
+export interface WriteTiming {
+  readonly proposedMs: number;
+  persistedMs: number;
+  readonly followerAckMs: Map<NodeId, number>;
+  committedMs: number;
+}
+
+interface Waiter {
+  readonly index: number;
+  readonly term: number;
+  readonly timing: WriteTiming;
+  readonly recordBytes: number;
+  readonly done: (response: ClientResponse, timing: WriteTiming | null) => void;
+}
+
+interface CommittedProducer {
+  readonly sequence: number;
+  readonly offset: number;
+  readonly count: number;
+}
+
+interface PendingProducer {
+  readonly sequence: number;
+  readonly index: number;
+  readonly term: number;
+}
+
+export interface ReplicaContext {
+  readonly nodeId: NodeId;
+  readonly partition: number;
+  readonly replicas: readonly NodeId[];
+  readonly log: PartitionLog;
+  readonly now: () => number;
+  readonly raft: Omit<RaftConfig, 'id' | 'peers' | 'storage'>;
+  readonly abstainFromVoting: boolean;
+}
+
+/**
+ * One partition's replica on one node: the consensus core plus what the log adds on top of
+ * it — client proposals waiting for commit, idempotent producer state, offsets and reads.
+ */
+export class Replica {
+  readonly raft: Raft;
+  readonly partition: number;
+  readonly replicas: readonly NodeId[];
+  private readonly log: PartitionLog;
+  private readonly now: () => number;
+  private readonly waiters = new Map<number, Waiter>();
+  private readonly committedProducers = new Map<number, CommittedProducer>();
+  private pendingProducers = new Map<number, PendingProducer>();
+  private commitIndex = 0;
+  /** Record offset below which everything is committed. */
+  private highWatermark = 0;
+  private wasLeader = false;
+  /** Per follower: when its match last equalled the leader's last index (for lag in seconds). */
+  private readonly caughtUpMs = new Map<NodeId, number>();
+  /** Per follower: an append whose ack we time for replication RTT. */
+  private readonly rttProbe = new Map<NodeId, { index: number; sentMs: number }>();
+  leaderChanges = 0;
+  electionsWon = 0;
+  lastLeader: NodeId = 0;
+  /** Elections seen by this replica: when, who won, in which term. Bounded. */
+  readonly elections: { atMs: number; leader: NodeId; term: number }[] = [];
+
+  constructor(context: ReplicaContext) {
+    this.partition = context.partition;
+    this.replicas = context.replicas;
+    this.log = context.log;
+    this.now = context.now;
+    this.raft = new Raft({ ...context.raft, id: context.nodeId, peers: context.replicas, storage: context.log, abstainFromVoting: context.abstainFromVoting });
+    // Rebuild idempotent-producer state and the high watermark from the durable committed prefix.
+    const hardState = context.log.hardState();
+    const commit = Math.min(hardState.commit, context.log.lastIndex());
+    this.applyCommitted(this.readEntries(context.log.firstIndex(), commit + 1));
+    const snapshot = context.log.snapshot();
+    if (this.commitIndex < snapshot.index) {
+      this.commitIndex = snapshot.index;
+      this.highWatermark = snapshot.nextOffset;
+    }
+  }
+
+  get isLeader(): boolean {
+    return this.raft.status().role === 'leader';
+  }
+
+  get hw(): number {
+    return this.highWatermark;
+  }
+
+  get committed(): number {
+    return this.commitIndex;
+  }
+
+  logStartOffset(): number {
+    return this.log.snapshot().nextOffset;
+  }
+
+  logEndOffset(): number {
+    return this.raft.lastOffsetEnd();
+  }
+
+  pendingCount(): number {
+    return this.waiters.size;
+  }
+
+  /** Client append: resolves once the batch is committed on a majority (done is called exactly once). */
+  propose(producerId: number, sequence: number, records: readonly Uint8Array[], done: Waiter['done']): void {
+    const fail = (error: LogError): void => done({ kind: 'error', error: error.toJSON() }, null);
+    if (records.length === 0 || records.length > BATCH_RECORDS_MAX) {
+      return fail(new LogError('TooLarge', `a batch holds 1..${BATCH_RECORDS_MAX} records (got ${records.length})`, { partition: this.partition }));
+    }
+    for (const record of records) {
+      if (record.byteLength > RECORD_BYTES_MAX) {
+        return fail(new LogError('TooLarge', `record of ${record.byteLength} bytes exceeds the ${RECORD_BYTES_MAX}-byte limit`, { partition: this.partition }));
+      }
+    }
+    const recordBytes = batchBytes(records);
+    if (recordBytes > BATCH_BYTES_MAX) {
+      return fail(new LogError('TooLarge', `batch of ${recordBytes} bytes exceeds the ${BATCH_BYTES_MAX}-byte limit`, { partition: this.partition }));
+    }
+    const status = this.raft.status();
+    if (status.role !== 'leader') return fail(notLeader(this.partition, status.leader));
+    if (this.waiters.size >= PENDING_PROPOSALS_MAX) {
+      return fail(new LogError('Unavailable', `partition ${this.partition}: ${PENDING_PROPOSALS_MAX} appends already wait for commit`, { partition: this.partition }));
+    }
+    const timing: WriteTiming = { proposedMs: this.now(), persistedMs: 0, followerAckMs: new Map(), committedMs: 0 };
+
+    // Idempotence: the same (producer, sequence) is never appended twice.
+    const pending = this.pendingProducers.get(producerId);
+    const committed = this.committedProducers.get(producerId);
+    if (pending !== undefined && pending.sequence === sequence) {
+      this.waiters.set(pending.index, { index: pending.index, term: pending.term, timing, recordBytes, done });
+      return;
+    }
+    if (committed !== undefined && committed.sequence === sequence && (pending === undefined || pending.sequence < sequence)) {
+      return done({ kind: 'append', baseOffset: committed.offset, count: committed.count }, null);
+    }
+    const lastSequence = Math.max(pending?.sequence ?? -1, committed?.sequence ?? -1);
+    if (lastSequence >= 0 && sequence !== lastSequence + 1) {
+      return fail(new LogError('OutOfOrderSequence', `producer ${producerId} sent sequence ${sequence} after ${lastSequence} on partition ${this.partition}`, { partition: this.partition }));
+    }
+
+    const result = this.raft.propose(encodeBatch(producerId, sequence, records), records.length);
+    if (!result.ok) {
+      return fail(result.reason === 'transferring'
+        ? new LogError('Unavailable', `partition ${this.partition}: leadership is moving; retry shortly`, { partition: this.partition, leaderHint: result.leaderHint })
+        : notLeader(this.partition, result.leaderHint));
+    }
+    this.pendingProducers.set(producerId, { sequence, index: result.index, term: result.term });
+    this.waiters.set(result.index, { index: result.index, term: result.term, timing, recordBytes, done });
+  }
+
+  read(offset: number, maxRecords: number, maxBytes: number): ClientResponse {
+    const start = this.logStartOffset();
+    if (offset < start) {
+      const error = new LogError('OffsetOutOfRange', `offset ${offset} of partition ${this.partition} was deleted by retention; the log starts at ${start}`, { partition: this.partition, earliestOffset: start });
+      return { kind: 'error', error: error.toJSON() };
+    }
+    const records: ReadRecord[] = [];
+    const limitRecords = Math.min(maxRecords, READ_RECORDS_MAX);
+    const limitBytes = Math.min(maxBytes, READ_BYTES_MAX);
+    // Only the committed prefix is served: below the high watermark.
+    if (offset < this.highWatermark) {
+      let index = this.log.indexForOffset(offset);
+      let bytes = 0;
+      while (index !== undefined && index <= this.commitIndex && records.length < limitRecords && bytes < limitBytes) {
+        const batch = this.log.entries(index, Math.min(this.commitIndex + 1, index + 64), limitBytes);
+        if (batch.length === 0) break;
+        for (const entry of batch) {
+          const values = decodeRecords(entry.data);
+          for (let i = 0; i < values.length; i++) {
+            const recordOffset = entry.offset + i;
+            if (recordOffset < offset) continue;
+            if (records.length >= limitRecords || bytes >= limitBytes) break;
+            const value = values[i];
+            invariant(value !== undefined, 'decoded record missing');
+            records.push({ offset: recordOffset, value });
+            bytes += value.byteLength;
+          }
+          index = entry.index + 1;
+        }
+      }
+    }
+    return { kind: 'read', records, highWatermark: this.highWatermark, logStartOffset: start };
+  }
+
+  /** Called by the node after it persisted what the Ready asked for (and before advance). */
+  onReady(ready: Ready, persistedMs: number): void {
+    if (ready.softState !== null) this.onSoftState(ready.softState.leader, ready.softState.role === 'leader');
+    if (ready.entries.length > 0 && this.wasLeader) {
+      for (const entry of ready.entries) {
+        const waiter = this.waiters.get(entry.index);
+        if (waiter !== undefined && waiter.timing.persistedMs === 0) waiter.timing.persistedMs = persistedMs;
+      }
+    }
+    for (const message of ready.messages) {
+      if (message.type === 'append' && message.entries.length > 0 && !this.rttProbe.has(message.to)) {
+        const last = message.entries[message.entries.length - 1];
+        if (last !== undefined) this.rttProbe.set(message.to, { index: last.index, sentMs: this.now() });
+      }
+    }
+    if (ready.committedEntries.length > 0) this.applyCommitted(ready.committedEntries);
+    if (ready.snapshot !== null && ready.snapshot.index > this.commitIndex) {
+      this.commitIndex = ready.snapshot.index;
+      this.highWatermark = ready.snapshot.nextOffset;
+    }
+  }
+
+  /** A follower acked up to `index`: returns the replication RTT (ms) when it closes a probe. */
+  onFollowerAck(follower: NodeId, index: number): number | null {
+    const now = this.now();
+    for (const waiter of this.waiters.values()) {
+      if (waiter.index <= index && !waiter.timing.followerAckMs.has(follower)) waiter.timing.followerAckMs.set(follower, now);
+    }
+    const probe = this.rttProbe.get(follower);
+    if (probe !== undefined && index >= probe.index) {
+      this.rttProbe.delete(follower);
+      return now - probe.sentMs;
+    }
+    return null;
+  }
+
+  /** Per-follower lag on the leader: records and seconds behind, and whether in sync. */
+  followerLag(): { replica: NodeId; lagRecords: number; lagSeconds: number; inSync: boolean }[] {
+    const status = this.raft.status();
+    if (status.role !== 'leader' || status.progress === null) return [];
+    const now = this.now();
+    const endOffset = this.raft.lastOffsetEnd();
+    const result: { replica: NodeId; lagRecords: number; lagSeconds: number; inSync: boolean }[] = [];
+    for (const [replica, progress] of status.progress) {
+      if (replica === status.id) continue;
+      const matchOffsetEnd = this.offsetEndOf(progress.match);
+      const lagRecords = Math.max(0, endOffset - matchOffsetEnd);
+      if (progress.match >= status.lastIndex || !this.caughtUpMs.has(replica)) this.caughtUpMs.set(replica, now);
+      const lagMs = progress.match >= status.lastIndex ? 0 : now - (this.caughtUpMs.get(replica) ?? now);
+      result.push({ replica, lagRecords, lagSeconds: lagMs / 1000, inSync: progress.recentActive && lagMs < IN_SYNC_LAG_MS_MAX });
+    }
+    return result;
+  }
+
+  /** Fails every waiting append: the node is stopping or lost leadership. Retries are safe (idempotent). */
+  failWaiters(error: LogError): void {
+    const waiters = [...this.waiters.values()];
+    this.waiters.clear();
+    for (const waiter of waiters) waiter.done({ kind: 'error', error: error.toJSON() }, null);
+  }
+
+  private offsetEndOf(index: number): number {
+    const snapshot = this.log.snapshot();
+    if (index <= snapshot.index) return snapshot.nextOffset;
+    const entry = this.log.entries(index, index + 1, 0)[0];
+    return entry === undefined ? snapshot.nextOffset : entry.offset + entry.count;
+  }
+
+  private onSoftState(leader: NodeId, isLeader: boolean): void {
+    if (leader !== this.lastLeader && leader !== 0) {
+      this.leaderChanges++;
+      this.elections.push({ atMs: this.now(), leader, term: this.raft.status().term });
+      if (this.elections.length > 32) this.elections.shift();
+    }
+    if (leader !== 0) this.lastLeader = leader;
+    if (isLeader && !this.wasLeader) {
+      this.electionsWon++;
+      this.caughtUpMs.clear();
+      this.rttProbe.clear();
+      // A new leader learns the producers of its uncommitted suffix, so a retry of one of them waits for it instead of appending it twice.
+      this.pendingProducers = new Map();
+      for (const entry of this.readEntries(this.commitIndex + 1, this.log.lastIndex() + 1)) this.notePending(entry);
+    }
+    if (!isLeader && this.wasLeader) {
+      this.pendingProducers = new Map();
+      this.failWaiters(notLeader(this.partition, leader));
+    }
+    this.wasLeader = isLeader;
+  }
+
+  private notePending(entry: Entry): void {
+    const header = decodeHeader(entry.data);
+    if (header !== null) this.pendingProducers.set(header.producerId, { sequence: header.sequence, index: entry.index, term: entry.term });
+  }
+
+  private applyCommitted(entries: readonly Entry[]): void {
+    const now = this.now();
+    for (const entry of entries) {
+      if (entry.index <= this.commitIndex) continue;
+      invariant(entry.index === this.commitIndex + 1 || this.commitIndex === 0 || entry.index > this.commitIndex, 'commits are applied in order');
+      this.commitIndex = entry.index;
+      this.highWatermark = entry.offset + entry.count;
+      const header = decodeHeader(entry.data);
+      if (header !== null) {
+        this.committedProducers.set(header.producerId, { sequence: header.sequence, offset: entry.offset, count: entry.count });
+        const pending = this.pendingProducers.get(header.producerId);
+        if (pending !== undefined && pending.index === entry.index) this.pendingProducers.delete(header.producerId);
+      }
+      const waiter = this.waiters.get(entry.index);
+      if (waiter !== undefined) {
+        this.waiters.delete(entry.index);
+        if (waiter.term === entry.term) {
+          waiter.timing.committedMs = now;
+          waiter.done({ kind: 'append', baseOffset: entry.offset, count: entry.count }, waiter.timing);
+        } else {
+          // The slot was taken by another leader's entry: ours was never committed there.
+          waiter.done({ kind: 'error', error: notLeader(this.partition, this.raft.status().leader).toJSON() }, null);
+        }
+      }
+    }
+  }
+
+  private readEntries(lo: number, hi: number): Entry[] {
+    const out: Entry[] = [];
+    let next = Math.max(lo, this.log.firstIndex());
+    while (next < hi) {
+      const batch = this.log.entries(next, hi, 8 << 20);
+      if (batch.length === 0) break;
+      out.push(...batch);
+      next += batch.length;
+    }
+    return out;
+  }
+}
