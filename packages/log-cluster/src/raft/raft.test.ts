@@ -1,0 +1,512 @@
+import { describe, expect, it } from 'vitest';
+import { MemoryRaftStorage } from './memory-storage.ts';
+import { message, Raft, type RaftOptions } from './raft.ts';
+import type { Entry, Message, NodeId, RaftConfig } from './types.ts';
+
+const ELECTION_TICKS = 10;
+const HEARTBEAT_TICKS = 1;
+
+interface TestNode {
+  raft: Raft;
+  storage: MemoryRaftStorage;
+  /** Committed (index → term), as handed out in Ready.committedEntries. */
+  applied: Map<number, number>;
+  /** Fraction of electionTicks added to the election timeout: node with the smallest campaigns first. */
+  rand: number;
+}
+
+type Filter = (m: Message) => Message | null;
+
+/** Deterministic network: FIFO delivery, Ready persisted into MemoryRaftStorage before sending. */
+class Net {
+  readonly nodes = new Map<NodeId, TestNode>();
+  readonly ids: NodeId[];
+  private queue: Message[] = [];
+  private isolated = new Set<NodeId>();
+  filter: Filter | null = null;
+  /** term → leader, over the whole run: at most one leader per term. */
+  readonly leaders = new Map<number, NodeId>();
+  readonly committedEverywhere = new Map<number, number>();
+
+  constructor(
+    n: number,
+    private readonly overrides: Partial<RaftConfig> = {},
+  ) {
+    this.ids = Array.from({ length: n }, (_, i) => i + 1);
+    for (const id of this.ids) {
+      const node: TestNode = {
+        raft: undefined as unknown as Raft,
+        storage: new MemoryRaftStorage(),
+        applied: new Map(),
+        rand: (id - 1) / (n + 1),
+      };
+      this.nodes.set(id, node);
+      node.raft = new Raft(this.config(id));
+    }
+  }
+
+  config(id: NodeId, extra: Partial<RaftOptions> = {}): RaftOptions {
+    const node = this.node(id);
+    return {
+      id,
+      peers: this.ids,
+      electionTicks: ELECTION_TICKS,
+      heartbeatTicks: HEARTBEAT_TICKS,
+      storage: node.storage,
+      random: () => node.rand,
+      maxBytesPerMessage: 1024,
+      maxInflightMessages: 4,
+      preVote: true,
+      checkQuorum: true,
+      ...this.overrides,
+      ...extra,
+    };
+  }
+
+  node(id: NodeId): TestNode {
+    const n = this.nodes.get(id);
+    if (n === undefined) throw new Error(`no node ${id}`);
+    return n;
+  }
+
+  raft(id: NodeId): Raft {
+    return this.node(id).raft;
+  }
+
+  /** Crash and restart from what was persisted. */
+  restart(id: NodeId, extra: Partial<RaftOptions> = {}): void {
+    const node = this.node(id);
+    this.queue = this.queue.filter((m) => m.to !== id);
+    node.raft = new Raft(this.config(id, extra));
+  }
+
+  isolate(id: NodeId): void {
+    this.isolated.add(id);
+  }
+
+  heal(): void {
+    this.isolated.clear();
+  }
+
+  /** Persist and emit every pending Ready of every node. */
+  private flush(): void {
+    for (const [id, node] of this.nodes) {
+      while (node.raft.hasReady()) {
+        const rd = node.raft.ready();
+        if (rd.hardState !== null) node.storage.setHardState(rd.hardState);
+        if (rd.snapshot !== null) node.storage.applySnapshot(rd.snapshot);
+        node.storage.append(rd.entries);
+        this.queue.push(...rd.messages);
+        for (const e of rd.committedEntries) {
+          node.applied.set(e.index, e.term);
+          const seen = this.committedEverywhere.get(e.index);
+          if (seen !== undefined) expect(e.term, `entry ${e.index} committed with two terms`).toBe(seen);
+          this.committedEverywhere.set(e.index, e.term);
+        }
+        node.raft.advance(rd);
+        const st = node.raft.status();
+        if (st.role === 'leader') {
+          const prev = this.leaders.get(st.term);
+          expect(prev === undefined || prev === id, `two leaders in term ${st.term}`).toBe(true);
+          this.leaders.set(st.term, id);
+        }
+      }
+    }
+  }
+
+  stabilize(maxMessages = 100_000): void {
+    for (let delivered = 0; ; delivered++) {
+      expect(delivered).toBeLessThan(maxMessages);
+      this.flush();
+      const m = this.queue.shift();
+      if (m === undefined) return;
+      if (this.isolated.has(m.from) || this.isolated.has(m.to)) continue;
+      const out = this.filter === null ? m : this.filter(m);
+      if (out !== null) this.raft(m.to).step(out);
+    }
+  }
+
+  tick(times = 1, ids: readonly NodeId[] = this.ids): void {
+    for (let i = 0; i < times; i++) {
+      for (const id of ids) this.raft(id).tick();
+      this.stabilize();
+    }
+  }
+
+  /** Tick only `id` (the others' clocks stand still) until it wins an election. */
+  campaign(id: NodeId): void {
+    for (let i = 0; i < 10 * ELECTION_TICKS && this.raft(id).status().role !== 'leader'; i++) {
+      this.raft(id).tick();
+      this.stabilize();
+    }
+  }
+
+  leaderAmong(ids: readonly NodeId[] = this.ids): NodeId | undefined {
+    const found = ids.filter((id) => this.raft(id).status().role === 'leader');
+    return found.length === 1 ? found[0] : undefined;
+  }
+
+  propose(id: NodeId, text: string, count = 1): void {
+    const r = this.raft(id).propose(new TextEncoder().encode(text), count);
+    expect(r.ok).toBe(true);
+    this.stabilize();
+  }
+
+  /** Every entry a node holds (storage view: all persisted). */
+  log(id: NodeId): Entry[] {
+    const s = this.node(id).storage;
+    return s.entries(s.firstIndex(), s.lastIndex() + 1, Number.MAX_SAFE_INTEGER);
+  }
+}
+
+function terms(entries: readonly Entry[]): number[] {
+  return entries.map((e) => e.term);
+}
+
+function electedNet(n: number, overrides: Partial<RaftConfig> = {}): Net {
+  const net = new Net(n, overrides);
+  net.campaign(1);
+  expect(net.raft(1).status().role).toBe('leader');
+  return net;
+}
+
+describe('Raft elections', () => {
+  it('elects exactly one leader per term, and all replicas agree on it', () => {
+    const net = new Net(5);
+    net.tick(3 * ELECTION_TICKS);
+    const leader = net.leaderAmong();
+    expect(leader).toBe(1); // smallest randomized timeout
+    const term = net.raft(1).status().term;
+    for (const id of net.ids) {
+      expect(net.raft(id).status().leader).toBe(1);
+      expect(net.raft(id).status().term).toBe(term);
+    }
+    // Churn: isolate leaders repeatedly; the harness asserts one leader per term throughout.
+    for (let round = 0; round < 4; round++) {
+      const l = net.leaderAmong();
+      expect(l).toBeDefined();
+      net.isolate(l ?? 0);
+      net.tick(4 * ELECTION_TICKS);
+      net.heal();
+      net.tick(4 * ELECTION_TICKS);
+    }
+    expect(net.leaderAmong()).toBeDefined();
+    expect(net.leaders.size).toBeGreaterThanOrEqual(3);
+  });
+
+  it('a single-node group elects itself and commits after persisting', () => {
+    const net = new Net(1);
+    net.tick(2 * ELECTION_TICKS);
+    expect(net.raft(1).status().role).toBe('leader');
+    net.propose(1, 'a', 3);
+    expect(net.raft(1).status().commit).toBe(2);
+    expect(net.raft(1).lastOffsetEnd()).toBe(3);
+  });
+
+  it('does not grant two votes in one term, even after a restart from persisted hard state', () => {
+    const net = new Net(3);
+    const r2 = net.raft(2);
+    r2.step(message({ type: 'vote', from: 1, to: 2, term: 5, index: 0, logTerm: 0 }));
+    net.stabilize();
+    expect(net.node(2).storage.hardState()).toMatchObject({ term: 5, vote: 1 });
+
+    net.restart(2);
+    const r2b = net.raft(2);
+    expect(r2b.status()).toMatchObject({ term: 5, vote: 1 });
+    r2b.step(message({ type: 'vote', from: 3, to: 2, term: 5, index: 0, logTerm: 0 }));
+    r2b.step(message({ type: 'vote', from: 1, to: 2, term: 5, index: 0, logTerm: 0 }));
+    const msgs = r2b.ready().messages;
+    expect(msgs.map((m) => [m.to, m.type, m.reject])).toEqual([
+      [3, 'voteResp', true],
+      [1, 'voteResp', false], // re-granting the same candidate is fine
+    ]);
+    expect(r2b.status().vote).toBe(1);
+  });
+
+  it('does not vote for a candidate whose log is behind', () => {
+    const net = electedNet(3, { checkQuorum: false });
+    net.propose(1, 'x');
+    const st = net.raft(2).status();
+    net.raft(2).step(message({ type: 'vote', from: 3, to: 2, term: st.term + 1, index: 1, logTerm: st.term }));
+    const resp = net.raft(2).ready().messages.find((m) => m.type === 'voteResp');
+    expect(resp?.reject).toBe(true);
+  });
+});
+
+describe('Raft replication', () => {
+  it('replicates and commits entries with dense record offsets', () => {
+    const net = electedNet(3);
+    net.propose(1, 'a', 2);
+    net.propose(1, 'bb', 5);
+    net.propose(1, 'ccc', 1);
+    for (const id of net.ids) {
+      const log = net.log(id);
+      expect(log.map((e) => [e.index, e.offset, e.count])).toEqual([
+        [1, 0, 0], // the new leader's no-op
+        [2, 0, 2],
+        [3, 2, 5],
+        [4, 7, 1],
+      ]);
+      expect(net.raft(id).lastOffsetEnd()).toBe(8);
+    }
+    expect(net.raft(1).status().commit).toBe(4);
+    // Followers learn the commit index with the next append/heartbeat.
+    net.tick(1);
+    for (const id of net.ids) {
+      expect(net.raft(id).status().commit).toBe(4);
+      expect([...net.node(id).applied.keys()]).toEqual([1, 2, 3, 4]);
+    }
+  });
+
+  it('rejects proposals on followers with the leader hint', () => {
+    const net = electedNet(3);
+    const r = net.raft(2).propose(new Uint8Array(1), 1);
+    expect(r).toEqual({ ok: false, reason: 'not-leader', leaderHint: 1 });
+  });
+
+  it('the leader counts its own entries toward commit only after advance()', () => {
+    const net = electedNet(3);
+    net.isolate(2);
+    net.isolate(3);
+    const leader = net.raft(1);
+    const commitBefore = leader.status().commit;
+    leader.propose(new Uint8Array([1]), 1);
+    // Follower 2 acknowledges the append (sent before the leader persisted), the leader has not advanced.
+    const rd = leader.ready();
+    const app = rd.messages.find((m) => m.to === 2 && m.type === 'append');
+    expect(app).toBeDefined();
+    net.raft(2).step(app as Message);
+    const r2 = net.raft(2).ready();
+    net.node(2).storage.append(r2.entries);
+    net.raft(2).advance(r2);
+    const ack = r2.messages.find((m) => m.type === 'appendResp');
+    leader.step(ack as Message);
+    // 2 of 3 hold it (follower 2 and the leader's memory), but the leader's copy is not durable yet.
+    expect(leader.status().commit).toBe(commitBefore);
+    expect(commitBefore).toBe(1);
+    net.node(1).storage.append(rd.entries);
+    leader.advance(rd);
+    expect(leader.status().commit).toBe(2);
+  });
+
+  it('truncates a follower with conflicting entries to the leader log', () => {
+    const net = electedNet(3);
+    net.propose(1, 'committed');
+    net.tick(1);
+    // Old leader 1 is cut off and accepts proposals nobody else sees.
+    net.isolate(1);
+    for (const s of ['lost-1', 'lost-2', 'lost-3']) net.propose(1, s);
+    expect(net.log(1)).toHaveLength(5);
+    // The majority elects 2, which writes different entries at the same indexes.
+    net.tick(3 * ELECTION_TICKS, [2, 3]);
+    expect(net.raft(2).status().role).toBe('leader');
+    net.propose(2, 'new-a', 4);
+    net.heal();
+    net.tick(3 * ELECTION_TICKS);
+    expect(net.leaderAmong()).toBe(2);
+    const reference = net.log(2);
+    expect(net.log(1)).toEqual(reference);
+    expect(net.log(3)).toEqual(reference);
+    expect(reference.map((e) => new TextDecoder().decode(e.data))).toEqual(['', 'committed', '', 'new-a']);
+    expect(net.raft(1).lastOffsetEnd()).toBe(5);
+  });
+
+  it('figure 8: an entry of an earlier term is committed only together with one of the current term', () => {
+    // Check-quorum off: elections here are driven by crashes and restarts, not by leases.
+    const net = new Net(5, { checkQuorum: false });
+    net.campaign(1);
+    expect(net.leaderAmong()).toBe(1);
+    net.tick(1);
+    // (a) S1 (term 1) replicates index 2 to S2 only.
+    for (const id of [3, 4, 5]) net.isolate(id);
+    net.propose(1, 'term1-entry');
+    expect(terms(net.log(2))).toEqual([1, 1]);
+    // (b) S1 crashes; S5 wins term 2 with S3, S4 and writes index 2 only locally.
+    net.heal();
+    net.isolate(1);
+    net.isolate(2);
+    net.filter = (m) => (m.from === 5 && m.type === 'append' ? null : m);
+    net.campaign(5);
+    expect(net.raft(5).status()).toMatchObject({ role: 'leader', term: 2 });
+    expect(terms(net.log(5))).toEqual([1, 2]);
+    // (c) S5 crashes; S1 restarts and wins term 3; index 2 (term 1) reaches S2, S3 (a majority), the
+    // term-3 no-op at index 3 reaches nobody.
+    net.heal();
+    net.isolate(5);
+    net.filter = null;
+    net.restart(1);
+    net.filter = (m) =>
+      m.from === 1 && m.type === 'append' ? { ...m, entries: m.entries.filter((e) => e.index <= 2) } : m;
+    net.campaign(1);
+    expect(net.raft(1).status()).toMatchObject({ role: 'leader', term: 3 });
+    net.tick(3);
+    for (const id of [2, 3, 4]) expect(terms(net.log(id))).toEqual([1, 1]);
+    // Majority holds index 2, but it is from term 1: not committed by counting replicas.
+    expect(net.raft(1).status().commit).toBe(1);
+    expect(net.committedEverywhere.has(2)).toBe(false);
+    // (e) Index 3 (term 3) reaches the majority: both commit.
+    net.filter = null;
+    net.tick(2);
+    expect(net.raft(1).status().commit).toBe(3);
+    expect(net.committedEverywhere.get(2)).toBe(1);
+    // S5's term-2 entry is overwritten once it rejoins.
+    net.heal();
+    net.tick(3);
+    expect(terms(net.log(5))).toEqual([1, 1, 3]);
+  });
+
+  it('a follower behind the leader log start gets a snapshot, then catches up', () => {
+    const net = electedNet(3, { maxBytesPerMessage: 8 });
+    net.isolate(3);
+    for (let i = 0; i < 10; i++) net.propose(1, `record-${i}`, 2);
+    net.tick(1, [1, 2]);
+    const commit = net.raft(1).status().commit;
+    expect(commit).toBe(11);
+    // Retention on the leader (and 2) drops most of the log.
+    net.node(1).storage.compact(8);
+    net.node(2).storage.compact(8);
+    net.heal();
+    net.tick(3);
+    const s3 = net.node(3).storage;
+    expect(s3.snapshot()).toEqual(net.node(1).storage.snapshot());
+    expect(s3.snapshot().index).toBe(8);
+    expect(net.log(3)).toEqual(net.log(1));
+    expect(net.raft(3).status().commit).toBe(11);
+    expect(net.raft(3).lastOffsetEnd()).toBe(20);
+    // It keeps following afterwards.
+    net.propose(1, 'after');
+    net.tick(1);
+    expect(net.raft(3).status().commit).toBe(12);
+    expect(net.log(3).at(-1)?.offset).toBe(20);
+  });
+
+  it('limits appends in flight per follower and bytes per message', () => {
+    const net = electedNet(3, { maxBytesPerMessage: 10, maxInflightMessages: 2 });
+    net.tick(1);
+    net.isolate(2);
+    net.isolate(3);
+    const leader = net.raft(1);
+    for (let i = 0; i < 10; i++) leader.propose(new Uint8Array(6), 1);
+    const rd = leader.ready();
+    const appendsTo2 = rd.messages.filter((m) => m.to === 2 && m.type === 'append');
+    expect(appendsTo2.length).toBe(2);
+    for (const m of appendsTo2) {
+      expect(m.entries.length).toBe(1); // 6 + 6 bytes would exceed 10
+    }
+    net.node(1).storage.append(rd.entries);
+    leader.advance(rd);
+    net.heal();
+    net.tick(5);
+    expect(net.log(2)).toEqual(net.log(1));
+    expect(leader.status().commit).toBe(11);
+  });
+});
+
+describe('Raft liveness and leases', () => {
+  it('isolated leader steps down within 2 election timeouts (check-quorum)', () => {
+    const net = electedNet(3);
+    net.isolate(1);
+    net.tick(2 * ELECTION_TICKS, [1]);
+    expect(net.raft(1).status().role).toBe('follower');
+    expect(net.raft(1).status().leader).toBe(0);
+  });
+
+  it('a rejoining isolated node does not disrupt the leader (pre-vote, term unchanged)', () => {
+    const net = electedNet(3);
+    const term = net.raft(1).status().term;
+    net.isolate(3);
+    net.tick(5 * ELECTION_TICKS);
+    expect(net.raft(3).status().term).toBe(term); // failed pre-votes never bump it
+    net.heal();
+    net.tick(3 * ELECTION_TICKS);
+    for (const id of net.ids) expect(net.raft(id).status()).toMatchObject({ term, leader: 1 });
+    expect(net.leaders.size).toBe(1);
+  });
+
+  it('followers that heard from a leader recently ignore votes (leader lease)', () => {
+    const net = electedNet(3);
+    const term = net.raft(1).status().term;
+    net.raft(2).step(message({ type: 'vote', from: 3, to: 2, term: term + 1, index: 100, logTerm: term }));
+    expect(net.raft(2).status().term).toBe(term);
+    expect(net.raft(2).hasReady()).toBe(false);
+  });
+
+  it('leadership transfer makes the target leader, even when it starts behind', () => {
+    const net = electedNet(3);
+    net.isolate(3);
+    net.propose(1, 'while-3-away');
+    net.heal();
+    const term = net.raft(1).status().term;
+    net.raft(1).transferLeadership(3);
+    expect(net.raft(1).propose(new Uint8Array(1), 1)).toEqual({ ok: false, reason: 'transferring', leaderHint: 1 });
+    net.stabilize();
+    expect(net.raft(3).status()).toMatchObject({ role: 'leader', term: term + 1 });
+    expect(net.raft(1).status()).toMatchObject({ role: 'follower', leader: 3 });
+    net.propose(3, 'after-transfer');
+    net.tick(1);
+    expect(net.raft(1).status().commit).toBe(net.raft(3).status().commit);
+  });
+
+  it('a leadership transfer to an unreachable node is aborted after an election timeout', () => {
+    const net = electedNet(3);
+    net.isolate(3);
+    net.raft(1).transferLeadership(3);
+    net.stabilize();
+    expect(net.raft(1).status().transferee).toBe(3);
+    net.tick(ELECTION_TICKS, [1, 2]);
+    expect(net.raft(1).status()).toMatchObject({ role: 'leader', transferee: 0 });
+    expect(net.raft(1).propose(new Uint8Array(1), 1).ok).toBe(true);
+  });
+});
+
+describe('Raft abstainFromVoting', () => {
+  it('a replica that may have lost acknowledged entries grants no votes until caught up', () => {
+    const net = electedNet(3, { checkQuorum: false });
+    for (const s of ['a', 'b', 'c']) net.propose(1, s);
+    net.tick(1);
+    expect(net.raft(3).status().commit).toBe(4);
+    // Node 3 recovers from a corrupt segment: its tail (acknowledged entries) is gone.
+    const hs = net.node(3).storage.hardState();
+    const kept = net.log(3).slice(0, 1);
+    net.node(3).storage = new MemoryRaftStorage({ hardState: hs, entries: kept });
+    net.isolate(1);
+    net.restart(3, { abstainFromVoting: true });
+    expect(net.raft(3).status().commit).toBe(1);
+
+    // Node 2 (holding everything) asks for a vote: 3 would be needed, and abstains.
+    const term = net.raft(3).status().term;
+    net.raft(3).step(message({ type: 'preVote', from: 2, to: 3, term: term + 1, index: 4, logTerm: term }));
+    net.raft(3).step(message({ type: 'vote', from: 2, to: 3, term: term + 1, index: 4, logTerm: term }));
+    const refusals = net.raft(3).ready().messages;
+    expect(refusals.map((m) => [m.type, m.reject])).toEqual([
+      ['preVoteResp', true],
+      ['voteResp', true],
+    ]);
+    // It does not campaign either: its own log may be missing committed entries.
+    net.tick(4 * ELECTION_TICKS, [3]);
+    expect(net.raft(3).status().role).toBe('follower');
+
+    // Back with the leader: it is re-synced, reaches the leader's commit, and votes again.
+    net.heal();
+    net.restart(1);
+    net.campaign(1);
+    net.tick(3);
+    expect(net.log(3)).toEqual(net.log(1));
+    const t = net.raft(3).status().term;
+    net.raft(3).step(message({ type: 'preVote', from: 2, to: 3, term: t + 1, index: 100, logTerm: t }));
+    const grant = net.raft(3).ready().messages.find((m) => m.type === 'preVoteResp');
+    expect(grant?.reject).toBe(false);
+  });
+
+  it('a leader re-syncs a follower that lost entries it had acknowledged', () => {
+    const net = electedNet(3, { checkQuorum: false });
+    for (const s of ['a', 'b']) net.propose(1, s);
+    net.tick(1);
+    const hs = net.node(2).storage.hardState();
+    net.node(2).storage = new MemoryRaftStorage({ hardState: hs, entries: net.log(2).slice(0, 1) });
+    net.restart(2, { abstainFromVoting: true });
+    net.tick(3);
+    expect(net.log(2)).toEqual(net.log(1));
+    expect(net.raft(1).status().progress?.get(2)?.match).toBe(3);
+  });
+});

@@ -1,0 +1,920 @@
+import { invariant } from '../invariant.ts';
+import {
+  NONE,
+  type Entry,
+  type HardState,
+  type Message,
+  type MessageType,
+  type NodeId,
+  type ProposeResult,
+  type Progress,
+  type RaftConfig,
+  type RaftLogStorage,
+  type RaftStatus,
+  type Ready,
+  type Role,
+  type SnapshotMeta,
+  type SoftState,
+} from './types.ts';
+
+/** Committed entries handed out per Ready: bounds the caller's apply batch (and memory). */
+export const MAX_COMMITTED_ENTRIES_PER_READY = 4096;
+export const MAX_COMMITTED_BYTES_PER_READY = 16 * 1024 * 1024;
+/** Entries per append message, on top of config.maxBytesPerMessage (no-ops weigh 0 bytes). */
+export const MAX_ENTRIES_PER_APPEND = 4096;
+/** Outgoing messages queued between Readys; more means the caller stopped draining Readys (a bug). */
+export const MAX_PENDING_MESSAGES = 1 << 16;
+/** One proposal's data; the node rejects larger batches before they get here (TooLarge). */
+export const MAX_ENTRY_DATA_BYTES = 64 * 1024 * 1024;
+/** Messages have no context field: a vote/preVote whose `commit` holds this mark was forced by timeoutNow. */
+export const TRANSFER_CAMPAIGN = 1;
+
+export interface RaftOptions extends RaftConfig {
+  /**
+   * Storage recovery found a corrupted segment: this replica may have lost entries it acknowledged, so
+   * its vote could elect a leader missing committed entries. It grants no (pre)vote and does not campaign
+   * until its commit reaches the leader commit of the first append/heartbeat accepted after start.
+   */
+  readonly abstainFromVoting?: boolean;
+  /** Last index the application already applied; committed entries after it are re-delivered. Default: the restored commit. */
+  readonly applied?: number;
+}
+
+type MessageFields = Pick<Message, 'type' | 'to'> & Partial<Omit<Message, 'type' | 'to'>>;
+
+/** Builds a complete Message: fields a type does not use are 0/empty/false/null. */
+export function message(m: MessageFields & { from: NodeId; term: number }): Message {
+  return {
+    type: m.type,
+    from: m.from,
+    to: m.to,
+    term: m.term,
+    logTerm: m.logTerm ?? 0,
+    index: m.index ?? 0,
+    commit: m.commit ?? 0,
+    entries: m.entries ?? [],
+    reject: m.reject ?? false,
+    rejectHint: m.rejectHint ?? 0,
+    snapshot: m.snapshot ?? null,
+  };
+}
+
+/** The leader's view of one replica (etcd's tracker.Progress). */
+interface PeerProgress {
+  match: number;
+  next: number;
+  state: 'probe' | 'replicate' | 'snapshot';
+  recentActive: boolean;
+  /** Probe: one append is out; wait for its answer (or a heartbeat answer) before the next. */
+  probeSent: boolean;
+  /** Snapshot: the log start sent; the follower is caught up to it once match reaches it. */
+  pendingSnapshot: number;
+  /** Replicate: last index of each append in flight, oldest first. */
+  inflights: number[];
+}
+
+type CampaignKind = 'pre' | 'election' | 'transfer';
+
+function entryEnd(e: Entry): number {
+  return e.offset + e.count;
+}
+
+function sameHardState(a: HardState, b: HardState): boolean {
+  return a.term === b.term && a.vote === b.vote && a.commit === b.commit;
+}
+
+export class Raft {
+  readonly id: NodeId;
+  private readonly config: RaftConfig;
+  private readonly storage: RaftLogStorage;
+  private readonly quorum: number;
+
+  private term = 0;
+  private vote: NodeId = NONE;
+  private commit = 0;
+  private role: Role = 'follower';
+  private lead: NodeId = NONE;
+
+  private electionElapsed = 0;
+  private heartbeatElapsed = 0;
+  private randomizedElectionTicks = 0;
+  private readonly votes = new Map<NodeId, boolean>();
+  /** Leader only (empty otherwise). */
+  private readonly progress = new Map<NodeId, PeerProgress>();
+  private transferee: NodeId = NONE;
+
+  private abstaining: boolean;
+  private abstainUntilCommit: number | null = null;
+
+  // The log: storage holds [firstIndex, unstableOffset); `unstable` holds [unstableOffset, lastIndex].
+  // Stored entries at or past unstableOffset are stale (about to be replaced) and never read.
+  private unstable: Entry[] = [];
+  private unstableOffset: number;
+  /** A log start received from the leader, not yet persisted; while set it replaces storage's. */
+  private pendingSnapshot: SnapshotMeta | null = null;
+  /** Record offset the next appended entry gets (offset + count of the last entry). */
+  private nextOffset: number;
+
+  // Ready bookkeeping: what has been handed to the caller already.
+  private msgs: Message[] = [];
+  private handedOutIndex: number;
+  private snapshotHandedOut = false;
+  private applied: number;
+  private prevHardState: HardState;
+  private prevSoftState: SoftState = { leader: NONE, role: 'follower' };
+
+  constructor(config: RaftOptions) {
+    const peers = new Set(config.peers);
+    invariant(Number.isInteger(config.id) && config.id > 0, () => `raft id ${config.id} must be a positive integer`);
+    invariant(peers.has(config.id), () => `peers ${config.peers.join(',')} must include id ${config.id}`);
+    invariant(peers.size === config.peers.length, 'peers must be unique');
+    invariant(!peers.has(NONE), 'peer id 0 is reserved for "none"');
+    invariant(config.heartbeatTicks >= 1, 'heartbeatTicks >= 1');
+    invariant(config.electionTicks > config.heartbeatTicks, 'electionTicks must exceed heartbeatTicks');
+    invariant(config.maxInflightMessages >= 1, 'maxInflightMessages >= 1');
+    invariant(config.maxBytesPerMessage >= 1, 'maxBytesPerMessage >= 1');
+
+    this.id = config.id;
+    this.config = config;
+    this.storage = config.storage;
+    this.quorum = Math.floor(config.peers.length / 2) + 1;
+
+    const { hardState, snapshot } = this.storage.initialState();
+    const last = this.storage.lastIndex();
+    invariant(this.storage.firstIndex() === snapshot.index + 1, 'storage firstIndex must follow its snapshot');
+    invariant(last >= snapshot.index, 'storage lastIndex below its snapshot');
+    invariant(hardState.vote === NONE || peers.has(hardState.vote), () => `persisted vote ${hardState.vote} is not a peer`);
+
+    this.unstableOffset = last + 1;
+    this.handedOutIndex = last;
+    this.nextOffset = this.offsetEndAt(last);
+    this.term = hardState.term;
+    this.vote = hardState.vote;
+    // A recovered-from-corruption log may end below the persisted commit; the snapshot is always committed.
+    this.commit = Math.max(snapshot.index, Math.min(hardState.commit, last));
+    this.applied = Math.min(this.commit, Math.max(snapshot.index, config.applied ?? this.commit));
+    this.prevHardState = hardState;
+    // One voter cannot be outvoted by its own lost entries; abstaining would only wedge it.
+    this.abstaining = (config.abstainFromVoting ?? false) && config.peers.length > 1;
+    this.becomeFollower(this.term, NONE);
+  }
+
+  // ---------------------------------------------------------------- inputs
+
+  tick(): void {
+    if (this.role === 'leader') {
+      this.tickLeader();
+      return;
+    }
+    this.electionElapsed++;
+    if (this.promotable() && this.electionElapsed >= this.randomizedElectionTicks) {
+      this.electionElapsed = 0;
+      this.campaign(this.config.preVote ? 'pre' : 'election');
+    }
+  }
+
+  step(m: Message): void {
+    invariant(m.to === this.id, () => `message to ${m.to} stepped into ${this.id}`);
+    invariant(m.from !== this.id && this.config.peers.includes(m.from), () => `message from non-peer ${m.from}`);
+
+    if (m.term > this.term) {
+      if (m.type === 'vote' || m.type === 'preVote') {
+        const forced = m.commit === TRANSFER_CAMPAIGN;
+        const inLease = this.config.checkQuorum && this.lead !== NONE && this.electionElapsed < this.config.electionTicks;
+        // Leader lease: we heard from a live leader recently, so this candidate is disruptive, not needed.
+        if (!forced && inLease) return;
+      }
+      if (m.type === 'preVote') {
+        // A pre-vote never changes our term: that is its point.
+      } else if (m.type === 'preVoteResp' && !m.reject) {
+        // A granted pre-vote carries the term we would campaign at; the real vote will raise it.
+      } else if (m.type === 'append' || m.type === 'heartbeat' || m.type === 'snapshot') {
+        this.becomeFollower(m.term, m.from);
+      } else {
+        this.becomeFollower(m.term, NONE);
+      }
+    } else if (m.term < this.term) {
+      if ((this.config.checkQuorum || this.config.preVote) && (m.type === 'append' || m.type === 'heartbeat')) {
+        // A stale leader (partitioned, then back) learns our term and steps down; otherwise, with
+        // pre-vote or check-quorum, nobody ever tells it and it keeps a useless lease.
+        this.send({ type: 'appendResp', to: m.from });
+      } else if (m.type === 'preVote') {
+        this.send({ type: 'preVoteResp', to: m.from, reject: true });
+      }
+      return;
+    }
+
+    if (m.type === 'vote' || m.type === 'preVote') {
+      this.handleVoteRequest(m);
+      return;
+    }
+    switch (this.role) {
+      case 'leader':
+        this.stepLeader(m);
+        return;
+      case 'candidate':
+      case 'pre-candidate':
+        this.stepCandidate(m);
+        return;
+      case 'follower':
+        this.stepFollower(m);
+        return;
+    }
+  }
+
+  propose(data: Uint8Array, count: number): ProposeResult {
+    invariant(Number.isInteger(count) && count >= 0, () => `propose: count ${count} must be a non-negative integer`);
+    invariant(data.length <= MAX_ENTRY_DATA_BYTES, () => `propose: ${data.length} bytes exceeds ${MAX_ENTRY_DATA_BYTES}`);
+    if (this.role !== 'leader') return { ok: false, reason: 'not-leader', leaderHint: this.lead };
+    // New entries would keep the transfer target behind forever.
+    if (this.transferee !== NONE) return { ok: false, reason: 'transferring', leaderHint: this.id };
+    const e = this.appendLocal(data, count);
+    this.bcastAppend();
+    return { ok: true, index: e.index, term: e.term, offset: e.offset };
+  }
+
+  transferLeadership(to: NodeId): void {
+    invariant(this.config.peers.includes(to), () => `transferLeadership: ${to} is not a peer`);
+    if (this.role !== 'leader' || to === this.id || this.transferee === to) return;
+    this.transferee = to;
+    // The transfer is aborted after one election timeout from now.
+    this.electionElapsed = 0;
+    const pr = this.peer(to);
+    if (pr.match === this.lastIndex()) this.send({ type: 'timeoutNow', to });
+    else this.sendAppend(to, true);
+  }
+
+  // ---------------------------------------------------------------- outputs
+
+  hasReady(): boolean {
+    return (
+      !sameHardState(this.hardState(), this.prevHardState) ||
+      this.lead !== this.prevSoftState.leader ||
+      this.role !== this.prevSoftState.role ||
+      (this.pendingSnapshot !== null && !this.snapshotHandedOut) ||
+      this.lastIndex() > this.handedOutIndex ||
+      this.msgs.length > 0 ||
+      this.applied < this.commit
+    );
+  }
+
+  ready(): Ready {
+    const hs = this.hardState();
+    const soft: SoftState = { leader: this.lead, role: this.role };
+    const softChanged = soft.leader !== this.prevSoftState.leader || soft.role !== this.prevSoftState.role;
+    const committed =
+      this.applied < this.commit
+        ? this.entriesBetween(
+            this.applied + 1,
+            Math.min(this.commit, this.applied + MAX_COMMITTED_ENTRIES_PER_READY) + 1,
+            MAX_COMMITTED_BYTES_PER_READY,
+          )
+        : [];
+    const rd: Ready = {
+      softState: softChanged ? soft : null,
+      hardState: sameHardState(hs, this.prevHardState) ? null : hs,
+      snapshot: this.pendingSnapshot !== null && !this.snapshotHandedOut ? this.pendingSnapshot : null,
+      entries: this.unstable.slice(this.handedOutIndex + 1 - this.unstableOffset),
+      messages: this.msgs,
+      committedEntries: committed,
+    };
+    if (softChanged) this.prevSoftState = soft;
+    this.prevHardState = hs;
+    this.snapshotHandedOut = this.pendingSnapshot !== null;
+    this.handedOutIndex = this.lastIndex();
+    this.msgs = [];
+    const lastCommitted = committed.at(-1);
+    if (lastCommitted !== undefined) this.applied = lastCommitted.index;
+    return rd;
+  }
+
+  /** The caller persisted rd's hardState, snapshot and entries and made them visible through storage. */
+  advance(rd: Ready): void {
+    if (rd.snapshot !== null) {
+      invariant(this.storage.snapshot().index >= rd.snapshot.index, 'advance: storage does not show the snapshot');
+      if (this.pendingSnapshot !== null && this.pendingSnapshot.index === rd.snapshot.index) this.pendingSnapshot = null;
+    }
+    const last = rd.entries.at(-1);
+    if (last !== undefined) this.stableTo(last.index, last.term);
+    if (this.role === 'leader') {
+      // Only now may the leader count its own copy toward the commit quorum.
+      const self = this.peer(this.id);
+      self.match = Math.max(self.match, this.unstableOffset - 1);
+      self.next = self.match + 1;
+      if (this.maybeCommit()) this.bcastAppend();
+    }
+  }
+
+  status(): RaftStatus {
+    let progress: Map<NodeId, Progress> | null = null;
+    if (this.role === 'leader') {
+      progress = new Map();
+      for (const [id, pr] of this.progress) {
+        progress.set(id, { match: pr.match, next: pr.next, recentActive: pr.recentActive, state: pr.state });
+      }
+    }
+    return {
+      id: this.id,
+      term: this.term,
+      vote: this.vote,
+      role: this.role,
+      leader: this.lead,
+      commit: this.commit,
+      lastIndex: this.lastIndex(),
+      progress,
+      transferee: this.transferee,
+    };
+  }
+
+  /** Record offset the next proposed entry would get. */
+  lastOffsetEnd(): number {
+    return this.nextOffset;
+  }
+
+  // ---------------------------------------------------------------- roles
+
+  private promotable(): boolean {
+    return !this.abstaining;
+  }
+
+  private reset(term: number): void {
+    if (term !== this.term) {
+      invariant(term > this.term, () => `term regressed ${this.term} -> ${term}`);
+      this.term = term;
+      this.vote = NONE;
+    }
+    this.lead = NONE;
+    this.electionElapsed = 0;
+    this.heartbeatElapsed = 0;
+    const r = this.config.random();
+    invariant(r >= 0 && r < 1, () => `config.random() returned ${r}, outside [0, 1)`);
+    this.randomizedElectionTicks = this.config.electionTicks + Math.floor(r * this.config.electionTicks);
+    this.transferee = NONE;
+    this.votes.clear();
+    this.progress.clear();
+  }
+
+  private becomeFollower(term: number, lead: NodeId): void {
+    this.reset(term);
+    this.lead = lead;
+    this.role = 'follower';
+  }
+
+  private becomePreCandidate(): void {
+    invariant(this.role !== 'leader', 'leader cannot become pre-candidate');
+    // Term and vote stay: a pre-campaign must not disturb anyone if it fails.
+    this.votes.clear();
+    this.lead = NONE;
+    this.role = 'pre-candidate';
+  }
+
+  private becomeCandidate(): void {
+    invariant(this.role !== 'leader', 'leader cannot become candidate');
+    this.reset(this.term + 1);
+    this.vote = this.id;
+    this.role = 'candidate';
+  }
+
+  private becomeLeader(): void {
+    invariant(this.role === 'candidate', () => `becomeLeader from ${this.role}`);
+    invariant(this.vote === this.id, 'leader must have voted for itself');
+    this.reset(this.term);
+    this.lead = this.id;
+    this.role = 'leader';
+    const next = this.lastIndex() + 1;
+    for (const id of this.config.peers) {
+      this.progress.set(id, {
+        match: 0,
+        next,
+        state: 'probe',
+        recentActive: false,
+        probeSent: false,
+        pendingSnapshot: 0,
+        inflights: [],
+      });
+    }
+    const self = this.peer(this.id);
+    self.state = 'replicate';
+    self.recentActive = true;
+    self.match = this.unstableOffset - 1;
+    // Entries of earlier terms commit only together with one of ours (Raft §5.4.2): append a no-op.
+    this.appendLocal(new Uint8Array(0), 0);
+    this.bcastAppend();
+  }
+
+  private campaign(kind: CampaignKind): void {
+    let type: MessageType;
+    let voteTerm: number;
+    if (kind === 'pre') {
+      this.becomePreCandidate();
+      type = 'preVote';
+      voteTerm = this.term + 1;
+    } else {
+      this.becomeCandidate();
+      type = 'vote';
+      voteTerm = this.term;
+    }
+    this.votes.set(this.id, true);
+    if (this.won()) {
+      if (kind === 'pre') this.campaign('election');
+      else this.becomeLeader();
+      return;
+    }
+    const index = this.lastIndex();
+    const logTerm = this.lastTerm();
+    for (const to of this.config.peers) {
+      if (to === this.id) continue;
+      this.send({ type, to, term: voteTerm, index, logTerm, commit: kind === 'transfer' ? TRANSFER_CAMPAIGN : 0 });
+    }
+  }
+
+  private won(): boolean {
+    let granted = 0;
+    for (const v of this.votes.values()) if (v) granted++;
+    return granted >= this.quorum;
+  }
+
+  private lost(): boolean {
+    let rejected = 0;
+    for (const v of this.votes.values()) if (!v) rejected++;
+    return rejected >= this.quorum;
+  }
+
+  // ---------------------------------------------------------------- step, per role
+
+  private handleVoteRequest(m: Message): void {
+    const respType: MessageType = m.type === 'vote' ? 'voteResp' : 'preVoteResp';
+    const canVote =
+      this.vote === m.from ||
+      (this.vote === NONE && this.lead === NONE) ||
+      // A pre-vote for a future term commits us to nothing.
+      (m.type === 'preVote' && m.term > this.term);
+    if (canVote && !this.abstaining && this.isUpToDate(m.index, m.logTerm)) {
+      // Answer at the campaign's term so the (pre-)candidate counts it.
+      this.send({ type: respType, to: m.from, term: m.term });
+      if (m.type === 'vote') {
+        invariant(m.term === this.term, 'a granted vote is for our term');
+        this.electionElapsed = 0;
+        this.vote = m.from;
+      }
+    } else {
+      this.send({ type: respType, to: m.from, reject: true });
+    }
+  }
+
+  private stepLeader(m: Message): void {
+    switch (m.type) {
+      case 'appendResp':
+        this.handleAppendResp(m);
+        return;
+      case 'heartbeatResp':
+        this.handleHeartbeatResp(m);
+        return;
+      case 'append':
+      case 'heartbeat':
+      case 'snapshot':
+        invariant(false, () => `two leaders in term ${this.term}: ${this.id} and ${m.from}`);
+        return;
+      default:
+        return; // stale vote answers, timeoutNow for a past transfer
+    }
+  }
+
+  private stepCandidate(m: Message): void {
+    switch (m.type) {
+      case 'append':
+      case 'heartbeat':
+      case 'snapshot':
+        // Someone won this term.
+        this.becomeFollower(m.term, m.from);
+        this.stepFollower(m);
+        return;
+      case 'preVoteResp':
+      case 'voteResp': {
+        const mine = this.role === 'pre-candidate' ? 'preVoteResp' : 'voteResp';
+        if (m.type !== mine) return;
+        // A grant must be for the term this campaign asks for, not an earlier pre-campaign's.
+        if (!m.reject && m.term !== (this.role === 'pre-candidate' ? this.term + 1 : this.term)) return;
+        if (!this.votes.has(m.from)) this.votes.set(m.from, !m.reject);
+        if (this.won()) {
+          if (this.role === 'pre-candidate') this.campaign('election');
+          else this.becomeLeader();
+        } else if (this.lost()) {
+          this.becomeFollower(this.term, NONE);
+        }
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private stepFollower(m: Message): void {
+    switch (m.type) {
+      case 'append':
+      case 'heartbeat':
+      case 'snapshot':
+        this.electionElapsed = 0;
+        this.lead = m.from;
+        if (this.abstaining && this.abstainUntilCommit === null && m.type !== 'snapshot') {
+          this.abstainUntilCommit = m.commit;
+        }
+        if (m.type === 'append') this.handleAppend(m);
+        else if (m.type === 'heartbeat') this.handleHeartbeat(m);
+        else this.handleSnapshot(m);
+        if (this.abstaining && this.abstainUntilCommit !== null && this.commit >= this.abstainUntilCommit) {
+          this.abstaining = false;
+        }
+        return;
+      case 'timeoutNow':
+        if (this.promotable()) this.campaign('transfer');
+        return;
+      default:
+        return;
+    }
+  }
+
+  private handleAppend(m: Message): void {
+    if (m.index < this.commit) {
+      // Everything up to our commit already matches; tell the leader where we are.
+      this.send({ type: 'appendResp', to: m.from, index: this.commit });
+      return;
+    }
+    const prevTerm = this.termAt(m.index);
+    if (prevTerm === undefined || prevTerm !== m.logTerm) {
+      this.send({ type: 'appendResp', to: m.from, index: m.index, reject: true, rejectHint: this.lastIndex() });
+      return;
+    }
+    let expectIndex = m.index + 1;
+    for (const e of m.entries) {
+      invariant(e.index === expectIndex, () => `append from ${m.from}: index ${e.index} not contiguous`);
+      invariant(e.term <= m.term, () => `append from ${m.from}: entry term ${e.term} above message term ${m.term}`);
+      expectIndex++;
+    }
+    const lastNew = m.index + m.entries.length;
+    const conflict = this.findConflict(m.entries);
+    if (conflict !== 0) {
+      const first = m.entries[0];
+      invariant(first !== undefined, 'conflict implies entries');
+      this.appendToLog(m.entries.slice(conflict - first.index));
+    }
+    this.commitTo(Math.min(m.commit, lastNew));
+    this.send({ type: 'appendResp', to: m.from, index: lastNew });
+  }
+
+  private handleHeartbeat(m: Message): void {
+    // The heartbeat's commit is capped at what the leader believes we hold. We may hold less only
+    // after losing acknowledged entries (corruption): then ask the leader to re-sync us.
+    this.commitTo(Math.min(m.commit, this.lastIndex()));
+    this.send({ type: 'heartbeatResp', to: m.from });
+    if (m.commit > this.lastIndex()) {
+      this.send({ type: 'appendResp', to: m.from, index: m.commit, reject: true, rejectHint: this.lastIndex() });
+    }
+  }
+
+  private handleSnapshot(m: Message): void {
+    const s = m.snapshot;
+    invariant(s !== null, 'snapshot message without snapshot');
+    if (s.index <= this.commit) {
+      this.send({ type: 'appendResp', to: m.from, index: this.commit });
+      return;
+    }
+    if (this.termAt(s.index) === s.term) {
+      // We hold the leader's log up to its start already; keep our entries and just commit.
+      this.commitTo(s.index);
+      this.send({ type: 'appendResp', to: m.from, index: this.commit });
+      return;
+    }
+    this.pendingSnapshot = s;
+    this.snapshotHandedOut = false;
+    this.unstable = [];
+    this.unstableOffset = s.index + 1;
+    this.handedOutIndex = s.index;
+    this.nextOffset = s.nextOffset;
+    this.commit = s.index;
+    this.applied = Math.max(this.applied, s.index);
+    this.send({ type: 'appendResp', to: m.from, index: s.index });
+  }
+
+  private handleAppendResp(m: Message): void {
+    const pr = this.peer(m.from);
+    pr.recentActive = true;
+    if (m.reject) {
+      if (this.maybeDecrTo(pr, m.index, m.rejectHint)) this.sendAppend(m.from, true);
+      return;
+    }
+    invariant(m.index <= this.lastIndex(), () => `${m.from} acknowledged ${m.index} beyond our last ${this.lastIndex()}`);
+    const wasPaused = this.isPaused(pr);
+    if (pr.match >= m.index) {
+      pr.next = Math.max(pr.next, m.index + 1);
+      return; // duplicate or stale ack
+    }
+    pr.match = m.index;
+    pr.next = Math.max(pr.next, m.index + 1);
+    pr.probeSent = false;
+    if (pr.state === 'probe') {
+      this.becomeReplicate(pr);
+    } else if (pr.state === 'snapshot' && pr.match >= pr.pendingSnapshot) {
+      this.becomeReplicate(pr);
+    } else if (pr.state === 'replicate') {
+      while (pr.inflights.length > 0 && (pr.inflights[0] ?? 0) <= m.index) pr.inflights.shift();
+    }
+    if (this.maybeCommit()) this.bcastAppend();
+    else if (wasPaused) this.sendAppend(m.from, true);
+    // Fill the pipeline up to the inflight limit.
+    let sends = 0;
+    while (this.sendAppend(m.from, false)) {
+      invariant(++sends <= this.config.maxInflightMessages, 'append pipeline ignored the inflight limit');
+    }
+    if (m.from === this.transferee && pr.match === this.lastIndex()) this.send({ type: 'timeoutNow', to: m.from });
+  }
+
+  private handleHeartbeatResp(m: Message): void {
+    const pr = this.peer(m.from);
+    pr.recentActive = true;
+    pr.probeSent = false;
+    // Snapshot messages can be lost; re-probe, which re-sends it if still needed.
+    if (pr.state === 'snapshot') this.becomeProbe(pr);
+    // Lost appends would otherwise fill the window forever; free one slot per heartbeat round.
+    if (pr.state === 'replicate' && pr.inflights.length >= this.config.maxInflightMessages) pr.inflights.shift();
+    if (pr.match < this.lastIndex()) this.sendAppend(m.from, true);
+  }
+
+  // ---------------------------------------------------------------- leader replication
+
+  private tickLeader(): void {
+    this.electionElapsed++;
+    this.heartbeatElapsed++;
+    if (this.electionElapsed >= this.config.electionTicks) {
+      this.electionElapsed = 0;
+      if (this.config.checkQuorum && !this.quorumActive()) {
+        // Partitioned from the majority: stop acting as leader (and serving stale reads).
+        this.becomeFollower(this.term, NONE);
+        return;
+      }
+      // The target did not take over within an election timeout.
+      this.transferee = NONE;
+    }
+    if (this.heartbeatElapsed >= this.config.heartbeatTicks) {
+      this.heartbeatElapsed = 0;
+      for (const to of this.config.peers) {
+        if (to === this.id) continue;
+        this.send({ type: 'heartbeat', to, commit: Math.min(this.peer(to).match, this.commit) });
+      }
+    }
+  }
+
+  /** Whether a quorum was heard from since the last check; starts the next check window. */
+  private quorumActive(): boolean {
+    let active = 0;
+    for (const [id, pr] of this.progress) {
+      if (id === this.id || pr.recentActive) active++;
+      if (id !== this.id) pr.recentActive = false;
+    }
+    return active >= this.quorum;
+  }
+
+  private peer(id: NodeId): PeerProgress {
+    const pr = this.progress.get(id);
+    invariant(pr !== undefined, () => `no progress for ${id} (role ${this.role})`);
+    return pr;
+  }
+
+  private isPaused(pr: PeerProgress): boolean {
+    switch (pr.state) {
+      case 'probe':
+        return pr.probeSent;
+      case 'replicate':
+        return pr.inflights.length >= this.config.maxInflightMessages;
+      case 'snapshot':
+        return true;
+    }
+  }
+
+  private becomeProbe(pr: PeerProgress): void {
+    pr.next = pr.state === 'snapshot' ? Math.max(pr.match + 1, pr.pendingSnapshot + 1) : pr.match + 1;
+    pr.state = 'probe';
+    pr.probeSent = false;
+    pr.pendingSnapshot = 0;
+    pr.inflights = [];
+  }
+
+  private becomeReplicate(pr: PeerProgress): void {
+    pr.state = 'replicate';
+    pr.next = pr.match + 1;
+    pr.probeSent = false;
+    pr.pendingSnapshot = 0;
+    pr.inflights = [];
+  }
+
+  /** Handles a rejected append; false when the rejection is stale. */
+  private maybeDecrTo(pr: PeerProgress, rejected: number, hint: number): boolean {
+    if (hint < pr.match) {
+      // The follower lost entries it had acknowledged (recovered from a corrupt segment): re-sync it.
+      pr.match = hint;
+      pr.state = 'probe';
+      pr.next = hint + 1;
+      pr.probeSent = false;
+      pr.pendingSnapshot = 0;
+      pr.inflights = [];
+      return true;
+    }
+    if (pr.state === 'snapshot') return false;
+    if (pr.state === 'replicate') {
+      if (rejected <= pr.match) return false;
+      this.becomeProbe(pr);
+      return true;
+    }
+    if (pr.next - 1 !== rejected) return false;
+    pr.next = Math.max(Math.min(rejected, hint + 1), pr.match + 1);
+    pr.probeSent = false;
+    return true;
+  }
+
+  private bcastAppend(): void {
+    for (const to of this.config.peers) if (to !== this.id) this.sendAppend(to, true);
+  }
+
+  /** Sends the next append (or the snapshot) to `to` if flow control allows; whether anything was sent. */
+  private sendAppend(to: NodeId, sendIfEmpty: boolean): boolean {
+    const pr = this.peer(to);
+    if (this.isPaused(pr)) return false;
+    const last = this.lastIndex();
+    invariant(pr.next >= 1 && pr.next <= last + 1, () => `progress of ${to}: next ${pr.next} outside [1, ${last + 1}]`);
+    const prevIndex = pr.next - 1;
+    const prevTerm = this.termAt(prevIndex);
+    if (prevTerm === undefined || pr.next < this.firstIndex()) {
+      // Retention removed what the follower needs: restart it from our log start.
+      const snap = this.storage.snapshot();
+      invariant(snap.index <= this.commit, () => `leader log start ${snap.index} above its commit ${this.commit}`);
+      this.send({ type: 'snapshot', to, snapshot: snap });
+      pr.state = 'snapshot';
+      pr.pendingSnapshot = snap.index;
+      pr.next = snap.index + 1;
+      pr.inflights = [];
+      pr.probeSent = false;
+      return true;
+    }
+    const hi = Math.min(last + 1, pr.next + MAX_ENTRIES_PER_APPEND);
+    const entries = pr.next <= last ? this.entriesBetween(pr.next, hi, this.config.maxBytesPerMessage) : [];
+    if (entries.length === 0 && !sendIfEmpty) return false;
+    this.send({ type: 'append', to, index: prevIndex, logTerm: prevTerm, entries, commit: this.commit });
+    const lastSent = entries.at(-1);
+    if (pr.state === 'replicate') {
+      if (lastSent !== undefined) {
+        // Optimistic: assume it arrives; a rejection moves us back to probing.
+        pr.next = lastSent.index + 1;
+        pr.inflights.push(lastSent.index);
+      }
+    } else {
+      pr.probeSent = true;
+    }
+    return true;
+  }
+
+  private maybeCommit(): boolean {
+    const matches: number[] = [];
+    for (const pr of this.progress.values()) matches.push(pr.match);
+    matches.sort((a, b) => b - a);
+    const quorumMatch = matches[this.quorum - 1];
+    invariant(quorumMatch !== undefined, 'progress covers every peer');
+    // Raft §5.4.2: counting replicas commits only entries of the current term.
+    if (quorumMatch > this.commit && this.termAt(quorumMatch) === this.term) {
+      this.commitTo(quorumMatch);
+      return true;
+    }
+    return false;
+  }
+
+  // ---------------------------------------------------------------- the log
+
+  private lastIndex(): number {
+    return this.unstableOffset + this.unstable.length - 1;
+  }
+
+  private firstIndex(): number {
+    return this.pendingSnapshot !== null ? this.pendingSnapshot.index + 1 : this.storage.firstIndex();
+  }
+
+  private termAt(index: number): number | undefined {
+    if (index >= this.unstableOffset) return this.unstable[index - this.unstableOffset]?.term;
+    if (this.pendingSnapshot !== null) {
+      return index === this.pendingSnapshot.index ? this.pendingSnapshot.term : undefined;
+    }
+    return this.storage.term(index);
+  }
+
+  private lastTerm(): number {
+    const t = this.termAt(this.lastIndex());
+    invariant(t !== undefined, () => `no term for last index ${this.lastIndex()}`);
+    return t;
+  }
+
+  private isUpToDate(index: number, logTerm: number): boolean {
+    const lastTerm = this.lastTerm();
+    return logTerm > lastTerm || (logTerm === lastTerm && index >= this.lastIndex());
+  }
+
+  /** Record offset just past entry `index` (the log start's nextOffset when index is the log start). */
+  private offsetEndAt(index: number): number {
+    if (this.pendingSnapshot !== null && index === this.pendingSnapshot.index) return this.pendingSnapshot.nextOffset;
+    if (index >= this.unstableOffset) {
+      const e = this.unstable[index - this.unstableOffset];
+      invariant(e !== undefined, () => `offsetEndAt(${index}) beyond the log`);
+      return entryEnd(e);
+    }
+    const snap = this.storage.snapshot();
+    if (index === snap.index) return snap.nextOffset;
+    const [e] = this.storage.entries(index, index + 1, 0);
+    invariant(e !== undefined && e.index === index, () => `offsetEndAt(${index}): storage has no such entry`);
+    return entryEnd(e);
+  }
+
+  /** Entries [lo, hi) from storage then unstable: at least one when lo < hi, at most maxBytes of data after the first. */
+  private entriesBetween(lo: number, hi: number, maxBytes: number): Entry[] {
+    invariant(lo >= this.firstIndex() && lo <= hi && hi <= this.lastIndex() + 1, () => `entries [${lo}, ${hi}) outside the log`);
+    if (lo === hi) return [];
+    let out: Entry[] = [];
+    let bytes = 0;
+    if (lo < this.unstableOffset) {
+      const stableHi = Math.min(hi, this.unstableOffset);
+      out = this.storage.entries(lo, stableHi, maxBytes);
+      invariant(out.length >= 1 && out[0]?.index === lo, () => `storage.entries(${lo}, ${stableHi}) did not start at ${lo}`);
+      if (out.length < stableHi - lo) return out; // storage hit the byte budget
+      for (const e of out) bytes += e.data.length;
+    }
+    for (let i = Math.max(lo, this.unstableOffset); i < hi; i++) {
+      const e = this.unstable[i - this.unstableOffset];
+      invariant(e !== undefined, () => `unstable entry ${i} missing`);
+      if (out.length > 0 && bytes + e.data.length > maxBytes) break;
+      out.push(e);
+      bytes += e.data.length;
+    }
+    return out;
+  }
+
+  /** First entry whose index is missing or holds another term; 0 when we hold all of them already. */
+  private findConflict(entries: readonly Entry[]): number {
+    for (const e of entries) {
+      if (this.termAt(e.index) !== e.term) return e.index;
+    }
+    return 0;
+  }
+
+  private appendLocal(data: Uint8Array, count: number): Entry {
+    const e: Entry = { index: this.lastIndex() + 1, term: this.term, offset: this.nextOffset, count, data };
+    this.appendToLog([e]);
+    return e;
+  }
+
+  /** Appends entries, replacing our log from entries[0].index on (log matching: the leader's log wins). */
+  private appendToLog(entries: readonly Entry[]): void {
+    const first = entries[0];
+    const lastEntry = entries.at(-1);
+    invariant(first !== undefined && lastEntry !== undefined, 'appendToLog: no entries');
+    invariant(first.index > this.commit, () => `appendToLog at ${first.index} would overwrite committed ${this.commit}`);
+    invariant(first.index <= this.lastIndex() + 1, () => `appendToLog at ${first.index} leaves a gap after ${this.lastIndex()}`);
+    invariant(first.index >= this.firstIndex(), () => `appendToLog at ${first.index} below the log start`);
+    // Offsets are dense: each entry starts where the previous one ended.
+    let offset = first.index === this.lastIndex() + 1 ? this.nextOffset : this.offsetEndAt(first.index - 1);
+    for (const e of entries) {
+      invariant(e.offset === offset, () => `entry ${e.index} offset ${e.offset}, expected ${offset}`);
+      offset = entryEnd(e);
+    }
+    if (first.index === this.lastIndex() + 1) {
+      for (const e of entries) this.unstable.push(e);
+    } else if (first.index <= this.unstableOffset) {
+      this.unstable = [...entries];
+      this.unstableOffset = first.index;
+    } else {
+      this.unstable = this.unstable.slice(0, first.index - this.unstableOffset).concat(entries);
+    }
+    this.handedOutIndex = Math.min(this.handedOutIndex, first.index - 1);
+    this.nextOffset = entryEnd(lastEntry);
+  }
+
+  /** Entries through `index` (of `term`) are persisted and readable from storage. */
+  private stableTo(index: number, term: number): void {
+    // Superseded since that Ready (a newer leader replaced them): they stay unstable.
+    if (index < this.unstableOffset || this.termAt(index) !== term) return;
+    invariant(index <= this.handedOutIndex, () => `stableTo(${index}) past what was handed out (${this.handedOutIndex})`);
+    invariant(this.storage.lastIndex() >= index && this.storage.term(index) === term, () => `advance: storage does not show entry ${index} of term ${term}`);
+    this.unstable = this.unstable.slice(index + 1 - this.unstableOffset);
+    this.unstableOffset = index + 1;
+  }
+
+  private commitTo(index: number): void {
+    if (index <= this.commit) return;
+    invariant(index <= this.lastIndex(), () => `commit ${index} beyond last index ${this.lastIndex()}`);
+    this.commit = index;
+  }
+
+  private hardState(): HardState {
+    return { term: this.term, vote: this.vote, commit: this.commit };
+  }
+
+  private send(m: MessageFields): void {
+    invariant(this.msgs.length < MAX_PENDING_MESSAGES, 'outgoing messages not drained: call ready()');
+    this.msgs.push(message({ ...m, from: this.id, term: m.term ?? this.term }));
+  }
+}
