@@ -1,0 +1,411 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Entry } from '../raft/types.ts';
+import { FileDisk } from './file-disk.ts';
+import { Journal, type JournalOptions } from './journal.ts';
+import { MemDisk } from './mem-disk.ts';
+import { DiskFullError, type Disk, type DiskFile, type IoCallback } from './types.ts';
+
+const OPTIONS: JournalOptions = { segmentBytes: 1 << 20, retentionBytes: 1 << 30, retentionMs: 3600_000, now: () => 0, cacheBytes: 1 << 20 };
+
+function payload(index: number, bytes = 16): Uint8Array {
+  return Uint8Array.from({ length: bytes }, (_, i) => (index * 31 + i) & 0xff);
+}
+
+/** Entries [from, to] of `term`, each holding 2 records, continuing from `offset`. */
+function entries(from: number, to: number, term: number, offset: number, bytes = 16): Entry[] {
+  const out: Entry[] = [];
+  for (let index = from; index <= to; index++) out.push({ index, term, offset: offset + (index - from) * 2, count: 2, data: payload(index * term, bytes) });
+  return out;
+}
+
+function flush(journal: Journal): Promise<void> {
+  return new Promise((resolve, reject) => journal.flush((error) => (error === null ? resolve() : reject(error))));
+}
+
+let directory = '';
+beforeEach(() => {
+  directory = fs.mkdtempSync(path.join(os.tmpdir(), 'logscope-journal-'));
+});
+afterEach(() => {
+  fs.rmSync(directory, { recursive: true, force: true });
+});
+
+function segmentFiles(): string[] {
+  return fs.readdirSync(directory).filter((name) => name.startsWith('seg-')).sort();
+}
+
+describe('journal on real files', () => {
+  it('round-trips entries, hard states, conflict truncation and snapshots across reopen', async () => {
+    const { journal, report: fresh } = Journal.open(new FileDisk(directory), OPTIONS);
+    expect(fresh).toEqual({ segmentsScanned: 0, recordsRecovered: 0, truncatedBytes: 0, corruption: null });
+    journal.appendEntries(1, entries(1, 10, 1, 0));
+    journal.appendEntries(2, entries(1, 5, 1, 0));
+    journal.appendEntries(3, entries(1, 5, 1, 0));
+    journal.setHardState(1, { term: 1, vote: 2, commit: 4 });
+    await flush(journal);
+    // Conflict: a new leader replaces 6..10 of partition 1 with 6..7 of term 2.
+    journal.appendEntries(1, entries(6, 7, 2, 10));
+    journal.setHardState(1, { term: 2, vote: 3, commit: 6 });
+    // Partition 2: a snapshot inside the log keeps what follows; partition 3: one past it drops all.
+    journal.applySnapshot(2, { index: 3, term: 1, nextOffset: 6 });
+    journal.applySnapshot(3, { index: 20, term: 4, nextOffset: 100 });
+    journal.appendEntries(3, entries(21, 22, 4, 100));
+    await flush(journal);
+    journal.close();
+
+    const { journal: reopened, report } = Journal.open(new FileDisk(directory), OPTIONS);
+    expect(report.corruption).toBeNull();
+    expect(report.truncatedBytes).toBe(0);
+    expect(report.recordsRecovered).toBe(7);
+    expect(reopened.partitions()).toEqual([1, 2, 3]);
+    const p1 = reopened.log(1);
+    expect(p1.hardState()).toEqual({ term: 2, vote: 3, commit: 6 });
+    expect(p1.initialState().hardState).toEqual({ term: 2, vote: 3, commit: 6 });
+    expect([p1.firstIndex(), p1.lastIndex(), p1.term(5), p1.term(6), p1.term(8)]).toEqual([1, 7, 1, 2, undefined]);
+    expect(p1.entries(1, 8, 1 << 20)).toEqual([...entries(1, 5, 1, 0), ...entries(6, 7, 2, 10)]);
+    expect(p1.lastOffsetEnd()).toBe(14);
+    const p2 = reopened.log(2);
+    expect(p2.snapshot()).toEqual({ index: 3, term: 1, nextOffset: 6 });
+    expect([p2.firstIndex(), p2.lastIndex(), p2.term(3), p2.term(2)]).toEqual([4, 5, 1, undefined]);
+    expect(p2.entries(4, 6, 1 << 20)).toEqual(entries(4, 5, 1, 6));
+    const p3 = reopened.log(3);
+    expect(p3.snapshot()).toEqual({ index: 20, term: 4, nextOffset: 100 });
+    expect(p3.entries(21, 23, 0).map((e) => e.index)).toEqual([21]); // maxBytes bounds all but the first
+    expect(p3.entries(21, 23, 1 << 20)).toEqual(entries(21, 22, 4, 100));
+    expect(reopened.log(4).lastIndex()).toBe(0); // unknown partitions start empty
+    reopened.close();
+  });
+
+  it('finds the entry holding a record offset', async () => {
+    const { journal } = Journal.open(new FileDisk(directory), OPTIONS);
+    journal.applySnapshot(1, { index: 4, term: 1, nextOffset: 10 });
+    // 5 holds 10..11, 6 is a no-op holding nothing, 7 holds 12..13.
+    journal.appendEntries(1, [
+      { index: 5, term: 1, offset: 10, count: 2, data: payload(5) },
+      { index: 6, term: 2, offset: 12, count: 0, data: new Uint8Array(0) },
+      { index: 7, term: 2, offset: 12, count: 2, data: payload(7) },
+    ]);
+    const log = journal.log(1);
+    expect([9, 10, 11, 12, 13, 14].map((offset) => log.indexForOffset(offset))).toEqual([undefined, 5, 5, 7, 7, undefined]);
+    expect(log.lastOffsetEnd()).toBe(14);
+    await flush(journal);
+    journal.close();
+  });
+
+  it('drops a batch cut in half and keeps the ones before it', async () => {
+    const { journal } = Journal.open(new FileDisk(directory), OPTIONS);
+    for (let batch = 0; batch < 3; batch++) {
+      journal.appendEntries(1, entries(batch * 4 + 1, batch * 4 + 4, 1, batch * 8, 100));
+      await flush(journal);
+    }
+    journal.close();
+    const [segment] = segmentFiles();
+    const file = path.join(directory, segment!);
+    const size = fs.statSync(file).size;
+    fs.truncateSync(file, size - 150); // the last record loses its second half
+
+    const { journal: reopened, report } = Journal.open(new FileDisk(directory), OPTIONS);
+    expect(report.corruption).toBeNull();
+    expect(report.truncatedBytes).toBeGreaterThan(0);
+    expect(report.recordsRecovered).toBe(2);
+    expect(reopened.log(1).lastIndex()).toBe(8);
+    expect(reopened.log(1).entries(1, 9, 1 << 20)).toEqual([...entries(1, 4, 1, 0, 100), ...entries(5, 8, 1, 8, 100)]);
+    // The cut is durable and the log continues after it.
+    reopened.appendEntries(1, entries(9, 9, 2, 16, 100));
+    await flush(reopened);
+    reopened.close();
+    const { journal: third, report: clean } = Journal.open(new FileDisk(directory), OPTIONS);
+    expect(clean.truncatedBytes).toBe(0);
+    expect(third.log(1).lastIndex()).toBe(9);
+    third.close();
+  });
+
+  it('reports a flipped byte in a middle record, keeps the records before it and drops the rest', async () => {
+    const disk = new FileDisk(directory);
+    const { journal } = Journal.open(disk, OPTIONS);
+    const recordStarts: number[] = [];
+    for (let batch = 0; batch < 3; batch++) {
+      recordStarts.push(journal.usedBytes() - 32 * batch); // minus the hard-state records
+      journal.appendEntries(1, entries(batch * 4 + 1, batch * 4 + 4, 1, batch * 8, 100));
+      journal.setHardState(1, { term: 1, vote: 1, commit: batch * 4 });
+      await flush(journal);
+    }
+    journal.close();
+    const [segment] = segmentFiles();
+    const sizeBytes = fs.statSync(path.join(directory, segment!)).size;
+    disk.corruptByte(segment!, recordStarts[1]! + 200);
+
+    const { journal: reopened, report } = Journal.open(new FileDisk(directory), OPTIONS);
+    expect(report.corruption).toEqual({ file: segment, position: recordStarts[1] });
+    expect(report.recordsRecovered).toBe(1);
+    expect(report.truncatedBytes).toBe(sizeBytes - recordStarts[1]!);
+    expect(fs.statSync(path.join(directory, segment!)).size).toBe(recordStarts[1]);
+    expect(reopened.log(1).lastIndex()).toBe(4);
+    expect(reopened.log(1).entries(1, 5, 1 << 20)).toEqual(entries(1, 4, 1, 0, 100));
+    // Hard states live apart: the vote survives the corrupt segment.
+    expect(reopened.log(1).hardState()).toEqual({ term: 1, vote: 1, commit: 8 });
+    reopened.close();
+  });
+
+  it('deletes the oldest segments past retentionBytes and moves each log start forward', async () => {
+    const options: JournalOptions = { ...OPTIONS, segmentBytes: 1000, retentionBytes: 2500 };
+    const { journal } = Journal.open(new FileDisk(directory), options);
+    // Partition 2 writes only into the first segment; its log start must survive its deletion.
+    journal.appendEntries(2, entries(1, 3, 1, 0, 50));
+    for (let batch = 0; batch < 10; batch++) {
+      journal.appendEntries(1, entries(batch * 4 + 1, batch * 4 + 4, 1, batch * 8, 100));
+      await flush(journal);
+    }
+    const before = segmentFiles();
+    expect(before.length).toBeGreaterThan(4);
+    const usedBefore = journal.usedBytes();
+    const deletedBytes = journal.enforceRetention();
+    expect(deletedBytes).toBeGreaterThan(0);
+    await flush(journal);
+    const after = segmentFiles();
+    expect(after[after.length - 1]).toBe(before[before.length - 1]); // never the active segment
+    expect(after.length).toBeLessThan(before.length);
+    expect(journal.usedBytes()).toBeLessThan(usedBefore);
+    const p1 = journal.log(1);
+    const p2 = journal.log(2);
+    expect(p1.firstIndex()).toBeGreaterThan(1);
+    expect(p2.snapshot()).toEqual({ index: 3, term: 1, nextOffset: 6 });
+    const start = p1.snapshot();
+    expect(start.nextOffset).toBe((start.index) * 2);
+    expect(p1.entries(p1.firstIndex(), 41, 1 << 20)).toEqual(entries(start.index + 1, 40, 1, start.nextOffset, 100));
+    journal.close();
+
+    const { journal: reopened, report } = Journal.open(new FileDisk(directory), options);
+    expect(report.corruption).toBeNull();
+    expect(reopened.log(1).snapshot()).toEqual(start);
+    expect(reopened.log(1).term(start.index)).toBe(1);
+    expect(reopened.log(1).entries(start.index + 1, 41, 1 << 20)).toEqual(entries(start.index + 1, 40, 1, start.nextOffset, 100));
+    expect(reopened.log(2).snapshot()).toEqual({ index: 3, term: 1, nextOffset: 6 });
+    expect(reopened.log(2).lastIndex()).toBe(3);
+    reopened.close();
+  });
+
+  it('deletes segments older than retentionMs', async () => {
+    let nowMs = 0;
+    const options: JournalOptions = { ...OPTIONS, segmentBytes: 500, retentionMs: 1000, now: () => nowMs };
+    const { journal } = Journal.open(new FileDisk(directory), options);
+    for (let batch = 0; batch < 4; batch++) {
+      journal.appendEntries(1, entries(batch * 4 + 1, batch * 4 + 4, 1, batch * 8, 100));
+      await flush(journal);
+    }
+    expect(journal.enforceRetention()).toBe(0);
+    nowMs = 5000;
+    const before = segmentFiles();
+    expect(before.length).toBeGreaterThan(2);
+    expect(journal.enforceRetention()).toBeGreaterThan(0);
+    await flush(journal);
+    // Every segment but the active one went (the new log start may have rolled a new segment).
+    const after = segmentFiles();
+    expect(after.filter((name) => before.includes(name))).toEqual([before[before.length - 1]]);
+    expect(journal.log(1).lastIndex()).toBe(16);
+    journal.close();
+  });
+
+  it('serves old entries from disk once they leave the cache', async () => {
+    const { journal } = Journal.open(new FileDisk(directory), { ...OPTIONS, cacheBytes: 300 });
+    for (let batch = 0; batch < 5; batch++) {
+      journal.appendEntries(1, entries(batch * 4 + 1, batch * 4 + 4, 1, batch * 8, 100));
+      await flush(journal);
+    }
+    expect(journal.log(1).entries(1, 21, 1 << 20)).toEqual(entries(1, 20, 1, 0, 100));
+    journal.close();
+  });
+
+  it('fails the flush with DiskFullError when the disk is full, keeping what was durable', async () => {
+    const disk = new FileDisk(directory);
+    const { journal } = Journal.open(disk, OPTIONS);
+    journal.appendEntries(1, entries(1, 4, 1, 0));
+    journal.setHardState(1, { term: 1, vote: 1, commit: 2 });
+    await flush(journal);
+    disk.capacityBytes = disk.usedBytes() + 10;
+    journal.appendEntries(1, entries(5, 8, 1, 8));
+    journal.setHardState(1, { term: 2, vote: 2, commit: 4 });
+    await expect(flush(journal)).rejects.toBeInstanceOf(DiskFullError);
+    // The staged data is gone from the in-memory view; the durable data is whole.
+    expect(journal.log(1).lastIndex()).toBe(4);
+    expect(journal.log(1).hardState()).toEqual({ term: 1, vote: 1, commit: 2 });
+    expect(journal.log(1).entries(1, 5, 1 << 20)).toEqual(entries(1, 4, 1, 0));
+    // Space comes back: the journal carries on.
+    disk.capacityBytes = Number.POSITIVE_INFINITY;
+    journal.appendEntries(1, entries(5, 6, 1, 8));
+    await flush(journal);
+    journal.close();
+    const { journal: reopened, report } = Journal.open(new FileDisk(directory), OPTIONS);
+    expect(report).toMatchObject({ truncatedBytes: 0, corruption: null });
+    expect(reopened.log(1).entries(1, 7, 1 << 20)).toEqual(entries(1, 6, 1, 0));
+    expect(reopened.log(1).hardState()).toEqual({ term: 1, vote: 1, commit: 2 });
+    reopened.close();
+  });
+});
+
+/** Counts appends and syncs per file. */
+class CountingDisk implements Disk {
+  readonly syncs = new Map<string, number>();
+  readonly appends = new Map<string, number>();
+  constructor(private readonly inner: Disk) {}
+  open(name: string): DiskFile {
+    const file = this.inner.open(name);
+    const bump = (map: Map<string, number>): void => void map.set(name, (map.get(name) ?? 0) + 1);
+    return {
+      name,
+      size: () => file.size(),
+      append: (data: Uint8Array, done: IoCallback) => {
+        bump(this.appends);
+        file.append(data, done);
+      },
+      sync: (done: IoCallback) => {
+        bump(this.syncs);
+        file.sync(done);
+      },
+      read: (position: number, length: number) => file.read(position, length),
+      truncate: (length: number) => file.truncate(length),
+      close: () => file.close(),
+    };
+  }
+  list(): string[] {
+    return this.inner.list();
+  }
+  remove(name: string): void {
+    this.inner.remove(name);
+  }
+  usedBytes(): number {
+    return this.inner.usedBytes();
+  }
+}
+
+describe('group commit', () => {
+  it('makes one flush of many partitions cost one append and one sync per touched file', async () => {
+    const disk = new CountingDisk(new FileDisk(directory));
+    const { journal } = Journal.open(disk, OPTIONS);
+    for (let partition = 0; partition < 8; partition++) {
+      for (let k = 0; k < 5; k++) journal.appendEntries(partition, entries(k * 2 + 1, k * 2 + 2, 1, k * 4));
+      journal.setHardState(partition, { term: 1, vote: 1, commit: 3 });
+    }
+    expect(journal.pendingBytes()).toBeGreaterThan(0);
+    await flush(journal);
+    expect(journal.pendingBytes()).toBe(0);
+    expect([...disk.syncs.values()]).toEqual([1, 1]); // the segment and the hard-state file
+    expect([...disk.appends.values()]).toEqual([1, 1]);
+    journal.close();
+  });
+
+  it('batches flushes requested while one runs into the next', async () => {
+    const disk = new CountingDisk(new FileDisk(directory));
+    const { journal } = Journal.open(disk, OPTIONS);
+    journal.appendEntries(1, entries(1, 1, 1, 0));
+    const first = flush(journal);
+    const later: Promise<void>[] = [];
+    for (let index = 2; index <= 10; index++) {
+      journal.appendEntries(index % 3, entries(Math.ceil(index / 3), Math.ceil(index / 3), 1, (Math.ceil(index / 3) - 1) * 2));
+      later.push(flush(journal));
+    }
+    await Promise.all([first, ...later]);
+    const segment = segmentFiles()[0]!;
+    expect(disk.syncs.get(segment)).toBe(2);
+    journal.close();
+  });
+});
+
+/** The simulator's scheduler in miniature: callbacks run only when the test says. */
+class ManualScheduler {
+  private queue: { atMs: number; seq: number; fn: () => void }[] = [];
+  private nowMs = 0;
+  private seq = 0;
+  schedule = (delayMs: number, fn: () => void): void => {
+    this.queue.push({ atMs: this.nowMs + delayMs, seq: this.seq++, fn });
+  };
+  runAll(): void {
+    while (this.queue.length > 0) {
+      this.queue.sort((a, b) => a.atMs - b.atMs || a.seq - b.seq);
+      const next = this.queue.shift()!;
+      this.nowMs = next.atMs;
+      next.fn();
+    }
+  }
+}
+
+function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe('journal on the memory disk', () => {
+  it('never calls back synchronously', () => {
+    const scheduler = new ManualScheduler();
+    const disk = new MemDisk({ random: seeded(1), schedule: scheduler.schedule, fsyncLatencyMs: () => 2 });
+    const { journal } = Journal.open(disk, OPTIONS);
+    journal.appendEntries(1, entries(1, 3, 1, 0));
+    let done = false;
+    journal.flush(() => (done = true));
+    expect(done).toBe(false);
+    scheduler.runAll();
+    expect(done).toBe(true);
+  });
+
+  it('loses unsynced data in a crash but keeps everything whose sync completed', () => {
+    for (let seed = 1; seed <= 40; seed++) {
+      const scheduler = new ManualScheduler();
+      const random = seeded(seed);
+      const disk = new MemDisk({ random, schedule: scheduler.schedule, fsyncLatencyMs: () => 1 + random() * 5, writeLatencyMs: () => random() });
+      const { journal } = Journal.open(disk, OPTIONS);
+      const acknowledged: number[] = [];
+      for (let batch = 0; batch < 3; batch++) {
+        journal.appendEntries(1, entries(batch * 4 + 1, batch * 4 + 4, 1, batch * 8, 64));
+        journal.setHardState(1, { term: batch + 1, vote: 1, commit: batch * 4 });
+        journal.flush((error) => {
+          expect(error).toBeNull();
+          acknowledged.push(batch);
+        });
+        scheduler.runAll();
+      }
+      // Two more batches: written, their syncs never complete before the power goes.
+      journal.appendEntries(1, entries(13, 16, 1, 24, 64));
+      journal.setHardState(1, { term: 9, vote: 2, commit: 12 });
+      let lateCalled = false;
+      journal.flush(() => (lateCalled = true));
+      disk.crash();
+      scheduler.runAll();
+      expect(lateCalled).toBe(false); // in-flight callbacks die with the process
+      expect(acknowledged).toEqual([0, 1, 2]);
+
+      const { journal: reopened, report } = Journal.open(disk, OPTIONS);
+      const log = reopened.log(1);
+      expect(log.lastIndex() === 12 || log.lastIndex() === 16, `seed ${seed}: last ${log.lastIndex()}`).toBe(true);
+      expect(log.entries(1, 13, 1 << 20), `seed ${seed}`).toEqual(entries(1, 12, 1, 0, 64));
+      const hard = log.hardState();
+      expect(hard.term === 3 || hard.term === 9, `seed ${seed}`).toBe(true);
+      if (log.lastIndex() === 12) expect(report.recordsRecovered).toBe(3);
+    }
+  });
+
+  it('after a crash with nothing synced, the journal is empty and usable', () => {
+    const scheduler = new ManualScheduler();
+    const disk = new MemDisk({ random: seeded(7), schedule: scheduler.schedule });
+    const { journal } = Journal.open(disk, OPTIONS);
+    journal.appendEntries(1, entries(1, 2, 1, 0));
+    journal.flush(() => {});
+    disk.crash();
+    const { journal: reopened } = Journal.open(disk, OPTIONS);
+    expect(reopened.log(1).lastIndex() === 0 || reopened.log(1).lastIndex() === 2).toBe(true);
+    reopened.applySnapshot(1, { index: 5, term: 2, nextOffset: 10 });
+    reopened.appendEntries(1, entries(6, 6, 2, 10));
+    let durable = false;
+    reopened.flush((error) => (durable = error === null));
+    scheduler.runAll();
+    expect(durable).toBe(true);
+  });
+});

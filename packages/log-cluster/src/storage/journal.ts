@@ -1,0 +1,904 @@
+import { invariant } from '../invariant.ts';
+import type { Entry, HardState, RaftLogStorage, SnapshotMeta } from '../raft/types.ts';
+import { crc32c } from './crc32c.ts';
+import { EntryTable } from './entry-table.ts';
+import type { Disk, DiskFile, IoCallback, RecoveryReport } from './types.ts';
+
+/**
+ * One journal per node, holding every partition replica of the node, so a flush costs one
+ * fdatasync per touched file (usually one segment and maybe the hard-state file) however many
+ * partitions it carries.
+ *
+ * Segment record, little-endian: [u32 length][u32 crc32c][u8 type][u32 partition][payload],
+ * where length counts the bytes after the crc (type + partition + payload) and the crc covers
+ * them. ENTRIES payload: [u32 n] then n × [u64 index][u64 term][u64 offset][u32 count][u32 bytes][data].
+ * SNAPSHOT payload: [u64 index][u64 term][u64 nextOffset][u8 kept]: the log now starts after
+ * index; kept says whether the entries after it were kept (the log held index with term), so
+ * replay never has to guess.
+ *
+ * Hard states live apart, in `state-<seq>.log` files of fixed-size CRC'd records, so a corrupt
+ * segment never loses a vote. Compaction writes a new file holding every hard state, syncs it and
+ * only then removes the older files; recovery reads every file in order, later records winning.
+ */
+
+export interface JournalOptions {
+  segmentBytes: number;
+  retentionBytes: number;
+  retentionMs: number;
+  now: () => number;
+  cacheBytes: number;
+}
+
+const RECORD_TYPE_ENTRIES = 1;
+const RECORD_TYPE_SNAPSHOT = 2;
+/** [u32 length][u32 crc]. */
+const RECORD_PREFIX_BYTES = 8;
+/** [u8 type][u32 partition]. */
+const RECORD_BODY_HEADER_BYTES = 5;
+const ENTRIES_COUNT_BYTES = 4;
+const ENTRY_HEADER_BYTES = 32;
+const SNAPSHOT_PAYLOAD_BYTES = 25;
+/** A length field beyond this is corruption, not a record. */
+export const RECORD_BYTES_MAX = 64 << 20;
+/** appendEntries splits into records of about this much data, so one bad CRC costs little. */
+const RECORD_ENTRIES_BYTES_TARGET = 1 << 20;
+export const ENTRY_DATA_BYTES_MAX = RECORD_BYTES_MAX - RECORD_BODY_HEADER_BYTES - ENTRIES_COUNT_BYTES - ENTRY_HEADER_BYTES;
+export const PARTITION_MAX = 0xffff_ffff;
+const SEQUENCE_DIGITS = 20;
+const SEGMENT_NAME = /^seg-(\d{20})\.log$/;
+const STATE_NAME = /^state-(\d{20})\.log$/;
+
+/** [u32 length = 24][u32 crc][u32 partition][u64 term][u32 vote][u64 commit]. */
+const STATE_RECORD_BYTES = 32;
+const STATE_RECORD_LENGTH = STATE_RECORD_BYTES - 8;
+/** The hard-state file is compacted past this (or 4 full dumps, with many partitions). */
+export const STATE_LOG_BYTES_MAX = 1 << 20;
+const STATE_LOG_DUMPS_MAX = 4;
+
+/** After a bad record, how many later positions to try for a valid record (corruption vs torn tail). */
+const VALID_RECORD_SEARCH_POSITIONS_MAX = 64 << 10;
+/** Term of a log start not yet known during recovery (its segment was deleted by retention). */
+const TERM_UNKNOWN = -1;
+const UINT32 = 0x1_0000_0000;
+
+interface SegmentInfo {
+  readonly seq: number;
+  readonly name: string;
+  readonly file: DiskFile;
+  lastWriteMs: number;
+  /** Retention removes it once the batch carrying the new log starts is durable. */
+  deleting: boolean;
+}
+
+interface StateFileInfo {
+  readonly seq: number;
+  readonly name: string;
+  readonly file: DiskFile;
+}
+
+interface Batch {
+  readonly id: number;
+  readonly records: Uint8Array[];
+  recordBytes: number;
+  /** Logs with entries or a log start located relative to this batch. */
+  readonly located: Set<PartitionLog>;
+  /** Entry data pinned in memory until durable, then handed to the cache. */
+  readonly written: { log: PartitionLog; index: number; data: Uint8Array }[];
+  readonly hardStates: Map<number, HardState>;
+  readonly removeAfter: SegmentInfo[];
+  readonly waiters: IoCallback[];
+}
+
+interface EntryMeta {
+  readonly index: number;
+  readonly term: number;
+  readonly offset: number;
+  readonly count: number;
+  readonly segment: number;
+  readonly position: number;
+  readonly dataBytes: number;
+}
+
+export class Journal {
+  private readonly logs = new Map<number, PartitionLog>();
+  private segments: SegmentInfo[] = [];
+  private stateFiles: StateFileInfo[] = [];
+  private readonly files = new Map<string, DiskFile>();
+  private nextBatchId = 1;
+  private staged: Batch;
+  private inFlight: Batch | null = null;
+  private closed = false;
+  private recovering = false;
+  // FIFO cache of written entry data; stale items (replaced entries) age out like the rest.
+  private cacheQueue: { log: PartitionLog; index: number; data: Uint8Array }[] = [];
+  private cacheHead = 0;
+  private cachedBytes = 0;
+
+  private constructor(
+    private readonly disk: Disk,
+    private readonly options: JournalOptions,
+  ) {
+    invariant(options.segmentBytes > 0 && options.retentionBytes >= 0 && options.retentionMs >= 0 && options.cacheBytes >= 0, 'bad journal options');
+    this.staged = this.newBatch();
+  }
+
+  static open(disk: Disk, options: JournalOptions): { journal: Journal; report: RecoveryReport } {
+    const journal = new Journal(disk, options);
+    const report = journal.recover();
+    return { journal, report };
+  }
+
+  log(partition: number): PartitionLog {
+    invariant(Number.isInteger(partition) && partition >= 0 && partition <= PARTITION_MAX, `bad partition ${partition}`);
+    let log = this.logs.get(partition);
+    if (log === undefined) {
+      log = new PartitionLog(partition, this);
+      // A partition first met during replay may start with a gap (see applyEntries).
+      log.seen = !this.recovering;
+      this.logs.set(partition, log);
+    }
+    return log;
+  }
+
+  partitions(): number[] {
+    return [...this.logs.keys()].sort((a, b) => a - b);
+  }
+
+  appendEntries(partition: number, entries: readonly Entry[]): void {
+    invariant(!this.closed, 'journal closed');
+    if (entries.length === 0) return;
+    const log = this.log(partition);
+    const batch = this.staged;
+    let from = 0;
+    while (from < entries.length) {
+      // One record per ~RECORD_ENTRIES_BYTES_TARGET of data; at least one entry per record.
+      let to = from;
+      let bytes = 0;
+      do {
+        const entry = entries[to]!;
+        invariant(entry.data.length <= ENTRY_DATA_BYTES_MAX, `entry ${entry.index} of ${entry.data.length} bytes is over ${ENTRY_DATA_BYTES_MAX}`);
+        bytes += ENTRY_HEADER_BYTES + entry.data.length;
+        to++;
+      } while (to < entries.length && bytes + ENTRY_HEADER_BYTES + entries[to]!.data.length <= RECORD_ENTRIES_BYTES_TARGET);
+      const chunk = entries.slice(from, to);
+      const recordPosition = batch.recordBytes;
+      const record = encodeEntries(partition, chunk);
+      const metas: EntryMeta[] = [];
+      let dataPosition = recordPosition + RECORD_PREFIX_BYTES + RECORD_BODY_HEADER_BYTES + ENTRIES_COUNT_BYTES;
+      for (const entry of chunk) {
+        dataPosition += ENTRY_HEADER_BYTES;
+        metas.push({ index: entry.index, term: entry.term, offset: entry.offset, count: entry.count, segment: -batch.id, position: dataPosition, dataBytes: entry.data.length });
+        dataPosition += entry.data.length;
+      }
+      invariant(dataPosition === recordPosition + record.length, 'entries record layout');
+      applyEntries(log, metas, false);
+      for (const entry of chunk) {
+        log.data.set(entry.index, entry.data);
+        batch.written.push({ log, index: entry.index, data: entry.data });
+      }
+      batch.records.push(record);
+      batch.recordBytes += record.length;
+      batch.located.add(log);
+      from = to;
+    }
+    // Postcondition: what was staged reads back.
+    const last = entries[entries.length - 1]!;
+    invariant(log.lastIndex() === last.index && log.term(last.index) === last.term && log.lastOffsetEnd() === last.offset + last.count, 'appendEntries postcondition');
+  }
+
+  setHardState(partition: number, hs: HardState): void {
+    invariant(!this.closed, 'journal closed');
+    const log = this.log(partition);
+    invariant(hs.term >= log.hard.term, () => `partition ${partition}: hard state term ${hs.term} below ${log.hard.term}`);
+    invariant(Number.isSafeInteger(hs.commit) && hs.commit >= 0 && Number.isInteger(hs.vote) && hs.vote >= 0 && hs.vote < UINT32, 'bad hard state');
+    log.hard = hs;
+    this.staged.hardStates.set(partition, hs);
+  }
+
+  applySnapshot(partition: number, snap: SnapshotMeta): void {
+    invariant(!this.closed, 'journal closed');
+    const log = this.log(partition);
+    if (snap.index <= log.start.index) return; // Stale: the log already starts at or after it.
+    const kept = snap.index <= log.lastIndex() && log.term(snap.index) === snap.term;
+    this.stageStart(log, snap, kept);
+    invariant(log.firstIndex() === snap.index + 1 && log.lastIndex() >= snap.index, 'applySnapshot postcondition');
+  }
+
+  flush(done: IoCallback): void {
+    invariant(!this.closed, 'journal closed');
+    const staged = this.staged;
+    if (staged.records.length === 0 && staged.hardStates.size === 0 && staged.removeAfter.length === 0) {
+      // Nothing new: done when what is already in flight is durable.
+      if (this.inFlight !== null) this.inFlight.waiters.push(done);
+      else done(null);
+      return;
+    }
+    staged.waiters.push(done);
+    if (this.inFlight === null) this.startFlush();
+  }
+
+  pendingBytes(): number {
+    const bytes = (batch: Batch): number => batch.recordBytes + batch.hardStates.size * STATE_RECORD_BYTES;
+    return bytes(this.staged) + (this.inFlight === null ? 0 : bytes(this.inFlight));
+  }
+
+  enforceRetention(): number {
+    invariant(!this.closed, 'journal closed');
+    const candidates = this.segments.slice(0, -1).filter((segment) => !segment.deleting);
+    let totalBytes = 0;
+    for (const segment of this.segments) if (!segment.deleting) totalBytes += segment.file.size();
+    const nowMs = this.options.now();
+    const cut: SegmentInfo[] = [];
+    let deletedBytes = 0;
+    for (const segment of candidates) {
+      if (totalBytes - deletedBytes <= this.options.retentionBytes && nowMs - segment.lastWriteMs <= this.options.retentionMs) break;
+      cut.push(segment);
+      deletedBytes += segment.file.size();
+    }
+    const lastCut = cut[cut.length - 1];
+    if (lastCut === undefined) return 0;
+    for (const log of this.logs.values()) {
+      const n = log.table.countInSegmentsUpTo(lastCut.seq);
+      const startDeleted = log.startSegment > 0 && log.startSegment <= lastCut.seq;
+      if (n === 0 && !startDeleted) continue;
+      // The new start must be durable before the segments go, so recovery finds it.
+      const start: SnapshotMeta =
+        n === 0 ? log.start : { index: log.start.index + n, term: log.table.term(n - 1), nextOffset: log.table.offset(n - 1) + log.table.count(n - 1) };
+      this.stageStart(log, start, true);
+    }
+    for (const segment of cut) {
+      segment.deleting = true;
+      this.staged.removeAfter.push(segment);
+    }
+    this.flush(() => {});
+    return deletedBytes;
+  }
+
+  usedBytes(): number {
+    let bytes = 0;
+    for (const segment of this.segments) bytes += segment.file.size();
+    for (const state of this.stateFiles) bytes += state.file.size();
+    return bytes;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const file of this.files.values()) file.close();
+    this.files.clear();
+  }
+
+  /** @internal Entry data for a log read: from memory when cached or pending, else from its segment. */
+  readData(log: PartitionLog, index: number): Uint8Array {
+    const cached = log.data.get(index);
+    if (cached !== undefined) return cached;
+    const i = index - log.start.index - 1;
+    const seq = log.table.segment(i);
+    invariant(seq > 0, () => `partition ${log.partition} entry ${index}: pending entry without data`);
+    const segment = this.segments.find((s) => s.seq === seq);
+    invariant(segment !== undefined, () => `partition ${log.partition} entry ${index}: segment ${seq} is gone`);
+    const data = segment.file.read(log.table.position(i), log.table.bytes(i));
+    log.data.set(index, data);
+    this.cacheAdd(log, index, data);
+    return data;
+  }
+
+  // ---- staging ------------------------------------------------------------------------------
+
+  private newBatch(): Batch {
+    return { id: this.nextBatchId++, records: [], recordBytes: 0, located: new Set(), written: [], hardStates: new Map(), removeAfter: [], waiters: [] };
+  }
+
+  private stageStart(log: PartitionLog, start: SnapshotMeta, kept: boolean): void {
+    const batch = this.staged;
+    applyStart(log, start, kept, -batch.id, false);
+    const record = encodeSnapshot(log.partition, start, kept);
+    batch.records.push(record);
+    batch.recordBytes += record.length;
+    batch.located.add(log);
+  }
+
+  // ---- flushing -----------------------------------------------------------------------------
+
+  private startFlush(): void {
+    invariant(this.inFlight === null, 'one flush at a time');
+    const batch = this.staged;
+    this.inFlight = batch;
+    this.staged = this.newBatch();
+    const undo: (() => void)[] = [];
+    const writes: { file: DiskFile; data: Uint8Array }[] = [];
+    let obsoleteStateFiles: StateFileInfo[] = [];
+
+    if (batch.recordBytes > 0) {
+      let segment = this.activeSegment();
+      if (segment.file.size() > 0 && segment.file.size() + batch.recordBytes > this.options.segmentBytes) {
+        segment = this.createSegment(segment.seq + 1);
+        const created = segment;
+        undo.push(() => this.dropSegment(created));
+      } else {
+        const file = segment.file;
+        const sizeBefore = file.size();
+        undo.push(() => file.truncate(sizeBefore));
+      }
+      const base = segment.file.size();
+      this.locate(batch, segment.seq, base);
+      segment.lastWriteMs = this.options.now();
+      writes.push({ file: segment.file, data: concat(batch.records, batch.recordBytes) });
+    }
+
+    if (batch.hardStates.size > 0) {
+      let state = this.activeStateFile();
+      let records = [...batch.hardStates].map(([partition, hs]) => encodeHardState(partition, hs));
+      const boundBytes = Math.max(STATE_LOG_BYTES_MAX, STATE_LOG_DUMPS_MAX * this.logs.size * STATE_RECORD_BYTES);
+      if (state.file.size() + records.length * STATE_RECORD_BYTES > boundBytes) {
+        // Compact: a new file with every hard state; the old ones go once it is durable.
+        obsoleteStateFiles = this.stateFiles;
+        state = this.createStateFile(state.seq + 1);
+        const created = state;
+        undo.push(() => {
+          this.closeAndRemove(created.name);
+          this.stateFiles = this.stateFiles.filter((s) => s !== created);
+        });
+        records = [...this.logs.values()].map((log) => encodeHardState(log.partition, log.hard));
+        obsoleteStateFiles = obsoleteStateFiles.filter((s) => s !== state);
+      } else {
+        const file = state.file;
+        const sizeBefore = file.size();
+        undo.push(() => file.truncate(sizeBefore));
+      }
+      writes.push({ file: state.file, data: concat(records, records.length * STATE_RECORD_BYTES) });
+    }
+
+    // Every append, then one sync per file; done when all of them have answered.
+    let remaining = writes.length * 2;
+    let failure: Error | null = null;
+    const answered = (error: Error | null): void => {
+      if (error !== null && failure === null) failure = error;
+      remaining--;
+      if (remaining === 0) this.finishFlush(batch, failure, undo, obsoleteStateFiles);
+    };
+    if (remaining === 0) {
+      // Only segment removals were staged.
+      this.finishFlush(batch, null, undo, obsoleteStateFiles);
+      return;
+    }
+    for (const write of writes) {
+      write.file.append(write.data, answered);
+      write.file.sync(answered);
+    }
+  }
+
+  /** Turns the batch-relative locations of the batch's entries and log starts into real ones. */
+  private locate(batch: Batch, seq: number, base: number): void {
+    for (const log of batch.located) {
+      if (log.startSegment === -batch.id) log.startSegment = seq;
+      // Pending entries are only at the tail, and all belong to this batch now.
+      for (let i = log.table.length - 1; i >= 0; i--) {
+        const segment = log.table.segment(i);
+        if (segment >= 0) break;
+        invariant(segment === -batch.id, () => `partition ${log.partition}: entry of batch ${-segment} left unwritten`);
+        log.table.setLocation(i, seq, base + log.table.position(i));
+      }
+    }
+  }
+
+  private finishFlush(batch: Batch, error: Error | null, undo: (() => void)[], obsoleteStateFiles: StateFileInfo[]): void {
+    invariant(this.inFlight === batch, 'finishing the flush in flight');
+    this.inFlight = null;
+    if (this.closed) {
+      for (const waiter of batch.waiters) waiter(error ?? new Error('journal closed'));
+      return;
+    }
+    if (error !== null) {
+      // The files go back to what was durable before, and the in-memory view is rebuilt from
+      // them: everything staged since is dropped and its waiters fail too.
+      for (const step of undo.reverse()) step();
+      const dropped = this.staged;
+      this.staged = this.newBatch();
+      this.recover();
+      for (const waiter of [...batch.waiters, ...dropped.waiters]) waiter(error);
+      return;
+    }
+    for (const { log, index, data } of batch.written) {
+      if (log.data.get(index) === data) this.cacheAdd(log, index, data);
+    }
+    for (const state of obsoleteStateFiles) this.closeAndRemove(state.name);
+    if (obsoleteStateFiles.length > 0) this.stateFiles = this.stateFiles.filter((s) => !obsoleteStateFiles.includes(s));
+    for (const segment of batch.removeAfter) this.dropSegment(segment);
+    for (const waiter of batch.waiters) waiter(null);
+    if (this.inFlight === null && !this.closed && this.staged.waiters.length > 0) this.startFlush();
+  }
+
+  // ---- cache --------------------------------------------------------------------------------
+
+  private cacheAdd(log: PartitionLog, index: number, data: Uint8Array): void {
+    this.cacheQueue.push({ log, index, data });
+    this.cachedBytes += data.length;
+    while (this.cachedBytes > this.options.cacheBytes && this.cacheHead < this.cacheQueue.length) {
+      const oldest = this.cacheQueue[this.cacheHead]!;
+      this.cacheHead++;
+      this.cachedBytes -= oldest.data.length;
+      // Only if still the written copy: a pending replacement must stay pinned.
+      if (oldest.log.data.get(oldest.index) === oldest.data) {
+        const i = oldest.index - oldest.log.start.index - 1;
+        if (i < 0 || i >= oldest.log.table.length || oldest.log.table.segment(i) > 0) oldest.log.data.delete(oldest.index);
+      }
+    }
+    if (this.cacheHead > 1024 && this.cacheHead * 2 > this.cacheQueue.length) {
+      this.cacheQueue = this.cacheQueue.slice(this.cacheHead);
+      this.cacheHead = 0;
+    }
+  }
+
+  // ---- files --------------------------------------------------------------------------------
+
+  private openFile(name: string): DiskFile {
+    let file = this.files.get(name);
+    if (file === undefined) {
+      file = this.disk.open(name);
+      this.files.set(name, file);
+    }
+    return file;
+  }
+
+  private closeAndRemove(name: string): void {
+    this.files.get(name)?.close();
+    this.files.delete(name);
+    this.disk.remove(name);
+  }
+
+  private activeSegment(): SegmentInfo {
+    const segment = this.segments[this.segments.length - 1];
+    invariant(segment !== undefined, 'journal without a segment');
+    return segment;
+  }
+
+  private activeStateFile(): StateFileInfo {
+    const state = this.stateFiles[this.stateFiles.length - 1];
+    invariant(state !== undefined, 'journal without a state file');
+    return state;
+  }
+
+  private createSegment(seq: number): SegmentInfo {
+    const name = `seg-${String(seq).padStart(SEQUENCE_DIGITS, '0')}.log`;
+    const segment: SegmentInfo = { seq, name, file: this.openFile(name), lastWriteMs: this.options.now(), deleting: false };
+    this.segments.push(segment);
+    return segment;
+  }
+
+  private dropSegment(segment: SegmentInfo): void {
+    this.closeAndRemove(segment.name);
+    this.segments = this.segments.filter((s) => s !== segment);
+    if (this.segments.length === 0) this.createSegment(segment.seq + 1);
+  }
+
+  private createStateFile(seq: number): StateFileInfo {
+    const name = `state-${String(seq).padStart(SEQUENCE_DIGITS, '0')}.log`;
+    const state: StateFileInfo = { seq, name, file: this.openFile(name) };
+    this.stateFiles.push(state);
+    return state;
+  }
+
+  // ---- recovery -----------------------------------------------------------------------------
+
+  /**
+   * Rebuilds every log from the files: hard states first, then the segments in order. At the
+   * first bad segment record the file is cut there and later segments are deleted.
+   * Also used after a failed flush, with the files put back to their durable state.
+   */
+  private recover(): RecoveryReport {
+    this.recovering = true;
+    try {
+      return this.replayFiles();
+    } finally {
+      this.recovering = false;
+    }
+  }
+
+  private replayFiles(): RecoveryReport {
+    for (const log of this.logs.values()) log.reset();
+    this.cacheQueue = [];
+    this.cacheHead = 0;
+    this.cachedBytes = 0;
+    const names = this.disk.list();
+    const sequenced = (pattern: RegExp): { seq: number; name: string }[] =>
+      names
+        .map((name) => ({ name, match: pattern.exec(name) }))
+        .filter((x): x is { name: string; match: RegExpExecArray } => x.match !== null)
+        .map((x) => ({ seq: Number(x.match[1]), name: x.name }))
+        .sort((a, b) => a.seq - b.seq);
+
+    let truncatedBytes = 0;
+    let corruption: { file: string; position: number } | null = null;
+
+    this.stateFiles = [];
+    for (const { seq, name } of sequenced(STATE_NAME)) {
+      const state: StateFileInfo = { seq, name, file: this.openFile(name) };
+      this.stateFiles.push(state);
+      const size = state.file.size();
+      const bytes = size > 0 ? state.file.read(0, size) : new Uint8Array(0);
+      let position = 0;
+      while (position + STATE_RECORD_BYTES <= size) {
+        const decoded = decodeHardState(bytes, position);
+        if (decoded === null) break;
+        this.log(decoded.partition).hard = decoded.hardState;
+        position += STATE_RECORD_BYTES;
+      }
+      if (position < size) {
+        state.file.truncate(position);
+        truncatedBytes += size - position;
+      }
+    }
+    if (this.stateFiles.length === 0) this.createStateFile(1);
+
+    this.segments = [];
+    let segmentsScanned = 0;
+    let recordsRecovered = 0;
+    const segmentNames = sequenced(SEGMENT_NAME);
+    const nowMs = this.options.now();
+    for (let s = 0; s < segmentNames.length; s++) {
+      const { seq, name } = segmentNames[s]!;
+      const segment: SegmentInfo = { seq, name, file: this.openFile(name), lastWriteMs: nowMs, deleting: false };
+      this.segments.push(segment);
+      segmentsScanned++;
+      const size = segment.file.size();
+      const bytes = size > 0 ? segment.file.read(0, size) : new Uint8Array(0);
+      let position = 0;
+      let bad = false;
+      while (position < size) {
+        const end = this.replayRecord(bytes, position, seq);
+        if (end === null) {
+          bad = true;
+          break;
+        }
+        recordsRecovered++;
+        position = end;
+      }
+      if (!bad) continue;
+      const later = segmentNames.slice(s + 1);
+      const laterHasData = later.some(({ name: laterName }) => this.openFile(laterName).size() > 0);
+      if (isFullRecord(bytes, position) || laterHasData || validRecordFollows(bytes, position + 1)) {
+        corruption = { file: name, position };
+      }
+      truncatedBytes += size - position;
+      segment.file.truncate(position);
+      for (const { name: laterName } of later) {
+        truncatedBytes += this.openFile(laterName).size();
+        this.closeAndRemove(laterName);
+      }
+      break;
+    }
+    if (this.segments.length === 0) this.createSegment(1);
+
+    for (const log of this.logs.values()) {
+      if (log.start.term === TERM_UNKNOWN) {
+        // The record naming this start was lost (corruption): without its term the entries
+        // cannot be matched by the leader, so the replica starts empty and catches up.
+        const hard = log.hard;
+        log.reset();
+        log.hard = hard;
+      }
+      log.seen = true;
+    }
+    return { segmentsScanned, recordsRecovered, truncatedBytes, corruption };
+  }
+
+  /** Replays the record at `position`; returns its end, or null when it is bad. */
+  private replayRecord(bytes: Uint8Array, position: number, seq: number): number | null {
+    const body = recordBody(bytes, position);
+    if (body === null) return null;
+    const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+    const type = view.getUint8(0);
+    const partition = view.getUint32(1, true);
+    const payloadAt = RECORD_BODY_HEADER_BYTES;
+    const bodyPosition = position + RECORD_PREFIX_BYTES;
+    if (type === RECORD_TYPE_ENTRIES) {
+      if (body.length < payloadAt + ENTRIES_COUNT_BYTES) return null;
+      const n = view.getUint32(payloadAt, true);
+      let at = payloadAt + ENTRIES_COUNT_BYTES;
+      const metas: EntryMeta[] = [];
+      for (let k = 0; k < n; k++) {
+        if (at + ENTRY_HEADER_BYTES > body.length) return null;
+        const dataBytes = view.getUint32(at + 28, true);
+        const meta: EntryMeta = {
+          index: getU64(view, at),
+          term: getU64(view, at + 8),
+          offset: getU64(view, at + 16),
+          count: view.getUint32(at + 24, true),
+          segment: seq,
+          position: bodyPosition + at + ENTRY_HEADER_BYTES,
+          dataBytes,
+        };
+        at += ENTRY_HEADER_BYTES + dataBytes;
+        if (at > body.length) return null;
+        metas.push(meta);
+      }
+      if (n === 0 || at !== body.length || !metasWellFormed(metas)) return null;
+      applyEntries(this.log(partition), metas, true);
+    } else if (type === RECORD_TYPE_SNAPSHOT) {
+      if (body.length !== payloadAt + SNAPSHOT_PAYLOAD_BYTES) return null;
+      const start: SnapshotMeta = { index: getU64(view, payloadAt), term: getU64(view, payloadAt + 8), nextOffset: getU64(view, payloadAt + 16) };
+      applyStart(this.log(partition), start, view.getUint8(payloadAt + 24) === 1, seq, true);
+    } else {
+      return null;
+    }
+    return position + RECORD_PREFIX_BYTES + body.length;
+  }
+}
+
+/**
+ * One partition's log as the consensus core reads it. Metadata for every entry lives in a
+ * columnar table; entry data comes from the journal's cache or is read back from its segment.
+ */
+export class PartitionLog implements RaftLogStorage {
+  /** @internal */ start: SnapshotMeta = EMPTY_START;
+  /** @internal */ hard: HardState = EMPTY_HARD_STATE;
+  /** @internal */ readonly table = new EntryTable();
+  /** @internal Cached or pending entry data, by index. */ readonly data = new Map<number, Uint8Array>();
+  /** @internal Segment of the record that set the log start (0 none, negative pending batch). */ startSegment = 0;
+  /** @internal During recovery: whether any record of this partition was replayed yet. */ seen = true;
+
+  constructor(
+    readonly partition: number,
+    private readonly journal: Journal,
+  ) {}
+
+  initialState(): { hardState: HardState; snapshot: SnapshotMeta } {
+    return { hardState: this.hard, snapshot: this.start };
+  }
+
+  firstIndex(): number {
+    return this.start.index + 1;
+  }
+
+  lastIndex(): number {
+    return this.start.index + this.table.length;
+  }
+
+  term(index: number): number | undefined {
+    if (index === this.start.index) return this.start.term === TERM_UNKNOWN ? undefined : this.start.term;
+    if (index < this.start.index || index > this.lastIndex()) return undefined;
+    return this.table.term(index - this.start.index - 1);
+  }
+
+  entries(lo: number, hi: number, maxBytes: number): Entry[] {
+    invariant(lo >= this.firstIndex() && hi <= this.lastIndex() + 1 && lo <= hi, () => `partition ${this.partition}: entries [${lo}, ${hi}) outside [${this.firstIndex()}, ${this.lastIndex() + 1})`);
+    const result: Entry[] = [];
+    let bytes = 0;
+    for (let index = lo; index < hi; index++) {
+      const i = index - this.start.index - 1;
+      const size = this.table.bytes(i);
+      if (result.length > 0 && bytes + size > maxBytes) break;
+      bytes += size;
+      result.push({ index, term: this.table.term(i), offset: this.table.offset(i), count: this.table.count(i), data: this.journal.readData(this, index) });
+    }
+    return result;
+  }
+
+  snapshot(): SnapshotMeta {
+    return this.start;
+  }
+
+  hardState(): HardState {
+    return this.hard;
+  }
+
+  lastOffsetEnd(): number {
+    const n = this.table.length;
+    return n === 0 ? this.start.nextOffset : this.table.offset(n - 1) + this.table.count(n - 1);
+  }
+
+  indexForOffset(offset: number): number | undefined {
+    const i = this.table.lastAtOrBelowOffset(offset);
+    if (i < 0 || offset >= this.table.offset(i) + this.table.count(i)) return undefined;
+    return this.start.index + 1 + i;
+  }
+
+  /** @internal Empty, as before any record. */
+  reset(): void {
+    this.start = EMPTY_START;
+    this.hard = EMPTY_HARD_STATE;
+    this.table.truncate(0);
+    this.data.clear();
+    this.startSegment = 0;
+    this.seen = false;
+  }
+
+  /** @internal Keeps entries up to `index`, dropping their successors' data. */
+  truncateAfter(index: number): void {
+    const keep = index - this.start.index;
+    for (let i = keep; i < this.table.length; i++) this.data.delete(this.start.index + 1 + i);
+    this.table.truncate(keep);
+  }
+
+  /** @internal Drops entries up to `index`; the log then starts at `start`. */
+  dropThrough(start: SnapshotMeta): void {
+    const n = Math.min(start.index - this.start.index, this.table.length);
+    if (n > this.data.size) {
+      for (const index of [...this.data.keys()]) if (index <= start.index) this.data.delete(index);
+    } else {
+      for (let i = 0; i < n; i++) this.data.delete(this.start.index + 1 + i);
+    }
+    if (n >= this.table.length) this.table.truncate(0);
+    else this.table.dropFront(n);
+    this.start = start;
+  }
+}
+
+const EMPTY_START: SnapshotMeta = { index: 0, term: 0, nextOffset: 0 };
+const EMPTY_HARD_STATE: HardState = { term: 0, vote: 0, commit: 0 };
+
+// ---- applying records (the same code stages live and replays at recovery) ----------------------
+
+function metasWellFormed(metas: readonly EntryMeta[]): boolean {
+  for (let k = 0; k < metas.length; k++) {
+    const meta = metas[k]!;
+    if (!Number.isSafeInteger(meta.index) || meta.index < 1 || !Number.isSafeInteger(meta.term) || !Number.isSafeInteger(meta.offset)) return false;
+    const previous = metas[k - 1];
+    if (previous !== undefined && (meta.index !== previous.index + 1 || meta.term < previous.term || meta.offset !== previous.offset + previous.count)) return false;
+  }
+  return true;
+}
+
+/**
+ * Appends entries, replacing the suffix from the first one (conflict truncation). At replay, a
+ * partition whose earlier segments retention deleted starts with a gap: its start is then
+ * provisional (term unknown) until the SNAPSHOT record retention wrote before deleting.
+ */
+function applyEntries(log: PartitionLog, metas: readonly EntryMeta[], replay: boolean): void {
+  const first = metas[0];
+  invariant(first !== undefined, 'no entries');
+  invariant(metasWellFormed(metas), () => `partition ${log.partition}: entries not contiguous, terms decreasing or offsets not dense from ${first.index}`);
+  const provisional = log.start.term === TERM_UNKNOWN;
+  if (replay && ((!log.seen && first.index > log.start.index + 1) || (provisional && first.index <= log.start.index))) {
+    log.truncateAfter(log.start.index);
+    log.start = { index: first.index - 1, term: TERM_UNKNOWN, nextOffset: first.offset };
+  }
+  log.seen = true;
+  invariant(first.index > log.start.index, () => `partition ${log.partition}: entry ${first.index} at or below the log start ${log.start.index}`);
+  invariant(first.index <= log.lastIndex() + 1, () => `partition ${log.partition}: entry ${first.index} leaves a gap after ${log.lastIndex()}`);
+  log.truncateAfter(first.index - 1);
+  const previousTerm = log.term(first.index - 1);
+  invariant(previousTerm === undefined || first.term >= previousTerm, () => `partition ${log.partition}: term ${first.term} of entry ${first.index} below ${previousTerm}`);
+  invariant(first.offset === log.lastOffsetEnd(), () => `partition ${log.partition}: entry ${first.index} offset ${first.offset}, expected ${log.lastOffsetEnd()}`);
+  for (const meta of metas) log.table.push(meta.term, meta.offset, meta.count, meta.segment, meta.position, meta.dataBytes);
+  const last = metas[metas.length - 1]!;
+  invariant(log.lastIndex() === last.index && log.lastOffsetEnd() === last.offset + last.count, 'applyEntries postcondition');
+}
+
+/** Moves the log start to `start`, keeping the entries after it when `kept`. */
+function applyStart(log: PartitionLog, start: SnapshotMeta, kept: boolean, segment: number, replay: boolean): void {
+  log.seen = true;
+  const provisional = log.start.term === TERM_UNKNOWN;
+  if (provisional && kept && start.index < log.start.index) return; // A later start record settles it.
+  if (!provisional && start.index <= log.start.index) {
+    invariant(replay, () => `partition ${log.partition}: stale log start ${start.index} <= ${log.start.index}`);
+    return;
+  }
+  if (kept && start.index <= log.lastIndex()) {
+    const heldTerm = start.index === log.start.index ? start.term : log.term(start.index);
+    invariant(heldTerm === start.term, () => `partition ${log.partition}: log start ${start.index} term ${start.term}, log holds ${heldTerm}`);
+    const nextOffset = start.index === log.lastIndex() ? log.lastOffsetEnd() : log.table.offset(start.index - log.start.index);
+    invariant(nextOffset === start.nextOffset, () => `partition ${log.partition}: log start ${start.index} nextOffset ${start.nextOffset}, log has ${nextOffset}`);
+    log.dropThrough(start);
+  } else {
+    invariant(!kept || replay, () => `partition ${log.partition}: kept start ${start.index} beyond last ${log.lastIndex()}`);
+    log.truncateAfter(log.start.index);
+    log.start = start;
+  }
+  log.startSegment = segment;
+}
+
+// ---- encoding ----------------------------------------------------------------------------------
+
+function putU64(view: DataView, at: number, value: number): void {
+  invariant(Number.isSafeInteger(value) && value >= 0, `u64 field ${value}`);
+  view.setUint32(at, value % UINT32, true);
+  view.setUint32(at + 4, Math.floor(value / UINT32), true);
+}
+
+function getU64(view: DataView, at: number): number {
+  return view.getUint32(at + 4, true) * UINT32 + view.getUint32(at, true);
+}
+
+function finishRecord(record: Uint8Array, type: number, partition: number): Uint8Array {
+  const view = new DataView(record.buffer, record.byteOffset, record.byteLength);
+  const length = record.length - RECORD_PREFIX_BYTES;
+  invariant(length <= RECORD_BYTES_MAX, `record of ${length} bytes over ${RECORD_BYTES_MAX}`);
+  view.setUint32(0, length, true);
+  view.setUint8(8, type);
+  view.setUint32(9, partition, true);
+  view.setUint32(4, crc32c(record.subarray(RECORD_PREFIX_BYTES)), true);
+  return record;
+}
+
+function encodeEntries(partition: number, entries: readonly Entry[]): Uint8Array {
+  let bytes = RECORD_PREFIX_BYTES + RECORD_BODY_HEADER_BYTES + ENTRIES_COUNT_BYTES;
+  for (const entry of entries) bytes += ENTRY_HEADER_BYTES + entry.data.length;
+  const record = new Uint8Array(bytes);
+  const view = new DataView(record.buffer);
+  let at = RECORD_PREFIX_BYTES + RECORD_BODY_HEADER_BYTES;
+  view.setUint32(at, entries.length, true);
+  at += ENTRIES_COUNT_BYTES;
+  for (const entry of entries) {
+    invariant(Number.isInteger(entry.count) && entry.count >= 0 && entry.count < UINT32, `entry ${entry.index} count ${entry.count}`);
+    putU64(view, at, entry.index);
+    putU64(view, at + 8, entry.term);
+    putU64(view, at + 16, entry.offset);
+    view.setUint32(at + 24, entry.count, true);
+    view.setUint32(at + 28, entry.data.length, true);
+    record.set(entry.data, at + ENTRY_HEADER_BYTES);
+    at += ENTRY_HEADER_BYTES + entry.data.length;
+  }
+  return finishRecord(record, RECORD_TYPE_ENTRIES, partition);
+}
+
+function encodeSnapshot(partition: number, start: SnapshotMeta, kept: boolean): Uint8Array {
+  const record = new Uint8Array(RECORD_PREFIX_BYTES + RECORD_BODY_HEADER_BYTES + SNAPSHOT_PAYLOAD_BYTES);
+  const view = new DataView(record.buffer);
+  const at = RECORD_PREFIX_BYTES + RECORD_BODY_HEADER_BYTES;
+  putU64(view, at, start.index);
+  putU64(view, at + 8, start.term);
+  putU64(view, at + 16, start.nextOffset);
+  view.setUint8(at + 24, kept ? 1 : 0);
+  return finishRecord(record, RECORD_TYPE_SNAPSHOT, partition);
+}
+
+/** The body (type onwards) of a well-formed record at `position`, or null. */
+function recordBody(bytes: Uint8Array, position: number): Uint8Array | null {
+  if (position + RECORD_PREFIX_BYTES > bytes.length) return null;
+  const view = new DataView(bytes.buffer, bytes.byteOffset + position, RECORD_PREFIX_BYTES);
+  const length = view.getUint32(0, true);
+  if (length < RECORD_BODY_HEADER_BYTES || length > RECORD_BYTES_MAX) return null;
+  const end = position + RECORD_PREFIX_BYTES + length;
+  if (end > bytes.length) return null;
+  const body = bytes.subarray(position + RECORD_PREFIX_BYTES, end);
+  return crc32c(body) === view.getUint32(4, true) ? body : null;
+}
+
+/** Whether the bad record at `position` has a sane length and all its bytes: a CRC mismatch, not a torn tail. */
+function isFullRecord(bytes: Uint8Array, position: number): boolean {
+  if (position + RECORD_PREFIX_BYTES > bytes.length) return false;
+  const length = new DataView(bytes.buffer, bytes.byteOffset + position, 4).getUint32(0, true);
+  return length >= RECORD_BODY_HEADER_BYTES && length <= RECORD_BYTES_MAX && position + RECORD_PREFIX_BYTES + length <= bytes.length;
+}
+
+/** Whether a valid record starts anywhere after a bad one (then the bad one was not the tail). */
+function validRecordFollows(bytes: Uint8Array, from: number): boolean {
+  const until = Math.min(bytes.length, from + VALID_RECORD_SEARCH_POSITIONS_MAX);
+  for (let position = from; position < until; position++) {
+    if (recordBody(bytes, position) !== null) return true;
+  }
+  return false;
+}
+
+function encodeHardState(partition: number, hs: HardState): Uint8Array {
+  const record = new Uint8Array(STATE_RECORD_BYTES);
+  const view = new DataView(record.buffer);
+  view.setUint32(0, STATE_RECORD_LENGTH, true);
+  view.setUint32(8, partition, true);
+  putU64(view, 12, hs.term);
+  view.setUint32(20, hs.vote, true);
+  putU64(view, 24, hs.commit);
+  view.setUint32(4, crc32c(record.subarray(8)), true);
+  return record;
+}
+
+function decodeHardState(bytes: Uint8Array, position: number): { partition: number; hardState: HardState } | null {
+  const view = new DataView(bytes.buffer, bytes.byteOffset + position, STATE_RECORD_BYTES);
+  if (view.getUint32(0, true) !== STATE_RECORD_LENGTH) return null;
+  if (crc32c(bytes.subarray(position + 8, position + STATE_RECORD_BYTES)) !== view.getUint32(4, true)) return null;
+  return { partition: view.getUint32(8, true), hardState: { term: getU64(view, 12), vote: view.getUint32(20, true), commit: getU64(view, 24) } };
+}
+
+function concat(parts: readonly Uint8Array[], bytes: number): Uint8Array {
+  if (parts.length === 1 && parts[0]!.length === bytes) return parts[0]!;
+  const out = new Uint8Array(bytes);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  invariant(at === bytes, 'concat length');
+  return out;
+}
