@@ -15,6 +15,8 @@ export class FileDisk implements Disk {
   capacityBytes = Number.POSITIVE_INFINITY;
 
   private readonly files = new Map<string, RealFile>();
+  /** Per file, the bytes a completed fdatasync made durable (what a power cut keeps). */
+  private readonly syncedBytes = new Map<string, number>();
 
   constructor(readonly directory: string) {
     fs.mkdirSync(directory, { recursive: true });
@@ -30,6 +32,7 @@ export class FileDisk implements Disk {
     const fd = fs.openSync(filePath, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644);
     const file = new RealFile(this, name, fd, fs.fstatSync(fd).size);
     this.files.set(name, file);
+    if (!this.syncedBytes.has(name)) this.syncedBytes.set(name, file.size());
     // A new directory entry is only durable once the directory itself is synced.
     if (created) this.syncDirectory();
     return file;
@@ -72,6 +75,24 @@ export class FileDisk implements Disk {
     } finally {
       fs.closeSync(fd);
     }
+  }
+
+  /**
+   * Fault hook "power cut": after the node using this disk stopped, cuts every file back to what
+   * its last completed fdatasync covered. A process crash alone keeps the page cache; this does not.
+   */
+  dropUnsynced(): void {
+    for (const [name, synced] of this.syncedBytes) {
+      const filePath = path.join(this.directory, name);
+      if (!fs.existsSync(filePath)) continue;
+      if (fs.statSync(filePath).size > synced) fs.truncateSync(filePath, synced);
+    }
+    this.syncedBytes.clear();
+  }
+
+  /** @internal */
+  noteSynced(name: string, bytes: number): void {
+    this.syncedBytes.set(name, Math.max(bytes, 0));
   }
 
   /** @internal */
@@ -149,7 +170,10 @@ class RealFile implements DiskFile {
   sync(done: IoCallback): void {
     invariant(!this.closed, `sync of closed file ${this.name}`);
     this.enqueue((next) => {
+      // Operations run in order: everything written so far is what this sync covers.
+      const coveredBytes = this.writtenBytes;
       fs.fdatasync(this.fd, (error) => {
+        if (error === null && !this.closed) this.disk.noteSynced(this.name, coveredBytes);
         next();
         const delayMs = this.disk.fsyncDelayMs;
         if (delayMs > 0) setTimeout(() => done(error), delayMs);
@@ -176,6 +200,7 @@ class RealFile implements DiskFile {
     invariant(length >= 0 && length <= this.sizeBytes, `truncate of ${this.name} to ${length} > size ${this.sizeBytes}`);
     fs.ftruncateSync(this.fd, length);
     fs.fdatasyncSync(this.fd);
+    this.disk.noteSynced(this.name, length);
     this.sizeBytes = length;
     this.writtenBytes = length;
   }
