@@ -1,0 +1,58 @@
+import { useMemo } from 'react';
+import { EChart } from './EChart.tsx';
+import type { ChartOption } from './echarts.ts';
+import { GRID, PALETTE } from './theme.ts';
+import { formatCount, formatMs } from '../format.ts';
+
+export interface TimeSeries {
+  name: string;
+  /** [unix ms, value] */
+  points: [number, number][];
+  dashed?: boolean;
+  emphasis?: boolean;
+}
+
+export interface TimeSeriesChartProps {
+  series: TimeSeries[];
+  /** Unit shown on the y axis name and in tooltips, e.g. "ms", "records", "s", "appends/s". */
+  yUnit: string;
+  logY?: boolean;
+  threshold?: { value: number; label: string } | null;
+  label: string;
+  testId?: string;
+  height?: number;
+}
+
+export function TimeSeriesChart({ series, yUnit, logY, threshold, label, testId, height }: TimeSeriesChartProps) {
+  const option = useMemo<ChartOption>(() => {
+    const fmt = (v: number) => (yUnit === 'ms' ? formatMs(v) : `${formatCount(v)} ${yUnit}`);
+    return {
+      animation: false,
+      color: PALETTE,
+      grid: GRID,
+      legend: { top: 0, type: 'scroll' },
+      tooltip: { trigger: 'axis', valueFormatter: (v) => fmt(Number(v)) },
+      xAxis: { type: 'time', name: 'time', nameLocation: 'middle', nameGap: 28 },
+      yAxis: logY
+        ? { type: 'log', name: yUnit, axisLabel: { formatter: (v: number) => fmt(v) } }
+        : { type: 'value', name: yUnit, min: 0, axisLabel: { formatter: (v: number) => fmt(v) } },
+      series: series.map((s, i) => ({
+        type: 'line' as const,
+        name: s.name,
+        showSymbol: false,
+        lineStyle: { width: s.emphasis ? 3 : 1.5, type: s.dashed ? ('dashed' as const) : ('solid' as const) },
+        data: logY ? s.points.filter((p) => p[1] > 0) : s.points,
+        markLine:
+          i === 0 && threshold
+            ? {
+                symbol: 'none',
+                silent: true,
+                lineStyle: { color: '#d62728', type: 'dashed' as const },
+                data: [{ yAxis: threshold.value, label: { formatter: threshold.label } }],
+              }
+            : undefined,
+      })),
+    };
+  }, [series, yUnit, logY, threshold]);
+  return <EChart option={option} label={label} testId={testId} height={height} />;
+}

@@ -1,0 +1,17 @@
+// Colour is never the only carrier of meaning (series also differ by dash/symbol), but keep it consistent.
+export const COLORS = {
+  p50: '#4c78a8',
+  p99: '#f58518',
+  p999: '#e45756',
+  max: '#7f3c8d',
+  before: '#9d9d9d',
+  after: '#4c78a8',
+  slo: '#d62728',
+  ok: '#54a24b',
+  warn: '#eeca3b',
+  bad: '#e45756',
+} as const;
+
+export const PALETTE = ['#4c78a8', '#f58518', '#54a24b', '#e45756', '#72b7b2', '#b279a2', '#ff9da6', '#9d755d', '#bab0ac'];
+
+export const GRID = { left: 64, right: 24, top: 36, bottom: 48 } as const;

@@ -1,0 +1,175 @@
+import { useEffect, useState, type ReactNode } from 'react';
+import type { UseQueryResult } from '@tanstack/react-query';
+import { getOperatorToken, setOperatorToken } from './api.ts';
+import { RANGE_WINDOWS, type RangeSpec } from './url-state.ts';
+import { formatDateTime, fromLocalInput, toLocalInput } from './format.ts';
+
+/** Every panel shows loading, error and empty states the same way. */
+export function Panel<T>({
+  title,
+  query,
+  isEmpty,
+  emptyText = 'No data in this range yet.',
+  children,
+  testId,
+  actions,
+}: {
+  title: string;
+  query: UseQueryResult<T>;
+  isEmpty?: (data: T) => boolean;
+  emptyText?: string;
+  children: (data: T) => ReactNode;
+  testId?: string;
+  actions?: ReactNode;
+}) {
+  let body: ReactNode;
+  if (query.data !== undefined) {
+    body = isEmpty?.(query.data) ? <p className="state empty">{emptyText}</p> : children(query.data);
+  } else if (query.isError) {
+    body = null;
+  } else {
+    body = (
+      <p className="state loading" role="status">
+        Loading…
+      </p>
+    );
+  }
+  return (
+    <section className="panel" aria-label={title} data-testid={testId}>
+      <header className="panel-head">
+        <h2>{title}</h2>
+        {actions}
+      </header>
+      {query.isError && (
+        <p className="state error" role="alert">
+          Could not load: {query.error instanceof Error ? query.error.message : String(query.error)}
+          {query.data !== undefined ? ' (showing the last data received)' : ''}
+        </p>
+      )}
+      {body}
+    </section>
+  );
+}
+
+export function Figure({ label, value, testId, tone }: { label: string; value: ReactNode; testId: string; tone?: 'ok' | 'warn' | 'bad' }) {
+  return (
+    <div className={`figure ${tone ?? ''}`}>
+      <div className="figure-label">{label}</div>
+      <div className="figure-value" data-testid={testId}>
+        {value}
+      </div>
+    </div>
+  );
+}
+
+export function RangePicker({ range, onChange }: { range: RangeSpec; onChange: (r: RangeSpec) => void }) {
+  const live = range.fixed === null;
+  return (
+    <div className="range-picker" role="group" aria-label="Time range">
+      <label>
+        Range{' '}
+        <select
+          aria-label="Range window"
+          value={range.windowMs}
+          onChange={(e) => onChange({ windowMs: Number(e.target.value), fixed: null })}
+        >
+          {RANGE_WINDOWS.map((w) => (
+            <option key={w.ms} value={w.ms}>
+              last {w.label}
+            </option>
+          ))}
+          {!RANGE_WINDOWS.some((w) => w.ms === range.windowMs) && <option value={range.windowMs}>custom</option>}
+        </select>
+      </label>
+      <button
+        type="button"
+        aria-pressed={!live}
+        onClick={() => {
+          if (live) {
+            const now = Date.now();
+            onChange({ windowMs: range.windowMs, fixed: { fromMs: now - range.windowMs, toMs: now } });
+          } else onChange({ windowMs: range.windowMs, fixed: null });
+        }}
+      >
+        {live ? 'Pause' : 'Resume live'}
+      </button>
+      <span className={`live-badge ${live ? 'on' : 'off'}`} data-testid="live-state">
+        {live ? '● Live' : '❚❚ Paused'}
+      </span>
+      {range.fixed && (
+        <>
+          <label>
+            From{' '}
+            <input
+              type="datetime-local"
+              step={1}
+              aria-label="From"
+              value={toLocalInput(range.fixed.fromMs)}
+              onChange={(e) => {
+                const ms = fromLocalInput(e.target.value);
+                if (ms !== null && range.fixed && ms < range.fixed.toMs) onChange({ ...range, fixed: { ...range.fixed, fromMs: ms } });
+              }}
+            />
+          </label>
+          <label>
+            To{' '}
+            <input
+              type="datetime-local"
+              step={1}
+              aria-label="To"
+              value={toLocalInput(range.fixed.toMs)}
+              onChange={(e) => {
+                const ms = fromLocalInput(e.target.value);
+                if (ms !== null && range.fixed && ms > range.fixed.fromMs) onChange({ ...range, fixed: { ...range.fixed, toMs: ms } });
+              }}
+            />
+          </label>
+          <span className="muted" title={`${formatDateTime(range.fixed.fromMs)} → ${formatDateTime(range.fixed.toMs)}`}>
+            {Math.round((range.fixed.toMs - range.fixed.fromMs) / 1000)} s
+          </span>
+        </>
+      )}
+    </div>
+  );
+}
+
+export function TokenField() {
+  const [token, setToken] = useState(getOperatorToken);
+  useEffect(() => setOperatorToken(token), [token]);
+  return (
+    <label className="token-field">
+      Operator token{' '}
+      <input
+        type="password"
+        autoComplete="off"
+        aria-label="Operator token"
+        value={token}
+        onChange={(e) => setToken(e.target.value.trim())}
+        placeholder="viewer only"
+      />
+    </label>
+  );
+}
+
+/** Shown when the newest scraped sample is older than `staleAfterMs` (scraping stopped), or polling fails. */
+export function StaleBanner({ lastScrapeMs, nowMs, failing, staleAfterMs = 5_000 }: { lastScrapeMs: number | null; nowMs: number; failing: boolean; staleAfterMs?: number }) {
+  const ageMs = lastScrapeMs === null ? null : nowMs - lastScrapeMs;
+  if (!failing && (ageMs === null || ageMs < staleAfterMs)) return null;
+  return (
+    <div className="stale-banner" role="alert" data-testid="stale-banner">
+      ⚠ Data is stale:{' '}
+      {failing
+        ? 'the console cannot reach the server.'
+        : `the last scrape was ${Math.round((ageMs ?? 0) / 1000)} s ago — scraping has stopped; figures below are not current.`}
+    </div>
+  );
+}
+
+export function useNow(intervalMs = 1_000): number {
+  const [now, setNow] = useState(Date.now);
+  useEffect(() => {
+    const id = setInterval(() => setNow(Date.now()), intervalMs);
+    return () => clearInterval(id);
+  }, [intervalMs]);
+  return now;
+}

@@ -1,0 +1,179 @@
+import { useMemo } from 'react';
+import { Panel } from '../components.tsx';
+import { useLatency, useSpectrum } from '../api.ts';
+import { formatDateTime, formatMs, formatCount, fromLocalInput, toLocalInput } from '../format.ts';
+import { resolveRange, type FixedRange } from '../url-state.ts';
+import { PercentileSpectrum, type SpectrumSeries } from '../charts/PercentileSpectrum.tsx';
+import { LatencyHeatmap } from '../charts/LatencyHeatmap.tsx';
+import { TimeSeriesChart } from '../charts/TimeSeriesChart.tsx';
+import { Filters, METRIC_LABELS } from './Filters.tsx';
+import type { PageProps } from './types.ts';
+
+const SPECTRUM_QUANTILES: [string, number][] = [
+  ['p50', 0.5],
+  ['p90', 0.9],
+  ['p99', 0.99],
+  ['p99.9', 0.999],
+  ['p99.99', 0.9999],
+  ['p99.999', 0.99999],
+];
+
+export function valueAt(points: { quantile: number; ms: number }[], q: number): number | null {
+  let best: number | null = null;
+  for (const p of points) if (p.quantile <= q + 1e-12) best = p.ms;
+  return best;
+}
+
+export default function LatencyPage({ view, update }: PageProps) {
+  const filters = { metric: view.metric, node: view.node, partition: view.partition };
+  const main = useLatency(view.range, filters);
+  const compareSpec = view.compare ? { windowMs: view.compare.toMs - view.compare.fromMs, fixed: view.compare } : null;
+  const before = useSpectrum(compareSpec, filters);
+  const metricLabel = METRIC_LABELS[view.metric];
+
+  const series = useMemo<SpectrumSeries[]>(() => {
+    const out: SpectrumSeries[] = [];
+    if (main.data) out.push({ name: view.compare ? 'after (range)' : metricLabel, points: main.data.spectrum.points, maxMs: main.data.spectrum.maxMs });
+    if (before.data) out.push({ name: 'before (compare)', points: before.data.points, maxMs: before.data.maxMs });
+    return out;
+  }, [main.data, before.data, view.compare, metricLabel]);
+
+  const setCompare = (c: FixedRange | null) => update({ compare: c }, 'replace');
+  const previousRange = (): FixedRange => {
+    const r = resolveRange(view.range, Date.now());
+    const len = r.toMs - r.fromMs;
+    return { fromMs: r.fromMs - len, toMs: r.fromMs };
+  };
+
+  return (
+    <>
+      <section className="panel" aria-label="Latency filters">
+        <Filters view={view} update={update} metric />
+        <div className="filters" role="group" aria-label="Compare ranges" style={{ marginTop: 8 }}>
+          {view.compare ? (
+            <>
+              <label>
+                Before from{' '}
+                <input
+                  type="datetime-local"
+                  step={1}
+                  aria-label="Compare from"
+                  value={toLocalInput(view.compare.fromMs)}
+                  onChange={(e) => {
+                    const ms = fromLocalInput(e.target.value);
+                    if (ms !== null && view.compare && ms < view.compare.toMs) setCompare({ ...view.compare, fromMs: ms });
+                  }}
+                />
+              </label>
+              <label>
+                to{' '}
+                <input
+                  type="datetime-local"
+                  step={1}
+                  aria-label="Compare to"
+                  value={toLocalInput(view.compare.toMs)}
+                  onChange={(e) => {
+                    const ms = fromLocalInput(e.target.value);
+                    if (ms !== null && view.compare && ms > view.compare.fromMs) setCompare({ ...view.compare, toMs: ms });
+                  }}
+                />
+              </label>
+              <button type="button" onClick={() => setCompare(null)}>
+                Clear comparison
+              </button>
+            </>
+          ) : (
+            <button type="button" onClick={() => setCompare(previousRange())}>
+              Compare with the previous range
+            </button>
+          )}
+        </div>
+      </section>
+      <Panel
+        title={`${metricLabel} latency — percentile spectrum`}
+        query={main}
+        isEmpty={(m) => m.spectrum.count === 0}
+        testId="latency-spectrum"
+      >
+        {(m) => (
+          <>
+            <table aria-label="Percentiles">
+              <thead>
+                <tr>
+                  <th scope="col">range</th>
+                  {SPECTRUM_QUANTILES.map(([l]) => (
+                    <th key={l} scope="col">
+                      {l}
+                    </th>
+                  ))}
+                  <th scope="col">max</th>
+                  <th scope="col">samples</th>
+                </tr>
+              </thead>
+              <tbody>
+                <tr>
+                  <th scope="row">{view.compare ? 'after' : 'range'}</th>
+                  {SPECTRUM_QUANTILES.map(([l, q]) => (
+                    <td key={l} data-testid={`latency-${l}`}>
+                      {formatMs(valueAt(m.spectrum.points, q))}
+                    </td>
+                  ))}
+                  <td data-testid="latency-max">{formatMs(m.spectrum.maxMs)}</td>
+                  <td data-testid="latency-count">{formatCount(m.spectrum.count)}</td>
+                </tr>
+                {before.data && view.compare && (
+                  <tr>
+                    <th scope="row" title={`${formatDateTime(view.compare.fromMs)} → ${formatDateTime(view.compare.toMs)}`}>
+                      before
+                    </th>
+                    {SPECTRUM_QUANTILES.map(([l, q]) => (
+                      <td key={l} data-testid={`latency-before-${l}`}>
+                        {formatMs(valueAt(before.data.points, q))}
+                      </td>
+                    ))}
+                    <td data-testid="latency-before-max">{formatMs(before.data.maxMs)}</td>
+                    <td>{formatCount(before.data.count)}</td>
+                  </tr>
+                )}
+              </tbody>
+            </table>
+            {before.isError && <p className="state error" role="alert">Could not load the comparison range.</p>}
+            <PercentileSpectrum
+              series={series}
+              label={`Percentile spectrum of ${metricLabel} latency, log scale in milliseconds${view.compare ? ', before and after' : ''}`}
+              testId="latency-spectrum-chart"
+            />
+          </>
+        )}
+      </Panel>
+      <div className="grid-2">
+        <Panel title="p50 / p99 / p99.9 / max over time" query={main} isEmpty={(m) => m.lines.p99.length === 0}>
+          {(m) => (
+            <TimeSeriesChart
+              logY
+              yUnit="ms"
+              label={`${metricLabel} latency percentiles over time, log scale in milliseconds`}
+              series={[
+                { name: 'p50', points: m.lines.p50 },
+                { name: 'p99', points: m.lines.p99, emphasis: true },
+                { name: 'p99.9', points: m.lines.p999, dashed: true },
+                { name: 'max', points: m.lines.max, dashed: true },
+              ]}
+            />
+          )}
+        </Panel>
+        <Panel title="Latency heatmap" query={main} isEmpty={(m) => m.heatmap.cells.length === 0}>
+          {(m) => (
+            <LatencyHeatmap
+              timesMs={m.heatmap.timesMs}
+              bucketsMs={m.heatmap.bucketsMs}
+              cells={m.heatmap.cells}
+              label={`Heatmap of ${metricLabel} latency over time, log-spaced buckets in milliseconds`}
+            />
+          )}
+        </Panel>
+      </div>
+    </>
+  );
+}
+
