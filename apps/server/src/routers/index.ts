@@ -1,0 +1,26 @@
+// The app router: one router per concern. The SPA imports only `type AppRouter`.
+
+import { createCallerFactory, router } from '../trpc.ts';
+import { auditRouter } from './audit.ts';
+import { clusterRouter } from './cluster.ts';
+import { faultsRouter } from './faults.ts';
+import { latencyRouter } from './latency.ts';
+import { loadRouter } from './load.ts';
+import { partitionsRouter } from './partitions.ts';
+import { replicationRouter } from './replication.ts';
+import { tracesRouter } from './traces.ts';
+
+export const appRouter = router({
+  cluster: clusterRouter,
+  partitions: partitionsRouter,
+  latency: latencyRouter,
+  replication: replicationRouter,
+  traces: tracesRouter,
+  faults: faultsRouter,
+  load: loadRouter,
+  audit: auditRouter,
+});
+
+export type AppRouter = typeof appRouter;
+
+export const createCaller = createCallerFactory(appRouter);

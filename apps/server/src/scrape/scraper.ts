@@ -1,0 +1,262 @@
+// Polls every target on an interval, each bounded by a timeout, and files what it finds into
+// the stores. A target that is down, hangs or answers garbage is marked so; the others and
+// the server carry on. Nothing a target sends can throw out of a tick.
+
+import { parseMetrics } from '@logscope/telemetry';
+import { z } from 'zod';
+import type { HistogramStore } from '../store/histograms.ts';
+import type { SeriesStore } from '../store/series.ts';
+import type { TraceStore } from '../store/traces.ts';
+import { ScrapeError, type ScrapeSource } from './sources.ts';
+import { toSnapshot, type NodeSnapshot } from './snapshot.ts';
+
+export const DEFAULT_SCRAPE_INTERVAL_MS = 1_000;
+export const DEFAULT_SCRAPE_TIMEOUT_MS = 800;
+
+export interface TargetStatus {
+  name: string;
+  nodeId: number | null;
+  up: boolean;
+  lastError: string | null;
+  lastErrorKind: ScrapeError['kind'] | null;
+  /** Duration of the last scrape (all three endpoints), ms. */
+  durationMs: number;
+  lastScrapeMs: number;
+  lastSuccessMs: number;
+  scrapes: number;
+  scrapeErrors: number;
+}
+
+interface TargetState {
+  source: ScrapeSource;
+  status: TargetStatus;
+  snapshot: NodeSnapshot | null;
+  /** The previous good snapshot's counters, for rates. */
+  previous: { tMs: number; records: number; bytes: number } | null;
+  rates: { appendsPerSec: number; bytesPerSec: number };
+  histogramsSinceMs: number | undefined;
+  spansSinceMs: number | undefined;
+}
+
+const windowSchema = z.object({
+  metric: z.enum(['append', 'fsync', 'replication_rtt']),
+  partition: z.number().int().nonnegative().nullable(),
+  startMs: z.number().finite(),
+  endMs: z.number().finite(),
+  encoded: z.string().max(1 << 20),
+});
+const histogramsSchema = z.object({ nodeId: z.number().int().nonnegative(), windows: z.array(windowSchema) });
+const spanSchema = z.object({
+  traceId: z.string(),
+  spanId: z.string(),
+  parentSpanId: z.string().nullable(),
+  name: z.string(),
+  nodeId: z.number(),
+  partition: z.number(),
+  startUnixNano: z.string(),
+  endUnixNano: z.string(),
+  durationMicros: z.number(),
+  attributes: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
+});
+const spansSchema = z.object({
+  nodeId: z.number().int().nonnegative(),
+  untilMs: z.number().nullable(),
+  traces: z.array(z.object({
+    traceId: z.string(),
+    totalMicros: z.number(),
+    startMs: z.number(),
+    partition: z.number(),
+    slow: z.boolean(),
+    spans: z.array(spanSchema).max(256),
+  })),
+});
+
+export interface ScraperStores {
+  series: SeriesStore;
+  histograms: HistogramStore;
+  traces: TraceStore;
+}
+
+export interface ScraperOptions {
+  intervalMs?: number;
+  timeoutMs?: number;
+  /** Extra work after each tick (series staging of derived views, live subscribers). */
+  onTick?: (tMs: number) => void;
+  now?: () => number;
+}
+
+export class Scraper {
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+  private readonly targets: TargetState[];
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private readonly now: () => number;
+  private readonly onTick: ((tMs: number) => void) | undefined;
+  ticks = 0;
+
+  constructor(sources: readonly ScrapeSource[], readonly stores: ScraperStores, options: ScraperOptions = {}) {
+    this.intervalMs = options.intervalMs ?? DEFAULT_SCRAPE_INTERVAL_MS;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_SCRAPE_TIMEOUT_MS;
+    this.now = options.now ?? Date.now;
+    this.onTick = options.onTick;
+    this.targets = sources.map((source) => ({
+      source,
+      status: {
+        name: source.name, nodeId: source.nodeId, up: false, lastError: 'not scraped yet', lastErrorKind: null,
+        durationMs: 0, lastScrapeMs: 0, lastSuccessMs: 0, scrapes: 0, scrapeErrors: 0,
+      },
+      snapshot: null,
+      previous: null,
+      rates: { appendsPerSec: 0, bytesPerSec: 0 },
+      histogramsSinceMs: undefined,
+      spansSinceMs: undefined,
+    }));
+  }
+
+  start(): void {
+    if (this.timer !== null) return;
+    const loop = (): void => {
+      // Never overlap ticks: a slow tick delays the next rather than piling up.
+      if (this.running === null) {
+        this.running = this.tick().finally(() => {
+          this.running = null;
+        });
+      }
+    };
+    loop();
+    this.timer = setInterval(loop, this.intervalMs);
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+    await this.running;
+  }
+
+  /** One scrape of every target, in parallel, then one series tick. */
+  async tick(): Promise<void> {
+    await Promise.all(this.targets.map((t) => this.scrapeTarget(t)));
+    const tMs = this.now();
+    const series = this.stores.series;
+    let appends = 0;
+    let bytes = 0;
+    for (const t of this.targets) {
+      const id = t.status.nodeId;
+      if (id === null) continue;
+      series.set(`node:${id}:up`, t.status.up ? 1 : 0);
+      series.set(`node:${id}:scrape_ms`, t.status.durationMs);
+      if (!t.status.up || t.snapshot === null) continue;
+      series.set(`node:${id}:appends_per_s`, t.rates.appendsPerSec);
+      series.set(`node:${id}:bytes_per_s`, t.rates.bytesPerSec);
+      appends += t.rates.appendsPerSec;
+      bytes += t.rates.bytesPerSec;
+      for (const [p, replicas] of t.snapshot.replicas) {
+        // A replica lag is reported only by the partition's leader; a stale second leader loses to the worse figure.
+        for (const [r, g] of replicas) {
+          const kr = `lag_records:${p}:${r}`;
+          const ks = `lag_seconds:${p}:${r}`;
+          series.set(kr, Math.max(g.lagRecords, series.latestPending(kr) ?? 0));
+          series.set(ks, Math.max(g.lagSeconds, series.latestPending(ks) ?? 0));
+        }
+      }
+    }
+    series.set('cluster:appends_per_s', appends);
+    series.set('cluster:bytes_per_s', bytes);
+    try {
+      this.onTick?.(tMs);
+    } finally {
+      series.commitTick(tMs);
+      this.ticks++;
+    }
+  }
+
+  private async scrapeTarget(t: TargetState): Promise<void> {
+    const controller = new AbortController();
+    const startMs = performance.now();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        controller.abort();
+        reject(new ScrapeError('timeout', `${t.source.name}: no complete answer within ${this.timeoutMs} ms`));
+      }, this.timeoutMs);
+    });
+    t.status.scrapes++;
+    t.status.lastScrapeMs = this.now();
+    try {
+      await Promise.race([this.scrapeInto(t, controller.signal), timeout]);
+      t.status.up = true;
+      t.status.lastError = null;
+      t.status.lastErrorKind = null;
+      t.status.lastSuccessMs = this.now();
+    } catch (error) {
+      t.status.up = false;
+      t.status.scrapeErrors++;
+      t.status.lastErrorKind = error instanceof ScrapeError ? error.kind : 'malformed';
+      t.status.lastError = error instanceof Error ? error.message : String(error);
+      t.previous = null;
+    } finally {
+      clearTimeout(timer);
+      controller.abort(); // releases any request still open after a failure elsewhere
+      t.status.durationMs = Math.round((performance.now() - startMs) * 100) / 100;
+    }
+  }
+
+  private async scrapeInto(t: TargetState, signal: AbortSignal): Promise<void> {
+    const [text, histogramsRaw, spansRaw] = await Promise.all([
+      t.source.metricsText(signal),
+      t.source.histogramsJson(t.histogramsSinceMs, signal),
+      t.source.spansJson(t.spansSinceMs, signal),
+    ]);
+    let snapshot: NodeSnapshot;
+    try {
+      snapshot = toSnapshot(parseMetrics(text));
+    } catch (cause) {
+      throw new ScrapeError('malformed', `${t.source.name}/metrics: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    }
+    const histograms = histogramsSchema.safeParse(histogramsRaw);
+    if (!histograms.success) throw new ScrapeError('malformed', `${t.source.name}/histograms: ${z.prettifyError(histograms.error).slice(0, 300)}`);
+    const spans = spansSchema.safeParse(spansRaw);
+    if (!spans.success) throw new ScrapeError('malformed', `${t.source.name}/spans: ${z.prettifyError(spans.error).slice(0, 300)}`);
+    if (t.source.nodeId !== null && histograms.data.nodeId !== t.source.nodeId) {
+      throw new ScrapeError('malformed', `${t.source.name}: answers as node ${histograms.data.nodeId}, expected ${t.source.nodeId}`);
+    }
+
+    // Everything checked: file it.
+    const nodeId = histograms.data.nodeId;
+    t.status.nodeId = nodeId;
+    const tMs = this.now();
+    if (t.previous !== null && tMs > t.previous.tMs) {
+      const dtSec = (tMs - t.previous.tMs) / 1000;
+      // A counter going down is a node restart: count from zero rather than report a negative rate.
+      const dRecords = snapshot.recordsAppendedTotal - t.previous.records;
+      const dBytes = snapshot.bytesAppendedTotal - t.previous.bytes;
+      t.rates = {
+        appendsPerSec: (dRecords >= 0 ? dRecords : snapshot.recordsAppendedTotal) / dtSec,
+        bytesPerSec: (dBytes >= 0 ? dBytes : snapshot.bytesAppendedTotal) / dtSec,
+      };
+    }
+    t.previous = { tMs, records: snapshot.recordsAppendedTotal, bytes: snapshot.bytesAppendedTotal };
+    t.snapshot = snapshot;
+    for (const w of histograms.data.windows) {
+      this.stores.histograms.add(nodeId, w.metric, w.partition, w);
+      t.histogramsSinceMs = Math.max(t.histogramsSinceMs ?? 0, w.endMs);
+    }
+    for (const trace of spans.data.traces) this.stores.traces.add(nodeId, trace);
+    if (spans.data.untilMs !== null) t.spansSinceMs = spans.data.untilMs;
+  }
+
+  statuses(): TargetStatus[] {
+    return this.targets.map((t) => ({ ...t.status }));
+  }
+
+  /** Latest good snapshot per node id, with whether its target is up now. */
+  snapshots(): { nodeId: number; up: boolean; snapshot: NodeSnapshot; appendsPerSec: number; bytesPerSec: number }[] {
+    const out = [];
+    for (const t of this.targets) {
+      if (t.status.nodeId === null || t.snapshot === null) continue;
+      out.push({ nodeId: t.status.nodeId, up: t.status.up, snapshot: t.snapshot, ...t.rates });
+    }
+    return out;
+  }
+}

@@ -1,0 +1,105 @@
+// One node's scraped /metrics, reduced to what the console shows.
+
+import { METRIC_NAMES, type ParsedSample } from '@logscope/telemetry';
+
+export interface PartitionGauges {
+  leaderId: number;
+  isLeader: boolean;
+  term: number;
+  commitIndex: number;
+  highWatermark: number;
+  logEndOffset: number;
+}
+
+export interface ReplicaGauges {
+  lagRecords: number;
+  lagSeconds: number;
+  inSync: boolean;
+}
+
+export interface NodeSnapshot {
+  recordsAppendedTotal: number;
+  bytesAppendedTotal: number;
+  leaderElectionsTotal: number;
+  underReplicatedPartitions: number;
+  diskUsedBytes: number;
+  partitions: Map<number, PartitionGauges>;
+  /** Leader only: partition → replica → lag. */
+  replicas: Map<number, Map<number, ReplicaGauges>>;
+}
+
+const n = METRIC_NAMES;
+
+function intLabel(sample: ParsedSample, label: string): number | null {
+  const text = sample.labels[label];
+  if (text === undefined || !/^\d+$/.test(text)) return null;
+  return Number(text);
+}
+
+export function toSnapshot(samples: readonly ParsedSample[]): NodeSnapshot {
+  const snap: NodeSnapshot = {
+    recordsAppendedTotal: 0,
+    bytesAppendedTotal: 0,
+    leaderElectionsTotal: 0,
+    underReplicatedPartitions: 0,
+    diskUsedBytes: 0,
+    partitions: new Map(),
+    replicas: new Map(),
+  };
+  const partition = (p: number): PartitionGauges => {
+    let g = snap.partitions.get(p);
+    if (g === undefined) {
+      g = { leaderId: 0, isLeader: false, term: 0, commitIndex: 0, highWatermark: 0, logEndOffset: 0 };
+      snap.partitions.set(p, g);
+    }
+    return g;
+  };
+  const replica = (p: number, r: number): ReplicaGauges => {
+    let m = snap.replicas.get(p);
+    if (m === undefined) snap.replicas.set(p, (m = new Map()));
+    let g = m.get(r);
+    if (g === undefined) m.set(r, (g = { lagRecords: 0, lagSeconds: 0, inSync: false }));
+    return g;
+  };
+  for (const s of samples) {
+    switch (s.name) {
+      case n.recordsAppended: snap.recordsAppendedTotal = s.value; break;
+      case n.bytesAppended: snap.bytesAppendedTotal = s.value; break;
+      case n.leaderElections: snap.leaderElectionsTotal = s.value; break;
+      case n.underReplicatedPartitions: snap.underReplicatedPartitions = s.value; break;
+      case n.diskUsedBytes: snap.diskUsedBytes = s.value; break;
+      case n.partitionLeader:
+      case n.partitionIsLeader:
+      case n.raftTerm:
+      case n.commitIndex:
+      case n.highWatermark:
+      case n.logEndOffset: {
+        const p = intLabel(s, 'partition');
+        if (p === null) break;
+        const g = partition(p);
+        if (s.name === n.partitionLeader) g.leaderId = s.value;
+        else if (s.name === n.partitionIsLeader) g.isLeader = s.value === 1;
+        else if (s.name === n.raftTerm) g.term = s.value;
+        else if (s.name === n.commitIndex) g.commitIndex = s.value;
+        else if (s.name === n.highWatermark) g.highWatermark = s.value;
+        else g.logEndOffset = s.value;
+        break;
+      }
+      case n.replicaLagRecords:
+      case n.replicaLagSeconds:
+      case n.replicaInSync: {
+        const p = intLabel(s, 'partition');
+        const r = intLabel(s, 'replica');
+        if (p === null || r === null) break;
+        const g = replica(p, r);
+        if (s.name === n.replicaLagRecords) g.lagRecords = s.value;
+        else if (s.name === n.replicaLagSeconds) g.lagSeconds = s.value;
+        else g.inSync = s.value === 1;
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  return snap;
+}

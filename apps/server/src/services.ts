@@ -1,0 +1,37 @@
+// Everything the routers read or act on, built once by createApp.
+
+import type { Fault, FaultSurface, NodeHealth } from '../../../packages/log-cluster/src/faults.ts';
+import type { AuditTrail } from './auth.ts';
+import type { LoadGenerator } from './load/generator.ts';
+import type { Scraper } from './scrape/scraper.ts';
+import type { ClusterView } from './scrape/view.ts';
+import type { HistogramStore } from './store/histograms.ts';
+import type { SeriesStore } from './store/series.ts';
+import type { TraceStore } from './store/traces.ts';
+
+export type { Fault, NodeHealth };
+
+/** What the server uses of an EmbeddedCluster (kept narrow so tests and attach mode need less). */
+export interface ClusterHandle extends FaultSurface {
+  readonly partitionCount: number;
+  leaderOf(partition: number): number;
+  replicasOf(partition: number): number[];
+}
+
+export const DEFAULT_SLO_P99_MS = 50;
+
+export interface Services {
+  scraper: Scraper;
+  view: ClusterView;
+  series: SeriesStore;
+  histograms: HistogramStore;
+  traces: TraceStore;
+  audit: AuditTrail;
+  /** null in attach mode: the fault surface and the load generator need the embedded cluster. */
+  cluster: ClusterHandle | null;
+  load: LoadGenerator | null;
+  operatorToken: string;
+  sloP99Ms: number;
+  /** Called after every scrape tick (live subscriptions listen here). */
+  tickListeners: Set<(tMs: number) => void>;
+}
