@@ -8,6 +8,8 @@ import type { Context } from './context.ts';
 const SSE_PING_MS = 10_000;
 
 const t = initTRPC.context<Context>().create({
+  // No stack traces in answers: callers get the message and code only.
+  isDev: false,
   sse: { ping: { enabled: true, intervalMs: SSE_PING_MS }, client: { reconnectAfterInactivityMs: SSE_PING_MS * 3 } },
 });
 

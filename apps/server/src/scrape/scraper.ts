@@ -80,7 +80,7 @@ export interface ScraperStores {
 export interface ScraperOptions {
   intervalMs?: number;
   timeoutMs?: number;
-  /** Extra work after each tick (series staging of derived views, live subscribers). */
+  /** Work after each tick (derived views, live subscribers); it must not throw. */
   onTick?: (tMs: number) => void;
   now?: () => number;
 }
@@ -163,12 +163,9 @@ export class Scraper {
     }
     series.set('cluster:appends_per_s', appends);
     series.set('cluster:bytes_per_s', bytes);
-    try {
-      this.onTick?.(tMs);
-    } finally {
-      series.commitTick(tMs);
-      this.ticks++;
-    }
+    series.commitTick(tMs);
+    this.ticks++;
+    this.onTick?.(tMs);
   }
 
   private async scrapeTarget(t: TargetState): Promise<void> {
