@@ -108,7 +108,6 @@ export class Journal {
   private staged: Batch;
   private inFlight: Batch | null = null;
   private closed = false;
-  private recovering = false;
   // FIFO cache of written entry data; stale items (replaced entries) age out like the rest.
   private cacheQueue: { log: PartitionLog; index: number; data: Uint8Array }[] = [];
   private cacheHead = 0;
@@ -133,8 +132,6 @@ export class Journal {
     let log = this.logs.get(partition);
     if (log === undefined) {
       log = new PartitionLog(partition, this);
-      // A partition first met during replay may start with a gap (see applyEntries).
-      log.seen = !this.recovering;
       this.logs.set(partition, log);
     }
     return log;
@@ -487,15 +484,6 @@ export class Journal {
    * Also used after a failed flush, with the files put back to their durable state.
    */
   private recover(): RecoveryReport {
-    this.recovering = true;
-    try {
-      return this.replayFiles();
-    } finally {
-      this.recovering = false;
-    }
-  }
-
-  private replayFiles(): RecoveryReport {
     for (const log of this.logs.values()) log.reset();
     this.cacheQueue = [];
     this.cacheHead = 0;
@@ -578,7 +566,6 @@ export class Journal {
         log.reset();
         log.hard = hard;
       }
-      log.seen = true;
     }
     return { segmentsScanned, recordsRecovered, truncatedBytes, corruption };
   }
@@ -636,7 +623,6 @@ export class PartitionLog implements RaftLogStorage {
   /** @internal */ readonly table = new EntryTable();
   /** @internal Cached or pending entry data, by index. */ readonly data = new Map<number, Uint8Array>();
   /** @internal Segment of the record that set the log start (0 none, negative pending batch). */ startSegment = 0;
-  /** @internal During recovery: whether any record of this partition was replayed yet. */ seen = true;
 
   constructor(
     readonly partition: number,
@@ -701,7 +687,6 @@ export class PartitionLog implements RaftLogStorage {
     this.table.truncate(0);
     this.data.clear();
     this.startSegment = 0;
-    this.seen = false;
   }
 
   /** @internal Keeps entries up to `index`, dropping their successors' data. */
@@ -742,19 +727,20 @@ function metasWellFormed(metas: readonly EntryMeta[]): boolean {
 
 /**
  * Appends entries, replacing the suffix from the first one (conflict truncation). At replay, a
- * partition whose earlier segments retention deleted starts with a gap: its start is then
- * provisional (term unknown) until the SNAPSHOT record retention wrote before deleting.
+ * partition whose entries retention deleted shows a gap: its start is then provisional (term
+ * unknown) until the SNAPSHOT record retention wrote before deleting them.
  */
 function applyEntries(log: PartitionLog, metas: readonly EntryMeta[], replay: boolean): void {
   const first = metas[0];
   invariant(first !== undefined, 'no entries');
   invariant(metasWellFormed(metas), () => `partition ${log.partition}: entries not contiguous, terms decreasing or offsets not dense from ${first.index}`);
   const provisional = log.start.term === TERM_UNKNOWN;
-  if (replay && ((!log.seen && first.index > log.start.index + 1) || (provisional && first.index <= log.start.index))) {
+  // A gap (or, while provisional, a rewrite below the start) means retention deleted the entries
+  // before: they are dropped, and the start record that retention wrote later settles the start.
+  if (replay && (first.index > log.lastIndex() + 1 || (provisional && first.index <= log.start.index))) {
     log.truncateAfter(log.start.index);
     log.start = { index: first.index - 1, term: TERM_UNKNOWN, nextOffset: first.offset };
   }
-  log.seen = true;
   invariant(first.index > log.start.index, () => `partition ${log.partition}: entry ${first.index} at or below the log start ${log.start.index}`);
   invariant(first.index <= log.lastIndex() + 1, () => `partition ${log.partition}: entry ${first.index} leaves a gap after ${log.lastIndex()}`);
   log.truncateAfter(first.index - 1);
@@ -768,9 +754,13 @@ function applyEntries(log: PartitionLog, metas: readonly EntryMeta[], replay: bo
 
 /** Moves the log start to `start`, keeping the entries after it when `kept`. */
 function applyStart(log: PartitionLog, start: SnapshotMeta, kept: boolean, segment: number, replay: boolean): void {
-  log.seen = true;
   const provisional = log.start.term === TERM_UNKNOWN;
   if (provisional && kept && start.index < log.start.index) return; // A later start record settles it.
+  if (!provisional && start.index === log.start.index && start.term === log.start.term && kept) {
+    // Retention re-recording a start whose record sits in a segment about to be deleted.
+    log.startSegment = segment;
+    return;
+  }
   if (!provisional && start.index <= log.start.index) {
     invariant(replay, () => `partition ${log.partition}: stale log start ${start.index} <= ${log.start.index}`);
     return;
