@@ -28,7 +28,7 @@ const NAV_ORDER: PageId[] = ['overview', 'latency', 'replication', 'partitions',
 export function App() {
   const [view, update] = useView();
   const now = useNow();
-  const status = useScrapeStatus(view.range.fixed === null);
+  const status = useScrapeStatus();
 
   const go = (page: PageId) => (e: MouseEvent<HTMLAnchorElement>) => {
     if (e.metaKey || e.ctrlKey || e.shiftKey || e.button !== 0) return;

@@ -4,7 +4,7 @@ import { createTRPCClient, httpBatchLink } from '@trpc/client';
 import { keepPreviousData, useQuery, type UseQueryResult } from '@tanstack/react-query';
 import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 import type { AppRouter } from '@logscope/server/router';
-import { resolveRange, type FixedRange, type RangeSpec } from './url-state.ts';
+import type { FixedRange, RangeSpec } from './url-state.ts';
 
 export type RouterOutputs = inferRouterOutputs<AppRouter>;
 export type RouterInputs = inferRouterInputs<AppRouter>;
@@ -28,6 +28,8 @@ export const trpc = createTRPCClient<AppRouter>({
   links: [
     httpBatchLink({
       url: '/trpc',
+      // The heatmap batches one histogram per column; split before URLs get long.
+      maxURLLength: 6_000,
       headers() {
         const token = getOperatorToken();
         return token ? { authorization: `Bearer ${token}` } : {};
@@ -50,19 +52,26 @@ export const keys = {
   partition: (id: number, r: RangeSpec) => ['logscope', 'partition', id, keys.range(r)] as const,
   traces: (r: RangeSpec, f: object) => ['logscope', 'traces', keys.range(r), f] as const,
   trace: (id: string) => ['logscope', 'trace', id] as const,
-  audit: (page: number) => ['logscope', 'audit', page] as const,
+  audit: (before: number) => ['logscope', 'audit', before] as const,
 };
 
-/** A query over a time range: resolved at fetch time, polled while live, previous data kept while refetching. */
+/** The router's range input: a live window is resolved by the server's clock ("last N ms"), a paused one is fixed. */
+export type RangeInput = { lastMs: number } | FixedRange;
+
+export function rangeInput(r: RangeSpec): RangeInput {
+  return r.fixed ? { fromMs: r.fixed.fromMs, toMs: r.fixed.toMs } : { lastMs: r.windowMs };
+}
+
+/** A query over a time range: polled every second while live, previous data kept while refetching. */
 export function useRangeQuery<T>(
   key: readonly unknown[],
   range: RangeSpec,
-  fetch: (r: FixedRange, signal: AbortSignal) => Promise<T>,
+  fetch: (r: RangeInput, signal: AbortSignal) => Promise<T>,
   enabled = true,
 ): UseQueryResult<T> {
   return useQuery({
     queryKey: key,
-    queryFn: ({ signal }) => fetch(resolveRange(range, Date.now()), signal),
+    queryFn: ({ signal }) => fetch(rangeInput(range), signal),
     refetchInterval: range.fixed ? false : LIVE_POLL_MS,
     placeholderData: keepPreviousData,
     enabled,
@@ -71,16 +80,28 @@ export function useRangeQuery<T>(
 
 // ---- hooks: one per panel concern; each adapts the router's output into a view model (model.ts) ----
 
-import type {
-  AuditPageModel,
-  LatencyModel,
-  OverviewModel,
-  PartitionDetailModel,
-  PartitionMapModel,
-  ReplicationModel,
-  SpectrumModel,
-  TraceDetailModel,
-  TraceSummary,
+import {
+  adaptAudit,
+  adaptHeatmap,
+  adaptOverview,
+  adaptPartitionDetail,
+  adaptPartitionMap,
+  adaptReplication,
+  adaptSeries,
+  adaptSpectrum,
+  adaptTrace,
+  adaptTraceSummaries,
+  heatmapColumns,
+  type AuditPageModel,
+  type HeatmapModel,
+  type LatencySeriesModel,
+  type OverviewModel,
+  type PartitionDetailModel,
+  type PartitionMapModel,
+  type ReplicationModel,
+  type SpectrumModel,
+  type TraceDetailModel,
+  type TraceSummary,
 } from './model.ts';
 import type { LatencyMetric } from './url-state.ts';
 
@@ -92,56 +113,131 @@ export interface LatencyFilter extends TopologyFilter {
   metric: LatencyMetric;
 }
 
-function notServed(proc: string): Promise<never> {
-  return Promise.reject(new Error(`${proc} is not served by this server version yet`));
+const opt = <T,>(v: T | null): T | undefined => (v === null ? undefined : v);
+
+function latencyInput(range: RangeInput, f: LatencyFilter): RouterInputs['latency']['histogram'] {
+  return { range, metric: f.metric, node: opt(f.node), partition: opt(f.partition) };
 }
 
 export function useOverview(range: RangeSpec): UseQueryResult<OverviewModel> {
-  return useRangeQuery(keys.overview(range), range, () => notServed('cluster.overview'));
+  // The overview's figures are "now" (last minute); the range only keys the cache with the page.
+  return useQuery({
+    queryKey: keys.overview({ windowMs: 0, fixed: null }),
+    queryFn: async ({ signal }) => adaptOverview(await trpc.cluster.overview.query(undefined, { signal })),
+    refetchInterval: range.fixed ? false : LIVE_POLL_MS,
+    placeholderData: keepPreviousData,
+  });
 }
 
-export function useScrapeStatus(live: boolean): { lastScrapeMs: number | null; failing: boolean } {
-  // Shares the Overview's cache entry: one request per second feeds both the banner and the page.
-  const q = useOverview({ windowMs: 60_000, fixed: null });
-  void live;
-  return { lastScrapeMs: q.data?.lastScrapeMs ?? null, failing: q.isError && q.failureCount > 1 };
+/** The newest successful scrape over all targets, for the stale-data banner; polled even when paused. */
+export function useScrapeStatus(): { lastScrapeMs: number | null; failing: boolean } {
+  const q = useQuery({
+    queryKey: ['logscope', 'targets'],
+    queryFn: ({ signal }) => trpc.cluster.targets.query(undefined, { signal }),
+    refetchInterval: LIVE_POLL_MS,
+  });
+  const last = q.data?.reduce((m, t) => Math.max(m, t.lastSuccessMs), 0) ?? null;
+  return { lastScrapeMs: last === 0 ? null : last, failing: q.isError && q.failureCount > 1 };
 }
 
 export function usePartitionMap(range: RangeSpec): UseQueryResult<PartitionMapModel> {
-  return useRangeQuery(keys.partitions(range), range, () => notServed('partitions.map'));
+  return useQuery({
+    queryKey: keys.partitions({ windowMs: 0, fixed: null }),
+    queryFn: async ({ signal }) => adaptPartitionMap(await trpc.partitions.map.query(undefined, { signal })),
+    refetchInterval: range.fixed ? false : LIVE_POLL_MS,
+    placeholderData: keepPreviousData,
+  });
 }
 
 export function useNodesAndPartitions(range: RangeSpec): { data: { nodes: number[]; partitions: number[] } | undefined } {
-  const q = usePartitionMap(range);
-  const m = q.data;
+  const m = usePartitionMap(range).data;
   return { data: m && { nodes: m.nodes.map((n) => n.id), partitions: m.partitions.map((p) => p.id) } };
 }
 
 export function usePartitionDetail(id: number, range: RangeSpec): UseQueryResult<PartitionDetailModel> {
-  return useRangeQuery(keys.partition(id, range), range, () => notServed('partitions.detail'));
-}
-
-export function useLatency(range: RangeSpec, f: LatencyFilter): UseQueryResult<LatencyModel> {
-  return useRangeQuery(keys.latency(range, f), range, () => notServed('latency.view'));
+  return useQuery({
+    queryKey: keys.partition(id, { windowMs: 0, fixed: null }),
+    queryFn: async ({ signal }) => adaptPartitionDetail(await trpc.partitions.get.query({ partition: id }, { signal })),
+    refetchInterval: range.fixed ? false : LIVE_POLL_MS,
+    placeholderData: keepPreviousData,
+  });
 }
 
 export function useSpectrum(range: RangeSpec | null, f: LatencyFilter): UseQueryResult<SpectrumModel> {
   const r = range ?? { windowMs: 60_000, fixed: null };
-  return useRangeQuery(['logscope', 'spectrum', keys.range(r), f], r, () => notServed('latency.spectrum'), range !== null);
+  return useRangeQuery(
+    ['logscope', 'latency', 'histogram', keys.range(r), f],
+    r,
+    async (input, signal) => adaptSpectrum(await trpc.latency.histogram.query(latencyInput(input, f), { signal })),
+    range !== null,
+  );
+}
+
+export function useLatencySeries(range: RangeSpec, f: LatencyFilter): UseQueryResult<LatencySeriesModel> {
+  return useRangeQuery(['logscope', 'latency', 'series', keys.range(range), f], range, async (input, signal) =>
+    adaptSeries(await trpc.latency.series.query({ ...latencyInput(input, f), resolutionMs: seriesResolutionMs(range) }, { signal })),
+  );
+}
+
+/** About 60 points per chart, never finer than the 1 s scrape. */
+export function seriesResolutionMs(range: RangeSpec): number {
+  const spanMs = range.fixed ? range.fixed.toMs - range.fixed.fromMs : range.windowMs;
+  return Math.max(1_000, Math.ceil(spanMs / 60 / 1_000) * 1_000);
+}
+
+/** One exact histogram per time column (batched into one HTTP request), spread over log buckets. */
+export function useLatencyHeatmap(range: RangeSpec, f: LatencyFilter): UseQueryResult<HeatmapModel> {
+  return useQuery({
+    queryKey: ['logscope', 'latency', 'heatmap', keys.range(range), f],
+    queryFn: async ({ signal }) => {
+      const r = range.fixed ?? { fromMs: Date.now() - range.windowMs, toMs: Date.now() };
+      const columns = heatmapColumns(r);
+      const hists = await Promise.all(
+        columns.map((c) => trpc.latency.histogram.query(latencyInput(c, f), { signal })),
+      );
+      return adaptHeatmap(columns, hists);
+    },
+    // Columns are 10 s or wider: a 5 s refresh keeps up without re-merging every second.
+    refetchInterval: range.fixed ? false : 5 * LIVE_POLL_MS,
+    placeholderData: keepPreviousData,
+  });
 }
 
 export function useReplication(range: RangeSpec, f: TopologyFilter): UseQueryResult<ReplicationModel> {
-  return useRangeQuery(keys.replication(range, f), range, () => notServed('replication.lag'));
+  return useRangeQuery(keys.replication(range, f), range, async (input, signal) =>
+    adaptReplication(
+      await trpc.replication.lag.query({ range: input, partition: opt(f.partition), resolutionMs: seriesResolutionMs(range) }, { signal }),
+      f.node,
+    ),
+  );
 }
 
+export const SLOWEST_TRACES = 20;
+
 export function useSlowTraces(range: RangeSpec, f: TopologyFilter): UseQueryResult<TraceSummary[]> {
-  return useRangeQuery(keys.traces(range, f), range, () => notServed('traces.slowest'));
+  return useRangeQuery(keys.traces(range, f), range, async (input, signal) =>
+    adaptTraceSummaries(await trpc.traces.slowest.query({ range: input, partition: opt(f.partition), limit: SLOWEST_TRACES }, { signal })),
+  );
 }
 
 export function useTrace(id: string): UseQueryResult<TraceDetailModel | null> {
-  return useQuery({ queryKey: keys.trace(id), queryFn: () => notServed('traces.get') });
+  return useQuery({
+    queryKey: keys.trace(id),
+    queryFn: async ({ signal }) => adaptTrace(await trpc.traces.get.query({ traceId: id }, { signal })),
+    staleTime: Infinity,
+    retry: false,
+  });
 }
 
-export function useAudit(page: number): UseQueryResult<AuditPageModel> {
-  return useQuery({ queryKey: keys.audit(page), queryFn: () => notServed('audit.list'), placeholderData: keepPreviousData });
+export const AUDIT_PAGE_SIZE = 25;
+
+export function useAudit(before: number | null, live: boolean): UseQueryResult<AuditPageModel> {
+  return useQuery({
+    queryKey: keys.audit(before ?? 0),
+    queryFn: async ({ signal }) =>
+      adaptAudit(await trpc.audit.list.query({ before: opt(before), limit: AUDIT_PAGE_SIZE }, { signal })),
+    // Only the newest page grows.
+    refetchInterval: live && before === null ? 2 * LIVE_POLL_MS : false,
+    placeholderData: keepPreviousData,
+  });
 }

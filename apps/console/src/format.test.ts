@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { formatCount, formatMs, formatPercentile, labelOfNines, ninesOf } from './format.ts';
-import { deriveAlerts } from './model.ts';
 
 describe('number formatting', () => {
   it('milliseconds carry a unit and sensible precision', () => {
@@ -25,29 +24,3 @@ describe('number formatting', () => {
   });
 });
 
-describe('overview alerts', () => {
-  const healthy = {
-    nodesUp: 3,
-    nodesTotal: 3,
-    partitionsTotal: 8,
-    partitionsWithoutLeader: 0,
-    underReplicated: 0,
-    p99Ms: 5,
-    sloP99Ms: 50,
-    appendsPerSec: 1000,
-    lastScrapeMs: 0,
-    p99Series: [],
-    appendsSeries: [],
-  };
-  it('a healthy cluster raises none', () => {
-    expect(deriveAlerts(healthy)).toEqual([]);
-  });
-  it('each problem links to the page that explains it', () => {
-    const alerts = deriveAlerts({ ...healthy, nodesUp: 2, underReplicated: 4, p99Ms: 80 });
-    expect(alerts.map((a) => [a.id, a.page])).toEqual([
-      ['nodes-down', 'partitions'],
-      ['under-replicated', 'replication'],
-      ['p99-slo', 'latency'],
-    ]);
-  });
-});

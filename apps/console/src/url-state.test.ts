@@ -11,7 +11,7 @@ describe('URL view state', () => {
       metric: 'fsync',
       compare: { fromMs: 1_699_999_700_000, toMs: 1_700_000_000_000 },
       trace: 'abc123',
-      auditPage: 3,
+      auditBefore: 42,
     };
     expect(parseView(serializeView(view))).toEqual(view);
   });
@@ -22,12 +22,12 @@ describe('URL view state', () => {
   });
 
   it('ignores malformed values instead of failing', () => {
-    const v = parseView('?page=nope&range=banana&node=-1&from=5&to=2&metric=cpu&auditPage=x');
+    const v = parseView('?page=nope&range=banana&node=-1&from=5&to=2&metric=cpu&before=x');
     expect(v.page).toBe('overview');
     expect(v.range).toEqual(DEFAULT_VIEW.range);
     expect(v.node).toBeNull();
     expect(v.metric).toBe('append');
-    expect(v.auditPage).toBe(0);
+    expect(v.auditBefore).toBeNull();
   });
 
   it('a live range ends now; a paused range stays fixed', () => {

@@ -4,7 +4,7 @@
 export const PAGES = ['overview', 'latency', 'replication', 'partitions', 'traces', 'drills', 'audit'] as const;
 export type PageId = (typeof PAGES)[number];
 
-export const LATENCY_METRICS = ['append', 'fsync', 'replication_rtt'] as const;
+export const LATENCY_METRICS = ['append', 'fsync', 'replication-rtt'] as const;
 export type LatencyMetric = (typeof LATENCY_METRICS)[number];
 
 /** Live windows offered by the picker, shortest first. */
@@ -36,7 +36,8 @@ export interface ViewState {
   /** A second ("before") range drawn on the same latency chart. */
   compare: FixedRange | null;
   trace: string | null;
-  auditPage: number;
+  /** Audit cursor: entries older than this sequence number (null = newest). */
+  auditBefore: number | null;
 }
 
 export const DEFAULT_VIEW: ViewState = {
@@ -47,7 +48,7 @@ export const DEFAULT_VIEW: ViewState = {
   metric: 'append',
   compare: null,
   trace: null,
-  auditPage: 0,
+  auditBefore: null,
 };
 
 function windowLabel(ms: number): string {
@@ -92,7 +93,7 @@ export function parseView(search: string): ViewState {
     metric: (LATENCY_METRICS as readonly string[]).includes(metric ?? '') ? (metric as LatencyMetric) : 'append',
     compare: parseFixed(q.get('cfrom'), q.get('cto')),
     trace: q.get('trace') || null,
-    auditPage: parseInt0(q.get('auditPage')) ?? 0,
+    auditBefore: parseInt0(q.get('before')),
   };
 }
 
@@ -113,7 +114,7 @@ export function serializeView(v: ViewState): string {
     q.set('cto', String(v.compare.toMs));
   }
   if (v.trace) q.set('trace', v.trace);
-  if (v.auditPage > 0) q.set('auditPage', String(v.auditPage));
+  if (v.auditBefore !== null) q.set('before', String(v.auditBefore));
   return `?${q.toString()}`;
 }
 

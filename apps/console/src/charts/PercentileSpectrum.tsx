@@ -60,10 +60,10 @@ export function PercentileSpectrum({ series, sloMs, label, testId }: PercentileS
                 silent: true,
                 data: [
                   ...(s.maxMs !== null && s.maxMs > 0
-                    ? [{ yAxis: s.maxMs, name: 'max', label: { formatter: `${s.name} max ${formatMs(s.maxMs)}` } }]
+                    ? [{ yAxis: s.maxMs, name: 'max', label: { position: 'insideEndTop' as const, formatter: `max ${formatMs(s.maxMs)}` } }]
                     : []),
                   ...(i === 0 && sloMs
-                    ? [{ yAxis: sloMs, name: 'SLO', lineStyle: { color: '#d62728' }, label: { formatter: `SLO ${formatMs(sloMs)}` } }]
+                    ? [{ yAxis: sloMs, name: 'SLO', lineStyle: { color: '#d62728' }, label: { position: 'insideStartTop' as const, formatter: `SLO ${formatMs(sloMs)}` } }]
                     : []),
                 ],
               }

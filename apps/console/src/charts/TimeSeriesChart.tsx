@@ -48,7 +48,7 @@ export function TimeSeriesChart({ series, yUnit, logY, threshold, label, testId,
                 symbol: 'none',
                 silent: true,
                 lineStyle: { color: '#d62728', type: 'dashed' as const },
-                data: [{ yAxis: threshold.value, label: { formatter: threshold.label } }],
+                data: [{ yAxis: threshold.value, label: { position: 'insideEndTop' as const, formatter: threshold.label } }],
               }
             : undefined,
       })),

@@ -5,17 +5,18 @@ import type { UpdateView } from '../use-view.ts';
 export const METRIC_LABELS: Record<LatencyMetric, string> = {
   append: 'Append (client ack)',
   fsync: 'fsync',
-  replication_rtt: 'Replication RTT',
+  'replication-rtt': 'Replication RTT',
 };
 
 /** Node / partition / metric filters; every change goes to the URL (replace, so Back leaves the page). */
-export function Filters({ view, update, metric = false }: { view: ViewState; update: UpdateView; metric?: boolean }) {
+export function Filters({ view, update, metric = false, node = true }: { view: ViewState; update: UpdateView; metric?: boolean; node?: boolean }) {
   const topo = useNodesAndPartitions(view.range);
   const nodes = topo.data?.nodes ?? [];
   const partitions = topo.data?.partitions ?? [];
   const num = (v: string) => (v === '' ? null : Number(v));
   return (
     <div className="filters" role="group" aria-label="Filters">
+      {node && (
       <label>
         Node{' '}
         <select aria-label="Node" value={view.node ?? ''} onChange={(e) => update({ node: num(e.target.value) }, 'replace')}>
@@ -28,6 +29,7 @@ export function Filters({ view, update, metric = false }: { view: ViewState; upd
           {view.node !== null && !nodes.includes(view.node) && <option value={view.node}>node {view.node}</option>}
         </select>
       </label>
+      )}
       <label>
         Partition{' '}
         <select

@@ -1,6 +1,6 @@
 import { useMemo } from 'react';
 import { Panel } from '../components.tsx';
-import { useLatency, useSpectrum } from '../api.ts';
+import { useLatencyHeatmap, useLatencySeries, useSpectrum } from '../api.ts';
 import { formatDateTime, formatMs, formatCount, fromLocalInput, toLocalInput } from '../format.ts';
 import { resolveRange, type FixedRange } from '../url-state.ts';
 import { PercentileSpectrum, type SpectrumSeries } from '../charts/PercentileSpectrum.tsx';
@@ -26,14 +26,16 @@ export function valueAt(points: { quantile: number; ms: number }[], q: number): 
 
 export default function LatencyPage({ view, update }: PageProps) {
   const filters = { metric: view.metric, node: view.node, partition: view.partition };
-  const main = useLatency(view.range, filters);
+  const main = useSpectrum(view.range, filters);
+  const lines = useLatencySeries(view.range, filters);
+  const heat = useLatencyHeatmap(view.range, filters);
   const compareSpec = view.compare ? { windowMs: view.compare.toMs - view.compare.fromMs, fixed: view.compare } : null;
   const before = useSpectrum(compareSpec, filters);
   const metricLabel = METRIC_LABELS[view.metric];
 
   const series = useMemo<SpectrumSeries[]>(() => {
     const out: SpectrumSeries[] = [];
-    if (main.data) out.push({ name: view.compare ? 'after (range)' : metricLabel, points: main.data.spectrum.points, maxMs: main.data.spectrum.maxMs });
+    if (main.data) out.push({ name: view.compare ? 'after (range)' : metricLabel, points: main.data.points, maxMs: main.data.maxMs });
     if (before.data) out.push({ name: 'before (compare)', points: before.data.points, maxMs: before.data.maxMs });
     return out;
   }, [main.data, before.data, view.compare, metricLabel]);
@@ -92,7 +94,8 @@ export default function LatencyPage({ view, update }: PageProps) {
       <Panel
         title={`${metricLabel} latency — percentile spectrum`}
         query={main}
-        isEmpty={(m) => m.spectrum.count === 0}
+        isEmpty={(m) => m.count === 0}
+        emptyText={view.partition !== null && view.metric !== 'append' ? 'Only append latency is recorded per partition: clear the partition filter or choose Append.' : 'No samples in this range.'}
         testId="latency-spectrum"
       >
         {(m) => (
@@ -115,11 +118,11 @@ export default function LatencyPage({ view, update }: PageProps) {
                   <th scope="row">{view.compare ? 'after' : 'range'}</th>
                   {SPECTRUM_QUANTILES.map(([l, q]) => (
                     <td key={l} data-testid={`latency-${l}`}>
-                      {formatMs(valueAt(m.spectrum.points, q))}
+                      {formatMs(valueAt(m.points, q))}
                     </td>
                   ))}
-                  <td data-testid="latency-max">{formatMs(m.spectrum.maxMs)}</td>
-                  <td data-testid="latency-count">{formatCount(m.spectrum.count)}</td>
+                  <td data-testid="latency-max">{formatMs(m.maxMs)}</td>
+                  <td data-testid="latency-count">{formatCount(m.count)}</td>
                 </tr>
                 {before.data && view.compare && (
                   <tr>
@@ -147,7 +150,7 @@ export default function LatencyPage({ view, update }: PageProps) {
         )}
       </Panel>
       <div className="grid-2">
-        <Panel title="p50 / p99 / p99.9 / max over time" query={main} isEmpty={(m) => m.lines.p99.length === 0}>
+        <Panel title="p50 / p99 / p99.9 / max over time" query={lines} isEmpty={(m) => m.lines.p99.length === 0}>
           {(m) => (
             <TimeSeriesChart
               logY
@@ -162,12 +165,12 @@ export default function LatencyPage({ view, update }: PageProps) {
             />
           )}
         </Panel>
-        <Panel title="Latency heatmap" query={main} isEmpty={(m) => m.heatmap.cells.length === 0}>
+        <Panel title="Latency heatmap" query={heat} isEmpty={(m) => m.cells.length === 0}>
           {(m) => (
             <LatencyHeatmap
-              timesMs={m.heatmap.timesMs}
-              bucketsMs={m.heatmap.bucketsMs}
-              cells={m.heatmap.cells}
+              timesMs={m.timesMs}
+              bucketsMs={m.bucketsMs}
+              cells={m.cells}
               label={`Heatmap of ${metricLabel} latency over time, log-spaced buckets in milliseconds`}
             />
           )}

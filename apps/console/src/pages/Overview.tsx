@@ -1,14 +1,16 @@
 import { useMemo, type MouseEvent } from 'react';
 import { Figure, Panel } from '../components.tsx';
-import { useOverview } from '../api.ts';
+import { useLatencySeries, useOverview } from '../api.ts';
 import { formatMs, formatRate } from '../format.ts';
 import { hrefFor } from '../use-view.ts';
 import { TimeSeriesChart } from '../charts/TimeSeriesChart.tsx';
-import type { OverviewModel } from '../model.ts';
+import type { LatencySeriesModel, OverviewModel } from '../model.ts';
 import type { PageProps } from './types.ts';
 
 export function OverviewPage({ view, update }: PageProps) {
   const query = useOverview(view.range);
+  const series = useLatencySeries(view.range, { metric: 'append', node: null, partition: null });
+  const slo = query.data?.sloP99Ms ?? null;
   return (
     <>
       <Panel title="Cluster health" query={query} testId="overview-health">
@@ -42,11 +44,11 @@ export function OverviewPage({ view, update }: PageProps) {
         }
       </Panel>
       <div className="grid-2">
-        <Panel title="Append p99 against SLO" query={query} isEmpty={(m) => m.p99Series.length === 0}>
-          {(m) => <P99Chart m={m} />}
+        <Panel title="Append p99 against the SLO" query={series} isEmpty={(s) => s.lines.p99.length === 0}>
+          {(s) => <P99Chart s={s} sloMs={slo} />}
         </Panel>
-        <Panel title="Appends per second" query={query} isEmpty={(m) => m.appendsSeries.length === 0}>
-          {(m) => <AppendsChart m={m} />}
+        <Panel title="Acknowledged appends per second" query={series} isEmpty={(s) => s.perSec.length === 0}>
+          {(s) => <AppendsChart s={s} />}
         </Panel>
       </div>
     </>
@@ -80,27 +82,35 @@ function HealthFigures({ m }: { m: OverviewModel }) {
         value={formatMs(m.p99Ms)}
         tone={m.p99Ms === null ? undefined : m.p99Ms <= m.sloP99Ms ? 'ok' : 'warn'}
       />
-      <Figure label="Appends" testId="overview-appends-per-sec" value={formatRate(m.appendsPerSec)} />
+      <Figure label="Records appended" testId="overview-appends-per-sec" value={formatRate(m.appendsPerSec)} />
+      <ul className="node-list" aria-label="Nodes">
+        {m.nodes.map((n) => (
+          <li key={n.id} data-testid={`overview-node-${n.id}`}>
+            {n.up ? '● up' : '✖ down'} node {n.id} — leads {n.partitionsLed}
+            {n.downReason ? ` (${n.downReason})` : ''}
+          </li>
+        ))}
+      </ul>
     </div>
   );
 }
 
-function P99Chart({ m }: { m: OverviewModel }) {
-  const series = useMemo(() => [{ name: 'append p99', points: m.p99Series, emphasis: true }], [m.p99Series]);
-  const threshold = useMemo(() => ({ value: m.sloP99Ms, label: `SLO ${formatMs(m.sloP99Ms)}` }), [m.sloP99Ms]);
+function P99Chart({ s, sloMs }: { s: LatencySeriesModel; sloMs: number | null }) {
+  const series = useMemo(() => [{ name: 'append p99', points: s.lines.p99, emphasis: true }], [s.lines.p99]);
+  const threshold = useMemo(() => (sloMs === null ? null : { value: sloMs, label: `SLO ${formatMs(sloMs)}` }), [sloMs]);
   return (
     <TimeSeriesChart
       series={series}
       yUnit="ms"
       logY
       threshold={threshold}
-      label={`Append p99 latency over time against the ${m.sloP99Ms} ms SLO line`}
+      label={`Append p99 latency over time${sloMs === null ? '' : ` against the ${sloMs} ms SLO line`}`}
       testId="overview-p99-chart"
     />
   );
 }
 
-function AppendsChart({ m }: { m: OverviewModel }) {
-  const series = useMemo(() => [{ name: 'appends/s', points: m.appendsSeries }], [m.appendsSeries]);
-  return <TimeSeriesChart series={series} yUnit="appends/s" label="Appends per second over time" testId="overview-appends-chart" />;
+function AppendsChart({ s }: { s: LatencySeriesModel }) {
+  const series = useMemo(() => [{ name: 'append requests/s', points: s.perSec }], [s.perSec]);
+  return <TimeSeriesChart series={series} yUnit="requests/s" label="Acknowledged append requests per second over time" testId="overview-appends-chart" />;
 }

@@ -10,7 +10,7 @@ export default function TracesPage({ view, update }: PageProps) {
   return (
     <>
       <section className="panel" aria-label="Trace filters">
-        <Filters view={view} update={update} />
+        <Filters view={view} update={update} node={false} />
       </section>
       <div className="grid-2">
         <Panel title="Slowest writes in the range" query={list} isEmpty={(l) => l.length === 0} emptyText="No sampled writes in this range." testId="traces-slowest">
@@ -21,7 +21,7 @@ export default function TracesPage({ view, update }: PageProps) {
                   <th scope="col">time</th>
                   <th scope="col">partition</th>
                   <th scope="col">total</th>
-                  <th scope="col">slowest step</th>
+                  <th scope="col">spans</th>
                   <th scope="col">
                     <span className="sr-only">open</span>
                   </th>
@@ -33,7 +33,7 @@ export default function TracesPage({ view, update }: PageProps) {
                     <td>{formatTime(t.startMs)}</td>
                     <td>{t.partition}</td>
                     <td data-testid={`trace-total-${i}`}>{formatMs(t.totalMs)}</td>
-                    <td>{t.culprit ?? '—'}</td>
+                    <td>{t.spanCount}</td>
                     <td>
                       <button
                         type="button"
