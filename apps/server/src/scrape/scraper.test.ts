@@ -1,0 +1,98 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { NodeTelemetry, serveTelemetry, type TelemetryServer } from '@logscope/telemetry';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HistogramStore } from '../store/histograms.ts';
+import { SeriesStore } from '../store/series.ts';
+import { TraceStore } from '../store/traces.ts';
+import { Scraper } from './scraper.ts';
+import { httpSource } from './sources.ts';
+
+const TIMEOUT_MS = 300;
+
+async function listen(handler: Parameters<typeof createServer>[1]): Promise<{ server: Server; url: string }> {
+  const server = createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+describe('Scraper over real HTTP targets', () => {
+  let good: TelemetryServer;
+  let telemetry: NodeTelemetry;
+  let hang: { server: Server; url: string };
+  let garbage: { server: Server; url: string };
+  let badHistograms: { server: Server; url: string };
+  let downUrl: string;
+  let scraper: Scraper;
+  const stores = { series: new SeriesStore(60), histograms: new HistogramStore(), traces: new TraceStore() };
+
+  beforeAll(async () => {
+    telemetry = new NodeTelemetry({ nodeId: 7, nowMs: Date.now() - 1_000 });
+    telemetry.recordAppended(10, 2_560);
+    for (let i = 1; i <= 100; i++) telemetry.recordAppendLatency(i / 1000, 3);
+    telemetry.setPartitionState(3, { leaderId: 7, isLeader: true, term: 5, commitIndex: 40, highWatermark: 33, logEndOffset: 33 });
+    telemetry.setReplicaState(3, 8, { lagRecords: 12, lagSeconds: 0.5, inSync: false });
+    telemetry.rotate(Date.now());
+    good = await serveTelemetry(telemetry, { port: 0 });
+    // Accepts and never answers.
+    hang = await listen(() => undefined);
+    garbage = await listen((req, res) => {
+      if (req.url?.startsWith('/metrics')) res.end('logscope_up 1\nthis is { not prometheus\n');
+      else res.end(JSON.stringify({ nodeId: 9, windows: [], traces: [], untilMs: null }));
+    });
+    badHistograms = await listen((req, res) => {
+      if (req.url?.startsWith('/metrics')) res.end('logscope_node_up 1\n');
+      else if (req.url?.startsWith('/histograms')) res.end('{"nodeId": "x"');
+      else res.end(JSON.stringify({ nodeId: 10, untilMs: null, traces: [] }));
+    });
+    const closed = await listen(() => undefined);
+    downUrl = closed.url;
+    await new Promise((resolve) => closed.server.close(resolve));
+    scraper = new Scraper(
+      [`http://127.0.0.1:${good.port}`, hang.url, garbage.url, badHistograms.url, downUrl].map(httpSource),
+      stores,
+      { timeoutMs: TIMEOUT_MS },
+    );
+  });
+
+  afterAll(async () => {
+    await scraper.stop();
+    await good.close();
+    for (const s of [hang, garbage, badHistograms]) {
+      s.server.closeAllConnections();
+      await new Promise((resolve) => s.server.close(resolve));
+    }
+  });
+
+  it('marks down, hanging and garbage targets and keeps the good one', async () => {
+    const started = performance.now();
+    await scraper.tick();
+    // The hanging target is cut at the timeout, not waited for.
+    expect(performance.now() - started).toBeLessThan(TIMEOUT_MS + 500);
+    const [ok, hung, junk, badJson, down] = scraper.statuses();
+    expect(ok).toMatchObject({ up: true, nodeId: 7, lastError: null, scrapeErrors: 0 });
+    expect(hung).toMatchObject({ up: false, lastErrorKind: 'timeout', scrapeErrors: 1 });
+    expect(hung?.durationMs).toBeGreaterThanOrEqual(TIMEOUT_MS - 5);
+    expect(junk).toMatchObject({ up: false, lastErrorKind: 'malformed' });
+    expect(junk?.lastError).toMatch(/line 2/);
+    expect(badJson).toMatchObject({ up: false, lastErrorKind: 'malformed' });
+    expect(down).toMatchObject({ up: false, lastErrorKind: 'down' });
+
+    // The good target's figures landed in the stores, exactly.
+    const snap = scraper.snapshots().find((s) => s.nodeId === 7);
+    expect(snap?.snapshot.partitions.get(3)).toMatchObject({ leaderId: 7, isLeader: true, term: 5, commitIndex: 40, highWatermark: 33 });
+    expect(snap?.snapshot.replicas.get(3)?.get(8)).toEqual({ lagRecords: 12, lagSeconds: 0.5, inSync: false });
+    expect(stores.series.latest('lag_records:3:8')).toBe(12);
+    const merged = stores.histograms.merge({ metric: 'append', partition: 3 }, 0, Date.now() + 1);
+    expect(merged.histogram.totalCount).toBe(100);
+    expect(stores.histograms.merge({ metric: 'append' }, 0, Date.now() + 1).histogram.totalCount).toBe(100);
+  });
+
+  it('counts each failing scrape and recovers nothing it should not', async () => {
+    await scraper.tick();
+    const statuses = scraper.statuses();
+    expect(statuses.map((s) => s.scrapeErrors)).toEqual([0, 2, 2, 2, 2]);
+    // Windows are asked with `since`: a second scrape adds nothing twice.
+    expect(stores.histograms.merge({ metric: 'append' }, 0, Date.now() + 1).histogram.totalCount).toBe(100);
+  });
+});
