@@ -38,8 +38,18 @@ export const trpc = createTRPCClient<AppRouter>({
   ],
 });
 
-/** Live views poll every second; a paused (fixed) range never changes, so it never refetches. */
+/** Live views poll every second. */
 export const LIVE_POLL_MS = 1_000;
+/**
+ * A paused range that ends this recently may still gain data (the last HDR windows and the 10 s
+ * trace windows arrive with later scrapes), so it keeps polling until it is settled, then stops.
+ */
+export const SETTLE_MS = 15_000;
+
+export function pollIntervalFor(range: RangeSpec, nowMs = Date.now()): number | false {
+  if (range.fixed === null) return LIVE_POLL_MS;
+  return nowMs - range.fixed.toMs < SETTLE_MS ? LIVE_POLL_MS : false;
+}
 
 /** Query keys, built only here: [concern, params]. A live range is keyed by its window, not by "now". */
 export const keys = {
@@ -72,7 +82,7 @@ export function useRangeQuery<T>(
   return useQuery({
     queryKey: key,
     queryFn: ({ signal }) => fetch(rangeInput(range), signal),
-    refetchInterval: range.fixed ? false : LIVE_POLL_MS,
+    refetchInterval: () => pollIntervalFor(range),
     placeholderData: keepPreviousData,
     enabled,
   });
@@ -198,7 +208,7 @@ export function useLatencyHeatmap(range: RangeSpec, f: LatencyFilter): UseQueryR
       return adaptHeatmap(columns, hists);
     },
     // Columns are 10 s or wider: a 5 s refresh keeps up without re-merging every second.
-    refetchInterval: range.fixed ? false : 5 * LIVE_POLL_MS,
+    refetchInterval: () => (pollIntervalFor(range) === false ? false : 5 * LIVE_POLL_MS),
     placeholderData: keepPreviousData,
   });
 }

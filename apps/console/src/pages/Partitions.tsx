@@ -120,11 +120,11 @@ function PartitionDetail({ id, view, update }: { id: number } & PageProps) {
             </div>
             <div className="figure">
               <dt className="figure-label">commit index</dt>
-              <dd className="figure-value" data-testid="partition-commit-index">{formatCount(d.commitIndex)}</dd>
+              <dd className="figure-value" data-testid="partition-commit-index">{d.commitIndex ?? "—"}</dd>
             </div>
             <div className="figure">
               <dt className="figure-label">high watermark</dt>
-              <dd className="figure-value" data-testid="partition-high-watermark">{formatCount(d.highWatermark)}</dd>
+              <dd className="figure-value" data-testid="partition-high-watermark">{d.highWatermark ?? "—"}</dd>
             </div>
           </dl>
           <h3>Replicas</h3>
