@@ -1,0 +1,173 @@
+// Console benchmark: gz size of the built SPA (target ≤ 400 KB gz) and time to interactive of
+// the Overview in Debian chromium on localhost (target ≤ 1.5 s), over LOADS cold loads.
+// Interactive = the Overview's figures rendered with live data from the server.
+// Run: `npx tsx bench/console.ts` (CONSOLE_BENCH_LOADS, CONSOLE_BENCH_REBUILD=1 to rebuild).
+
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { chromium } from '@playwright/test';
+
+const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
+const DIST = join(ROOT, 'apps/console/dist');
+const LOADS = Math.max(10, Number(process.env['CONSOLE_BENCH_LOADS'] ?? 15));
+const GZ_BUDGET_BYTES = 400 * 1024;
+const TTI_BUDGET_MS = 1_500;
+const SERVER_START_TIMEOUT_MS = 60_000;
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
+
+export interface ConsoleBenchResult {
+  gzBytesTotal: number;
+  gzBytesInitial: number;
+  assets: { file: string; bytes: number; gzBytes: number; initial: boolean }[];
+  ttiMs: { loads: number; median: number; p90: number; min: number; max: number };
+  withinBudget: { size: boolean; tti: boolean };
+}
+
+function build(): void {
+  const r = spawnSync(process.execPath, [join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', 'apps/console'], { cwd: ROOT, stdio: 'inherit' });
+  if (r.status !== 0) throw new Error(`vite build failed (${r.status})`);
+}
+
+/** Every JS and CSS asset with raw and gzip sizes; "initial" = referenced by index.html (what Overview loads first). */
+export function measureSize(): Pick<ConsoleBenchResult, 'gzBytesTotal' | 'gzBytesInitial' | 'assets'> {
+  const html = readFileSync(join(DIST, 'index.html'), 'utf8');
+  const assets = readdirSync(join(DIST, 'assets'))
+    .filter((f) => f.endsWith('.js') || f.endsWith('.css'))
+    .map((f) => {
+      const bytes = readFileSync(join(DIST, 'assets', f));
+      return { file: f, bytes: bytes.length, gzBytes: gzipSync(bytes).length, initial: html.includes(`assets/${f}`) };
+    })
+    .sort((a, b) => b.gzBytes - a.gzBytes);
+  return {
+    assets,
+    gzBytesTotal: assets.reduce((s, a) => s + a.gzBytes, 0),
+    gzBytesInitial: assets.filter((a) => a.initial).reduce((s, a) => s + a.gzBytes, 0),
+  };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const srv = createServer();
+    srv.once('error', fail);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
+      srv.close(() => ok(port));
+    });
+  });
+}
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      if (await check()) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? Number.NaN;
+
+export async function measureTti(baseUrl: string, loads = LOADS): Promise<ConsoleBenchResult['ttiMs']> {
+  const browser = await chromium.launch({ executablePath: process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  const samples: number[] = [];
+  try {
+    for (let i = 0; i <= loads; i++) {
+      // A fresh context per load: cold HTTP cache, no session state, as a first visit.
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      await page.goto(`${baseUrl}/`, { waitUntil: 'commit' });
+      // Milliseconds since navigation start when the figures hold live data.
+      const handle = await page.waitForFunction(
+        `(() => {
+          const up = document.querySelector('[data-testid="overview-nodes-up"]')?.textContent ?? '';
+          const rate = document.querySelector('[data-testid="overview-appends-per-sec"]')?.textContent ?? '';
+          const p99 = document.querySelector('[data-testid="overview-p99-ms"]')?.textContent ?? '';
+          return /^\\d+ \\/ \\d+$/.test(up) && /\\/s$/.test(rate) && /(µs|ms|s)$/.test(p99) ? performance.now() : false;
+        })()`,
+        undefined,
+        { timeout: 30_000, polling: 'raf' },
+      );
+      const ms = Number(await handle.jsonValue());
+      if (i > 0) samples.push(ms); // the first load warms the server's and the OS's caches
+      await context.close();
+    }
+  } finally {
+    await browser.close();
+  }
+  const sorted = [...samples].sort((a, b) => a - b);
+  return { loads: sorted.length, median: quantile(sorted, 0.5), p90: quantile(sorted, 0.9), min: sorted[0] ?? Number.NaN, max: sorted.at(-1) ?? Number.NaN };
+}
+
+export async function run(): Promise<ConsoleBenchResult> {
+  if (process.env['CONSOLE_BENCH_REBUILD'] === '1' || !existsSync(join(DIST, 'index.html'))) build();
+  const size = measureSize();
+  const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
+  console.log(`console bundle: ${kb(size.gzBytesTotal)} gz total (budget ${kb(GZ_BUDGET_BYTES)}), ${kb(size.gzBytesInitial)} gz loaded by Overview`);
+  for (const a of size.assets) console.log(`  ${a.initial ? '*' : ' '} ${a.file.padEnd(36)} ${kb(a.bytes).padStart(10)} ${kb(a.gzBytes).padStart(10)} gz`);
+
+  const port = await freePort();
+  const dataDir = mkdtempSync(join(tmpdir(), 'logscope-bench-console-'));
+  let server: ChildProcess | null = null;
+  try {
+    server = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'apps/server/src/cli.ts'), 'up', '--port', String(port), '--data-dir', dataDir], {
+      cwd: ROOT,
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, LOGSCOPE_OPERATOR_TOKEN: 'bench-console-token' },
+    });
+    const base = `http://127.0.0.1:${port}`;
+    await waitFor(async () => (await fetch(`${base}/healthz`)).ok, SERVER_START_TIMEOUT_MS, 'logscope up /healthz');
+    // Interactive means live figures: wait until the server has scraped append latency.
+    await waitFor(
+      async () => {
+        const body = (await (await fetch(`${base}/trpc/cluster.overview`)).json()) as { result: { data: { appendLatency: { count: number } } } };
+        return body.result.data.appendLatency.count > 0;
+      },
+      SERVER_START_TIMEOUT_MS,
+      'first scraped append latency',
+    );
+    const ttiMs = await measureTti(base);
+    console.log(`overview time to interactive over ${ttiMs.loads} cold loads: median ${ttiMs.median.toFixed(0)} ms, p90 ${ttiMs.p90.toFixed(0)} ms (min ${ttiMs.min.toFixed(0)}, max ${ttiMs.max.toFixed(0)}; budget ${TTI_BUDGET_MS} ms)`);
+    const result: ConsoleBenchResult = {
+      ...size,
+      ttiMs,
+      withinBudget: { size: size.gzBytesTotal <= GZ_BUDGET_BYTES, tti: ttiMs.p90 <= TTI_BUDGET_MS },
+    };
+    console.log(`within budget: size ${result.withinBudget.size ? 'yes' : 'NO'}, tti ${result.withinBudget.tti ? 'yes' : 'NO'}`);
+    return result;
+  } finally {
+    if (server && server.exitCode === null) {
+      const exited = new Promise((r) => server?.once('exit', r));
+      server.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  run().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+}
