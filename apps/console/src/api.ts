@@ -1,6 +1,6 @@
 // The typed tRPC client and the small query hooks pages use. The router's type is the contract:
 // nothing about the server's shapes is written twice here.
-import { createTRPCClient, httpBatchLink } from '@trpc/client';
+import { createTRPCClient, httpBatchLink, httpLink, splitLink } from '@trpc/client';
 import { keepPreviousData, useQuery, type UseQueryResult } from '@tanstack/react-query';
 import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 import type { AppRouter } from '@logscope/server/router';
@@ -24,16 +24,21 @@ export function setOperatorToken(token: string): void {
   else sessionStorage.removeItem(TOKEN_KEY);
 }
 
+const headers = (): Record<string, string> => {
+  const token = getOperatorToken();
+  return token ? { authorization: `Bearer ${token}` } : {};
+};
+
+/**
+ * Unbatched by default, so a fast figure (cluster.overview) never waits behind a slow range query
+ * in the same HTTP response; callers that fan out (the heatmap's columns) ask for a batch.
+ */
 export const trpc = createTRPCClient<AppRouter>({
   links: [
-    httpBatchLink({
-      url: '/trpc',
-      // The heatmap batches one histogram per column; split before URLs get long.
-      maxURLLength: 6_000,
-      headers() {
-        const token = getOperatorToken();
-        return token ? { authorization: `Bearer ${token}` } : {};
-      },
+    splitLink({
+      condition: (op) => op.context['batch'] === true,
+      true: httpBatchLink({ url: '/trpc', headers, maxURLLength: 6_000 }),
+      false: httpLink({ url: '/trpc', headers }),
     }),
   ],
 });
@@ -184,9 +189,15 @@ export function useSpectrum(range: RangeSpec | null, f: LatencyFilter): UseQuery
 }
 
 export function useLatencySeries(range: RangeSpec, f: LatencyFilter): UseQueryResult<LatencySeriesModel> {
-  return useRangeQuery(['logscope', 'latency', 'series', keys.range(range), f], range, async (input, signal) =>
-    adaptSeries(await trpc.latency.series.query({ ...latencyInput(input, f), resolutionMs: seriesResolutionMs(range) }, { signal })),
-  );
+  const resolutionMs = seriesResolutionMs(range);
+  return useQuery({
+    queryKey: ['logscope', 'latency', 'series', keys.range(range), f],
+    queryFn: async ({ signal }) =>
+      adaptSeries(await trpc.latency.series.query({ ...latencyInput(rangeInput(range), f), resolutionMs }, { signal })),
+    // A new point appears once per bucket: polling faster would only re-merge the same windows.
+    refetchInterval: () => (pollIntervalFor(range) === false ? false : Math.max(LIVE_POLL_MS, resolutionMs)),
+    placeholderData: keepPreviousData,
+  });
 }
 
 /** About 60 points per chart, never finer than the 1 s scrape. */
@@ -203,7 +214,7 @@ export function useLatencyHeatmap(range: RangeSpec, f: LatencyFilter): UseQueryR
       const r = range.fixed ?? { fromMs: Date.now() - range.windowMs, toMs: Date.now() };
       const columns = heatmapColumns(r);
       const hists = await Promise.all(
-        columns.map((c) => trpc.latency.histogram.query(latencyInput(c, f), { signal })),
+        columns.map((c) => trpc.latency.histogram.query(latencyInput(c, f), { signal, context: { batch: true } })),
       );
       return adaptHeatmap(columns, hists);
     },

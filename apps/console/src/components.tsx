@@ -1,4 +1,4 @@
-import { useEffect, useState, type ReactNode } from 'react';
+import { Suspense, useEffect, useState, type ReactNode } from 'react';
 import type { UseQueryResult } from '@tanstack/react-query';
 import { getOperatorToken, setOperatorToken } from './api.ts';
 import { RANGE_WINDOWS, type RangeSpec } from './url-state.ts';
@@ -46,7 +46,7 @@ export function Panel<T>({
           {query.data !== undefined ? ' (showing the last data received)' : ''}
         </p>
       )}
-      {body}
+      <Suspense fallback={<p className="state loading" role="status">Loading chart…</p>}>{body}</Suspense>
     </section>
   );
 }

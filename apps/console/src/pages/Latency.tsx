@@ -3,9 +3,10 @@ import { Panel } from '../components.tsx';
 import { useLatencyHeatmap, useLatencySeries, useSpectrum } from '../api.ts';
 import { formatDateTime, formatMs, formatCount, fromLocalInput, toLocalInput } from '../format.ts';
 import { resolveRange, type FixedRange } from '../url-state.ts';
-import { PercentileSpectrum, type SpectrumSeries } from '../charts/PercentileSpectrum.tsx';
-import { LatencyHeatmap } from '../charts/LatencyHeatmap.tsx';
-import { TimeSeriesChart } from '../charts/TimeSeriesChart.tsx';
+import { PercentileSpectrum } from '../charts/lazy.ts';
+import type { SpectrumSeries } from '../charts/PercentileSpectrum.tsx';
+import { LatencyHeatmap } from '../charts/lazy.ts';
+import { TimeSeriesChart } from '../charts/lazy.ts';
 import { Filters, METRIC_LABELS } from './Filters.tsx';
 import type { PageProps } from './types.ts';
 

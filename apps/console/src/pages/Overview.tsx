@@ -3,7 +3,7 @@ import { Figure, Panel } from '../components.tsx';
 import { useLatencySeries, useOverview } from '../api.ts';
 import { formatMs, formatRate } from '../format.ts';
 import { hrefFor } from '../use-view.ts';
-import { TimeSeriesChart } from '../charts/TimeSeriesChart.tsx';
+import { TimeSeriesChart } from '../charts/lazy.ts';
 import type { LatencySeriesModel, OverviewModel } from '../model.ts';
 import type { PageProps } from './types.ts';
 

@@ -1,7 +1,7 @@
 import { Panel } from '../components.tsx';
 import { useSlowTraces, useTrace } from '../api.ts';
 import { formatMs, formatTime } from '../format.ts';
-import { Waterfall } from '../charts/Waterfall.tsx';
+import { Waterfall } from '../charts/lazy.ts';
 import { Filters } from './Filters.tsx';
 import type { PageProps } from './types.ts';
 
