@@ -2,7 +2,7 @@ import { Suspense, useEffect, useState, type ReactNode } from 'react';
 import type { UseQueryResult } from '@tanstack/react-query';
 import { getOperatorToken, setOperatorToken } from './api.ts';
 import { RANGE_WINDOWS, type RangeSpec } from './url-state.ts';
-import { formatDateTime, fromLocalInput, toLocalInput } from './format.ts';
+import { formatDateTime, fromLocalInput, staleMessage, toLocalInput } from './format.ts';
 
 /** Every panel shows loading, error and empty states the same way. */
 export function Panel<T>({
@@ -151,16 +151,13 @@ export function TokenField() {
   );
 }
 
-/** Shown when the newest scraped sample is older than `staleAfterMs` (scraping stopped), or polling fails. */
-export function StaleBanner({ lastScrapeMs, nowMs, failing, staleAfterMs = 5_000 }: { lastScrapeMs: number | null; nowMs: number; failing: boolean; staleAfterMs?: number }) {
-  const ageMs = lastScrapeMs === null ? null : nowMs - lastScrapeMs;
-  if (!failing && (ageMs === null || ageMs < staleAfterMs)) return null;
+/** Shown when the newest scraped sample is older than STALE_AFTER_MS (scraping stopped), or polling fails. */
+export function StaleBanner({ lastScrapeMs, nowMs, failing }: { lastScrapeMs: number | null; nowMs: number; failing: boolean }) {
+  const message = staleMessage(lastScrapeMs, nowMs, failing);
+  if (message === null) return null;
   return (
     <div className="stale-banner" role="alert" data-testid="stale-banner">
-      ⚠ Data is stale:{' '}
-      {failing
-        ? 'the console cannot reach the server.'
-        : `the last scrape was ${Math.round((ageMs ?? 0) / 1000)} s ago — scraping has stopped; figures below are not current.`}
+      ⚠ Data is stale: {message}
     </div>
   );
 }

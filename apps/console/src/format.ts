@@ -60,3 +60,15 @@ export function fromLocalInput(text: string): number | null {
   const ms = new Date(text).getTime();
   return Number.isFinite(ms) ? ms : null;
 }
+
+/** Scrapes run every second; five missed in a row means scraping has stopped. */
+export const STALE_AFTER_MS = 5_000;
+
+/** What the stale-data banner says, or null when the data is current. */
+export function staleMessage(lastScrapeMs: number | null, nowMs: number, failing: boolean): string | null {
+  if (failing) return 'the console cannot reach the server; figures below are the last received.';
+  if (lastScrapeMs === null) return null;
+  const ageMs = nowMs - lastScrapeMs;
+  if (ageMs < STALE_AFTER_MS) return null;
+  return `the last successful scrape was ${Math.round(ageMs / 1000)} s ago — scraping has stopped; figures below are not current.`;
+}

@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest';
+import { adaptHeatmap, culpritOf, heatmapColumns, HEATMAP_BUCKETS_MS, roleOf } from './model.ts';
+import { pollIntervalFor, SETTLE_MS, LIVE_POLL_MS } from './api.ts';
+import { orderReplicas } from './pages/Replication.tsx';
+import { staleMessage } from './format.ts';
+
+const span = (id: string, parent: string | null, name: string, startUs: number, endUs: number, attributes = {}) => ({
+  spanId: id,
+  parentSpanId: parent,
+  name,
+  nodeId: 1,
+  startUnixNano: String(BigInt(startUs) * 1000n),
+  endUnixNano: String(BigInt(endUs) * 1000n),
+  durationMicros: endUs - startUs,
+  attributes,
+});
+
+describe('trace culprit', () => {
+  it('a follower slower than the quorum did not delay the ack: the quorum follower is the culprit', () => {
+    const spans = [
+      span('r', null, 'append', 0, 50_000),
+      span('p', 'r', 'leader.persist', 0, 1_000),
+      span('x', 'r', 'replicate', 0, 40_000),
+      span('f2', 'x', 'follower.append+fsync', 0, 40_000, { 'replica.id': 2 }),
+      span('f3', 'x', 'follower.append+fsync', 0, 90_000, { 'replica.id': 3 }),
+      span('c', 'r', 'commit', 40_000, 49_000),
+      span('a', 'r', 'ack', 49_000, 50_000),
+    ];
+    expect(culpritOf(spans)?.spanId).toBe('f2');
+  });
+
+  it('a slow commit step is named when it dominates', () => {
+    const spans = [span('r', null, 'append', 0, 100_000), span('p', 'r', 'leader.persist', 0, 1_000), span('c', 'r', 'commit', 1_000, 99_000)];
+    expect(culpritOf(spans)?.name).toBe('commit');
+  });
+});
+
+describe('heatmap from exact spectra', () => {
+  it('spreads each column\'s count over the log buckets without losing writes', () => {
+    const columns = heatmapColumns({ fromMs: 0, toMs: 60_000 });
+    expect(columns.length).toBe(6);
+    const hist = {
+      count: 1000,
+      spectrum: [
+        { percentile: 0, valueMicros: 300 },
+        { percentile: 50, valueMicros: 800 },
+        { percentile: 99, valueMicros: 4_000 },
+        { percentile: 100, valueMicros: 30_000 },
+      ],
+    };
+    const empty = { count: 0, spectrum: [] };
+    // Only the fields the adapter reads are given; the rest of the router output is irrelevant here.
+    type H = Parameters<typeof adaptHeatmap>[1][number];
+    const m = adaptHeatmap(columns, [hist as unknown as H, empty as unknown as H]);
+    expect(m.timesMs).toEqual(columns.map((c) => c.fromMs));
+    expect(m.bucketsMs).toBe(HEATMAP_BUCKETS_MS);
+    expect(m.cells.every((c) => c[0] === 0)).toBe(true);
+    expect(m.cells.reduce((s, c) => s + c[2], 0)).toBe(1000);
+    const at = (ms: number) => m.cells.find((c) => c[1] === HEATMAP_BUCKETS_MS.indexOf(ms))?.[2];
+    expect(at(1)).toBe(500); // p0..p50 ≤ 0.8 ms
+    expect(at(5)).toBe(490); // p50..p99 ≤ 4 ms
+    expect(at(50)).toBe(10); // the tail up to the 30 ms max
+  });
+});
+
+describe('replica roles and ordering', () => {
+  it('offline wins over everything; a follower outside the in-sync set is lagging', () => {
+    expect(roleOf({ isLeader: true, inSync: true, up: false })).toBe('offline');
+    expect(roleOf({ isLeader: true, inSync: true, up: true })).toBe('leader');
+    expect(roleOf({ isLeader: false, inSync: false, up: true })).toBe('lagging');
+    expect(roleOf({ isLeader: false, inSync: true, up: true })).toBe('follower');
+  });
+
+  it('under-replicated partitions are listed first, then by lag', () => {
+    const r = (partition: number, node: number, lagRecords: number) => ({
+      partition,
+      node,
+      role: 'follower' as const,
+      lagRecords,
+      lagSeconds: 0,
+      lagRecordsSeries: [],
+      lagSecondsSeries: [],
+    });
+    const order = orderReplicas({ underReplicated: [5], replicas: [r(1, 2, 100), r(5, 3, 0), r(2, 1, 7)] });
+    expect(order.map((x) => x.partition)).toEqual([5, 1, 2]);
+  });
+});
+
+describe('polling', () => {
+  it('live polls every second; a paused range polls until settled, then stops', () => {
+    expect(pollIntervalFor({ windowMs: 60_000, fixed: null })).toBe(LIVE_POLL_MS);
+    const now = 1_000_000;
+    expect(pollIntervalFor({ windowMs: 60_000, fixed: { fromMs: now - 60_000, toMs: now - 1_000 } }, now)).toBe(LIVE_POLL_MS);
+    expect(pollIntervalFor({ windowMs: 60_000, fixed: { fromMs: 0, toMs: now - SETTLE_MS } }, now)).toBe(false);
+  });
+
+  it('the stale banner speaks only when scraping stopped or the server is unreachable', () => {
+    expect(staleMessage(1_000, 2_000, false)).toBeNull();
+    expect(staleMessage(null, 2_000, false)).toBeNull();
+    expect(staleMessage(1_000, 20_000, false)).toMatch(/19 s ago/);
+    expect(staleMessage(1_000, 2_000, true)).toMatch(/cannot reach the server/);
+  });
+});
