@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { chromium } from '@playwright/test';
+import playwrightConfig from '../playwright.config.ts';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const DIST = join(ROOT, 'apps/console/dist');
@@ -18,15 +19,9 @@ const LOADS = Math.max(10, Number(process.env['CONSOLE_BENCH_LOADS'] ?? 15));
 const GZ_BUDGET_BYTES = 400 * 1024;
 const TTI_BUDGET_MS = 1_500;
 const SERVER_START_TIMEOUT_MS = 60_000;
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
+// The same Debian chromium and flags as the Playwright suite (DESIGN.md "Browser tests").
+const CHROMIUM_ARGS = playwrightConfig.use?.launchOptions?.args ?? ['--no-sandbox'];
+const CHROMIUM_PATH = playwrightConfig.use?.launchOptions?.executablePath ?? '/usr/bin/chromium';
 
 export interface ConsoleBenchResult {
   gzBytesTotal: number;
@@ -86,7 +81,7 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: s
 const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? Number.NaN;
 
 export async function measureTti(baseUrl: string, loads = LOADS): Promise<ConsoleBenchResult['ttiMs']> {
-  const browser = await chromium.launch({ executablePath: process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
   const samples: number[] = [];
   try {
     for (let i = 0; i <= loads; i++) {

@@ -60,13 +60,14 @@ export function pollIntervalFor(range: RangeSpec, nowMs = Date.now()): number | 
 export const keys = {
   all: ['logscope'] as const,
   range: (r: RangeSpec) => (r.fixed ? { fromMs: r.fixed.fromMs, toMs: r.fixed.toMs } : { windowMs: r.windowMs }),
-  overview: (r: RangeSpec) => ['logscope', 'overview', keys.range(r)] as const,
-  latency: (r: RangeSpec, f: object) => ['logscope', 'latency', keys.range(r), f] as const,
+  overview: () => ['logscope', 'overview'] as const,
+  latency: (kind: 'histogram' | 'series' | 'heatmap', r: RangeSpec, f: object) => ['logscope', 'latency', kind, keys.range(r), f] as const,
   replication: (r: RangeSpec, f: object) => ['logscope', 'replication', keys.range(r), f] as const,
-  partitions: (r: RangeSpec) => ['logscope', 'partitions', keys.range(r)] as const,
-  partition: (id: number, r: RangeSpec) => ['logscope', 'partition', id, keys.range(r)] as const,
+  partitions: () => ['logscope', 'partitions'] as const,
+  partition: (id: number) => ['logscope', 'partition', id] as const,
   traces: (r: RangeSpec, f: object) => ['logscope', 'traces', keys.range(r), f] as const,
   trace: (id: string) => ['logscope', 'trace', id] as const,
+  targets: () => ['logscope', 'targets'] as const,
   audit: (before: number) => ['logscope', 'audit', before] as const,
 };
 
@@ -134,20 +135,27 @@ function latencyInput(range: RangeInput, f: LatencyFilter): RouterInputs['latenc
   return { range, metric: f.metric, node: opt(f.node), partition: opt(f.partition) };
 }
 
-export function useOverview(range: RangeSpec): UseQueryResult<OverviewModel> {
-  // The overview's figures are "now" (last minute); the range only keys the cache with the page.
+/**
+ * A query of the cluster's current state (no range input: the server keeps no history of it).
+ * Polled while live; frozen at its last value while paused.
+ */
+function useCurrentQuery<T>(key: readonly unknown[], range: RangeSpec, fetch: (signal: AbortSignal) => Promise<T>): UseQueryResult<T> {
   return useQuery({
-    queryKey: keys.overview({ windowMs: 0, fixed: null }),
-    queryFn: async ({ signal }) => adaptOverview(await trpc.cluster.overview.query(undefined, { signal })),
+    queryKey: key,
+    queryFn: ({ signal }) => fetch(signal),
     refetchInterval: range.fixed ? false : LIVE_POLL_MS,
     placeholderData: keepPreviousData,
   });
 }
 
+export function useOverview(range: RangeSpec): UseQueryResult<OverviewModel> {
+  return useCurrentQuery(keys.overview(), range, async (signal) => adaptOverview(await trpc.cluster.overview.query(undefined, { signal })));
+}
+
 /** The newest successful scrape over all targets, for the stale-data banner; polled even when paused. */
 export function useScrapeStatus(): { lastScrapeMs: number | null; failing: boolean } {
   const q = useQuery({
-    queryKey: ['logscope', 'targets'],
+    queryKey: keys.targets(),
     queryFn: ({ signal }) => trpc.cluster.targets.query(undefined, { signal }),
     refetchInterval: LIVE_POLL_MS,
   });
@@ -156,12 +164,7 @@ export function useScrapeStatus(): { lastScrapeMs: number | null; failing: boole
 }
 
 export function usePartitionMap(range: RangeSpec): UseQueryResult<PartitionMapModel> {
-  return useQuery({
-    queryKey: keys.partitions({ windowMs: 0, fixed: null }),
-    queryFn: async ({ signal }) => adaptPartitionMap(await trpc.partitions.map.query(undefined, { signal })),
-    refetchInterval: range.fixed ? false : LIVE_POLL_MS,
-    placeholderData: keepPreviousData,
-  });
+  return useCurrentQuery(keys.partitions(), range, async (signal) => adaptPartitionMap(await trpc.partitions.map.query(undefined, { signal })));
 }
 
 export function useNodesAndPartitions(range: RangeSpec): { data: { nodes: number[]; partitions: number[] } | undefined } {
@@ -170,18 +173,15 @@ export function useNodesAndPartitions(range: RangeSpec): { data: { nodes: number
 }
 
 export function usePartitionDetail(id: number, range: RangeSpec): UseQueryResult<PartitionDetailModel> {
-  return useQuery({
-    queryKey: keys.partition(id, { windowMs: 0, fixed: null }),
-    queryFn: async ({ signal }) => adaptPartitionDetail(await trpc.partitions.get.query({ partition: id }, { signal })),
-    refetchInterval: range.fixed ? false : LIVE_POLL_MS,
-    placeholderData: keepPreviousData,
-  });
+  return useCurrentQuery(keys.partition(id), range, async (signal) =>
+    adaptPartitionDetail(await trpc.partitions.get.query({ partition: id }, { signal })),
+  );
 }
 
 export function useSpectrum(range: RangeSpec | null, f: LatencyFilter): UseQueryResult<SpectrumModel> {
   const r = range ?? { windowMs: 60_000, fixed: null };
   return useRangeQuery(
-    ['logscope', 'latency', 'histogram', keys.range(r), f],
+    keys.latency('histogram', r, f),
     r,
     async (input, signal) => adaptSpectrum(await trpc.latency.histogram.query(latencyInput(input, f), { signal })),
     range !== null,
@@ -191,7 +191,7 @@ export function useSpectrum(range: RangeSpec | null, f: LatencyFilter): UseQuery
 export function useLatencySeries(range: RangeSpec, f: LatencyFilter): UseQueryResult<LatencySeriesModel> {
   const resolutionMs = seriesResolutionMs(range);
   return useQuery({
-    queryKey: ['logscope', 'latency', 'series', keys.range(range), f],
+    queryKey: keys.latency('series', range, f),
     queryFn: async ({ signal }) =>
       adaptSeries(await trpc.latency.series.query({ ...latencyInput(rangeInput(range), f), resolutionMs }, { signal })),
     // A new point appears once per bucket: polling faster would only re-merge the same windows.
@@ -209,7 +209,7 @@ export function seriesResolutionMs(range: RangeSpec): number {
 /** One exact histogram per time column (batched into one HTTP request), spread over log buckets. */
 export function useLatencyHeatmap(range: RangeSpec, f: LatencyFilter): UseQueryResult<HeatmapModel> {
   return useQuery({
-    queryKey: ['logscope', 'latency', 'heatmap', keys.range(range), f],
+    queryKey: keys.latency('heatmap', range, f),
     queryFn: async ({ signal }) => {
       const r = range.fixed ?? { fromMs: Date.now() - range.windowMs, toMs: Date.now() };
       const columns = heatmapColumns(r);

@@ -1,7 +1,7 @@
 import { Suspense, useEffect, useState, type ReactNode } from 'react';
 import type { UseQueryResult } from '@tanstack/react-query';
 import { getOperatorToken, setOperatorToken } from './api.ts';
-import { RANGE_WINDOWS, type RangeSpec } from './url-state.ts';
+import { RANGE_WINDOWS, type FixedRange, type RangeSpec } from './url-state.ts';
 import { formatDateTime, fromLocalInput, staleMessage, toLocalInput } from './format.ts';
 
 /** Every panel shows loading, error and empty states the same way. */
@@ -98,38 +98,40 @@ export function RangePicker({ range, onChange }: { range: RangeSpec; onChange: (
       </span>
       {range.fixed && (
         <>
-          <label>
-            From{' '}
-            <input
-              type="datetime-local"
-              step={1}
-              aria-label="From"
-              value={toLocalInput(range.fixed.fromMs)}
-              onChange={(e) => {
-                const ms = fromLocalInput(e.target.value);
-                if (ms !== null && range.fixed && ms < range.fixed.toMs) onChange({ ...range, fixed: { ...range.fixed, fromMs: ms } });
-              }}
-            />
-          </label>
-          <label>
-            To{' '}
-            <input
-              type="datetime-local"
-              step={1}
-              aria-label="To"
-              value={toLocalInput(range.fixed.toMs)}
-              onChange={(e) => {
-                const ms = fromLocalInput(e.target.value);
-                if (ms !== null && range.fixed && ms > range.fixed.fromMs) onChange({ ...range, fixed: { ...range.fixed, toMs: ms } });
-              }}
-            />
-          </label>
+          <FixedRangeInputs value={range.fixed} onChange={(fixed) => onChange({ ...range, fixed })} fromLabel="From" toLabel="To" />
           <span className="muted" title={`${formatDateTime(range.fixed.fromMs)} → ${formatDateTime(range.fixed.toMs)}`}>
             {Math.round((range.fixed.toMs - range.fixed.fromMs) / 1000)} s
           </span>
         </>
       )}
     </div>
+  );
+}
+
+/** Two local date-time inputs for a fixed range; a change that would invert the range is ignored. */
+export function FixedRangeInputs({ value, onChange, fromLabel, toLabel }: { value: FixedRange; onChange: (r: FixedRange) => void; fromLabel: string; toLabel: string }) {
+  const field = (label: string, ms: number, apply: (ms: number) => FixedRange) => (
+    <label>
+      {label}{' '}
+      <input
+        type="datetime-local"
+        step={1}
+        aria-label={label}
+        value={toLocalInput(ms)}
+        onChange={(e) => {
+          const parsed = fromLocalInput(e.target.value);
+          if (parsed === null) return;
+          const next = apply(parsed);
+          if (next.fromMs < next.toMs) onChange(next);
+        }}
+      />
+    </label>
+  );
+  return (
+    <>
+      {field(fromLabel, value.fromMs, (fromMs) => ({ ...value, fromMs }))}
+      {field(toLabel, value.toMs, (toMs) => ({ ...value, toMs }))}
+    </>
   );
 }
 

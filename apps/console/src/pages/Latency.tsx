@@ -1,7 +1,7 @@
 import { useMemo } from 'react';
-import { Panel } from '../components.tsx';
+import { FixedRangeInputs, Panel } from '../components.tsx';
 import { useLatencyHeatmap, useLatencySeries, useSpectrum } from '../api.ts';
-import { formatDateTime, formatMs, formatCount, fromLocalInput, toLocalInput } from '../format.ts';
+import { formatDateTime, formatMs, formatCount } from '../format.ts';
 import { resolveRange, type FixedRange } from '../url-state.ts';
 import { PercentileSpectrum } from '../charts/lazy.ts';
 import type { SpectrumSeries } from '../charts/PercentileSpectrum.tsx';
@@ -55,32 +55,7 @@ export default function LatencyPage({ view, update }: PageProps) {
         <div className="filters" role="group" aria-label="Compare ranges" style={{ marginTop: 8 }}>
           {view.compare ? (
             <>
-              <label>
-                Before from{' '}
-                <input
-                  type="datetime-local"
-                  step={1}
-                  aria-label="Compare from"
-                  value={toLocalInput(view.compare.fromMs)}
-                  onChange={(e) => {
-                    const ms = fromLocalInput(e.target.value);
-                    if (ms !== null && view.compare && ms < view.compare.toMs) setCompare({ ...view.compare, fromMs: ms });
-                  }}
-                />
-              </label>
-              <label>
-                to{' '}
-                <input
-                  type="datetime-local"
-                  step={1}
-                  aria-label="Compare to"
-                  value={toLocalInput(view.compare.toMs)}
-                  onChange={(e) => {
-                    const ms = fromLocalInput(e.target.value);
-                    if (ms !== null && view.compare && ms > view.compare.fromMs) setCompare({ ...view.compare, toMs: ms });
-                  }}
-                />
-              </label>
+              <FixedRangeInputs value={view.compare} onChange={setCompare} fromLabel="Compare from" toLabel="Compare to" />
               <button type="button" onClick={() => setCompare(null)}>
                 Clear comparison
               </button>

@@ -1,7 +1,7 @@
 import { useMemo, type MouseEvent } from 'react';
 import { Figure, Panel } from '../components.tsx';
 import { useLatencySeries, useOverview } from '../api.ts';
-import { formatMs, formatRate } from '../format.ts';
+import { formatMs, formatRate, formatTime } from '../format.ts';
 import { hrefFor } from '../use-view.ts';
 import { TimeSeriesChart } from '../charts/lazy.ts';
 import type { LatencySeriesModel, OverviewModel } from '../model.ts';
@@ -14,7 +14,12 @@ export function OverviewPage({ view, update }: PageProps) {
   return (
     <>
       <Panel title="Cluster health" query={query} testId="overview-health">
-        {(m) => <HealthFigures m={m} />}
+        {(m) => (
+          <>
+            {view.range.fixed && <PausedNote nowMs={m.serverNowMs} />}
+            <HealthFigures m={m} />
+          </>
+        )}
       </Panel>
       <Panel title="Active alerts" query={query} testId="overview-alerts">
         {(m) =>
@@ -53,6 +58,11 @@ export function OverviewPage({ view, update }: PageProps) {
       </div>
     </>
   );
+}
+
+/** Health figures are the cluster's state now (p99 over the last minute), not over the chosen range. */
+export function PausedNote({ nowMs }: { nowMs: number }) {
+  return <p className="muted">Paused: state as of {formatTime(nowMs)}; the server keeps no history of it, so the range applies to the charts only.</p>;
 }
 
 function HealthFigures({ m }: { m: OverviewModel }) {

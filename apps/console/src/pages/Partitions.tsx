@@ -17,7 +17,14 @@ export default function PartitionsPage({ view, update }: PageProps) {
   return (
     <div className="grid-2">
       <Panel title="Partition map" query={map} isEmpty={(m) => m.partitions.length === 0} testId="partition-map">
-        {(m) => <PartitionMap m={m} selected={view.partition} onSelect={(p) => update({ partition: p })} />}
+        {(m) => (
+          <>
+            {view.range.fixed && (
+              <p className="muted">Paused: the map is frozen at its last poll. It is the cluster's current state; the server keeps no history of it.</p>
+            )}
+            <PartitionMap m={m} selected={view.partition} onSelect={(p) => update({ partition: p })} />
+          </>
+        )}
       </Panel>
       {view.partition !== null ? (
         <PartitionDetail id={view.partition} view={view} update={update} />
