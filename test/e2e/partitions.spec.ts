@@ -55,3 +55,10 @@ test('clicking a partition opens its detail, matching the API', async ({ page, r
   await page.reload();
   await expect(page.getByRole('region', { name: 'Partition 1' })).toBeVisible();
 });
+
+test('a partition that does not exist shows the server\'s error in the panel, not a blank page', async ({ page }) => {
+  await page.goto('/?page=partitions&partition=999');
+  await expect(page.getByRole('region', { name: 'Partition 999' }).getByRole('alert')).toContainText('does not exist');
+  await expect(page.getByRole('region', { name: 'Partition map' })).toBeVisible();
+  await shot(page, 'partition-error');
+});

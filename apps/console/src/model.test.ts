@@ -81,7 +81,7 @@ describe('replica roles and ordering', () => {
       lagRecordsSeries: [],
       lagSecondsSeries: [],
     });
-    const order = orderReplicas({ underReplicated: [5], replicas: [r(1, 2, 100), r(5, 3, 0), r(2, 1, 7)] });
+    const order = orderReplicas({ range: { fromMs: 0, toMs: 1 }, underReplicated: [5], replicas: [r(1, 2, 100), r(5, 3, 0), r(2, 1, 7)] });
     expect(order.map((x) => x.partition)).toEqual([5, 1, 2]);
   });
 });

@@ -39,6 +39,8 @@ export interface SpectrumModel {
 }
 
 export interface LatencySeriesModel {
+  /** The range as the server resolved it (a live window ends at the server's now). */
+  range: FixedRange;
   resolutionMs: number;
   lines: { p50: Point[]; p99: Point[]; p999: Point[]; max: Point[] };
   /** Latency samples per second (one per acknowledged append request). */
@@ -64,6 +66,7 @@ export interface ReplicaLag {
 }
 
 export interface ReplicationModel {
+  range: FixedRange;
   underReplicated: number[];
   replicas: ReplicaLag[];
 }
@@ -147,7 +150,7 @@ export function adaptOverview(o: Out['cluster']['overview']): OverviewModel {
 export function adaptSpectrum(h: Out['latency']['histogram']): SpectrumModel {
   const max = h.spectrum.find((p) => p.percentile >= 100);
   return {
-    points: h.spectrum.filter((p) => p.percentile < 100).map((p) => ({ quantile: p.percentile / 100, ms: ms(p.valueMicros) })),
+    points: h.count === 0 ? [] : h.spectrum.filter((p) => p.percentile < 100).map((p) => ({ quantile: p.percentile / 100, ms: ms(p.valueMicros) })),
     maxMs: h.count > 0 && max ? ms(max.valueMicros) : null,
     count: h.count,
   };
@@ -156,6 +159,7 @@ export function adaptSpectrum(h: Out['latency']['histogram']): SpectrumModel {
 export function adaptSeries(s: Out['latency']['series']): LatencySeriesModel {
   const pts = s.points;
   return {
+    range: s.range,
     resolutionMs: s.resolutionMs,
     lines: {
       p50: pts.map((p) => [p.tMs, ms(p.p50Micros)]),
@@ -242,6 +246,7 @@ export function adaptPartitionDetail(p: Out['partitions']['get']): PartitionDeta
 export function adaptReplication(l: Out['replication']['lag'], node: number | null): ReplicationModel {
   const replicas = l.replicas.filter((r) => node === null || r.replica === node);
   return {
+    range: l.range,
     // The server's definition: a partition with a leader and a follower outside the in-sync set.
     underReplicated: [...new Set(l.replicas.filter((r) => !r.inSync && r.leader !== 0).map((r) => r.partition))].sort((a, b) => a - b),
     replicas: replicas.map((r) => ({

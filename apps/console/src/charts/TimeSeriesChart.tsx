@@ -21,9 +21,11 @@ export interface TimeSeriesChartProps {
   label: string;
   testId?: string;
   height?: number;
+  /** The chosen range, so the x axis spans it even where data is missing. */
+  xRange?: { fromMs: number; toMs: number };
 }
 
-export function TimeSeriesChart({ series, yUnit, logY, threshold, label, testId, height }: TimeSeriesChartProps) {
+export function TimeSeriesChart({ series, yUnit, logY, threshold, label, testId, height, xRange }: TimeSeriesChartProps) {
   const option = useMemo<ChartOption>(() => {
     const fmt = (v: number) => (yUnit === 'ms' ? formatMs(v) : `${formatCount(v)} ${yUnit}`);
     return {
@@ -32,7 +34,7 @@ export function TimeSeriesChart({ series, yUnit, logY, threshold, label, testId,
       grid: GRID,
       legend: { top: 0, type: 'scroll' },
       tooltip: { trigger: 'axis', valueFormatter: (v) => fmt(Number(v)) },
-      xAxis: { type: 'time', name: 'time', nameLocation: 'middle', nameGap: 28 },
+      xAxis: { type: 'time', name: 'time', nameLocation: 'middle', nameGap: 28, min: xRange?.fromMs, max: xRange?.toMs },
       yAxis: logY
         ? { type: 'log', name: yUnit, axisLabel: { formatter: (v: number) => fmt(v) } }
         : { type: 'value', name: yUnit, min: 0, axisLabel: { formatter: (v: number) => fmt(v) } },
@@ -53,6 +55,6 @@ export function TimeSeriesChart({ series, yUnit, logY, threshold, label, testId,
             : undefined,
       })),
     };
-  }, [series, yUnit, logY, threshold]);
+  }, [series, yUnit, logY, threshold, xRange?.fromMs, xRange?.toMs]);
   return <EChart option={option} label={label} testId={testId} height={height} />;
 }

@@ -14,4 +14,5 @@ export const COLORS = {
 
 export const PALETTE = ['#4c78a8', '#f58518', '#54a24b', '#e45756', '#72b7b2', '#b279a2', '#ff9da6', '#9d755d', '#bab0ac'];
 
-export const GRID = { left: 64, right: 24, top: 36, bottom: 48 } as const;
+// top leaves room for the legend row and, under it, the y axis name (its unit).
+export const GRID = { left: 72, right: 32, top: 56, bottom: 48 } as const;

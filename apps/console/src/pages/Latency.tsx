@@ -130,6 +130,7 @@ export default function LatencyPage({ view, update }: PageProps) {
           {(m) => (
             <TimeSeriesChart
               logY
+              xRange={m.range}
               yUnit="ms"
               label={`${metricLabel} latency percentiles over time, log scale in milliseconds`}
               series={[

@@ -111,6 +111,7 @@ function P99Chart({ s, sloMs }: { s: LatencySeriesModel; sloMs: number | null })
   return (
     <TimeSeriesChart
       series={series}
+      xRange={s.range}
       yUnit="ms"
       logY
       threshold={threshold}
@@ -122,5 +123,5 @@ function P99Chart({ s, sloMs }: { s: LatencySeriesModel; sloMs: number | null })
 
 function AppendsChart({ s }: { s: LatencySeriesModel }) {
   const series = useMemo(() => [{ name: 'append requests/s', points: s.perSec }], [s.perSec]);
-  return <TimeSeriesChart series={series} yUnit="requests/s" label="Acknowledged append requests per second over time" testId="overview-appends-chart" />;
+  return <TimeSeriesChart series={series} xRange={s.range} yUnit="requests/s" label="Acknowledged append requests per second over time" testId="overview-appends-chart" />;
 }

@@ -103,6 +103,7 @@ function LagChart({ m, kind }: { m: ReplicationModel; kind: 'records' | 'seconds
   return (
     <TimeSeriesChart
       series={series}
+      xRange={m.range}
       yUnit={kind === 'records' ? 'records' : 's'}
       label={`Follower replication lag in ${kind} over time, the ${MAX_CHART_SERIES} laggiest replicas`}
     />
