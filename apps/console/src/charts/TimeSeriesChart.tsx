@@ -28,6 +28,7 @@ export interface TimeSeriesChartProps {
 export function TimeSeriesChart({ series, yUnit, logY, threshold, label, testId, height, xRange }: TimeSeriesChartProps) {
   const option = useMemo<ChartOption>(() => {
     const fmt = (v: number) => (yUnit === 'ms' ? formatMs(v) : `${formatCount(v)} ${yUnit}`);
+    const tick = (v: number) => (yUnit === 'ms' ? formatMs(v) : formatCount(v));
     return {
       animation: false,
       color: PALETTE,
@@ -35,13 +36,15 @@ export function TimeSeriesChart({ series, yUnit, logY, threshold, label, testId,
       legend: { top: 0, type: 'scroll' },
       tooltip: { trigger: 'axis', valueFormatter: (v) => fmt(Number(v)) },
       xAxis: { type: 'time', name: 'time', nameLocation: 'middle', nameGap: 28, min: xRange?.fromMs, max: xRange?.toMs },
+      // Tick labels carry the unit only for ms (µs/ms/s vary); otherwise the axis name states it once.
       yAxis: logY
-        ? { type: 'log', name: yUnit, axisLabel: { formatter: (v: number) => fmt(v) } }
-        : { type: 'value', name: yUnit, min: 0, axisLabel: { formatter: (v: number) => fmt(v) } },
+        ? { type: 'log', name: yUnit, axisLabel: { formatter: tick } }
+        : { type: 'value', name: yUnit, min: 0, axisLabel: { formatter: tick } },
       series: series.map((s, i) => ({
         type: 'line' as const,
         name: s.name,
-        showSymbol: false,
+        // A lone point draws no line: show symbols until there are a few.
+        showSymbol: s.points.length <= 2,
         lineStyle: { width: s.emphasis ? 3 : 1.5, type: s.dashed ? ('dashed' as const) : ('solid' as const) },
         data: logY ? s.points.filter((p) => p[1] > 0) : s.points,
         markLine:
