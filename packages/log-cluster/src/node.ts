@@ -29,7 +29,7 @@ export const DEFAULT_NODE_CONFIG: Omit<NodeConfig, 'id' | 'nodeIds' | 'partition
   heartbeatTicks: 3,
   maxBytesPerMessage: 1 << 20,
   maxInflightMessages: 64,
-  journal: { segmentBytes: 64 << 20, retentionBytes: 4 << 30, retentionMs: 24 * 3600_000, cacheBytes: 64 << 20 },
+  journal: { segmentBytes: 64 << 20, retentionBytes: 4 * 2 ** 30, retentionMs: 24 * 3600_000, cacheBytes: 64 << 20 },
 };
 
 /** What a node reports as it works; telemetry, tests and the simulator listen. */

@@ -3,7 +3,7 @@ import { invariant } from './invariant.ts';
 import { BATCH_BYTES_MAX, BATCH_RECORDS_MAX, RECORD_BYTES_MAX, batchBytes, decodeHeader, decodeRecords, encodeBatch } from './payload.ts';
 import type { ClientResponse, ReadRecord } from './protocol.ts';
 import { Raft } from './raft/raft.ts';
-import type { Entry, NodeId, Ready, RaftConfig } from './raft/types.ts';
+import type { Entry, NodeId, RaftConfig, RaftLogStorage, Ready } from './raft/types.ts';
 import type { PartitionLog } from './storage/journal.ts';
 
 /** Reads answer at most this much, whatever the caller asked. */
@@ -84,16 +84,26 @@ export class Replica {
     this.replicas = context.replicas;
     this.log = context.log;
     this.now = context.now;
-    this.raft = new Raft({ ...context.raft, id: context.nodeId, peers: context.replicas, storage: context.log, abstainFromVoting: context.abstainFromVoting });
-    // Rebuild idempotent-producer state and the high watermark from the durable committed prefix.
-    const hardState = context.log.hardState();
-    const commit = Math.min(hardState.commit, context.log.lastIndex());
-    this.applyCommitted(this.readEntries(context.log.firstIndex(), commit + 1));
-    const snapshot = context.log.snapshot();
-    if (this.commitIndex < snapshot.index) {
-      this.commitIndex = snapshot.index;
-      this.highWatermark = snapshot.nextOffset;
-    }
+    // The persisted commit index is not trusted at start: segments and the hard-state file are
+    // synced separately, so after a crash (or a cut corrupted segment) the log may hold entries that
+    // were overwritten before that commit was written. Commit is relearned from the leader (Raft
+    // does not need it durable); the log start is always committed.
+    const log = context.log;
+    const storage: RaftLogStorage = {
+      initialState: () => {
+        const state = log.initialState();
+        return { hardState: { ...state.hardState, commit: state.snapshot.index }, snapshot: state.snapshot };
+      },
+      firstIndex: () => log.firstIndex(),
+      lastIndex: () => log.lastIndex(),
+      term: (index) => log.term(index),
+      entries: (lo, hi, maxBytes) => log.entries(lo, hi, maxBytes),
+      snapshot: () => log.snapshot(),
+    };
+    this.raft = new Raft({ ...context.raft, id: context.nodeId, peers: context.replicas, storage, abstainFromVoting: context.abstainFromVoting });
+    const snapshot = log.snapshot();
+    this.commitIndex = snapshot.index;
+    this.highWatermark = snapshot.nextOffset;
   }
 
   get isLeader(): boolean {
@@ -137,6 +147,8 @@ export class Replica {
     }
     const status = this.raft.status();
     if (status.role !== 'leader') return fail(notLeader(this.partition, status.leader));
+    // The core may have become leader in a step whose Ready the node has not processed yet.
+    if (this.leaderTerm !== status.term) this.startLeading(status.term);
     if (this.waiters.size >= PENDING_PROPOSALS_MAX) {
       return fail(new LogError('Unavailable', `partition ${this.partition}: ${PENDING_PROPOSALS_MAX} appends already wait for commit`, { partition: this.partition }));
     }
@@ -278,17 +290,37 @@ export class Replica {
     if (leader !== 0) this.lastLeader = leader;
     if (isLeader && !this.wasLeader) {
       this.electionsWon++;
-      this.caughtUpMs.clear();
-      this.rttProbe.clear();
-      // A new leader learns the producers of its uncommitted suffix, so a retry of one of them waits for it instead of appending it twice.
-      this.pendingProducers = new Map();
-      for (const entry of this.readEntries(this.commitIndex + 1, this.log.lastIndex() + 1)) this.notePending(entry);
+      const term = this.raft.status().term;
+      if (this.leaderTerm !== term) this.startLeading(term);
     }
     if (!isLeader && this.wasLeader) {
+      this.leaderTerm = -1;
       this.pendingProducers = new Map();
       this.failWaiters(notLeader(this.partition, leader));
     }
     this.wasLeader = isLeader;
+  }
+
+  /** Term this replica set up leadership for (-1 when not leading). */
+  private leaderTerm = -1;
+
+  /**
+   * A new leader learns the producers of its uncommitted suffix (unstable entries included),
+   * so a retry of one of them waits for that entry instead of appending it twice.
+   */
+  private startLeading(term: number): void {
+    this.leaderTerm = term;
+    this.caughtUpMs.clear();
+    this.rttProbe.clear();
+    this.pendingProducers = new Map();
+    let next = this.commitIndex + 1;
+    const last = this.raft.logLastIndex();
+    while (next <= last) {
+      const batch = this.raft.logEntries(next, last + 1, 8 << 20);
+      if (batch.length === 0) break;
+      for (const entry of batch) this.notePending(entry);
+      next += batch.length;
+    }
   }
 
   private notePending(entry: Entry): void {

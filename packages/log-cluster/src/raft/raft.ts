@@ -33,7 +33,7 @@ export interface RaftOptions extends RaftConfig {
   /**
    * Storage recovery found a corrupted segment: this replica may have lost entries it acknowledged, so
    * its vote could elect a leader missing committed entries. It grants no (pre)vote and does not campaign
-   * until its commit reaches the leader commit of the first append/heartbeat accepted after start.
+   * until its commit reaches the leader commit carried by the first append it accepts after start.
    */
   readonly abstainFromVoting?: boolean;
   /** Last index the application already applied; committed entries after it are re-delivered. Default: the restored commit. */
@@ -104,6 +104,12 @@ export class Raft {
   private transferee: NodeId = NONE;
 
   private abstaining: boolean;
+  /**
+   * Highest index known to match the current leader's log (from an accepted append or snapshot
+   * this term). A heartbeat may commit only up to it: the leader caps the heartbeat's commit at
+   * its view of our match, which is stale after we restarted with fewer or different entries.
+   */
+  private verifiedIndex = 0;
   private abstainUntilCommit: number | null = null;
 
   // The log: storage holds [firstIndex, unstableOffset); `unstable` holds [unstableOffset, lastIndex].
@@ -194,9 +200,10 @@ export class Raft {
         this.becomeFollower(m.term, NONE);
       }
     } else if (m.term < this.term) {
-      if ((this.config.checkQuorum || this.config.preVote) && (m.type === 'append' || m.type === 'heartbeat')) {
-        // A stale leader (partitioned, then back) learns our term and steps down; otherwise, with
-        // pre-vote or check-quorum, nobody ever tells it and it keeps a useless lease.
+      const answerStaleLeader = this.config.checkQuorum || this.config.preVote || this.abstaining;
+      if (answerStaleLeader && (m.type === 'append' || m.type === 'heartbeat')) {
+        // A stale leader (partitioned, then back) learns our term and steps down. Otherwise, with pre-vote
+        // or check-quorum (or while we abstain), we never campaign past it and nobody ever would tell it.
         this.send({ type: 'appendResp', to: m.from });
       } else if (m.type === 'preVote') {
         this.send({ type: 'preVoteResp', to: m.from, reject: true });
@@ -326,9 +333,29 @@ export class Raft {
     };
   }
 
+  /** Whether this replica still withholds votes after recovering from a corrupted segment. */
+  abstainingFromVotes(): boolean {
+    return this.abstaining;
+  }
+
   /** Record offset the next proposed entry would get. */
   lastOffsetEnd(): number {
     return this.nextOffset;
+  }
+
+  /**
+   * The core's view of the log, unstable suffix included: [lo, hi) clipped to what is held.
+   * A new leader reads its uncommitted suffix through this (some of it may not be persisted yet).
+   */
+  logEntries(lo: number, hi: number, maxBytes: number): Entry[] {
+    const from = Math.max(lo, this.firstIndex());
+    const to = Math.min(hi, this.lastIndex() + 1);
+    return from < to ? this.entriesBetween(from, to, maxBytes) : [];
+  }
+
+  /** Index of the last entry in the core's log, unstable suffix included. */
+  logLastIndex(): number {
+    return this.lastIndex();
   }
 
   // ---------------------------------------------------------------- roles
@@ -338,6 +365,7 @@ export class Raft {
   }
 
   private reset(term: number): void {
+    this.verifiedIndex = 0;
     if (term !== this.term) {
       invariant(term > this.term, () => `term regressed ${this.term} -> ${term}`);
       this.term = term;
@@ -516,9 +544,6 @@ export class Raft {
       case 'snapshot':
         this.electionElapsed = 0;
         this.lead = m.from;
-        if (this.abstaining && this.abstainUntilCommit === null && m.type !== 'snapshot') {
-          this.abstainUntilCommit = m.commit;
-        }
         if (m.type === 'append') this.handleAppend(m);
         else if (m.type === 'heartbeat') this.handleHeartbeat(m);
         else this.handleSnapshot(m);
@@ -537,6 +562,7 @@ export class Raft {
   private handleAppend(m: Message): void {
     if (m.index < this.commit) {
       // Everything up to our commit already matches; tell the leader where we are.
+      if (this.abstaining && this.abstainUntilCommit === null) this.abstainUntilCommit = m.commit;
       this.send({ type: 'appendResp', to: m.from, index: this.commit });
       return;
     }
@@ -551,6 +577,10 @@ export class Raft {
       invariant(e.term <= m.term, () => `append from ${m.from}: entry term ${e.term} above message term ${m.term}`);
       expectIndex++;
     }
+    // The first append that matches our log fixes the commit we must reach before voting again. Not
+    // a heartbeat: its commit is capped by the leader's (possibly stale, pre-crash) view of us. And
+    // not a rejected append: until the leader has re-probed us, it may still count acks we lost.
+    if (this.abstaining && this.abstainUntilCommit === null) this.abstainUntilCommit = m.commit;
     const lastNew = m.index + m.entries.length;
     const conflict = this.findConflict(m.entries);
     if (conflict !== 0) {
@@ -558,6 +588,7 @@ export class Raft {
       invariant(first !== undefined, 'conflict implies entries');
       this.appendToLog(m.entries.slice(conflict - first.index));
     }
+    this.verifiedIndex = Math.max(this.verifiedIndex, lastNew);
     this.commitTo(Math.min(m.commit, lastNew));
     this.send({ type: 'appendResp', to: m.from, index: lastNew });
   }
@@ -565,7 +596,7 @@ export class Raft {
   private handleHeartbeat(m: Message): void {
     // The heartbeat's commit is capped at what the leader believes we hold. We may hold less only
     // after losing acknowledged entries (corruption): then ask the leader to re-sync us.
-    this.commitTo(Math.min(m.commit, this.lastIndex()));
+    this.commitTo(Math.min(m.commit, this.verifiedIndex, this.lastIndex()));
     this.send({ type: 'heartbeatResp', to: m.from });
     if (m.commit > this.lastIndex()) {
       this.send({ type: 'appendResp', to: m.from, index: m.commit, reject: true, rejectHint: this.lastIndex() });
@@ -581,6 +612,7 @@ export class Raft {
     }
     if (this.termAt(s.index) === s.term) {
       // We hold the leader's log up to its start already; keep our entries and just commit.
+      this.verifiedIndex = Math.max(this.verifiedIndex, s.index);
       this.commitTo(s.index);
       this.send({ type: 'appendResp', to: m.from, index: this.commit });
       return;
@@ -592,6 +624,7 @@ export class Raft {
     this.handedOutIndex = s.index;
     this.nextOffset = s.nextOffset;
     this.commit = s.index;
+    this.verifiedIndex = s.index;
     this.applied = Math.max(this.applied, s.index);
     this.send({ type: 'appendResp', to: m.from, index: s.index });
   }
@@ -600,6 +633,19 @@ export class Raft {
     const pr = this.peer(m.from);
     pr.recentActive = true;
     if (m.reject) {
+      if (m.rejectHint < pr.match) {
+        // The follower's log now ends below what it acknowledged: recovery cut a corrupted segment
+        // (or the message is a stale, reordered reject). Lowering match is always safe — commit
+        // never moves back — and restarts replication from what the follower really holds.
+        // Which prefix still matches is unknown (the cut may have resurrected overwritten entries):
+        // probe back from the follower's end.
+        pr.match = 0;
+        pr.inflights = [];
+        this.becomeProbe(pr);
+        pr.next = Math.max(1, Math.min(m.rejectHint + 1, this.lastIndex() + 1));
+        this.sendAppend(m.from, true);
+        return;
+      }
       if (this.maybeDecrTo(pr, m.index, m.rejectHint)) this.sendAppend(m.from, true);
       return;
     }

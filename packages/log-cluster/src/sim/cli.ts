@@ -1,0 +1,50 @@
+import { parseArgs } from 'node:util';
+import { runSeeds } from './run-seeds.ts';
+import { simulate, type FaultKind } from './simulator.ts';
+
+// `npm run sim -- --seeds N [--from S] [--jobs J]` or `npm run sim -- --seed S` to replay one seed.
+const { values } = parseArgs({
+  options: {
+    seeds: { type: 'string', default: '100' },
+    from: { type: 'string', default: '1' },
+    seed: { type: 'string' },
+    jobs: { type: 'string' },
+    verbose: { type: 'boolean', default: false },
+    faults: { type: 'string' },
+    trace: { type: 'boolean', default: false },
+  },
+});
+
+const toInt = (name: string, text: string): number => {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 0) {
+    console.error(`--${name} must be a non-negative integer (got ${JSON.stringify(text)})`);
+    process.exit(2);
+  }
+  return value;
+};
+
+const faultOption = values.faults !== undefined ? { faults: values.faults.split(',') as FaultKind[] } : {};
+
+if (values.seed !== undefined) {
+  const result = await simulate(toInt('seed', values.seed), { ...faultOption, trace: values.trace });
+  console.log(JSON.stringify({ ...result, violations: result.violations.length }, null, 2));
+  for (const violation of result.violations) console.log(`  violation: ${violation}`);
+  process.exit(result.violations.length > 0 ? 1 : 0);
+}
+
+const summary = await runSeeds(toInt('from', values.from), toInt('seeds', values.seeds), {
+  ...(values.jobs !== undefined ? { jobs: toInt('jobs', values.jobs) } : {}),
+  sim: faultOption,
+  onResult: (result) => {
+    if (values.verbose) console.log(`seed ${result.seed}: faults ${result.faultsInjected} acked ${result.acked} violations ${result.violations.length}`);
+  },
+});
+const violations = summary.failures.reduce((sum, r) => sum + r.violations.length, 0);
+const seedsPerMinute = (summary.seedsRun / summary.elapsedMs) * 60_000;
+console.log(`simulator: ${summary.seedsRun} seeds run, ${summary.faultsInjected} faults injected, ${summary.ackedChecked} acked records checked, ${violations} violations (${seedsPerMinute.toFixed(0)} seeds/min)`);
+for (const failure of summary.failures) {
+  console.log(`FAILED seed ${failure.seed} (replay: npm run sim -- --seed ${failure.seed})`);
+  for (const violation of failure.violations.slice(0, 10)) console.log(`  ${violation}`);
+}
+process.exit(violations > 0 ? 1 : 0);

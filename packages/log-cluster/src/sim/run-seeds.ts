@@ -1,0 +1,51 @@
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { simulate, type SimOptions, type SimResult } from './simulator.ts';
+
+export interface SeedsSummary {
+  readonly seedsRun: number;
+  readonly faultsInjected: number;
+  readonly ackedChecked: number;
+  readonly failures: readonly SimResult[];
+  readonly elapsedMs: number;
+}
+
+/** Runs seeds [first, first + count) on `jobs` worker threads (one per core by default). */
+export async function runSeeds(first: number, count: number, options: { jobs?: number; sim?: Partial<SimOptions>; onResult?: (result: SimResult) => void } = {}): Promise<SeedsSummary> {
+  const startedMs = performance.now();
+  const jobs = Math.max(1, Math.min(options.jobs ?? availableParallelism(), count));
+  const results: SimResult[] = [];
+  const take = (result: SimResult): void => {
+    results.push(result);
+    options.onResult?.(result);
+  };
+  if (jobs === 1) {
+    for (let seed = first; seed < first + count; seed++) take(await simulate(seed, options.sim));
+  } else {
+    let next = first;
+    await Promise.all(
+      Array.from({ length: jobs }, () =>
+        new Promise<void>((resolve, reject) => {
+          const worker = new Worker(new URL('./worker-entry.mjs', import.meta.url), { workerData: { sim: options.sim ?? {} } });
+          const feed = (): void => {
+            if (next < first + count) worker.postMessage(next++);
+            else void worker.terminate().then(() => resolve());
+          };
+          worker.on('message', (result: SimResult) => {
+            take(result);
+            feed();
+          });
+          worker.on('error', reject);
+          feed();
+        }),
+      ),
+    );
+  }
+  return {
+    seedsRun: results.length,
+    faultsInjected: results.reduce((sum, r) => sum + r.faultsInjected, 0),
+    ackedChecked: results.reduce((sum, r) => sum + r.acked, 0),
+    failures: results.filter((r) => r.violations.length > 0).sort((a, b) => a.seed - b.seed),
+    elapsedMs: performance.now() - startedMs,
+  };
+}

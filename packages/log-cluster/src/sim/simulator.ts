@@ -1,0 +1,348 @@
+import { LogClient } from '../client.ts';
+import { LogError } from '../errors.ts';
+import { DEFAULT_NODE_CONFIG, LogNode, type NodeConfig } from '../node.ts';
+import { replicasFor } from '../placement.ts';
+import type { ClientRequest, ClientResponse, NodeConnector } from '../protocol.ts';
+import type { NodeId } from '../raft/types.ts';
+import { MemDisk } from '../storage/mem-disk.ts';
+import { InProcessNetwork } from '../transport/in-process.ts';
+import { checkHistory, type AckedAppend, type ObservedRead, type ReplicaLog } from './checker.ts';
+import { Random } from './random.ts';
+import { SimScheduler } from './scheduler.ts';
+
+export interface SimOptions {
+  readonly nodeCount: number;
+  readonly partitionCount: number;
+  readonly clientCount: number;
+  /** Virtual time of the faulty workload phase. */
+  readonly workloadMs: number;
+  /** Mean virtual time between two injected faults. */
+  readonly faultIntervalMs: number;
+  /** After healing, the cluster must commit on every partition within this long. */
+  readonly livenessDeadlineMs: number;
+  /** Fault kinds to draw from (all by default); narrowing it helps bisect a failing seed. */
+  readonly faults: readonly FaultKind[];
+  /** Prints every injected fault with its virtual time. */
+  readonly trace: boolean;
+}
+
+export const DEFAULT_SIM_OPTIONS: SimOptions = {
+  nodeCount: 3,
+  partitionCount: 2,
+  clientCount: 3,
+  workloadMs: 3_000,
+  faultIntervalMs: 400,
+  livenessDeadlineMs: 10_000,
+  faults: ['crash', 'crash', 'isolate', 'cutLink', 'linkLoss', 'linkDelay', 'slowFsync', 'pause', 'diskFull', 'corruptSegment', 'transferLeadership'],
+  trace: false,
+};
+
+export interface SimResult {
+  readonly seed: number;
+  readonly faultsInjected: number;
+  readonly faultKinds: Record<string, number>;
+  readonly acked: number;
+  readonly reads: number;
+  readonly violations: readonly string[];
+  readonly events: number;
+  readonly virtualMs: number;
+}
+
+export type FaultKind = 'crash' | 'isolate' | 'cutLink' | 'linkLoss' | 'linkDelay' | 'slowFsync' | 'pause' | 'diskFull' | 'corruptSegment' | 'transferLeadership';
+
+/** Every link gets a little delay and jitter by default, so messages reorder as on a real network. */
+const BASE_LINK = { cut: false, delayMs: 0.2, jitterMs: 1.5, lossRate: 0 };
+
+interface SimNode {
+  readonly id: NodeId;
+  readonly disk: MemDisk;
+  node: LogNode | null;
+}
+
+const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+
+/**
+ * One seeded run: the real node code on simulated time, network and disks; a random workload
+ * with random faults from the fault surface; then heal, demand progress, and check history.
+ */
+export async function simulate(seed: number, overrides: Partial<SimOptions> = {}): Promise<SimResult> {
+  const options = { ...DEFAULT_SIM_OPTIONS, ...overrides };
+  const random = new Random(seed);
+  const scheduler = new SimScheduler();
+  const network = new InProcessNetwork(scheduler, random.fork().next);
+  const nodeIds = Array.from({ length: options.nodeCount }, (_, i) => i + 1);
+  for (const a of nodeIds) for (const b of nodeIds) if (a !== b) network.setLink(a, b, BASE_LINK);
+  const config: Omit<NodeConfig, 'id'> = {
+    ...DEFAULT_NODE_CONFIG,
+    nodeIds,
+    partitionCount: options.partitionCount,
+    replicationFactor: Math.min(3, options.nodeCount),
+    // Small segments so rolling and multi-segment recovery are exercised every run.
+    journal: { segmentBytes: 16 << 10, retentionBytes: 2 ** 50, retentionMs: 1e12, cacheBytes: 1 << 20 },
+  };
+  const violations: string[] = [];
+  const faultKinds: Record<string, number> = {};
+  let faultsInjected = 0;
+
+  const sims = new Map<NodeId, SimNode>();
+  for (const id of nodeIds) {
+    const diskRandom = random.fork();
+    sims.set(id, {
+      id,
+      node: null,
+      disk: new MemDisk({
+        random: diskRandom.next,
+        schedule: (delayMs, fn) => void scheduler.setTimer(delayMs, fn),
+        fsyncLatencyMs: () => 0.5 + diskRandom.next() * 3,
+        writeLatencyMs: () => 0.05,
+      }),
+    });
+  }
+  const nodeRandom = random.fork();
+  const start = (sim: SimNode): void => {
+    if (sim.node !== null) return;
+    try {
+      const node = new LogNode({ ...config, id: sim.id }, { disk: sim.disk, transport: network.attach(sim.id), scheduler, random: nodeRandom.next });
+      node.onDiskError = () => {
+        if (sim.node === node) sim.node = null;
+      };
+      sim.node = node;
+    } catch (error) {
+      violations.push(`node ${sim.id} failed to start from its disk: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+    }
+  };
+  const crash = (sim: SimNode): void => {
+    sim.node?.stop();
+    sim.node = null;
+    sim.disk.crash();
+  };
+  for (const sim of sims.values()) start(sim);
+
+  // Clients reach nodes through the scheduler; a down node answers Unavailable.
+  const connector: NodeConnector = {
+    nodeIds: () => nodeIds,
+    request: (node: NodeId, request: ClientRequest) =>
+      new Promise<ClientResponse>((resolve) => {
+        scheduler.setTimer(0.1, () => {
+          const target = sims.get(node)?.node;
+          if (target === null || target === undefined || !target.isRunning) {
+            resolve({ kind: 'error', error: new LogError('Unavailable', `node ${node} is down`).toJSON() });
+            return;
+          }
+          void target.handle(request).then((response) => scheduler.setTimer(0.1, () => resolve(response)));
+        });
+      }),
+  };
+
+  const acked: AckedAppend[] = [];
+  const reads: ObservedRead[] = [];
+  const clients = Array.from({ length: options.clientCount }, () =>
+    new LogClient(connector, scheduler, { random: random.fork().next, lingerMs: 1, appendTimeoutMs: 2_000, attemptTimeoutMs: 400, retryBackoffMs: 10 }),
+  );
+  let workloadOver = false;
+  const workloadRandom = random.fork();
+  clients.forEach((client, c) => {
+    let n = 0;
+    const next = (): void => {
+      if (workloadOver) return;
+      const partition = workloadRandom.int(0, options.partitionCount - 1);
+      const count = workloadRandom.int(1, 3);
+      const values = Array.from({ length: count }, () => `s${seed}c${c}n${n++}`);
+      client.append({ partition }, values.map((v) => encoder.encode(v))).then(
+        (result) => values.forEach((value, i) => acked.push({ partition, offset: result.offsets[i] ?? -1, value })),
+        () => undefined, // not acknowledged: it may or may not be in the log, both are allowed
+      );
+      scheduler.setTimer(workloadRandom.int(1, 15), next);
+    };
+    scheduler.setTimer(workloadRandom.int(0, 10), next);
+  });
+  // Reads straight from random replicas (followers included): they must serve only committed data.
+  const readRandom = random.fork();
+  const readLoop = (): void => {
+    if (workloadOver) return;
+    const partition = readRandom.int(0, options.partitionCount - 1);
+    const node = readRandom.pick(replicasFor(partition, nodeIds, config.replicationFactor));
+    const offset = readRandom.int(0, Math.max(0, Math.floor(acked.length / options.partitionCount)));
+    void connector.request(node, { kind: 'read', partition, offset, maxRecords: 20, maxBytes: 1 << 16 }).then((response) => {
+      if (response.kind === 'read') for (const record of response.records) reads.push({ partition, offset: record.offset, value: decoder.decode(record.value), node });
+    });
+    scheduler.setTimer(readRandom.int(5, 40), readLoop);
+  };
+  scheduler.setTimer(20, readLoop);
+
+  // Faults from the same surface the drills use; each heals itself after a while.
+  const faultRandom = random.fork();
+  let corruptions = 0;
+  const later = (minMs: number, maxMs: number, fn: () => void): void => void scheduler.setTimer(faultRandom.int(minMs, maxMs), fn);
+  const injectFault = (): void => {
+    if (workloadOver) return;
+    const kind = faultRandom.pick(options.faults);
+    const sim = sims.get(faultRandom.pick(nodeIds));
+    const other = faultRandom.pick(nodeIds.filter((id) => id !== sim?.id));
+    if (sim === undefined) return;
+    let injected = true;
+    switch (kind) {
+      case 'crash':
+        if (sim.node === null) injected = false;
+        else {
+          crash(sim);
+          later(50, 800, () => start(sim));
+        }
+        break;
+      case 'isolate':
+        for (const id of nodeIds) if (id !== sim.id) network.setLinkBoth(sim.id, id, { cut: true });
+        later(100, 1_000, () => {
+          for (const id of nodeIds) if (id !== sim.id) network.setLinkBoth(sim.id, id, BASE_LINK);
+        });
+        break;
+      case 'cutLink':
+        network.setLink(sim.id, other, { cut: true });
+        later(50, 800, () => network.setLink(sim.id, other, BASE_LINK));
+        break;
+      case 'linkLoss':
+        network.setLinkBoth(sim.id, other, { lossRate: 0.2 + faultRandom.next() * 0.6 });
+        later(100, 1_000, () => network.setLinkBoth(sim.id, other, BASE_LINK));
+        break;
+      case 'linkDelay':
+        network.setLinkBoth(sim.id, other, { delayMs: faultRandom.int(5, 60), jitterMs: faultRandom.int(0, 40) });
+        later(100, 1_000, () => network.setLinkBoth(sim.id, other, BASE_LINK));
+        break;
+      case 'slowFsync':
+        sim.disk.fsyncDelayMs = faultRandom.int(10, 120);
+        later(100, 1_000, () => {
+          sim.disk.fsyncDelayMs = 0;
+        });
+        break;
+      case 'pause':
+        if (sim.node === null) injected = false;
+        else sim.node.pause(faultRandom.int(20, 600));
+        break;
+      case 'diskFull':
+        sim.disk.capacityBytes = sim.disk.usedBytes();
+        later(50, 600, () => {
+          sim.disk.capacityBytes = Number.POSITIVE_INFINITY;
+          later(10, 300, () => start(sim));
+        });
+        break;
+      case 'corruptSegment': {
+        // Corruption loses acknowledged bytes on one replica: the model tolerates one such replica at a time.
+        const segments = sim.disk.list().filter((name) => name.startsWith('seg-'));
+        if (corruptions > 0 || sim.node === null || segments.length === 0) {
+          injected = false;
+          break;
+        }
+        corruptions++;
+        crash(sim);
+        const segment = faultRandom.pick(segments);
+        const file = sim.disk.open(segment);
+        const size = file.size();
+        file.close();
+        // A flipped byte in the last record of the newest segment (say, its length field) cannot be told
+        // apart from a torn write on recovery: no local check can, so the replica would vote with a log
+        // that lost acknowledged entries. We inject detectable corruption only (the first half of a
+        // segment: later valid records follow it) and state the limit in the README.
+        if (size > 0) sim.disk.corruptByte(segment, faultRandom.int(0, Math.max(0, Math.floor(size / 2) - 1)));
+        later(50, 500, () => start(sim));
+        break;
+      }
+      case 'transferLeadership': {
+        const partition = faultRandom.int(0, options.partitionCount - 1);
+        const leader = nodeIds.find((id) => sims.get(id)?.node?.replica(partition)?.isLeader === true);
+        const target = faultRandom.pick(replicasFor(partition, nodeIds, config.replicationFactor));
+        if (leader === undefined || target === leader) injected = false;
+        else sims.get(leader)?.node?.transferLeadership(partition, target);
+        break;
+      }
+    }
+    if (injected) {
+      if (options.trace) console.log(`${scheduler.now().toFixed(1)} ms: ${kind} node ${sim.id}${kind === 'cutLink' || kind.startsWith('link') ? ` ↔ ${other}` : ''}`);
+      faultsInjected++;
+      faultKinds[kind] = (faultKinds[kind] ?? 0) + 1;
+    }
+    scheduler.setTimer(faultRandom.int(options.faultIntervalMs / 2, (options.faultIntervalMs * 3) / 2), injectFault);
+  };
+  scheduler.setTimer(faultRandom.int(100, options.faultIntervalMs), injectFault);
+
+  try {
+    await scheduler.runUntil(options.workloadMs);
+
+    // Heal everything, restart every node, and demand progress within a bound (rule 5).
+    workloadOver = true;
+    for (const a of nodeIds) for (const b of nodeIds) if (a !== b) network.setLink(a, b, BASE_LINK);
+    for (const sim of sims.values()) {
+      sim.disk.fsyncDelayMs = 0;
+      sim.disk.capacityBytes = Number.POSITIVE_INFINITY;
+      start(sim);
+    }
+    const healedAt = scheduler.now();
+    // Let the workload's own retries finish or time out first, so the history is complete.
+    await scheduler.runUntil(healedAt + 2_500);
+    const probe = new LogClient(connector, scheduler, { random: random.fork().next, appendTimeoutMs: options.livenessDeadlineMs, attemptTimeoutMs: 400 });
+    let progressed = 0;
+    for (let partition = 0; partition < options.partitionCount; partition++) {
+      const value = `s${seed}probe${partition}`;
+      probe.append({ partition }, [encoder.encode(value)]).then(
+        (result) => {
+          progressed++;
+          acked.push({ partition, offset: result.baseOffset, value });
+        },
+        (error: unknown) => violations.push(`no progress: partition ${partition} could not commit within ${options.livenessDeadlineMs} ms after healing (${error instanceof Error ? error.message : String(error)})`),
+      );
+    }
+    await scheduler.runUntil(scheduler.now() + options.livenessDeadlineMs + 1_000, () => progressed === options.partitionCount);
+    // Followers catch up (bounded): then every replica's committed log can be compared.
+    const converged = (): boolean => {
+      for (let partition = 0; partition < options.partitionCount; partition++) {
+        const commits = replicasFor(partition, nodeIds, config.replicationFactor).map((id) => sims.get(id)?.node?.replica(partition)?.hw ?? -1);
+        if (new Set(commits).size !== 1) return false;
+      }
+      return true;
+    };
+    if (progressed === options.partitionCount) {
+      await scheduler.runUntil(scheduler.now() + 5_000, converged);
+      if (!converged()) violations.push('no progress: followers did not catch up with their leaders within 5 s after healing');
+    }
+
+    const finalLogs = new Map<number, ReplicaLog>();
+    const replicaLogs: ReplicaLog[] = [];
+    for (let partition = 0; partition < options.partitionCount; partition++) {
+      for (const id of replicasFor(partition, nodeIds, config.replicationFactor)) {
+        const replica = sims.get(id)?.node?.replica(partition);
+        if (replica === undefined) continue;
+        const log = committedLog(id, partition, replica);
+        replicaLogs.push(log);
+        if (replica.isLeader) finalLogs.set(partition, log);
+      }
+      if (!finalLogs.has(partition)) {
+        // No leader at the end: compare against the longest committed log.
+        const longest = replicaLogs.filter((log) => log.partition === partition).sort((a, b) => b.values.length - a.values.length)[0];
+        if (longest !== undefined) finalLogs.set(partition, longest);
+      }
+    }
+    const result = checkHistory(acked, reads, finalLogs, replicaLogs);
+    violations.push(...result.violations);
+  } catch (error) {
+    violations.push(`exception: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+  } finally {
+    workloadOver = true;
+    for (const client of clients) client.close();
+    for (const sim of sims.values()) sim.node?.stop();
+  }
+  return { seed, faultsInjected, faultKinds, acked: acked.length, reads: reads.length, violations, events: scheduler.eventsRun, virtualMs: scheduler.now() };
+}
+
+function committedLog(node: NodeId, partition: number, replica: NonNullable<ReturnType<LogNode['replica']>>): ReplicaLog {
+  const startOffset = replica.logStartOffset();
+  const values: string[] = [];
+  let offset = startOffset;
+  for (;;) {
+    const response = replica.read(offset, 10_000, 64 << 20);
+    if (response.kind !== 'read' || response.records.length === 0) break;
+    for (const record of response.records) values.push(decoder.decode(record.value));
+    const last = response.records[response.records.length - 1];
+    if (last === undefined) break;
+    offset = last.offset + 1;
+  }
+  return { node, partition, startOffset, values };
+}

@@ -1,0 +1,270 @@
+import { invariant } from '../invariant.ts';
+import type { ClientRequest, ClientResponse, PartitionMessage, ReadRecord } from '../protocol.ts';
+import type { Entry, Message, MessageType, SnapshotMeta } from '../raft/types.ts';
+
+/**
+ * Binary encoding of what crosses TCP: raft envelopes, client requests and responses.
+ * Numbers that can pass 2^32 (terms, indexes, offsets, producer ids) are f64: exact to 2^53.
+ */
+const MESSAGE_TYPES: readonly MessageType[] = ['preVote', 'preVoteResp', 'vote', 'voteResp', 'append', 'appendResp', 'heartbeat', 'heartbeatResp', 'snapshot', 'timeoutNow'];
+const REQUEST_KINDS = ['append', 'read', 'metadata'] as const;
+const RESPONSE_KINDS = ['append', 'read', 'metadata', 'error'] as const;
+const textEncoder = new TextEncoder();
+const textDecoder = new TextDecoder();
+
+export class Writer {
+  private buffer = new Uint8Array(256);
+  private view = new DataView(this.buffer.buffer);
+  length = 0;
+
+  private reserve(bytes: number): void {
+    if (this.length + bytes <= this.buffer.length) return;
+    let size = this.buffer.length * 2;
+    while (size < this.length + bytes) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buffer.subarray(0, this.length));
+    this.buffer = next;
+    this.view = new DataView(next.buffer);
+  }
+
+  u8(value: number): void {
+    this.reserve(1);
+    this.view.setUint8(this.length, value);
+    this.length += 1;
+  }
+
+  u32(value: number): void {
+    this.reserve(4);
+    this.view.setUint32(this.length, value >>> 0, true);
+    this.length += 4;
+  }
+
+  f64(value: number): void {
+    this.reserve(8);
+    this.view.setFloat64(this.length, value, true);
+    this.length += 8;
+  }
+
+  bytes(value: Uint8Array): void {
+    this.u32(value.byteLength);
+    this.reserve(value.byteLength);
+    this.buffer.set(value, this.length);
+    this.length += value.byteLength;
+  }
+
+  text(value: string): void {
+    this.bytes(textEncoder.encode(value));
+  }
+
+  finish(): Uint8Array {
+    return this.buffer.subarray(0, this.length);
+  }
+}
+
+export class Reader {
+  private position = 0;
+  private readonly view: DataView;
+
+  constructor(private readonly data: Uint8Array) {
+    this.view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  private need(bytes: number): void {
+    if (this.position + bytes > this.data.byteLength) throw new FrameError(`frame truncated: need ${bytes} bytes at ${this.position} of ${this.data.byteLength}`);
+  }
+
+  u8(): number {
+    this.need(1);
+    return this.view.getUint8(this.position++);
+  }
+
+  u32(): number {
+    this.need(4);
+    const value = this.view.getUint32(this.position, true);
+    this.position += 4;
+    return value;
+  }
+
+  f64(): number {
+    this.need(8);
+    const value = this.view.getFloat64(this.position, true);
+    this.position += 8;
+    return value;
+  }
+
+  bytes(): Uint8Array {
+    const length = this.u32();
+    this.need(length);
+    // Copy: the frame buffer is reused by the socket reader.
+    const value = this.data.slice(this.position, this.position + length);
+    this.position += length;
+    return value;
+  }
+
+  text(): string {
+    return textDecoder.decode(this.bytes());
+  }
+
+  get done(): boolean {
+    return this.position === this.data.byteLength;
+  }
+}
+
+export class FrameError extends Error {
+  override name = 'FrameError';
+}
+
+function writeMessage(w: Writer, m: Message): void {
+  w.u8(MESSAGE_TYPES.indexOf(m.type));
+  w.u32(m.from);
+  w.u32(m.to);
+  w.f64(m.term);
+  w.f64(m.logTerm);
+  w.f64(m.index);
+  w.f64(m.commit);
+  w.u8(m.reject ? 1 : 0);
+  w.f64(m.rejectHint);
+  if (m.snapshot === null) w.u8(0);
+  else {
+    w.u8(1);
+    w.f64(m.snapshot.index);
+    w.f64(m.snapshot.term);
+    w.f64(m.snapshot.nextOffset);
+  }
+  w.u32(m.entries.length);
+  for (const e of m.entries) {
+    w.f64(e.index);
+    w.f64(e.term);
+    w.f64(e.offset);
+    w.u32(e.count);
+    w.bytes(e.data);
+  }
+}
+
+function readMessage(r: Reader): Message {
+  const type = MESSAGE_TYPES[r.u8()];
+  if (type === undefined) throw new FrameError('unknown raft message type');
+  const from = r.u32();
+  const to = r.u32();
+  const term = r.f64();
+  const logTerm = r.f64();
+  const index = r.f64();
+  const commit = r.f64();
+  const reject = r.u8() === 1;
+  const rejectHint = r.f64();
+  let snapshot: SnapshotMeta | null = null;
+  if (r.u8() === 1) snapshot = { index: r.f64(), term: r.f64(), nextOffset: r.f64() };
+  const count = r.u32();
+  const entries: Entry[] = [];
+  for (let i = 0; i < count; i++) entries.push({ index: r.f64(), term: r.f64(), offset: r.f64(), count: r.u32(), data: r.bytes() });
+  return { type, from, to, term, logTerm, index, commit, reject, rejectHint, snapshot, entries };
+}
+
+export function encodeEnvelope(w: Writer, from: number, messages: readonly PartitionMessage[]): void {
+  w.u32(from);
+  w.u32(messages.length);
+  for (const { partition, message } of messages) {
+    w.u32(partition);
+    writeMessage(w, message);
+  }
+}
+
+export function decodeEnvelope(r: Reader): { from: number; messages: PartitionMessage[] } {
+  const from = r.u32();
+  const count = r.u32();
+  const messages: PartitionMessage[] = [];
+  for (let i = 0; i < count; i++) messages.push({ partition: r.u32(), message: readMessage(r) });
+  return { from, messages };
+}
+
+export function encodeRequest(w: Writer, request: ClientRequest): void {
+  w.u8(REQUEST_KINDS.indexOf(request.kind));
+  switch (request.kind) {
+    case 'append':
+      w.u32(request.partition);
+      w.f64(request.producerId);
+      w.u32(request.sequence);
+      w.u32(request.records.length);
+      for (const record of request.records) w.bytes(record);
+      return;
+    case 'read':
+      w.u32(request.partition);
+      w.f64(request.offset);
+      w.u32(request.maxRecords);
+      w.u32(request.maxBytes);
+      return;
+    case 'metadata':
+      return;
+  }
+}
+
+export function decodeRequest(r: Reader): ClientRequest {
+  const kind = REQUEST_KINDS[r.u8()];
+  switch (kind) {
+    case 'append': {
+      const partition = r.u32();
+      const producerId = r.f64();
+      const sequence = r.u32();
+      const count = r.u32();
+      const records: Uint8Array[] = [];
+      for (let i = 0; i < count; i++) records.push(r.bytes());
+      return { kind, partition, producerId, sequence, records };
+    }
+    case 'read':
+      return { kind, partition: r.u32(), offset: r.f64(), maxRecords: r.u32(), maxBytes: r.u32() };
+    case 'metadata':
+      return { kind };
+    default:
+      throw new FrameError('unknown request kind');
+  }
+}
+
+export function encodeResponse(w: Writer, response: ClientResponse): void {
+  w.u8(RESPONSE_KINDS.indexOf(response.kind));
+  switch (response.kind) {
+    case 'append':
+      w.f64(response.baseOffset);
+      w.u32(response.count);
+      return;
+    case 'read':
+      w.f64(response.highWatermark);
+      w.f64(response.logStartOffset);
+      w.u32(response.records.length);
+      for (const record of response.records) {
+        w.f64(record.offset);
+        w.bytes(record.value);
+      }
+      return;
+    case 'metadata':
+      w.text(JSON.stringify(response));
+      return;
+    case 'error':
+      w.text(JSON.stringify(response.error));
+      return;
+  }
+}
+
+export function decodeResponse(r: Reader): ClientResponse {
+  const kind = RESPONSE_KINDS[r.u8()];
+  switch (kind) {
+    case 'append':
+      return { kind, baseOffset: r.f64(), count: r.u32() };
+    case 'read': {
+      const highWatermark = r.f64();
+      const logStartOffset = r.f64();
+      const count = r.u32();
+      const records: ReadRecord[] = [];
+      for (let i = 0; i < count; i++) records.push({ offset: r.f64(), value: r.bytes() });
+      return { kind, highWatermark, logStartOffset, records };
+    }
+    case 'metadata': {
+      const value = JSON.parse(r.text()) as ClientResponse;
+      invariant(value.kind === 'metadata', 'metadata frame holds metadata');
+      return value;
+    }
+    case 'error':
+      return { kind, error: JSON.parse(r.text()) as Extract<ClientResponse, { kind: 'error' }>['error'] };
+    default:
+      throw new FrameError('unknown response kind');
+  }
+}

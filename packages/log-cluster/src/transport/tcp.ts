@@ -1,0 +1,235 @@
+import net from 'node:net';
+import { LogError } from '../errors.ts';
+import type { ClientRequest, ClientResponse, NodeConnector, PartitionMessage, Transport } from '../protocol.ts';
+import type { NodeId } from '../raft/types.ts';
+import { FrameError, Reader, Writer, decodeEnvelope, decodeRequest, decodeResponse, encodeEnvelope, encodeRequest, encodeResponse } from './codec.ts';
+
+/** Frames: u32 length (of what follows) | u8 type | payload. */
+const FRAME_HELLO = 1;
+const FRAME_RAFT = 2;
+const FRAME_REQUEST = 3;
+const FRAME_RESPONSE = 4;
+/** A frame larger than this is a protocol error: the connection is closed. */
+export const FRAME_BYTES_MAX = 64 << 20;
+/** Outbound raft bytes buffered per peer while its socket is congested; past it, envelopes are dropped (raft retransmits). */
+const PEER_BUFFERED_BYTES_MAX = 32 << 20;
+const RECONNECT_DELAY_MS = 100;
+
+export interface PeerAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** `1=127.0.0.1:9001,2=127.0.0.1:9002` → Map. */
+export function parsePeers(text: string): Map<NodeId, PeerAddress> {
+  const peers = new Map<NodeId, PeerAddress>();
+  for (const part of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const match = /^(\d+)=([^:]+):(\d+)$/.exec(part);
+    if (match === null) throw new Error(`peer ${JSON.stringify(part)} is not of the form ID=HOST:PORT`);
+    peers.set(Number(match[1]), { host: match[2] ?? '', port: Number(match[3]) });
+  }
+  return peers;
+}
+
+function frame(type: number, write: (w: Writer) => void): Uint8Array {
+  const w = new Writer();
+  w.u32(0);
+  w.u8(type);
+  write(w);
+  const out = w.finish();
+  new DataView(out.buffer, out.byteOffset, out.byteLength).setUint32(0, out.byteLength - 4, true);
+  return out;
+}
+
+/** Splits a byte stream into frames. */
+function onFrames(socket: net.Socket, handle: (type: number, payload: Reader) => void): void {
+  let pending: Buffer = Buffer.alloc(0);
+  socket.on('data', (chunk: Buffer) => {
+    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+    while (pending.length >= 4) {
+      const length = pending.readUInt32LE(0);
+      if (length < 1 || length > FRAME_BYTES_MAX) {
+        socket.destroy(new FrameError(`frame of ${length} bytes is outside 1..${FRAME_BYTES_MAX}`));
+        return;
+      }
+      if (pending.length < 4 + length) break;
+      const type = pending[4] ?? 0;
+      const payload = new Reader(new Uint8Array(pending.buffer, pending.byteOffset + 5, length - 1));
+      pending = pending.subarray(4 + length);
+      try {
+        handle(type, payload);
+      } catch (error) {
+        socket.destroy(error instanceof Error ? error : new Error(String(error)));
+        return;
+      }
+    }
+  });
+}
+
+/**
+ * A node's TCP endpoint: accepts peers (raft envelopes) and clients (requests) on one port,
+ * and keeps one outbound connection per peer for its own raft traffic.
+ */
+export class TcpNodeTransport implements Transport {
+  private handler: ((from: NodeId, messages: readonly PartitionMessage[]) => void) | null = null;
+  private readonly outbound = new Map<NodeId, net.Socket | null>();
+  private readonly server: net.Server;
+  private closed = false;
+  requestHandler: ((request: ClientRequest) => Promise<ClientResponse>) | null = null;
+
+  private constructor(
+    private readonly nodeId: NodeId,
+    private readonly peers: ReadonlyMap<NodeId, PeerAddress>,
+  ) {
+    this.server = net.createServer((socket) => this.accept(socket));
+  }
+
+  static async listen(nodeId: NodeId, peers: ReadonlyMap<NodeId, PeerAddress>, host: string, port: number): Promise<TcpNodeTransport> {
+    const transport = new TcpNodeTransport(nodeId, peers);
+    await new Promise<void>((resolve, reject) => {
+      transport.server.once('error', reject);
+      transport.server.listen(port, host, () => resolve());
+    });
+    return transport;
+  }
+
+  get port(): number {
+    const address = this.server.address();
+    return typeof address === 'object' && address !== null ? address.port : 0;
+  }
+
+  setHandler(handler: (from: NodeId, messages: readonly PartitionMessage[]) => void): void {
+    this.handler = handler;
+  }
+
+  send(to: NodeId, messages: readonly PartitionMessage[]): void {
+    const socket = this.connection(to);
+    if (socket === null || socket.writableLength > PEER_BUFFERED_BYTES_MAX) return;
+    socket.write(frame(FRAME_RAFT, (w) => encodeEnvelope(w, this.nodeId, messages)));
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const socket of this.outbound.values()) socket?.destroy();
+    this.outbound.clear();
+    this.server.close();
+  }
+
+  private connection(to: NodeId): net.Socket | null {
+    if (this.closed) return null;
+    const existing = this.outbound.get(to);
+    if (existing !== undefined) return existing;
+    const address = this.peers.get(to);
+    if (address === undefined) return null;
+    this.outbound.set(to, null);
+    const socket = net.connect(address.port, address.host);
+    socket.setNoDelay(true);
+    socket.on('connect', () => {
+      socket.write(frame(FRAME_HELLO, (w) => w.u32(this.nodeId)));
+      this.outbound.set(to, socket);
+    });
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      // Reconnect lazily after a pause; until then envelopes to this peer are dropped.
+      setTimeout(() => {
+        if (this.outbound.get(to) === socket || this.outbound.get(to) === null) this.outbound.delete(to);
+      }, RECONNECT_DELAY_MS).unref();
+    });
+    socket.on('data', () => undefined);
+    return null;
+  }
+
+  private accept(socket: net.Socket): void {
+    socket.setNoDelay(true);
+    let peer: NodeId = 0;
+    socket.on('error', () => undefined);
+    onFrames(socket, (type, payload) => {
+      switch (type) {
+        case FRAME_HELLO:
+          peer = payload.u32();
+          return;
+        case FRAME_RAFT: {
+          const { from, messages } = decodeEnvelope(payload);
+          if (peer !== 0 && from !== peer) throw new FrameError(`peer ${peer} sent an envelope from ${from}`);
+          this.handler?.(from, messages);
+          return;
+        }
+        case FRAME_REQUEST: {
+          const id = payload.u32();
+          const request = decodeRequest(payload);
+          const handle = this.requestHandler;
+          const answer = handle === null ? Promise.resolve<ClientResponse>({ kind: 'error', error: new LogError('Unavailable', `node ${this.nodeId} is starting`).toJSON() }) : handle(request);
+          void answer.then((response) => {
+            if (!socket.destroyed) socket.write(frame(FRAME_RESPONSE, (w) => {
+              w.u32(id);
+              encodeResponse(w, response);
+            }));
+          });
+          return;
+        }
+        default:
+          throw new FrameError(`unknown frame type ${type}`);
+      }
+    });
+  }
+}
+
+/** The client side over TCP: one connection per node, requests multiplexed by id. */
+export class TcpConnector implements NodeConnector {
+  private readonly sockets = new Map<NodeId, net.Socket>();
+  private readonly pending = new Map<number, { node: NodeId; resolve: (response: ClientResponse) => void; reject: (error: Error) => void }>();
+  private nextId = 1;
+
+  constructor(private readonly nodes: ReadonlyMap<NodeId, PeerAddress>) {}
+
+  nodeIds(): readonly NodeId[] {
+    return [...this.nodes.keys()];
+  }
+
+  request(node: NodeId, request: ClientRequest): Promise<ClientResponse> {
+    const socket = this.socket(node);
+    if (socket === null) return Promise.reject(new LogError('Unavailable', `node ${node} is not in the client's node list`));
+    const id = this.nextId++;
+    return new Promise<ClientResponse>((resolve, reject) => {
+      this.pending.set(id, { node, resolve, reject });
+      socket.write(frame(FRAME_REQUEST, (w) => {
+        w.u32(id);
+        encodeRequest(w, request);
+      }));
+    });
+  }
+
+  close(): void {
+    for (const socket of this.sockets.values()) socket.destroy();
+    this.sockets.clear();
+  }
+
+  private socket(node: NodeId): net.Socket | null {
+    const existing = this.sockets.get(node);
+    if (existing !== undefined && !existing.destroyed) return existing;
+    const address = this.nodes.get(node);
+    if (address === undefined) return null;
+    const socket = net.connect(address.port, address.host);
+    socket.setNoDelay(true);
+    this.sockets.set(node, socket);
+    const fail = (error: Error): void => {
+      if (this.sockets.get(node) === socket) this.sockets.delete(node);
+      for (const [id, waiter] of this.pending) {
+        if (waiter.node !== node) continue;
+        this.pending.delete(id);
+        waiter.reject(new LogError('Unavailable', `node ${node} (${address.host}:${address.port}): ${error.message}`));
+      }
+    };
+    socket.on('error', fail);
+    socket.on('close', () => fail(new Error('connection closed')));
+    onFrames(socket, (type, payload) => {
+      if (type !== FRAME_RESPONSE) throw new FrameError(`unexpected frame type ${type} from node ${node}`);
+      const id = payload.u32();
+      const waiter = this.pending.get(id);
+      if (waiter === undefined) return;
+      this.pending.delete(id);
+      waiter.resolve(decodeResponse(payload));
+    });
+    return socket;
+  }
+}
