@@ -1,7 +1,7 @@
 // Console benchmark: gz size of the built SPA (target ≤ 400 KB gz) and time to interactive of
 // the Overview in Debian chromium on localhost (target ≤ 1.5 s), over LOADS cold loads.
 // Interactive = the Overview's figures rendered with live data from the server.
-// Run: `npx tsx bench/console.ts` (CONSOLE_BENCH_LOADS, CONSOLE_BENCH_REBUILD=1 to rebuild).
+// Run: `npm run bench -- console [--rebuild]` or `npx tsx bench/console.ts` (CONSOLE_BENCH_LOADS sets the loads).
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -111,8 +111,9 @@ export async function measureTti(baseUrl: string, loads = LOADS): Promise<Consol
   return { loads: sorted.length, median: quantile(sorted, 0.5), p90: quantile(sorted, 0.9), min: sorted[0] ?? Number.NaN, max: sorted.at(-1) ?? Number.NaN };
 }
 
-export async function run(): Promise<ConsoleBenchResult> {
-  if (process.env['CONSOLE_BENCH_REBUILD'] === '1' || !existsSync(join(DIST, 'index.html'))) build();
+/** `npm run bench -- console [--rebuild]` (bench/run.ts passes the args). */
+export async function run(args: string[] = []): Promise<ConsoleBenchResult> {
+  if (args.includes('--rebuild') || process.env['CONSOLE_BENCH_REBUILD'] === '1' || !existsSync(join(DIST, 'index.html'))) build();
   const size = measureSize();
   const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
   console.log(`console bundle: ${kb(size.gzBytesTotal)} gz total (budget ${kb(GZ_BUDGET_BYTES)}), ${kb(size.gzBytesInitial)} gz loaded by Overview`);
@@ -158,7 +159,7 @@ export async function run(): Promise<ConsoleBenchResult> {
 }
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  run().then(
+  run(process.argv.slice(2)).then(
     () => process.exit(0),
     (error: unknown) => {
       console.error(error);
