@@ -1,0 +1,234 @@
+// `npm run bench -- engine [--seconds N] [--quick]`: acknowledged durable appends/s and append latency
+// (open-loop, from the intended send time) of a 3-node RF=3 cluster, embedded and as three processes
+// over TCP, at the measured maximum and at 50 % of it, for 100 B and 1 KiB records — beside the
+// physical limit of the same disk and the simulator's seeds per minute.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import hdr from 'hdr-histogram-js';
+import { LogClient } from '../packages/log-cluster/src/client.ts';
+import { realScheduler } from '../packages/log-cluster/src/clock.ts';
+import { EmbeddedCluster } from '../packages/log-cluster/src/cluster.ts';
+import { runSeeds } from '../packages/log-cluster/src/sim/run-seeds.ts';
+import { TcpConnector, type PeerAddress } from '../packages/log-cluster/src/transport/tcp.ts';
+import { measureDiskLimit, type DiskLimit } from './disk-limit.ts';
+import { machineLine } from './machine.ts';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const PARTITIONS = 12;
+/** Appends kept outstanding when measuring the maximum (closed loop). */
+const MAX_OUTSTANDING = 4096;
+/** Open loop: appends issued late by more than this are counted as missed, not silently dropped. */
+const OPEN_LOOP_TICK_MS = 1;
+
+interface Point {
+  readonly mode: 'embedded' | 'tcp';
+  readonly recordBytes: number;
+  readonly load: 'max' | '50%';
+  readonly offeredPerSec: number | null;
+  readonly ackedPerSec: number;
+  readonly mbPerSec: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly p999Ms: number;
+  readonly maxMs: number;
+  readonly errors: number;
+}
+
+const newHistogram = () => hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Closed loop with many appends outstanding: the most the cluster acknowledges per second. */
+async function measureMax(client: LogClient, recordBytes: number, seconds: number): Promise<{ perSec: number; errors: number; histogram: ReturnType<typeof newHistogram> }> {
+  const record = new Uint8Array(recordBytes).fill(42);
+  const histogram = newHistogram();
+  let acked = 0;
+  let errors = 0;
+  let n = 0;
+  const endMs = performance.now() + seconds * 1000;
+  const worker = async (): Promise<void> => {
+    while (performance.now() < endMs) {
+      const start = performance.now();
+      try {
+        await client.append({ partition: n++ % PARTITIONS }, [record]);
+        acked++;
+        histogram.recordValue(Math.max(1, Math.round((performance.now() - start) * 1000)));
+      } catch {
+        errors++;
+      }
+    }
+  };
+  const started = performance.now();
+  await Promise.all(Array.from({ length: MAX_OUTSTANDING }, () => worker()));
+  return { perSec: acked / ((performance.now() - started) / 1000), errors, histogram };
+}
+
+/** Open loop at a fixed rate: latency from each append's intended send time (no coordinated omission). */
+async function measureOpenLoop(client: LogClient, recordBytes: number, ratePerSec: number, seconds: number): Promise<{ perSec: number; errors: number; histogram: ReturnType<typeof newHistogram> }> {
+  const record = new Uint8Array(recordBytes).fill(42);
+  const histogram = newHistogram();
+  let acked = 0;
+  let errors = 0;
+  let issued = 0;
+  const total = Math.floor(ratePerSec * seconds);
+  const startMs = performance.now();
+  const pending: Promise<void>[] = [];
+  while (issued < total) {
+    const dueCount = Math.min(total, Math.floor(((performance.now() - startMs) / 1000) * ratePerSec));
+    for (; issued < dueCount; issued++) {
+      const intendedMs = startMs + (issued / ratePerSec) * 1000;
+      pending.push(
+        client.append({ partition: issued % PARTITIONS }, [record]).then(
+          () => {
+            acked++;
+            histogram.recordValue(Math.max(1, Math.round((performance.now() - intendedMs) * 1000)));
+          },
+          () => {
+            errors++;
+          },
+        ),
+      );
+    }
+    await sleep(OPEN_LOOP_TICK_MS);
+  }
+  await Promise.all(pending);
+  return { perSec: acked / ((performance.now() - startMs) / 1000), errors, histogram };
+}
+
+function point(mode: Point['mode'], recordBytes: number, load: Point['load'], offered: number | null, result: Awaited<ReturnType<typeof measureMax>>): Point {
+  const h = result.histogram;
+  return {
+    mode,
+    recordBytes,
+    load,
+    offeredPerSec: offered,
+    ackedPerSec: result.perSec,
+    mbPerSec: (result.perSec * recordBytes) / 1e6,
+    p50Ms: h.getValueAtPercentile(50) / 1000,
+    p99Ms: h.getValueAtPercentile(99) / 1000,
+    p999Ms: h.getValueAtPercentile(99.9) / 1000,
+    maxMs: h.maxValue / 1000,
+    errors: result.errors,
+  };
+}
+
+async function sweep(mode: Point['mode'], client: LogClient, seconds: number, sizes: readonly number[]): Promise<Point[]> {
+  const points: Point[] = [];
+  for (const recordBytes of sizes) {
+    await measureMax(client, recordBytes, 1); // warm-up
+    const max = await measureMax(client, recordBytes, seconds);
+    points.push(point(mode, recordBytes, 'max', null, max));
+    const half = Math.max(100, Math.floor(max.perSec / 2));
+    points.push(point(mode, recordBytes, '50%', half, await measureOpenLoop(client, recordBytes, half, seconds)));
+  }
+  return points;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function startTcpCluster(dataDir: string): Promise<{ peers: Map<number, PeerAddress>; children: ChildProcess[] }> {
+  const peers = new Map<number, PeerAddress>();
+  for (const id of [1, 2, 3]) peers.set(id, { host: '127.0.0.1', port: await freePort() });
+  const peersArg = [...peers].map(([id, a]) => `${id}=${a.host}:${a.port}`).join(',');
+  const children = await Promise.all(
+    [...peers.keys()].map(
+      (id) =>
+        new Promise<ChildProcess>((resolve, reject) => {
+          const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'apps/server/src/cli.ts'), 'node', '--id', String(id), '--peers', peersArg, '--data-dir', join(dataDir, `node-${id}`), '--partitions', String(PARTITIONS)], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+          child.stdout?.on('data', (chunk: Buffer) => {
+            if (chunk.toString().includes('"node-ready"')) resolve(child);
+          });
+          child.once('exit', (code) => reject(new Error(`node ${id} exited with ${code}`)));
+        }),
+    ),
+  );
+  return { peers, children };
+}
+
+function table(points: readonly Point[], disk: DiskLimit): string {
+  const rows = points.map((p) => `| ${p.mode} | ${p.recordBytes} B | ${p.load}${p.offeredPerSec !== null ? ` (${p.offeredPerSec.toFixed(0)}/s)` : ''} | ${p.ackedPerSec.toFixed(0)} | ${p.mbPerSec.toFixed(1)} | ${p.p50Ms.toFixed(2)} | ${p.p99Ms.toFixed(2)} | ${p.p999Ms.toFixed(2)} | ${p.maxMs.toFixed(2)} | ${p.errors} |`);
+  return [
+    '| mode | record | load | acked appends/s | MB/s | p50 ms | p99 ms | p99.9 ms | max ms | errors |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+    ...rows,
+    '',
+    `Disk limit (same directory): ${disk.fdatasyncPerSec.toFixed(0)} fdatasync/s after 4 KiB writes (p50 ${disk.fdatasyncP50Ms.toFixed(2)} ms, p99 ${disk.fdatasyncP99Ms.toFixed(2)} ms, max ${disk.fdatasyncMaxMs.toFixed(2)} ms); ${disk.syncedWriteMBps.toFixed(0)} MB/s sequential with fdatasync per 1 MiB.`,
+  ].join('\n');
+}
+
+export async function run(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { seconds: { type: 'string', default: '5' }, quick: { type: 'boolean', default: false }, 'skip-tcp': { type: 'boolean', default: false } } });
+  const seconds = values.quick ? 2 : Number(values.seconds);
+  const sizes = [100, 1024];
+  const dataDir = mkdtempSync(join(tmpdir(), 'logscope-bench-'));
+  const children: ChildProcess[] = [];
+  const cleanup = (): void => {
+    for (const child of children) child.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  process.once('SIGINT', () => {
+    cleanup();
+    process.exit(130);
+  });
+  try {
+    console.log(`machine: ${machineLine(dataDir)}`);
+    const disk = measureDiskLimit(dataDir, values.quick ? 1 : 3);
+    const points: Point[] = [];
+
+    const cluster = await EmbeddedCluster.start({ dataDir: join(dataDir, 'embedded'), nodeCount: 3, partitionCount: PARTITIONS });
+    await cluster.waitForLeaders();
+    points.push(...(await sweep('embedded', cluster.client({ appendTimeoutMs: 30_000 }), seconds, sizes)));
+    await cluster.stop();
+
+    if (!values['skip-tcp']) {
+      const tcpDir = join(dataDir, 'tcp');
+      mkdirSync(tcpDir, { recursive: true });
+      const tcp = await startTcpCluster(tcpDir);
+      children.push(...tcp.children);
+      const connector = new TcpConnector(tcp.peers);
+      const client = new LogClient(connector, realScheduler, { appendTimeoutMs: 30_000 });
+      for (let i = 0; i < 100; i++) {
+        try {
+          await client.append({ partition: i % PARTITIONS }, [new Uint8Array(1)]);
+        } catch {
+          await sleep(50);
+        }
+      }
+      points.push(...(await sweep('tcp', client, seconds, sizes)));
+      client.close();
+      connector.close();
+    }
+
+    const seedsCount = values.quick ? 100 : 300;
+    const sim = await runSeeds(500_000, seedsCount);
+    const seedsPerMinute = (sim.seedsRun / sim.elapsedMs) * 60_000;
+
+    console.log(table(points, disk));
+    const kib = points.find((p) => p.mode === 'tcp' && p.recordBytes === 1024 && p.load === 'max') ?? points.find((p) => p.recordBytes === 1024 && p.load === 'max');
+    const halfLoad = points.find((p) => p.mode === 'embedded' && p.recordBytes === 1024 && p.load === '50%');
+    if (kib !== undefined) console.log(`1 KiB at max: ${kib.mbPerSec.toFixed(1)} MB/s = ${((kib.mbPerSec / (disk.syncedWriteMBps / 3)) * 100).toFixed(0)} % of disk bandwidth / 3 (target ≥ 60 %)`);
+    if (halfLoad !== undefined) console.log(`p99 at 50 % load (embedded, 1 KiB): ${halfLoad.p99Ms.toFixed(2)} ms = ${(halfLoad.p99Ms / disk.fdatasyncP99Ms).toFixed(1)} × the fdatasync p99 (target ≤ 4 ×)`);
+    console.log(`simulator: ${sim.seedsRun} seeds in ${(sim.elapsedMs / 1000).toFixed(1)} s = ${seedsPerMinute.toFixed(0)} seeds/min on all cores, ${sim.failures.length} failing (target ≥ 1,000/min)`);
+    const resultsDir = join(root, 'bench', 'results');
+    mkdirSync(resultsDir, { recursive: true });
+    const file = join(resultsDir, `engine-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+    writeFileSync(file, JSON.stringify({ machine: machineLine(dataDir), seconds, disk, points, simulator: { seeds: sim.seedsRun, seedsPerMinute, failures: sim.failures.length } }, null, 2));
+    console.log(`results: ${file}`);
+  } finally {
+    cleanup();
+  }
+}
