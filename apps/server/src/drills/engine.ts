@@ -1,0 +1,764 @@
+// The drill engine: one drill at a time per cluster, guided (the operator runs each step) or
+// unattended. Actions go through the fault surface; checks read engine state directly (leaders,
+// replica lag, recovery reports, per-node fsync histograms, the load generator's latency) and are
+// polled until they pass or their deadline passes. The run ends by healing every fault, reading
+// back every acknowledged write (the durability verdict) and persisting the report.
+
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { mergeEncoded, summary } from '@logscope/telemetry';
+import { recordDigest, type AckLedger, type LedgerEntry } from '../load/ledger.ts';
+import type { ClusterHandle } from '../services.ts';
+import { BUILTIN_DRILLS, findDrill } from './builtin.ts';
+import type { DrillAction, DrillCheck, DrillDefinition, DrillRun, LatencyFigure, NodeRef, RunMode, StepState, TimelineEvent } from './model.ts';
+import { checkDurability, type ReadBackClient } from './verdict.ts';
+
+// ---- what the engine needs of the cluster and the load generator (EmbeddedCluster / LoadGenerator fit) ----
+
+export interface DrillReplica {
+  readonly isLeader: boolean;
+  readonly hw: number;
+  followerLag(): { replica: number; lagRecords: number; lagSeconds: number; inSync: boolean }[];
+}
+export interface DrillNode {
+  readonly isRunning: boolean;
+  readonly recovery: { readonly corruption: { readonly file: string; readonly position: number } | null };
+  replica(partition: number): DrillReplica | undefined;
+}
+export interface DrillClient extends ReadBackClient {
+  append(target: { partition: number }, records: Uint8Array[]): Promise<{ partition: number; offsets: readonly number[] }>;
+  close(): void;
+}
+export interface DrillCluster extends ClusterHandle {
+  node(id: number): DrillNode | null;
+  telemetry(id: number): { histogramsJson(sinceMs?: number): { windows: readonly { metric: string; partition: number | null; startMs: number; endMs: number; encoded: string }[] } };
+  client(options?: { appendTimeoutMs?: number; attemptTimeoutMs?: number }): DrillClient;
+  waitForLeaders(timeoutMs?: number): Promise<boolean>;
+}
+export interface DrillLoad {
+  readonly ledger: AckLedger;
+  readonly latency: { windows(sinceMs?: number): { startMs: number; endMs: number; encoded: string }[] };
+  readonly running: boolean;
+  start(): void;
+  status(): { acked: number; failed: number; lastError: string | null; ratePerSec: number };
+  configure(change: { ratePerSec?: number }): void;
+}
+
+export function isDrillCluster(c: unknown): c is DrillCluster {
+  const x = c as Partial<DrillCluster> | null;
+  return x !== null && typeof x === 'object' && typeof x.node === 'function' && typeof x.telemetry === 'function' && typeof x.client === 'function' && typeof x.waitForLeaders === 'function';
+}
+
+export class DrillError extends Error {
+  constructor(readonly code: 'BAD_REQUEST' | 'CONFLICT' | 'NOT_FOUND' | 'PRECONDITION_FAILED', message: string) {
+    super(message);
+  }
+}
+
+export interface DrillEngineOptions {
+  cluster: DrillCluster;
+  load: DrillLoad | null;
+  /** Runs are persisted under <dataDir>/drills. */
+  dataDir: string;
+  /** Check polling period (default 50 ms). */
+  pollMs?: number;
+}
+
+interface Eval {
+  pass: boolean;
+  figure: string;
+  reason: string;
+}
+
+interface Active {
+  run: DrillRun;
+  def: DrillDefinition;
+  aborted: boolean;
+  abortReason: string;
+  checking: Promise<void> | null;
+  done: Promise<DrillRun>;
+  resolveDone: (run: DrillRun) => void;
+  finishing: Promise<void> | null;
+  ledgerStart: number;
+  probeAcks: LedgerEntry[];
+  /** Every node's high watermark per partition just before the fault step's action. */
+  faultHw: Map<number, Map<number, number>>;
+  faultAtMs: number | null;
+  /** Per step: partitions whose lag was seen at zero (caughtUp). */
+  zeroSeen: Set<number>;
+  watcher: NodeJS.Timeout | null;
+  loadRateBefore: number | null;
+  probe: DrillClient | null;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+const fmtMs = (v: number): string => (v < 1000 ? `${Math.round(v)} ms` : `${(v / 1000).toFixed(2)} s`);
+const RECENT_RUNS = 50;
+
+export class DrillEngine {
+  private readonly cluster: DrillCluster;
+  private readonly load: DrillLoad | null;
+  private readonly dir: string;
+  private readonly pollMs: number;
+  private readonly runs = new Map<string, DrillRun>();
+  private active: Active | null = null;
+  private closed = false;
+
+  constructor(options: DrillEngineOptions) {
+    this.cluster = options.cluster;
+    this.load = options.load;
+    this.pollMs = options.pollMs ?? 50;
+    this.dir = join(options.dataDir, 'drills');
+    mkdirSync(this.dir, { recursive: true });
+    for (const file of readdirSync(this.dir).filter((f) => f.endsWith('.json')).sort()) {
+      try {
+        const run = JSON.parse(readFileSync(join(this.dir, file), 'utf8')) as DrillRun;
+        if (run.status === 'running') {
+          // The server stopped mid-drill; shutdown healed its faults.
+          run.status = 'interrupted';
+          run.outcome = 'the server stopped during the drill (its faults were healed on shutdown)';
+          run.endedMs ??= Date.now();
+          for (const s of run.steps) if (s.status === 'pending' || s.status === 'acting' || s.status === 'waiting') s.status = 'skipped';
+          this.persist(run);
+        }
+        this.runs.set(run.id, run);
+      } catch {
+        // An unreadable file is skipped, never fatal.
+      }
+    }
+  }
+
+  definitions(): readonly DrillDefinition[] {
+    return BUILTIN_DRILLS;
+  }
+
+  /** Every drill with its newest run. */
+  list(): { drill: DrillDefinition; lastRun: DrillRun | null }[] {
+    return BUILTIN_DRILLS.map((drill) => ({ drill, lastRun: this.recent().find((r) => r.drill === drill.name) ?? null }));
+  }
+
+  /** Newest first. */
+  recent(limit = RECENT_RUNS): DrillRun[] {
+    return [...this.runs.values()].sort((a, b) => b.startedMs - a.startedMs).slice(0, limit);
+  }
+
+  get(id: string): DrillRun | null {
+    return this.runs.get(id) ?? null;
+  }
+
+  current(): DrillRun | null {
+    return this.active?.run ?? null;
+  }
+
+  async start(name: string, mode: RunMode): Promise<DrillRun> {
+    if (this.closed) throw new DrillError('PRECONDITION_FAILED', 'the drill engine is shut down');
+    const def = findDrill(name);
+    if (def === undefined) throw new DrillError('NOT_FOUND', `no drill named "${name}" (drills: ${BUILTIN_DRILLS.map((d) => d.name).join(', ')})`);
+    if (this.active !== null) throw new DrillError('CONFLICT', `drill "${this.active.run.drill}" (run ${this.active.run.id}) is running: one drill at a time; abort it first`);
+    const down = this.cluster.health().filter((h) => !h.up);
+    if (down.length > 0) throw new DrillError('PRECONDITION_FAILED', `the cluster is not healthy: node ${down.map((h) => `${h.node} (${h.reason ?? 'down'})`).join(', ')} down; heal it first`);
+    if (this.cluster.activeFaults().length > 0) throw new DrillError('PRECONDITION_FAILED', `the cluster has active faults (${this.cluster.activeFaults().map((f) => f.kind).join(', ')}); heal them first`);
+    if (!(await this.cluster.waitForLeaders(5_000))) throw new DrillError('PRECONDITION_FAILED', 'not every partition has a leader; wait for the cluster to settle');
+    if (this.active !== null) throw new DrillError('CONFLICT', 'another drill started meanwhile');
+
+    const now = Date.now();
+    const partition = this.busiestPartition();
+    let resolveDone!: (run: DrillRun) => void;
+    const done = new Promise<DrillRun>((resolve) => (resolveDone = resolve));
+    const run: DrillRun = {
+      id: `${new Date(now).toISOString().replace(/[-:.]/g, '').slice(0, 15)}-${name}-${randomBytes(3).toString('hex')}`,
+      drill: def.name,
+      title: def.title,
+      mode,
+      status: 'running',
+      startedMs: now,
+      endedMs: null,
+      partition,
+      bindings: {},
+      steps: def.steps.map((s, index): StepState => ({ index, title: s.title, status: 'pending', actionAtMs: null, resolvedAtMs: null, did: null, figure: null, reason: null })),
+      nextStep: 0,
+      timeline: [],
+      detectMs: null,
+      recoverMs: null,
+      recoverLabel: def.recover.label,
+      latency: { before: this.clientLatency(now - 10_000, now), during: null },
+      verdict: null,
+      outcome: null,
+    };
+    const active: Active = {
+      run, def, aborted: false, abortReason: '', checking: null, done, resolveDone, finishing: null,
+      ledgerStart: this.load?.ledger.size ?? 0, probeAcks: [], faultHw: new Map(), faultAtMs: null, zeroSeen: new Set(),
+      watcher: null, loadRateBefore: null, probe: null,
+    };
+    this.active = active;
+    this.event(active, 'run', `${mode} run of "${def.title}" started; partition under test: ${partition} (leader node ${this.cluster.leaderOf(partition)})`);
+    if (this.load !== null && !this.load.running) {
+      this.load.start();
+      this.event(active, 'run', 'started the load generator (a drill needs acknowledged writes to check)');
+    }
+    this.startWatcher(active);
+    this.persist(run);
+    if (mode === 'unattended') void this.unattended(active);
+    return structuredClone(run);
+  }
+
+  /** Guided: runs step `index` (it must be the next one); resolves once its action is applied, the check keeps running. */
+  async runStep(index: number): Promise<DrillRun> {
+    const active = this.active;
+    if (active === null) throw new DrillError('PRECONDITION_FAILED', 'no drill is running; start one first');
+    if (active.run.mode !== 'guided') throw new DrillError('BAD_REQUEST', 'this run is unattended: its steps run by themselves');
+    if (active.checking !== null) throw new DrillError('CONFLICT', `step ${active.run.nextStep} is still being checked; wait for it to pass or fail`);
+    if (active.finishing !== null) throw new DrillError('CONFLICT', 'the run is finishing');
+    if (index !== active.run.nextStep) throw new DrillError('BAD_REQUEST', `step ${index + 1} is not next: run step ${active.run.nextStep + 1} first`);
+    const acted = await this.act(active, index);
+    active.checking = (async () => {
+      const passed = acted && (await this.check(active, index));
+      active.checking = null;
+      if (!passed || index === active.def.steps.length - 1) await this.finish(active);
+    })();
+    return structuredClone(active.run);
+  }
+
+  /** Stops the running drill at whatever step it is, heals every fault, and reports. */
+  async abort(reason = 'aborted by the operator'): Promise<DrillRun> {
+    const active = this.active;
+    if (active === null) throw new DrillError('PRECONDITION_FAILED', 'no drill is running');
+    active.aborted = true;
+    active.abortReason = reason;
+    this.event(active, 'run', `abort: ${reason}`);
+    await active.checking;
+    await this.finish(active);
+    return structuredClone(await active.done);
+  }
+
+  /** Resolves with the run once it has ended. */
+  async wait(id: string): Promise<DrillRun> {
+    if (this.active?.run.id === id) return structuredClone(await this.active.done);
+    const run = this.runs.get(id);
+    if (run === undefined) throw new DrillError('NOT_FOUND', `no run ${id}`);
+    return structuredClone(run);
+  }
+
+  /** Server shutdown: abort (and so heal) a running drill. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.active !== null) await this.abort('the server is shutting down');
+  }
+
+  // ---- running ----
+
+  private async unattended(active: Active): Promise<void> {
+    for (let i = 0; i < active.def.steps.length && !active.aborted; i++) {
+      const acted = await this.act(active, i);
+      if (!acted || !(await this.check(active, i))) break;
+    }
+    if (active.finishing === null) await this.finish(active);
+  }
+
+  private async act(active: Active, index: number): Promise<boolean> {
+    const step = active.def.steps[index];
+    const state = active.run.steps[index];
+    if (step === undefined || state === undefined) return false;
+    active.run.nextStep = index + 1;
+    state.status = 'acting';
+    const atMs = Date.now();
+    state.actionAtMs = atMs;
+    active.zeroSeen = new Set();
+    if (index === active.def.faultStep) {
+      active.faultHw = this.hwSnapshot();
+      active.faultAtMs = atMs;
+    }
+    try {
+      state.did = await this.perform(active, step.action);
+      this.event(active, 'action', `step ${index + 1} "${step.title}": ${state.did}`);
+      state.status = 'waiting';
+      this.persist(active.run);
+      return true;
+    } catch (error) {
+      state.status = 'failed';
+      state.resolvedAtMs = Date.now();
+      state.reason = `the action failed: ${error instanceof Error ? error.message : String(error)}`;
+      this.event(active, 'action', `step ${index + 1} "${step.title}" failed: ${state.reason}`);
+      this.persist(active.run);
+      return false;
+    }
+  }
+
+  private async check(active: Active, index: number): Promise<boolean> {
+    const step = active.def.steps[index];
+    const state = active.run.steps[index];
+    if (step === undefined || state === undefined) return false;
+    const deadline = (state.actionAtMs ?? Date.now()) + step.check.deadlineMs;
+    let last: Eval = { pass: false, figure: '', reason: 'not evaluated yet' };
+    for (;;) {
+      if (active.aborted) {
+        state.status = 'skipped';
+        state.reason = `aborted while waiting: ${last.reason}`;
+        this.persist(active.run);
+        return false;
+      }
+      try {
+        last = await this.evaluate(active, step.check.spec);
+      } catch (error) {
+        last = { pass: false, figure: last.figure, reason: `check error: ${error instanceof Error ? error.message : String(error)}` };
+      }
+      state.figure = last.figure;
+      if (last.pass) {
+        state.status = 'passing';
+        state.resolvedAtMs = Date.now();
+        state.reason = last.reason;
+        this.event(active, 'check', `step ${index + 1} passed after ${fmtMs(state.resolvedAtMs - (state.actionAtMs ?? state.resolvedAtMs))}: ${last.reason}`);
+        this.persist(active.run);
+        return true;
+      }
+      if (Date.now() >= deadline) {
+        state.status = 'failed';
+        state.resolvedAtMs = Date.now();
+        state.reason = `not within ${fmtMs(step.check.deadlineMs)}: ${last.reason}`;
+        this.event(active, 'check', `step ${index + 1} failed: ${state.reason}`);
+        this.persist(active.run);
+        return false;
+      }
+      await sleep(this.pollMs);
+    }
+  }
+
+  private finish(active: Active): Promise<void> {
+    active.finishing ??= (async () => {
+      const run = active.run;
+      if (active.watcher !== null) clearInterval(active.watcher);
+      for (const s of run.steps) if (s.status === 'pending' || s.status === 'acting' || s.status === 'waiting') s.status = 'skipped';
+      try {
+        await this.cluster.healAll();
+        this.event(active, 'run', 'healed every fault (network, disks, crashed nodes)');
+        if (active.loadRateBefore !== null) this.load?.configure({ ratePerSec: active.loadRateBefore });
+        if (!(await this.cluster.waitForLeaders(20_000))) this.event(active, 'run', 'warning: not every partition had a leader 20 s after healing');
+      } catch (error) {
+        this.event(active, 'run', `healing failed: ${error instanceof Error ? error.message : String(error)}`);
+      }
+      this.measure(active);
+      // Let the latency window covering the end of the fault close.
+      await sleep(1_100);
+      const during = this.duringSpan(active);
+      if (during !== null) run.latency.during = this.clientLatency(during.fromMs, during.toMs);
+      try {
+        run.verdict = await this.verdict(active);
+        this.event(active, 'verdict', `${run.verdict.checked} acknowledged writes read back: ${run.verdict.lost} lost, ${run.verdict.duplicated} duplicated, ${run.verdict.misplaced} misplaced`);
+      } catch (error) {
+        this.event(active, 'verdict', `read-back failed: ${error instanceof Error ? error.message : String(error)}`);
+      }
+      active.probe?.close();
+      const failedStep = run.steps.find((s) => s.status === 'failed');
+      const v = run.verdict;
+      if (active.aborted) {
+        run.status = 'aborted';
+        run.outcome = `${active.abortReason}; faults healed${v ? `; ${v.lost} acknowledged writes lost` : ''}`;
+      } else if (failedStep !== undefined) {
+        run.status = 'failed';
+        run.outcome = `step ${failedStep.index + 1} "${failedStep.title}" failed: ${failedStep.reason ?? ''}`;
+      } else if (v === null) {
+        run.status = 'failed';
+        run.outcome = 'the durability verdict could not be computed';
+      } else if (v.lost > 0 || v.misplaced > 0) {
+        run.status = 'failed';
+        run.outcome = `${v.lost} acknowledged writes lost, ${v.misplaced} misplaced`;
+      } else {
+        run.status = 'passed';
+        run.outcome = `every check passed; ${v.checked} acknowledged writes, 0 lost`;
+      }
+      run.endedMs = Date.now();
+      this.event(active, 'run', `${run.status}: ${run.outcome}`);
+      this.persist(run);
+      this.active = null;
+      active.resolveDone(structuredClone(run));
+    })();
+    return active.finishing;
+  }
+
+  private measure(active: Active): void {
+    const { def, run } = active;
+    const span = (s: { from: number; to: number }): number | null => {
+      const from = run.steps[s.from]?.actionAtMs ?? null;
+      const to = run.steps[s.to];
+      return from !== null && to !== undefined && to.status === 'passing' && to.resolvedAtMs !== null ? to.resolvedAtMs - from : null;
+    };
+    run.detectMs = span(def.detect);
+    run.recoverMs = span(def.recover);
+  }
+
+  private duringSpan(active: Active): { fromMs: number; toMs: number } | null {
+    if (active.faultAtMs === null) return null;
+    const recovered = active.run.steps[active.def.recover.to]?.resolvedAtMs ?? null;
+    return { fromMs: active.faultAtMs, toMs: recovered ?? active.run.endedMs ?? Date.now() };
+  }
+
+  private async verdict(active: Active) {
+    const entries: LedgerEntry[] = [];
+    let truncated = false;
+    if (this.load !== null) {
+      let i = 0;
+      for (const e of this.load.ledger.entries()) {
+        if (i++ >= active.ledgerStart) entries.push(e);
+      }
+      truncated = this.load.ledger.truncated;
+    }
+    entries.push(...active.probeAcks);
+    const client = this.cluster.client({ appendTimeoutMs: 15_000 });
+    try {
+      return await checkDurability(client, entries, truncated);
+    } finally {
+      client.close();
+    }
+  }
+
+  // ---- actions ----
+
+  private resolve(active: Active, ref: NodeRef, exclude: readonly number[] = []): number {
+    const p = active.run.partition;
+    if (ref === 'leader') {
+      const leader = this.cluster.leaderOf(p);
+      if (leader === 0) throw new Error(`partition ${p} has no leader right now`);
+      return leader;
+    }
+    if (ref === 'follower') {
+      const leader = this.cluster.leaderOf(p);
+      const up = new Set(this.cluster.health().filter((h) => h.up).map((h) => h.node));
+      const f = this.cluster.replicasOf(p).find((n) => n !== leader && up.has(n) && !exclude.includes(n));
+      if (f === undefined) throw new Error(`partition ${p} has no live follower`);
+      return f;
+    }
+    const bound = active.run.bindings[ref];
+    if (bound === undefined) throw new Error(`no node is bound as "${ref}" yet`);
+    return bound;
+  }
+
+  private bind(active: Active, refs: readonly NodeRef[], nodes: readonly number[]): void {
+    const slots = ['victim', 'second'] as const;
+    refs.forEach((ref, i) => {
+      const slot = slots[i];
+      const node = nodes[i];
+      if (slot !== undefined && node !== undefined && (ref === 'leader' || ref === 'follower')) active.run.bindings[slot] = node;
+    });
+  }
+
+  private async perform(active: Active, action: DrillAction): Promise<string> {
+    const c = this.cluster;
+    switch (action.kind) {
+      case 'none':
+        return action.label;
+      case 'crash': {
+        const nodes: number[] = [];
+        for (const ref of action.nodes) nodes.push(this.resolve(active, ref, nodes));
+        this.bind(active, action.nodes, nodes);
+        for (const n of nodes) c.crash(n);
+        return `crashed node ${nodes.join(' and node ')}`;
+      }
+      case 'restart': {
+        const nodes = action.nodes.map((ref) => this.resolve(active, ref));
+        for (const n of nodes) await c.restart(n);
+        return `restarted node ${nodes.join(' and node ')}`;
+      }
+      case 'isolate': {
+        const n = this.resolve(active, action.node);
+        this.bind(active, [action.node], [n]);
+        c.isolate(n);
+        return `isolated node ${n} (every link cut)`;
+      }
+      case 'slowFsync': {
+        const n = this.resolve(active, action.node);
+        this.bind(active, [action.node], [n]);
+        c.slowFsync(n, action.delayMs);
+        return `added ${action.delayMs} ms to every fsync of node ${n}`;
+      }
+      case 'corruptSegment': {
+        const n = this.resolve(active, action.node);
+        this.bind(active, [action.node], [n]);
+        c.crash(n);
+        let where: { file: string; position: number };
+        try {
+          where = c.corruptSegment(n);
+        } finally {
+          await c.restart(n);
+        }
+        return `crashed node ${n}, flipped the byte at ${where.position} of ${where.file}, restarted it`;
+      }
+      case 'transferLeadershipAway': {
+        const n = this.resolve(active, action.node);
+        const up = new Set(c.health().filter((h) => h.up).map((h) => h.node));
+        const leads = new Map<number, number>();
+        for (let p = 0; p < c.partitionCount; p++) leads.set(c.leaderOf(p), (leads.get(c.leaderOf(p)) ?? 0) + 1);
+        const moved: string[] = [];
+        for (let p = 0; p < c.partitionCount; p++) {
+          if (c.leaderOf(p) !== n) continue;
+          const to = c.replicasOf(p).filter((r) => r !== n && up.has(r)).sort((a, b) => (leads.get(a) ?? 0) - (leads.get(b) ?? 0))[0];
+          if (to === undefined) continue;
+          c.transferLeadership(p, to);
+          leads.set(to, (leads.get(to) ?? 0) + 1);
+          moved.push(`p${p}→${to}`);
+        }
+        return moved.length === 0 ? `node ${n} led no partition` : `moved leadership off node ${n}: ${moved.join(', ')}`;
+      }
+      case 'load': {
+        if (this.load === null) throw new Error('no load generator (attach mode)');
+        active.loadRateBefore ??= this.load.status().ratePerSec;
+        this.load.configure({ ratePerSec: action.ratePerSec });
+        return `load set to ${action.ratePerSec} appends/s`;
+      }
+      case 'heal':
+        await c.healAll();
+        return 'healed every fault';
+    }
+  }
+
+  // ---- checks ----
+
+  private async evaluate(active: Active, spec: DrillCheck): Promise<Eval> {
+    const c = this.cluster;
+    const p = active.run.partition;
+    const victim = active.run.bindings.victim;
+    const excluded = [active.run.bindings.victim, active.run.bindings.second].filter((n): n is number => n !== undefined);
+    switch (spec.kind) {
+      case 'none':
+        return { pass: true, figure: '', reason: 'nothing to check' };
+      case 'leaderMoved': {
+        const leader = this.leaderExcluding(p, excluded);
+        const figure = `partition ${p} leader: ${leader === 0 ? 'none' : `node ${leader}`}${victim !== undefined ? ` (was node ${victim})` : ''}`;
+        return { pass: leader !== 0, figure, reason: leader !== 0 ? `node ${leader} leads partition ${p}` : `partition ${p} has no leader besides node ${victim ?? '?'}` };
+      }
+      case 'commitsResume': {
+        const parts = spec.scope === 'partition' ? [p] : Array.from({ length: c.partitionCount }, (_, i) => i);
+        const stuck: string[] = [];
+        let figure = '';
+        for (const q of parts) {
+          const leader = this.leaderExcluding(q, excluded);
+          const hw = leader === 0 ? -1 : (c.node(leader)?.replica(q)?.hw ?? -1);
+          const before = this.maxHw(active.faultHw, q);
+          if (q === p) figure = `partition ${p}: leader ${leader === 0 ? 'none' : `node ${leader}`}, high watermark ${hw < 0 ? '—' : hw} (${before} at the fault)`;
+          if (!(hw > before)) stuck.push(`p${q}`);
+        }
+        if (spec.scope === 'all') figure += `; ${parts.length - stuck.length}/${parts.length} partitions committing`;
+        return { pass: stuck.length === 0, figure, reason: stuck.length === 0 ? (spec.scope === 'partition' ? `the new leader committed past offset ${this.maxHw(active.faultHw, p)}` : 'every partition committed since the fault') : `no commit yet on ${stuck.join(', ')}` };
+      }
+      case 'lagGrows': {
+        const leader = this.leaderExcluding(p, excluded);
+        const lag = leader === 0 ? undefined : c.node(leader)?.replica(p)?.followerLag().find((l) => l.replica === victim);
+        const records = lag?.lagRecords ?? 0;
+        return { pass: records >= spec.minRecords, figure: `node ${victim ?? '?'} lag on partition ${p}: ${records} records`, reason: `node ${victim ?? '?'} is ${records} records behind on partition ${p}` };
+      }
+      case 'caughtUp': {
+        if (victim === undefined) return { pass: false, figure: '', reason: 'no victim bound' };
+        const node = c.node(victim);
+        if (node === null || !node.isRunning) return { pass: false, figure: `node ${victim} is down`, reason: `node ${victim} is not running` };
+        const mine = Array.from({ length: c.partitionCount }, (_, i) => i).filter((q) => c.replicasOf(q).includes(victim));
+        let worst = 0;
+        for (const q of mine) {
+          const leader = c.leaderOf(q);
+          if (leader === 0) continue;
+          if (leader === victim) {
+            active.zeroSeen.add(q);
+            continue;
+          }
+          const lag = c.node(leader)?.replica(q)?.followerLag().find((l) => l.replica === victim);
+          if (lag === undefined) continue;
+          if (lag.lagRecords === 0) active.zeroSeen.add(q);
+          if (q === p || lag.lagRecords > worst) worst = Math.max(worst, lag.lagRecords);
+        }
+        const done = mine.filter((q) => active.zeroSeen.has(q)).length;
+        return { pass: done === mine.length, figure: `node ${victim}: lag back to 0 on ${done}/${mine.length} partitions (largest lag now ${worst} records)`, reason: done === mine.length ? `node ${victim}'s lag returned to 0 on all ${mine.length} partitions` : `node ${victim} still behind on ${mine.length - done} partitions` };
+      }
+      case 'steppedDown': {
+        if (victim === undefined) return { pass: false, figure: '', reason: 'no victim bound' };
+        const node = c.node(victim);
+        if (node === null || !node.isRunning) return { pass: false, figure: `node ${victim} is down`, reason: `node ${victim} should still run (isolated, not crashed)` };
+        const leads: number[] = [];
+        const advanced: string[] = [];
+        for (let q = 0; q < c.partitionCount; q++) {
+          const r = node.replica(q);
+          if (r === undefined) continue;
+          if (r.isLeader) leads.push(q);
+          const before = active.faultHw.get(victim)?.get(q) ?? 0;
+          if (r.hw > before) advanced.push(`p${q} ${before}→${r.hw}`);
+        }
+        const figure = `node ${victim} leads ${leads.length === 0 ? 'nothing' : `partitions ${leads.join(', ')}`}; high watermarks advanced since isolation: ${advanced.length === 0 ? 'none' : advanced.join(', ')}`;
+        if (advanced.length > 0) return { pass: false, figure, reason: `the isolated node advanced its commit on ${advanced.join(', ')}` };
+        return { pass: leads.length === 0, figure, reason: leads.length === 0 ? `node ${victim} stepped down everywhere and committed nothing while isolated` : `node ${victim} still believes it leads ${leads.length} partitions` };
+      }
+      case 'appendsRefused': {
+        const probe = this.probeClient(active);
+        try {
+          const ack = await this.probeAppend(active, probe, p);
+          return { pass: false, figure: `probe append acknowledged at offset ${ack}`, reason: `an append to partition ${p} was acknowledged (offset ${ack}) although a quorum is down` };
+        } catch (error) {
+          const message = error instanceof Error ? error.message : String(error);
+          if (this.load === null) return { pass: true, figure: `probe refused: ${message}`, reason: `appends fail: ${message}` };
+          const before = this.load.status().acked;
+          await sleep(1_000);
+          const after = this.load.status();
+          const acked = after.acked - before;
+          const figure = `probe refused: ${message}; load acknowledged ${acked} in the last second, failed ${after.failed} in all`;
+          return { pass: acked === 0, figure, reason: acked === 0 ? `appends fail with "${message}" and none was acknowledged` : `${acked} load appends were still acknowledged` };
+        }
+      }
+      case 'serviceReturns': {
+        const leaderless = Array.from({ length: c.partitionCount }, (_, i) => i).filter((q) => c.leaderOf(q) === 0);
+        if (leaderless.length > 0) return { pass: false, figure: `${leaderless.length} partitions without a leader`, reason: `no leader yet for partitions ${leaderless.join(', ')}` };
+        try {
+          const offset = await this.probeAppend(active, this.probeClient(active), p);
+          return { pass: true, figure: `every partition led; probe acknowledged at offset ${offset}`, reason: `service is back: a probe append to partition ${p} was acknowledged at offset ${offset}` };
+        } catch (error) {
+          return { pass: false, figure: 'every partition led; probe append failing', reason: `probe append failed: ${error instanceof Error ? error.message : String(error)}` };
+        }
+      }
+      case 'tailRises':
+      case 'tailRecovers': {
+        const state = active.run.steps.find((s) => s.status === 'waiting');
+        const since = state?.actionAtMs ?? Date.now();
+        const base = active.run.latency.before;
+        const baseP99 = base !== null && base.count > 0 ? base.p99Ms : null;
+        if (spec.kind === 'tailRises') {
+          const now = this.clientLatency(since, Date.now());
+          const threshold = Math.max((baseP99 ?? 0) * spec.factor, spec.minMs);
+          const figure = `client p99 ${now.count > 0 ? `${now.p99Ms.toFixed(1)} ms` : '—'} since the fault (baseline ${baseP99 === null ? '—' : `${baseP99.toFixed(1)} ms`})`;
+          return { pass: now.count > 0 && now.p99Ms > threshold, figure, reason: `client p99 ${now.p99Ms.toFixed(1)} ms vs threshold ${threshold.toFixed(1)} ms` };
+        }
+        // The newest closed window that began after the action.
+        const windows = this.load?.latency.windows(since).filter((w) => w.startMs >= since) ?? [];
+        const last = windows[windows.length - 1];
+        if (last === undefined) return { pass: false, figure: 'waiting for a full latency window', reason: 'no complete latency window since the action yet' };
+        const s = summary(mergeEncoded([last.encoded]));
+        const p99 = s.p99Micros / 1000;
+        const threshold = Math.max((baseP99 ?? 0) * spec.factor, (baseP99 ?? 0) + spec.slackMs);
+        return { pass: s.count > 0 && p99 <= threshold, figure: `client p99 ${p99.toFixed(1)} ms over the last second (baseline ${baseP99 === null ? '—' : `${baseP99.toFixed(1)} ms`})`, reason: `client p99 ${p99.toFixed(1)} ms vs threshold ${threshold.toFixed(1)} ms` };
+      }
+      case 'slowNodeIdentified': {
+        const since = active.faultAtMs ?? active.run.startedMs;
+        const perNode = c.nodeIds().map((n) => {
+          const windows = c.telemetry(n).histogramsJson(since).windows.filter((w) => w.metric === 'fsync' && w.startMs >= since - 1_000);
+          const s = windows.length === 0 ? null : summary(mergeEncoded(windows.map((w) => w.encoded)));
+          return { node: n, p99Ms: s === null || s.count === 0 ? null : s.p99Micros / 1000 };
+        });
+        const known = perNode.filter((x): x is { node: number; p99Ms: number } => x.p99Ms !== null).sort((a, b) => b.p99Ms - a.p99Ms);
+        const figure = `fsync p99 by node: ${perNode.map((x) => `node ${x.node} ${x.p99Ms === null ? '—' : `${x.p99Ms.toFixed(1)} ms`}`).join(', ')}`;
+        const top = known[0];
+        const next = known[1];
+        if (top === undefined || next === undefined) return { pass: false, figure, reason: 'not enough fsync histograms yet' };
+        if (top.p99Ms < 2 * next.p99Ms) return { pass: false, figure, reason: `no node stands out (node ${top.node} ${top.p99Ms.toFixed(1)} ms vs node ${next.node} ${next.p99Ms.toFixed(1)} ms)` };
+        active.run.bindings.identified = top.node;
+        return { pass: top.node === victim, figure, reason: `node ${top.node} has fsync p99 ${top.p99Ms.toFixed(1)} ms, the next ${next.p99Ms.toFixed(1)} ms${top.node === victim ? '' : ` — but node ${victim ?? '?'} was slowed`}` };
+      }
+      case 'noLeadershipOn': {
+        const n = active.run.bindings[spec.node === 'identified' || spec.node === 'victim' || spec.node === 'second' ? spec.node : 'victim'];
+        const led = Array.from({ length: c.partitionCount }, (_, i) => i).filter((q) => c.leaderOf(q) === n);
+        return { pass: n !== undefined && led.length === 0, figure: `node ${n ?? '?'} leads ${led.length} partitions`, reason: led.length === 0 ? `node ${n ?? '?'} leads no partition` : `node ${n ?? '?'} still leads ${led.map((q) => `p${q}`).join(', ')}` };
+      }
+      case 'corruptionDetected': {
+        const corruption = victim === undefined ? null : (c.node(victim)?.recovery.corruption ?? null);
+        return corruption === null
+          ? { pass: false, figure: `node ${victim ?? '?'}: no corruption reported by recovery`, reason: 'recovery reported no CRC mismatch' }
+          : { pass: true, figure: `node ${victim ?? '?'}: CRC mismatch in ${corruption.file} at ${corruption.position} (logscope_recovery_corruptions_total +1)`, reason: `recovery found a CRC mismatch in ${corruption.file} at position ${corruption.position} and truncated there` };
+      }
+      case 'allHealthy': {
+        const down = c.health().filter((h) => !h.up).map((h) => h.node);
+        const leaderless = Array.from({ length: c.partitionCount }, (_, i) => i).filter((q) => c.leaderOf(q) === 0);
+        const faults = c.activeFaults().length;
+        const ok = down.length === 0 && leaderless.length === 0 && faults === 0;
+        const figure = `${c.nodeIds().length - down.length}/${c.nodeIds().length} nodes up, ${c.partitionCount - leaderless.length}/${c.partitionCount} partitions led, ${faults} active faults`;
+        return { pass: ok, figure, reason: ok ? 'the cluster is healthy' : figure };
+      }
+    }
+  }
+
+  private probeClient(active: Active): DrillClient {
+    active.probe ??= this.cluster.client({ appendTimeoutMs: 1_500, attemptTimeoutMs: 500 });
+    return active.probe;
+  }
+
+  /** Appends one probe record; an acknowledged probe joins the verdict like any load write. */
+  private async probeAppend(active: Active, client: DrillClient, partition: number): Promise<number> {
+    const record = new TextEncoder().encode(`drill-probe ${active.run.id} ${Date.now()} ${randomBytes(8).toString('hex')}`);
+    const result = await client.append({ partition }, [record]);
+    const offset = result.offsets[0] ?? -1;
+    active.probeAcks.push({ partition: result.partition, offset, digest: recordDigest(record) });
+    return offset;
+  }
+
+  // ---- figures ----
+
+  private leaderExcluding(partition: number, excluded: readonly number[]): number {
+    for (const r of this.cluster.replicasOf(partition)) {
+      if (excluded.includes(r)) continue;
+      const node = this.cluster.node(r);
+      if (node !== null && node.isRunning && node.replica(partition)?.isLeader === true) return r;
+    }
+    return 0;
+  }
+
+  private hwSnapshot(): Map<number, Map<number, number>> {
+    const out = new Map<number, Map<number, number>>();
+    for (const n of this.cluster.nodeIds()) {
+      const m = new Map<number, number>();
+      const node = this.cluster.node(n);
+      for (let p = 0; p < this.cluster.partitionCount; p++) {
+        const r = node?.replica(p);
+        if (r !== undefined) m.set(p, r.hw);
+      }
+      out.set(n, m);
+    }
+    return out;
+  }
+
+  private maxHw(snapshot: Map<number, Map<number, number>>, partition: number): number {
+    let max = 0;
+    for (const m of snapshot.values()) max = Math.max(max, m.get(partition) ?? 0);
+    return max;
+  }
+
+  private busiestPartition(): number {
+    let best = 0;
+    let bestHw = -1;
+    for (let p = 0; p < this.cluster.partitionCount; p++) {
+      const hw = this.cluster.node(this.cluster.leaderOf(p))?.replica(p)?.hw ?? 0;
+      if (hw > bestHw) {
+        best = p;
+        bestHw = hw;
+      }
+    }
+    return best;
+  }
+
+  private clientLatency(fromMs: number, toMs: number): LatencyFigure {
+    const windows = (this.load?.latency.windows(fromMs - 1_000) ?? []).filter((w) => w.endMs > fromMs && w.startMs < toMs);
+    if (windows.length === 0) return { count: 0, p99Ms: 0, p999Ms: 0 };
+    const s = summary(mergeEncoded(windows.map((w) => w.encoded)));
+    return { count: s.count, p99Ms: s.p99Micros / 1000, p999Ms: s.p999Micros / 1000 };
+  }
+
+  private startWatcher(active: Active): void {
+    const p = active.run.partition;
+    let leader = this.cluster.leaderOf(p);
+    let up = new Map(this.cluster.health().map((h) => [h.node, h.up] as const));
+    active.watcher = setInterval(() => {
+      const l = this.cluster.leaderOf(p);
+      if (l !== leader) {
+        this.event(active, 'leader', `partition ${p}: leader ${leader === 0 ? 'none' : `node ${leader}`} → ${l === 0 ? 'none' : `node ${l}`}`);
+        leader = l;
+      }
+      const now = new Map(this.cluster.health().map((h) => [h.node, h.up] as const));
+      for (const [n, isUp] of now) if (up.get(n) !== isUp) this.event(active, 'node', `node ${n} ${isUp ? 'up' : 'down'}`);
+      up = now;
+    }, 100);
+    active.watcher.unref();
+  }
+
+  private event(active: Active, kind: TimelineEvent['kind'], text: string): void {
+    active.run.timeline.push({ tMs: Date.now(), kind, text });
+  }
+
+  private persist(run: DrillRun): void {
+    this.runs.set(run.id, run);
+    const file = join(this.dir, `${run.id}.json`);
+    writeFileSync(`${file}.tmp`, JSON.stringify(run, null, 2));
+    renameSync(`${file}.tmp`, file);
+  }
+}
