@@ -1,0 +1,242 @@
+// Peer benchmark (issue 7): the same open-loop write workload against etcd (3 members),
+// NATS JetStream (3 servers, R3 file stream), Logscope embedded and Logscope as 3 TCP node
+// processes, plus the temp dir's disk limit (fdatasync rate, sequential write+fdatasync).
+// `npm run bench -- peers [--quick] [--seconds N] [--producers N] [--systems etcd,nats,...]`
+// Writes bench/results/peers-<timestamp>.json and prints a Markdown table.
+
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, release, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { cleanupSync, findBinary, installCleanupHandlers, makeTempDir, removeTempDir, ResourceSampler, type ResourceUse } from './peers/procs.ts';
+import { ALL_SYSTEMS, PARTITIONS, REPO_ROOT, startEtcd, startLogscopeEmbedded, startLogscopeTcp, startNats, type RunningSystem, type SystemName } from './peers/systems.ts';
+import { measureDisk, runPoint, type DiskResult, type PointResult, type PointSpec } from './peers/workload.ts';
+
+interface Settings {
+  quick: boolean;
+  seconds: number;
+  warmupSeconds: number;
+  producers: number;
+  inflightPerProducer: number;
+  recordSizes: number[];
+  rates: (number | 'max')[];
+  systems: SystemName[];
+  diskSeconds: number;
+}
+
+interface Row extends PointResult {
+  system: SystemName;
+  rate: number | 'max';
+  server: ResourceUse;
+  /** The load generator (this process); for logscope-embedded it is the same process as the server. */
+  client: ResourceUse;
+}
+
+interface SystemInfo {
+  system: SystemName;
+  version: string;
+  durability: string;
+  error: string | null;
+}
+
+function parseSettings(argv: readonly string[]): Settings {
+  const { values } = parseArgs({
+    args: argv.filter((a) => a !== 'peers'),
+    options: {
+      quick: { type: 'boolean', default: false },
+      seconds: { type: 'string' },
+      producers: { type: 'string' },
+      systems: { type: 'string' },
+    },
+    allowPositionals: true,
+  });
+  const quick = values.quick ?? false;
+  const seconds = values.seconds !== undefined ? Number(values.seconds) : quick ? 3 : 8;
+  if (!Number.isFinite(seconds) || seconds <= 0) throw new Error('--seconds must be a positive number');
+  const producers = values.producers !== undefined ? Number(values.producers) : 12;
+  if (!Number.isInteger(producers) || producers < 1) throw new Error('--producers must be a positive integer');
+  const systems = (values.systems?.split(',').map((s) => s.trim()).filter(Boolean) ?? [...ALL_SYSTEMS]) as SystemName[];
+  for (const s of systems) if (!ALL_SYSTEMS.includes(s)) throw new Error(`unknown system ${s} (one of ${ALL_SYSTEMS.join(', ')})`);
+  return {
+    quick,
+    seconds,
+    warmupSeconds: quick ? 1 : 2,
+    producers,
+    inflightPerProducer: 8,
+    recordSizes: [100, 1024],
+    rates: quick ? [1_000, 'max'] : [1_000, 4_000, 'max'],
+    systems,
+    diskSeconds: quick ? 1 : 2,
+  };
+}
+
+/** Installs etcd-server / nats-server from Debian when missing (as root), else explains how. */
+function ensureBinaries(systems: readonly SystemName[]): { etcd: string | null; nats: string | null } {
+  const want: { pkg: string; bin: string }[] = [];
+  if (systems.includes('etcd') && findBinary('etcd') === null) want.push({ pkg: 'etcd-server', bin: 'etcd' });
+  if (systems.includes('nats') && findBinary('nats-server') === null) want.push({ pkg: 'nats-server', bin: 'nats-server' });
+  if (want.length > 0) {
+    const pkgs = want.map((w) => w.pkg);
+    if (process.getuid?.() !== 0) {
+      throw new Error(`missing ${want.map((w) => w.bin).join(' and ')}; install with: sudo apt-get update && sudo apt-get install -y ${pkgs.join(' ')} (Debian packages), then run again`);
+    }
+    console.log(`installing ${pkgs.join(', ')} with apt-get…`);
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    const update = spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+    const install = update.status === 0 ? spawnSync('apt-get', ['install', '-y', '-qq', ...pkgs], { stdio: 'inherit', env }) : update;
+    if (install.status !== 0) throw new Error(`apt-get failed to install ${pkgs.join(' ')}; check \`apt-cache policy ${pkgs.join(' ')}\``);
+  }
+  const etcd = systems.includes('etcd') ? findBinary('etcd') : null;
+  const nats = systems.includes('nats') ? findBinary('nats-server') : null;
+  if (systems.includes('etcd') && etcd === null) throw new Error('etcd still not found on PATH after installing etcd-server');
+  if (systems.includes('nats') && nats === null) throw new Error('nats-server still not found on PATH after installing nats-server');
+  return { etcd, nats };
+}
+
+function versionOf(system: SystemName, binaries: { etcd: string | null; nats: string | null }): string {
+  const first = (cmd: string, args: string[]): string => (spawnSync(cmd, args, { encoding: 'utf8' }).stdout ?? '').split('\n')[0]?.trim() ?? '';
+  const pkgVersion = (name: string): string => {
+    try {
+      return (JSON.parse(readFileSync(join(REPO_ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+    } catch {
+      return '?';
+    }
+  };
+  if (system === 'etcd') return `${first(binaries.etcd ?? 'etcd', ['--version'])}; npm etcd3 ${pkgVersion('etcd3')}`;
+  if (system === 'nats') return `${first(binaries.nats ?? 'nats-server', ['--version'])}; npm nats ${pkgVersion('nats')}`;
+  return `Logscope (this tree), Node ${process.version}`;
+}
+
+async function startSystem(system: SystemName, binaries: { etcd: string | null; nats: string | null }): Promise<RunningSystem> {
+  if (system === 'etcd') return startEtcd(binaries.etcd ?? 'etcd');
+  if (system === 'nats') return startNats(binaries.nats ?? 'nats-server');
+  if (system === 'logscope-embedded') return startLogscopeEmbedded();
+  return startLogscopeTcp();
+}
+
+const f = (n: number, digits = 1): string => (Number.isFinite(n) ? n.toFixed(digits) : '—');
+const rateLabel = (r: number | 'max'): string => (r === 'max' ? 'max' : `${r}/s`);
+const LABEL: Record<SystemName, string> = { etcd: 'etcd', nats: 'NATS JetStream', 'logscope-embedded': 'Logscope embedded', 'logscope-tcp': 'Logscope TCP' };
+
+function markdown(settings: Settings, disk: DiskResult, rows: readonly Row[], infos: readonly SystemInfo[]): string {
+  const out: string[] = [];
+  out.push(`Disk of ${disk.dir}: ${f(disk.fdatasyncPerSec, 0)} fdatasync/s (4 KiB append + fdatasync; p50 ${f(disk.fdatasyncLatency.p50Ms, 2)} ms, p99 ${f(disk.fdatasyncLatency.p99Ms, 2)} ms, max ${f(disk.fdatasyncLatency.maxMs, 2)} ms); sequential 1 MiB write + fdatasync ${f(disk.seqMBps, 0)} MB/s`);
+  out.push('');
+  out.push(`${settings.producers} producers, ${settings.seconds} s measured per point after ${settings.warmupSeconds} s warm-up; fixed rates open-loop (latency from the intended send time), max = ${settings.inflightPerProducer} writes in flight per producer (latency from the actual send). CPU in % of one core summed over the 3 server processes; RSS summed.`);
+  out.push('');
+  out.push('| system | record | offered | acked rec/s | MB/s | p50 ms | p99 ms | p99.9 ms | max ms | errors | server CPU % | server RSS MB | client CPU % |');
+  out.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const r of rows) {
+    const embedded = r.system === 'logscope-embedded';
+    out.push(`| ${LABEL[r.system]} | ${r.recordBytes} B | ${rateLabel(r.rate)} | ${f(r.ackedPerSec, 0)} | ${f(r.mbPerSec, 2)} | ${f(r.latency.p50Ms, 2)} | ${f(r.latency.p99Ms, 2)} | ${f(r.latency.p999Ms, 2)} | ${f(r.latency.maxMs, 2)} | ${r.errors + r.unfinished} | ${f(r.server.cpuPercent, 0)}${embedded ? '*' : ''} | ${f(r.server.rssMbMax, 0)}${embedded ? '*' : ''} | ${embedded ? '(incl.)' : f(r.client.cpuPercent, 0)} |`);
+  }
+  out.push('');
+  out.push('\\* embedded: the whole bench process (cluster + load generator), from process.cpuUsage and RSS.');
+  const peers = (['etcd', 'nats'] as const).filter((p) => rows.some((r) => r.system === p));
+  const ours = (['logscope-embedded', 'logscope-tcp'] as const).filter((p) => rows.some((r) => r.system === p));
+  if (peers.length > 0 && ours.length > 0) {
+    out.push('');
+    out.push('Ratios Logscope / peer at the same point (throughput: >1 is better for Logscope; p99 and CPU: <1 is better for Logscope).');
+    out.push('');
+    out.push('| Logscope | vs | record | offered | throughput × | p99 × | p99.9 × | server CPU × |');
+    out.push('|---|---|---|---|---|---|---|---|');
+    for (const o of ours) for (const p of peers) for (const size of settings.recordSizes) for (const rate of settings.rates) {
+      const a = rows.find((r) => r.system === o && r.recordBytes === size && r.rate === rate);
+      const b = rows.find((r) => r.system === p && r.recordBytes === size && r.rate === rate);
+      if (a === undefined || b === undefined) continue;
+      out.push(`| ${LABEL[o]} | ${LABEL[p]} | ${size} B | ${rateLabel(rate)} | ${f(a.ackedPerSec / b.ackedPerSec, 2)} | ${f(a.latency.p99Ms / b.latency.p99Ms, 2)} | ${f(a.latency.p999Ms / b.latency.p999Ms, 2)} | ${f(a.server.cpuPercent / b.server.cpuPercent, 2)} |`);
+    }
+  }
+  out.push('');
+  out.push('Durability as configured:');
+  for (const i of infos) out.push(`- ${LABEL[i.system]} (${i.version}): ${i.durability}${i.error !== null ? ` — FAILED: ${i.error}` : ''}`);
+  return out.join('\n');
+}
+
+export async function run(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
+  const settings = parseSettings(argv);
+  installCleanupHandlers();
+  const binaries = ensureBinaries(settings.systems);
+  const cpu = cpus();
+  const startedAt = new Date();
+  console.log(`peers bench — ${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores, Node ${process.version}; systems ${settings.systems.join(', ')}; ${settings.seconds} s per point`);
+
+  const diskDir = makeTempDir('logscope-peers-disk-');
+  let disk: DiskResult;
+  try {
+    disk = measureDisk(diskDir, settings.diskSeconds);
+  } finally {
+    removeTempDir(diskDir);
+  }
+  disk.dir = tmpdir();
+  console.log(`disk: ${f(disk.fdatasyncPerSec, 0)} fdatasync/s (p99 ${f(disk.fdatasyncLatency.p99Ms, 2)} ms), sequential write+fdatasync ${f(disk.seqMBps, 0)} MB/s`);
+
+  const rows: Row[] = [];
+  const infos: SystemInfo[] = [];
+  try {
+    for (const system of settings.systems) {
+      const info: SystemInfo = { system, version: versionOf(system, binaries), durability: '', error: null };
+      infos.push(info);
+      let running: RunningSystem | null = null;
+      try {
+        console.log(`starting ${LABEL[system]}…`);
+        running = await startSystem(system, binaries);
+        info.durability = running.durability;
+        for (const recordBytes of settings.recordSizes) for (const rate of settings.rates) {
+          const spec: PointSpec = {
+            recordBytes,
+            producers: settings.producers,
+            rate,
+            seconds: settings.seconds,
+            warmupSeconds: settings.warmupSeconds,
+            inflightPerProducer: settings.inflightPerProducer,
+            outstandingMax: 50_000,
+            drainTimeoutMs: 15_000,
+          };
+          const server = new ResourceSampler(running.pids);
+          const client = new ResourceSampler('self');
+          server.start();
+          client.start();
+          const result = await runPoint(running.target, spec);
+          const row: Row = { ...result, system, rate, server: server.stop(), client: client.stop() };
+          rows.push(row);
+          console.log(`  ${LABEL[system]} ${recordBytes} B ${rateLabel(rate)}: ${f(row.ackedPerSec, 0)} rec/s, p50 ${f(row.latency.p50Ms, 2)} ms, p99 ${f(row.latency.p99Ms, 2)} ms, max ${f(row.latency.maxMs, 1)} ms, errors ${row.errors}${row.firstError !== null ? ` (${row.firstError})` : ''}, unfinished ${row.unfinished}`);
+        }
+      } catch (error) {
+        info.error = error instanceof Error ? error.message : String(error);
+        console.error(`${LABEL[system]} failed: ${info.error}`);
+      } finally {
+        await running?.stop();
+      }
+    }
+  } finally {
+    cleanupSync();
+  }
+
+  const table = markdown(settings, disk, rows, infos);
+  const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
+  mkdirSync(resultsDir, { recursive: true });
+  const file = join(resultsDir, `peers-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, `${JSON.stringify({
+    benchmark: 'peers',
+    startedAt: startedAt.toISOString(),
+    machine: { cpu: cpu[0]?.model ?? null, cores: cpu.length, memoryGb: totalmem() / 2 ** 30, kernel: release(), node: process.version, tmpdir: tmpdir() },
+    settings: { ...settings, partitions: PARTITIONS },
+    disk,
+    systems: infos,
+    rows,
+    markdown: table,
+  }, null, 2)}\n`);
+  console.log(`\n${table}\n\nresults: ${file}`);
+  if (infos.some((i) => i.error !== null)) process.exitCode = 1;
+}
+
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
+  run().catch((error: unknown) => {
+    console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+    cleanupSync();
+    process.exit(1);
+  });
+}

@@ -1,0 +1,201 @@
+// The four systems under test, each started on loopback ports in its own temp dir:
+// etcd (3 members), NATS JetStream (3 servers, one R3 file stream), Logscope embedded
+// (3 nodes in this process) and Logscope over TCP (3 node processes).
+
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Etcd3 } from 'etcd3';
+import { connect, StorageType, type NatsConnection } from 'nats';
+import { EmbeddedCluster } from '../../packages/log-cluster/src/cluster.ts';
+import { LogClient } from '../../packages/log-cluster/src/client.ts';
+import { realScheduler } from '../../packages/log-cluster/src/clock.ts';
+import { TcpConnector, type PeerAddress } from '../../packages/log-cluster/src/transport/tcp.ts';
+import { freePorts, makeTempDir, removeTempDir, sleep, spawnManaged, stopManaged, waitForLine, type Managed } from './procs.ts';
+import type { Target } from './workload.ts';
+
+export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const PARTITIONS = 12;
+const SEND_TIMEOUT_MS = 10_000;
+
+export interface RunningSystem {
+  readonly name: string;
+  readonly durability: string;
+  readonly target: Target;
+  /** Server processes to sample, or 'self' when the system runs inside this process. */
+  readonly pids: readonly number[] | 'self';
+  stop(): Promise<void>;
+}
+
+export type SystemName = 'etcd' | 'nats' | 'logscope-embedded' | 'logscope-tcp';
+export const ALL_SYSTEMS: readonly SystemName[] = ['etcd', 'nats', 'logscope-embedded', 'logscope-tcp'];
+
+async function retry<T>(what: string, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown = null;
+  while (Date.now() < deadline) {
+    try {
+      return await fn();
+    } catch (error) {
+      last = error;
+      await sleep(200);
+    }
+  }
+  throw new Error(`${what}: not ready after ${timeoutMs} ms (${last instanceof Error ? last.message : String(last)})`);
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([p, new Promise<T>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timeout after ${ms} ms`)), ms);
+  })]).finally(() => clearTimeout(timer));
+}
+
+async function stopAll(procs: readonly Managed[], dir: string): Promise<void> {
+  await Promise.all(procs.map((m) => stopManaged(m)));
+  removeTempDir(dir);
+}
+
+export async function startEtcd(binary: string): Promise<RunningSystem> {
+  const dir = makeTempDir('logscope-peers-etcd-');
+  const ports = await freePorts(6);
+  const names = [1, 2, 3].map((i) => `e${i}`);
+  const peerUrl = (i: number): string => `http://127.0.0.1:${ports[3 + i]}`;
+  const clientUrl = (i: number): string => `http://127.0.0.1:${ports[i]}`;
+  const initialCluster = names.map((n, i) => `${n}=${peerUrl(i)}`).join(',');
+  const procs: Managed[] = [];
+  try {
+    for (let i = 0; i < 3; i++) {
+      procs.push(spawnManaged(`etcd ${names[i]}`, binary, [
+        '--name', names[i]!, '--data-dir', join(dir, names[i]!),
+        '--listen-client-urls', clientUrl(i), '--advertise-client-urls', clientUrl(i),
+        '--listen-peer-urls', peerUrl(i), '--initial-advertise-peer-urls', peerUrl(i),
+        '--initial-cluster', initialCluster, '--initial-cluster-token', 'logscope-bench', '--initial-cluster-state', 'new',
+        '--logger', 'zap', '--log-level', 'warn',
+      ]));
+    }
+    const client = new Etcd3({ hosts: [0, 1, 2].map(clientUrl) });
+    await retry('etcd', 30_000, () => withTimeout(client.put('bench/ready').value('1').exec(), 2_000));
+    return {
+      name: 'etcd',
+      durability: 'put acknowledged after a Raft quorum (2 of 3) has fsynced the entry to its WAL (etcd default; no --unsafe-no-fsync)',
+      target: { send: (producer, record) => client.put(`bench/p${producer}`).value(Buffer.from(record.buffer, record.byteOffset, record.byteLength)).exec() },
+      pids: procs.map((p) => p.pid),
+      stop: async () => {
+        client.close();
+        await stopAll(procs, dir);
+      },
+    };
+  } catch (error) {
+    await stopAll(procs, dir);
+    throw error;
+  }
+}
+
+export async function startNats(binary: string): Promise<RunningSystem> {
+  const dir = makeTempDir('logscope-peers-nats-');
+  const ports = await freePorts(6);
+  const procs: Managed[] = [];
+  let nc: NatsConnection | null = null;
+  try {
+    for (let i = 0; i < 3; i++) {
+      const routes = [0, 1, 2].filter((j) => j !== i).map((j) => `"nats-route://127.0.0.1:${ports[3 + j]}"`).join(', ');
+      const conf = join(dir, `n${i + 1}.conf`);
+      writeFileSync(conf, [
+        `server_name: n${i + 1}`,
+        `listen: "127.0.0.1:${ports[i]}"`,
+        `jetstream { store_dir: "${join(dir, `n${i + 1}`)}" }`,
+        `cluster { name: bench, listen: "127.0.0.1:${ports[3 + i]}", routes: [${routes}] }`,
+        '',
+      ].join('\n'));
+      procs.push(spawnManaged(`nats n${i + 1}`, binary, ['-c', conf]));
+    }
+    await Promise.all(procs.map((m) => waitForLine(m, (l) => l.includes('Server is ready'), 20_000)));
+    const conn = await connect({ servers: [0, 1, 2].map((i) => `127.0.0.1:${ports[i]}`), maxReconnectAttempts: -1 });
+    nc = conn;
+    const jsm = await retry('nats jetstream', 30_000, () => conn.jetstreamManager());
+    await retry('nats stream', 30_000, () => jsm.streams.add({ name: 'BENCH', subjects: ['bench.>'], num_replicas: 3, storage: StorageType.File }));
+    const js = conn.jetstream();
+    await retry('nats publish', 30_000, () => js.publish('bench.ready', new Uint8Array(1), { timeout: 2_000 }));
+    return {
+      name: 'nats',
+      durability: 'PubAck after the R3 stream\'s Raft quorum stored the message; JetStream file store (nats-server 2.9) writes to the page cache and fsyncs every 2 min by default — sync_interval (incl. `always`) only exists from 2.10, so the per-message-fsync variant could not be run',
+      target: { send: (producer, record) => js.publish(`bench.p${producer}`, record, { timeout: SEND_TIMEOUT_MS }) },
+      pids: procs.map((p) => p.pid),
+      stop: async () => {
+        await conn.close().catch(() => undefined);
+        await stopAll(procs, dir);
+      },
+    };
+  } catch (error) {
+    await nc?.close().catch(() => undefined);
+    await stopAll(procs, dir);
+    throw error;
+  }
+}
+
+const LOGSCOPE_DURABILITY = 'append acknowledged once the batch is committed by a quorum of the RF=3 replicas, each fdatasyncing before it acknowledges (12 partitions, client linger 1 ms)';
+
+async function warmLogscope(client: LogClient): Promise<void> {
+  for (let p = 0; p < PARTITIONS; p++) await retry(`logscope partition ${p}`, 30_000, () => client.append({ partition: p }, [new Uint8Array(1)]));
+}
+
+export async function startLogscopeEmbedded(): Promise<RunningSystem> {
+  const dir = makeTempDir('logscope-peers-embedded-');
+  const cluster = await EmbeddedCluster.start({ dataDir: dir, nodeCount: 3, partitionCount: PARTITIONS });
+  try {
+    await cluster.waitForLeaders(20_000);
+    const client = cluster.client({ appendTimeoutMs: SEND_TIMEOUT_MS });
+    await warmLogscope(client);
+    return {
+      name: 'logscope-embedded',
+      durability: LOGSCOPE_DURABILITY,
+      target: { send: (producer, record) => client.append({ partition: producer % PARTITIONS }, [record]) },
+      pids: 'self',
+      stop: async () => {
+        client.close();
+        await cluster.stop();
+        removeTempDir(dir);
+      },
+    };
+  } catch (error) {
+    await cluster.stop();
+    removeTempDir(dir);
+    throw error;
+  }
+}
+
+export async function startLogscopeTcp(): Promise<RunningSystem> {
+  const dir = makeTempDir('logscope-peers-tcp-');
+  const ports = await freePorts(3);
+  const peersArg = ports.map((p, i) => `${i + 1}=127.0.0.1:${p}`).join(',');
+  const procs: Managed[] = [];
+  let client: LogClient | null = null;
+  try {
+    for (let i = 0; i < 3; i++) {
+      procs.push(spawnManaged(`logscope node ${i + 1}`, process.execPath, [
+        '--import', 'tsx', 'apps/server/src/cli.ts', 'node', '--id', String(i + 1), '--peers', peersArg,
+        '--data-dir', join(dir, `node-${i + 1}`), '--partitions', String(PARTITIONS),
+      ], REPO_ROOT));
+    }
+    await Promise.all(procs.map((m) => waitForLine(m, (l) => l.includes('"node-ready"'), 60_000)));
+    const peers = new Map<number, PeerAddress>(ports.map((port, i) => [i + 1, { host: '127.0.0.1', port }]));
+    const c = new LogClient(new TcpConnector(peers), realScheduler, { appendTimeoutMs: SEND_TIMEOUT_MS });
+    client = c;
+    await warmLogscope(c);
+    return {
+      name: 'logscope-tcp',
+      durability: LOGSCOPE_DURABILITY,
+      target: { send: (producer, record) => c.append({ partition: producer % PARTITIONS }, [record]) },
+      pids: procs.map((p) => p.pid),
+      stop: async () => {
+        c.close();
+        await stopAll(procs, dir);
+      },
+    };
+  } catch (error) {
+    client?.close();
+    await stopAll(procs, dir);
+    throw error;
+  }
+}

@@ -1,0 +1,171 @@
+// The one workload every system gets: N producers, fixed-size records, either an open-loop
+// offered rate (latency from the intended send time, so a stalled system is charged for the
+// sends it delayed) or the maximum (each producer keeps a fixed number of writes in flight).
+
+import { closeSync, fdatasyncSync, openSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { build, type Histogram } from 'hdr-histogram-js';
+
+export interface Target {
+  /** One record, acknowledged only once the system's durable quorum path has it. */
+  send(producer: number, record: Uint8Array): Promise<unknown>;
+}
+
+export interface PointSpec {
+  readonly recordBytes: number;
+  readonly producers: number;
+  /** Records per second offered in total, or 'max'. */
+  readonly rate: number | 'max';
+  readonly seconds: number;
+  readonly warmupSeconds: number;
+  /** Writes in flight per producer in 'max' mode. */
+  readonly inflightPerProducer: number;
+  /** Open loop: past this many writes outstanding, sends wait (latency still counts from the intended time). */
+  readonly outstandingMax: number;
+  readonly drainTimeoutMs: number;
+}
+
+export interface LatencySummary {
+  p50Ms: number;
+  p99Ms: number;
+  p999Ms: number;
+  maxMs: number;
+  meanMs: number;
+  count: number;
+}
+
+export interface PointResult {
+  recordBytes: number;
+  producers: number;
+  offeredPerSec: number | null;
+  ackedPerSec: number;
+  mbPerSec: number;
+  latency: LatencySummary;
+  errors: number;
+  firstError: string | null;
+  unfinished: number;
+}
+
+export function newHistogram(): Histogram {
+  return build({ bitBucketSize: 64, lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3, useWebAssembly: false });
+}
+
+export function summarize(h: Histogram): LatencySummary {
+  const ms = (us: number): number => us / 1000;
+  return {
+    p50Ms: ms(h.getValueAtPercentile(50)),
+    p99Ms: ms(h.getValueAtPercentile(99)),
+    p999Ms: ms(h.getValueAtPercentile(99.9)),
+    maxMs: ms(h.maxValue),
+    meanMs: ms(h.mean),
+    count: h.totalCount,
+  };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export async function runPoint(target: Target, spec: PointSpec): Promise<PointResult> {
+  const record = new Uint8Array(spec.recordBytes);
+  for (let i = 0; i < record.length; i++) record[i] = (i * 31 + 7) & 0xff;
+  const hist = newHistogram();
+  const t0 = performance.now();
+  const measureStart = t0 + spec.warmupSeconds * 1000;
+  const measureEnd = measureStart + spec.seconds * 1000;
+  let ackedInWindow = 0;
+  let errors = 0;
+  let firstError: string | null = null;
+  let outstanding = 0;
+
+  const issue = (producer: number, intendedAt: number): Promise<void> => {
+    outstanding++;
+    return target.send(producer, record).then(() => {
+      const now = performance.now();
+      if (intendedAt >= measureStart && intendedAt < measureEnd) hist.recordValue(Math.max(1, Math.round((now - intendedAt) * 1000)));
+      if (now >= measureStart && now < measureEnd) ackedInWindow++;
+    }, (error: unknown) => {
+      errors++;
+      firstError ??= error instanceof Error ? error.message : String(error);
+    }).finally(() => {
+      outstanding--;
+    });
+  };
+
+  if (spec.rate === 'max') {
+    const worker = async (producer: number): Promise<void> => {
+      while (performance.now() < measureEnd) await issue(producer, performance.now());
+    };
+    const workers: Promise<void>[] = [];
+    for (let p = 0; p < spec.producers; p++) for (let k = 0; k < spec.inflightPerProducer; k++) workers.push(worker(p));
+    await Promise.all(workers);
+  } else {
+    const rate = spec.rate;
+    const intervalMs = 1000 / rate;
+    let k = 0;
+    while (true) {
+      const now = performance.now();
+      if (now >= measureEnd) break;
+      const due = Math.min(Math.floor((now - t0) / intervalMs) + 1, Math.ceil((measureEnd - t0) / intervalMs));
+      while (k < due && outstanding < spec.outstandingMax) {
+        void issue(k % spec.producers, t0 + k * intervalMs);
+        k++;
+      }
+      await sleep(1);
+    }
+  }
+  const drainDeadline = performance.now() + spec.drainTimeoutMs;
+  while (outstanding > 0 && performance.now() < drainDeadline) await sleep(10);
+
+  return {
+    recordBytes: spec.recordBytes,
+    producers: spec.producers,
+    offeredPerSec: spec.rate === 'max' ? null : spec.rate,
+    ackedPerSec: ackedInWindow / spec.seconds,
+    mbPerSec: (ackedInWindow * spec.recordBytes) / spec.seconds / 1e6,
+    latency: summarize(hist),
+    errors,
+    firstError,
+    unfinished: outstanding,
+  };
+}
+
+export interface DiskResult {
+  dir: string;
+  fdatasyncPerSec: number;
+  fdatasyncLatency: LatencySummary;
+  seqMBps: number;
+  seqWriteFdatasyncLatency: LatencySummary;
+}
+
+/** The disk's own limit: 4 KiB appends each followed by fdatasync, then 1 MiB appends each followed by fdatasync. */
+export function measureDisk(dir: string, seconds: number): DiskResult {
+  const loop = (bytes: number): { perSec: number; hist: Histogram } => {
+    const file = join(dir, `disk-${bytes}.dat`);
+    const fd = openSync(file, 'w');
+    const buf = Buffer.alloc(bytes, 0x5a);
+    const hist = newHistogram();
+    let n = 0;
+    const start = performance.now();
+    const end = start + seconds * 1000;
+    let now = start;
+    while (now < end) {
+      const t = now;
+      writeSync(fd, buf, 0, bytes);
+      fdatasyncSync(fd);
+      now = performance.now();
+      hist.recordValue(Math.max(1, Math.round((now - t) * 1000)));
+      n++;
+    }
+    closeSync(fd);
+    rmSync(file, { force: true });
+    return { perSec: n / ((now - start) / 1000), hist };
+  };
+  const small = loop(4096);
+  const large = loop(1 << 20);
+  return {
+    dir,
+    fdatasyncPerSec: small.perSec,
+    fdatasyncLatency: summarize(small.hist),
+    seqMBps: (large.perSec * (1 << 20)) / 1e6,
+    seqWriteFdatasyncLatency: summarize(large.hist),
+  };
+}
