@@ -53,7 +53,7 @@ function parseSettings(argv: readonly string[]): Settings {
     allowPositionals: true,
   });
   const quick = values.quick ?? false;
-  const seconds = values.seconds !== undefined ? Number(values.seconds) : quick ? 3 : 8;
+  const seconds = values.seconds !== undefined ? Number(values.seconds) : quick ? 3 : 7;
   if (!Number.isFinite(seconds) || seconds <= 0) throw new Error('--seconds must be a positive number');
   const producers = values.producers !== undefined ? Number(values.producers) : 12;
   if (!Number.isInteger(producers) || producers < 1) throw new Error('--producers must be a positive integer');
