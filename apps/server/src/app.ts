@@ -11,6 +11,7 @@ import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import type { TelemetrySource } from '@logscope/telemetry';
 import { AuditTrail, generateToken } from './auth.ts';
 import { createContext } from './context.ts';
+import { attachDrillEngine } from './drills/registry.ts';
 import { LoadGenerator, type AppendClient, type LoadConfig } from './load/generator.ts';
 import { appRouter } from './routers/index.ts';
 import { Scraper } from './scrape/scraper.ts';
@@ -109,6 +110,7 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
     sloP99Ms: options.sloP99Ms ?? DEFAULT_SLO_P99_MS,
     tickListeners,
   };
+  const drills = attachDrillEngine(services, cluster, load, options.dataDir);
 
   const host = options.host ?? DEFAULT_HOST;
   const ownOrigins = new Set<string>();
@@ -161,6 +163,7 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
     services,
     close: () => {
       closing ??= (async () => {
+        await drills?.close(); // aborts a running drill: its faults are healed
         await load?.close();
         await scraper.stop();
         await new Promise<void>((resolveClose) => {

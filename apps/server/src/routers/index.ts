@@ -3,6 +3,7 @@
 import { createCallerFactory, router } from '../trpc.ts';
 import { auditRouter } from './audit.ts';
 import { clusterRouter } from './cluster.ts';
+import { drillsRouter } from './drills.ts';
 import { faultsRouter } from './faults.ts';
 import { latencyRouter } from './latency.ts';
 import { loadRouter } from './load.ts';
@@ -19,6 +20,7 @@ export const appRouter = router({
   faults: faultsRouter,
   load: loadRouter,
   audit: auditRouter,
+  drills: drillsRouter,
 });
 
 export type AppRouter = typeof appRouter;
