@@ -2,9 +2,7 @@
 // (open-loop, from the intended send time) of a 3-node RF=3 cluster, embedded and as three processes
 // over TCP, at the measured maximum and at 50 % of it, for 100 B and 1 KiB records — beside the
 // physical limit of the same disk and the simulator's seeds per minute.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +12,8 @@ import { LogClient } from '../packages/log-cluster/src/client.ts';
 import { realScheduler } from '../packages/log-cluster/src/clock.ts';
 import { EmbeddedCluster } from '../packages/log-cluster/src/cluster.ts';
 import { runSeeds } from '../packages/log-cluster/src/sim/run-seeds.ts';
-import { TcpConnector, type PeerAddress } from '../packages/log-cluster/src/transport/tcp.ts';
+import { TcpConnector } from '../packages/log-cluster/src/transport/tcp.ts';
+import { NodeProcessCluster } from '../test/support/node-cluster.ts';
 import { measureDiskLimit, type DiskLimit } from './disk-limit.ts';
 import { machineLine } from './machine.ts';
 
@@ -128,37 +127,6 @@ async function sweep(mode: Point['mode'], client: LogClient, seconds: number, si
   return points;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function startTcpCluster(dataDir: string): Promise<{ peers: Map<number, PeerAddress>; children: ChildProcess[] }> {
-  const peers = new Map<number, PeerAddress>();
-  for (const id of [1, 2, 3]) peers.set(id, { host: '127.0.0.1', port: await freePort() });
-  const peersArg = [...peers].map(([id, a]) => `${id}=${a.host}:${a.port}`).join(',');
-  const children = await Promise.all(
-    [...peers.keys()].map(
-      (id) =>
-        new Promise<ChildProcess>((resolve, reject) => {
-          const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'apps/server/src/cli.ts'), 'node', '--id', String(id), '--peers', peersArg, '--data-dir', join(dataDir, `node-${id}`), '--partitions', String(PARTITIONS)], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
-          child.stdout?.on('data', (chunk: Buffer) => {
-            if (chunk.toString().includes('"node-ready"')) resolve(child);
-          });
-          child.once('exit', (code) => reject(new Error(`node ${id} exited with ${code}`)));
-        }),
-    ),
-  );
-  return { peers, children };
-}
-
 function table(points: readonly Point[], disk: DiskLimit): string {
   const rows = points.map((p) => `| ${p.mode} | ${p.recordBytes} B | ${p.load}${p.offeredPerSec !== null ? ` (${p.offeredPerSec.toFixed(0)}/s)` : ''} | ${p.ackedPerSec.toFixed(0)} | ${p.mbPerSec.toFixed(1)} | ${p.p50Ms.toFixed(2)} | ${p.p99Ms.toFixed(2)} | ${p.p999Ms.toFixed(2)} | ${p.maxMs.toFixed(2)} | ${p.errors} |`);
   return [
@@ -175,9 +143,9 @@ export async function run(args: string[]): Promise<void> {
   const seconds = values.quick ? 2 : Number(values.seconds);
   const sizes = [100, 1024];
   const dataDir = mkdtempSync(join(tmpdir(), 'logscope-bench-'));
-  const children: ChildProcess[] = [];
+  let tcp: NodeProcessCluster | null = null;
   const cleanup = (): void => {
-    for (const child of children) child.kill('SIGKILL');
+    tcp?.stop();
     rmSync(dataDir, { recursive: true, force: true });
   };
   process.once('SIGINT', () => {
@@ -197,8 +165,7 @@ export async function run(args: string[]): Promise<void> {
     if (!values['skip-tcp']) {
       const tcpDir = join(dataDir, 'tcp');
       mkdirSync(tcpDir, { recursive: true });
-      const tcp = await startTcpCluster(tcpDir);
-      children.push(...tcp.children);
+      tcp = await NodeProcessCluster.start(tcpDir, { partitionCount: PARTITIONS });
       const connector = new TcpConnector(tcp.peers);
       const client = new LogClient(connector, realScheduler, { appendTimeoutMs: 30_000 });
       for (let i = 0; i < 100; i++) {

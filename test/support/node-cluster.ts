@@ -1,0 +1,80 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { PeerAddress } from '../../packages/log-cluster/src/transport/tcp.ts';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Three (or more) real `logscope node` processes over TCP, for integration tests and benchmarks. */
+export class NodeProcessCluster {
+  readonly children = new Map<number, ChildProcess>();
+
+  private constructor(
+    readonly peers: ReadonlyMap<number, PeerAddress>,
+    private readonly dataDir: string,
+    private readonly partitionCount: number,
+  ) {}
+
+  static async start(dataDir: string, options: { nodeCount?: number; partitionCount: number }): Promise<NodeProcessCluster> {
+    const peers = new Map<number, PeerAddress>();
+    for (let id = 1; id <= (options.nodeCount ?? 3); id++) peers.set(id, { host: '127.0.0.1', port: await freePort() });
+    const cluster = new NodeProcessCluster(peers, dataDir, options.partitionCount);
+    await Promise.all([...peers.keys()].map((id) => cluster.startNode(id)));
+    return cluster;
+  }
+
+  get peersArg(): string {
+    return [...this.peers].map(([id, address]) => `${id}=${address.host}:${address.port}`).join(',');
+  }
+
+  /** Starts node `id` (again); resolves once it printed its ready line. */
+  startNode(id: number): Promise<ChildProcess> {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(root, 'apps/server/src/cli.ts'), 'node', '--id', String(id), '--peers', this.peersArg, '--data-dir', join(this.dataDir, `node-${id}`), '--partitions', String(this.partitionCount)],
+      { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    this.children.set(id, child);
+    return new Promise((resolve, reject) => {
+      let output = '';
+      const timer = setTimeout(() => reject(new Error(`node ${id} not ready in 30 s:\n${output}`)), 30_000);
+      child.stdout?.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes('"node-ready"')) {
+          clearTimeout(timer);
+          resolve(child);
+        }
+      });
+      child.stderr?.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`node ${id} exited with ${code}:\n${output}`));
+      });
+    });
+  }
+
+  /** kill -9: no clean shutdown, the OS keeps what was written. */
+  kill(id: number): void {
+    this.children.get(id)?.kill('SIGKILL');
+    this.children.delete(id);
+  }
+
+  stop(): void {
+    for (const id of [...this.children.keys()]) this.kill(id);
+  }
+}
