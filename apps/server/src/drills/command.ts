@@ -1,0 +1,103 @@
+// `logscope drill list|run NAME [--json] [--url http://127.0.0.1:7070 --token T]`.
+// With --url it drives a running server over tRPC (the token is the operator token); without,
+// it starts its own embedded cluster with load in a temporary directory and runs unattended.
+// Exit code 1 when the drill fails, 2 on a usage error.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { BUILTIN_DRILLS, findDrill } from './builtin.ts';
+import type { DrillRun } from './model.ts';
+import { reportJson, reportMarkdown } from './report.ts';
+
+const USAGE = `Usage:
+  logscope drill list [--json] [--url URL]
+  logscope drill run NAME [--json] [--url URL --token TOKEN]
+
+Without --url, run starts an embedded 3-node cluster with load in a temporary directory.
+The token defaults to LOGSCOPE_OPERATOR_TOKEN.
+`;
+
+export async function run(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { json: { type: 'boolean', default: false }, url: { type: 'string' }, token: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  });
+  const [sub, name] = positionals;
+  const json = values.json ?? false;
+  if (values.help || sub === undefined) {
+    process.stdout.write(USAGE);
+    if (!values.help) process.exitCode = 2;
+    return;
+  }
+  if (sub === 'list') {
+    const drills = BUILTIN_DRILLS.map((d) => ({ name: d.name, title: d.title, summary: d.summary, steps: d.steps.map((s) => s.title) }));
+    if (json) process.stdout.write(JSON.stringify(drills, null, 2) + '\n');
+    else for (const d of drills) process.stdout.write(`${d.name.padEnd(20)} ${d.title} — ${d.summary}\n`);
+    return;
+  }
+  if (sub !== 'run' || name === undefined) {
+    process.stderr.write(`logscope drill: ${sub === 'run' ? 'run needs a drill NAME' : `unknown subcommand "${sub}"`}\n\n${USAGE}`);
+    process.exitCode = 2;
+    return;
+  }
+  if (findDrill(name) === undefined) {
+    process.stderr.write(`logscope drill: no drill named "${name}" (drills: ${BUILTIN_DRILLS.map((d) => d.name).join(', ')})\n`);
+    process.exitCode = 2;
+    return;
+  }
+  const result = values.url !== undefined
+    ? await runRemote(values.url, values.token ?? process.env.LOGSCOPE_OPERATOR_TOKEN ?? '', name, json)
+    : await runEmbedded(name, json);
+  process.stdout.write(json ? reportJson(result) + '\n' : reportMarkdown(result));
+  if (result.status !== 'passed') process.exitCode = 1;
+}
+
+async function runEmbedded(name: string, quiet: boolean): Promise<DrillRun> {
+  const { EmbeddedCluster } = await import('../../../../packages/log-cluster/src/cluster.ts');
+  const { LoadGenerator } = await import('../load/generator.ts');
+  const { DrillEngine } = await import('./engine.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'logscope-drill-'));
+  const log = (text: string): void => {
+    if (!quiet) process.stderr.write(text);
+  };
+  const cluster = await EmbeddedCluster.start({ dataDir: join(dir, 'cluster'), nodeCount: 3, partitionCount: 12 });
+  const load = new LoadGenerator(cluster.client(), { ratePerSec: 200 });
+  const engine = new DrillEngine({ cluster, load, dataDir: dir });
+  try {
+    log(`embedded cluster in ${dir}; waiting for leaders…\n`);
+    await cluster.waitForLeaders(15_000);
+    load.start();
+    await new Promise((resolve) => setTimeout(resolve, 3_000)); // a latency baseline
+    const started = await engine.start(name, 'unattended');
+    log(`running ${name} (run ${started.id})…\n`);
+    return await engine.wait(started.id);
+  } finally {
+    await engine.close();
+    await load.close();
+    await cluster.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function runRemote(base: string, token: string, name: string, quiet: boolean): Promise<DrillRun> {
+  const url = base.replace(/\/+$/, '');
+  const headers = { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) };
+  const call = async <T>(method: 'GET' | 'POST', proc: string, input?: unknown): Promise<T> => {
+    const res = method === 'GET'
+      ? await fetch(`${url}/trpc/${proc}${input === undefined ? '' : `?input=${encodeURIComponent(JSON.stringify(input))}`}`, { headers })
+      : await fetch(`${url}/trpc/${proc}`, { method, headers, body: JSON.stringify(input ?? {}) });
+    const body = (await res.json()) as { result?: { data: T }; error?: { message?: string } };
+    if (!res.ok || body.result === undefined) throw new Error(`${proc}: ${body.error?.message ?? `HTTP ${res.status}`}`);
+    return body.result.data;
+  };
+  const started = await call<DrillRun>('POST', 'drills.start', { name, mode: 'unattended' });
+  if (!quiet) process.stderr.write(`running ${name} on ${url} (run ${started.id})…\n`);
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const run = await call<DrillRun | null>('GET', 'drills.run', { id: started.id });
+    if (run !== null && run.status !== 'running') return run;
+  }
+}
