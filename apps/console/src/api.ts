@@ -262,3 +262,40 @@ export function useAudit(before: number | null, live: boolean): UseQueryResult<A
     placeholderData: keepPreviousData,
   });
 }
+
+// ---- drills ----
+
+export type DrillRunView = NonNullable<RouterOutputs['drills']['run']>;
+export type DrillListView = RouterOutputs['drills']['list'];
+
+export const drillKeys = {
+  list: () => ['logscope', 'drills', 'list'] as const,
+  run: (id: string | null) => ['logscope', 'drills', 'run', id] as const,
+};
+
+/** Every drill with its last result, and the running drill; polled every second. */
+export function useDrills(): UseQueryResult<DrillListView> {
+  return useQuery({
+    queryKey: drillKeys.list(),
+    queryFn: ({ signal }) => trpc.drills.list.query(undefined, { signal }),
+    refetchInterval: LIVE_POLL_MS,
+  });
+}
+
+/** One run; polled twice a second while it runs, then frozen. */
+export function useDrillRun(id: string | null): UseQueryResult<DrillRunView | null> {
+  return useQuery({
+    queryKey: drillKeys.run(id),
+    queryFn: ({ signal }) => (id === null ? null : trpc.drills.run.query({ id }, { signal })),
+    enabled: id !== null,
+    refetchInterval: (q) => (q.state.data === undefined || q.state.data?.status === 'running' ? LIVE_POLL_MS / 2 : false),
+  });
+}
+
+/** Operator actions on drills (the server audits each). */
+export const drillActions = {
+  start: (name: string, mode: 'guided' | 'unattended') => trpc.drills.start.mutate({ name, mode }),
+  runStep: (index: number) => trpc.drills.runStep.mutate({ index }),
+  abort: () => trpc.drills.abort.mutate(),
+  report: (id: string, format: 'json' | 'markdown') => trpc.drills.report.query({ id, format }),
+};
