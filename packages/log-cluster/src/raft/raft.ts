@@ -755,16 +755,7 @@ export class Raft {
 
   /** Handles a rejected append; false when the rejection is stale. */
   private maybeDecrTo(pr: PeerProgress, rejected: number, hint: number): boolean {
-    if (hint < pr.match) {
-      // The follower lost entries it had acknowledged (recovered from a corrupt segment): re-sync it.
-      pr.match = hint;
-      pr.state = 'probe';
-      pr.next = hint + 1;
-      pr.probeSent = false;
-      pr.pendingSnapshot = 0;
-      pr.inflights = [];
-      return true;
-    }
+    invariant(hint >= pr.match, 'a follower that lost acknowledged entries is handled before maybeDecrTo');
     if (pr.state === 'snapshot') return false;
     if (pr.state === 'replicate') {
       if (rejected <= pr.match) return false;
