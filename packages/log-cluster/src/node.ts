@@ -49,6 +49,16 @@ export interface NodeDeps {
   readonly observer?: NodeObserver;
 }
 
+/** Present while the node's replicas abstain from voting after a corruption (see constructor). */
+const ABSTAIN_MARKER = 'abstain.marker';
+
+/** An empty marker file; creating a file syncs its directory entry, so the marker is durable before the node serves. */
+function writeMarker(disk: Disk, name: string): void {
+  const file = disk.open(name);
+  file.truncate(0);
+  file.close();
+}
+
 /** Retention runs this often; it only deletes whole segments. */
 const RETENTION_INTERVAL_MS = 10_000;
 
@@ -71,7 +81,11 @@ export class LogNode {
   private pausedUntilMs = 0;
   private readonly pausedInbox: { from: NodeId; messages: readonly PartitionMessage[] }[] = [];
   private lastRetentionMs = 0;
+  /** Term and vote last handed to the journal, per partition. */
+  private readonly persistedVotes = new Map<number, { term: number; vote: NodeId }>();
   fsyncCount = 0;
+  /** Whether this node's replicas may still be missing entries they acknowledged. */
+  private abstaining = false;
 
   constructor(config: NodeConfig, deps: NodeDeps) {
     invariant(config.nodeIds.includes(config.id), 'node id must be one of the cluster node ids');
@@ -81,6 +95,15 @@ export class LogNode {
     const { journal, report } = Journal.open(deps.disk, { ...config.journal, now: () => deps.scheduler.now() });
     this.journal = journal;
     this.recovery = report;
+    for (const partition of journal.partitions()) {
+      const hardState = journal.log(partition).hardState();
+      this.persistedVotes.set(partition, { term: hardState.term, vote: hardState.vote });
+    }
+    // A replica that lost acknowledged entries must not vote until it caught up; the marker keeps
+    // that true across another crash before then (recovery would find nothing wrong the second time).
+    const abstain = report.corruption !== null || deps.disk.list().includes(ABSTAIN_MARKER);
+    if (report.corruption !== null && !deps.disk.list().includes(ABSTAIN_MARKER)) writeMarker(deps.disk, ABSTAIN_MARKER);
+    this.abstaining = abstain;
     for (let partition = 0; partition < config.partitionCount; partition++) {
       const replicas = replicasFor(partition, config.nodeIds, config.replicationFactor);
       if (!replicas.includes(config.id)) continue;
@@ -92,7 +115,7 @@ export class LogNode {
           replicas,
           log: journal.log(partition),
           now: () => deps.scheduler.now(),
-          abstainFromVoting: report.corruption !== null,
+          abstainFromVoting: abstain,
           raft: {
             electionTicks: config.electionTicks,
             heartbeatTicks: config.heartbeatTicks,
@@ -217,6 +240,7 @@ export class LogNode {
       if (this.now() >= this.pausedUntilMs) {
         for (const replica of this.replicas.values()) replica.raft.tick();
         this.maybeEnforceRetention();
+        this.maybeClearAbstain();
         this.scheduleProcess();
       }
       this.scheduleTick();
@@ -284,8 +308,14 @@ export class LogNode {
         needsSync = true;
       }
       if (ready.hardState !== null) {
-        this.journal.setHardState(replica.partition, ready.hardState);
-        needsSync = true;
+        // Only term and vote must be durable before answering; commit is relearned from the
+        // leader after a restart (see Replica), so a commit-only change costs no fsync.
+        const persisted = this.persistedVotes.get(replica.partition);
+        if (persisted === undefined || persisted.term !== ready.hardState.term || persisted.vote !== ready.hardState.vote) {
+          this.journal.setHardState(replica.partition, ready.hardState);
+          this.persistedVotes.set(replica.partition, { term: ready.hardState.term, vote: ready.hardState.vote });
+          needsSync = true;
+        }
       }
       for (const message of ready.messages) {
         // A leader may send appends before its own fsync (Raft thesis §10.2.1): it counts itself
@@ -332,6 +362,13 @@ export class LogNode {
   private sendAll(byNode: Map<NodeId, PartitionMessage[]>): void {
     for (const [to, messages] of byNode) this.deps.transport.send(to, messages);
     byNode.clear();
+  }
+
+  private maybeClearAbstain(): void {
+    if (!this.abstaining) return;
+    for (const replica of this.replicas.values()) if (replica.raft.abstainingFromVotes()) return;
+    this.abstaining = false;
+    this.deps.disk.remove(ABSTAIN_MARKER);
   }
 
   private maybeEnforceRetention(): void {

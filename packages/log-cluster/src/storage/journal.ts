@@ -545,7 +545,11 @@ export class Journal {
       if (!bad) continue;
       const later = segmentNames.slice(s + 1);
       const laterHasData = later.some(({ name: laterName }) => this.openFile(laterName).size() > 0);
-      if (isFullRecord(bytes, position) || laterHasData || validRecordFollows(bytes, position + 1)) {
+      // Only a bad record with valid data after it is certainly corruption. A bad last record — even
+      // full-length — is what a power cut leaves (a torn write, or a sector of garbage), so it is
+      // treated as a torn tail: otherwise every such crash would make the replica abstain from
+      // voting, and two of three abstaining replicas would leave the partition without a leader.
+      if (laterHasData || validRecordFollows(bytes, position + 1)) {
         corruption = { file: name, position };
       }
       truncatedBytes += size - position;
