@@ -182,7 +182,7 @@ export class DrillEngine {
       detectMs: null,
       recoverMs: null,
       recoverLabel: def.recover.label,
-      latency: { before: this.clientLatency(now - 10_000, now), during: null },
+      latency: { before: this.clientLatency(now - 10_000, now), during: null, steadyP99Ms: this.steadyP99(now - 10_000, now) },
       verdict: null,
       outcome: null,
     };
@@ -614,8 +614,7 @@ export class DrillEngine {
       case 'tailRecovers': {
         const state = active.run.steps.find((s) => s.status === 'waiting');
         const since = state?.actionAtMs ?? Date.now();
-        const base = active.run.latency.before;
-        const baseP99 = base !== null && base.count > 0 ? base.p99Ms : null;
+        const baseP99 = active.run.latency.steadyP99Ms;
         if (spec.kind === 'tailRises') {
           const now = this.clientLatency(since, Date.now());
           const threshold = Math.max((baseP99 ?? 0) * spec.factor, spec.minMs);
@@ -732,6 +731,17 @@ export class DrillEngine {
     if (windows.length === 0) return { count: 0, p99Ms: 0, p999Ms: 0 };
     const s = summary(mergeEncoded(windows.map((w) => w.encoded)));
     return { count: s.count, p99Ms: s.p99Micros / 1000, p999Ms: s.p999Micros / 1000 };
+  }
+
+  /** Median of per-window p99s: a steady-state figure a recent spike (an earlier drill) does not skew. */
+  private steadyP99(fromMs: number, toMs: number): number | null {
+    const p99s = (this.load?.latency.windows(fromMs - 1_000) ?? [])
+      .filter((w) => w.endMs > fromMs && w.startMs < toMs)
+      .map((w) => summary(mergeEncoded([w.encoded])))
+      .filter((s) => s.count > 0)
+      .map((s) => s.p99Micros / 1000)
+      .sort((a, b) => a - b);
+    return p99s.length === 0 ? null : (p99s[Math.floor(p99s.length / 2)] ?? null);
   }
 
   private startWatcher(active: Active): void {

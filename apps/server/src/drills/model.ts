@@ -149,7 +149,8 @@ export interface DrillRun {
   detectMs: number | null;
   recoverMs: number | null;
   recoverLabel: string;
-  latency: { before: LatencyFigure | null; during: LatencyFigure | null };
+  /** steadyP99Ms: the median of per-second client p99s over the 10 s before the run (what tail checks compare with). */
+  latency: { before: LatencyFigure | null; during: LatencyFigure | null; steadyP99Ms: number | null };
   verdict: DurabilityVerdict | null;
   /** One line: why it passed or failed. */
   outcome: string | null;

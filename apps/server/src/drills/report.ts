@@ -21,6 +21,7 @@ export function reportMarkdown(run: DrillRun): string {
   lines.push(`- Time to recover (${run.recoverLabel}): ${ms(run.recoverMs)}`);
   lines.push(`- Client latency before the fault: ${lat(run.latency.before)}`);
   lines.push(`- Client latency during the fault: ${lat(run.latency.during)}`);
+  lines.push(`- Steady-state client p99 before the run (median of per-second p99s): ${run.latency.steadyP99Ms === null ? '—' : `${run.latency.steadyP99Ms.toFixed(1)} ms`}`);
   const v = run.verdict;
   lines.push(v === null
     ? '- Durability: not checked'
