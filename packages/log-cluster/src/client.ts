@@ -6,7 +6,11 @@ import type { ClientRequest, ClientResponse, NodeConnector, ReadRecord } from '.
 import type { NodeId } from './raft/types.ts';
 
 export interface ClientOptions {
-  /** How long a producer waits to fill a batch (the "linger"). */
+  /**
+   * How long a producer waits to fill a batch when nothing of the partition is in flight. 0 (the
+   * default) sends at once: batches then form while the previous one awaits its commit, which
+   * batches as much under load and adds no delay when idle.
+   */
   readonly lingerMs: number;
   readonly batchBytesMax: number;
   /** Give up on an append (Timeout) after this long, retries included. */
@@ -18,7 +22,7 @@ export interface ClientOptions {
 }
 
 export const DEFAULT_CLIENT_OPTIONS: ClientOptions = {
-  lingerMs: 1,
+  lingerMs: 0,
   batchBytesMax: 1 << 20,
   appendTimeoutMs: 10_000,
   attemptTimeoutMs: 3_000,
