@@ -36,3 +36,18 @@ describe('crc32c', () => {
     }
   });
 });
+
+describe('crc32c native and portable', () => {
+  it('the native instruction is in use on this machine, and agrees with the portable tables on random data and seeds', async () => {
+    const { crc32cIsNative, crc32cPortable } = await import('./crc32c.ts');
+    expect(crc32cIsNative).toBe(true);
+    let x = 12345;
+    for (let length = 0; length < 2000; length += 37) {
+      const data = Uint8Array.from({ length }, () => (x = (x * 1103515245 + 12345) >>> 0) & 0xff);
+      const seed = x >>> 3;
+      expect(crc32c(data)).toBe(crc32cPortable(data));
+      expect(crc32c(data, seed)).toBe(crc32cPortable(data, seed));
+      expect(crc32c(data.subarray(5))).toBe(crc32cPortable(data.subarray(5)));
+    }
+  });
+});

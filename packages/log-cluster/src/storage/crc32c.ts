@@ -1,3 +1,5 @@
+import { createRequire } from 'node:module';
+
 /**
  * CRC32C (Castagnoli, reflected polynomial 0x82F63B78), the checksum of every journal record.
  * Slicing-by-8: eight 256-entry tables let the loop consume 8 bytes per step, which keeps the
@@ -27,8 +29,32 @@ function buildTables(): Uint32Array {
   return t;
 }
 
-/** CRC32C of `data`; pass a previous result as `seed` to continue a checksum over several pieces. */
+/**
+ * CRC32C of `data`; pass a previous result as `seed` to continue a checksum over several pieces.
+ * Uses the SSE4.2/ARMv8 instruction through @node-rs/crc32 (~6 GB/s here against ~0.5 GB/s for
+ * the tables below, which were 18 % of the CPU at full load); the portable version is the fallback
+ * and the reference the tests hold the native one to.
+ */
 export function crc32c(data: Uint8Array, seed = 0): number {
+  if (native !== null) return native(Buffer.from(data.buffer, data.byteOffset, data.byteLength), seed) >>> 0;
+  return crc32cPortable(data, seed);
+}
+
+type NativeCrc32c = (input: Buffer, initialState?: number) => number;
+const native: NativeCrc32c | null = loadNative();
+
+function loadNative(): NativeCrc32c | null {
+  try {
+    return (createRequire(import.meta.url)('@node-rs/crc32') as { crc32c: NativeCrc32c }).crc32c;
+  } catch {
+    return null; // no prebuilt binary for this platform: the tables below do the same job
+  }
+}
+
+export const crc32cIsNative = native !== null;
+
+/** Slicing-by-8 CRC32C in plain TypeScript. */
+export function crc32cPortable(data: Uint8Array, seed = 0): number {
   const t = tables;
   let crc = ~seed >>> 0;
   let i = 0;
