@@ -183,18 +183,17 @@ export class LogClient {
 
   private async sendBatch(partition: number, producer: PartitionProducer): Promise<void> {
     // Take whole appends up to the batch limits: one append's records stay contiguous.
-    const batch: QueuedAppend[] = [];
     let bytes = 0;
     let count = 0;
-    while (producer.queue.length > 0) {
-      const next = producer.queue[0];
-      if (next === undefined) break;
-      if (batch.length > 0 && (bytes + next.bytes > this.options.batchBytesMax || count + next.records.length > BATCH_RECORDS_MAX)) break;
-      producer.queue.shift();
-      batch.push(next);
+    let taken = 0;
+    for (const next of producer.queue) {
+      if (taken > 0 && (bytes + next.bytes > this.options.batchBytesMax || count + next.records.length > BATCH_RECORDS_MAX)) break;
+      taken++;
       bytes += next.bytes;
       count += next.records.length;
     }
+    // One splice, not a shift per append: thousands can be queued behind a batch in flight.
+    const batch = producer.queue.splice(0, taken);
     producer.queuedBytes -= bytes;
     if (batch.length === 0) return;
     producer.inFlight = true;
