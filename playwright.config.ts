@@ -1,8 +1,13 @@
+import { execFileSync } from 'node:child_process';
 import { defineConfig } from '@playwright/test';
 
 // Debian's chromium, never a downloaded browser (DESIGN.md "Browser tests").
 const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const port = Number(process.env.E2E_PORT ?? 7171);
+// A free port, chosen once in the main process; workers inherit it through the environment.
+if (process.env.E2E_PORT === undefined) {
+  process.env.E2E_PORT = execFileSync(process.execPath, ['-e', "const s = require('net').createServer().listen(0, '127.0.0.1', () => { console.log(s.address().port); s.close(); });"], { encoding: 'utf8' }).trim();
+}
+const port = Number(process.env.E2E_PORT);
 
 export default defineConfig({
   testDir: 'test/e2e',
