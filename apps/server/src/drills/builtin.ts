@@ -106,10 +106,10 @@ const drills: DrillDefinition[] = [
     steps: [
       {
         title: 'Slow the leader\'s disk',
-        narrative: 'Add 40 ms to every fdatasync of the node leading the busiest partition, as a failing or saturated disk would.',
-        action: { kind: 'slowFsync', node: 'leader', delayMs: 40 },
+        narrative: 'Add 50 ms to every fdatasync of the node leading the busiest partition, as a failing or saturated disk would.',
+        action: { kind: 'slowFsync', node: 'leader', delayMs: 50 },
         observation: { chart: 'latency', expect: 'Client p99 climbs by tens of milliseconds.' },
-        check: { hypothesis: 'Client p99 rises above the baseline.', spec: { kind: 'tailRises', factor: 2, minMs: 20 }, deadlineMs: 15_000 },
+        check: { hypothesis: 'Client p99 rises more than 25 ms above its steady state.', spec: { kind: 'tailRises', riseMs: 25 }, deadlineMs: 15_000 },
       },
       {
         title: 'Find the slow node',

@@ -577,10 +577,12 @@ export class DrillEngine {
           const r = node.replica(q);
           if (r === undefined) continue;
           if (r.isLeader) leads.push(q);
-          const before = active.faultHw.get(victim)?.get(q) ?? 0;
+          // A follower may still learn of commits made before the cut; past the highest high
+          // watermark any replica had at the cut, the isolated node would be committing alone.
+          const before = this.maxHw(active.faultHw, q);
           if (r.hw > before) advanced.push(`p${q} ${before}→${r.hw}`);
         }
-        const figure = `node ${victim} leads ${leads.length === 0 ? 'nothing' : `partitions ${leads.join(', ')}`}; high watermarks advanced since isolation: ${advanced.length === 0 ? 'none' : advanced.join(', ')}`;
+        const figure = `node ${victim} leads ${leads.length === 0 ? 'nothing' : `partitions ${leads.join(', ')}`}; high watermarks past any at the isolation: ${advanced.length === 0 ? 'none' : advanced.join(', ')}`;
         if (advanced.length > 0) return { pass: false, figure, reason: `the isolated node advanced its commit on ${advanced.join(', ')}` };
         return { pass: leads.length === 0, figure, reason: leads.length === 0 ? `node ${victim} stepped down everywhere and committed nothing while isolated` : `node ${victim} still believes it leads ${leads.length} partitions` };
       }
@@ -617,7 +619,7 @@ export class DrillEngine {
         const baseP99 = active.run.latency.steadyP99Ms;
         if (spec.kind === 'tailRises') {
           const now = this.clientLatency(since, Date.now());
-          const threshold = Math.max((baseP99 ?? 0) * spec.factor, spec.minMs);
+          const threshold = (baseP99 ?? 0) + spec.riseMs;
           const figure = `client p99 ${now.count > 0 ? `${now.p99Ms.toFixed(1)} ms` : '—'} since the fault (baseline ${baseP99 === null ? '—' : `${baseP99.toFixed(1)} ms`})`;
           return { pass: now.count > 0 && now.p99Ms > threshold, figure, reason: `client p99 ${now.p99Ms.toFixed(1)} ms vs threshold ${threshold.toFixed(1)} ms` };
         }

@@ -36,14 +36,14 @@ export const checkSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('lagGrows'), minRecords: z.number().int().min(1) }),
   /** Every partition the victim replicates has seen its lag at 0 since the step began. */
   z.object({ kind: z.literal('caughtUp') }),
-  /** The victim runs, leads nothing, and its high watermarks did not move since the action. */
+  /** The victim runs, leads nothing, and no high watermark of its passed the highest any replica had at the fault. */
   z.object({ kind: z.literal('steppedDown') }),
   /** A probe append fails with an error and no load append is acknowledged for a second. */
   z.object({ kind: z.literal('appendsRefused') }),
   /** Every partition has a leader and a probe append is acknowledged. */
   z.object({ kind: z.literal('serviceReturns') }),
-  /** Client p99 since the action exceeds max(baseline × factor, minMs). */
-  z.object({ kind: z.literal('tailRises'), factor: z.number().min(1), minMs: z.number().min(0) }),
+  /** Client p99 since the action exceeds the steady-state p99 by more than riseMs. */
+  z.object({ kind: z.literal('tailRises'), riseMs: z.number().min(0) }),
   /** Client p99 over the last window is at most max(baseline × factor, baseline + slackMs). */
   z.object({ kind: z.literal('tailRecovers'), factor: z.number().min(1), slackMs: z.number().min(0) }),
   /** The node with the highest fsync p99 since the action (per-node histograms) is bound as `identified`; passes when it is the victim. */

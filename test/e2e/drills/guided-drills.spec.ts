@@ -1,0 +1,50 @@
+// Drills 1–4 driven through the console as an operator would. Each test is the drill's script:
+// the step titles are the buttons pressed, in order.
+import { expect, test } from '@playwright/test';
+import { openDrillsAsOperator, runGuidedDrill } from './guided.ts';
+
+test.describe.configure({ mode: 'serial' });
+
+test('leader failover: crash the leader, a new leader commits, the old one catches up', async ({ page }) => {
+  await runGuidedDrill(page, {
+    title: 'Leader failover',
+    steps: ['Crash the leader', 'Watch the new leader commit', 'Restart the old leader'],
+  }, 'drill-leader-failover');
+  await expect(page.getByTestId('drill-recover')).not.toHaveText('—');
+});
+
+test('follower crash and catch-up: lag grows, restart, lag returns to zero', async ({ page }) => {
+  await runGuidedDrill(page, {
+    title: 'Follower crash and catch-up',
+    steps: ['Crash a follower', 'Restart the follower'],
+  }, 'drill-follower-catch-up');
+});
+
+test('minority isolation: the majority serves, the isolated leader steps down, heal', async ({ page }) => {
+  await runGuidedDrill(page, {
+    title: 'Minority isolation',
+    steps: ['Isolate the leader', 'Check the majority keeps serving', 'Check the isolated node stepped down', 'Heal the network'],
+  }, 'drill-minority-isolation');
+});
+
+test('slow disk: the tail rises, the slow node is found, leadership moves away, the tail recovers', async ({ page }) => {
+  await runGuidedDrill(page, {
+    title: 'Slow disk',
+    steps: ['Slow the leader\'s disk', 'Find the slow node', 'Transfer leadership away', 'Watch the tail recover', 'Restore the disk'],
+  }, 'drill-slow-disk');
+});
+
+test('abort mid-drill heals the fault it injected', async ({ page }) => {
+  await openDrillsAsOperator(page);
+  const start = page.getByRole('button', { name: 'Start guided: Follower crash and catch-up' });
+  await expect(start).toBeEnabled({ timeout: 60_000 });
+  await start.click();
+  const run = page.getByRole('region', { name: 'Drill run' });
+  await run.getByRole('button', { name: 'Run step 1: Crash a follower' }).click();
+  await expect(run.getByTestId('step-1-check')).toContainText('Check: passing', { timeout: 30_000 });
+  await run.getByRole('button', { name: 'Abort' }).click();
+  await expect(page.getByTestId('drill-run-status')).toHaveText('Status: aborted', { timeout: 30_000 });
+  await expect(page.getByTestId('drill-verdict')).toContainText('0 lost');
+  // The crashed follower was restarted: the drill can be started again.
+  await expect(start).toBeEnabled({ timeout: 30_000 });
+});
