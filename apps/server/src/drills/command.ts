@@ -48,9 +48,16 @@ export async function run(argv: string[]): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  const result = values.url !== undefined
-    ? await runRemote(values.url, values.token ?? process.env.LOGSCOPE_OPERATOR_TOKEN ?? '', name, json)
-    : await runEmbedded(name, json);
+  let result: DrillRun;
+  try {
+    result = values.url !== undefined
+      ? await runRemote(values.url, values.token ?? process.env.LOGSCOPE_OPERATOR_TOKEN ?? '', name, json)
+      : await runEmbedded(name, json);
+  } catch (error) {
+    process.stderr.write(`logscope drill: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+    return;
+  }
   process.stdout.write(json ? reportJson(result) + '\n' : reportMarkdown(result));
   if (result.status !== 'passed') process.exitCode = 1;
 }
