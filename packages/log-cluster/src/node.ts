@@ -19,6 +19,8 @@ export interface NodeConfig {
   readonly maxBytesPerMessage: number;
   readonly maxInflightMessages: number;
   readonly journal: Omit<JournalOptions, 'now'>;
+  /** How often retention looks for whole segments to delete. */
+  readonly retentionIntervalMs: number;
 }
 
 export const DEFAULT_NODE_CONFIG: Omit<NodeConfig, 'id' | 'nodeIds' | 'partitionCount'> = {
@@ -30,6 +32,7 @@ export const DEFAULT_NODE_CONFIG: Omit<NodeConfig, 'id' | 'nodeIds' | 'partition
   maxBytesPerMessage: 1 << 20,
   maxInflightMessages: 64,
   journal: { segmentBytes: 64 << 20, retentionBytes: 4 * 2 ** 30, retentionMs: 24 * 3600_000, cacheBytes: 64 << 20 },
+  retentionIntervalMs: 10_000,
 };
 
 /** What a node reports as it works; telemetry, tests and the simulator listen. */
@@ -59,8 +62,6 @@ function writeMarker(disk: Disk, name: string): void {
   file.close();
 }
 
-/** Retention runs this often; it only deletes whole segments. */
-const RETENTION_INTERVAL_MS = 10_000;
 
 /**
  * One node: a replica of every partition placed on it, one journal (one group-committed
@@ -373,9 +374,9 @@ export class LogNode {
 
   private maybeEnforceRetention(): void {
     const now = this.now();
-    if (now - this.lastRetentionMs < RETENTION_INTERVAL_MS || this.flushing) return;
+    if (now - this.lastRetentionMs < this.config.retentionIntervalMs || this.flushing) return;
     this.lastRetentionMs = now;
-    this.journal.enforceRetention();
+    this.journal.enforceRetention((partition) => this.replicas.get(partition)?.committed ?? 0);
   }
 }
 

@@ -27,6 +27,8 @@ export interface CheckResult {
   readonly violations: string[];
   readonly ackedChecked: number;
   readonly readsChecked: number;
+  /** Acknowledged records below the final log start: deleted by retention, not lost. */
+  readonly deletedByRetention: number;
 }
 
 /** Checks the five rules; `finalLogs` holds, per partition, the log the cluster serves (its leader's). */
@@ -35,8 +37,13 @@ export function checkHistory(acked: readonly AckedAppend[], reads: readonly Obse
   const at = (log: ReplicaLog, offset: number): string | undefined => (offset < log.startOffset ? undefined : log.values[offset - log.startOffset]);
 
   // (1) every acknowledged record is in the final committed log, at the offset it was acknowledged with.
+  let deletedByRetention = 0;
   for (const ack of acked) {
     const log = finalLogs.get(ack.partition);
+    if (log !== undefined && ack.offset < log.startOffset) {
+      deletedByRetention++; // below the log start: retention deleted it, as configured
+      continue;
+    }
     const found = log === undefined ? undefined : at(log, ack.offset);
     if (found !== ack.value) {
       violations.push(`lost or moved: acknowledged ${JSON.stringify(ack.value)} at partition ${ack.partition} offset ${ack.offset}, final log has ${found === undefined ? 'nothing' : JSON.stringify(found)} there`);
@@ -71,6 +78,7 @@ export function checkHistory(acked: readonly AckedAppend[], reads: readonly Obse
   // (4) a read never returned what did not end up committed at that offset.
   for (const read of reads) {
     const log = finalLogs.get(read.partition);
+    if (log !== undefined && read.offset < log.startOffset) continue;
     const found = log === undefined ? undefined : at(log, read.offset);
     if (found !== undefined && found !== read.value) {
       violations.push(`dirty read: node ${read.node} served ${JSON.stringify(read.value)} at partition ${read.partition} offset ${read.offset}, committed is ${JSON.stringify(found)}`);
@@ -78,5 +86,5 @@ export function checkHistory(acked: readonly AckedAppend[], reads: readonly Obse
       violations.push(`dirty read: node ${read.node} served offset ${read.offset} of partition ${read.partition}, past the final committed end ${log.startOffset + log.values.length}`);
     }
   }
-  return { violations, ackedChecked: acked.length, readsChecked: reads.length };
+  return { violations, ackedChecked: acked.length - deletedByRetention, readsChecked: reads.length, deletedByRetention };
 }

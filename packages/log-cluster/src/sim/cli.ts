@@ -12,6 +12,7 @@ const { values } = parseArgs({
     verbose: { type: 'boolean', default: false },
     faults: { type: 'string' },
     trace: { type: 'boolean', default: false },
+    'retention-kib': { type: 'string' },
   },
 });
 
@@ -24,7 +25,10 @@ const toInt = (name: string, text: string): number => {
   return value;
 };
 
-const faultOption = values.faults !== undefined ? { faults: values.faults.split(',') as FaultKind[] } : {};
+const faultOption = {
+  ...(values.faults !== undefined ? { faults: values.faults.split(',') as FaultKind[] } : {}),
+  ...(values['retention-kib'] !== undefined ? { retentionBytes: toInt('retention-kib', values['retention-kib']) * 1024 } : {}),
+};
 
 if (values.seed !== undefined) {
   const result = await simulate(toInt('seed', values.seed), { ...faultOption, trace: values.trace });
@@ -42,7 +46,7 @@ const summary = await runSeeds(toInt('from', values.from), toInt('seeds', values
 });
 const violations = summary.failures.reduce((sum, r) => sum + r.violations.length, 0);
 const seedsPerMinute = (summary.seedsRun / summary.elapsedMs) * 60_000;
-console.log(`simulator: ${summary.seedsRun} seeds run, ${summary.faultsInjected} faults injected, ${summary.ackedChecked} acked records checked, ${violations} violations (${seedsPerMinute.toFixed(0)} seeds/min)`);
+console.log(`simulator: ${summary.seedsRun} seeds run, ${summary.faultsInjected} faults injected, ${summary.ackedChecked} acked records checked${summary.deletedByRetention > 0 ? ` (${summary.deletedByRetention} more deleted by retention)` : ''}, ${violations} violations (${seedsPerMinute.toFixed(0)} seeds/min)`);
 for (const failure of summary.failures) {
   console.log(`FAILED seed ${failure.seed} (replay: npm run sim -- --seed ${failure.seed})`);
   for (const violation of failure.violations.slice(0, 10)) console.log(`  ${violation}`);

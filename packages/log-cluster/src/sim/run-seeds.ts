@@ -6,6 +6,7 @@ export interface SeedsSummary {
   readonly seedsRun: number;
   readonly faultsInjected: number;
   readonly ackedChecked: number;
+  readonly deletedByRetention: number;
   readonly failures: readonly SimResult[];
   readonly elapsedMs: number;
 }
@@ -44,7 +45,8 @@ export async function runSeeds(first: number, count: number, options: { jobs?: n
   return {
     seedsRun: results.length,
     faultsInjected: results.reduce((sum, r) => sum + r.faultsInjected, 0),
-    ackedChecked: results.reduce((sum, r) => sum + r.acked, 0),
+    ackedChecked: results.reduce((sum, r) => sum + r.acked - r.deletedByRetention, 0),
+    deletedByRetention: results.reduce((sum, r) => sum + r.deletedByRetention, 0),
     failures: results.filter((r) => r.violations.length > 0).sort((a, b) => a.seed - b.seed),
     elapsedMs: performance.now() - startedMs,
   };

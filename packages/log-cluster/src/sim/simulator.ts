@@ -22,6 +22,11 @@ export interface SimOptions {
   readonly livenessDeadlineMs: number;
   /** Fault kinds to draw from (all by default); narrowing it helps bisect a failing seed. */
   readonly faults: readonly FaultKind[];
+  /**
+   * Journal bytes kept per node before retention deletes old segments (null: keep everything).
+   * Small values make followers fall behind the leader's log start and be caught up by snapshot.
+   */
+  readonly retentionBytes: number | null;
   /** Prints every injected fault with its virtual time. */
   readonly trace: boolean;
 }
@@ -35,6 +40,7 @@ export const DEFAULT_SIM_OPTIONS: SimOptions = {
   livenessDeadlineMs: 10_000,
   faults: ['crash', 'crash', 'isolate', 'cutLink', 'linkLoss', 'linkDelay', 'slowFsync', 'pause', 'diskFull', 'corruptSegment', 'transferLeadership'],
   trace: false,
+  retentionBytes: null,
 };
 
 export interface SimResult {
@@ -42,6 +48,8 @@ export interface SimResult {
   readonly faultsInjected: number;
   readonly faultKinds: Record<string, number>;
   readonly acked: number;
+  /** Acknowledged records retention deleted before the end (only with retentionBytes set). */
+  readonly deletedByRetention: number;
   readonly reads: number;
   readonly violations: readonly string[];
   readonly events: number;
@@ -79,9 +87,11 @@ export async function simulate(seed: number, overrides: Partial<SimOptions> = {}
     partitionCount: options.partitionCount,
     replicationFactor: Math.min(3, options.nodeCount),
     // Small segments so rolling and multi-segment recovery are exercised every run.
-    journal: { segmentBytes: 16 << 10, retentionBytes: 2 ** 50, retentionMs: 1e12, cacheBytes: 1 << 20 },
+    journal: { segmentBytes: 16 << 10, retentionBytes: options.retentionBytes ?? 2 ** 50, retentionMs: 1e12, cacheBytes: 1 << 20 },
+    retentionIntervalMs: 100,
   };
   const violations: string[] = [];
+  let deletedByRetention = 0;
   const faultKinds: Record<string, number> = {};
   let faultsInjected = 0;
 
@@ -322,6 +332,7 @@ export async function simulate(seed: number, overrides: Partial<SimOptions> = {}
     }
     const result = checkHistory(acked, reads, finalLogs, replicaLogs);
     violations.push(...result.violations);
+    deletedByRetention = result.deletedByRetention;
   } catch (error) {
     violations.push(`exception: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
   } finally {
@@ -329,7 +340,7 @@ export async function simulate(seed: number, overrides: Partial<SimOptions> = {}
     for (const client of clients) client.close();
     for (const sim of sims.values()) sim.node?.stop();
   }
-  return { seed, faultsInjected, faultKinds, acked: acked.length, reads: reads.length, violations, events: scheduler.eventsRun, virtualMs: scheduler.now() };
+  return { seed, faultsInjected, faultKinds, acked: acked.length, deletedByRetention, reads: reads.length, violations, events: scheduler.eventsRun, virtualMs: scheduler.now() };
 }
 
 function committedLog(node: NodeId, partition: number, replica: NonNullable<ReturnType<LogNode['replica']>>): ReplicaLog {

@@ -188,6 +188,26 @@ describe('journal on real files', () => {
     reopened.close();
   });
 
+  it('never deletes entries above what the caller says is applied, even past retentionBytes', async () => {
+    const options: JournalOptions = { ...OPTIONS, segmentBytes: 1000, retentionBytes: 1 };
+    const { journal } = Journal.open(new FileDisk(directory), options);
+    for (let batch = 0; batch < 10; batch++) {
+      journal.appendEntries(1, entries(batch * 4 + 1, batch * 4 + 4, 1, batch * 8, 100));
+      await flush(journal);
+    }
+    // Nothing applied: nothing may go.
+    expect(journal.enforceRetention(() => 0)).toBe(0);
+    expect(journal.log(1).firstIndex()).toBe(1);
+    // Applied up to 10: the log may start after at most index 10.
+    expect(journal.enforceRetention(() => 10)).toBeGreaterThan(0);
+    await flush(journal);
+    const start = journal.log(1).snapshot();
+    expect(start.index).toBeGreaterThan(0);
+    expect(start.index).toBeLessThanOrEqual(10);
+    expect(journal.log(1).lastIndex()).toBe(40);
+    journal.close();
+  });
+
   it('deletes segments older than retentionMs', async () => {
     let nowMs = 0;
     const options: JournalOptions = { ...OPTIONS, segmentBytes: 500, retentionMs: 1000, now: () => nowMs };

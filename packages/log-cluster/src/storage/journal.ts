@@ -219,7 +219,12 @@ export class Journal {
     return bytes(this.staged) + (this.inFlight === null ? 0 : bytes(this.inFlight));
   }
 
-  enforceRetention(): number {
+  /**
+   * `deletableUpTo(partition)` is the highest index retention may delete for that partition (the
+   * replica's applied commit): uncommitted or unapplied entries are never cut, so a segment that
+   * holds any stops retention there.
+   */
+  enforceRetention(deletableUpTo: (partition: number) => number = () => Number.POSITIVE_INFINITY): number {
     invariant(!this.closed, 'journal closed');
     const candidates = this.segments.slice(0, -1).filter((segment) => !segment.deleting);
     let totalBytes = 0;
@@ -229,6 +234,12 @@ export class Journal {
     let deletedBytes = 0;
     for (const segment of candidates) {
       if (totalBytes - deletedBytes <= this.options.retentionBytes && nowMs - segment.lastWriteMs <= this.options.retentionMs) break;
+      let holdsLiveEntries = false;
+      for (const log of this.logs.values()) {
+        const lastIndexCut = log.start.index + log.table.countInSegmentsUpTo(segment.seq);
+        if (lastIndexCut > deletableUpTo(log.partition)) holdsLiveEntries = true;
+      }
+      if (holdsLiveEntries) break;
       cut.push(segment);
       deletedBytes += segment.file.size();
     }
