@@ -1,4 +1,4 @@
-// Drills 1–4 driven through the console as an operator would. Each test is the drill's script:
+// All six drills driven through the console as an operator would. Each test is the drill's script:
 // the step titles are the buttons pressed, in order.
 import { expect, test } from '@playwright/test';
 import { openDrillsAsOperator, runGuidedDrill } from './guided.ts';
@@ -32,6 +32,20 @@ test('slow disk: the tail rises, the slow node is found, leadership moves away, 
     title: 'Slow disk',
     steps: ['Slow the leader\'s disk', 'Find the slow node', 'Transfer leadership away', 'Watch the tail recover', 'Restore the disk'],
   }, 'drill-slow-disk');
+});
+
+test('quorum loss: appends are refused and nothing acknowledged, then service returns', async ({ page }) => {
+  await runGuidedDrill(page, {
+    title: 'Quorum loss',
+    steps: ['Crash two replicas', 'Restart both replicas'],
+  }, 'drill-quorum-loss');
+});
+
+test('corrupted segment: recovery finds the CRC mismatch, the replica repairs from the leader', async ({ page }) => {
+  await runGuidedDrill(page, {
+    title: 'Corrupted segment',
+    steps: ['Corrupt a follower\'s segment', 'Watch the replica repair'],
+  }, 'drill-corrupted-segment');
 });
 
 test('abort mid-drill heals the fault it injected', async ({ page }) => {
