@@ -25,6 +25,10 @@ export default function DrillsPage() {
     if (runId === null && currentId !== null) setRunId(currentId);
   }, [runId, currentId]);
   const run = useDrillRun(runId).data ?? null;
+  // A run that ends changes the list's "last result" at once.
+  useEffect(() => {
+    void client.invalidateQueries({ queryKey: drillKeys.list() });
+  }, [client, run?.status]);
 
   const act = async (fn: () => Promise<unknown>): Promise<unknown> => {
     setBusy(true);

@@ -750,11 +750,20 @@ export class DrillEngine {
     const p = active.run.partition;
     let leader = this.cluster.leaderOf(p);
     let up = new Map(this.cluster.health().map((h) => [h.node, h.up] as const));
+    let committedAfterFault = false;
     active.watcher = setInterval(() => {
       const l = this.cluster.leaderOf(p);
       if (l !== leader) {
         this.event(active, 'leader', `partition ${p}: leader ${leader === 0 ? 'none' : `node ${leader}`} → ${l === 0 ? 'none' : `node ${l}`}`);
         leader = l;
+      }
+      if (active.faultAtMs !== null && !committedAfterFault) {
+        const excluded = [active.run.bindings.victim, active.run.bindings.second].filter((n): n is number => n !== undefined);
+        const l2 = this.leaderExcluding(p, excluded);
+        if (l2 !== 0 && (this.cluster.node(l2)?.replica(p)?.hw ?? 0) > this.maxHw(active.faultHw, p)) {
+          committedAfterFault = true;
+          this.event(active, 'leader', `partition ${p}: first commit since the fault by leader node ${l2}, ${fmtMs(Date.now() - active.faultAtMs)} after it`);
+        }
       }
       const now = new Map(this.cluster.health().map((h) => [h.node, h.up] as const));
       for (const [n, isUp] of now) if (up.get(n) !== isUp) this.event(active, 'node', `node ${n} ${isUp ? 'up' : 'down'}`);
