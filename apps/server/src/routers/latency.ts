@@ -44,12 +44,9 @@ export const latencyRouter = router({
       const resolutionMs = Math.max(input.resolutionMs, Math.ceil((range.toMs - range.fromMs) / SERIES_POINTS_MAX / 1000) * 1000);
       const from = Math.floor(range.fromMs / resolutionMs) * resolutionMs;
       const filter = { metric: toStoreMetric(input.metric), node: input.node, partition: input.partition };
-      const points = [];
-      for (let t = from; t < range.toMs; t += resolutionMs) {
-        const s = summary(ctx.services.histograms.merge(filter, t, t + resolutionMs).histogram);
-        if (s.count === 0) continue;
-        points.push({ tMs: t, count: s.count, p50Micros: s.p50Micros, p99Micros: s.p99Micros, p999Micros: s.p999Micros, maxMicros: s.maxMicros });
-      }
+      const points = ctx.services.histograms
+        .bucketSummaries(filter, from, range.toMs, resolutionMs)
+        .map(({ tMs, summary: s }) => ({ tMs, count: s.count, p50Micros: s.p50Micros, p99Micros: s.p99Micros, p999Micros: s.p999Micros, maxMicros: s.maxMicros }));
       return { metric: input.metric, range, resolutionMs, points };
     }),
   /** The newest second's summary per scrape (SSE). */

@@ -5,7 +5,7 @@
 // 1 h for every key). A 1 h query merges ~60 rollups per key instead of 3600 windows.
 
 import { encodeIntoCompressedBase64 } from 'hdr-histogram-js';
-import { decodeHistogram, LatencyRecorder, mergeEncoded, type Histogram } from '@logscope/telemetry';
+import { decodeHistogram, LatencyRecorder, mergeEncoded, summary, type Histogram, type LatencySummary } from '@logscope/telemetry';
 
 export type LatencyMetric = 'append' | 'fsync' | 'replication_rtt' | 'client';
 
@@ -54,8 +54,28 @@ export interface HistogramFilter {
 const keyOf = (node: number, metric: string, partition: number | null): string => `${node}|${metric}|${partition ?? '-'}`;
 const minuteOf = (ms: number): number => Math.floor(ms / ROLLUP_MS) * ROLLUP_MS;
 
+/** Bucket summaries kept for series queries: groups (filter × resolution), each at most a day of buckets. */
+const SUMMARY_GROUPS_MAX = 64;
+const SUMMARY_BUCKETS_PER_GROUP_MAX = 8_640;
+
+interface SummaryGroup {
+  readonly filter: HistogramFilter;
+  readonly resolutionMs: number;
+  /** bucketStartMs → summary of every window starting in the bucket. */
+  readonly buckets: Map<number, LatencySummary>;
+}
+
+const matches = (filter: HistogramFilter, node: number, metric: LatencyMetric, partition: number | null): boolean =>
+  filter.metric === metric && (filter.node === undefined || filter.node === node) && (filter.partition ?? null) === partition;
+
 export class HistogramStore {
   private readonly keys = new Map<string, KeyState>();
+  /**
+   * Series queries poll every second over the same buckets; decoding and merging every window of
+   * every bucket each time cost ~0.8 s for 5 minutes. A bucket's summary is kept until a window
+   * that starts in it arrives (exact invalidation), so a poll merges only the newest bucket.
+   */
+  private readonly summaryGroups = new Map<string, SummaryGroup>();
   private encodedBytes = 0;
   windowsStored = 0;
   windowsSkippedEmpty = 0;
@@ -75,6 +95,7 @@ export class HistogramStore {
     if (state === undefined) {
       state = { node, metric, partition, windows: [], rollups: new Map(), openMinute: null, latestEndMs: 0 };
       this.keys.set(key, state);
+      this.summaryGroups.clear();
     }
     const last = state.windows[state.windows.length - 1];
     if (last !== undefined && window.startMs <= last.startMs) return; // duplicate or out of order: scrapes ask `since`
@@ -83,6 +104,9 @@ export class HistogramStore {
     state.openMinute = minute;
     state.windows.push({ ...window });
     state.latestEndMs = Math.max(state.latestEndMs, window.endMs);
+    for (const group of this.summaryGroups.values()) {
+      if (matches(group.filter, node, metric, partition)) group.buckets.delete(Math.floor(window.startMs / group.resolutionMs) * group.resolutionMs);
+    }
     this.encodedBytes += window.encoded.length;
     this.windowsStored++;
     this.evict(state, window.endMs);
@@ -150,6 +174,28 @@ export class HistogramStore {
       });
       return { histogram: mergeEncoded(good), parts: good.length };
     }
+  }
+
+  /** Summaries of each bucket [t, t + resolutionMs) with windows, for t from the bucket holding fromMs to toMs. */
+  bucketSummaries(filter: HistogramFilter, fromMs: number, toMs: number, resolutionMs: number): { tMs: number; summary: LatencySummary }[] {
+    const groupKey = `${filter.metric}|${filter.node ?? '*'}|${filter.partition ?? '-'}|${resolutionMs}`;
+    let group = this.summaryGroups.get(groupKey);
+    if (group === undefined) {
+      group = { filter: { ...filter }, resolutionMs, buckets: new Map() };
+      this.summaryGroups.set(groupKey, group);
+      if (this.summaryGroups.size > SUMMARY_GROUPS_MAX) this.summaryGroups.delete(this.summaryGroups.keys().next().value ?? groupKey);
+    }
+    const out: { tMs: number; summary: LatencySummary }[] = [];
+    for (let t = Math.floor(fromMs / resolutionMs) * resolutionMs; t < toMs; t += resolutionMs) {
+      let bucket = group.buckets.get(t);
+      if (bucket === undefined) {
+        bucket = summary(this.merge(filter, t, t + resolutionMs).histogram);
+        group.buckets.set(t, bucket);
+        if (group.buckets.size > SUMMARY_BUCKETS_PER_GROUP_MAX) group.buckets.delete(group.buckets.keys().next().value ?? t);
+      }
+      if (bucket.count > 0) out.push({ tMs: t, summary: bucket });
+    }
+    return out;
   }
 
   /** Newest window end over the matching keys (0 when none). */
