@@ -11,7 +11,7 @@ export interface ReadBackClient {
 
 const EXAMPLES_MAX = 5;
 
-export async function checkDurability(client: ReadBackClient, acked: Iterable<LedgerEntry>, ledgerTruncated = false): Promise<DurabilityVerdict> {
+export async function checkDurability(client: ReadBackClient, acked: Iterable<LedgerEntry>, ledgerTruncated = false, settleMs = 10_000): Promise<DurabilityVerdict> {
   const byPartition = new Map<number, LedgerEntry[]>();
   let checked = 0;
   for (const entry of acked) {
@@ -27,7 +27,15 @@ export async function checkDurability(client: ReadBackClient, acked: Iterable<Le
   const seen = new Map<string, number>(); // acked digest → occurrences in the log
   for (const [partition, list] of byPartition) {
     const from = list.reduce((m, e) => Math.min(m, e.offset), Number.POSITIVE_INFINITY);
-    const records = await client.readAll(partition, from);
+    const highest = list.reduce((m, e) => Math.max(m, e.offset), 0);
+    // A leader elected moments ago may not have re-learned the commit index yet (it commits an
+    // entry of its own term first): read again until the log reaches the highest acked offset.
+    const deadline = Date.now() + settleMs;
+    let records = await client.readAll(partition, from);
+    while ((records[records.length - 1]?.offset ?? -1) < highest && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      records = await client.readAll(partition, from);
+    }
     for (const r of records) {
       const d = recordDigest(r.value);
       atOffset.set(`${partition}:${r.offset}`, d);
