@@ -185,6 +185,14 @@ export class Replica {
       const error = new LogError('OffsetOutOfRange', `offset ${offset} of partition ${this.partition} was deleted by retention; the log starts at ${start}`, { partition: this.partition, earliestOffset: start });
       return { kind: 'error', error: error.toJSON() };
     }
+    // A new leader's commit index can trail what the previous leader acknowledged until it commits
+    // an entry of its own term (its no-op); until then it would serve a stale end, so it asks the
+    // client to retry instead.
+    const status = this.raft.status();
+    if (status.role === 'leader' && this.log.term(this.commitIndex) !== status.term) {
+      const error = new LogError('Unavailable', `partition ${this.partition}: the new leader has not committed in its term yet; retry shortly`, { partition: this.partition, leaderHint: status.id });
+      return { kind: 'error', error: error.toJSON() };
+    }
     const records: ReadRecord[] = [];
     const limitRecords = Math.min(maxRecords, READ_RECORDS_MAX);
     const limitBytes = Math.min(maxBytes, READ_BYTES_MAX);
