@@ -52,6 +52,15 @@ export interface NodeDeps {
   readonly observer?: NodeObserver;
 }
 
+/** Rounds in the pipeline before the node stops taking more (each holds its Readies until durable). */
+const PIPELINE_ROUNDS_MAX = 256;
+
+interface Round {
+  readonly readies: [Replica, Ready][];
+  readonly late: Map<NodeId, PartitionMessage[]>;
+  durable: boolean;
+}
+
 /** Present while the node's replicas abstain from voting after a corruption (see constructor). */
 const ABSTAIN_MARKER = 'abstain.marker';
 
@@ -76,7 +85,9 @@ export class LogNode {
   private readonly journal: Journal;
   private readonly replicas = new Map<number, Replica>();
   private running = true;
-  private flushing = false;
+  /** Rounds taken but not yet advanced, oldest first (see process). */
+  private readonly rounds: Round[] = [];
+  private syncsOutstanding = 0;
   private processScheduled = false;
   private cancelTick: (() => void) | null = null;
   private pausedUntilMs = 0;
@@ -217,7 +228,7 @@ export class LogNode {
 
   /** Clean shutdown: wait for the flush in progress, then stop. */
   async shutdown(): Promise<void> {
-    for (let i = 0; i < 500 && this.flushing; i++) await new Promise((resolve) => this.deps.scheduler.setTimer(2, () => resolve(undefined)));
+    for (let i = 0; i < 500 && this.syncsOutstanding > 0; i++) await new Promise((resolve) => this.deps.scheduler.setTimer(2, () => resolve(undefined)));
     this.stop();
   }
 
@@ -289,8 +300,15 @@ export class LogNode {
    * One round of group commit. While a flush is in flight, new proposals and messages pile
    * up in the cores; the next round takes them all with one more fdatasync.
    */
+  /**
+   * One round of group commit, pipelined: a round is taken as soon as there is work, even while
+   * earlier rounds wait for their fdatasync; its data joins the next flush (many rounds, one sync).
+   * What needs no durability goes at once — a leader's appends and heartbeats, and committed
+   * entries (already durable on a majority) — while acks and votes wait for their round's flush.
+   * Rounds complete, and are advanced, strictly in order.
+   */
   private process(): void {
-    if (!this.running || this.flushing || this.now() < this.pausedUntilMs) return;
+    if (!this.running || this.now() < this.pausedUntilMs || this.rounds.length >= PIPELINE_ROUNDS_MAX) return;
     const readies: [Replica, Ready][] = [];
     for (const replica of this.replicas.values()) {
       if (replica.raft.hasReady()) readies.push([replica, replica.raft.ready()]);
@@ -324,37 +342,51 @@ export class LogNode {
         const target = message.type === 'append' || message.type === 'heartbeat' ? early : late;
         addMessage(target, replica.partition, message);
       }
+      replica.onReadyTaken(ready);
     }
     this.sendAll(early);
-    const finish = (): void => {
-      const persistedMs = this.now();
-      for (const [replica, ready] of readies) replica.onReady(ready, persistedMs);
-      this.sendAll(late);
-      for (const [replica, ready] of readies) replica.raft.advance(ready);
-      this.scheduleProcess();
-    };
-    if (!needsSync) {
-      finish();
-      return;
+    const round: Round = { readies, late, durable: !needsSync };
+    this.rounds.push(round);
+    if (needsSync) {
+      // A flush asked for while none is outstanding starts at once: time it as the fsync.
+      const startedMs = this.syncsOutstanding === 0 ? this.now() : null;
+      const bytes = this.journal.pendingBytes();
+      this.syncsOutstanding++;
+      this.journal.flush((error) => {
+        this.syncsOutstanding--;
+        if (!this.running) return;
+        if (error !== null) {
+          // Nothing staged since the last good flush is durable: a replica that cannot persist
+          // must not answer. Stop the node like a crash; the disk keeps what was synced before.
+          for (const [replica] of readies) replica.failWaiters(new LogError(error.name === 'DiskFullError' ? 'DiskFull' : 'Unavailable', `node ${this.id}: ${error.message}`));
+          this.onDiskError?.(error);
+          this.stop();
+          return;
+        }
+        this.fsyncCount++;
+        if (startedMs !== null) this.deps.observer?.fsync?.((this.now() - startedMs) / 1000, bytes);
+        round.durable = true;
+        this.completeRounds();
+      });
+    } else {
+      this.completeRounds();
     }
-    this.flushing = true;
-    const startedMs = this.now();
-    const bytes = this.journal.pendingBytes();
-    this.journal.flush((error) => {
-      this.flushing = false;
-      if (!this.running) return;
-      if (error !== null) {
-        // Nothing of this round is durable: a replica that cannot persist must not answer.
-        // Stop the node like a crash; the disk keeps what was synced before.
-        for (const [replica] of readies) replica.failWaiters(new LogError(error.name === 'DiskFullError' ? 'DiskFull' : 'Unavailable', `node ${this.id}: ${error.message}`));
-        this.onDiskError?.(error);
-        this.stop();
-        return;
-      }
-      this.fsyncCount++;
-      this.deps.observer?.fsync?.((this.now() - startedMs) / 1000, bytes);
-      finish();
-    });
+    this.scheduleProcess();
+  }
+
+  /** Completes durable rounds from the head, in order: late messages out, then advance. */
+  private completeRounds(): void {
+    let completed = false;
+    while (this.running && this.rounds[0]?.durable === true) {
+      const round = this.rounds.shift();
+      if (round === undefined) break;
+      const persistedMs = this.now();
+      for (const [replica, ready] of round.readies) replica.onReadyPersisted(ready, persistedMs);
+      this.sendAll(round.late);
+      for (const [replica, ready] of round.readies) replica.raft.advance(ready);
+      completed = true;
+    }
+    if (completed) this.scheduleProcess();
   }
 
   /** Set by the owner to learn that the node stopped on a disk error (disk full, I/O error). */
@@ -374,7 +406,7 @@ export class LogNode {
 
   private maybeEnforceRetention(): void {
     const now = this.now();
-    if (now - this.lastRetentionMs < this.config.retentionIntervalMs || this.flushing) return;
+    if (now - this.lastRetentionMs < this.config.retentionIntervalMs) return;
     this.lastRetentionMs = now;
     this.journal.enforceRetention((partition) => this.replicas.get(partition)?.committed ?? 0);
   }

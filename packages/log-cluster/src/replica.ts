@@ -221,25 +221,29 @@ export class Replica {
     return { kind: 'read', records, highWatermark: this.highWatermark, logStartOffset: start };
   }
 
-  /** Called by the node after it persisted what the Ready asked for (and before advance). */
-  onReady(ready: Ready, persistedMs: number): void {
+  /** Called by the node when it takes a Ready (its data is staged, not yet durable). */
+  onReadyTaken(ready: Ready): void {
     if (ready.softState !== null) this.onSoftState(ready.softState.leader, ready.softState.role === 'leader');
-    if (ready.entries.length > 0 && this.wasLeader) {
-      for (const entry of ready.entries) {
-        const waiter = this.waiters.get(entry.index);
-        if (waiter !== undefined && waiter.timing.persistedMs === 0) waiter.timing.persistedMs = persistedMs;
-      }
-    }
     for (const message of ready.messages) {
       if (message.type === 'append' && message.entries.length > 0 && !this.rttProbe.has(message.to)) {
         const last = message.entries[message.entries.length - 1];
         if (last !== undefined) this.rttProbe.set(message.to, { index: last.index, sentMs: this.now() });
       }
     }
+    // Committed entries are durable on a majority already; the staged journal serves them.
     if (ready.committedEntries.length > 0) this.applyCommitted(ready.committedEntries);
     if (ready.snapshot !== null && ready.snapshot.index > this.commitIndex) {
       this.commitIndex = ready.snapshot.index;
       this.highWatermark = ready.snapshot.nextOffset;
+    }
+  }
+
+  /** Called by the node once the Ready's data is durable (just before advance). */
+  onReadyPersisted(ready: Ready, persistedMs: number): void {
+    if (ready.entries.length === 0 || !this.wasLeader) return;
+    for (const entry of ready.entries) {
+      const waiter = this.waiters.get(entry.index);
+      if (waiter !== undefined && waiter.timing.persistedMs === 0) waiter.timing.persistedMs = persistedMs;
     }
   }
 
