@@ -16,7 +16,8 @@ export function nodeObserver(telemetry: NodeTelemetry, wallClock: WallClock, mon
       telemetry.recordAppendLatency(latencySeconds, partition);
       telemetry.recordAppended(records, bytes);
       const nowWallMs = wallClock();
-      telemetry.recordTrace(writeSpans(telemetry.nodeId, partition, timing, nowWallMs - (monotonicNow() - timing.proposedMs), monotonicNow(), random, records, bytes), latencySeconds * 1e6, nowWallMs);
+      const nowMonotonicMs = monotonicNow();
+      telemetry.offerTrace(latencySeconds * 1e6, nowWallMs, () => writeSpans(telemetry.nodeId, partition, timing, nowWallMs - (nowMonotonicMs - timing.proposedMs), nowMonotonicMs, random, records, bytes));
     },
     appendFailed(_partition, code) {
       telemetry.recordAppendError(code);

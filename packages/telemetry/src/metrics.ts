@@ -317,6 +317,11 @@ export class NodeTelemetry {
 
   // ---- spans -----------------------------------------------------------
 
+  /** Builds the spans only if the tail sampler keeps the trace (see SpanRecorder.offerTrace). */
+  offerTrace(totalMicros: number, nowMs: number, build: () => readonly Span[]): void {
+    this.spans.offerTrace(totalMicros, nowMs, build);
+  }
+
   recordTrace(spans: readonly Span[], totalMicros: number, nowMs: number): void {
     this.spans.recordTrace(spans, totalMicros, nowMs);
   }

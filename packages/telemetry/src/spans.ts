@@ -121,10 +121,24 @@ export class SpanRecorder {
 
   /** Offers one finished write (all its spans) to the window containing nowMs. */
   recordTrace(spans: readonly Span[], totalMicros: number, nowMs: number): void {
-    const first = spans[0];
-    if (first === undefined) return;
+    this.offerTrace(totalMicros, nowMs, () => spans);
+  }
+
+  /**
+   * Like recordTrace, but builds the spans only when the trace will be kept (one of the window's
+   * slowest, or drawn for the sample): on the write path most traces are dropped, and building
+   * seven spans with random ids for each was the bulk of the tracing cost.
+   */
+  offerTrace(totalMicros: number, nowMs: number, build: () => readonly Span[]): void {
     this.rotate(nowMs);
     const window = this.windowFor(nowMs);
+    const sampled = this.random() < this.sampleRate;
+    const tail = window.slowest[window.slowest.length - 1];
+    const entersSlowest = window.slowest.length < this.slowestPerWindow || (tail !== undefined && totalMicros > tail.trace.totalMicros);
+    if (!entersSlowest && (!sampled || window.sampled.length >= this.maxSampledPerWindow)) return;
+    const spans = build();
+    const first = spans[0];
+    if (first === undefined) return;
 
     const kept = spans.slice(0, MAX_SPANS_PER_TRACE);
     const startMs = Math.min(...kept.map((s) => nanoStringToMs(s.startUnixNano)));
@@ -137,7 +151,7 @@ export class SpanRecorder {
         slow: true,
         spans: kept,
       },
-      sampled: this.random() < this.sampleRate,
+      sampled,
     };
 
     const slowest = window.slowest;
