@@ -33,8 +33,10 @@ export class FileDisk implements Disk {
     const file = new RealFile(this, name, fd, fs.fstatSync(fd).size);
     this.files.set(name, file);
     if (!this.syncedBytes.has(name)) this.syncedBytes.set(name, file.size());
-    // A new directory entry is only durable once the directory itself is synced.
-    if (created) this.syncDirectory();
+    // A new directory entry is only durable once the directory itself is synced. The file's first
+    // sync (or truncate) does it, off the event loop: a blocking directory fsync at every segment
+    // roll stalled every partition of the node for up to tens of milliseconds.
+    if (created) file.directoryEntryPending = true;
     return file;
   }
 
@@ -51,7 +53,8 @@ export class FileDisk implements Disk {
     const file = this.files.get(name);
     if (file !== undefined) file.close();
     fs.rmSync(path.join(this.directory, name), { force: true });
-    this.syncDirectory();
+    // A removal that a crash undoes is harmless (the journal recorded the new log start first): sync the directory in the background.
+    this.syncDirectoryAsync(() => undefined);
   }
 
   usedBytes(): number {
@@ -100,7 +103,16 @@ export class FileDisk implements Disk {
     if (this.files.get(file.name) === file) this.files.delete(file.name);
   }
 
-  private syncDirectory(): void {
+  /** @internal fsync of the directory, in the thread pool. */
+  syncDirectoryAsync(done: IoCallback): void {
+    fs.open(this.directory, 'r', (openError, fd) => {
+      if (openError !== null) return done(openError);
+      fs.fsync(fd, (syncError) => fs.close(fd, () => done(syncError)));
+    });
+  }
+
+  /** @internal */
+  syncDirectory(): void {
     const fd = fs.openSync(this.directory, 'r');
     try {
       fs.fsyncSync(fd);
@@ -117,6 +129,8 @@ function checkName(name: string): void {
 type Operation = (next: () => void) => void;
 
 class RealFile implements DiskFile {
+  /** Created but its directory entry not yet synced: the next sync or truncate does it. */
+  directoryEntryPending = false;
   /** Bytes on the file once every queued append has run (what size() promises). */
   private sizeBytes: number;
   /** Bytes actually written to the file descriptor. */
@@ -139,22 +153,25 @@ class RealFile implements DiskFile {
     return this.sizeBytes;
   }
 
-  append(data: Uint8Array, done: IoCallback): void {
+  append(data: Uint8Array | readonly Uint8Array[], done: IoCallback): void {
     invariant(!this.closed, `append to closed file ${this.name}`);
+    const pieces = data instanceof Uint8Array ? [data] : data;
+    let length = 0;
+    for (const piece of pieces) length += piece.length;
     // Listing the directory costs a syscall per file, so only when a capacity is set.
-    if (Number.isFinite(this.disk.capacityBytes) && this.disk.usedBytes() + data.length > this.disk.capacityBytes) {
-      setImmediate(() => done(new DiskFullError(`disk full: ${this.name} +${data.length} bytes`)));
+    if (Number.isFinite(this.disk.capacityBytes) && this.disk.usedBytes() + length > this.disk.capacityBytes) {
+      setImmediate(() => done(new DiskFullError(`disk full: ${this.name} +${length} bytes`)));
       return;
     }
-    this.sizeBytes += data.length;
+    this.sizeBytes += length;
     this.enqueue((next) => {
       const position = this.writtenBytes;
-      writeAll(this.fd, data, position, (error) => {
+      writeAll(this.fd, pieces, length, position, (error) => {
         if (error === null) {
-          this.writtenBytes += data.length;
+          this.writtenBytes += length;
         } else {
           // Undo a partial write so the file ends where the caller believes it does.
-          this.sizeBytes -= data.length;
+          this.sizeBytes -= length;
           try {
             fs.ftruncateSync(this.fd, position);
           } catch {
@@ -172,12 +189,19 @@ class RealFile implements DiskFile {
     this.enqueue((next) => {
       // Operations run in order: everything written so far is what this sync covers.
       const coveredBytes = this.writtenBytes;
-      fs.fdatasync(this.fd, (error) => {
+      const finish = (error: Error | null): void => {
         if (error === null && !this.closed) this.disk.noteSynced(this.name, coveredBytes);
         next();
         const delayMs = this.disk.fsyncDelayMs;
         if (delayMs > 0) setTimeout(() => done(error), delayMs);
         else done(error);
+      };
+      fs.fdatasync(this.fd, (error) => {
+        if (error !== null || !this.directoryEntryPending) return finish(error);
+        this.disk.syncDirectoryAsync((directoryError) => {
+          if (directoryError === null) this.directoryEntryPending = false;
+          finish(directoryError);
+        });
       });
     });
   }
@@ -200,6 +224,10 @@ class RealFile implements DiskFile {
     invariant(length >= 0 && length <= this.sizeBytes, `truncate of ${this.name} to ${length} > size ${this.sizeBytes}`);
     fs.ftruncateSync(this.fd, length);
     fs.fdatasyncSync(this.fd);
+    if (this.directoryEntryPending) {
+      this.disk.syncDirectory();
+      this.directoryEntryPending = false;
+    }
     this.disk.noteSynced(this.name, length);
     this.sizeBytes = length;
     this.writtenBytes = length;
@@ -229,14 +257,28 @@ class RealFile implements DiskFile {
   }
 }
 
-function writeAll(fd: number, data: Uint8Array, position: number, done: (error: NodeJS.ErrnoException | null) => void): void {
+/** writev of all pieces at `position`; a short write continues with what is left. */
+function writeAll(fd: number, pieces: readonly Uint8Array[], length: number, position: number, done: (error: NodeJS.ErrnoException | null) => void): void {
   let written = 0;
+  let remaining: readonly Uint8Array[] = pieces;
   const step = (): void => {
-    fs.write(fd, data, written, data.length - written, position + written, (error, n) => {
+    fs.writev(fd, remaining as Uint8Array[], position + written, (error, n) => {
       if (error !== null) return done(error);
       written += n;
-      if (written < data.length) step();
-      else done(null);
+      if (written >= length) return done(null);
+      // Drop the pieces written in full and the written head of the next one.
+      let skip = n;
+      const rest: Uint8Array[] = [];
+      for (const piece of remaining) {
+        if (skip >= piece.length) {
+          skip -= piece.length;
+          continue;
+        }
+        rest.push(skip > 0 ? piece.subarray(skip) : piece);
+        skip = 0;
+      }
+      remaining = rest;
+      step();
     });
   };
   step();

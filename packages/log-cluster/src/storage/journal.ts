@@ -167,14 +167,14 @@ export class Journal {
         metas.push({ index: entry.index, term: entry.term, offset: entry.offset, count: entry.count, segment: -batch.id, position: dataPosition, dataBytes: entry.data.length });
         dataPosition += entry.data.length;
       }
-      invariant(dataPosition === recordPosition + record.length, 'entries record layout');
+      invariant(dataPosition === recordPosition + record.bytes, 'entries record layout');
       applyEntries(log, metas, false);
       for (const entry of chunk) {
         log.data.set(entry.index, entry.data);
         batch.written.push({ log, index: entry.index, data: entry.data });
       }
-      batch.records.push(record);
-      batch.recordBytes += record.length;
+      batch.records.push(...record.parts);
+      batch.recordBytes += record.bytes;
       batch.located.add(log);
       from = to;
     }
@@ -314,7 +314,7 @@ export class Journal {
     this.inFlight = batch;
     this.staged = this.newBatch();
     const undo: (() => void)[] = [];
-    const writes: { file: DiskFile; data: Uint8Array }[] = [];
+    const writes: { file: DiskFile; data: Uint8Array | readonly Uint8Array[] }[] = [];
     let obsoleteStateFiles: StateFileInfo[] = [];
 
     if (batch.recordBytes > 0) {
@@ -331,7 +331,7 @@ export class Journal {
       const base = segment.file.size();
       this.locate(batch, segment.seq, base);
       segment.lastWriteMs = this.options.now();
-      writes.push({ file: segment.file, data: concat(batch.records, batch.recordBytes) });
+      writes.push({ file: segment.file, data: batch.records });
     }
 
     if (batch.hardStates.size > 0) {
@@ -817,14 +817,19 @@ function finishRecord(record: Uint8Array, type: number, partition: number): Uint
   return record;
 }
 
-function encodeEntries(partition: number, entries: readonly Entry[]): Uint8Array {
-  let bytes = RECORD_PREFIX_BYTES + RECORD_BODY_HEADER_BYTES + ENTRIES_COUNT_BYTES;
-  for (const entry of entries) bytes += ENTRY_HEADER_BYTES + entry.data.length;
-  const record = new Uint8Array(bytes);
-  const view = new DataView(record.buffer);
-  let at = RECORD_PREFIX_BYTES + RECORD_BODY_HEADER_BYTES;
-  view.setUint32(at, entries.length, true);
-  at += ENTRIES_COUNT_BYTES;
+/**
+ * An ENTRIES record as pieces for one writev: a single buffer holds the record header and every
+ * entry header, and each entry's data is referenced, not copied (entries are immutable once
+ * proposed). The CRC32C runs over the pieces in order, as if they were one buffer.
+ */
+function encodeEntries(partition: number, entries: readonly Entry[]): { parts: Uint8Array[]; bytes: number } {
+  const headerBytes = RECORD_PREFIX_BYTES + RECORD_BODY_HEADER_BYTES + ENTRIES_COUNT_BYTES;
+  const headers = new Uint8Array(headerBytes + entries.length * ENTRY_HEADER_BYTES);
+  const view = new DataView(headers.buffer);
+  view.setUint32(RECORD_PREFIX_BYTES + RECORD_BODY_HEADER_BYTES, entries.length, true);
+  const parts: Uint8Array[] = [headers.subarray(0, headerBytes)];
+  let bytes = headerBytes;
+  let at = headerBytes;
   for (const entry of entries) {
     invariant(Number.isInteger(entry.count) && entry.count >= 0 && entry.count < UINT32, `entry ${entry.index} count ${entry.count}`);
     putU64(view, at, entry.index);
@@ -832,10 +837,20 @@ function encodeEntries(partition: number, entries: readonly Entry[]): Uint8Array
     putU64(view, at + 16, entry.offset);
     view.setUint32(at + 24, entry.count, true);
     view.setUint32(at + 28, entry.data.length, true);
-    record.set(entry.data, at + ENTRY_HEADER_BYTES);
-    at += ENTRY_HEADER_BYTES + entry.data.length;
+    parts.push(headers.subarray(at, at + ENTRY_HEADER_BYTES));
+    if (entry.data.length > 0) parts.push(entry.data);
+    at += ENTRY_HEADER_BYTES;
+    bytes += ENTRY_HEADER_BYTES + entry.data.length;
   }
-  return finishRecord(record, RECORD_TYPE_ENTRIES, partition);
+  const length = bytes - RECORD_PREFIX_BYTES;
+  invariant(length <= RECORD_BYTES_MAX, `record of ${length} bytes over ${RECORD_BYTES_MAX}`);
+  view.setUint32(0, length, true);
+  view.setUint8(8, RECORD_TYPE_ENTRIES);
+  view.setUint32(9, partition, true);
+  let crc = crc32c(headers.subarray(RECORD_PREFIX_BYTES, headerBytes));
+  for (let i = 1; i < parts.length; i++) crc = crc32c(parts[i]!, crc);
+  view.setUint32(4, crc, true);
+  return { parts, bytes };
 }
 
 function encodeSnapshot(partition: number, start: SnapshotMeta, kept: boolean): Uint8Array {

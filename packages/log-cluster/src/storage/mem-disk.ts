@@ -157,7 +157,8 @@ class MemFile implements DiskFile {
     return this.state.writtenBytes;
   }
 
-  append(data: Uint8Array, done: IoCallback): void {
+  append(pieces: Uint8Array | readonly Uint8Array[], done: IoCallback): void {
+    const data = pieces instanceof Uint8Array ? pieces : concatPieces(pieces);
     if (this.dead) return;
     invariant(this.open, `append to closed file ${this.name}`);
     if (this.disk.usedBytes() + data.length > this.disk.capacityBytes) {
@@ -205,4 +206,16 @@ class MemFile implements DiskFile {
     this.dead = true;
     this.open = false;
   }
+}
+
+function concatPieces(pieces: readonly Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const piece of pieces) length += piece.length;
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const piece of pieces) {
+    out.set(piece, at);
+    at += piece.length;
+  }
+  return out;
 }

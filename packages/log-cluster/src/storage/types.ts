@@ -11,8 +11,11 @@ export interface DiskFile {
   readonly name: string;
   /** Bytes written so far (synced or not). */
   size(): number;
-  /** Appends at the end. Fails with a DiskFullError when the disk is full; nothing is written then. */
-  append(data: Uint8Array, done: IoCallback): void;
+  /**
+   * Appends at the end; pieces are written contiguously in order (one writev). Fails with a
+   * DiskFullError when the disk is full; nothing is written then.
+   */
+  append(data: Uint8Array | readonly Uint8Array[], done: IoCallback): void;
   /** fdatasync: when done is called without error, every byte appended before the call is durable. */
   sync(done: IoCallback): void;
   read(position: number, length: number): Uint8Array;
