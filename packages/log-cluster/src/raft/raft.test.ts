@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { MemoryRaftStorage } from './memory-storage.ts';
 import { message, Raft, type RaftOptions } from './raft.ts';
 import type { Entry, Message, NodeId, RaftConfig } from './types.ts';
+import { seededRandom } from '../sim/random.ts';
 
 const ELECTION_TICKS = 10;
 const HEARTBEAT_TICKS = 1;
@@ -536,24 +537,13 @@ describe('Raft abstainFromVoting', () => {
   });
 });
 
-/** mulberry32: a tiny seeded PRNG so a failing seed replays exactly. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // Sweep more seeds / harsher networks: RAFT_SEEDS=2000 RAFT_SEED_BASE=1 RAFT_DROP=0.3 RAFT_DUP=0.2 npx vitest run packages/log-cluster/src/raft
 describe('Raft under chaos', () => {
   const seeds = process.env.RAFT_SEEDS ? Array.from({ length: Number(process.env.RAFT_SEEDS) }, (_, i) => i + Number(process.env.RAFT_SEED_BASE ?? 1)) : [1, 2, 3, 4, 5, 6, 7, 8];
   for (const seed of seeds) {
     it(`keeps one leader per term and agreeing committed logs with loss, duplication, reordering, crashes and retention (seed ${seed})`, () => {
-      const rng = seeded(seed);
+      const rng = seededRandom(seed);
       // Seeds cycle through the pre-vote / check-quorum combinations.
       const net = new Net(5, { maxBytesPerMessage: 16, maxInflightMessages: 3, preVote: seed % 2 === 0, checkQuorum: seed % 4 < 2 });
       net.chaos = { rng, drop: Number(process.env.RAFT_DROP ?? 0.1), duplicate: Number(process.env.RAFT_DUP ?? 0.05) };

@@ -51,3 +51,8 @@ export class Random {
     return new Random(Math.floor(this.next() * 2 ** 32));
   }
 }
+
+/** A seeded [0, 1) source for tests and disks: `new Random(seed).next`. */
+export function seededRandom(seed: number): () => number {
+  return new Random(seed).next;
+}

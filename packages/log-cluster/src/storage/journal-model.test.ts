@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Entry } from '../raft/types.ts';
 import { Journal, type JournalOptions, type PartitionLog } from './journal.ts';
 import { MemDisk } from './mem-disk.ts';
+import { seededRandom } from '../sim/random.ts';
 
 /** Runs scheduled callbacks in time order, like the simulator. */
 function scheduler(): { schedule: (delayMs: number, fn: () => void) => void; runAll: () => void } {
@@ -21,16 +22,6 @@ function scheduler(): { schedule: (delayMs: number, fn: () => void) => void; run
   };
 }
 
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function describeLog(log: PartitionLog): unknown {
   const first = log.firstIndex();
@@ -47,7 +38,7 @@ describe('journal replay matches the live view', () => {
   it('after random appends, conflicts, snapshots, hard states and retention, reopening rebuilds every log exactly', () => {
     // SEED=n replays one seed.
     for (let seed = Number(process.env.SEED ?? 1); seed <= Number(process.env.SEED ?? 25); seed++) {
-      const random = seeded(seed);
+      const random = seededRandom(seed);
       const clock = scheduler();
       let nowMs = 0;
       const options: JournalOptions = { segmentBytes: 600, retentionBytes: 2000, retentionMs: 50_000, now: () => nowMs, cacheBytes: 512 };
@@ -113,7 +104,7 @@ describe('journal replay matches the live view', () => {
 
   it('compacts the hard-state file and keeps the latest hard state of every partition', () => {
     const clock = scheduler();
-    const disk = new MemDisk({ random: seeded(3), schedule: clock.schedule });
+    const disk = new MemDisk({ random: seededRandom(3), schedule: clock.schedule });
     const options: JournalOptions = { segmentBytes: 1 << 20, retentionBytes: 1 << 30, retentionMs: 1e9, now: () => 0, cacheBytes: 0 };
     const { journal } = Journal.open(disk, options);
     const rounds = (1 << 20) / 32 / 3 + 10; // past the bound with 3 records a flush

@@ -7,6 +7,7 @@ import { FileDisk } from './file-disk.ts';
 import { Journal, type JournalOptions } from './journal.ts';
 import { MemDisk } from './mem-disk.ts';
 import { DiskFullError, type Disk, type DiskFile, type IoCallback } from './types.ts';
+import { seededRandom } from '../sim/random.ts';
 
 const OPTIONS: JournalOptions = { segmentBytes: 1 << 20, retentionBytes: 1 << 30, retentionMs: 3600_000, now: () => 0, cacheBytes: 1 << 20 };
 
@@ -352,21 +353,11 @@ class ManualScheduler {
   }
 }
 
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('journal on the memory disk', () => {
   it('never calls back synchronously', () => {
     const scheduler = new ManualScheduler();
-    const disk = new MemDisk({ random: seeded(1), schedule: scheduler.schedule, fsyncLatencyMs: () => 2 });
+    const disk = new MemDisk({ random: seededRandom(1), schedule: scheduler.schedule, fsyncLatencyMs: () => 2 });
     const { journal } = Journal.open(disk, OPTIONS);
     journal.appendEntries(1, entries(1, 3, 1, 0));
     let done = false;
@@ -379,7 +370,7 @@ describe('journal on the memory disk', () => {
   it('loses unsynced data in a crash but keeps everything whose sync completed', () => {
     for (let seed = 1; seed <= 40; seed++) {
       const scheduler = new ManualScheduler();
-      const random = seeded(seed);
+      const random = seededRandom(seed);
       const disk = new MemDisk({ random, schedule: scheduler.schedule, fsyncLatencyMs: () => 1 + random() * 5, writeLatencyMs: () => random() });
       const { journal } = Journal.open(disk, OPTIONS);
       const acknowledged: number[] = [];
@@ -414,7 +405,7 @@ describe('journal on the memory disk', () => {
 
   it('after a crash with nothing synced, the journal is empty and usable', () => {
     const scheduler = new ManualScheduler();
-    const disk = new MemDisk({ random: seeded(7), schedule: scheduler.schedule });
+    const disk = new MemDisk({ random: seededRandom(7), schedule: scheduler.schedule });
     const { journal } = Journal.open(disk, OPTIONS);
     journal.appendEntries(1, entries(1, 2, 1, 0));
     journal.flush(() => {});
