@@ -27,7 +27,7 @@ test('minority isolation: the majority serves, the isolated leader steps down, h
   }, 'drill-minority-isolation');
 });
 
-test('slow disk: the tail rises, the slow node is found, leadership moves away, the tail recovers', async ({ page }) => {
+test('slow disk: the quorum keeps the tail flat, the slow node is found by its fsync histogram, leadership moves away', async ({ page }) => {
   await runGuidedDrill(page, {
     title: 'Slow disk',
     steps: ['Slow the leader\'s disk', 'Find the slow node', 'Transfer leadership away', 'Watch the tail recover', 'Restore the disk'],
