@@ -41,21 +41,61 @@ function frame(type: number, write: (w: Writer) => void): Uint8Array {
   return out;
 }
 
-/** Splits a byte stream into frames. */
+/**
+ * Splits a byte stream into frames. Chunks are kept in a list and joined once per frame: joining
+ * on every chunk copied a large frame over and over (quadratic in its size).
+ */
 function onFrames(socket: net.Socket, handle: (type: number, payload: Reader) => void): void {
-  let pending: Buffer = Buffer.alloc(0);
+  const chunks: Buffer[] = [];
+  let buffered = 0;
+  const take = (bytes: number): Buffer => {
+    // Fast path: the bytes sit in the first chunk.
+    const first = chunks[0];
+    if (first !== undefined && first.length >= bytes) {
+      const out = first.subarray(0, bytes);
+      if (first.length === bytes) chunks.shift();
+      else chunks[0] = first.subarray(bytes);
+      buffered -= bytes;
+      return out;
+    }
+    const out = Buffer.allocUnsafe(bytes);
+    let at = 0;
+    while (at < bytes) {
+      const chunk = chunks[0];
+      if (chunk === undefined) break;
+      const n = Math.min(chunk.length, bytes - at);
+      chunk.copy(out, at, 0, n);
+      at += n;
+      if (n === chunk.length) chunks.shift();
+      else chunks[0] = chunk.subarray(n);
+    }
+    buffered -= bytes;
+    return out;
+  };
+  const peekLength = (): number => {
+    const first = chunks[0];
+    if (first !== undefined && first.length >= 4) return first.readUInt32LE(0);
+    const head = Buffer.alloc(4);
+    let at = 0;
+    for (const chunk of chunks) {
+      at += chunk.copy(head, at, 0, Math.min(chunk.length, 4 - at));
+      if (at === 4) break;
+    }
+    return head.readUInt32LE(0);
+  };
   socket.on('data', (chunk: Buffer) => {
-    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
-    while (pending.length >= 4) {
-      const length = pending.readUInt32LE(0);
+    chunks.push(chunk);
+    buffered += chunk.length;
+    while (buffered >= 4) {
+      const length = peekLength();
       if (length < 1 || length > FRAME_BYTES_MAX) {
         socket.destroy(new FrameError(`frame of ${length} bytes is outside 1..${FRAME_BYTES_MAX}`));
         return;
       }
-      if (pending.length < 4 + length) break;
-      const type = pending[4] ?? 0;
-      const payload = new Reader(new Uint8Array(pending.buffer, pending.byteOffset + 5, length - 1));
-      pending = pending.subarray(4 + length);
+      if (buffered < 4 + length) break;
+      const frameBytes = take(4 + length);
+      const type = frameBytes[4] ?? 0;
+      const payload = new Reader(new Uint8Array(frameBytes.buffer, frameBytes.byteOffset + 5, length - 1));
       try {
         handle(type, payload);
       } catch (error) {
