@@ -13,9 +13,15 @@ const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder();
 
 export class Writer {
-  private buffer = new Uint8Array(256);
-  private view = new DataView(this.buffer.buffer);
+  private buffer: Uint8Array;
+  private view: DataView;
   length = 0;
+
+  /** Sized up front when the caller can estimate: growing a large frame by doubling copies it again and again. */
+  constructor(initialBytes = 256) {
+    this.buffer = new Uint8Array(Math.max(16, initialBytes));
+    this.view = new DataView(this.buffer.buffer);
+  }
 
   private reserve(bytes: number): void {
     if (this.length + bytes <= this.buffer.length) return;
@@ -158,6 +164,24 @@ function readMessage(r: Reader): Message {
   const entries: Entry[] = [];
   for (let i = 0; i < count; i++) entries.push({ index: r.f64(), term: r.f64(), offset: r.f64(), count: r.u32(), data: r.bytes() });
   return { type, from, to, term, logTerm, index, commit, reject, rejectHint, snapshot, entries };
+}
+
+/** Bytes an envelope will take, closely enough to size its buffer once. */
+export function envelopeBytesEstimate(messages: readonly PartitionMessage[]): number {
+  let bytes = 16;
+  for (const { message } of messages) {
+    bytes += 96;
+    for (const entry of message.entries) bytes += 32 + entry.data.byteLength;
+  }
+  return bytes;
+}
+
+/** Bytes a request will take, closely enough to size its buffer once. */
+export function requestBytesEstimate(request: ClientRequest): number {
+  if (request.kind !== 'append') return 64;
+  let bytes = 64;
+  for (const record of request.records) bytes += 4 + record.byteLength;
+  return bytes;
 }
 
 export function encodeEnvelope(w: Writer, from: number, messages: readonly PartitionMessage[]): void {

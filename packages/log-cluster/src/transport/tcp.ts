@@ -2,7 +2,7 @@ import net from 'node:net';
 import { LogError } from '../errors.ts';
 import type { ClientRequest, ClientResponse, NodeConnector, PartitionMessage, Transport } from '../protocol.ts';
 import type { NodeId } from '../raft/types.ts';
-import { FrameError, Reader, Writer, decodeEnvelope, decodeRequest, decodeResponse, encodeEnvelope, encodeRequest, encodeResponse } from './codec.ts';
+import { FrameError, Reader, Writer, decodeEnvelope, decodeRequest, decodeResponse, encodeEnvelope, encodeRequest, encodeResponse, envelopeBytesEstimate, requestBytesEstimate } from './codec.ts';
 
 /** Frames: u32 length (of what follows) | u8 type | payload. */
 const FRAME_HELLO = 1;
@@ -31,8 +31,8 @@ export function parsePeers(text: string): Map<NodeId, PeerAddress> {
   return peers;
 }
 
-function frame(type: number, write: (w: Writer) => void): Uint8Array {
-  const w = new Writer();
+function frame(type: number, write: (w: Writer) => void, sizeEstimate?: number): Uint8Array {
+  const w = new Writer(sizeEstimate);
   w.u32(0);
   w.u8(type);
   write(w);
@@ -145,7 +145,7 @@ export class TcpNodeTransport implements Transport {
   send(to: NodeId, messages: readonly PartitionMessage[]): void {
     const socket = this.connection(to);
     if (socket === null || socket.writableLength > PEER_BUFFERED_BYTES_MAX) return;
-    socket.write(frame(FRAME_RAFT, (w) => encodeEnvelope(w, this.nodeId, messages)));
+    socket.write(frame(FRAME_RAFT, (w) => encodeEnvelope(w, this.nodeId, messages), envelopeBytesEstimate(messages)));
   }
 
   close(): void {
@@ -235,7 +235,7 @@ export class TcpConnector implements NodeConnector {
       socket.write(frame(FRAME_REQUEST, (w) => {
         w.u32(id);
         encodeRequest(w, request);
-      }));
+      }, requestBytesEstimate(request)));
     });
   }
 
