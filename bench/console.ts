@@ -5,13 +5,13 @@
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { chromium } from '@playwright/test';
 import playwrightConfig from '../playwright.config.ts';
+import { freePort } from '../test/support/node-cluster.ts';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const DIST = join(ROOT, 'apps/console/dist');
@@ -51,18 +51,6 @@ export function measureSize(): Pick<ConsoleBenchResult, 'gzBytesTotal' | 'gzByte
     gzBytesTotal: assets.reduce((s, a) => s + a.gzBytes, 0),
     gzBytesInitial: assets.filter((a) => a.initial).reduce((s, a) => s + a.gzBytes, 0),
   };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const srv = createServer();
-    srv.once('error', fail);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      srv.close(() => ok(port));
-    });
-  });
 }
 
 async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {

@@ -12,7 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { cleanupSync, findBinary, installCleanupHandlers, makeTempDir, removeTempDir, ResourceSampler, type ResourceUse } from './peers/procs.ts';
 import { ALL_SYSTEMS, PARTITIONS, REPO_ROOT, startEtcd, startLogscopeEmbedded, startLogscopeTcp, startNats, type RunningSystem, type SystemName } from './peers/systems.ts';
-import { measureDisk, runPoint, type DiskResult, type PointResult, type PointSpec } from './peers/workload.ts';
+import { measureDiskLimit, type DiskLimit } from './disk-limit.ts';
+import { runPoint, type PointResult, type PointSpec } from './peers/workload.ts';
 
 interface Settings {
   quick: boolean;
@@ -118,11 +119,13 @@ async function startSystem(system: SystemName, binaries: { etcd: string | null; 
 
 const f = (n: number, digits = 1): string => (Number.isFinite(n) ? n.toFixed(digits) : '—');
 const rateLabel = (r: number | 'max'): string => (r === 'max' ? 'max' : `${r}/s`);
+type DiskResult = DiskLimit & { readonly dir: string };
+
 const LABEL: Record<SystemName, string> = { etcd: 'etcd', nats: 'NATS JetStream', 'logscope-embedded': 'Logscope embedded', 'logscope-tcp': 'Logscope TCP' };
 
 function markdown(settings: Settings, disk: DiskResult, rows: readonly Row[], infos: readonly SystemInfo[]): string {
   const out: string[] = [];
-  out.push(`Disk of ${disk.dir}: ${f(disk.fdatasyncPerSec, 0)} fdatasync/s (4 KiB append + fdatasync; p50 ${f(disk.fdatasyncLatency.p50Ms, 2)} ms, p99 ${f(disk.fdatasyncLatency.p99Ms, 2)} ms, max ${f(disk.fdatasyncLatency.maxMs, 2)} ms); sequential 1 MiB write + fdatasync ${f(disk.seqMBps, 0)} MB/s`);
+  out.push(`Disk of ${disk.dir}: ${f(disk.fdatasyncPerSec, 0)} fdatasync/s (4 KiB append + fdatasync; p50 ${f(disk.fdatasyncP50Ms, 2)} ms, p99 ${f(disk.fdatasyncP99Ms, 2)} ms, max ${f(disk.fdatasyncMaxMs, 2)} ms); sequential 1 MiB write + fdatasync ${f(disk.syncedWriteMBps, 0)} MB/s`);
   out.push('');
   out.push(`${settings.producers} producers, ${settings.seconds} s measured per point after ${settings.warmupSeconds} s warm-up; fixed rates open-loop (latency from the intended send time), max = ${settings.inflightPerProducer} writes in flight per producer (latency from the actual send). CPU in % of one core summed over the 3 server processes; RSS summed.`);
   out.push('');
@@ -166,12 +169,11 @@ export async function run(argv: readonly string[] = process.argv.slice(2)): Prom
   const diskDir = makeTempDir('logscope-peers-disk-');
   let disk: DiskResult;
   try {
-    disk = measureDisk(diskDir, settings.diskSeconds);
+    disk = { dir: tmpdir(), ...measureDiskLimit(diskDir, settings.diskSeconds) };
   } finally {
     removeTempDir(diskDir);
   }
-  disk.dir = tmpdir();
-  console.log(`disk: ${f(disk.fdatasyncPerSec, 0)} fdatasync/s (p99 ${f(disk.fdatasyncLatency.p99Ms, 2)} ms), sequential write+fdatasync ${f(disk.seqMBps, 0)} MB/s`);
+  console.log(`disk: ${f(disk.fdatasyncPerSec, 0)} fdatasync/s (p99 ${f(disk.fdatasyncP99Ms, 2)} ms), sequential write+fdatasync ${f(disk.syncedWriteMBps, 0)} MB/s`);
 
   const rows: Row[] = [];
   const infos: SystemInfo[] = [];

@@ -2,8 +2,6 @@
 // offered rate (latency from the intended send time, so a stalled system is charged for the
 // sends it delayed) or the maximum (each producer keeps a fixed number of writes in flight).
 
-import { closeSync, fdatasyncSync, openSync, rmSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
 import { build, type Histogram } from 'hdr-histogram-js';
 
 export interface Target {
@@ -125,47 +123,5 @@ export async function runPoint(target: Target, spec: PointSpec): Promise<PointRe
     errors,
     firstError,
     unfinished: outstanding,
-  };
-}
-
-export interface DiskResult {
-  dir: string;
-  fdatasyncPerSec: number;
-  fdatasyncLatency: LatencySummary;
-  seqMBps: number;
-  seqWriteFdatasyncLatency: LatencySummary;
-}
-
-/** The disk's own limit: 4 KiB appends each followed by fdatasync, then 1 MiB appends each followed by fdatasync. */
-export function measureDisk(dir: string, seconds: number): DiskResult {
-  const loop = (bytes: number): { perSec: number; hist: Histogram } => {
-    const file = join(dir, `disk-${bytes}.dat`);
-    const fd = openSync(file, 'w');
-    const buf = Buffer.alloc(bytes, 0x5a);
-    const hist = newHistogram();
-    let n = 0;
-    const start = performance.now();
-    const end = start + seconds * 1000;
-    let now = start;
-    while (now < end) {
-      const t = now;
-      writeSync(fd, buf, 0, bytes);
-      fdatasyncSync(fd);
-      now = performance.now();
-      hist.recordValue(Math.max(1, Math.round((now - t) * 1000)));
-      n++;
-    }
-    closeSync(fd);
-    rmSync(file, { force: true });
-    return { perSec: n / ((now - start) / 1000), hist };
-  };
-  const small = loop(4096);
-  const large = loop(1 << 20);
-  return {
-    dir,
-    fdatasyncPerSec: small.perSec,
-    fdatasyncLatency: summarize(small.hist),
-    seqMBps: (large.perSec * (1 << 20)) / 1e6,
-    seqWriteFdatasyncLatency: summarize(large.hist),
   };
 }

@@ -6,16 +6,26 @@ import type { PeerAddress } from '../../packages/log-cluster/src/transport/tcp.t
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
+/** Ports free on loopback right now; the listeners stay open until all are picked, so they differ. */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: count }, () =>
+      new Promise<net.Server>((resolve, reject) => {
+        const server = net.createServer();
+        server.once('error', reject);
+        server.listen(0, '127.0.0.1', () => resolve(server));
+      }),
+    ),
+  );
+  const ports = servers.map((server) => (server.address() as net.AddressInfo).port);
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return ports;
+}
+
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
+  const [port] = await freePorts(1);
+  if (port === undefined) throw new Error('no free port');
+  return port;
 }
 
 /** Three (or more) real `logscope node` processes over TCP, for integration tests and benchmarks. */
@@ -29,8 +39,8 @@ export class NodeProcessCluster {
   ) {}
 
   static async start(dataDir: string, options: { nodeCount?: number; partitionCount: number }): Promise<NodeProcessCluster> {
-    const peers = new Map<number, PeerAddress>();
-    for (let id = 1; id <= (options.nodeCount ?? 3); id++) peers.set(id, { host: '127.0.0.1', port: await freePort() });
+    const ports = await freePorts(options.nodeCount ?? 3);
+    const peers = new Map<number, PeerAddress>(ports.map((port, i) => [i + 1, { host: '127.0.0.1', port }]));
     const cluster = new NodeProcessCluster(peers, dataDir, options.partitionCount);
     await Promise.all([...peers.keys()].map((id) => cluster.startNode(id)));
     return cluster;
