@@ -1,6 +1,6 @@
 import type { Scheduler } from './clock.ts';
 import { LogError } from './errors.ts';
-import { BATCH_BYTES_MAX, BATCH_RECORDS_MAX } from './payload.ts';
+import { BATCH_BYTES_MAX, BATCH_RECORDS_MAX, batchBytes } from './payload.ts';
 import { partitionForKey } from './placement.ts';
 import type { ClientRequest, ClientResponse, NodeConnector, ReadRecord } from './protocol.ts';
 import type { NodeId } from './raft/types.ts';
@@ -59,8 +59,8 @@ interface PartitionProducer {
 const newProducerId = (random: () => number): number => Math.floor(random() * 2 ** 48) + 1;
 
 /**
- * Producer and consumer. Appends to one partition are batched with a short linger and sent one
- * batch at a time, each tagged (producer id, sequence) so retries after a timeout or a leader
+ * Producer and consumer. Appends to one partition are batched while the partition's previous
+ * batch is in flight and sent one batch at a time, each tagged (producer id, sequence) so retries after a timeout or a leader
  * change never duplicate a record. An append resolves only once committed on a majority.
  */
 export class LogClient {
@@ -85,7 +85,8 @@ export class LogClient {
     if (!Number.isInteger(partition) || partition < 0 || partition >= partitionCount) {
       throw new LogError('UnknownPartition', `partition ${partition} does not exist (partitions are 0..${partitionCount - 1})`, { partition });
     }
-    const bytes = records.reduce((sum, record) => sum + record.byteLength + 4, 0);
+    // The same measure the leader checks the batch against (payload.ts).
+    const bytes = batchBytes(records);
     if (records.length === 0) throw new LogError('TooLarge', 'append needs at least one record', { partition });
     if (bytes > BATCH_BYTES_MAX || records.length > BATCH_RECORDS_MAX) {
       throw new LogError('TooLarge', `append of ${records.length} records / ${bytes} bytes exceeds one batch (${BATCH_RECORDS_MAX} records, ${BATCH_BYTES_MAX} bytes)`, { partition });

@@ -28,6 +28,9 @@ export function nodeObserver(telemetry: NodeTelemetry, wallClock: WallClock, mon
     replicationRtt(_partition, _follower, rttSeconds) {
       telemetry.recordReplicationRtt(rttSeconds);
     },
+    leaderElected() {
+      telemetry.recordLeaderElectionWon();
+    },
   };
 }
 
@@ -64,14 +67,8 @@ function writeSpans(nodeId: number, partition: number, timing: WriteTiming, star
 }
 
 /** Refreshes the node's gauges from its replicas; registered as the telemetry's collect hook. */
-const electionsCounted = new WeakMap<NodeTelemetry, number>();
-
 export function refreshNodeGauges(telemetry: NodeTelemetry, node: LogNode): void {
   let underReplicated = 0;
-  let electionsWon = 0;
-  for (const replica of node.partitions().values()) electionsWon += replica.electionsWon;
-  for (let i = electionsCounted.get(telemetry) ?? 0; i < electionsWon; i++) telemetry.recordLeaderElectionWon();
-  electionsCounted.set(telemetry, electionsWon);
   for (const [partition, replica] of node.partitions()) {
     const status = replica.raft.status();
     const isLeader = status.role === 'leader';

@@ -1,7 +1,7 @@
 import type { Scheduler } from './clock.ts';
 import { LogError, unknownPartition } from './errors.ts';
 import { invariant } from './invariant.ts';
-import { replicasFor } from './placement.ts';
+import { placement, type PlacementMap } from './placement.ts';
 import type { ClientRequest, ClientResponse, PartitionMessage, Transport } from './protocol.ts';
 import type { Message, NodeId, Ready } from './raft/types.ts';
 import { Replica, type WriteTiming } from './replica.ts';
@@ -64,18 +64,18 @@ interface Round {
 /** Present while the node's replicas abstain from voting after a corruption (see constructor). */
 const ABSTAIN_MARKER = 'abstain.marker';
 
-/** An empty marker file; creating a file syncs its directory entry, so the marker is durable before the node serves. */
+/** An empty marker file; truncate syncs the file and its new directory entry, so it is durable before the node serves. */
 function writeMarker(disk: Disk, name: string): void {
   const file = disk.open(name);
   file.truncate(0);
   file.close();
 }
 
-
 /**
  * One node: a replica of every partition placed on it, one journal (one group-committed
- * fdatasync per round for all of them), one transport. The loop: tick → step → collect every
- * replica's Ready → persist them all with one flush → send, apply, advance.
+ * fdatasync for all of them), one transport. The loop: tick → step → take every replica's Ready
+ * as a round → stage it in the journal and flush (rounds pipeline behind a running fdatasync) →
+ * once durable, send acks and votes and advance, in order.
  */
 export class LogNode {
   readonly id: NodeId;
@@ -84,6 +84,8 @@ export class LogNode {
   private readonly deps: NodeDeps;
   private readonly journal: Journal;
   private readonly replicas = new Map<number, Replica>();
+  /** Every partition's replica set: derived once from the node ids, the same on every node. */
+  private readonly placement: PlacementMap;
   private running = true;
   /** Rounds taken but not yet advanced, oldest first (see process). */
   private readonly rounds: Round[] = [];
@@ -93,9 +95,6 @@ export class LogNode {
   private pausedUntilMs = 0;
   private readonly pausedInbox: { from: NodeId; messages: readonly PartitionMessage[] }[] = [];
   private lastRetentionMs = 0;
-  /** Term and vote last handed to the journal, per partition. */
-  private readonly persistedVotes = new Map<number, { term: number; vote: NodeId }>();
-  fsyncCount = 0;
   /** Whether this node's replicas may still be missing entries they acknowledged. */
   private abstaining = false;
 
@@ -107,17 +106,13 @@ export class LogNode {
     const { journal, report } = Journal.open(deps.disk, { ...config.journal, now: () => deps.scheduler.now() });
     this.journal = journal;
     this.recovery = report;
-    for (const partition of journal.partitions()) {
-      const hardState = journal.log(partition).hardState();
-      this.persistedVotes.set(partition, { term: hardState.term, vote: hardState.vote });
-    }
     // A replica that lost acknowledged entries must not vote until it caught up; the marker keeps
     // that true across another crash before then (recovery would find nothing wrong the second time).
-    const abstain = report.corruption !== null || deps.disk.list().includes(ABSTAIN_MARKER);
-    if (report.corruption !== null && !deps.disk.list().includes(ABSTAIN_MARKER)) writeMarker(deps.disk, ABSTAIN_MARKER);
-    this.abstaining = abstain;
-    for (let partition = 0; partition < config.partitionCount; partition++) {
-      const replicas = replicasFor(partition, config.nodeIds, config.replicationFactor);
+    const markerPresent = deps.disk.list().includes(ABSTAIN_MARKER);
+    if (report.corruption !== null && !markerPresent) writeMarker(deps.disk, ABSTAIN_MARKER);
+    this.abstaining = report.corruption !== null || markerPresent;
+    this.placement = placement(config.partitionCount, config.nodeIds, config.replicationFactor);
+    for (const [partition, replicas] of this.placement) {
       if (!replicas.includes(config.id)) continue;
       this.replicas.set(
         partition,
@@ -127,7 +122,7 @@ export class LogNode {
           replicas,
           log: journal.log(partition),
           now: () => deps.scheduler.now(),
-          abstainFromVoting: abstain,
+          abstainFromVoting: this.abstaining,
           raft: {
             electionTicks: config.electionTicks,
             heartbeatTicks: config.heartbeatTicks,
@@ -176,7 +171,7 @@ export class LogNode {
           partitions: [...Array(this.config.partitionCount).keys()].map((partition) => {
             const replica = this.replicas.get(partition);
             const status = replica?.raft.status();
-            return { partition, replicas: replicasFor(partition, this.config.nodeIds, this.config.replicationFactor), leader: status?.leader ?? 0, term: status?.term ?? 0 };
+            return { partition, replicas: this.placement.get(partition) ?? [], leader: status?.leader ?? 0, term: status?.term ?? 0 };
           }),
         });
       case 'read': {
@@ -240,7 +235,7 @@ export class LogNode {
     if (!Number.isInteger(partition) || partition < 0 || partition >= this.config.partitionCount) return unknownPartition(partition, this.config.partitionCount);
     const replica = this.replicas.get(partition);
     if (replica === undefined) {
-      const replicas = replicasFor(partition, this.config.nodeIds, this.config.replicationFactor);
+      const replicas = this.placement.get(partition) ?? [];
       return new LogError('NotLeader', `node ${this.id} holds no replica of partition ${partition}; its replicas are on nodes ${replicas.join(', ')}`, { partition, leaderHint: replicas[0] ?? 0 });
     }
     return replica;
@@ -329,10 +324,9 @@ export class LogNode {
       if (ready.hardState !== null) {
         // Only term and vote must be durable before answering; commit is relearned from the
         // leader after a restart (see Replica), so a commit-only change costs no fsync.
-        const persisted = this.persistedVotes.get(replica.partition);
-        if (persisted === undefined || persisted.term !== ready.hardState.term || persisted.vote !== ready.hardState.vote) {
+        const staged = this.journal.log(replica.partition).hardState();
+        if (staged.term !== ready.hardState.term || staged.vote !== ready.hardState.vote) {
           this.journal.setHardState(replica.partition, ready.hardState);
-          this.persistedVotes.set(replica.partition, { term: ready.hardState.term, vote: ready.hardState.vote });
           needsSync = true;
         }
       }
@@ -342,7 +336,7 @@ export class LogNode {
         const target = message.type === 'append' || message.type === 'heartbeat' ? early : late;
         addMessage(target, replica.partition, message);
       }
-      replica.onReadyTaken(ready);
+      if (replica.onReadyTaken(ready)) this.deps.observer?.leaderElected?.(replica.partition, this.id, replica.raft.status().term);
     }
     this.sendAll(early);
     const round: Round = { readies, late, durable: !needsSync };
@@ -363,7 +357,6 @@ export class LogNode {
           this.stop();
           return;
         }
-        this.fsyncCount++;
         if (startedMs !== null) this.deps.observer?.fsync?.((this.now() - startedMs) / 1000, bytes);
         round.durable = true;
         this.completeRounds();

@@ -73,11 +73,6 @@ export class Replica {
   private readonly caughtUpMs = new Map<NodeId, number>();
   /** Per follower: an append whose ack we time for replication RTT. */
   private readonly rttProbe = new Map<NodeId, { index: number; sentMs: number }>();
-  leaderChanges = 0;
-  electionsWon = 0;
-  lastLeader: NodeId = 0;
-  /** Elections seen by this replica: when, who won, in which term. Bounded. */
-  readonly elections: { atMs: number; leader: NodeId; term: number }[] = [];
 
   constructor(context: ReplicaContext) {
     this.partition = context.partition;
@@ -124,10 +119,6 @@ export class Replica {
 
   logEndOffset(): number {
     return this.raft.lastOffsetEnd();
-  }
-
-  pendingCount(): number {
-    return this.waiters.size;
   }
 
   /** Client append: resolves once the batch is committed on a majority (done is called exactly once). */
@@ -221,9 +212,9 @@ export class Replica {
     return { kind: 'read', records, highWatermark: this.highWatermark, logStartOffset: start };
   }
 
-  /** Called by the node when it takes a Ready (its data is staged, not yet durable). */
-  onReadyTaken(ready: Ready): void {
-    if (ready.softState !== null) this.onSoftState(ready.softState.leader, ready.softState.role === 'leader');
+  /** Called by the node when it takes a Ready (its data is staged, not yet durable); true when it made this replica leader. */
+  onReadyTaken(ready: Ready): boolean {
+    const becameLeader = ready.softState !== null && this.onSoftState(ready.softState.leader, ready.softState.role === 'leader');
     for (const message of ready.messages) {
       if (message.type === 'append' && message.entries.length > 0 && !this.rttProbe.has(message.to)) {
         const last = message.entries[message.entries.length - 1];
@@ -236,6 +227,7 @@ export class Replica {
       this.commitIndex = ready.snapshot.index;
       this.highWatermark = ready.snapshot.nextOffset;
     }
+    return becameLeader;
   }
 
   /** Called by the node once the Ready's data is durable (just before advance). */
@@ -270,7 +262,8 @@ export class Replica {
     const result: { replica: NodeId; lagRecords: number; lagSeconds: number; inSync: boolean }[] = [];
     for (const [replica, progress] of status.progress) {
       if (replica === status.id) continue;
-      const matchOffsetEnd = this.offsetEndOf(progress.match);
+      // match can trail our log start (a follower being caught up): it then holds nothing past it.
+      const matchOffsetEnd = this.log.offsetEnd(Math.min(progress.match, this.log.lastIndex()));
       const lagRecords = Math.max(0, endOffset - matchOffsetEnd);
       if (progress.match >= status.lastIndex || !this.caughtUpMs.has(replica)) this.caughtUpMs.set(replica, now);
       const lagMs = progress.match >= status.lastIndex ? 0 : now - (this.caughtUpMs.get(replica) ?? now);
@@ -286,22 +279,10 @@ export class Replica {
     for (const waiter of waiters) waiter.done({ kind: 'error', error: error.toJSON() }, null);
   }
 
-  private offsetEndOf(index: number): number {
-    const snapshot = this.log.snapshot();
-    if (index <= snapshot.index) return snapshot.nextOffset;
-    const entry = this.log.entries(index, index + 1, 0)[0];
-    return entry === undefined ? snapshot.nextOffset : entry.offset + entry.count;
-  }
-
-  private onSoftState(leader: NodeId, isLeader: boolean): void {
-    if (leader !== this.lastLeader && leader !== 0) {
-      this.leaderChanges++;
-      this.elections.push({ atMs: this.now(), leader, term: this.raft.status().term });
-      if (this.elections.length > 32) this.elections.shift();
-    }
-    if (leader !== 0) this.lastLeader = leader;
-    if (isLeader && !this.wasLeader) {
-      this.electionsWon++;
+  /** Returns whether this replica just became leader. */
+  private onSoftState(leader: NodeId, isLeader: boolean): boolean {
+    const becameLeader = isLeader && !this.wasLeader;
+    if (becameLeader) {
       const term = this.raft.status().term;
       if (this.leaderTerm !== term) this.startLeading(term);
     }
@@ -311,6 +292,7 @@ export class Replica {
       this.failWaiters(notLeader(this.partition, leader));
     }
     this.wasLeader = isLeader;
+    return becameLeader;
   }
 
   /** Term this replica set up leadership for (-1 when not leading). */

@@ -685,8 +685,15 @@ export class PartitionLog implements RaftLogStorage {
   }
 
   lastOffsetEnd(): number {
-    const n = this.table.length;
-    return n === 0 ? this.start.nextOffset : this.table.offset(n - 1) + this.table.count(n - 1);
+    return this.offsetEnd(this.lastIndex());
+  }
+
+  /** Record offset after entry `index` (the log start's for indexes at or below it), from metadata alone. */
+  offsetEnd(index: number): number {
+    invariant(index <= this.lastIndex(), () => `partition ${this.partition}: offsetEnd(${index}) past the last index ${this.lastIndex()}`);
+    if (index <= this.start.index) return this.start.nextOffset;
+    const i = index - this.start.index - 1;
+    return this.table.offset(i) + this.table.count(i);
   }
 
   indexForOffset(offset: number): number | undefined {
