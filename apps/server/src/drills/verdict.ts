@@ -28,8 +28,9 @@ export async function checkDurability(client: ReadBackClient, acked: Iterable<Le
   for (const [partition, list] of byPartition) {
     const from = list.reduce((m, e) => Math.min(m, e.offset), Number.POSITIVE_INFINITY);
     const highest = list.reduce((m, e) => Math.max(m, e.offset), 0);
-    // A leader elected moments ago may not have re-learned the commit index yet (it commits an
-    // entry of its own term first): read again until the log reaches the highest acked offset.
+    // Reads serve a committed prefix, not necessarily the newest one: right after a drill the client
+    // may still address a replica that trails (a deposed leader, now a follower, that has not heard
+    // the latest commit). Read again until the log reaches the highest acked offset.
     const deadline = Date.now() + settleMs;
     let records = await client.readAll(partition, from);
     while ((records[records.length - 1]?.offset ?? -1) < highest && Date.now() < deadline) {
