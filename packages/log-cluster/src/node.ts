@@ -103,7 +103,12 @@ export class LogNode {
     this.id = config.id;
     this.config = config;
     this.deps = deps;
-    const { journal, report } = Journal.open(deps.disk, { ...config.journal, now: () => deps.scheduler.now() });
+    const { journal, report } = Journal.open(deps.disk, {
+      ...config.journal,
+      now: () => deps.scheduler.now(),
+      // Timed where the flush really starts and ends: rounds that join a running flush cannot tell.
+      onFlushed: (durationMs, bytes) => deps.observer?.fsync?.(durationMs / 1000, bytes),
+    });
     this.journal = journal;
     this.recovery = report;
     // A replica that lost acknowledged entries must not vote until it caught up; the marker keeps
@@ -342,9 +347,6 @@ export class LogNode {
     const round: Round = { readies, late, durable: !needsSync };
     this.rounds.push(round);
     if (needsSync) {
-      // A flush asked for while none is outstanding starts at once: time it as the fsync.
-      const startedMs = this.syncsOutstanding === 0 ? this.now() : null;
-      const bytes = this.journal.pendingBytes();
       this.syncsOutstanding++;
       this.journal.flush((error) => {
         this.syncsOutstanding--;
@@ -357,7 +359,6 @@ export class LogNode {
           this.stop();
           return;
         }
-        if (startedMs !== null) this.deps.observer?.fsync?.((this.now() - startedMs) / 1000, bytes);
         round.durable = true;
         this.completeRounds();
       });

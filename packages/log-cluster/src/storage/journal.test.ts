@@ -320,7 +320,8 @@ describe('group commit', () => {
 
   it('batches flushes requested while one runs into the next', async () => {
     const disk = new CountingDisk(new FileDisk(directory));
-    const { journal } = Journal.open(disk, OPTIONS);
+    const flushed: number[] = [];
+    const { journal } = Journal.open(disk, { ...OPTIONS, onFlushed: (_durationMs, bytes) => flushed.push(bytes) });
     journal.appendEntries(1, entries(1, 1, 1, 0));
     const first = flush(journal);
     const later: Promise<void>[] = [];
@@ -331,6 +332,9 @@ describe('group commit', () => {
     await Promise.all([first, ...later]);
     const segment = segmentFiles()[0]!;
     expect(disk.syncs.get(segment)).toBe(2);
+    // Each physical flush is reported once, with what it wrote.
+    expect(flushed.length).toBe(2);
+    expect(flushed.every((bytes) => bytes > 0)).toBe(true);
     journal.close();
   });
 });

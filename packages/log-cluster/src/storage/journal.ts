@@ -27,6 +27,8 @@ export interface JournalOptions {
   retentionMs: number;
   now: () => number;
   cacheBytes: number;
+  /** Told after every physical flush (its writes and fdatasyncs) how long it took and how much it wrote. */
+  onFlushed?: (durationMs: number, bytes: number) => void;
 }
 
 const RECORD_TYPE_ENTRIES = 1;
@@ -87,6 +89,8 @@ interface Batch {
   readonly hardStates: Map<number, HardState>;
   readonly removeAfter: SegmentInfo[];
   readonly waiters: IoCallback[];
+  /** When its flush began (options.now()), once it has. */
+  flushStartedMs: number;
 }
 
 interface EntryMeta {
@@ -294,7 +298,7 @@ export class Journal {
   // ---- staging ------------------------------------------------------------------------------
 
   private newBatch(): Batch {
-    return { id: this.nextBatchId++, records: [], recordBytes: 0, located: new Set(), written: [], hardStates: new Map(), removeAfter: [], waiters: [] };
+    return { id: this.nextBatchId++, records: [], recordBytes: 0, located: new Set(), written: [], hardStates: new Map(), removeAfter: [], waiters: [], flushStartedMs: 0 };
   }
 
   private stageStart(log: PartitionLog, start: SnapshotMeta, kept: boolean): void {
@@ -311,6 +315,7 @@ export class Journal {
   private startFlush(): void {
     invariant(this.inFlight === null, 'one flush at a time');
     const batch = this.staged;
+    batch.flushStartedMs = this.options.now();
     this.inFlight = batch;
     this.staged = this.newBatch();
     const undo: (() => void)[] = [];
@@ -413,6 +418,7 @@ export class Journal {
     for (const state of obsoleteStateFiles) this.closeAndRemove(state.name);
     if (obsoleteStateFiles.length > 0) this.stateFiles = this.stateFiles.filter((s) => !obsoleteStateFiles.includes(s));
     for (const segment of batch.removeAfter) this.dropSegment(segment);
+    this.options.onFlushed?.(this.options.now() - batch.flushStartedMs, batch.recordBytes + batch.hardStates.size * STATE_RECORD_BYTES);
     for (const waiter of batch.waiters) waiter(null);
     if (this.inFlight === null && !this.closed && this.staged.waiters.length > 0) this.startFlush();
   }
