@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryRaftStorage } from './memory-storage.ts';
 import { message, Raft, type RaftOptions } from './raft.ts';
-import type { Entry, Message, NodeId, RaftConfig } from './types.ts';
+import type { Entry, Message, NodeId, RaftConfig, ReadState } from './types.ts';
 import { seededRandom } from '../sim/random.ts';
 
 const ELECTION_TICKS = 10;
@@ -15,6 +15,8 @@ interface TestNode {
   /** Fraction of electionTicks added to the election timeout: node with the smallest campaigns first. */
   rand: number;
   abstainMarker: boolean;
+  /** Read states handed out in Readys, in order. */
+  reads: ReadState[];
 }
 
 type Filter = (m: Message) => Message | null;
@@ -44,6 +46,7 @@ class Net {
         applied: new Map(),
         rand: (id - 1) / (n + 1),
         abstainMarker: false,
+        reads: [],
       };
       this.nodes.set(id, node);
       node.raft = new Raft(this.config(id));
@@ -106,6 +109,7 @@ class Net {
         if (rd.snapshot !== null) node.storage.applySnapshot(rd.snapshot);
         node.storage.append(rd.entries);
         this.queue.push(...rd.messages);
+        node.reads.push(...rd.readStates);
         for (const e of rd.committedEntries) {
           node.applied.set(e.index, e.term);
           const seen = this.committedEverywhere.get(e.index);
@@ -482,6 +486,76 @@ describe('Raft liveness and leases', () => {
     net.tick(ELECTION_TICKS, [1, 2]);
     expect(net.raft(1).status()).toMatchObject({ role: 'leader', transferee: 0 });
     expect(net.raft(1).propose(new Uint8Array(1), 1).ok).toBe(true);
+  });
+});
+
+describe('Raft linearizable reads (ReadIndex)', () => {
+  it('a read is confirmed at the commit index only after a quorum answered a heartbeat sent after it', () => {
+    const net = electedNet(3);
+    net.propose(1, 'a');
+    const commit = net.raft(1).status().commit;
+    const read = net.raft(1).readIndex();
+    expect(read.ok).toBe(true);
+    expect(net.node(1).reads).toEqual([]);
+    // The heartbeat round goes out with the next Ready; the echoes confirm it.
+    net.stabilize();
+    expect(net.node(1).reads).toEqual([{ id: read.ok ? read.id : -1, index: commit, ok: true }]);
+  });
+
+  it('a follower refuses reads with the leader as hint', () => {
+    const net = electedNet(3);
+    expect(net.raft(2).readIndex()).toEqual({ ok: false, reason: 'not-leader', leaderHint: 1 });
+  });
+
+  it('a new leader refuses reads until it has committed an entry of its own term', () => {
+    const net = new Net(3);
+    net.filter = (m) => (m.type === 'appendResp' ? null : m); // its no-op never commits
+    net.campaign(1);
+    expect(net.raft(1).status().role).toBe('leader');
+    expect(net.raft(1).readIndex()).toMatchObject({ ok: false, reason: 'not-ready' });
+    net.filter = null;
+    net.tick(2);
+    expect(net.raft(1).readIndex().ok).toBe(true);
+  });
+
+  it('a deposed leader never confirms a read: it is dropped when the old leader steps down', () => {
+    const net = electedNet(3);
+    net.propose(1, 'a');
+    net.isolate(1);
+    const read = net.raft(1).readIndex();
+    expect(read.ok).toBe(true);
+    // The majority elects a new leader and commits past what node 1 knows.
+    net.tick(3 * ELECTION_TICKS, [2, 3]);
+    const next = net.leaderAmong([2, 3]);
+    expect(next).toBeDefined();
+    net.propose(next ?? 0, 'b');
+    expect(net.node(1).reads).toEqual([]);
+    net.tick(2 * ELECTION_TICKS, [1]);
+    expect(net.raft(1).status().role).toBe('follower');
+    expect(net.node(1).reads).toEqual([{ id: read.ok ? read.id : -1, index: expect.any(Number), ok: false }]);
+  });
+
+  it('one heartbeat round confirms every read registered before it (reads batch)', () => {
+    const net = electedNet(5);
+    const ids = Array.from({ length: 10 }, () => net.raft(1).readIndex()).map((r) => (r.ok ? r.id : -1));
+    let heartbeats = 0;
+    net.filter = (m) => {
+      if (m.type === 'heartbeat') heartbeats++;
+      return m;
+    };
+    net.stabilize();
+    expect(heartbeats).toBe(4);
+    expect(net.node(1).reads.map((r) => r.id)).toEqual(ids);
+    expect(net.node(1).reads.every((r) => r.ok)).toBe(true);
+  });
+
+  it('a single-replica group confirms reads at once', () => {
+    const net = new Net(1);
+    net.campaign(1);
+    const read = net.raft(1).readIndex();
+    expect(read.ok).toBe(true);
+    net.stabilize();
+    expect(net.node(1).reads).toHaveLength(1);
   });
 });
 

@@ -11,6 +11,8 @@ import {
   type RaftConfig,
   type RaftLogStorage,
   type RaftStatus,
+  type ReadIndexResult,
+  type ReadState,
   type Ready,
   type Role,
   type SnapshotMeta,
@@ -26,6 +28,8 @@ export const MAX_ENTRIES_PER_APPEND = 4096;
 export const MAX_PENDING_MESSAGES = 1 << 16;
 /** One proposal's data; the node rejects larger batches before they get here (TooLarge). */
 export const MAX_ENTRY_DATA_BYTES = 64 * 1024 * 1024;
+/** Reads waiting for their leadership confirmation; past it readIndex() answers not-ready (back-pressure). */
+export const MAX_PENDING_READS = 1 << 14;
 /** Messages have no context field: a vote/preVote whose `commit` holds this mark was forced by timeoutNow. */
 export const TRANSFER_CAMPAIGN = 1;
 
@@ -120,6 +124,17 @@ export class Raft {
   private pendingSnapshot: SnapshotMeta | null = null;
   /** Record offset the next appended entry gets (offset + count of the last entry). */
   private nextOffset: number;
+
+  // ReadIndex (Raft thesis §6.4): reads wait for a quorum to confirm our leadership after they arrived.
+  /** Last read context id handed out; heartbeats carry it, followers echo it back. */
+  private readSeq = 0;
+  /** Reads registered, not yet confirmed, oldest (lowest id) first. */
+  private pendingReads: { id: number; index: number }[] = [];
+  /** Highest read context each peer echoed in this term. */
+  private readonly readAcks = new Map<NodeId, number>();
+  /** Whether reads arrived since the last heartbeat round that carries their context. */
+  private readRoundNeeded = false;
+  private readStates: ReadState[] = [];
 
   // Ready bookkeeping: what has been handed to the caller already.
   private msgs: Message[] = [];
@@ -251,6 +266,27 @@ export class Raft {
     else this.sendAppend(to, true);
   }
 
+  /**
+   * Registers a linearizable read. The leader must have committed an entry of its term (so its
+   * commit covers everything any earlier leader acknowledged) and then hear from a quorum after
+   * the read arrived (so no newer leader can have committed more). No clock is involved: a heartbeat
+   * round carries the read's context id; Ready.readStates says when it is confirmed.
+   */
+  readIndex(): ReadIndexResult {
+    if (this.role !== 'leader') return { ok: false, reason: 'not-leader', leaderHint: this.lead };
+    if (this.termAt(this.commit) !== this.term || this.pendingReads.length >= MAX_PENDING_READS) {
+      return { ok: false, reason: 'not-ready', leaderHint: this.id };
+    }
+    const id = ++this.readSeq;
+    if (this.quorum === 1) {
+      this.readStates.push({ id, index: this.commit, ok: true });
+    } else {
+      this.pendingReads.push({ id, index: this.commit });
+      this.readRoundNeeded = true;
+    }
+    return { ok: true, id };
+  }
+
   // ---------------------------------------------------------------- outputs
 
   hasReady(): boolean {
@@ -261,11 +297,16 @@ export class Raft {
       (this.pendingSnapshot !== null && !this.snapshotHandedOut) ||
       this.lastIndex() > this.handedOutIndex ||
       this.msgs.length > 0 ||
-      this.applied < this.commit
+      this.applied < this.commit ||
+      this.readRoundNeeded ||
+      this.readStates.length > 0
     );
   }
 
   ready(): Ready {
+    // One heartbeat round confirms every read registered since the last one (reads batch per Ready).
+    if (this.readRoundNeeded && this.role === 'leader') this.broadcastHeartbeat();
+    this.readRoundNeeded = false;
     const hs = this.hardState();
     const soft: SoftState = { leader: this.lead, role: this.role };
     const softChanged = soft.leader !== this.prevSoftState.leader || soft.role !== this.prevSoftState.role;
@@ -284,7 +325,9 @@ export class Raft {
       entries: this.unstable.slice(this.handedOutIndex + 1 - this.unstableOffset),
       messages: this.msgs,
       committedEntries: committed,
+      readStates: this.readStates,
     };
+    this.readStates = [];
     if (softChanged) this.prevSoftState = soft;
     this.prevHardState = hs;
     this.snapshotHandedOut = this.pendingSnapshot !== null;
@@ -366,6 +409,11 @@ export class Raft {
 
   private reset(term: number): void {
     this.verifiedIndex = 0;
+    // Leadership (or the campaign) ends here: unconfirmed reads can no longer be confirmed.
+    for (const read of this.pendingReads) this.readStates.push({ id: read.id, index: read.index, ok: false });
+    this.pendingReads = [];
+    this.readAcks.clear();
+    this.readRoundNeeded = false;
     if (term !== this.term) {
       invariant(term > this.term, () => `term regressed ${this.term} -> ${term}`);
       this.term = term;
@@ -597,7 +645,7 @@ export class Raft {
     // The heartbeat's commit is capped at what the leader believes we hold. We may hold less only
     // after losing acknowledged entries (corruption): then ask the leader to re-sync us.
     this.commitTo(Math.min(m.commit, this.verifiedIndex, this.lastIndex()));
-    this.send({ type: 'heartbeatResp', to: m.from });
+    this.send({ type: 'heartbeatResp', to: m.from, index: m.index });
     if (m.commit > this.lastIndex()) {
       this.send({ type: 'appendResp', to: m.from, index: m.commit, reject: true, rejectHint: this.lastIndex() });
     }
@@ -678,6 +726,10 @@ export class Raft {
   private handleHeartbeatResp(m: Message): void {
     const pr = this.peer(m.from);
     pr.recentActive = true;
+    if (m.index > (this.readAcks.get(m.from) ?? 0)) {
+      this.readAcks.set(m.from, m.index);
+      this.confirmReads();
+    }
     pr.probeSent = false;
     // Snapshot messages can be lost; re-probe, which re-sends it if still needed.
     if (pr.state === 'snapshot') this.becomeProbe(pr);
@@ -703,10 +755,28 @@ export class Raft {
     }
     if (this.heartbeatElapsed >= this.config.heartbeatTicks) {
       this.heartbeatElapsed = 0;
-      for (const to of this.config.peers) {
-        if (to === this.id) continue;
-        this.send({ type: 'heartbeat', to, commit: Math.min(this.peer(to).match, this.commit) });
-      }
+      this.broadcastHeartbeat();
+    }
+  }
+
+  /** Heartbeats to every peer, carrying the latest read context so their answers confirm pending reads. */
+  private broadcastHeartbeat(): void {
+    for (const to of this.config.peers) {
+      if (to === this.id) continue;
+      this.send({ type: 'heartbeat', to, index: this.readSeq, commit: Math.min(this.peer(to).match, this.commit) });
+    }
+  }
+
+  /** Moves reads a quorum has confirmed (echoed a context >= their id this term) to readStates. */
+  private confirmReads(): void {
+    while (this.pendingReads.length > 0) {
+      const read = this.pendingReads[0];
+      invariant(read !== undefined, 'pending read');
+      let acks = 1; // ourselves
+      for (const [peer, acked] of this.readAcks) if (peer !== this.id && acked >= read.id) acks++;
+      if (acks < this.quorum) return;
+      this.pendingReads.shift();
+      this.readStates.push({ id: read.id, index: read.index, ok: true });
     }
   }
 

@@ -56,7 +56,8 @@ export type MessageType =
  * - preVote/vote: index/logTerm = candidate's last entry; term = the (prospective) term.
  * - append: index/logTerm = entry preceding `entries`; commit = leader commit.
  * - appendResp: index = last index matched (or rejected index when reject); rejectHint = follower last index.
- * - heartbeat: commit = min(leader commit, follower match). heartbeatResp: nothing extra.
+ * - heartbeat: commit = min(leader commit, follower match); index = the leader's latest read context
+ *   (0 when none). heartbeatResp: index = the read context echoed back (confirms reads up to it).
  * - snapshot: snapshot = the leader's log start; the follower drops its log and restarts from there.
  * - timeoutNow: leadership transfer; the target campaigns at once (skipping pre-vote).
  */
@@ -98,6 +99,21 @@ export interface SoftState {
   readonly role: Role;
 }
 
+/**
+ * A read registered with readIndex(): once `ok`, the leader confirmed with a quorum that it was
+ * still leader after the read arrived, so serving the log up to `index` (once applied) is
+ * linearizable. Not ok: leadership was lost before confirmation; the caller answers NotLeader.
+ */
+export interface ReadState {
+  readonly id: number;
+  readonly index: number;
+  readonly ok: boolean;
+}
+
+export type ReadIndexResult =
+  | { readonly ok: true; readonly id: number }
+  | { readonly ok: false; readonly reason: 'not-leader' | 'not-ready'; readonly leaderHint: NodeId };
+
 /** What the caller must do next, in order: persist hardState, snapshot and entries; send messages; apply committed entries; then advance(). */
 export interface Ready {
   readonly softState: SoftState | null;
@@ -107,6 +123,8 @@ export interface Ready {
   readonly entries: readonly Entry[];
   readonly messages: readonly Message[];
   readonly committedEntries: readonly Entry[];
+  /** Reads confirmed (or dropped) since the last Ready; serve each once applied reaches its index. */
+  readonly readStates: readonly ReadState[];
 }
 
 export interface RaftConfig {
