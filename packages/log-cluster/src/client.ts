@@ -55,6 +55,11 @@ interface PartitionProducer {
   lingerTimer: (() => void) | null;
 }
 
+/** A node that failed at the connection level is tried last for this long (other replicas first). */
+export const NODE_SUSPECT_MS = 1_000;
+/** Metadata is refreshed at most this often while a partition's replicas keep failing. */
+const METADATA_REFRESH_MS_MIN = 500;
+
 /** Producer ids are random 48-bit integers: unique enough per client without coordination. */
 const newProducerId = (random: () => number): number => Math.floor(random() * 2 ** 48) + 1;
 
@@ -66,7 +71,13 @@ const newProducerId = (random: () => number): number => Math.floor(random() * 2 
 export class LogClient {
   private readonly options: ClientOptions;
   private readonly producers = new Map<number, PartitionProducer>();
+  /** Leader per partition, learned only from that partition's own replicas. */
   private readonly leaders = new Map<number, NodeId>();
+  /** Replica set per partition, from metadata (placement is the same on every node). */
+  private readonly replicaSets = new Map<number, readonly NodeId[]>();
+  /** Nodes that failed at the connection level, until when they are tried last. */
+  private readonly suspectUntilMs = new Map<NodeId, number>();
+  private metadataRefreshedMs = Number.NEGATIVE_INFINITY;
   private partitionCount = 0;
   private closed = false;
 
@@ -135,23 +146,36 @@ export class LogClient {
     }
   }
 
+  /** Replica set of a partition as metadata gave it (empty before the first metadata answer). */
+  replicasOf(partition: number): readonly NodeId[] {
+    return this.replicaSets.get(partition) ?? [];
+  }
+
   async refreshMetadata(): Promise<void> {
+    this.metadataRefreshedMs = this.scheduler.now();
+    // Healthy nodes first, in a random rotation so clients spread the load.
     const nodes = this.connector.nodeIds();
     const start = Math.floor(this.options.random() * nodes.length);
+    const order = nodes.map((_, i) => nodes[(start + i) % nodes.length] ?? 0).sort((a, b) => Number(this.isSuspect(a)) - Number(this.isSuspect(b)));
     let lastError: unknown = null;
-    for (let i = 0; i < nodes.length; i++) {
-      const node = nodes[(start + i) % nodes.length];
-      if (node === undefined) continue;
+    for (const node of order) {
       try {
         const response = await this.withTimeout(this.connector.request(node, { kind: 'metadata' }));
         if (response.kind !== 'metadata') continue;
+        this.suspectUntilMs.delete(node);
         this.partitionCount = response.partitionCount;
         for (const partition of response.partitions) {
-          if (partition.leader !== 0) this.leaders.set(partition.partition, partition.leader);
+          this.replicaSets.set(partition.partition, partition.replicas);
+          // Only a replica's idea of the leader counts, and only if it names a replica.
+          const fromReplica = partition.replicas.includes(response.nodeId);
+          if (fromReplica && partition.leader !== 0 && partition.replicas.includes(partition.leader) && !this.leaders.has(partition.partition)) {
+            this.leaders.set(partition.partition, partition.leader);
+          }
         }
         return;
       } catch (error) {
         lastError = error;
+        this.suspect(node);
       }
     }
     if (this.partitionCount === 0) throw new LogError('Unavailable', `no node answered metadata (${String(lastError)})`);
@@ -222,45 +246,116 @@ export class LogClient {
     }
   }
 
-  /** Sends to the partition's leader, following NotLeader hints and retrying retriable errors until the deadline. */
+  /**
+   * Sends to the partition's leader. Targets come only from the partition's replica set: the
+   * cached leader first, then the other replicas in turn (nodes that just failed last). A NotLeader
+   * hint is followed only when it names a replica that has not just failed; a connection error
+   * moves on to the next replica at once; each full pass without an answer backs off (jittered) and
+   * refreshes metadata. Retries are safe: appends are idempotent and reads do not change anything.
+   */
   private async toLeader(partition: number, request: ClientRequest, deadlineMs: number): Promise<ClientResponse> {
     let attempt = 0;
+    let rotation = 0;
+    /** Replicas that failed us in this pass; a pass ends when all have, with a backoff. */
+    const tried = new Set<NodeId>();
     let lastError: LogError | null = null;
-    const nodes = this.connector.nodeIds();
     while (!this.closed) {
       if (this.scheduler.now() >= deadlineMs) {
         throw new LogError('Timeout', `partition ${partition}: no answer within ${this.options.appendTimeoutMs} ms${lastError ? ` (last error: ${lastError.message})` : ''}`, { partition });
       }
-      let node = this.leaders.get(partition) ?? 0;
-      if (node === 0) node = nodes[(attempt + partition) % nodes.length] ?? 0;
+      let replicas = this.replicaSets.get(partition);
+      if (replicas === undefined || replicas.length === 0) {
+        await this.maybeRefreshMetadata(true);
+        replicas = this.replicaSets.get(partition) ?? this.connector.nodeIds();
+      }
+      const node = this.pickTarget(partition, replicas, rotation, tried);
       attempt++;
       let response: ClientResponse;
       try {
         response = await this.withTimeout(this.connector.request(node, request));
       } catch (error) {
         lastError = error instanceof LogError ? error : new LogError('Unavailable', `node ${node}: ${String(error)}`);
-        this.leaders.delete(partition);
-        await this.sleep(this.backoff(attempt));
+        this.suspect(node);
+        if (this.leaders.get(partition) === node) this.leaders.delete(partition);
+        rotation++;
+        await this.afterFailure(tried, node, replicas, attempt);
         continue;
       }
       if (response.kind !== 'error') {
         this.leaders.set(partition, node);
+        this.suspectUntilMs.delete(node);
         return response;
       }
       const error = LogError.fromJSON(response.error);
       if (!error.retriable) throw error;
       lastError = error;
       const hint = error.details.leaderHint ?? 0;
-      if (error.code === 'NotLeader' && hint !== 0 && hint !== node) {
-        this.leaders.set(partition, hint);
-        // Follow a hint at once, but not forever: stale hints can point in a circle during an election.
-        if (attempt % (nodes.length + 1) !== 0) continue;
-      } else {
-        this.leaders.delete(partition);
+      if (error.code === 'NotLeader') {
+        this.suspectUntilMs.delete(node);
+        if (hint !== 0 && hint !== node && replicas.includes(hint) && !this.isSuspect(hint) && !tried.has(hint)) {
+          // Follow a hint at once, once per pass: stale hints can point in a circle during an election.
+          tried.add(node);
+          this.leaders.set(partition, hint);
+          continue;
+        }
+        if (this.leaders.get(partition) === node || this.leaders.get(partition) === hint) this.leaders.delete(partition);
+        rotation++;
+        await this.afterFailure(tried, node, replicas, attempt);
+        continue;
       }
+      if (error.details.partition === undefined) {
+        // Node-level (the node is down or stopping): as a connection error.
+        this.suspect(node);
+        if (this.leaders.get(partition) === node) this.leaders.delete(partition);
+        rotation++;
+        await this.afterFailure(tried, node, replicas, attempt);
+        continue;
+      }
+      // The partition's leader is there but cannot serve yet (no commit in its term, full queue,
+      // leadership moving): wait a little and ask it again, or whom it names.
+      if (hint !== 0 && replicas.includes(hint)) this.leaders.set(partition, hint);
       await this.sleep(this.backoff(attempt));
     }
     throw new LogError('Unavailable', 'client is closed');
+  }
+
+  /** The cached leader unless it failed us or just failed anyone; otherwise the next replica in the rotation not tried in this pass, suspects last. */
+  private pickTarget(partition: number, replicas: readonly NodeId[], rotation: number, tried: ReadonlySet<NodeId>): NodeId {
+    const leader = this.leaders.get(partition);
+    if (leader !== undefined && replicas.includes(leader) && !tried.has(leader) && !this.isSuspect(leader)) return leader;
+    const n = replicas.length;
+    const order = Array.from({ length: n }, (_, i) => replicas[(partition + rotation + i) % n] ?? 0);
+    return order.find((c) => !tried.has(c) && !this.isSuspect(c)) ?? order.find((c) => !tried.has(c)) ?? order[0] ?? 0;
+  }
+
+  /** After a failed attempt: a short jitter while other replicas remain to try, a backoff and a metadata refresh after a full pass. */
+  private async afterFailure(tried: Set<NodeId>, node: NodeId, replicas: readonly NodeId[], attempt: number): Promise<void> {
+    tried.add(node);
+    if (replicas.some((replica) => !tried.has(replica))) {
+      await this.sleep(this.options.random() * this.options.retryBackoffMs * 0.5);
+      return;
+    }
+    tried.clear();
+    await this.sleep(this.backoff(attempt));
+    await this.maybeRefreshMetadata(false);
+  }
+
+  private async maybeRefreshMetadata(force: boolean): Promise<void> {
+    if (!force && this.scheduler.now() - this.metadataRefreshedMs < METADATA_REFRESH_MS_MIN) return;
+    try {
+      await this.refreshMetadata();
+    } catch {
+      // No node answered: the caller's loop retries until its deadline.
+    }
+  }
+
+  private suspect(node: NodeId): void {
+    this.suspectUntilMs.set(node, this.scheduler.now() + NODE_SUSPECT_MS);
+  }
+
+  private isSuspect(node: NodeId): boolean {
+    const until = this.suspectUntilMs.get(node);
+    return until !== undefined && this.scheduler.now() < until;
   }
 
   private backoff(attempt: number): number {

@@ -4,7 +4,7 @@ import { invariant } from './invariant.ts';
 import { placement, type PlacementMap } from './placement.ts';
 import type { ClientRequest, ClientResponse, PartitionMessage, Transport } from './protocol.ts';
 import type { Message, NodeId, Ready } from './raft/types.ts';
-import { Replica, type WriteTiming } from './replica.ts';
+import { Replica, type ReadMode, type WriteTiming } from './replica.ts';
 import { Journal, type JournalOptions } from './storage/journal.ts';
 import type { Disk, RecoveryReport } from './storage/types.ts';
 
@@ -21,6 +21,8 @@ export interface NodeConfig {
   readonly journal: Omit<JournalOptions, 'now'>;
   /** How often retention looks for whole segments to delete. */
   readonly retentionIntervalMs: number;
+  /** Always 'linearizable' outside the simulator's own tests (see ReplicaContext.readMode). */
+  readonly readMode?: ReadMode;
 }
 
 export const DEFAULT_NODE_CONFIG: Omit<NodeConfig, 'id' | 'nodeIds' | 'partitionCount'> = {
@@ -128,6 +130,7 @@ export class LogNode {
           log: journal.log(partition),
           now: () => deps.scheduler.now(),
           abstainFromVoting: this.abstaining,
+          readMode: config.readMode ?? 'linearizable',
           raft: {
             electionTicks: config.electionTicks,
             heartbeatTicks: config.heartbeatTicks,
@@ -182,7 +185,11 @@ export class LogNode {
       case 'read': {
         const replica = this.replicaFor(request.partition);
         if (replica instanceof LogError) return Promise.resolve(errorResponse(replica));
-        return Promise.resolve(replica.read(request.offset, request.maxRecords, request.maxBytes));
+        return new Promise((resolve) => {
+          replica.read(request.offset, request.maxRecords, request.maxBytes, resolve);
+          // The read's confirmation round goes out with the next Ready.
+          this.scheduleProcess();
+        });
       }
       case 'append': {
         const replica = this.replicaFor(request.partition);
@@ -241,7 +248,8 @@ export class LogNode {
     const replica = this.replicas.get(partition);
     if (replica === undefined) {
       const replicas = this.placement.get(partition) ?? [];
-      return new LogError('NotLeader', `node ${this.id} holds no replica of partition ${partition}; its replicas are on nodes ${replicas.join(', ')}`, { partition, leaderHint: replicas[0] ?? 0 });
+      // No hint: this node does not know the partition's leader, and a guess could name a dead node.
+      return new LogError('NotLeader', `node ${this.id} holds no replica of partition ${partition}; its replicas are on nodes ${replicas.join(', ')}`, { partition, leaderHint: 0 });
     }
     return replica;
   }

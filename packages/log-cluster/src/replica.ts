@@ -30,6 +30,15 @@ interface Waiter {
   readonly done: (response: ClientResponse, timing: WriteTiming | null) => void;
 }
 
+type ReadDone = (response: ClientResponse) => void;
+
+interface ReadWaiter {
+  readonly offset: number;
+  readonly maxRecords: number;
+  readonly maxBytes: number;
+  readonly done: ReadDone;
+}
+
 interface CommittedProducer {
   readonly sequence: number;
   readonly offset: number;
@@ -50,7 +59,15 @@ export interface ReplicaContext {
   readonly now: () => number;
   readonly raft: Omit<RaftConfig, 'id' | 'peers' | 'storage'>;
   readonly abstainFromVoting: boolean;
+  /**
+   * 'linearizable' (always, in the product). 'unsafe-local' answers from this replica's own commit
+   * whatever its role, as releases before ReadIndex did: it exists only so the simulator's tests can
+   * show that its stale-read rule catches that read path.
+   */
+  readonly readMode?: ReadMode;
 }
+
+export type ReadMode = 'linearizable' | 'unsafe-local';
 
 /**
  * One partition's replica on one node: the consensus core plus what the log adds on top of
@@ -62,6 +79,7 @@ export class Replica {
   readonly replicas: readonly NodeId[];
   private readonly log: PartitionLog;
   private readonly now: () => number;
+  private readonly readMode: ReadMode;
   private readonly waiters = new Map<number, Waiter>();
   private readonly committedProducers = new Map<number, CommittedProducer>();
   private pendingProducers = new Map<number, PendingProducer>();
@@ -71,6 +89,10 @@ export class Replica {
   private wasLeader = false;
   /** Per follower: when its match last equalled the leader's last index (for lag in seconds). */
   private readonly caughtUpMs = new Map<NodeId, number>();
+  /** Reads waiting for their ReadIndex confirmation, by read context id. */
+  private readonly readWaiters = new Map<number, ReadWaiter>();
+  /** Confirmed reads whose index this replica has not applied yet, in index order. */
+  private confirmedReads: { index: number; waiter: ReadWaiter }[] = [];
   /** Per follower: an append whose ack we time for replication RTT. */
   private readonly rttProbe = new Map<NodeId, { index: number; sentMs: number }>();
 
@@ -79,6 +101,7 @@ export class Replica {
     this.replicas = context.replicas;
     this.log = context.log;
     this.now = context.now;
+    this.readMode = context.readMode ?? 'linearizable';
     // The persisted commit index is not trusted at start: segments and the hard-state file are
     // synced separately, so after a crash (or a cut corrupted segment) the log may hold entries that
     // were overwritten before that commit was written. Commit is relearned from the leader (Raft
@@ -170,18 +193,30 @@ export class Replica {
     this.waiters.set(result.index, { index: result.index, term: result.term, timing, recordBytes, done });
   }
 
-  read(offset: number, maxRecords: number, maxBytes: number): ClientResponse {
+  /**
+   * Linearizable read: only the leader answers, and only once a quorum confirmed its leadership
+   * after the read arrived (ReadIndex); then the committed prefix is served. Everyone else answers
+   * NotLeader with its best hint, never a high watermark it is not sure of.
+   */
+  read(offset: number, maxRecords: number, maxBytes: number, done: ReadDone): void {
+    if (this.readMode === 'unsafe-local') return done(this.readCommitted(offset, maxRecords, maxBytes));
+    const result = this.raft.readIndex();
+    if (!result.ok) {
+      // A new leader's commit can trail what the previous leader acknowledged until it commits an
+      // entry of its own term (its no-op): retry shortly.
+      const error = result.reason === 'not-leader'
+        ? notLeader(this.partition, result.leaderHint)
+        : new LogError('Unavailable', `partition ${this.partition}: the leader is not ready to serve reads yet; retry shortly`, { partition: this.partition, leaderHint: result.leaderHint });
+      return done({ kind: 'error', error: error.toJSON() });
+    }
+    this.readWaiters.set(result.id, { offset, maxRecords, maxBytes, done });
+  }
+
+  /** Serves the committed prefix from `offset` as this replica has applied it (no leadership check: callers do that). */
+  readCommitted(offset: number, maxRecords: number, maxBytes: number): ClientResponse {
     const start = this.logStartOffset();
     if (offset < start) {
       const error = new LogError('OffsetOutOfRange', `offset ${offset} of partition ${this.partition} was deleted by retention; the log starts at ${start}`, { partition: this.partition, earliestOffset: start });
-      return { kind: 'error', error: error.toJSON() };
-    }
-    // A new leader's commit index can trail what the previous leader acknowledged until it commits
-    // an entry of its own term (its no-op); until then it would serve a stale end, so it asks the
-    // client to retry instead.
-    const status = this.raft.status();
-    if (status.role === 'leader' && this.log.term(this.commitIndex) !== status.term) {
-      const error = new LogError('Unavailable', `partition ${this.partition}: the new leader has not committed in its term yet; retry shortly`, { partition: this.partition, leaderHint: status.id });
       return { kind: 'error', error: error.toJSON() };
     }
     const records: ReadRecord[] = [];
@@ -227,6 +262,14 @@ export class Replica {
       this.commitIndex = ready.snapshot.index;
       this.highWatermark = ready.snapshot.nextOffset;
     }
+    for (const state of ready.readStates) {
+      const waiter = this.readWaiters.get(state.id);
+      if (waiter === undefined) continue;
+      this.readWaiters.delete(state.id);
+      if (!state.ok) waiter.done({ kind: 'error', error: notLeader(this.partition, this.raft.status().leader).toJSON() });
+      else this.confirmedReads.push({ index: state.index, waiter });
+    }
+    this.serveConfirmedReads();
     return becameLeader;
   }
 
@@ -272,11 +315,27 @@ export class Replica {
     return result;
   }
 
-  /** Fails every waiting append: the node is stopping or lost leadership. Retries are safe (idempotent). */
+  /** Fails every waiting append and read: the node is stopping or lost leadership. Retries are safe (idempotent). */
   failWaiters(error: LogError): void {
     const waiters = [...this.waiters.values()];
     this.waiters.clear();
     for (const waiter of waiters) waiter.done({ kind: 'error', error: error.toJSON() }, null);
+    const reads = [...this.readWaiters.values(), ...this.confirmedReads.map((read) => read.waiter)];
+    this.readWaiters.clear();
+    this.confirmedReads = [];
+    for (const read of reads) read.done({ kind: 'error', error: error.toJSON() });
+  }
+
+  /** Reads confirmed at an index this replica has applied are answered from its committed prefix. */
+  private serveConfirmedReads(): void {
+    if (this.confirmedReads.length === 0) return;
+    let served = 0;
+    for (const read of this.confirmedReads) {
+      if (read.index > this.commitIndex) break;
+      served++;
+      read.waiter.done(this.readCommitted(read.waiter.offset, read.waiter.maxRecords, read.waiter.maxBytes));
+    }
+    if (served > 0) this.confirmedReads = this.confirmedReads.slice(served);
   }
 
   /** Returns whether this replica just became leader. */

@@ -2,6 +2,7 @@ import { LogClient } from '../client.ts';
 import { LogError } from '../errors.ts';
 import { DEFAULT_NODE_CONFIG, LogNode, type NodeConfig } from '../node.ts';
 import { replicasFor } from '../placement.ts';
+import type { ReadMode } from '../replica.ts';
 import type { ClientRequest, ClientResponse, NodeConnector } from '../protocol.ts';
 import type { NodeId } from '../raft/types.ts';
 import { MemDisk } from '../storage/mem-disk.ts';
@@ -11,8 +12,13 @@ import { Random } from './random.ts';
 import { SimScheduler } from './scheduler.ts';
 
 export interface SimOptions {
-  readonly nodeCount: number;
+  /** Nodes in the cluster; null picks 3, 5 or 7 from the seed (RF 3 leaves nodes without a replica). */
+  readonly nodeCount: number | null;
   readonly partitionCount: number;
+  /** Clients reading acknowledged offsets through LogClient during the run (the stale-read rule). */
+  readonly readerCount: number;
+  /** 'linearizable' always, except in the test that shows the stale-read rule catching the old read path. */
+  readonly readMode: ReadMode;
   readonly clientCount: number;
   /** Virtual time of the faulty workload phase. */
   readonly workloadMs: number;
@@ -31,9 +37,14 @@ export interface SimOptions {
   readonly trace: boolean;
 }
 
+/** Cluster sizes a seed sweep covers. */
+export const SIM_NODE_COUNTS = [3, 5, 7] as const;
+
 export const DEFAULT_SIM_OPTIONS: SimOptions = {
-  nodeCount: 3,
-  partitionCount: 2,
+  nodeCount: null,
+  partitionCount: 8,
+  readerCount: 2,
+  readMode: 'linearizable',
   clientCount: 3,
   workloadMs: 3_000,
   faultIntervalMs: 400,
@@ -51,6 +62,9 @@ export interface SimResult {
   /** Acknowledged records retention deleted before the end (only with retentionBytes set). */
   readonly deletedByRetention: number;
   readonly reads: number;
+  /** Reads of an offset acknowledged before the read began (the stale-read rule checks each). */
+  readonly readsOfAcked: number;
+  readonly nodeCount: number;
   readonly violations: readonly string[];
   readonly events: number;
   readonly virtualMs: number;
@@ -76,16 +90,18 @@ const encoder = new TextEncoder();
  */
 export async function simulate(seed: number, overrides: Partial<SimOptions> = {}): Promise<SimResult> {
   const options = { ...DEFAULT_SIM_OPTIONS, ...overrides };
+  const nodeCount = options.nodeCount ?? SIM_NODE_COUNTS[seed % SIM_NODE_COUNTS.length] ?? 3;
   const random = new Random(seed);
   const scheduler = new SimScheduler();
   const network = new InProcessNetwork(scheduler, random.fork().next);
-  const nodeIds = Array.from({ length: options.nodeCount }, (_, i) => i + 1);
+  const nodeIds = Array.from({ length: nodeCount }, (_, i) => i + 1);
   for (const a of nodeIds) for (const b of nodeIds) if (a !== b) network.setLink(a, b, BASE_LINK);
   const config: Omit<NodeConfig, 'id'> = {
     ...DEFAULT_NODE_CONFIG,
     nodeIds,
     partitionCount: options.partitionCount,
-    replicationFactor: Math.min(3, options.nodeCount),
+    replicationFactor: Math.min(3, nodeCount),
+    readMode: options.readMode,
     // Small segments so rolling and multi-segment recovery are exercised every run.
     journal: { segmentBytes: 16 << 10, retentionBytes: options.retentionBytes ?? 2 ** 50, retentionMs: 1e12, cacheBytes: 1 << 20 },
     retentionIntervalMs: 100,
@@ -160,26 +176,52 @@ export async function simulate(seed: number, overrides: Partial<SimOptions> = {}
       const count = workloadRandom.int(1, 3);
       const values = Array.from({ length: count }, () => `s${seed}c${c}n${n++}`);
       client.append({ partition }, values.map((v) => encoder.encode(v))).then(
-        (result) => values.forEach((value, i) => acked.push({ partition, offset: result.offsets[i] ?? -1, value })),
+        (result) => {
+          values.forEach((value, i) => acked.push({ partition, offset: result.offsets[i] ?? -1, value }));
+          let offsets = ackedAtByPartition.get(partition);
+          if (offsets === undefined) ackedAtByPartition.set(partition, (offsets = []));
+          offsets.push(...result.offsets);
+        },
         () => undefined, // not acknowledged: it may or may not be in the log, both are allowed
       );
       scheduler.setTimer(workloadRandom.int(1, 15), next);
     };
     scheduler.setTimer(workloadRandom.int(0, 10), next);
   });
-  // Reads straight from random replicas (followers included): they must serve only committed data.
+  // Readers read through LogClient, as users do, during the faults too. Every answer's records are
+  // checked against the final log (dirty reads); a read of an offset acknowledged before the read
+  // began must return that record or a high watermark past it (stale reads).
+  const ackedAtByPartition = new Map<number, number[]>();
+  let readsOfAcked = 0;
   const readRandom = random.fork();
-  const readLoop = (): void => {
-    if (workloadOver) return;
-    const partition = readRandom.int(0, options.partitionCount - 1);
-    const node = readRandom.pick(replicasFor(partition, nodeIds, config.replicationFactor));
-    const offset = readRandom.int(0, Math.max(0, Math.floor(acked.length / options.partitionCount)));
-    void connector.request(node, { kind: 'read', partition, offset, maxRecords: 20, maxBytes: 1 << 16 }).then((response) => {
-      if (response.kind === 'read') for (const record of response.records) reads.push({ partition, offset: record.offset, value: decoder.decode(record.value), node });
-    });
-    scheduler.setTimer(readRandom.int(5, 40), readLoop);
-  };
-  scheduler.setTimer(20, readLoop);
+  const readers = Array.from({ length: options.readerCount }, () =>
+    new LogClient(connector, scheduler, { random: random.fork().next, appendTimeoutMs: 1_000, attemptTimeoutMs: 400, retryBackoffMs: 10 }),
+  );
+  readers.forEach((reader) => {
+    const readLoop = (): void => {
+      if (workloadOver) return;
+      const partition = readRandom.int(0, options.partitionCount - 1);
+      const ackedOffsets = ackedAtByPartition.get(partition) ?? [];
+      // Mostly the newest acknowledged offset (where a stale replica shows), sometimes any earlier one.
+      const target = ackedOffsets.length === 0 ? null : readRandom.chance(0.6) ? Math.max(...ackedOffsets.slice(-8)) : readRandom.pick(ackedOffsets);
+      const offset = target ?? 0;
+      const startedMs = scheduler.now();
+      reader.read(partition, offset, 20).then(
+        (response) => {
+          for (const record of response.records) reads.push({ partition, offset: record.offset, value: decoder.decode(record.value), node: reader.leaderOf(partition) });
+          if (target === null) return;
+          readsOfAcked++;
+          const first = response.records[0];
+          if (response.highWatermark <= target || first === undefined || first.offset !== target) {
+            violations.push(`stale read: partition ${partition} offset ${target} was acknowledged before a read began at ${startedMs.toFixed(1)} ms; node ${reader.leaderOf(partition)} answered high watermark ${response.highWatermark}${first === undefined ? ' and no records' : `, first record at ${first.offset}`}`);
+          }
+        },
+        () => undefined, // no answer (timeout, no leader, retention): allowed
+      );
+      scheduler.setTimer(readRandom.int(5, 30), readLoop);
+    };
+    scheduler.setTimer(readRandom.int(20, 40), readLoop);
+  });
 
   // Faults from the same surface the drills use; each heals itself after a while.
   const faultRandom = random.fork();
@@ -333,14 +375,67 @@ export async function simulate(seed: number, overrides: Partial<SimOptions> = {}
     const result = checkHistory(acked, reads, finalLogs, replicaLogs);
     violations.push(...result.violations);
     deletedByRetention = result.deletedByRetention;
+
+    // Every acknowledged record, read back through a fresh client with each node stopped in turn
+    // (a power cut), must be there: no replica, restarted or not, may answer with less.
+    if (progressed === options.partitionCount) {
+      for (const id of nodeIds) {
+        const sim = sims.get(id);
+        if (sim === undefined) continue;
+        crash(sim);
+        const reader = new LogClient(connector, scheduler, { random: random.fork().next, appendTimeoutMs: 5_000, attemptTimeoutMs: 400 });
+        const logs = new Map<number, Map<number, string>>();
+        let pending = options.partitionCount;
+        for (let partition = 0; partition < options.partitionCount; partition++) {
+          readWholeLog(reader, partition).then(
+            (records) => {
+              logs.set(partition, records);
+              pending--;
+            },
+            (error: unknown) => {
+              violations.push(`unavailable read: partition ${partition} could not be read with node ${id} stopped (${error instanceof Error ? error.message : String(error)})`);
+              pending--;
+            },
+          );
+        }
+        await scheduler.runUntil(scheduler.now() + 12_000, () => pending === 0);
+        reader.close();
+        const logStarts = new Map([...logs].map(([partition, log]) => [partition, log.size === 0 ? 0 : [...log.keys()].reduce((a, b) => Math.min(a, b))]));
+        for (const ack of acked) {
+          const log = logs.get(ack.partition);
+          if (log === undefined) continue;
+          if (ack.offset < (logStarts.get(ack.partition) ?? 0)) continue; // deleted by retention
+          const found = log.get(ack.offset);
+          if (found !== ack.value) {
+            violations.push(`lost read: with node ${id} stopped, a fresh client read ${found === undefined ? 'nothing' : JSON.stringify(found)} at partition ${ack.partition} offset ${ack.offset}, acknowledged ${JSON.stringify(ack.value)}`);
+            break;
+          }
+        }
+        start(sim);
+        // Let it rejoin before the next node goes down, so a quorum is always there.
+        await scheduler.runUntil(scheduler.now() + 1_500);
+      }
+    }
   } catch (error) {
     violations.push(`exception: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
   } finally {
     workloadOver = true;
-    for (const client of clients) client.close();
+    for (const client of [...clients, ...readers]) client.close();
     for (const sim of sims.values()) sim.node?.stop();
   }
-  return { seed, faultsInjected, faultKinds, acked: acked.length, deletedByRetention, reads: reads.length, violations, events: scheduler.eventsRun, virtualMs: scheduler.now() };
+  return { seed, nodeCount, faultsInjected, faultKinds, acked: acked.length, deletedByRetention, reads: reads.length, readsOfAcked, violations, events: scheduler.eventsRun, virtualMs: scheduler.now() };
+}
+
+/** A partition's whole committed log through the client, from its log start (retention may have moved it). */
+async function readWholeLog(client: LogClient, partition: number): Promise<Map<number, string>> {
+  let records;
+  try {
+    records = await client.readAll(partition, 0);
+  } catch (error) {
+    if (!(error instanceof LogError) || error.code !== 'OffsetOutOfRange' || error.details.earliestOffset === undefined) throw error;
+    records = await client.readAll(partition, error.details.earliestOffset);
+  }
+  return new Map(records.map((record) => [record.offset, decoder.decode(record.value)]));
 }
 
 function committedLog(node: NodeId, partition: number, replica: NonNullable<ReturnType<LogNode['replica']>>): ReplicaLog {
@@ -348,7 +443,7 @@ function committedLog(node: NodeId, partition: number, replica: NonNullable<Retu
   const values: string[] = [];
   let offset = startOffset;
   for (;;) {
-    const response = replica.read(offset, 10_000, 64 << 20);
+    const response = replica.readCommitted(offset, 10_000, 64 << 20);
     if (response.kind !== 'read' || response.records.length === 0) break;
     for (const record of response.records) values.push(decoder.decode(record.value));
     const last = response.records[response.records.length - 1];
