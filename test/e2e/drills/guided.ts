@@ -36,6 +36,8 @@ export async function runGuidedDrill(page: Page, drill: GuidedDrill, shotName: s
   await expect(report.getByTestId('drill-verdict')).toContainText(/Verdict: (passed|failed)/, { timeout: 45_000 });
   // On failure the message carries the report's own explanation (which step, which write).
   await expect(report.getByTestId('drill-verdict'), await report.innerText()).toContainText(/Verdict: passed — 0 lost/);
+  // Reads are part of the verdict: readers read acknowledged offsets during the drill, none stale.
+  await expect(report.getByTestId('drill-verdict')).toContainText(/0 stale of [1-9]\d* reads/);
   await expect(report.getByRole('link', { name: 'JSON report' })).toBeVisible();
   await expect(report.getByRole('link', { name: 'Markdown report' })).toBeVisible();
   await shot(page, shotName);

@@ -176,12 +176,13 @@ function Report({ run }: { run: DrillRunView }) {
     <section className="panel" aria-label="Drill report">
       <h2>Report</h2>
       <p data-testid="drill-verdict" className={run.status === 'passed' ? '' : 'sev-critical'}>
-        Verdict: {run.status} — {v === null ? 'durability not checked' : `${v.lost} lost, ${v.duplicated} duplicated, ${v.misplaced} misplaced of ${v.checked} acknowledged writes`}
+        Verdict: {run.status} — {v === null ? 'durability not checked' : `${v.lost} lost, ${v.duplicated} duplicated, ${v.misplaced} misplaced of ${v.checked} acknowledged writes; ${v.staleReads ?? 0} stale of ${v.readsChecked ?? 0} reads of acknowledged offsets`}
       </p>
       <p>{run.outcome}</p>
       <div className="figures">
         <div className="figure"><div className="figure-label">Time to detect</div><div className="figure-value" data-testid="drill-detect">{ms(run.detectMs)}</div></div>
         <div className="figure"><div className="figure-label">Time to recover ({run.recoverLabel})</div><div className="figure-value" data-testid="drill-recover">{ms(run.recoverMs)}</div></div>
+        <div className="figure"><div className="figure-label">Read failover (fault → first read answered)</div><div className="figure-value" data-testid="drill-read-recover">{ms(run.readRecoverMs ?? null)}</div></div>
         <div className="figure"><div className="figure-label">Client latency before</div><div>{lat(run.latency.before)}</div></div>
         <div className="figure"><div className="figure-label">Client latency during the fault</div><div>{lat(run.latency.during)}</div></div>
       </div>

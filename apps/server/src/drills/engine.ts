@@ -12,6 +12,7 @@ import { recordDigest, type AckLedger, type LedgerEntry } from '../load/ledger.t
 import type { ClusterHandle } from '../services.ts';
 import { BUILTIN_DRILLS, findDrill } from './builtin.ts';
 import type { DrillAction, DrillCheck, DrillDefinition, DrillRun, LatencyFigure, NodeRef, RunMode, StepState, TimelineEvent } from './model.ts';
+import { ConsistencyReader, type ReaderClient } from './reader.ts';
 import { checkDurability, type ReadBackClient } from './verdict.ts';
 
 // ---- what the engine needs of the cluster and the load generator (EmbeddedCluster / LoadGenerator fit) ----
@@ -26,7 +27,7 @@ export interface DrillNode {
   readonly recovery: { readonly corruption: { readonly file: string; readonly position: number } | null };
   replica(partition: number): DrillReplica | undefined;
 }
-export interface DrillClient extends ReadBackClient {
+export interface DrillClient extends ReadBackClient, ReaderClient {
   append(target: { partition: number }, records: Uint8Array[]): Promise<{ partition: number; offsets: readonly number[] }>;
   close(): void;
 }
@@ -90,6 +91,8 @@ interface Active {
   watcher: NodeJS.Timeout | null;
   loadRateBefore: number | null;
   probe: DrillClient | null;
+  /** Reads acknowledged offsets during the run: stale reads and read failover. */
+  reader: ConsistencyReader | null;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -182,6 +185,7 @@ export class DrillEngine {
       detectMs: null,
       recoverMs: null,
       recoverLabel: def.recover.label,
+      readRecoverMs: null,
       latency: { before: this.clientLatency(now - 10_000, now), during: null, steadyP99Ms: this.steadyP99(now - 10_000, now) },
       verdict: null,
       outcome: null,
@@ -189,7 +193,7 @@ export class DrillEngine {
     const active: Active = {
       run, def, aborted: false, abortReason: '', checking: null, done, resolveDone, finishing: null,
       ledgerStart: this.load?.ledger.size ?? 0, probeAcks: [], faultHw: new Map(), faultAtMs: null, zeroSeen: new Set(),
-      watcher: null, loadRateBefore: null, probe: null,
+      watcher: null, loadRateBefore: null, probe: null, reader: null,
     };
     this.active = active;
     this.event(active, 'run', `${mode} run of "${def.title}" started; partition under test: ${partition} (leader node ${this.cluster.leaderOf(partition)})`);
@@ -198,6 +202,8 @@ export class DrillEngine {
       this.event(active, 'run', 'started the load generator (a drill needs acknowledged writes to check)');
     }
     this.startWatcher(active);
+    active.reader = new ConsistencyReader(this.cluster.client({ appendTimeoutMs: 5_000, attemptTimeoutMs: 1_000 }), () => this.latestAcked(active), partition);
+    active.reader.start();
     this.persist(run);
     if (mode === 'unattended') void this.unattended(active);
     return structuredClone(run);
@@ -268,6 +274,7 @@ export class DrillEngine {
     if (index === active.def.faultStep) {
       active.faultHw = this.hwSnapshot();
       active.faultAtMs = atMs;
+      active.reader?.markFault(atMs);
     }
     try {
       state.did = await this.perform(active, step.action);
@@ -342,9 +349,13 @@ export class DrillEngine {
       await sleep(1_100);
       const during = this.duringSpan(active);
       if (during !== null) run.latency.during = this.clientLatency(during.fromMs, during.toMs);
+      const reads = (await active.reader?.stop()) ?? { readsChecked: 0, staleReads: 0, examples: [] };
+      run.readRecoverMs = active.reader?.readFailoverMs ?? null;
+      if (run.readRecoverMs !== null) this.event(active, 'leader', `partition ${run.partition}: first read answered ${fmtMs(run.readRecoverMs)} after the fault (read failover)`);
       try {
-        run.verdict = await this.verdict(active);
-        this.event(active, 'verdict', `${run.verdict.checked} acknowledged writes read back: ${run.verdict.lost} lost, ${run.verdict.duplicated} duplicated, ${run.verdict.misplaced} misplaced`);
+        const writes = await this.verdict(active);
+        run.verdict = { ...writes, readsChecked: reads.readsChecked, staleReads: reads.staleReads, examples: [...writes.examples, ...reads.examples] };
+        this.event(active, 'verdict', `${run.verdict.checked} acknowledged writes read back: ${run.verdict.lost} lost, ${run.verdict.duplicated} duplicated, ${run.verdict.misplaced} misplaced; ${run.verdict.readsChecked} reads of acknowledged offsets during the drill: ${run.verdict.staleReads} stale`);
       } catch (error) {
         this.event(active, 'verdict', `read-back failed: ${error instanceof Error ? error.message : String(error)}`);
       }
@@ -360,12 +371,12 @@ export class DrillEngine {
       } else if (v === null) {
         run.status = 'failed';
         run.outcome = 'the durability verdict could not be computed';
-      } else if (v.lost > 0 || v.misplaced > 0) {
+      } else if (v.lost > 0 || v.misplaced > 0 || v.staleReads > 0) {
         run.status = 'failed';
-        run.outcome = `${v.lost} acknowledged writes lost, ${v.misplaced} misplaced`;
+        run.outcome = `${v.lost} acknowledged writes lost, ${v.misplaced} misplaced, ${v.staleReads} stale reads`;
       } else {
         run.status = 'passed';
-        run.outcome = `every check passed; ${v.checked} acknowledged writes, 0 lost`;
+        run.outcome = `every check passed; ${v.checked} acknowledged writes, 0 lost; ${v.readsChecked} reads, 0 stale`;
       }
       run.endedMs = Date.now();
       this.event(active, 'run', `${run.status}: ${run.outcome}`);
@@ -391,6 +402,13 @@ export class DrillEngine {
     if (active.faultAtMs === null) return null;
     const recovered = active.run.steps[active.def.recover.to]?.resolvedAtMs ?? null;
     return { fromMs: active.faultAtMs, toMs: recovered ?? active.run.endedMs ?? Date.now() };
+  }
+
+  /** Newest acknowledged offset per partition: the load's and the drill's own probes. */
+  private latestAcked(active: Active): Map<number, number> {
+    const latest = new Map(this.load?.ledger.latestOffsets() ?? []);
+    for (const ack of active.probeAcks) if (ack.offset > (latest.get(ack.partition) ?? -1)) latest.set(ack.partition, ack.offset);
+    return latest;
   }
 
   private async verdict(active: Active) {

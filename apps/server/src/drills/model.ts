@@ -129,6 +129,10 @@ export interface DurabilityVerdict {
   duplicated: number;
   misplaced: number;
   ledgerTruncated: boolean;
+  /** Reads during the drill of offsets acknowledged before the read began. */
+  readsChecked: number;
+  /** Of those, answers that missed the acknowledged record (must be 0). */
+  staleReads: number;
   examples: string[];
 }
 
@@ -149,6 +153,8 @@ export interface DrillRun {
   detectMs: number | null;
   recoverMs: number | null;
   recoverLabel: string;
+  /** Fault → first read of the partition under test answered after it (read failover). */
+  readRecoverMs: number | null;
   /** steadyP99Ms: the median of per-second client p99s over the 10 s before the run (what tail checks compare with). */
   latency: { before: LatencyFigure | null; during: LatencyFigure | null; steadyP99Ms: number | null };
   verdict: DurabilityVerdict | null;

@@ -19,13 +19,14 @@ export function reportMarkdown(run: DrillRun): string {
   lines.push(`- Partition under test: ${run.partition}; nodes: ${Object.entries(run.bindings).map(([k, v]) => `${k} = node ${v}`).join(', ') || '—'}`);
   lines.push(`- Time to detect: ${ms(run.detectMs)}`);
   lines.push(`- Time to recover (${run.recoverLabel}): ${ms(run.recoverMs)}`);
+  lines.push(`- Read failover (fault → first read of partition ${run.partition} answered): ${ms(run.readRecoverMs ?? null)}`);
   lines.push(`- Client latency before the fault: ${lat(run.latency.before)}`);
   lines.push(`- Client latency during the fault: ${lat(run.latency.during)}`);
   lines.push(`- Steady-state client p99 before the run (median of per-second p99s): ${run.latency.steadyP99Ms === null ? '—' : `${run.latency.steadyP99Ms.toFixed(1)} ms`}`);
   const v = run.verdict;
   lines.push(v === null
     ? '- Durability: not checked'
-    : `- Durability: ${v.checked} acknowledged writes checked — **${v.lost} lost**, ${v.duplicated} duplicated, ${v.misplaced} misplaced${v.ledgerTruncated ? ' (ledger truncated)' : ''}`);
+    : `- Durability: ${v.checked} acknowledged writes checked — **${v.lost} lost**, ${v.duplicated} duplicated, ${v.misplaced} misplaced${v.ledgerTruncated ? ' (ledger truncated)' : ''}\n- Consistency: ${v.readsChecked ?? 0} reads of acknowledged offsets during the drill — **${v.staleReads ?? 0} stale**`);
   for (const e of v?.examples ?? []) lines.push(`  - ${e}`);
   lines.push('', '## Steps', '', '| # | Step | Check | Took | Reason |', '|---|---|---|---|---|');
   for (const s of run.steps) {

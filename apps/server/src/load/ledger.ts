@@ -24,12 +24,15 @@ export class AckLedger {
   private offsets = new Float64Array(INITIAL_CAPACITY);
   private digests = new BigUint64Array(INITIAL_CAPACITY);
   private count = 0;
+  /** Newest acknowledged offset per partition (kept even past the cap: readers need only the newest). */
+  private readonly latest = new Map<number, number>();
   /** Acks not kept because the ledger was full. */
   dropped = 0;
 
   constructor(readonly max = LEDGER_ENTRIES_MAX) {}
 
   add(partition: number, offset: number, digestHex: string): void {
+    if (offset > (this.latest.get(partition) ?? -1)) this.latest.set(partition, offset);
     if (this.count >= this.max) {
       this.dropped++;
       return;
@@ -52,6 +55,11 @@ export class AckLedger {
     this.partitions = p;
     this.offsets = o;
     this.digests = d;
+  }
+
+  /** Newest acknowledged offset per partition. */
+  latestOffsets(): ReadonlyMap<number, number> {
+    return this.latest;
   }
 
   get size(): number {
