@@ -428,14 +428,17 @@ export async function simulate(seed: number, overrides: Partial<SimOptions> = {}
 
 /** A partition's whole committed log through the client, from its log start (retention may have moved it). */
 async function readWholeLog(client: LogClient, partition: number): Promise<Map<number, string>> {
-  let records;
-  try {
-    records = await client.readAll(partition, 0);
-  } catch (error) {
-    if (!(error instanceof LogError) || error.code !== 'OffsetOutOfRange' || error.details.earliestOffset === undefined) throw error;
-    records = await client.readAll(partition, error.details.earliestOffset);
+  let from = 0;
+  // Retention may move the log start while we page through it: start again from the new start.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const records = await client.readAll(partition, from);
+      return new Map(records.map((record) => [record.offset, decoder.decode(record.value)]));
+    } catch (error) {
+      if (attempt >= 5 || !(error instanceof LogError) || error.code !== 'OffsetOutOfRange' || error.details.earliestOffset === undefined) throw error;
+      from = error.details.earliestOffset;
+    }
   }
-  return new Map(records.map((record) => [record.offset, decoder.decode(record.value)]));
 }
 
 function committedLog(node: NodeId, partition: number, replica: NonNullable<ReturnType<LogNode['replica']>>): ReplicaLog {
