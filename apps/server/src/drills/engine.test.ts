@@ -33,7 +33,7 @@ describe('drills, unattended, on a real embedded cluster', () => {
   });
 
   for (const name of [process.env.DRILL ?? 'leader-failover', 'follower-catch-up', 'quorum-loss']) {
-    it(`${name} passes with 0 acknowledged writes lost`, async () => {
+    it(`${name} passes with 0 acknowledged writes lost and 0 stale reads`, async () => {
       const started = await engine.start(name, 'unattended');
       const run = await engine.wait(started.id);
       if (run.status !== 'passed') console.log(reportMarkdown(run));
@@ -41,7 +41,11 @@ describe('drills, unattended, on a real embedded cluster', () => {
       expect(run.steps.every((s) => s.status === 'passing')).toBe(true);
       expect(run.verdict?.lost).toBe(0);
       expect(run.verdict?.checked).toBeGreaterThan(0);
+      // Reads too: acknowledged offsets were read during the drill and none came back stale.
+      expect(run.verdict?.readsChecked).toBeGreaterThan(0);
+      expect(run.verdict?.staleReads).toBe(0);
       expect(run.recoverMs).not.toBeNull();
+      if (name === 'leader-failover') expect(run.readRecoverMs).not.toBeNull();
       // Persisted: a fresh engine over the same data dir sees the result.
       expect(new DrillEngine({ cluster, load, dataDir: dir }).get(run.id)?.status).toBe('passed');
     });
