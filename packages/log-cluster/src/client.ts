@@ -57,6 +57,11 @@ interface PartitionProducer {
 
 /** A node that failed at the connection level is tried last for this long (other replicas first). */
 export const NODE_SUSPECT_MS = 1_000;
+/**
+ * Longest pause between two passes over a partition's replicas. Below the election timeout
+ * (150–300 ms), so a client finds a new leader within a few passes of its election.
+ */
+export const RETRY_BACKOFF_MS_MAX = 80;
 /** Metadata is refreshed at most this often while a partition's replicas keep failing. */
 const METADATA_REFRESH_MS_MIN = 500;
 
@@ -254,7 +259,7 @@ export class LogClient {
    * refreshes metadata. Retries are safe: appends are idempotent and reads do not change anything.
    */
   private async toLeader(partition: number, request: ClientRequest, deadlineMs: number): Promise<ClientResponse> {
-    let attempt = 0;
+    let passes = 0;
     let rotation = 0;
     /** Replicas that failed us in this pass; a pass ends when all have, with a backoff. */
     const tried = new Set<NodeId>();
@@ -269,7 +274,6 @@ export class LogClient {
         replicas = this.replicaSets.get(partition) ?? this.connector.nodeIds();
       }
       const node = this.pickTarget(partition, replicas, rotation, tried);
-      attempt++;
       let response: ClientResponse;
       try {
         response = await this.withTimeout(this.connector.request(node, request));
@@ -278,7 +282,7 @@ export class LogClient {
         this.suspect(node);
         if (this.leaders.get(partition) === node) this.leaders.delete(partition);
         rotation++;
-        await this.afterFailure(tried, node, replicas, attempt);
+        if (await this.afterFailure(tried, node, replicas, passes)) passes++;
         continue;
       }
       if (response.kind !== 'error') {
@@ -300,7 +304,7 @@ export class LogClient {
         }
         if (this.leaders.get(partition) === node || this.leaders.get(partition) === hint) this.leaders.delete(partition);
         rotation++;
-        await this.afterFailure(tried, node, replicas, attempt);
+        if (await this.afterFailure(tried, node, replicas, passes)) passes++;
         continue;
       }
       if (error.details.partition === undefined) {
@@ -308,13 +312,13 @@ export class LogClient {
         this.suspect(node);
         if (this.leaders.get(partition) === node) this.leaders.delete(partition);
         rotation++;
-        await this.afterFailure(tried, node, replicas, attempt);
+        if (await this.afterFailure(tried, node, replicas, passes)) passes++;
         continue;
       }
       // The partition's leader is there but cannot serve yet (no commit in its term, full queue,
       // leadership moving): wait a little and ask it again, or whom it names.
       if (hint !== 0 && replicas.includes(hint)) this.leaders.set(partition, hint);
-      await this.sleep(this.backoff(attempt));
+      await this.sleep(this.backoff(0));
     }
     throw new LogError('Unavailable', 'client is closed');
   }
@@ -328,16 +332,20 @@ export class LogClient {
     return order.find((c) => !tried.has(c) && !this.isSuspect(c)) ?? order.find((c) => !tried.has(c)) ?? order[0] ?? 0;
   }
 
-  /** After a failed attempt: a short jitter while other replicas remain to try, a backoff and a metadata refresh after a full pass. */
-  private async afterFailure(tried: Set<NodeId>, node: NodeId, replicas: readonly NodeId[], attempt: number): Promise<void> {
+  /**
+   * After a failed attempt: a short jitter while other replicas remain to try; after a full pass, a
+   * backoff growing with the passes and a metadata refresh. Returns whether a pass ended.
+   */
+  private async afterFailure(tried: Set<NodeId>, node: NodeId, replicas: readonly NodeId[], passes: number): Promise<boolean> {
     tried.add(node);
     if (replicas.some((replica) => !tried.has(replica))) {
       await this.sleep(this.options.random() * this.options.retryBackoffMs * 0.5);
-      return;
+      return false;
     }
     tried.clear();
-    await this.sleep(this.backoff(attempt));
+    await this.sleep(this.backoff(passes));
     await this.maybeRefreshMetadata(false);
+    return true;
   }
 
   private async maybeRefreshMetadata(force: boolean): Promise<void> {
@@ -358,8 +366,9 @@ export class LogClient {
     return until !== undefined && this.scheduler.now() < until;
   }
 
-  private backoff(attempt: number): number {
-    const base = Math.min(this.options.retryBackoffMs * 2 ** Math.min(attempt, 5), 250);
+  /** Jittered exponential backoff: retryBackoffMs doubling per step, at most RETRY_BACKOFF_MS_MAX. */
+  private backoff(step: number): number {
+    const base = Math.min(this.options.retryBackoffMs * 2 ** Math.min(step, 8), RETRY_BACKOFF_MS_MAX);
     return base / 2 + this.options.random() * (base / 2);
   }
 
