@@ -25,7 +25,7 @@ export const DEFAULT_CLIENT_OPTIONS: ClientOptions = {
   lingerMs: 0,
   batchBytesMax: 1 << 20,
   appendTimeoutMs: 10_000,
-  attemptTimeoutMs: 3_000,
+  attemptTimeoutMs: 1_000,
   retryBackoffMs: 15,
   random: Math.random,
 };
