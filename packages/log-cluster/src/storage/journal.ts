@@ -2,6 +2,18 @@ import { invariant } from '../invariant.ts';
 import type { Entry, HardState, RaftLogStorage, SnapshotMeta } from '../raft/types.ts';
 import { crc32c } from './crc32c.ts';
 import { EntryTable } from './entry-table.ts';
+import {
+  IDENTIFIER_BYTES,
+  decodeIdentifiers,
+  encodeIdentifiers,
+  faultyMarkerName,
+  faultyTails,
+  identifiersFileName,
+  mergeFaultyTails,
+  parseFaultyMarker,
+  type FaultyTail,
+  type RecordIdentifier,
+} from './identifiers.ts';
 import type { Disk, DiskFile, IoCallback, RecoveryReport } from './types.ts';
 
 /**
@@ -19,6 +31,10 @@ import type { Disk, DiskFile, IoCallback, RecoveryReport } from './types.ts';
  * Hard states live apart, in `state-<seq>.log` files of fixed-size CRC'd records, so a corrupt
  * segment never loses a vote. Compaction writes a new file holding every hard state, syncs it and
  * only then removes the older files; recovery reads every file in order, later records winning.
+ *
+ * Every ENTRIES record also gets an identifier in `seg-<seq>.ids`, written in the same flush
+ * (storage/identifiers.ts): recovery cuts a bad or missing tail that no identifier names (never
+ * acknowledged) and keeps one that an identifier names as a faulty tail (acknowledged, damaged).
  */
 
 export interface JournalOptions {
@@ -29,6 +45,11 @@ export interface JournalOptions {
   cacheBytes: number;
   /** Told after every physical flush (its writes and fdatasyncs) how long it took and how much it wrote. */
   onFlushed?: (durationMs: number, bytes: number) => void;
+  /**
+   * Write and check record identifiers (default true). False is the recovery before them: a bad or
+   * missing tail is always taken for a torn write. Kept for the simulator's comparison and benches.
+   */
+  identifiers?: boolean;
 }
 
 const RECORD_TYPE_ENTRIES = 1;
@@ -88,6 +109,10 @@ interface Batch {
   readonly written: { log: PartitionLog; index: number; data: Uint8Array }[];
   readonly hardStates: Map<number, HardState>;
   readonly removeAfter: SegmentInfo[];
+  /** Identifiers of the batch's ENTRIES records, positions relative to the batch. */
+  readonly identifiers: RecordIdentifier[];
+  /** Faulty-tail markers of repaired partitions, removed once everything staged before is durable. */
+  readonly removeMarkersAfter: string[];
   readonly waiters: IoCallback[];
   /** When its flush began (options.now()), once it has. */
   flushStartedMs: number;
@@ -112,6 +137,7 @@ export class Journal {
   private staged: Batch;
   private inFlight: Batch | null = null;
   private closed = false;
+  private readonly identifiersOn: boolean;
   // FIFO cache of written entry data; stale items (replaced entries) age out like the rest.
   private cacheQueue: { log: PartitionLog; index: number; data: Uint8Array }[] = [];
   private cacheHead = 0;
@@ -121,6 +147,7 @@ export class Journal {
     private readonly disk: Disk,
     private readonly options: JournalOptions,
   ) {
+    this.identifiersOn = options.identifiers !== false;
     invariant(options.segmentBytes > 0 && options.retentionBytes >= 0 && options.retentionMs >= 0 && options.cacheBytes >= 0, 'bad journal options');
     this.staged = this.newBatch();
   }
@@ -164,6 +191,9 @@ export class Journal {
       const chunk = entries.slice(from, to);
       const recordPosition = batch.recordBytes;
       const record = encodeEntries(partition, chunk);
+      const firstEntry = chunk[0]!;
+      const lastEntry = chunk[chunk.length - 1]!;
+      batch.identifiers.push({ partition, position: recordPosition, length: record.bytes, recordCrc: record.crc, firstIndex: firstEntry.index, firstTerm: firstEntry.term, lastIndex: lastEntry.index, lastTerm: lastEntry.term });
       const metas: EntryMeta[] = [];
       let dataPosition = recordPosition + RECORD_PREFIX_BYTES + RECORD_BODY_HEADER_BYTES + ENTRIES_COUNT_BYTES;
       for (const entry of chunk) {
@@ -208,7 +238,7 @@ export class Journal {
   flush(done: IoCallback): void {
     invariant(!this.closed, 'journal closed');
     const staged = this.staged;
-    if (staged.records.length === 0 && staged.hardStates.size === 0 && staged.removeAfter.length === 0) {
+    if (staged.records.length === 0 && staged.hardStates.size === 0 && staged.removeAfter.length === 0 && staged.removeMarkersAfter.length === 0) {
       // Nothing new: done when what is already in flight is durable.
       if (this.inFlight !== null) this.inFlight.waiters.push(done);
       else done(null);
@@ -216,6 +246,19 @@ export class Journal {
     }
     staged.waiters.push(done);
     if (this.inFlight === null) this.startFlush();
+  }
+
+  /**
+   * A leader repaired this partition's faulty tail (raft says so): its marker goes once everything
+   * staged so far — the entries that repaired it — is durable.
+   */
+  clearFaulty(partition: number): void {
+    invariant(!this.closed, 'journal closed');
+    const log = this.log(partition);
+    if (log.faultyMarkers.length === 0) return;
+    this.staged.removeMarkersAfter.push(...log.faultyMarkers);
+    log.faultyMarkers = [];
+    log.faulty = null;
   }
 
   pendingBytes(): number {
@@ -298,7 +341,7 @@ export class Journal {
   // ---- staging ------------------------------------------------------------------------------
 
   private newBatch(): Batch {
-    return { id: this.nextBatchId++, records: [], recordBytes: 0, located: new Set(), written: [], hardStates: new Map(), removeAfter: [], waiters: [], flushStartedMs: 0 };
+    return { id: this.nextBatchId++, records: [], recordBytes: 0, located: new Set(), written: [], hardStates: new Map(), removeAfter: [], identifiers: [], removeMarkersAfter: [], waiters: [], flushStartedMs: 0 };
   }
 
   private stageStart(log: PartitionLog, start: SnapshotMeta, kept: boolean): void {
@@ -337,6 +380,13 @@ export class Journal {
       this.locate(batch, segment.seq, base);
       segment.lastWriteMs = this.options.now();
       writes.push({ file: segment.file, data: batch.records });
+      if (this.identifiersOn && batch.identifiers.length > 0) {
+        // Same flush, separate file: a fault that damages the records leaves their identifiers.
+        const ids = this.openFile(identifiersFileName(segment.name));
+        const idsSizeBefore = ids.size();
+        undo.push(() => ids.truncate(idsSizeBefore));
+        writes.push({ file: ids, data: encodeIdentifiers(batch.identifiers, base) });
+      }
     }
 
     if (batch.hardStates.size > 0) {
@@ -418,6 +468,7 @@ export class Journal {
     for (const state of obsoleteStateFiles) this.closeAndRemove(state.name);
     if (obsoleteStateFiles.length > 0) this.stateFiles = this.stateFiles.filter((s) => !obsoleteStateFiles.includes(s));
     for (const segment of batch.removeAfter) this.dropSegment(segment);
+    for (const marker of batch.removeMarkersAfter) this.disk.remove(marker);
     this.options.onFlushed?.(this.options.now() - batch.flushStartedMs, batch.recordBytes + batch.hardStates.size * STATE_RECORD_BYTES);
     for (const waiter of batch.waiters) waiter(null);
     if (this.inFlight === null && !this.closed && this.staged.waiters.length > 0) this.startFlush();
@@ -482,6 +533,7 @@ export class Journal {
 
   private dropSegment(segment: SegmentInfo): void {
     this.closeAndRemove(segment.name);
+    this.closeAndRemove(identifiersFileName(segment.name));
     this.segments = this.segments.filter((s) => s !== segment);
     if (this.segments.length === 0) this.createSegment(segment.seq + 1);
   }
@@ -536,6 +588,15 @@ export class Journal {
     }
     if (this.stateFiles.length === 0) this.createStateFile(1);
 
+    // Faulty tails found by an earlier recovery and not yet repaired (the log may hold repaired entries since).
+    for (const name of names) {
+      const marker = parseFaultyMarker(name);
+      if (marker === null) continue;
+      const log = this.log(marker.partition);
+      log.faulty = log.faulty === null ? marker.tail : mergeFaultyTails(log.faulty, marker.tail);
+      log.faultyMarkers.push(name);
+    }
+
     this.segments = [];
     let segmentsScanned = 0;
     let recordsRecovered = 0;
@@ -559,21 +620,31 @@ export class Journal {
         recordsRecovered++;
         position = end;
       }
-      if (!bad) continue;
+      // Identifiers of records at or past the first bad one (or past a clean end: an fsynced tail
+      // cut at a record boundary) name records a flush wrote: acknowledged, not torn.
+      const ids = this.readIdentifiers(name);
+      const firstLost = ids.findIndex((id) => id.position >= position);
+      if (!bad && firstLost < 0) continue;
       const later = segmentNames.slice(s + 1);
       const laterHasData = later.some(({ name: laterName }) => this.openFile(laterName).size() > 0);
-      // Only a bad record with valid data after it is certainly corruption. A bad last record — even
-      // full-length — is what a power cut leaves (a torn write, or a sector of garbage), so it is
-      // treated as a torn tail: otherwise every such crash would make the replica abstain from
-      // voting, and two of three abstaining replicas would leave the partition without a leader.
-      if (laterHasData || validRecordFollows(bytes, position + 1)) {
+      const lost = [...(firstLost < 0 ? [] : ids.slice(firstLost)), ...later.flatMap(({ name: laterName }) => this.readIdentifiers(laterName))];
+      if (lost.length > 0) {
+        corruption = { file: name, position };
+        this.markFaulty(faultyTails(lost));
+      } else if (laterHasData || validRecordFollows(bytes, position + 1)) {
+        // Without identifiers, only a bad record with valid data after it is certainly corruption. A
+        // bad last record — even full-length — is what a power cut leaves (a torn write, or a sector
+        // of garbage), so it is treated as a torn tail: otherwise every such crash would make the
+        // replica abstain, and two of three abstaining replicas would leave the partition leaderless.
         corruption = { file: name, position };
       }
       truncatedBytes += size - position;
-      segment.file.truncate(position);
+      if (position < size) segment.file.truncate(position);
+      if (firstLost >= 0) this.openFile(identifiersFileName(name)).truncate(firstLost * IDENTIFIER_BYTES);
       for (const { name: laterName } of later) {
         truncatedBytes += this.openFile(laterName).size();
         this.closeAndRemove(laterName);
+        this.closeAndRemove(identifiersFileName(laterName));
       }
       break;
     }
@@ -583,12 +654,50 @@ export class Journal {
       if (log.start.term === TERM_UNKNOWN) {
         // The record naming this start was lost (corruption): without its term the entries
         // cannot be matched by the leader, so the replica starts empty and catches up.
-        const hard = log.hard;
+        const { hard, faulty, faultyMarkers } = log;
         log.reset();
         log.hard = hard;
+        log.faulty = faulty;
+        log.faultyMarkers = faultyMarkers;
       }
     }
-    return { segmentsScanned, recordsRecovered, truncatedBytes, corruption };
+    const faulty: { partition: number; tail: FaultyTail }[] = [];
+    for (const log of this.logs.values()) if (log.faulty !== null) faulty.push({ partition: log.partition, tail: log.faulty });
+    return { segmentsScanned, recordsRecovered, truncatedBytes, corruption, faulty };
+  }
+
+  /** The valid identifiers of a segment (none when they are off); a torn tail of the file itself is cut. */
+  private readIdentifiers(segmentName: string): RecordIdentifier[] {
+    if (!this.identifiersOn) return [];
+    const name = identifiersFileName(segmentName);
+    if (!this.disk.list().includes(name)) return [];
+    const file = this.openFile(name);
+    const size = file.size();
+    const { ids, validBytes } = decodeIdentifiers(size > 0 ? file.read(0, size) : new Uint8Array(0));
+    if (validBytes < size) file.truncate(validBytes);
+    return ids;
+  }
+
+  /**
+   * Records the faulty tails durably (a marker each, before anything is cut) and drops the entries
+   * from the first faulty one on: what the log held there before may have been replaced since.
+   */
+  private markFaulty(tails: ReadonlyMap<number, FaultyTail>): void {
+    for (const [partition, tail] of tails) {
+      const log = this.log(partition);
+      const merged = log.faulty === null ? tail : mergeFaultyTails(log.faulty, tail);
+      const name = faultyMarkerName(partition, merged);
+      if (!log.faultyMarkers.includes(name)) {
+        const file = this.disk.open(name);
+        file.truncate(0);
+        file.close();
+      }
+      for (const old of log.faultyMarkers) if (old !== name) this.disk.remove(old);
+      log.faulty = merged;
+      log.faultyMarkers = [name];
+      const keep = Math.max(log.start.index, tail.firstIndex - 1);
+      if (keep < log.lastIndex()) log.truncateAfter(keep);
+    }
   }
 
   /** Replays the record at `position`; returns its end, or null when it is bad. */
@@ -644,6 +753,8 @@ export class PartitionLog implements RaftLogStorage {
   /** @internal */ readonly table = new EntryTable();
   /** @internal Cached or pending entry data, by index. */ readonly data = new Map<number, Uint8Array>();
   /** @internal Segment of the record that set the log start (0 none, negative pending batch). */ startSegment = 0;
+  /** @internal Acknowledged entries recovery could not read back, until a leader repairs them. */ faulty: FaultyTail | null = null;
+  /** @internal Marker files that keep `faulty` across crashes. */ faultyMarkers: string[] = [];
 
   constructor(
     readonly partition: number,
@@ -690,6 +801,11 @@ export class PartitionLog implements RaftLogStorage {
     return this.hard;
   }
 
+  /** Entries this replica acknowledged before a storage fault and has not had repaired yet. */
+  faultyTail(): FaultyTail | null {
+    return this.faulty;
+  }
+
   lastOffsetEnd(): number {
     return this.offsetEnd(this.lastIndex());
   }
@@ -715,6 +831,8 @@ export class PartitionLog implements RaftLogStorage {
     this.table.truncate(0);
     this.data.clear();
     this.startSegment = 0;
+    this.faulty = null;
+    this.faultyMarkers = [];
   }
 
   /** @internal Keeps entries up to `index`, dropping their successors' data. */
@@ -835,7 +953,7 @@ function finishRecord(record: Uint8Array, type: number, partition: number): Uint
  * entry header, and each entry's data is referenced, not copied (entries are immutable once
  * proposed). The CRC32C runs over the pieces in order, as if they were one buffer.
  */
-function encodeEntries(partition: number, entries: readonly Entry[]): { parts: Uint8Array[]; bytes: number } {
+function encodeEntries(partition: number, entries: readonly Entry[]): { parts: Uint8Array[]; bytes: number; crc: number } {
   const headerBytes = RECORD_PREFIX_BYTES + RECORD_BODY_HEADER_BYTES + ENTRIES_COUNT_BYTES;
   const headers = new Uint8Array(headerBytes + entries.length * ENTRY_HEADER_BYTES);
   const view = new DataView(headers.buffer);
@@ -863,7 +981,7 @@ function encodeEntries(partition: number, entries: readonly Entry[]): { parts: U
   let crc = crc32c(headers.subarray(RECORD_PREFIX_BYTES, headerBytes));
   for (let i = 1; i < parts.length; i++) crc = crc32c(parts[i]!, crc);
   view.setUint32(4, crc, true);
-  return { parts, bytes };
+  return { parts, bytes, crc };
 }
 
 function encodeSnapshot(partition: number, start: SnapshotMeta, kept: boolean): Uint8Array {

@@ -1,3 +1,5 @@
+import type { FaultyTail } from './identifiers.ts';
+
 /**
  * The only I/O a node's storage does. Two implementations: real files with fdatasync
  * (storage/file-disk.ts) and the simulator's memory disk that models a crash
@@ -47,4 +49,9 @@ export interface RecoveryReport {
   readonly truncatedBytes: number;
   /** Set when a CRC mismatch (not only a short tail) was found: which file, at which position. */
   readonly corruption: { readonly file: string; readonly position: number } | null;
+  /**
+   * Partitions holding acknowledged entries recovery could not read back (identifiers name them):
+   * kept as faulty tails until a leader repairs them. Includes tails found by earlier recoveries.
+   */
+  readonly faulty: readonly { readonly partition: number; readonly tail: FaultyTail }[];
 }
