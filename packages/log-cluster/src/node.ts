@@ -97,6 +97,8 @@ export class LogNode {
   private lastRetentionMs = 0;
   /** Whether this node's replicas may still be missing entries they acknowledged. */
   private abstaining = false;
+  /** Partitions with a faulty tail (acknowledged entries lost to a storage fault) not yet repaired. */
+  private readonly faultyPartitions = new Set<number>();
 
   constructor(config: NodeConfig, deps: NodeDeps) {
     invariant(config.nodeIds.includes(config.id), 'node id must be one of the cluster node ids');
@@ -114,8 +116,9 @@ export class LogNode {
     // A replica that lost acknowledged entries must not vote until it caught up; the marker keeps
     // that true across another crash before then (recovery would find nothing wrong the second time).
     const markerPresent = deps.disk.list().includes(ABSTAIN_MARKER);
-    if (report.corruption !== null && !markerPresent) writeMarker(deps.disk, ABSTAIN_MARKER);
-    this.abstaining = report.corruption !== null || markerPresent;
+    if (report.uncertain && !markerPresent) writeMarker(deps.disk, ABSTAIN_MARKER);
+    this.abstaining = report.uncertain || markerPresent;
+    for (const { partition } of report.faulty) this.faultyPartitions.add(partition);
     this.placement = placement(config.partitionCount, config.nodeIds, config.replicationFactor);
     for (const [partition, replicas] of this.placement) {
       if (!replicas.includes(config.id)) continue;
@@ -313,8 +316,10 @@ export class LogNode {
     for (const replica of this.replicas.values()) {
       if (replica.raft.hasReady()) readies.push([replica, replica.raft.ready()]);
     }
-    if (readies.length === 0) return;
-    let needsSync = false;
+    // Staged before this round's flush, so a marker goes only once the entries that repaired it are durable.
+    const repaired = this.stageRepairedTails();
+    if (readies.length === 0 && !repaired) return;
+    let needsSync = repaired;
     const early = new Map<NodeId, PartitionMessage[]>();
     const late = new Map<NodeId, PartitionMessage[]>();
     for (const [replica, ready] of readies) {
@@ -389,6 +394,18 @@ export class LogNode {
   private sendAll(byNode: Map<NodeId, PartitionMessage[]>): void {
     for (const [to, messages] of byNode) this.deps.transport.send(to, messages);
     byNode.clear();
+  }
+
+  /** Lets the journal forget faulty tails the consensus core saw repaired; whether any was. */
+  private stageRepairedTails(): boolean {
+    let repaired = false;
+    for (const partition of this.faultyPartitions) {
+      if (this.replicas.get(partition)?.raft.faultyTail() !== null) continue;
+      this.journal.clearFaulty(partition);
+      this.faultyPartitions.delete(partition);
+      repaired = true;
+    }
+    return repaired;
   }
 
   private maybeClearAbstain(): void {

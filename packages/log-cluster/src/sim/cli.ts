@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { runSeeds } from './run-seeds.ts';
 import { simulate, type FaultKind } from './simulator.ts';
 
-// `npm run sim -- --seeds N [--from S] [--jobs J]` or `npm run sim -- --seed S` to replay one seed.
+// `npm run sim -- --seeds N [--from S] [--jobs J] [--storage-faults [--no-identifiers]]` or `npm run sim -- --seed S` to replay one seed.
 const { values } = parseArgs({
   options: {
     seeds: { type: 'string', default: '100' },
@@ -13,6 +13,8 @@ const { values } = parseArgs({
     faults: { type: 'string' },
     trace: { type: 'boolean', default: false },
     'retention-kib': { type: 'string' },
+    'storage-faults': { type: 'boolean', default: false },
+    'no-identifiers': { type: 'boolean', default: false },
   },
 });
 
@@ -28,6 +30,8 @@ const toInt = (name: string, text: string): number => {
 const faultOption = {
   ...(values.faults !== undefined ? { faults: values.faults.split(',') as FaultKind[] } : {}),
   ...(values['retention-kib'] !== undefined ? { retentionBytes: toInt('retention-kib', values['retention-kib']) * 1024 } : {}),
+  ...(values['storage-faults'] ? { storageFaults: true } : {}),
+  ...(values['no-identifiers'] ? { identifiers: false } : {}),
 };
 
 if (values.seed !== undefined) {

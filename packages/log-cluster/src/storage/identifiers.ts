@@ -1,4 +1,5 @@
 import { invariant } from '../invariant.ts';
+import type { FaultyTail } from '../raft/types.ts';
 import { crc32c } from './crc32c.ts';
 
 /**
@@ -23,16 +24,7 @@ export interface RecordIdentifier {
   readonly lastTerm: number;
 }
 
-/**
- * Entries a replica acknowledged but can no longer read: from (firstIndex, firstTerm) through
- * (lastIndex, lastTerm), the replica's true last entry before the fault.
- */
-export interface FaultyTail {
-  readonly firstIndex: number;
-  readonly firstTerm: number;
-  readonly lastIndex: number;
-  readonly lastTerm: number;
-}
+export type { FaultyTail };
 
 export const IDENTIFIER_BYTES = 52;
 const UINT32 = 0x1_0000_0000;

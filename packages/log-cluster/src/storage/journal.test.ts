@@ -42,7 +42,7 @@ function segmentFiles(): string[] {
 describe('journal on real files', () => {
   it('round-trips entries, hard states, conflict truncation and snapshots across reopen', async () => {
     const { journal, report: fresh } = Journal.open(new FileDisk(directory), OPTIONS);
-    expect(fresh).toEqual({ segmentsScanned: 0, recordsRecovered: 0, truncatedBytes: 0, corruption: null, faulty: [] });
+    expect(fresh).toEqual({ segmentsScanned: 0, recordsRecovered: 0, truncatedBytes: 0, corruption: null, faulty: [], uncertain: false });
     journal.appendEntries(1, entries(1, 10, 1, 0));
     journal.appendEntries(2, entries(1, 5, 1, 0));
     journal.appendEntries(3, entries(1, 5, 1, 0));
@@ -207,7 +207,7 @@ describe('journal on real files', () => {
     const file = path.join(directory, segment!);
     fs.truncateSync(file, fs.statSync(file).size - 100);
     const { journal: reopened, report } = Journal.open(new FileDisk(directory), options);
-    expect(report).toMatchObject({ corruption: null, faulty: [] });
+    expect(report).toMatchObject({ corruption: null, faulty: [], uncertain: false });
     expect(reopened.log(1).lastIndex()).toBe(4);
     reopened.close();
   });

@@ -567,6 +567,7 @@ export class Journal {
 
     let truncatedBytes = 0;
     let corruption: { file: string; position: number } | null = null;
+    let uncertain = false;
 
     this.stateFiles = [];
     for (const { seq, name } of sequenced(STATE_NAME)) {
@@ -637,6 +638,7 @@ export class Journal {
         // of garbage), so it is treated as a torn tail: otherwise every such crash would make the
         // replica abstain, and two of three abstaining replicas would leave the partition leaderless.
         corruption = { file: name, position };
+        uncertain = true;
       }
       truncatedBytes += size - position;
       if (position < size) segment.file.truncate(position);
@@ -663,7 +665,7 @@ export class Journal {
     }
     const faulty: { partition: number; tail: FaultyTail }[] = [];
     for (const log of this.logs.values()) if (log.faulty !== null) faulty.push({ partition: log.partition, tail: log.faulty });
-    return { segmentsScanned, recordsRecovered, truncatedBytes, corruption, faulty };
+    return { segmentsScanned, recordsRecovered, truncatedBytes, corruption, faulty, uncertain };
   }
 
   /** The valid identifiers of a segment (none when they are off); a torn tail of the file itself is cut. */

@@ -82,6 +82,13 @@ export class MemDisk implements Disk {
     state.data[position] = state.data[position]! ^ 0xff;
   }
 
+  /** Overwrites bytes in place, durably, as a misdirected or damaged write would (for fault injection). */
+  overwrite(name: string, position: number, bytes: Uint8Array): void {
+    const state = this.states.get(name);
+    invariant(state !== undefined && position >= 0 && position + bytes.length <= state.writtenBytes, `overwrite: ${name} has no bytes [${position}, ${position + bytes.length})`);
+    state.data.set(bytes, position);
+  }
+
   /**
    * Power loss. Each file keeps its synced bytes, maybe a random prefix of the unsynced ones
    * (a torn write), maybe garbage after that. Every open handle dies with the process.

@@ -54,4 +54,9 @@ export interface RecoveryReport {
    * kept as faulty tails until a leader repairs them. Includes tails found by earlier recoveries.
    */
   readonly faulty: readonly { readonly partition: number; readonly tail: FaultyTail }[];
+  /**
+   * Corruption no identifier explains (identifiers off, or damage before the records they name): the
+   * node cannot tell what it lost, so its replicas abstain from voting until they have caught up.
+   */
+  readonly uncertain: boolean;
 }
