@@ -52,7 +52,8 @@ const violations = summary.failures.reduce((sum, r) => sum + r.violations.length
 const seedsPerMinute = (summary.seedsRun / summary.elapsedMs) * 60_000;
 console.log(`simulator: ${summary.seedsRun} seeds run, ${summary.faultsInjected} faults injected, ${summary.ackedChecked} acked records checked${summary.deletedByRetention > 0 ? ` (${summary.deletedByRetention} more deleted by retention)` : ''}, ${violations} violations (${seedsPerMinute.toFixed(0)} seeds/min)`);
 for (const failure of summary.failures) {
-  console.log(`FAILED seed ${failure.seed} (replay: npm run sim -- --seed ${failure.seed})`);
+  const replayFlags = `${values['storage-faults'] ? ' --storage-faults' : ''}${values['no-identifiers'] ? ' --no-identifiers' : ''}${values['retention-kib'] !== undefined ? ` --retention-kib ${values['retention-kib']}` : ''}${values.faults !== undefined ? ` --faults ${values.faults}` : ''}`;
+  console.log(`FAILED seed ${failure.seed} (replay: npm run sim -- --seed ${failure.seed}${replayFlags})`);
   for (const violation of failure.violations.slice(0, 10)) console.log(`  ${violation}`);
 }
 process.exit(violations > 0 ? 1 : 0);

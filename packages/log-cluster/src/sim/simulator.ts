@@ -266,16 +266,21 @@ export async function simulate(seed: number, overrides: Partial<SimOptions> = {}
         break;
       }
       case 'storageFault': {
-        const target = sims.get(storageFaults?.node ?? 0);
-        if (storageFaults === null || target === undefined || target.node === null) {
-          injected = false;
-          break;
-        }
-        crash(target);
-        const what = storageFaults.inject(target.disk);
-        injected = what !== null;
+        const what = storageFaults?.inject({
+          disk: (id) => sims.get(id)!.disk,
+          isUp: (id) => sims.get(id)?.node !== null,
+          crash: (id) => crash(sims.get(id)!),
+          start: (id) => start(sims.get(id)!),
+          isolate: (id, cut) => {
+            for (const peer of nodeIds) if (peer !== id) network.setLinkBoth(id, peer, cut ? { cut: true } : BASE_LINK);
+          },
+          leaderOf: (partition) => nodeIds.find((id) => sims.get(id)?.node?.replica(partition)?.isLeader === true),
+          replicasOf: (partition) => replicasFor(partition, nodeIds, config.replicationFactor),
+          partitionCount: options.partitionCount,
+          after: (delayMs, fn) => void scheduler.setTimer(delayMs, fn),
+        });
+        injected = what !== null && what !== undefined;
         if (injected && options.trace) console.log(`${scheduler.now().toFixed(1)} ms: ${what}`);
-        later(50, 500, () => start(target));
         break;
       }
       case 'transferLeadership': {

@@ -75,6 +75,22 @@ export function injectStorageFault(disk: MemDisk, kind: StorageFaultKind, random
 
 /** How often a storage fault is drawn against one ordinary fault kind. */
 const STORAGE_FAULT_WEIGHT = 2;
+/** Share of storage faults that come as the compound below rather than alone. */
+const COMPOUND_PROBABILITY = 0.6;
+
+/** What a storage fault may do to the simulated cluster. */
+export interface StorageFaultContext {
+  disk(node: NodeId): MemDisk;
+  isUp(node: NodeId): boolean;
+  crash(node: NodeId): void;
+  start(node: NodeId): void;
+  /** Cuts (or heals) every link of the node. */
+  isolate(node: NodeId, cut: boolean): void;
+  leaderOf(partition: number): NodeId | undefined;
+  replicasOf(partition: number): readonly NodeId[];
+  readonly partitionCount: number;
+  after(delayMs: number, fn: () => void): void;
+}
 
 /**
  * The simulator's storage faults for one seed: one node (drawn from the seed) takes them all, so
@@ -96,11 +112,35 @@ export class StorageFaults {
     return [...kinds.filter((kind) => kind !== 'corruptSegment'), ...Array.from({ length: STORAGE_FAULT_WEIGHT }, (): FaultKind => 'storageFault')];
   }
 
-  /** Damages the crashed node's disk; what it did, or null (nothing to damage, or the seed's budget spent). */
-  inject(disk: MemDisk): string | null {
-    if (this.injected >= STORAGE_FAULTS_PER_SEED_MAX) return null;
-    const what = injectStorageFault(disk, this.random.pick(STORAGE_FAULT_KINDS), this.random);
-    if (what !== null) this.injected++;
-    return what;
+  /**
+   * Crashes the seed's faulty node, damages its disk and restarts it. Often as a compound that makes
+   * the damage matter: the partition's third replica is isolated first, so the newest acknowledged
+   * entries live only on the leader and the faulty node; then both crash, the third heals, and the
+   * faulty node restarts well before the leader. Returns what it did, or null when nothing was done.
+   */
+  inject(ctx: StorageFaultContext): string | null {
+    const x = this.node;
+    if (this.injected >= STORAGE_FAULTS_PER_SEED_MAX || !ctx.isUp(x)) return null;
+    this.injected++;
+    const kind = this.random.pick(STORAGE_FAULT_KINDS);
+    const partition = this.random.int(0, ctx.partitionCount - 1);
+    const leader = ctx.leaderOf(partition);
+    const third = ctx.replicasOf(partition).find((id) => id !== x && id !== leader);
+    if (this.random.next() < COMPOUND_PROBABILITY && leader !== undefined && leader !== x && third !== undefined && ctx.replicasOf(partition).includes(x)) {
+      ctx.isolate(third, true);
+      ctx.after(this.random.int(100, 300), () => {
+        ctx.crash(x);
+        injectStorageFault(ctx.disk(x), kind, this.random);
+        ctx.crash(leader);
+        ctx.isolate(third, false);
+        ctx.after(this.random.int(50, 200), () => ctx.start(x));
+        ctx.after(this.random.int(400, 900), () => ctx.start(leader));
+      });
+      return `${kind} on node ${x} (partition ${partition}: node ${third} isolated, then leader ${leader} crashed with it)`;
+    }
+    ctx.crash(x);
+    const what = injectStorageFault(ctx.disk(x), kind, this.random);
+    ctx.after(this.random.int(50, 500), () => ctx.start(x));
+    return `${what ?? kind} on node ${x}`;
   }
 }

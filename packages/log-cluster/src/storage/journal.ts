@@ -363,6 +363,8 @@ export class Journal {
     this.staged = this.newBatch();
     const undo: (() => void)[] = [];
     const writes: { file: DiskFile; data: Uint8Array | readonly Uint8Array[] }[] = [];
+    /** Written once `writes` are durable: an identifier on disk then proves its record was. */
+    const identifierWrites: typeof writes = [];
     let obsoleteStateFiles: StateFileInfo[] = [];
 
     if (batch.recordBytes > 0) {
@@ -385,7 +387,7 @@ export class Journal {
         const ids = this.openFile(identifiersFileName(segment.name));
         const idsSizeBefore = ids.size();
         undo.push(() => ids.truncate(idsSizeBefore));
-        writes.push({ file: ids, data: encodeIdentifiers(batch.identifiers, base) });
+        identifierWrites.push({ file: ids, data: encodeIdentifiers(batch.identifiers, base) });
       }
     }
 
@@ -412,19 +414,29 @@ export class Journal {
       writes.push({ file: state.file, data: concat(records, records.length * STATE_RECORD_BYTES) });
     }
 
-    // Every append, then one sync per file; done when all of them have answered.
+    if (writes.length === 0) {
+      // Only segment or marker removals were staged.
+      this.finishFlush(batch, null, undo, obsoleteStateFiles);
+      return;
+    }
+    // Every append, then one sync per file; then the identifiers, the same way. Two steps, so that
+    // a crash can never leave an identifier naming a record that was not durable: recovery may then
+    // cut every unnamed bad tail (torn) and trust every named one to have been acknowledged.
+    this.writeAll(writes, (failure) => {
+      if (failure !== null || identifierWrites.length === 0 || this.closed) this.finishFlush(batch, failure, undo, obsoleteStateFiles);
+      else this.writeAll(identifierWrites, (idsFailure) => this.finishFlush(batch, idsFailure, undo, obsoleteStateFiles));
+    });
+  }
+
+  /** Appends and syncs every write (all at once); `done` gets the first error, once all answered. */
+  private writeAll(writes: readonly { file: DiskFile; data: Uint8Array | readonly Uint8Array[] }[], done: (failure: Error | null) => void): void {
     let remaining = writes.length * 2;
     let failure: Error | null = null;
     const answered = (error: Error | null): void => {
       if (error !== null && failure === null) failure = error;
       remaining--;
-      if (remaining === 0) this.finishFlush(batch, failure, undo, obsoleteStateFiles);
+      if (remaining === 0) done(failure);
     };
-    if (remaining === 0) {
-      // Only segment removals were staged.
-      this.finishFlush(batch, null, undo, obsoleteStateFiles);
-      return;
-    }
     for (const write of writes) {
       write.file.append(write.data, answered);
       write.file.sync(answered);
