@@ -51,7 +51,8 @@ export type MessageType =
   | 'snapshot'
   | 'timeoutNow'
   | 'faultQuery'
-  | 'faultQueryResp';
+  | 'faultQueryResp'
+  | 'diskFull';
 
 /**
  * One message between replicas of the same group. Fields not used by a type are 0/empty.
@@ -64,6 +65,8 @@ export type MessageType =
  * - faultQuery: a replica with a faulty tail asks whether peers hold entry (index, logTerm), its first
  *   faulty one. faultQueryResp: the same index/logTerm, rejectHint = the answer (FAULT_ANSWER_*).
  *   Both are answered at any term and change no term.
+ * - diskFull: node to node, never stepped into the core: the sender's disk is full (index = its free
+ *   bytes), so leaders can answer appends with DiskFull when that leaves them without a quorum.
  */
 export interface Message {
   readonly type: MessageType;

@@ -301,29 +301,40 @@ describe('journal on real files', () => {
     journal.close();
   });
 
-  it('fails the flush with DiskFullError when the disk is full, keeping what was durable', async () => {
+  it('holds a flush on a full disk, writing nothing half, and completes it whole once space is back', async () => {
     const disk = new FileDisk(directory);
-    const { journal } = Journal.open(disk, OPTIONS);
+    const fullEvents: boolean[] = [];
+    const { journal } = Journal.open(disk, { ...OPTIONS, onDiskFull: (full) => fullEvents.push(full) });
     journal.appendEntries(1, entries(1, 4, 1, 0));
     journal.setHardState(1, { term: 1, vote: 1, commit: 2 });
     await flush(journal);
+    const sizes = (): number[] => fs.readdirSync(directory).sort().map((name) => fs.statSync(path.join(directory, name)).size);
+    const sizesBefore = sizes();
     disk.capacityBytes = disk.usedBytes() + 10;
     journal.appendEntries(1, entries(5, 8, 1, 8));
     journal.setHardState(1, { term: 2, vote: 2, commit: 4 });
-    await expect(flush(journal)).rejects.toBeInstanceOf(DiskFullError);
-    // The staged data is gone from the in-memory view; the durable data is whole.
-    expect(journal.log(1).lastIndex()).toBe(4);
-    expect(journal.log(1).hardState()).toEqual({ term: 1, vote: 1, commit: 2 });
-    expect(journal.log(1).entries(1, 5, 1 << 20)).toEqual(entries(1, 4, 1, 0));
-    // Space comes back: the journal carries on.
+    let flushed: Error | null | undefined;
+    journal.flush((error) => (flushed = error));
+    while (!journal.isBlocked()) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(fullEvents).toEqual([true]);
+    // Not acknowledged, nothing written half: every file is as it was.
+    expect(flushed).toBeUndefined();
+    expect(sizes()).toEqual(sizesBefore);
+    // A retry on a still full disk waits again.
+    expect(journal.retryBlockedFlush()).toBe(true);
+    while (!journal.isBlocked()) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(flushed).toBeUndefined();
+    // Space comes back: the same flush completes, whole.
     disk.capacityBytes = Number.POSITIVE_INFINITY;
-    journal.appendEntries(1, entries(5, 6, 1, 8));
-    await flush(journal);
+    journal.retryBlockedFlush();
+    while (flushed === undefined) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(flushed).toBeNull();
+    expect(fullEvents).toEqual([true, false]);
     journal.close();
     const { journal: reopened, report } = Journal.open(new FileDisk(directory), OPTIONS);
-    expect(report).toMatchObject({ truncatedBytes: 0, corruption: null });
-    expect(reopened.log(1).entries(1, 7, 1 << 20)).toEqual(entries(1, 6, 1, 0));
-    expect(reopened.log(1).hardState()).toEqual({ term: 1, vote: 1, commit: 2 });
+    expect(report).toMatchObject({ truncatedBytes: 0, corruption: null, faulty: [] });
+    expect(reopened.log(1).entries(1, 9, 1 << 20)).toEqual([...entries(1, 4, 1, 0), ...entries(5, 8, 1, 8)]);
+    expect(reopened.log(1).hardState()).toEqual({ term: 2, vote: 2, commit: 4 });
     reopened.close();
   });
 });
@@ -360,6 +371,9 @@ class CountingDisk implements Disk {
   }
   usedBytes(): number {
     return this.inner.usedBytes();
+  }
+  freeBytes(): number {
+    return this.inner.freeBytes();
   }
 }
 

@@ -14,7 +14,7 @@ import {
   type FaultyTail,
   type RecordIdentifier,
 } from './identifiers.ts';
-import type { Disk, DiskFile, IoCallback, RecoveryReport } from './types.ts';
+import { DiskFullError, type Disk, type DiskFile, type IoCallback, type RecoveryReport } from './types.ts';
 
 /**
  * One journal per node, holding every partition replica of the node, so a flush costs one
@@ -50,6 +50,11 @@ export interface JournalOptions {
    * missing tail is always taken for a torn write. Kept for the simulator's comparison and benches.
    */
   identifiers?: boolean;
+  /**
+   * Told when a flush stops on a full disk (true) and when it went through after all (false). The
+   * flush then waits — nothing of it is on disk, nothing is acknowledged — until retryBlockedFlush().
+   */
+  onDiskFull?: (full: boolean) => void;
 }
 
 const RECORD_TYPE_ENTRIES = 1;
@@ -138,6 +143,8 @@ export class Journal {
   private inFlight: Batch | null = null;
   private closed = false;
   private readonly identifiersOn: boolean;
+  /** The flush in flight stopped on a full disk: this re-runs the step that failed. */
+  private blockedRetry: (() => void) | null = null;
   // FIFO cache of written entry data; stale items (replaced entries) age out like the rest.
   private cacheQueue: { log: PartitionLog; index: number; data: Uint8Array }[] = [];
   private cacheHead = 0;
@@ -422,26 +429,64 @@ export class Journal {
     // Every append, then one sync per file; then the identifiers, the same way. Two steps, so that
     // a crash can never leave an identifier naming a record that was not durable: recovery may then
     // cut every unnamed bad tail (torn) and trust every named one to have been acknowledged.
+    const finish = (failure: Error | null): void => this.finishFlush(batch, failure, undo, obsoleteStateFiles);
     this.writeAll(writes, (failure) => {
-      if (failure !== null || identifierWrites.length === 0 || this.closed) this.finishFlush(batch, failure, undo, obsoleteStateFiles);
-      else this.writeAll(identifierWrites, (idsFailure) => this.finishFlush(batch, idsFailure, undo, obsoleteStateFiles));
+      if (failure !== null || identifierWrites.length === 0 || this.closed) finish(failure);
+      else this.writeAll(identifierWrites, finish);
     });
   }
 
-  /** Appends and syncs every write (all at once); `done` gets the first error, once all answered. */
+  /** Whether the flush in flight waits for disk space (see retryBlockedFlush). */
+  isBlocked(): boolean {
+    return this.blockedRetry !== null;
+  }
+
+  /** Tries the flush that stopped on a full disk again; false when none waits. */
+  retryBlockedFlush(): boolean {
+    const retry = this.blockedRetry;
+    if (retry === null || this.closed) return false;
+    this.blockedRetry = null;
+    retry();
+    return true;
+  }
+
+  /**
+   * Appends and syncs every write (all at once); `done` gets the first error, once all answered.
+   * On a full disk the files are put back to their sizes before and the step waits for a retry:
+   * the batch stays in flight, whole, so nothing is half written and nothing staged is lost.
+   */
   private writeAll(writes: readonly { file: DiskFile; data: Uint8Array | readonly Uint8Array[] }[], done: (failure: Error | null) => void): void {
     let remaining = writes.length * 2;
     let failure: Error | null = null;
+    const sizesBefore = writes.map((write) => write.file.size());
     const answered = (error: Error | null): void => {
       if (error !== null && failure === null) failure = error;
       remaining--;
-      if (remaining === 0) done(failure);
+      if (remaining > 0) return;
+      if (failure instanceof DiskFullError && !this.closed) {
+        writes.forEach((write, k) => {
+          if (write.file.size() > sizesBefore[k]!) write.file.truncate(sizesBefore[k]!);
+        });
+        const wasBlocked = this.diskFull;
+        this.diskFull = true;
+        this.blockedRetry = () => this.writeAll(writes, done);
+        if (!wasBlocked) this.options.onDiskFull?.(true);
+        return;
+      }
+      if (failure === null && this.diskFull) {
+        this.diskFull = false;
+        this.options.onDiskFull?.(false);
+      }
+      done(failure);
     };
     for (const write of writes) {
       write.file.append(write.data, answered);
       write.file.sync(answered);
     }
   }
+
+  /** Between a flush stopped by a full disk and the next one that went through. */
+  private diskFull = false;
 
   /** Turns the batch-relative locations of the batch's entries and log starts into real ones. */
   private locate(batch: Batch, seq: number, base: number): void {

@@ -71,6 +71,10 @@ export class MemDisk implements Disk {
     return bytes;
   }
 
+  freeBytes(): number {
+    return Number.isFinite(this.capacityBytes) ? Math.max(0, this.capacityBytes - this.usedBytes()) : Number.MAX_SAFE_INTEGER;
+  }
+
   /** Bytes of `name` that would survive a crash now (for tests). */
   syncedBytes(name: string): number {
     return this.states.get(name)?.syncedBytes ?? 0;

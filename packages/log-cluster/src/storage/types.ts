@@ -33,6 +33,8 @@ export interface Disk {
   remove(name: string): void;
   /** Bytes in use, for metrics and retention. */
   usedBytes(): number;
+  /** Bytes still free for this directory (what appends may use), for alerts on a full disk. */
+  freeBytes(): number;
 }
 
 /** ENOSPC: the write did not happen; the caller fails the appends that needed it. */
