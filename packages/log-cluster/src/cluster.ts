@@ -294,6 +294,7 @@ export class EmbeddedCluster implements FaultSurface {
       observer: nodeObserver(slot.telemetry, realWallClock, () => this.scheduler.now(), random),
     });
     if (node.recovery.corruption !== null) slot.telemetry.recordRecoveryCorruption();
+    node.onDiskFull = (full, freeBytes) => console.warn(JSON.stringify({ event: full ? 'disk-full' : 'disk-space-back', node: node.id, freeBytes }));
     node.onDiskError = (error) => {
       slot.node = null;
       slot.downReason = `disk error: ${error.message}`;

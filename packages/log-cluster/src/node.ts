@@ -372,8 +372,10 @@ export class LogNode {
       }
       for (const message of ready.messages) {
         // A leader may send appends before its own fsync (Raft thesis §10.2.1): it counts itself
-        // only after advance. Everything else (votes, acks) waits until what it promises is durable.
-        const target = message.type === 'append' || message.type === 'heartbeat' ? early : late;
+        // only after advance. A heartbeat answer promises nothing durable either, and must not wait
+        // behind a flush stopped by a full disk (the leader would lose its quorum and nobody could
+        // say DiskFull). Everything else (votes, acks) waits until what it promises is durable.
+        const target = message.type === 'append' || message.type === 'heartbeat' || message.type === 'heartbeatResp' ? early : late;
         addMessage(target, replica.partition, message);
       }
       if (replica.onReadyTaken(ready)) this.deps.observer?.leaderElected?.(replica.partition, this.id, replica.raft.status().term);
