@@ -503,6 +503,8 @@ export class DrillEngine {
       case 'diskFull': {
         const n = this.resolve(active, action.node, Object.values(active.run.bindings));
         if (action.node === 'follower' || action.node === 'leader') active.run.bindings.second = n;
+        // With its space back the node is healthy again: checks stop excluding it as a leader.
+        if (!action.full && active.run.bindings.second === n) delete active.run.bindings.second;
         c.setDiskFull(n, action.full);
         return action.full ? `filled the disk of node ${n}` : `gave node ${n} its disk space back`;
       }
