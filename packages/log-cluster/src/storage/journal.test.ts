@@ -133,7 +133,7 @@ describe('journal on real files', () => {
     const { journal } = Journal.open(disk, OPTIONS);
     const recordStarts: number[] = [];
     for (let batch = 0; batch < 3; batch++) {
-      recordStarts.push(journal.usedBytes() - 32 * batch); // minus the hard-state records
+      recordStarts.push(journal.usedBytes() - 2 * 32 * batch); // minus the hard-state records (two copies)
       journal.appendEntries(1, entries(batch * 4 + 1, batch * 4 + 4, 1, batch * 8, 100));
       journal.setHardState(1, { term: 1, vote: 1, commit: batch * 4 });
       await flush(journal);
@@ -193,6 +193,30 @@ describe('journal on real files', () => {
     expect(repaired.faulty).toEqual([]);
     expect(fourth.log(1).entries(1, 13, 1 << 20)).toEqual([...entries(1, 4, 1, 0, 100), ...entries(5, 8, 1, 8, 100), ...entries(9, 12, 1, 16, 100)]);
     fourth.close();
+  });
+
+  it('keeps term and vote when one copy of the hard state is damaged or cut', async () => {
+    const { journal } = Journal.open(new FileDisk(directory), OPTIONS);
+    journal.setHardState(1, { term: 1, vote: 2, commit: 0 });
+    await flush(journal);
+    journal.setHardState(1, { term: 3, vote: 3, commit: 0 });
+    await flush(journal);
+    journal.close();
+    const [state] = fs.readdirSync(directory).filter((name) => name.startsWith('state-') && name.endsWith('.log'));
+    const main = path.join(directory, state!);
+    const copy = main.replace(/\.log$/, '.copy');
+    // A flipped byte in the newest record of one copy: the other still has it.
+    new FileDisk(directory).corruptByte(state!, fs.statSync(main).size - 3);
+    const { journal: reopened } = Journal.open(new FileDisk(directory), OPTIONS);
+    expect(reopened.log(1).hardState()).toMatchObject({ term: 3, vote: 3 });
+    // A fresh hard state, then the copy loses its newest record (an fsynced tail cut): the file has it.
+    reopened.setHardState(1, { term: 4, vote: 1, commit: 0 });
+    await flush(reopened);
+    reopened.close();
+    fs.truncateSync(copy, fs.statSync(copy).size - 32);
+    const { journal: third } = Journal.open(new FileDisk(directory), OPTIONS);
+    expect(third.log(1).hardState()).toMatchObject({ term: 4, vote: 1 });
+    third.close();
   });
 
   it('without identifiers (the old recovery) takes the same cut for a torn write and forgets the entries', async () => {
@@ -388,8 +412,8 @@ describe('group commit', () => {
     expect(journal.pendingBytes()).toBeGreaterThan(0);
     await flush(journal);
     expect(journal.pendingBytes()).toBe(0);
-    expect([...disk.syncs.values()]).toEqual([1, 1, 1]); // the segment, its identifiers and the hard-state file
-    expect([...disk.appends.values()]).toEqual([1, 1, 1]);
+    expect([...disk.syncs.values()]).toEqual([1, 1, 1, 1]); // the segment, its identifiers, the hard-state file and its copy
+    expect([...disk.appends.values()]).toEqual([1, 1, 1, 1]);
     journal.close();
   });
 

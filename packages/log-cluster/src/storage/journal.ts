@@ -29,8 +29,10 @@ import { DiskFullError, type Disk, type DiskFile, type IoCallback, type Recovery
  * replay never has to guess.
  *
  * Hard states live apart, in `state-<seq>.log` files of fixed-size CRC'd records, so a corrupt
- * segment never loses a vote. Compaction writes a new file holding every hard state, syncs it and
- * only then removes the older files; recovery reads every file in order, later records winning.
+ * segment never loses a vote, and every record is written twice (`state-<seq>.copy`, same flush),
+ * so a damaged or cut hard-state file does not either. Compaction writes a new file holding every
+ * hard state, syncs it and only then removes the older files; recovery reads every file in order,
+ * the newer hard state winning.
  *
  * Every ENTRIES record also gets an identifier in `seg-<seq>.ids`, written in the same flush
  * (storage/identifiers.ts): recovery cuts a bad or missing tail that no identifier names (never
@@ -102,6 +104,8 @@ interface StateFileInfo {
   readonly seq: number;
   readonly name: string;
   readonly file: DiskFile;
+  /** `state-<seq>.copy`: the same records again, so one damaged copy never loses a term or a vote. */
+  readonly copy: DiskFile;
 }
 
 interface Batch {
@@ -319,7 +323,7 @@ export class Journal {
   usedBytes(): number {
     let bytes = 0;
     for (const segment of this.segments) bytes += segment.file.size();
-    for (const state of this.stateFiles) bytes += state.file.size();
+    for (const state of this.stateFiles) bytes += state.file.size() + state.copy.size();
     return bytes;
   }
 
@@ -409,16 +413,22 @@ export class Journal {
         const created = state;
         undo.push(() => {
           this.closeAndRemove(created.name);
+          this.closeAndRemove(created.copy.name);
           this.stateFiles = this.stateFiles.filter((s) => s !== created);
         });
         records = [...this.logs.values()].map((log) => encodeHardState(log.partition, log.hard));
         obsoleteStateFiles = obsoleteStateFiles.filter((s) => s !== state);
       } else {
-        const file = state.file;
+        const { file, copy } = state;
         const sizeBefore = file.size();
-        undo.push(() => file.truncate(sizeBefore));
+        const copySizeBefore = copy.size();
+        undo.push(() => {
+          file.truncate(sizeBefore);
+          copy.truncate(copySizeBefore);
+        });
       }
-      writes.push({ file: state.file, data: concat(records, records.length * STATE_RECORD_BYTES) });
+      const data = concat(records, records.length * STATE_RECORD_BYTES);
+      writes.push({ file: state.file, data }, { file: state.copy, data });
     }
 
     if (writes.length === 0) {
@@ -522,7 +532,10 @@ export class Journal {
     for (const { log, index, data } of batch.written) {
       if (log.data.get(index) === data) this.cacheAdd(log, index, data);
     }
-    for (const state of obsoleteStateFiles) this.closeAndRemove(state.name);
+    for (const state of obsoleteStateFiles) {
+      this.closeAndRemove(state.name);
+      this.closeAndRemove(state.copy.name);
+    }
     if (obsoleteStateFiles.length > 0) this.stateFiles = this.stateFiles.filter((s) => !obsoleteStateFiles.includes(s));
     for (const segment of batch.removeAfter) this.dropSegment(segment);
     for (const marker of batch.removeMarkersAfter) this.disk.remove(marker);
@@ -597,7 +610,7 @@ export class Journal {
 
   private createStateFile(seq: number): StateFileInfo {
     const name = `state-${String(seq).padStart(SEQUENCE_DIGITS, '0')}.log`;
-    const state: StateFileInfo = { seq, name, file: this.openFile(name) };
+    const state: StateFileInfo = { seq, name, file: this.openFile(name), copy: this.openFile(stateCopyName(name)) };
     this.stateFiles.push(state);
     return state;
   }
@@ -628,20 +641,24 @@ export class Journal {
 
     this.stateFiles = [];
     for (const { seq, name } of sequenced(STATE_NAME)) {
-      const state: StateFileInfo = { seq, name, file: this.openFile(name) };
+      const state: StateFileInfo = { seq, name, file: this.openFile(name), copy: this.openFile(stateCopyName(name)) };
       this.stateFiles.push(state);
-      const size = state.file.size();
-      const bytes = size > 0 ? state.file.read(0, size) : new Uint8Array(0);
-      let position = 0;
-      while (position + STATE_RECORD_BYTES <= size) {
-        const decoded = decodeHardState(bytes, position);
-        if (decoded === null) break;
-        this.log(decoded.partition).hard = decoded.hardState;
-        position += STATE_RECORD_BYTES;
-      }
-      if (position < size) {
-        state.file.truncate(position);
-        truncatedBytes += size - position;
+      // Both copies, each up to its first bad record: the newer hard state of the two wins.
+      for (const file of [state.file, state.copy]) {
+        const size = file.size();
+        const bytes = size > 0 ? file.read(0, size) : new Uint8Array(0);
+        let position = 0;
+        while (position + STATE_RECORD_BYTES <= size) {
+          const decoded = decodeHardState(bytes, position);
+          if (decoded === null) break;
+          const log = this.log(decoded.partition);
+          log.hard = newerHardState(log.hard, decoded.hardState);
+          position += STATE_RECORD_BYTES;
+        }
+        if (position < size) {
+          file.truncate(position);
+          truncatedBytes += size - position;
+        }
       }
     }
     if (this.stateFiles.length === 0) this.createStateFile(1);
@@ -1099,6 +1116,19 @@ function decodeHardState(bytes: Uint8Array, position: number): { partition: numb
   if (view.getUint32(0, true) !== STATE_RECORD_LENGTH) return null;
   if (crc32c(bytes.subarray(position + 8, position + STATE_RECORD_BYTES)) !== view.getUint32(4, true)) return null;
   return { partition: view.getUint32(8, true), hardState: { term: getU64(view, 12), vote: view.getUint32(20, true), commit: getU64(view, 24) } };
+}
+
+function stateCopyName(name: string): string {
+  return `${name.slice(0, -'.log'.length)}.copy`;
+}
+
+/**
+ * Of two hard states of one partition, the later one: terms never go back, and within a term the
+ * vote is only ever set, never changed. (Commit is relearned from the leader anyway.)
+ */
+function newerHardState(a: HardState, b: HardState): HardState {
+  if (b.term !== a.term) return b.term > a.term ? b : a;
+  return b.vote !== 0 || a.vote === 0 ? b : a;
 }
 
 function concat(parts: readonly Uint8Array[], bytes: number): Uint8Array {
