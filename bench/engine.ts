@@ -11,6 +11,7 @@ import hdr from 'hdr-histogram-js';
 import { LogClient } from '../packages/log-cluster/src/client.ts';
 import { realScheduler } from '../packages/log-cluster/src/clock.ts';
 import { EmbeddedCluster } from '../packages/log-cluster/src/cluster.ts';
+import { DEFAULT_NODE_CONFIG } from '../packages/log-cluster/src/node.ts';
 import { runSeeds } from '../packages/log-cluster/src/sim/run-seeds.ts';
 import { TcpConnector } from '../packages/log-cluster/src/transport/tcp.ts';
 import { NodeProcessCluster } from '../test/support/node-cluster.ts';
@@ -138,6 +139,36 @@ function table(points: readonly Point[], disk: DiskLimit): string {
   ].join('\n');
 }
 
+/** A/B rounds of the identifiers comparison: alternated, so drift in a noisy machine hits both sides. */
+const IDENTIFIERS_AB_ROUNDS = 3;
+
+/**
+ * What record identifiers cost: the embedded cluster at max load with 1 KiB records, journals with
+ * and without identifiers, alternated round by round on fresh clusters; medians of the rounds.
+ */
+async function identifiersCost(dataDir: string, seconds: number): Promise<{ withPerSec: number; withoutPerSec: number; ratio: number }> {
+  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+  const runs = { with: [] as number[], without: [] as number[] };
+  for (let round = 0; round < IDENTIFIERS_AB_ROUNDS; round++) {
+    for (const side of round % 2 === 0 ? (['with', 'without'] as const) : (['without', 'with'] as const)) {
+      const cluster = await EmbeddedCluster.start({
+        dataDir: join(dataDir, `${side}-${round}`),
+        nodeCount: 3,
+        partitionCount: PARTITIONS,
+        node: { journal: { ...DEFAULT_NODE_CONFIG.journal, identifiers: side === 'with' } },
+      });
+      await cluster.waitForLeaders();
+      const client = cluster.client({ appendTimeoutMs: 30_000 });
+      runs[side].push((await measureMax(client, 1024, seconds)).perSec);
+      client.close();
+      await cluster.stop();
+    }
+  }
+  const withPerSec = median(runs.with);
+  const withoutPerSec = median(runs.without);
+  return { withPerSec, withoutPerSec, ratio: withoutPerSec > 0 ? withPerSec / withoutPerSec : 0 };
+}
+
 export async function run(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { seconds: { type: 'string', default: '5' }, quick: { type: 'boolean', default: false }, 'skip-tcp': { type: 'boolean', default: false } } });
   const seconds = values.quick ? 2 : Number(values.seconds);
@@ -161,6 +192,7 @@ export async function run(args: string[]): Promise<void> {
     await cluster.waitForLeaders();
     points.push(...(await sweep('embedded', cluster.client({ appendTimeoutMs: 30_000 }), seconds, sizes)));
     await cluster.stop();
+    const identifiers = await identifiersCost(join(dataDir, 'identifiers-ab'), seconds);
 
     if (!values['skip-tcp']) {
       const tcpDir = join(dataDir, 'tcp');
@@ -191,11 +223,12 @@ export async function run(args: string[]): Promise<void> {
       if (kib !== undefined) console.log(`${mode}, 1 KiB at max: ${kib.mbPerSec.toFixed(1)} MB/s = ${((kib.mbPerSec / (disk.syncedWriteMBps / 3)) * 100).toFixed(0)} % of disk bandwidth / 3 (target ≥ 60 %)`);
       if (halfLoad !== undefined) console.log(`${mode}, 1 KiB at 50 % load: p99 ${halfLoad.p99Ms.toFixed(2)} ms = ${(halfLoad.p99Ms / disk.fdatasyncP99Ms).toFixed(1)} × the fdatasync p99 (target ≤ 4 ×)`);
     }
+    console.log(`record identifiers (protocol-aware recovery), embedded 1 KiB at max, A/B alternated in this run: ${identifiers.withPerSec.toFixed(0)} appends/s with, ${identifiers.withoutPerSec.toFixed(0)} without = ${(identifiers.ratio * 100).toFixed(1)} % (cost ${((1 - identifiers.ratio) * 100).toFixed(1)} %, target ≤ 5 %)`);
     console.log(`simulator: ${sim.seedsRun} seeds in ${(sim.elapsedMs / 1000).toFixed(1)} s = ${seedsPerMinute.toFixed(0)} seeds/min on all cores, ${sim.failures.length} failing (target ≥ 1,000/min)`);
     const resultsDir = join(root, 'bench', 'results');
     mkdirSync(resultsDir, { recursive: true });
     const file = join(resultsDir, `engine-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-    writeFileSync(file, JSON.stringify({ machine: machineLine(dataDir), seconds, disk, points, simulator: { seeds: sim.seedsRun, seedsPerMinute, failures: sim.failures.length } }, null, 2));
+    writeFileSync(file, JSON.stringify({ machine: machineLine(dataDir), seconds, disk, points, simulator: { seeds: sim.seedsRun, seedsPerMinute, failures: sim.failures.length }, identifiers }, null, 2));
     console.log(`results: ${file}`);
   } finally {
     cleanup();

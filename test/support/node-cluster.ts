@@ -31,6 +31,8 @@ export async function freePort(): Promise<number> {
 /** Three (or more) real `logscope node` processes over TCP, for integration tests and benchmarks. */
 export class NodeProcessCluster {
   readonly children = new Map<number, ChildProcess>();
+  /** Everything each node printed on stdout since it was last started (its log lines). */
+  readonly outputs = new Map<number, string>();
 
   private constructor(
     readonly peers: ReadonlyMap<number, PeerAddress>,
@@ -58,6 +60,10 @@ export class NodeProcessCluster {
       { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     this.children.set(id, child);
+    this.outputs.set(id, '');
+    child.stdout?.on('data', (chunk: Buffer) => {
+      if (this.children.get(id) === child) this.outputs.set(id, (this.outputs.get(id) ?? '') + chunk.toString());
+    });
     return new Promise((resolve, reject) => {
       let output = '';
       const timer = setTimeout(() => reject(new Error(`node ${id} not ready in 30 s:\n${output}`)), 30_000);

@@ -7,7 +7,7 @@ import type { Services } from './services.ts';
 /** Latency figures of the overview cover this trailing window. */
 export const OVERVIEW_LATENCY_WINDOW_MS = 60_000;
 
-export type AlertKind = 'node-down' | 'partition-leaderless' | 'under-replicated' | 'latency-slo' | 'scrape-target-down';
+export type AlertKind = 'node-down' | 'partition-leaderless' | 'under-replicated' | 'latency-slo' | 'scrape-target-down' | 'disk-full';
 
 export interface Alert {
   kind: AlertKind;
@@ -42,6 +42,8 @@ export function computeOverview(services: Services, nowMs = Date.now()) {
       appendsPerSec: up ? (snap?.appendsPerSec ?? 0) : 0,
       bytesPerSec: up ? (snap?.bytesPerSec ?? 0) : 0,
       diskUsedBytes: snap?.snapshot.diskUsedBytes ?? 0,
+      diskFreeBytes: snap?.snapshot.diskFreeBytes ?? -1,
+      diskFull: up && (snap?.snapshot.diskFull ?? false),
     };
   });
   const latency = summary(histograms.merge({ metric: 'append' }, nowMs - OVERVIEW_LATENCY_WINDOW_MS, nowMs).histogram);
@@ -51,6 +53,7 @@ export function computeOverview(services: Services, nowMs = Date.now()) {
   const alerts: Alert[] = [];
   for (const n of nodes) {
     if (!n.up) alerts.push({ kind: 'node-down', severity: 'critical', message: `node ${n.nodeId} is down${n.downReason ? ` (${n.downReason})` : ''}`, page: 'overview', node: n.nodeId });
+    if (n.diskFull) alerts.push({ kind: 'disk-full', severity: 'critical', message: `node ${n.nodeId}: disk full (${n.diskFreeBytes} bytes free); its writes wait and resume by themselves once space is freed`, page: 'overview', node: n.nodeId });
   }
   for (const s of statuses) {
     if (!s.up) alerts.push({ kind: 'scrape-target-down', severity: 'warning', message: `scrape target ${s.name} is down: ${s.lastError ?? 'unknown error'}`, page: 'overview', ...(s.nodeId !== null ? { node: s.nodeId } : {}) });

@@ -216,6 +216,25 @@ export class EmbeddedCluster implements FaultSurface {
     return { file: newest, position };
   }
 
+  cutSegmentTail(node: NodeId): { file: string; cutBytes: number } {
+    const slot = this.slot(node);
+    const segments = slot.disk.list().filter((name) => name.startsWith('seg-') && name.endsWith('.log')).sort();
+    const newest = segments[segments.length - 1];
+    if (newest === undefined) throw new LogError('Unavailable', `node ${node} has no segment to cut yet`);
+    const file = slot.disk.open(newest);
+    const size = file.size();
+    if (size < 64) {
+      if (slot.node === null) file.close();
+      throw new LogError('Unavailable', `node ${node}'s newest segment is too small to cut`);
+    }
+    // A quarter of the segment, at most 16 KiB: the newest records, acknowledged by this replica.
+    const cutBytes = Math.min(Math.floor(size / 4), 16 << 10);
+    file.truncate(size - cutBytes);
+    if (slot.node === null) file.close();
+    this.faults.push({ kind: 'corruptSegment', node });
+    return { file: newest, cutBytes };
+  }
+
   setDiskFull(node: NodeId, full: boolean): void {
     const slot = this.slot(node);
     slot.disk.capacityBytes = full ? slot.disk.usedBytes() : Number.POSITIVE_INFINITY;
@@ -294,6 +313,7 @@ export class EmbeddedCluster implements FaultSurface {
       observer: nodeObserver(slot.telemetry, realWallClock, () => this.scheduler.now(), random),
     });
     if (node.recovery.corruption !== null) slot.telemetry.recordRecoveryCorruption();
+    node.onDiskFull = (full, freeBytes) => console.warn(JSON.stringify({ event: full ? 'disk-full' : 'disk-space-back', node: node.id, freeBytes }));
     node.onDiskError = (error) => {
       slot.node = null;
       slot.downReason = `disk error: ${error.message}`;

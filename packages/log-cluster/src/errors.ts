@@ -25,7 +25,9 @@ export class LogError extends Error {
   }
 
   get retriable(): boolean {
-    return this.code === 'NotLeader' || this.code === 'Unavailable' || this.code === 'Timeout' || this.code === 'DiskFull';
+    // DiskFull is answered only when full disks leave too few replicas to commit: retrying would just
+    // turn it into a Timeout, so the caller learns it at once (and the named node needs an operator).
+    return this.code === 'NotLeader' || this.code === 'Unavailable' || this.code === 'Timeout';
   }
 
   toJSON(): { code: LogErrorCode; message: string; details: LogError['details'] } {

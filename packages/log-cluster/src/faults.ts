@@ -45,6 +45,8 @@ export interface FaultSurface {
   pause(node: NodeId, durationMs: number): void;
   /** Flips one byte inside a record of the node's newest segment; takes effect (CRC mismatch) at the next restart. Returns the file and position. */
   corruptSegment(node: NodeId): { file: string; position: number };
+  /** Cuts the fdatasync'ed tail of the node's newest segment (keeping its record identifiers); takes effect at the next restart. */
+  cutSegmentTail(node: NodeId): { file: string; cutBytes: number };
   /** Makes the node's disk full (true) or gives the space back (false). */
   setDiskFull(node: NodeId, full: boolean): void;
   /** Moves a partition's leadership to another replica. */

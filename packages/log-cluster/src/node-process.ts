@@ -40,6 +40,11 @@ export async function startNodeProcess(options: NodeProcessOptions): Promise<Run
     { disk, transport, scheduler: realScheduler, random: Math.random, observer: nodeObserver(telemetry, realWallClock, () => realScheduler.now(), Math.random) },
   );
   if (node.recovery.corruption !== null) telemetry.recordRecoveryCorruption();
+  if (node.recovery.corruption !== null || node.recovery.faulty.length > 0) {
+    console.log(JSON.stringify({ event: 'recovery', node: options.id, corruption: node.recovery.corruption, faulty: node.recovery.faulty, uncertain: node.recovery.uncertain }));
+  }
+  // Said at once, on the node's own output, besides the logscope_disk_full gauge the console alerts on.
+  node.onDiskFull = (full, freeBytes) => console.log(JSON.stringify({ event: full ? 'disk-full' : 'disk-space-back', node: options.id, freeBytes, dataDir: options.dataDir }));
   transport.requestHandler = (request) => node.handle(request);
   telemetry.onCollect(() => refreshNodeGauges(telemetry, node));
   const rotate = setInterval(() => telemetry.rotate(realWallClock()), 1000);

@@ -88,4 +88,5 @@ export function refreshNodeGauges(telemetry: NodeTelemetry, node: LogNode): void
   }
   telemetry.setUnderReplicatedPartitions(underReplicated);
   telemetry.setDiskUsedBytes(node.diskUsedBytes());
+  telemetry.setDiskFree(node.diskFreeBytes(), node.diskFull);
 }

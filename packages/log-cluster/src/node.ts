@@ -56,6 +56,10 @@ export interface NodeDeps {
 
 /** Rounds in the pipeline before the node stops taking more (each holds its Readies until durable). */
 const PIPELINE_ROUNDS_MAX = 256;
+/** While the disk is full: how often the stopped flush is tried again, and peers are told. */
+const DISK_FULL_RETRY_MS = 200;
+/** A peer's disk-full notice holds this long unless renewed (it renews every DISK_FULL_RETRY_MS). */
+const DISK_FULL_NOTICE_TTL_MS = 1_000;
 
 interface Round {
   readonly readies: [Replica, Ready][];
@@ -99,6 +103,11 @@ export class LogNode {
   private lastRetentionMs = 0;
   /** Whether this node's replicas may still be missing entries they acknowledged. */
   private abstaining = false;
+  /** Partitions with a faulty tail (acknowledged entries lost to a storage fault) not yet repaired. */
+  private readonly faultyPartitions = new Set<number>();
+  private lastDiskFullRetryMs = 0;
+  /** Peers whose disk is full, as they told us: until when that holds, and their free bytes. */
+  private readonly peerDiskFull = new Map<NodeId, { untilMs: number; freeBytes: number }>();
 
   constructor(config: NodeConfig, deps: NodeDeps) {
     invariant(config.nodeIds.includes(config.id), 'node id must be one of the cluster node ids');
@@ -108,6 +117,7 @@ export class LogNode {
     const { journal, report } = Journal.open(deps.disk, {
       ...config.journal,
       now: () => deps.scheduler.now(),
+      onDiskFull: (full) => this.onJournalDiskFull(full),
       // Timed where the flush really starts and ends: rounds that join a running flush cannot tell.
       onFlushed: (durationMs, bytes) => deps.observer?.fsync?.(durationMs / 1000, bytes),
     });
@@ -116,8 +126,9 @@ export class LogNode {
     // A replica that lost acknowledged entries must not vote until it caught up; the marker keeps
     // that true across another crash before then (recovery would find nothing wrong the second time).
     const markerPresent = deps.disk.list().includes(ABSTAIN_MARKER);
-    if (report.corruption !== null && !markerPresent) writeMarker(deps.disk, ABSTAIN_MARKER);
-    this.abstaining = report.corruption !== null || markerPresent;
+    if (report.uncertain && !markerPresent) writeMarker(deps.disk, ABSTAIN_MARKER);
+    this.abstaining = report.uncertain || markerPresent;
+    for (const { partition } of report.faulty) this.faultyPartitions.add(partition);
     this.placement = placement(config.partitionCount, config.nodeIds, config.replicationFactor);
     for (const [partition, replicas] of this.placement) {
       if (!replicas.includes(config.id)) continue;
@@ -163,6 +174,18 @@ export class LogNode {
     return this.journal.usedBytes();
   }
 
+  /** Whether a flush waits for disk space (the node keeps serving; nothing new becomes durable here). */
+  get diskFull(): boolean {
+    return this.journal.isBlocked();
+  }
+
+  diskFreeBytes(): number {
+    return this.deps.disk.freeBytes();
+  }
+
+  /** Set by the owner to hear that the disk filled up (true) or has room again (false), to log it. */
+  onDiskFull: ((full: boolean, freeBytes: number) => void) | null = null;
+
   /** Client entry point (in-process call or a TCP frame). */
   handle(request: ClientRequest): Promise<ClientResponse> {
     if (!this.running) return Promise.resolve(errorResponse(new LogError('Unavailable', `node ${this.id} is down`)));
@@ -194,6 +217,11 @@ export class LogNode {
       case 'append': {
         const replica = this.replicaFor(request.partition);
         if (replica instanceof LogError) return Promise.resolve(errorResponse(replica));
+        const diskFull = this.diskFullBlocksQuorum(request.partition, replica);
+        if (diskFull !== null) {
+          this.deps.observer?.appendFailed?.(request.partition, diskFull.code);
+          return Promise.resolve(errorResponse(diskFull));
+        }
         return new Promise((resolve) => {
           replica.propose(request.producerId, request.sequence, request.records, (response, timing) => {
             if (response.kind === 'append' && timing !== null) {
@@ -261,6 +289,7 @@ export class LogNode {
         for (const replica of this.replicas.values()) replica.raft.tick();
         this.maybeEnforceRetention();
         this.maybeClearAbstain();
+        this.maybeRetryDiskFull();
         this.scheduleProcess();
       }
       this.scheduleTick();
@@ -275,6 +304,10 @@ export class LogNode {
       return;
     }
     for (const { partition, message } of messages) {
+      if (message.type === 'diskFull') {
+        this.peerDiskFull.set(from, { untilMs: this.now() + DISK_FULL_NOTICE_TTL_MS, freeBytes: message.index });
+        continue;
+      }
       const replica = this.replicas.get(partition);
       if (replica === undefined || message.to !== this.id) continue;
       if (message.type === 'appendResp' && !message.reject) {
@@ -321,8 +354,10 @@ export class LogNode {
     for (const replica of this.replicas.values()) {
       if (replica.raft.hasReady()) readies.push([replica, replica.raft.ready()]);
     }
-    if (readies.length === 0) return;
-    let needsSync = false;
+    // Staged before this round's flush, so a marker goes only once the entries that repaired it are durable.
+    const repaired = this.stageRepairedTails();
+    if (readies.length === 0 && !repaired) return;
+    let needsSync = repaired;
     const early = new Map<NodeId, PartitionMessage[]>();
     const late = new Map<NodeId, PartitionMessage[]>();
     for (const [replica, ready] of readies) {
@@ -345,8 +380,10 @@ export class LogNode {
       }
       for (const message of ready.messages) {
         // A leader may send appends before its own fsync (Raft thesis §10.2.1): it counts itself
-        // only after advance. Everything else (votes, acks) waits until what it promises is durable.
-        const target = message.type === 'append' || message.type === 'heartbeat' ? early : late;
+        // only after advance. A heartbeat answer promises nothing durable either, and must not wait
+        // behind a flush stopped by a full disk (the leader would lose its quorum and nobody could
+        // say DiskFull). Everything else (votes, acks) waits until what it promises is durable.
+        const target = message.type === 'append' || message.type === 'heartbeat' || message.type === 'heartbeatResp' ? early : late;
         addMessage(target, replica.partition, message);
       }
       if (replica.onReadyTaken(ready)) this.deps.observer?.leaderElected?.(replica.partition, this.id, replica.raft.status().term);
@@ -397,6 +434,64 @@ export class LogNode {
   private sendAll(byNode: Map<NodeId, PartitionMessage[]>): void {
     for (const [to, messages] of byNode) this.deps.transport.send(to, messages);
     byNode.clear();
+  }
+
+  private onJournalDiskFull(full: boolean): void {
+    this.lastDiskFullRetryMs = this.now();
+    if (full) this.tellPeersDiskFull();
+    this.onDiskFull?.(full, this.diskFreeBytes());
+  }
+
+  /** A full disk does not stop the node: the stopped flush is retried until space comes back. */
+  private maybeRetryDiskFull(): void {
+    if (!this.journal.isBlocked() || this.now() - this.lastDiskFullRetryMs < DISK_FULL_RETRY_MS) return;
+    this.lastDiskFullRetryMs = this.now();
+    this.tellPeersDiskFull();
+    this.journal.retryBlockedFlush();
+  }
+
+  private tellPeersDiskFull(): void {
+    const freeBytes = this.diskFreeBytes();
+    for (const to of this.config.nodeIds) {
+      if (to === this.id) continue;
+      this.deps.transport.send(to, [{ partition: 0, message: { type: 'diskFull', from: this.id, to, term: 0, logTerm: 0, index: freeBytes, commit: 0, entries: [], reject: false, rejectHint: 0, snapshot: null } }]);
+    }
+  }
+
+  /**
+   * On a leader: DiskFull when full disks (ours or peers') leave fewer live replicas than a quorum,
+   * so the client learns it at once instead of waiting out its timeout. Names each full node.
+   */
+  private diskFullBlocksQuorum(partition: number, replica: Replica): LogError | null {
+    if (!this.journal.isBlocked() && this.peerDiskFull.size === 0) return null;
+    const status = replica.raft.status();
+    if (status.role !== 'leader' || status.progress === null) return null;
+    const nowMs = this.now();
+    const full: string[] = [];
+    let available = 0;
+    for (const id of replica.replicas) {
+      const notice = this.peerDiskFull.get(id);
+      if (id === this.id ? this.journal.isBlocked() : notice !== undefined && notice.untilMs > nowMs) {
+        full.push(`node ${id} (${id === this.id ? this.diskFreeBytes() : notice?.freeBytes ?? 0} bytes free)`);
+      } else if (id === this.id || status.progress.get(id)?.recentActive === true) {
+        available++;
+      }
+    }
+    const quorum = Math.floor(replica.replicas.length / 2) + 1;
+    if (full.length === 0 || available >= quorum) return null;
+    return new LogError('DiskFull', `partition ${partition}: the disk of ${full.join(', ')} is full; ${available} of ${replica.replicas.length} replicas can persist, a quorum needs ${quorum}`, { partition });
+  }
+
+  /** Lets the journal forget faulty tails the consensus core saw repaired; whether any was. */
+  private stageRepairedTails(): boolean {
+    let repaired = false;
+    for (const partition of this.faultyPartitions) {
+      if (this.replicas.get(partition)?.raft.faultyTail() !== null) continue;
+      this.journal.clearFaulty(partition);
+      this.faultyPartitions.delete(partition);
+      repaired = true;
+    }
+    return repaired;
   }
 
   private maybeClearAbstain(): void {

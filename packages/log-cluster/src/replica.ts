@@ -118,7 +118,7 @@ export class Replica {
       entries: (lo, hi, maxBytes) => log.entries(lo, hi, maxBytes),
       snapshot: () => log.snapshot(),
     };
-    this.raft = new Raft({ ...context.raft, id: context.nodeId, peers: context.replicas, storage, abstainFromVoting: context.abstainFromVoting });
+    this.raft = new Raft({ ...context.raft, id: context.nodeId, peers: context.replicas, storage, abstainFromVoting: context.abstainFromVoting, faultyTail: log.faultyTail() });
     const snapshot = log.snapshot();
     this.commitIndex = snapshot.index;
     this.highWatermark = snapshot.nextOffset;

@@ -25,6 +25,8 @@ const EXPECTED_TYPES: Record<string, 'counter' | 'gauge' | 'histogram'> = {
   logscope_replica_in_sync: 'gauge',
   logscope_under_replicated_partitions: 'gauge',
   logscope_disk_used_bytes: 'gauge',
+  logscope_disk_free_bytes: 'gauge',
+  logscope_disk_full: 'gauge',
   logscope_partition_leader_changes_total: 'counter',
 };
 

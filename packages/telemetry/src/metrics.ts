@@ -41,6 +41,8 @@ export const METRIC_NAMES = {
   replicaInSync: 'logscope_replica_in_sync',
   underReplicatedPartitions: 'logscope_under_replicated_partitions',
   diskUsedBytes: 'logscope_disk_used_bytes',
+  diskFreeBytes: 'logscope_disk_free_bytes',
+  diskFull: 'logscope_disk_full',
   partitionLeaderChanges: 'logscope_partition_leader_changes_total',
 } as const;
 
@@ -115,6 +117,8 @@ export class NodeTelemetry {
   private readonly replicaInSync: Gauge<ReplicaLabels>;
   private readonly underReplicated: Gauge;
   private readonly diskUsedBytes: Gauge;
+  private readonly diskFreeBytes: Gauge;
+  private readonly diskFull: Gauge;
   private readonly partitionLeaderChanges: Counter<PartitionLabel>;
 
   private readonly appendRecorder: LatencyRecorder;
@@ -168,6 +172,8 @@ export class NodeTelemetry {
     this.replicaInSync = gauge(n.replicaInSync, '1 when the replica is in sync (leader only).', pr);
     this.underReplicated = gauge(n.underReplicatedPartitions, 'Partitions led here with fewer in-sync replicas than replicas.');
     this.diskUsedBytes = gauge(n.diskUsedBytes, 'Bytes used by this node\'s log directory.');
+    this.diskFreeBytes = gauge(n.diskFreeBytes, 'Bytes still free for this node\'s log directory.');
+    this.diskFull = gauge(n.diskFull, '1 while a flush waits for disk space (nothing new becomes durable on this node), else 0.');
     this.partitionLeaderChanges = counter(n.partitionLeaderChanges, 'Leader changes this node observed.', p);
 
     this.nodeUp.set(1);
@@ -313,6 +319,11 @@ export class NodeTelemetry {
 
   setDiskUsedBytes(bytes: number): void {
     this.diskUsedBytes.set(bytes);
+  }
+
+  setDiskFree(freeBytes: number, full: boolean): void {
+    this.diskFreeBytes.set(freeBytes);
+    this.diskFull.set(full ? 1 : 0);
   }
 
   // ---- spans -----------------------------------------------------------

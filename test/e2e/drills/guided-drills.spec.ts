@@ -1,4 +1,4 @@
-// All six drills driven through the console as an operator would. Each test is the drill's script:
+// Every built-in drill driven through the console as an operator would. Each test is the drill's script:
 // the step titles are the buttons pressed, in order.
 import { expect, test } from '@playwright/test';
 import { openDrillsAsOperator, runGuidedDrill } from './guided.ts';
@@ -46,6 +46,20 @@ test('corrupted segment: recovery finds the CRC mismatch, the replica repairs fr
     title: 'Corrupted segment',
     steps: ['Corrupt a follower\'s segment', 'Watch the replica repair'],
   }, 'drill-corrupted-segment');
+});
+
+test('corrupted tail: recovery keeps the acknowledged entries it lost as faulty, the leader repairs them', async ({ page }) => {
+  await runGuidedDrill(page, {
+    title: 'Corrupted tail',
+    steps: ['Cut a follower\'s durable tail', 'Watch the replica repair'],
+  }, 'drill-corrupted-tail');
+});
+
+test('disk full: appends fail at once with DiskFull naming the node, then resume by themselves when space is back', async ({ page }) => {
+  await runGuidedDrill(page, {
+    title: 'Disk full',
+    steps: ['Crash a follower', 'Fill the other follower\'s disk', 'Give the space back', 'Restart the crashed follower'],
+  }, 'drill-disk-full');
 });
 
 test('abort mid-drill heals the fault it injected', async ({ page }) => {

@@ -190,6 +190,68 @@ const drills: DrillDefinition[] = [
       },
     ],
   },
+  {
+    name: 'corrupted-tail',
+    title: 'Corrupted tail',
+    summary: 'Cut the fdatasync\'ed tail of a follower\'s newest segment; record identifiers show those records were acknowledged, so the replica keeps them as faulty instead of forgetting them, and a leader repairs it.',
+    faultStep: 0,
+    detect: { from: 0, to: 0, label: 'faulty tail detected' },
+    recover: { from: 0, to: 1, label: 'replica repaired' },
+    steps: [
+      {
+        title: 'Cut a follower\'s durable tail',
+        narrative: 'Crash a follower of the busiest partition, cut the last records of its newest segment — bytes that were fdatasync\'ed and acknowledged — and restart it. Without record identifiers this looks exactly like a torn write, and the replica would vote as if it never had those entries.',
+        action: { kind: 'cutSegmentTail', node: 'follower' },
+        observation: { chart: 'overview', expect: 'logscope_recovery_corruptions_total goes up by one on that node; it leads nothing until repaired.' },
+        check: { hypothesis: 'Recovery keeps the acknowledged entries it lost as a faulty tail (identifiers name them) instead of cutting them.', spec: { kind: 'faultyTailKept' }, deadlineMs: 10_000 },
+      },
+      {
+        title: 'Watch the replica repair',
+        narrative: 'The leader re-sends the faulty entries; until then the replica grants votes only to candidates holding at least its faulty tail, and does not campaign.',
+        action: { kind: 'none', label: 'Watch the repair' },
+        observation: { chart: 'replication', expect: 'The repaired node\'s lag spikes then returns to zero.' },
+        check: { hypothesis: 'The repaired node catches up on every partition it replicates.', spec: { kind: 'caughtUp' }, deadlineMs: 20_000 },
+      },
+    ],
+  },
+  {
+    name: 'disk-full',
+    title: 'Disk full',
+    summary: 'Crash one follower, then fill the other one\'s disk: appends fail at once with DiskFull naming the node; give the space back and the node resumes by itself.',
+    faultStep: 1,
+    detect: { from: 1, to: 1, label: 'disk full reported' },
+    recover: { from: 2, to: 2, label: 'writes resume' },
+    steps: [
+      {
+        title: 'Crash a follower',
+        narrative: 'Power-cut one follower of the busiest partition. The leader and the other follower still form a majority.',
+        action: { kind: 'crash', nodes: ['follower'] },
+        observation: { chart: 'replication', expect: 'The crashed follower\'s lag climbs; writes keep committing.' },
+        check: { hypothesis: 'The leader and the remaining follower keep committing.', spec: { kind: 'commitsResume', scope: 'partition' }, deadlineMs: 10_000 },
+      },
+      {
+        title: 'Fill the other follower\'s disk',
+        narrative: 'The remaining follower\'s disk fills up. It does not stop: it keeps answering heartbeats, holds its unwritten batch whole, says so at once (log line, logscope_disk_full, an Overview alert with its free bytes) and tells the leader, which now lacks a quorum that can persist.',
+        action: { kind: 'diskFull', node: 'follower', full: true },
+        observation: { chart: 'overview', expect: 'A "disk full" alert naming the node and its free bytes; appends fail at once with DiskFull instead of timing out.' },
+        check: { hypothesis: 'The node reports its disk full and appends fail with DiskFull naming it.', spec: { kind: 'diskFullReported' }, deadlineMs: 15_000 },
+      },
+      {
+        title: 'Give the space back',
+        narrative: 'Free space on the node (here: the fault is lifted). Nobody restarts anything: the node retries its held batch every 200 ms and carries on.',
+        action: { kind: 'diskFull', node: 'second', full: false },
+        observation: { chart: 'latency', expect: 'Commits resume within a second; the alert clears.' },
+        check: { hypothesis: 'Commits resume on every partition without a restart.', spec: { kind: 'commitsResume', scope: 'all' }, deadlineMs: 15_000 },
+      },
+      {
+        title: 'Restart the crashed follower',
+        narrative: 'Bring the first follower back; it catches up from the leader.',
+        action: { kind: 'restart', nodes: ['victim'] },
+        observation: { chart: 'replication', expect: 'Its lag returns to zero.' },
+        check: { hypothesis: 'The restarted follower catches up on every partition it replicates.', spec: { kind: 'caughtUp' }, deadlineMs: 20_000 },
+      },
+    ],
+  },
 ];
 
 export const BUILTIN_DRILLS: readonly DrillDefinition[] = drills.map((d) => drillSchema.parse(d));

@@ -24,7 +24,12 @@ export interface DrillReplica {
 }
 export interface DrillNode {
   readonly isRunning: boolean;
-  readonly recovery: { readonly corruption: { readonly file: string; readonly position: number } | null };
+  readonly recovery: {
+    readonly corruption: { readonly file: string; readonly position: number } | null;
+    readonly faulty: readonly { readonly partition: number; readonly tail: { readonly firstIndex: number; readonly lastIndex: number } }[];
+  };
+  readonly diskFull: boolean;
+  diskFreeBytes(): number;
   replica(partition: number): DrillReplica | undefined;
 }
 export interface DrillClient extends ReadBackClient, ReaderClient {
@@ -501,6 +506,26 @@ export class DrillEngine {
         }
         return `crashed node ${n}, flipped the byte at ${where.position} of ${where.file}, restarted it`;
       }
+      case 'cutSegmentTail': {
+        const n = this.resolve(active, action.node);
+        this.bind(active, [action.node], [n]);
+        c.crash(n);
+        let where: { file: string; cutBytes: number };
+        try {
+          where = c.cutSegmentTail(n);
+        } finally {
+          await c.restart(n);
+        }
+        return `crashed node ${n}, cut the last ${where.cutBytes} bytes (fdatasync'ed) of ${where.file}, restarted it`;
+      }
+      case 'diskFull': {
+        const n = this.resolve(active, action.node, Object.values(active.run.bindings));
+        if (action.node === 'follower' || action.node === 'leader') active.run.bindings.second = n;
+        // With its space back the node is healthy again: checks stop excluding it as a leader.
+        if (!action.full && active.run.bindings.second === n) delete active.run.bindings.second;
+        c.setDiskFull(n, action.full);
+        return action.full ? `filled the disk of node ${n}` : `gave node ${n} its disk space back`;
+      }
       case 'transferLeadershipAway': {
         const n = this.resolve(active, action.node);
         const up = new Set(c.health().filter((h) => h.up).map((h) => h.node));
@@ -676,6 +701,26 @@ export class DrillEngine {
         return corruption === null
           ? { pass: false, figure: `node ${victim ?? '?'}: no corruption reported by recovery`, reason: 'recovery reported no CRC mismatch' }
           : { pass: true, figure: `node ${victim ?? '?'}: CRC mismatch in ${corruption.file} at ${corruption.position} (logscope_recovery_corruptions_total +1)`, reason: `recovery found a CRC mismatch in ${corruption.file} at position ${corruption.position} and truncated there` };
+      }
+      case 'faultyTailKept': {
+        const faulty = victim === undefined ? [] : (c.node(victim)?.recovery.faulty ?? []);
+        if (faulty.length === 0) return { pass: false, figure: `node ${victim ?? '?'}: no faulty tail reported by recovery`, reason: 'recovery found no acknowledged entries missing' };
+        const tails = faulty.map((f) => `p${f.partition} entries ${f.tail.firstIndex}–${f.tail.lastIndex}`).join(', ');
+        return { pass: true, figure: `node ${victim ?? '?'}: kept as faulty (identifiers name them): ${tails}`, reason: `recovery kept ${tails} as faulty instead of cutting them as a torn write; the replica does not campaign until a leader repairs them` };
+      }
+      case 'diskFullReported': {
+        const n = active.run.bindings.second;
+        const node = n === undefined ? null : c.node(n);
+        if (node === null || !node.diskFull) return { pass: false, figure: `node ${n ?? '?'}: disk not reported full yet`, reason: 'the node has not reported a full disk (logscope_disk_full)' };
+        try {
+          const ack = await this.probeAppend(active, this.probeClient(active), p);
+          return { pass: false, figure: `node ${n}: disk full (${node.diskFreeBytes()} bytes free); probe acknowledged at ${ack}`, reason: 'an append was acknowledged: the full disk does not block the quorum yet' };
+        } catch (error) {
+          const code = (error as { code?: unknown }).code;
+          const message = error instanceof Error ? error.message : String(error);
+          const figure = `node ${n}: disk full (${node.diskFreeBytes()} bytes free); probe: ${message}`;
+          return code === 'DiskFull' ? { pass: true, figure, reason: `appends fail at once with DiskFull: ${message}` } : { pass: false, figure, reason: `appends fail with ${String(code)}, not DiskFull` };
+        }
       }
       case 'allHealthy': {
         const down = c.health().filter((h) => !h.up).map((h) => h.node);

@@ -18,6 +18,10 @@ export const actionSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('slowFsync'), node: nodeRefSchema, delayMs: z.number().int().min(1).max(10_000) }),
   /** Crash, flip a byte in the node's newest segment, restart: recovery must notice. */
   z.object({ kind: z.literal('corruptSegment'), node: nodeRefSchema }),
+  /** Crash, cut the fsynced tail of the node's newest segment, restart: recovery must keep it as faulty. */
+  z.object({ kind: z.literal('cutSegmentTail'), node: nodeRefSchema }),
+  /** Fills the node's disk (full) or gives the space back; a node resolved here is bound as `second`. */
+  z.object({ kind: z.literal('diskFull'), node: nodeRefSchema, full: z.boolean() }),
   /** Moves every partition the node leads to another live replica. */
   z.object({ kind: z.literal('transferLeadershipAway'), node: nodeRefSchema }),
   z.object({ kind: z.literal('load'), ratePerSec: z.number().int().min(1).max(50_000) }),
@@ -52,6 +56,10 @@ export const checkSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('noLeadershipOn'), node: nodeRefSchema }),
   /** The victim's recovery found a CRC mismatch (logscope_recovery_corruptions_total). */
   z.object({ kind: z.literal('corruptionDetected') }),
+  /** The victim's recovery kept acknowledged entries it could not read as a faulty tail (record identifiers), not cut them. */
+  z.object({ kind: z.literal('faultyTailKept') }),
+  /** The `second` node reports its disk full, and a probe append fails with DiskFull naming it. */
+  z.object({ kind: z.literal('diskFullReported') }),
   /** All nodes up, every partition led, no active fault. */
   z.object({ kind: z.literal('allHealthy') }),
 ]);

@@ -23,6 +23,9 @@ export interface NodeSnapshot {
   leaderElectionsTotal: number;
   underReplicatedPartitions: number;
   diskUsedBytes: number;
+  /** -1 when the node does not report it. */
+  diskFreeBytes: number;
+  diskFull: boolean;
   partitions: Map<number, PartitionGauges>;
   /** Leader only: partition → replica → lag. */
   replicas: Map<number, Map<number, ReplicaGauges>>;
@@ -43,6 +46,8 @@ export function toSnapshot(samples: readonly ParsedSample[]): NodeSnapshot {
     leaderElectionsTotal: 0,
     underReplicatedPartitions: 0,
     diskUsedBytes: 0,
+    diskFreeBytes: -1,
+    diskFull: false,
     partitions: new Map(),
     replicas: new Map(),
   };
@@ -68,6 +73,8 @@ export function toSnapshot(samples: readonly ParsedSample[]): NodeSnapshot {
       case n.leaderElections: snap.leaderElectionsTotal = s.value; break;
       case n.underReplicatedPartitions: snap.underReplicatedPartitions = s.value; break;
       case n.diskUsedBytes: snap.diskUsedBytes = s.value; break;
+      case n.diskFreeBytes: snap.diskFreeBytes = s.value; break;
+      case n.diskFull: snap.diskFull = s.value === 1; break;
       case n.partitionLeader:
       case n.partitionIsLeader:
       case n.raftTerm:

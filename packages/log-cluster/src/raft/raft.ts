@@ -1,7 +1,11 @@
 import { invariant } from '../invariant.ts';
 import {
+  FAULT_ANSWER_DONT_HAVE,
+  FAULT_ANSWER_HAVE,
+  FAULT_ANSWER_HAVE_FAULTY,
   NONE,
   type Entry,
+  type FaultyTail,
   type HardState,
   type Message,
   type MessageType,
@@ -42,6 +46,14 @@ export interface RaftOptions extends RaftConfig {
   readonly abstainFromVoting?: boolean;
   /** Last index the application already applied; committed entries after it are re-delivered. Default: the restored commit. */
   readonly applied?: number;
+  /**
+   * Entries this replica acknowledged and lost to a storage fault (record identifiers name them; the
+   * log holds what precedes them). Until repaired, the replica counts them as its last (term, index)
+   * when granting votes, does not campaign, and answers faultQuery about them as "have faulty".
+   * Repaired when a leader's appends cover them (or show that the leader's log ends before them), or
+   * when a majority of the replicas answer that they never had the first one.
+   */
+  readonly faultyTail?: FaultyTail | null;
 }
 
 type MessageFields = Pick<Message, 'type' | 'to'> & Partial<Omit<Message, 'type' | 'to'>>;
@@ -115,6 +127,10 @@ export class Raft {
    */
   private verifiedIndex = 0;
   private abstainUntilCommit: number | null = null;
+  private faulty: FaultyTail | null;
+  /** faultQuery answers to the current round, by peer. */
+  private readonly faultAnswers = new Map<NodeId, number>();
+  private faultQueryElapsed: number;
 
   // The log: storage holds [firstIndex, unstableOffset); `unstable` holds [unstableOffset, lastIndex].
   // Stored entries at or past unstableOffset are stale (about to be replaced) and never read.
@@ -177,6 +193,9 @@ export class Raft {
     this.prevHardState = hardState;
     // One voter cannot be outvoted by its own lost entries; abstaining would only wedge it.
     this.abstaining = (config.abstainFromVoting ?? false) && config.peers.length > 1;
+    // One voter has nobody to repair it from: what it lost is lost, and waiting would only wedge it.
+    this.faulty = config.peers.length > 1 ? config.faultyTail ?? null : null;
+    this.faultQueryElapsed = config.electionTicks; // ask at the first tick
     this.becomeFollower(this.term, NONE);
   }
 
@@ -186,6 +205,13 @@ export class Raft {
     if (this.role === 'leader') {
       this.tickLeader();
       return;
+    }
+    if (this.faulty !== null && ++this.faultQueryElapsed >= this.config.electionTicks) {
+      this.faultQueryElapsed = 0;
+      this.faultAnswers.clear();
+      for (const to of this.config.peers) {
+        if (to !== this.id) this.send({ type: 'faultQuery', to, index: this.faulty.firstIndex, logTerm: this.faulty.firstTerm });
+      }
     }
     this.electionElapsed++;
     if (this.promotable() && this.electionElapsed >= this.randomizedElectionTicks) {
@@ -197,6 +223,15 @@ export class Raft {
   step(m: Message): void {
     invariant(m.to === this.id, () => `message to ${m.to} stepped into ${this.id}`);
     invariant(m.from !== this.id && this.config.peers.includes(m.from), () => `message from non-peer ${m.from}`);
+    // A side channel of storage repair: no term is learned or changed by it.
+    if (m.type === 'faultQuery') {
+      this.send({ type: 'faultQueryResp', to: m.from, index: m.index, logTerm: m.logTerm, rejectHint: this.faultAnswer(m.index, m.logTerm) });
+      return;
+    }
+    if (m.type === 'faultQueryResp') {
+      this.handleFaultAnswer(m);
+      return;
+    }
 
     if (m.term > this.term) {
       if (m.type === 'vote' || m.type === 'preVote') {
@@ -376,6 +411,11 @@ export class Raft {
     };
   }
 
+  /** The faulty tail not yet repaired (null once a leader or a majority's answers repaired it). */
+  faultyTail(): FaultyTail | null {
+    return this.faulty;
+  }
+
   /** Whether this replica still withholds votes after recovering from a corrupted segment. */
   abstainingFromVotes(): boolean {
     return this.abstaining;
@@ -404,7 +444,7 @@ export class Raft {
   // ---------------------------------------------------------------- roles
 
   private promotable(): boolean {
-    return !this.abstaining;
+    return !this.abstaining && this.faulty === null;
   }
 
   private reset(term: number): void {
@@ -592,9 +632,15 @@ export class Raft {
       case 'snapshot':
         this.electionElapsed = 0;
         this.lead = m.from;
-        if (m.type === 'append') this.handleAppend(m);
-        else if (m.type === 'heartbeat') this.handleHeartbeat(m);
+        if (m.type === 'append') {
+          const matched = this.handleAppend(m);
+          // An append without entries is sent only when we are at the leader's last index: our log
+          // then holds the leader's whole log, hence every committed entry.
+          if (matched && m.entries.length === 0) this.faulty = null;
+        } else if (m.type === 'heartbeat') this.handleHeartbeat(m);
         else this.handleSnapshot(m);
+        // The leader's log matches ours through the faulty tail: it is repaired.
+        if (this.faulty !== null && this.verifiedIndex >= this.faulty.lastIndex) this.faulty = null;
         if (this.abstaining && this.abstainUntilCommit !== null && this.commit >= this.abstainUntilCommit) {
           this.abstaining = false;
         }
@@ -607,17 +653,18 @@ export class Raft {
     }
   }
 
-  private handleAppend(m: Message): void {
+  /** Whether the append matched our log (and was taken). */
+  private handleAppend(m: Message): boolean {
     if (m.index < this.commit) {
       // Everything up to our commit already matches; tell the leader where we are.
       if (this.abstaining && this.abstainUntilCommit === null) this.abstainUntilCommit = m.commit;
       this.send({ type: 'appendResp', to: m.from, index: this.commit });
-      return;
+      return false;
     }
     const prevTerm = this.termAt(m.index);
     if (prevTerm === undefined || prevTerm !== m.logTerm) {
       this.send({ type: 'appendResp', to: m.from, index: m.index, reject: true, rejectHint: this.lastIndex() });
-      return;
+      return false;
     }
     let expectIndex = m.index + 1;
     for (const e of m.entries) {
@@ -639,6 +686,36 @@ export class Raft {
     this.verifiedIndex = Math.max(this.verifiedIndex, lastNew);
     this.commitTo(Math.min(m.commit, lastNew));
     this.send({ type: 'appendResp', to: m.from, index: lastNew });
+    return true;
+  }
+
+  /**
+   * Whether we hold entry (index, term). "Don't have" must be certain: if that entry was committed,
+   * a majority holds it durably, so a majority of certain "don't have" answers proves it was not.
+   */
+  private faultAnswer(index: number, term: number): number {
+    if (this.abstaining) return FAULT_ANSWER_HAVE_FAULTY;
+    // Below our log start: compacted, hence committed; we cannot tell its term, so never deny it.
+    if (index < this.firstIndex()) return FAULT_ANSWER_HAVE;
+    if (this.termAt(index) === term) return FAULT_ANSWER_HAVE;
+    const f = this.faulty;
+    if (f !== null && index >= f.firstIndex) {
+      // Our own lost entries span [firstIndex, lastIndex] with terms in [firstTerm, lastTerm].
+      const impossible = index > f.lastIndex || term > f.lastTerm || term < f.firstTerm;
+      return impossible ? FAULT_ANSWER_DONT_HAVE : FAULT_ANSWER_HAVE_FAULTY;
+    }
+    return FAULT_ANSWER_DONT_HAVE;
+  }
+
+  private handleFaultAnswer(m: Message): void {
+    const f = this.faulty;
+    if (f === null || m.index !== f.firstIndex || m.logTerm !== f.firstTerm) return;
+    this.faultAnswers.set(m.from, m.rejectHint);
+    let dontHave = 0;
+    for (const answer of this.faultAnswers.values()) if (answer === FAULT_ANSWER_DONT_HAVE) dontHave++;
+    // A majority (we are not one of them) never had our first faulty entry: it was never committed,
+    // and by log matching neither was any entry after it. What we lost needs no repair.
+    if (dontHave >= this.quorum) this.faulty = null;
   }
 
   private handleHeartbeat(m: Message): void {
@@ -918,8 +995,15 @@ export class Raft {
   }
 
   private isUpToDate(index: number, logTerm: number): boolean {
-    const lastTerm = this.lastTerm();
-    return logTerm > lastTerm || (logTerm === lastTerm && index >= this.lastIndex());
+    let lastTerm = this.lastTerm();
+    let lastIndex = this.lastIndex();
+    // Entries we acknowledged and lost still count: a candidate must hold at least what we held.
+    const f = this.faulty;
+    if (f !== null && (f.lastTerm > lastTerm || (f.lastTerm === lastTerm && f.lastIndex > lastIndex))) {
+      lastTerm = f.lastTerm;
+      lastIndex = f.lastIndex;
+    }
+    return logTerm > lastTerm || (logTerm === lastTerm && index >= lastIndex);
   }
 
   /** Record offset just past entry `index` (the log start's nextOffset when index is the log start). */

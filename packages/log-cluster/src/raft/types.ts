@@ -49,7 +49,10 @@ export type MessageType =
   | 'heartbeat'
   | 'heartbeatResp'
   | 'snapshot'
-  | 'timeoutNow';
+  | 'timeoutNow'
+  | 'faultQuery'
+  | 'faultQueryResp'
+  | 'diskFull';
 
 /**
  * One message between replicas of the same group. Fields not used by a type are 0/empty.
@@ -60,6 +63,11 @@ export type MessageType =
  *   (0 when none). heartbeatResp: index = the read context echoed back (confirms reads up to it).
  * - snapshot: snapshot = the leader's log start; the follower drops its log and restarts from there.
  * - timeoutNow: leadership transfer; the target campaigns at once (skipping pre-vote).
+ * - faultQuery: a replica with a faulty tail asks whether peers hold entry (index, logTerm), its first
+ *   faulty one. faultQueryResp: the same index/logTerm, rejectHint = the answer (FAULT_ANSWER_*).
+ *   Both are answered at any term and change no term.
+ * - diskFull: node to node, never stepped into the core: the sender's disk is full (index = its free
+ *   bytes), so leaders can answer appends with DiskFull when that leaves them without a quorum.
  */
 export interface Message {
   readonly type: MessageType;
@@ -144,6 +152,22 @@ export interface RaftConfig {
   readonly preVote: boolean;
   readonly checkQuorum: boolean;
 }
+
+/**
+ * Entries a replica acknowledged before a storage fault and can no longer read (record identifiers
+ * name them): from (firstIndex, firstTerm) to (lastIndex, lastTerm), its true last entry.
+ */
+export interface FaultyTail {
+  readonly firstIndex: number;
+  readonly firstTerm: number;
+  readonly lastIndex: number;
+  readonly lastTerm: number;
+}
+
+/** Answers to a faultQuery: the peer holds the entry intact, never held it, or cannot tell (faulty itself). */
+export const FAULT_ANSWER_HAVE = 0;
+export const FAULT_ANSWER_DONT_HAVE = 1;
+export const FAULT_ANSWER_HAVE_FAULTY = 2;
 
 export interface Progress {
   readonly match: number;

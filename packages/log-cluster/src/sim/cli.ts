@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { runSeeds } from './run-seeds.ts';
 import { simulate, type FaultKind } from './simulator.ts';
 
-// `npm run sim -- --seeds N [--from S] [--jobs J] [--nodes N]` or `npm run sim -- --seed S` to replay one seed.
+// `npm run sim -- --seeds N [--from S] [--jobs J] [--nodes N] [--storage-faults [--no-identifiers]]` or `npm run sim -- --seed S` to replay one seed.
 const { values } = parseArgs({
   options: {
     seeds: { type: 'string', default: '100' },
@@ -14,6 +14,8 @@ const { values } = parseArgs({
     trace: { type: 'boolean', default: false },
     'retention-kib': { type: 'string' },
     nodes: { type: 'string' },
+    'storage-faults': { type: 'boolean', default: false },
+    'no-identifiers': { type: 'boolean', default: false },
   },
 });
 
@@ -31,6 +33,8 @@ const faultOption = {
   ...(values['retention-kib'] !== undefined ? { retentionBytes: toInt('retention-kib', values['retention-kib']) * 1024 } : {}),
   // Without --nodes, each seed picks 3, 5 or 7 nodes (seed % 3).
   ...(values.nodes !== undefined ? { nodeCount: toInt('nodes', values.nodes) } : {}),
+  ...(values['storage-faults'] ? { storageFaults: true } : {}),
+  ...(values['no-identifiers'] ? { identifiers: false } : {}),
 };
 
 if (values.seed !== undefined) {
@@ -51,7 +55,8 @@ const violations = summary.failures.reduce((sum, r) => sum + r.violations.length
 const seedsPerMinute = (summary.seedsRun / summary.elapsedMs) * 60_000;
 console.log(`simulator: ${summary.seedsRun} seeds run, ${summary.faultsInjected} faults injected, ${summary.ackedChecked} acked records checked${summary.deletedByRetention > 0 ? ` (${summary.deletedByRetention} more deleted by retention)` : ''}, ${violations} violations (${seedsPerMinute.toFixed(0)} seeds/min)`);
 for (const failure of summary.failures) {
-  console.log(`FAILED seed ${failure.seed} (replay: npm run sim -- --seed ${failure.seed})`);
+  const replayFlags = `${values['storage-faults'] ? ' --storage-faults' : ''}${values['no-identifiers'] ? ' --no-identifiers' : ''}${values['retention-kib'] !== undefined ? ` --retention-kib ${values['retention-kib']}` : ''}${values.faults !== undefined ? ` --faults ${values.faults}` : ''}`;
+  console.log(`FAILED seed ${failure.seed} (replay: npm run sim -- --seed ${failure.seed}${replayFlags})`);
   for (const violation of failure.violations.slice(0, 10)) console.log(`  ${violation}`);
 }
 process.exit(violations > 0 ? 1 : 0);

@@ -10,6 +10,7 @@ import { InProcessNetwork } from '../transport/in-process.ts';
 import { checkHistory, type AckedAppend, type ObservedRead, type ReplicaLog } from './checker.ts';
 import { Random } from './random.ts';
 import { SimScheduler } from './scheduler.ts';
+import { StorageFaults } from './storage-faults.ts';
 
 export interface SimOptions {
   /** Nodes in the cluster; null picks 3, 5 or 7 from the seed (RF 3 leaves nodes without a replica). */
@@ -35,6 +36,10 @@ export interface SimOptions {
   readonly retentionBytes: number | null;
   /** Prints every injected fault with its virtual time. */
   readonly trace: boolean;
+  /** Adds storage faults (sim/storage-faults.ts) on one replica per seed. */
+  readonly storageFaults: boolean;
+  /** Record identifiers in the journal (false: the recovery before them, to show what it loses). */
+  readonly identifiers: boolean;
 }
 
 /** Cluster sizes a seed sweep covers. */
@@ -52,6 +57,8 @@ export const DEFAULT_SIM_OPTIONS: SimOptions = {
   faults: ['crash', 'crash', 'isolate', 'cutLink', 'linkLoss', 'linkDelay', 'slowFsync', 'pause', 'diskFull', 'corruptSegment', 'transferLeadership'],
   trace: false,
   retentionBytes: null,
+  storageFaults: false,
+  identifiers: true,
 };
 
 export interface SimResult {
@@ -70,7 +77,7 @@ export interface SimResult {
   readonly virtualMs: number;
 }
 
-export type FaultKind = 'crash' | 'isolate' | 'cutLink' | 'linkLoss' | 'linkDelay' | 'slowFsync' | 'pause' | 'diskFull' | 'corruptSegment' | 'transferLeadership';
+export type FaultKind = 'crash' | 'isolate' | 'cutLink' | 'linkLoss' | 'linkDelay' | 'slowFsync' | 'pause' | 'diskFull' | 'corruptSegment' | 'transferLeadership' | 'storageFault';
 
 /** Every link gets a little delay and jitter by default, so messages reorder as on a real network. */
 const BASE_LINK = { cut: false, delayMs: 0.2, jitterMs: 1.5, lossRate: 0 };
@@ -103,7 +110,7 @@ export async function simulate(seed: number, overrides: Partial<SimOptions> = {}
     replicationFactor: Math.min(3, nodeCount),
     readMode: options.readMode,
     // Small segments so rolling and multi-segment recovery are exercised every run.
-    journal: { segmentBytes: 16 << 10, retentionBytes: options.retentionBytes ?? 2 ** 50, retentionMs: 1e12, cacheBytes: 1 << 20 },
+    journal: { segmentBytes: 16 << 10, retentionBytes: options.retentionBytes ?? 2 ** 50, retentionMs: 1e12, cacheBytes: 1 << 20, identifiers: options.identifiers },
     retentionIntervalMs: 100,
   };
   const violations: string[] = [];
@@ -227,9 +234,11 @@ export async function simulate(seed: number, overrides: Partial<SimOptions> = {}
   const faultRandom = random.fork();
   let corruptions = 0;
   const later = (minMs: number, maxMs: number, fn: () => void): void => void scheduler.setTimer(faultRandom.int(minMs, maxMs), fn);
+  const storageFaults = options.storageFaults ? new StorageFaults(seed, nodeIds) : null;
+  const faultKinds_ = storageFaults?.faultKinds(options.faults) ?? options.faults;
   const injectFault = (): void => {
     if (workloadOver) return;
-    const kind = faultRandom.pick(options.faults);
+    const kind = faultRandom.pick(faultKinds_);
     const sim = sims.get(faultRandom.pick(nodeIds));
     const other = faultRandom.pick(nodeIds.filter((id) => id !== sim?.id));
     if (sim === undefined) return;
@@ -296,6 +305,24 @@ export async function simulate(seed: number, overrides: Partial<SimOptions> = {}
         // segment: later valid records follow it) and state the limit in the README.
         if (size > 0) sim.disk.corruptByte(segment, faultRandom.int(0, Math.max(0, Math.floor(size / 2) - 1)));
         later(50, 500, () => start(sim));
+        break;
+      }
+      case 'storageFault': {
+        const what = storageFaults?.inject({
+          disk: (id) => sims.get(id)!.disk,
+          isUp: (id) => sims.get(id)?.node !== null,
+          crash: (id) => crash(sims.get(id)!),
+          start: (id) => start(sims.get(id)!),
+          isolate: (id, cut) => {
+            for (const peer of nodeIds) if (peer !== id) network.setLinkBoth(id, peer, cut ? { cut: true } : BASE_LINK);
+          },
+          leaderOf: (partition) => nodeIds.find((id) => sims.get(id)?.node?.replica(partition)?.isLeader === true),
+          replicasOf: (partition) => replicasFor(partition, nodeIds, config.replicationFactor),
+          partitionCount: options.partitionCount,
+          after: (delayMs, fn) => void scheduler.setTimer(delayMs, fn),
+        });
+        injected = what !== null && what !== undefined;
+        if (injected && options.trace) console.log(`${scheduler.now().toFixed(1)} ms: ${what}`);
         break;
       }
       case 'transferLeadership': {

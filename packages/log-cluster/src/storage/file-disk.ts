@@ -66,6 +66,12 @@ export class FileDisk implements Disk {
     return bytes;
   }
 
+  freeBytes(): number {
+    const stats = fs.statfsSync(this.directory);
+    const free = stats.bavail * stats.bsize;
+    return Number.isFinite(this.capacityBytes) ? Math.max(0, Math.min(free, this.capacityBytes - this.usedBytes())) : free;
+  }
+
   /** Fault hook "corrupted segment": flips every bit of one byte, in place and durably. */
   corruptByte(name: string, position: number): void {
     const fd = fs.openSync(path.join(this.directory, name), 'r+');

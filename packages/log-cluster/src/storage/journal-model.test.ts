@@ -113,7 +113,7 @@ describe('journal replay matches the live view', () => {
       journal.flush((error) => expect(error).toBeNull());
       clock.runAll();
     }
-    const stateFiles = disk.list().filter((name) => name.startsWith('state-'));
+    const stateFiles = disk.list().filter((name) => name.startsWith('state-') && name.endsWith('.log'));
     expect(stateFiles.length).toBe(1);
     expect(stateFiles[0]).not.toBe('state-00000000000000000001.log');
     expect(journal.usedBytes()).toBeLessThan(1 << 20);

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Entry } from '../raft/types.ts';
 import { FileDisk } from './file-disk.ts';
+import { IDENTIFIER_BYTES } from './identifiers.ts';
 import { Journal, type JournalOptions } from './journal.ts';
 import { MemDisk } from './mem-disk.ts';
 import { DiskFullError, type Disk, type DiskFile, type IoCallback } from './types.ts';
@@ -35,13 +36,13 @@ afterEach(() => {
 });
 
 function segmentFiles(): string[] {
-  return fs.readdirSync(directory).filter((name) => name.startsWith('seg-')).sort();
+  return fs.readdirSync(directory).filter((name) => name.startsWith('seg-') && name.endsWith('.log')).sort();
 }
 
 describe('journal on real files', () => {
   it('round-trips entries, hard states, conflict truncation and snapshots across reopen', async () => {
     const { journal, report: fresh } = Journal.open(new FileDisk(directory), OPTIONS);
-    expect(fresh).toEqual({ segmentsScanned: 0, recordsRecovered: 0, truncatedBytes: 0, corruption: null });
+    expect(fresh).toEqual({ segmentsScanned: 0, recordsRecovered: 0, truncatedBytes: 0, corruption: null, faulty: [], uncertain: false });
     journal.appendEntries(1, entries(1, 10, 1, 0));
     journal.appendEntries(2, entries(1, 5, 1, 0));
     journal.appendEntries(3, entries(1, 5, 1, 0));
@@ -107,6 +108,9 @@ describe('journal on real files', () => {
     const file = path.join(directory, segment!);
     const size = fs.statSync(file).size;
     fs.truncateSync(file, size - 150); // the last record loses its second half
+    // ...and, as the flush never completed, its identifier was not written either: a torn write.
+    const ids = file.replace(/\.log$/, '.ids');
+    fs.truncateSync(ids, fs.statSync(ids).size - IDENTIFIER_BYTES);
 
     const { journal: reopened, report } = Journal.open(new FileDisk(directory), OPTIONS);
     expect(report.corruption).toBeNull();
@@ -129,7 +133,7 @@ describe('journal on real files', () => {
     const { journal } = Journal.open(disk, OPTIONS);
     const recordStarts: number[] = [];
     for (let batch = 0; batch < 3; batch++) {
-      recordStarts.push(journal.usedBytes() - 32 * batch); // minus the hard-state records
+      recordStarts.push(journal.usedBytes() - 2 * 32 * batch); // minus the hard-state records (two copies)
       journal.appendEntries(1, entries(batch * 4 + 1, batch * 4 + 4, 1, batch * 8, 100));
       journal.setHardState(1, { term: 1, vote: 1, commit: batch * 4 });
       await flush(journal);
@@ -148,6 +152,87 @@ describe('journal on real files', () => {
     expect(reopened.log(1).entries(1, 5, 1 << 20)).toEqual(entries(1, 4, 1, 0, 100));
     // Hard states live apart: the vote survives the corrupt segment.
     expect(reopened.log(1).hardState()).toEqual({ term: 1, vote: 1, commit: 8 });
+    // The identifiers name the damaged record and the one after it: acknowledged entries 5..12.
+    expect(report.faulty).toEqual([{ partition: 1, tail: { firstIndex: 5, firstTerm: 1, lastIndex: 12, lastTerm: 1 } }]);
+    reopened.close();
+  });
+
+  it('keeps an fsynced tail that was cut as a faulty tail, across another crash, until it is cleared', async () => {
+    const { journal } = Journal.open(new FileDisk(directory), OPTIONS);
+    for (let batch = 0; batch < 3; batch++) {
+      journal.appendEntries(1, entries(batch * 4 + 1, batch * 4 + 4, 1, batch * 8, 100));
+      journal.appendEntries(2, entries(batch + 1, batch + 1, 1, batch * 2, 10));
+      await flush(journal);
+    }
+    journal.close();
+    const [segment] = segmentFiles();
+    const file = path.join(directory, segment!);
+    // The last flush was durable (acknowledged), then its bytes were lost: cut at a record boundary.
+    const lastFlushBytes = (8 + 5 + 4 + 4 * (32 + 100)) + (8 + 5 + 4 + 32 + 10);
+    fs.truncateSync(file, fs.statSync(file).size - lastFlushBytes);
+
+    const { journal: reopened, report } = Journal.open(new FileDisk(directory), OPTIONS);
+    expect(report.faulty).toEqual([
+      { partition: 1, tail: { firstIndex: 9, firstTerm: 1, lastIndex: 12, lastTerm: 1 } },
+      { partition: 2, tail: { firstIndex: 3, firstTerm: 1, lastIndex: 3, lastTerm: 1 } },
+    ]);
+    expect(reopened.log(1).lastIndex()).toBe(8);
+    expect(reopened.log(1).faultyTail()).toEqual({ firstIndex: 9, firstTerm: 1, lastIndex: 12, lastTerm: 1 });
+    // A leader re-sends 9..12; the replica is still faulty until the repair is recorded.
+    reopened.appendEntries(1, entries(9, 12, 1, 16, 100));
+    await flush(reopened);
+    reopened.close();
+    const { journal: third, report: again } = Journal.open(new FileDisk(directory), OPTIONS);
+    expect(again.faulty.map((f) => f.partition)).toEqual([1, 2]);
+    expect(third.log(1).lastIndex()).toBe(12);
+    third.clearFaulty(1);
+    third.clearFaulty(2);
+    await flush(third);
+    third.close();
+    const { journal: fourth, report: repaired } = Journal.open(new FileDisk(directory), OPTIONS);
+    expect(repaired.faulty).toEqual([]);
+    expect(fourth.log(1).entries(1, 13, 1 << 20)).toEqual([...entries(1, 4, 1, 0, 100), ...entries(5, 8, 1, 8, 100), ...entries(9, 12, 1, 16, 100)]);
+    fourth.close();
+  });
+
+  it('keeps term and vote when one copy of the hard state is damaged or cut', async () => {
+    const { journal } = Journal.open(new FileDisk(directory), OPTIONS);
+    journal.setHardState(1, { term: 1, vote: 2, commit: 0 });
+    await flush(journal);
+    journal.setHardState(1, { term: 3, vote: 3, commit: 0 });
+    await flush(journal);
+    journal.close();
+    const [state] = fs.readdirSync(directory).filter((name) => name.startsWith('state-') && name.endsWith('.log'));
+    const main = path.join(directory, state!);
+    const copy = main.replace(/\.log$/, '.copy');
+    // A flipped byte in the newest record of one copy: the other still has it.
+    new FileDisk(directory).corruptByte(state!, fs.statSync(main).size - 3);
+    const { journal: reopened } = Journal.open(new FileDisk(directory), OPTIONS);
+    expect(reopened.log(1).hardState()).toMatchObject({ term: 3, vote: 3 });
+    // A fresh hard state, then the copy loses its newest record (an fsynced tail cut): the file has it.
+    reopened.setHardState(1, { term: 4, vote: 1, commit: 0 });
+    await flush(reopened);
+    reopened.close();
+    fs.truncateSync(copy, fs.statSync(copy).size - 32);
+    const { journal: third } = Journal.open(new FileDisk(directory), OPTIONS);
+    expect(third.log(1).hardState()).toMatchObject({ term: 4, vote: 1 });
+    third.close();
+  });
+
+  it('without identifiers (the old recovery) takes the same cut for a torn write and forgets the entries', async () => {
+    const options: JournalOptions = { ...OPTIONS, identifiers: false };
+    const { journal } = Journal.open(new FileDisk(directory), options);
+    for (let batch = 0; batch < 2; batch++) {
+      journal.appendEntries(1, entries(batch * 4 + 1, batch * 4 + 4, 1, batch * 8, 100));
+      await flush(journal);
+    }
+    journal.close();
+    const [segment] = segmentFiles();
+    const file = path.join(directory, segment!);
+    fs.truncateSync(file, fs.statSync(file).size - 100);
+    const { journal: reopened, report } = Journal.open(new FileDisk(directory), options);
+    expect(report).toMatchObject({ corruption: null, faulty: [], uncertain: false });
+    expect(reopened.log(1).lastIndex()).toBe(4);
     reopened.close();
   });
 
@@ -240,29 +325,40 @@ describe('journal on real files', () => {
     journal.close();
   });
 
-  it('fails the flush with DiskFullError when the disk is full, keeping what was durable', async () => {
+  it('holds a flush on a full disk, writing nothing half, and completes it whole once space is back', async () => {
     const disk = new FileDisk(directory);
-    const { journal } = Journal.open(disk, OPTIONS);
+    const fullEvents: boolean[] = [];
+    const { journal } = Journal.open(disk, { ...OPTIONS, onDiskFull: (full) => fullEvents.push(full) });
     journal.appendEntries(1, entries(1, 4, 1, 0));
     journal.setHardState(1, { term: 1, vote: 1, commit: 2 });
     await flush(journal);
+    const sizes = (): number[] => fs.readdirSync(directory).sort().map((name) => fs.statSync(path.join(directory, name)).size);
+    const sizesBefore = sizes();
     disk.capacityBytes = disk.usedBytes() + 10;
     journal.appendEntries(1, entries(5, 8, 1, 8));
     journal.setHardState(1, { term: 2, vote: 2, commit: 4 });
-    await expect(flush(journal)).rejects.toBeInstanceOf(DiskFullError);
-    // The staged data is gone from the in-memory view; the durable data is whole.
-    expect(journal.log(1).lastIndex()).toBe(4);
-    expect(journal.log(1).hardState()).toEqual({ term: 1, vote: 1, commit: 2 });
-    expect(journal.log(1).entries(1, 5, 1 << 20)).toEqual(entries(1, 4, 1, 0));
-    // Space comes back: the journal carries on.
+    let flushed: Error | null | undefined;
+    journal.flush((error) => (flushed = error));
+    while (!journal.isBlocked()) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(fullEvents).toEqual([true]);
+    // Not acknowledged, nothing written half: every file is as it was.
+    expect(flushed).toBeUndefined();
+    expect(sizes()).toEqual(sizesBefore);
+    // A retry on a still full disk waits again.
+    expect(journal.retryBlockedFlush()).toBe(true);
+    while (!journal.isBlocked()) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(flushed).toBeUndefined();
+    // Space comes back: the same flush completes, whole.
     disk.capacityBytes = Number.POSITIVE_INFINITY;
-    journal.appendEntries(1, entries(5, 6, 1, 8));
-    await flush(journal);
+    journal.retryBlockedFlush();
+    while (flushed === undefined) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(flushed).toBeNull();
+    expect(fullEvents).toEqual([true, false]);
     journal.close();
     const { journal: reopened, report } = Journal.open(new FileDisk(directory), OPTIONS);
-    expect(report).toMatchObject({ truncatedBytes: 0, corruption: null });
-    expect(reopened.log(1).entries(1, 7, 1 << 20)).toEqual(entries(1, 6, 1, 0));
-    expect(reopened.log(1).hardState()).toEqual({ term: 1, vote: 1, commit: 2 });
+    expect(report).toMatchObject({ truncatedBytes: 0, corruption: null, faulty: [] });
+    expect(reopened.log(1).entries(1, 9, 1 << 20)).toEqual([...entries(1, 4, 1, 0), ...entries(5, 8, 1, 8)]);
+    expect(reopened.log(1).hardState()).toEqual({ term: 2, vote: 2, commit: 4 });
     reopened.close();
   });
 });
@@ -300,6 +396,9 @@ class CountingDisk implements Disk {
   usedBytes(): number {
     return this.inner.usedBytes();
   }
+  freeBytes(): number {
+    return this.inner.freeBytes();
+  }
 }
 
 describe('group commit', () => {
@@ -313,8 +412,8 @@ describe('group commit', () => {
     expect(journal.pendingBytes()).toBeGreaterThan(0);
     await flush(journal);
     expect(journal.pendingBytes()).toBe(0);
-    expect([...disk.syncs.values()]).toEqual([1, 1]); // the segment and the hard-state file
-    expect([...disk.appends.values()]).toEqual([1, 1]);
+    expect([...disk.syncs.values()]).toEqual([1, 1, 1, 1]); // the segment, its identifiers, the hard-state file and its copy
+    expect([...disk.appends.values()]).toEqual([1, 1, 1, 1]);
     journal.close();
   });
 

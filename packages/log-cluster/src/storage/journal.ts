@@ -2,7 +2,19 @@ import { invariant } from '../invariant.ts';
 import type { Entry, HardState, RaftLogStorage, SnapshotMeta } from '../raft/types.ts';
 import { crc32c } from './crc32c.ts';
 import { EntryTable } from './entry-table.ts';
-import type { Disk, DiskFile, IoCallback, RecoveryReport } from './types.ts';
+import {
+  IDENTIFIER_BYTES,
+  decodeIdentifiers,
+  encodeIdentifiers,
+  faultyMarkerName,
+  faultyTails,
+  identifiersFileName,
+  mergeFaultyTails,
+  parseFaultyMarker,
+  type FaultyTail,
+  type RecordIdentifier,
+} from './identifiers.ts';
+import { DiskFullError, type Disk, type DiskFile, type IoCallback, type RecoveryReport } from './types.ts';
 
 /**
  * One journal per node, holding every partition replica of the node, so a flush costs one
@@ -17,8 +29,14 @@ import type { Disk, DiskFile, IoCallback, RecoveryReport } from './types.ts';
  * replay never has to guess.
  *
  * Hard states live apart, in `state-<seq>.log` files of fixed-size CRC'd records, so a corrupt
- * segment never loses a vote. Compaction writes a new file holding every hard state, syncs it and
- * only then removes the older files; recovery reads every file in order, later records winning.
+ * segment never loses a vote, and every record is written twice (`state-<seq>.copy`, same flush),
+ * so a damaged or cut hard-state file does not either. Compaction writes a new file holding every
+ * hard state, syncs it and only then removes the older files; recovery reads every file in order,
+ * the newer hard state winning.
+ *
+ * Every ENTRIES record also gets an identifier in `seg-<seq>.ids`, written in the same flush
+ * (storage/identifiers.ts): recovery cuts a bad or missing tail that no identifier names (never
+ * acknowledged) and keeps one that an identifier names as a faulty tail (acknowledged, damaged).
  */
 
 export interface JournalOptions {
@@ -29,6 +47,16 @@ export interface JournalOptions {
   cacheBytes: number;
   /** Told after every physical flush (its writes and fdatasyncs) how long it took and how much it wrote. */
   onFlushed?: (durationMs: number, bytes: number) => void;
+  /**
+   * Write and check record identifiers (default true). False is the recovery before them: a bad or
+   * missing tail is always taken for a torn write. Kept for the simulator's comparison and benches.
+   */
+  identifiers?: boolean;
+  /**
+   * Told when a flush stops on a full disk (true) and when it went through after all (false). The
+   * flush then waits — nothing of it is on disk, nothing is acknowledged — until retryBlockedFlush().
+   */
+  onDiskFull?: (full: boolean) => void;
 }
 
 const RECORD_TYPE_ENTRIES = 1;
@@ -76,6 +104,8 @@ interface StateFileInfo {
   readonly seq: number;
   readonly name: string;
   readonly file: DiskFile;
+  /** `state-<seq>.copy`: the same records again, so one damaged copy never loses a term or a vote. */
+  readonly copy: DiskFile;
 }
 
 interface Batch {
@@ -88,6 +118,10 @@ interface Batch {
   readonly written: { log: PartitionLog; index: number; data: Uint8Array }[];
   readonly hardStates: Map<number, HardState>;
   readonly removeAfter: SegmentInfo[];
+  /** Identifiers of the batch's ENTRIES records, positions relative to the batch. */
+  readonly identifiers: RecordIdentifier[];
+  /** Faulty-tail markers of repaired partitions, removed once everything staged before is durable. */
+  readonly removeMarkersAfter: string[];
   readonly waiters: IoCallback[];
   /** When its flush began (options.now()), once it has. */
   flushStartedMs: number;
@@ -112,6 +146,9 @@ export class Journal {
   private staged: Batch;
   private inFlight: Batch | null = null;
   private closed = false;
+  private readonly identifiersOn: boolean;
+  /** The flush in flight stopped on a full disk: this re-runs the step that failed. */
+  private blockedRetry: (() => void) | null = null;
   // FIFO cache of written entry data; stale items (replaced entries) age out like the rest.
   private cacheQueue: { log: PartitionLog; index: number; data: Uint8Array }[] = [];
   private cacheHead = 0;
@@ -121,6 +158,7 @@ export class Journal {
     private readonly disk: Disk,
     private readonly options: JournalOptions,
   ) {
+    this.identifiersOn = options.identifiers !== false;
     invariant(options.segmentBytes > 0 && options.retentionBytes >= 0 && options.retentionMs >= 0 && options.cacheBytes >= 0, 'bad journal options');
     this.staged = this.newBatch();
   }
@@ -164,6 +202,9 @@ export class Journal {
       const chunk = entries.slice(from, to);
       const recordPosition = batch.recordBytes;
       const record = encodeEntries(partition, chunk);
+      const firstEntry = chunk[0]!;
+      const lastEntry = chunk[chunk.length - 1]!;
+      batch.identifiers.push({ partition, position: recordPosition, length: record.bytes, recordCrc: record.crc, firstIndex: firstEntry.index, firstTerm: firstEntry.term, lastIndex: lastEntry.index, lastTerm: lastEntry.term });
       const metas: EntryMeta[] = [];
       let dataPosition = recordPosition + RECORD_PREFIX_BYTES + RECORD_BODY_HEADER_BYTES + ENTRIES_COUNT_BYTES;
       for (const entry of chunk) {
@@ -208,7 +249,7 @@ export class Journal {
   flush(done: IoCallback): void {
     invariant(!this.closed, 'journal closed');
     const staged = this.staged;
-    if (staged.records.length === 0 && staged.hardStates.size === 0 && staged.removeAfter.length === 0) {
+    if (staged.records.length === 0 && staged.hardStates.size === 0 && staged.removeAfter.length === 0 && staged.removeMarkersAfter.length === 0) {
       // Nothing new: done when what is already in flight is durable.
       if (this.inFlight !== null) this.inFlight.waiters.push(done);
       else done(null);
@@ -216,6 +257,19 @@ export class Journal {
     }
     staged.waiters.push(done);
     if (this.inFlight === null) this.startFlush();
+  }
+
+  /**
+   * A leader repaired this partition's faulty tail (raft says so): its marker goes once everything
+   * staged so far — the entries that repaired it — is durable.
+   */
+  clearFaulty(partition: number): void {
+    invariant(!this.closed, 'journal closed');
+    const log = this.log(partition);
+    if (log.faultyMarkers.length === 0) return;
+    this.staged.removeMarkersAfter.push(...log.faultyMarkers);
+    log.faultyMarkers = [];
+    log.faulty = null;
   }
 
   pendingBytes(): number {
@@ -269,7 +323,7 @@ export class Journal {
   usedBytes(): number {
     let bytes = 0;
     for (const segment of this.segments) bytes += segment.file.size();
-    for (const state of this.stateFiles) bytes += state.file.size();
+    for (const state of this.stateFiles) bytes += state.file.size() + state.copy.size();
     return bytes;
   }
 
@@ -298,7 +352,7 @@ export class Journal {
   // ---- staging ------------------------------------------------------------------------------
 
   private newBatch(): Batch {
-    return { id: this.nextBatchId++, records: [], recordBytes: 0, located: new Set(), written: [], hardStates: new Map(), removeAfter: [], waiters: [], flushStartedMs: 0 };
+    return { id: this.nextBatchId++, records: [], recordBytes: 0, located: new Set(), written: [], hardStates: new Map(), removeAfter: [], identifiers: [], removeMarkersAfter: [], waiters: [], flushStartedMs: 0 };
   }
 
   private stageStart(log: PartitionLog, start: SnapshotMeta, kept: boolean): void {
@@ -320,6 +374,8 @@ export class Journal {
     this.staged = this.newBatch();
     const undo: (() => void)[] = [];
     const writes: { file: DiskFile; data: Uint8Array | readonly Uint8Array[] }[] = [];
+    /** Written once `writes` are durable: an identifier on disk then proves its record was. */
+    const identifierWrites: typeof writes = [];
     let obsoleteStateFiles: StateFileInfo[] = [];
 
     if (batch.recordBytes > 0) {
@@ -337,6 +393,13 @@ export class Journal {
       this.locate(batch, segment.seq, base);
       segment.lastWriteMs = this.options.now();
       writes.push({ file: segment.file, data: batch.records });
+      if (this.identifiersOn && batch.identifiers.length > 0) {
+        // Same flush, separate file: a fault that damages the records leaves their identifiers.
+        const ids = this.openFile(identifiersFileName(segment.name));
+        const idsSizeBefore = ids.size();
+        undo.push(() => ids.truncate(idsSizeBefore));
+        identifierWrites.push({ file: ids, data: encodeIdentifiers(batch.identifiers, base) });
+      }
     }
 
     if (batch.hardStates.size > 0) {
@@ -350,36 +413,90 @@ export class Journal {
         const created = state;
         undo.push(() => {
           this.closeAndRemove(created.name);
+          this.closeAndRemove(created.copy.name);
           this.stateFiles = this.stateFiles.filter((s) => s !== created);
         });
         records = [...this.logs.values()].map((log) => encodeHardState(log.partition, log.hard));
         obsoleteStateFiles = obsoleteStateFiles.filter((s) => s !== state);
       } else {
-        const file = state.file;
+        const { file, copy } = state;
         const sizeBefore = file.size();
-        undo.push(() => file.truncate(sizeBefore));
+        const copySizeBefore = copy.size();
+        undo.push(() => {
+          file.truncate(sizeBefore);
+          copy.truncate(copySizeBefore);
+        });
       }
-      writes.push({ file: state.file, data: concat(records, records.length * STATE_RECORD_BYTES) });
+      const data = concat(records, records.length * STATE_RECORD_BYTES);
+      writes.push({ file: state.file, data }, { file: state.copy, data });
     }
 
-    // Every append, then one sync per file; done when all of them have answered.
-    let remaining = writes.length * 2;
-    let failure: Error | null = null;
-    const answered = (error: Error | null): void => {
-      if (error !== null && failure === null) failure = error;
-      remaining--;
-      if (remaining === 0) this.finishFlush(batch, failure, undo, obsoleteStateFiles);
-    };
-    if (remaining === 0) {
-      // Only segment removals were staged.
+    if (writes.length === 0) {
+      // Only segment or marker removals were staged.
       this.finishFlush(batch, null, undo, obsoleteStateFiles);
       return;
     }
+    // Every append, then one sync per file; then the identifiers, the same way. Two steps, so that
+    // a crash can never leave an identifier naming a record that was not durable: recovery may then
+    // cut every unnamed bad tail (torn) and trust every named one to have been acknowledged.
+    const finish = (failure: Error | null): void => this.finishFlush(batch, failure, undo, obsoleteStateFiles);
+    this.writeAll(writes, (failure) => {
+      if (failure !== null || identifierWrites.length === 0 || this.closed) finish(failure);
+      else this.writeAll(identifierWrites, finish);
+    });
+  }
+
+  /** Whether the flush in flight waits for disk space (see retryBlockedFlush). */
+  isBlocked(): boolean {
+    return this.blockedRetry !== null;
+  }
+
+  /** Tries the flush that stopped on a full disk again; false when none waits. */
+  retryBlockedFlush(): boolean {
+    const retry = this.blockedRetry;
+    if (retry === null || this.closed) return false;
+    this.blockedRetry = null;
+    retry();
+    return true;
+  }
+
+  /**
+   * Appends and syncs every write (all at once); `done` gets the first error, once all answered.
+   * On a full disk the files are put back to their sizes before and the step waits for a retry:
+   * the batch stays in flight, whole, so nothing is half written and nothing staged is lost.
+   */
+  private writeAll(writes: readonly { file: DiskFile; data: Uint8Array | readonly Uint8Array[] }[], done: (failure: Error | null) => void): void {
+    let remaining = writes.length * 2;
+    let failure: Error | null = null;
+    const sizesBefore = writes.map((write) => write.file.size());
+    const answered = (error: Error | null): void => {
+      if (error !== null && failure === null) failure = error;
+      remaining--;
+      if (remaining > 0) return;
+      if (failure instanceof DiskFullError && !this.closed) {
+        writes.forEach((write, k) => {
+          if (write.file.size() > sizesBefore[k]!) write.file.truncate(sizesBefore[k]!);
+        });
+        const wasBlocked = this.diskFull;
+        this.diskFull = true;
+        this.blockedRetry = () => this.writeAll(writes, done);
+        if (!wasBlocked) this.options.onDiskFull?.(true);
+        return;
+      }
+      if (failure === null && this.diskFull) {
+        this.diskFull = false;
+        this.options.onDiskFull?.(false);
+      }
+      done(failure);
+    };
     for (const write of writes) {
       write.file.append(write.data, answered);
       write.file.sync(answered);
     }
   }
+
+  /** Between a flush stopped by a full disk and the next one that went through. */
+  private diskFull = false;
 
   /** Turns the batch-relative locations of the batch's entries and log starts into real ones. */
   private locate(batch: Batch, seq: number, base: number): void {
@@ -415,9 +532,13 @@ export class Journal {
     for (const { log, index, data } of batch.written) {
       if (log.data.get(index) === data) this.cacheAdd(log, index, data);
     }
-    for (const state of obsoleteStateFiles) this.closeAndRemove(state.name);
+    for (const state of obsoleteStateFiles) {
+      this.closeAndRemove(state.name);
+      this.closeAndRemove(state.copy.name);
+    }
     if (obsoleteStateFiles.length > 0) this.stateFiles = this.stateFiles.filter((s) => !obsoleteStateFiles.includes(s));
     for (const segment of batch.removeAfter) this.dropSegment(segment);
+    for (const marker of batch.removeMarkersAfter) this.disk.remove(marker);
     this.options.onFlushed?.(this.options.now() - batch.flushStartedMs, batch.recordBytes + batch.hardStates.size * STATE_RECORD_BYTES);
     for (const waiter of batch.waiters) waiter(null);
     if (this.inFlight === null && !this.closed && this.staged.waiters.length > 0) this.startFlush();
@@ -482,13 +603,14 @@ export class Journal {
 
   private dropSegment(segment: SegmentInfo): void {
     this.closeAndRemove(segment.name);
+    this.closeAndRemove(identifiersFileName(segment.name));
     this.segments = this.segments.filter((s) => s !== segment);
     if (this.segments.length === 0) this.createSegment(segment.seq + 1);
   }
 
   private createStateFile(seq: number): StateFileInfo {
     const name = `state-${String(seq).padStart(SEQUENCE_DIGITS, '0')}.log`;
-    const state: StateFileInfo = { seq, name, file: this.openFile(name) };
+    const state: StateFileInfo = { seq, name, file: this.openFile(name), copy: this.openFile(stateCopyName(name)) };
     this.stateFiles.push(state);
     return state;
   }
@@ -515,26 +637,40 @@ export class Journal {
 
     let truncatedBytes = 0;
     let corruption: { file: string; position: number } | null = null;
+    let uncertain = false;
 
     this.stateFiles = [];
     for (const { seq, name } of sequenced(STATE_NAME)) {
-      const state: StateFileInfo = { seq, name, file: this.openFile(name) };
+      const state: StateFileInfo = { seq, name, file: this.openFile(name), copy: this.openFile(stateCopyName(name)) };
       this.stateFiles.push(state);
-      const size = state.file.size();
-      const bytes = size > 0 ? state.file.read(0, size) : new Uint8Array(0);
-      let position = 0;
-      while (position + STATE_RECORD_BYTES <= size) {
-        const decoded = decodeHardState(bytes, position);
-        if (decoded === null) break;
-        this.log(decoded.partition).hard = decoded.hardState;
-        position += STATE_RECORD_BYTES;
-      }
-      if (position < size) {
-        state.file.truncate(position);
-        truncatedBytes += size - position;
+      // Both copies, each up to its first bad record: the newer hard state of the two wins.
+      for (const file of [state.file, state.copy]) {
+        const size = file.size();
+        const bytes = size > 0 ? file.read(0, size) : new Uint8Array(0);
+        let position = 0;
+        while (position + STATE_RECORD_BYTES <= size) {
+          const decoded = decodeHardState(bytes, position);
+          if (decoded === null) break;
+          const log = this.log(decoded.partition);
+          log.hard = newerHardState(log.hard, decoded.hardState);
+          position += STATE_RECORD_BYTES;
+        }
+        if (position < size) {
+          file.truncate(position);
+          truncatedBytes += size - position;
+        }
       }
     }
     if (this.stateFiles.length === 0) this.createStateFile(1);
+
+    // Faulty tails found by an earlier recovery and not yet repaired (the log may hold repaired entries since).
+    for (const name of names) {
+      const marker = parseFaultyMarker(name);
+      if (marker === null) continue;
+      const log = this.log(marker.partition);
+      log.faulty = log.faulty === null ? marker.tail : mergeFaultyTails(log.faulty, marker.tail);
+      log.faultyMarkers.push(name);
+    }
 
     this.segments = [];
     let segmentsScanned = 0;
@@ -559,21 +695,32 @@ export class Journal {
         recordsRecovered++;
         position = end;
       }
-      if (!bad) continue;
+      // Identifiers of records at or past the first bad one (or past a clean end: an fsynced tail
+      // cut at a record boundary) name records a flush wrote: acknowledged, not torn.
+      const ids = this.readIdentifiers(name);
+      const firstLost = ids.findIndex((id) => id.position >= position);
+      if (!bad && firstLost < 0) continue;
       const later = segmentNames.slice(s + 1);
       const laterHasData = later.some(({ name: laterName }) => this.openFile(laterName).size() > 0);
-      // Only a bad record with valid data after it is certainly corruption. A bad last record — even
-      // full-length — is what a power cut leaves (a torn write, or a sector of garbage), so it is
-      // treated as a torn tail: otherwise every such crash would make the replica abstain from
-      // voting, and two of three abstaining replicas would leave the partition without a leader.
-      if (laterHasData || validRecordFollows(bytes, position + 1)) {
+      const lost = [...(firstLost < 0 ? [] : ids.slice(firstLost)), ...later.flatMap(({ name: laterName }) => this.readIdentifiers(laterName))];
+      if (lost.length > 0) {
         corruption = { file: name, position };
+        this.markFaulty(faultyTails(lost));
+      } else if (laterHasData || validRecordFollows(bytes, position + 1)) {
+        // Without identifiers, only a bad record with valid data after it is certainly corruption. A
+        // bad last record — even full-length — is what a power cut leaves (a torn write, or a sector
+        // of garbage), so it is treated as a torn tail: otherwise every such crash would make the
+        // replica abstain, and two of three abstaining replicas would leave the partition leaderless.
+        corruption = { file: name, position };
+        uncertain = true;
       }
       truncatedBytes += size - position;
-      segment.file.truncate(position);
+      if (position < size) segment.file.truncate(position);
+      if (firstLost >= 0) this.openFile(identifiersFileName(name)).truncate(firstLost * IDENTIFIER_BYTES);
       for (const { name: laterName } of later) {
         truncatedBytes += this.openFile(laterName).size();
         this.closeAndRemove(laterName);
+        this.closeAndRemove(identifiersFileName(laterName));
       }
       break;
     }
@@ -583,12 +730,50 @@ export class Journal {
       if (log.start.term === TERM_UNKNOWN) {
         // The record naming this start was lost (corruption): without its term the entries
         // cannot be matched by the leader, so the replica starts empty and catches up.
-        const hard = log.hard;
+        const { hard, faulty, faultyMarkers } = log;
         log.reset();
         log.hard = hard;
+        log.faulty = faulty;
+        log.faultyMarkers = faultyMarkers;
       }
     }
-    return { segmentsScanned, recordsRecovered, truncatedBytes, corruption };
+    const faulty: { partition: number; tail: FaultyTail }[] = [];
+    for (const log of this.logs.values()) if (log.faulty !== null) faulty.push({ partition: log.partition, tail: log.faulty });
+    return { segmentsScanned, recordsRecovered, truncatedBytes, corruption, faulty, uncertain };
+  }
+
+  /** The valid identifiers of a segment (none when they are off); a torn tail of the file itself is cut. */
+  private readIdentifiers(segmentName: string): RecordIdentifier[] {
+    if (!this.identifiersOn) return [];
+    const name = identifiersFileName(segmentName);
+    if (!this.disk.list().includes(name)) return [];
+    const file = this.openFile(name);
+    const size = file.size();
+    const { ids, validBytes } = decodeIdentifiers(size > 0 ? file.read(0, size) : new Uint8Array(0));
+    if (validBytes < size) file.truncate(validBytes);
+    return ids;
+  }
+
+  /**
+   * Records the faulty tails durably (a marker each, before anything is cut) and drops the entries
+   * from the first faulty one on: what the log held there before may have been replaced since.
+   */
+  private markFaulty(tails: ReadonlyMap<number, FaultyTail>): void {
+    for (const [partition, tail] of tails) {
+      const log = this.log(partition);
+      const merged = log.faulty === null ? tail : mergeFaultyTails(log.faulty, tail);
+      const name = faultyMarkerName(partition, merged);
+      if (!log.faultyMarkers.includes(name)) {
+        const file = this.disk.open(name);
+        file.truncate(0);
+        file.close();
+      }
+      for (const old of log.faultyMarkers) if (old !== name) this.disk.remove(old);
+      log.faulty = merged;
+      log.faultyMarkers = [name];
+      const keep = Math.max(log.start.index, tail.firstIndex - 1);
+      if (keep < log.lastIndex()) log.truncateAfter(keep);
+    }
   }
 
   /** Replays the record at `position`; returns its end, or null when it is bad. */
@@ -644,6 +829,8 @@ export class PartitionLog implements RaftLogStorage {
   /** @internal */ readonly table = new EntryTable();
   /** @internal Cached or pending entry data, by index. */ readonly data = new Map<number, Uint8Array>();
   /** @internal Segment of the record that set the log start (0 none, negative pending batch). */ startSegment = 0;
+  /** @internal Acknowledged entries recovery could not read back, until a leader repairs them. */ faulty: FaultyTail | null = null;
+  /** @internal Marker files that keep `faulty` across crashes. */ faultyMarkers: string[] = [];
 
   constructor(
     readonly partition: number,
@@ -690,6 +877,11 @@ export class PartitionLog implements RaftLogStorage {
     return this.hard;
   }
 
+  /** Entries this replica acknowledged before a storage fault and has not had repaired yet. */
+  faultyTail(): FaultyTail | null {
+    return this.faulty;
+  }
+
   lastOffsetEnd(): number {
     return this.offsetEnd(this.lastIndex());
   }
@@ -715,6 +907,8 @@ export class PartitionLog implements RaftLogStorage {
     this.table.truncate(0);
     this.data.clear();
     this.startSegment = 0;
+    this.faulty = null;
+    this.faultyMarkers = [];
   }
 
   /** @internal Keeps entries up to `index`, dropping their successors' data. */
@@ -835,7 +1029,7 @@ function finishRecord(record: Uint8Array, type: number, partition: number): Uint
  * entry header, and each entry's data is referenced, not copied (entries are immutable once
  * proposed). The CRC32C runs over the pieces in order, as if they were one buffer.
  */
-function encodeEntries(partition: number, entries: readonly Entry[]): { parts: Uint8Array[]; bytes: number } {
+function encodeEntries(partition: number, entries: readonly Entry[]): { parts: Uint8Array[]; bytes: number; crc: number } {
   const headerBytes = RECORD_PREFIX_BYTES + RECORD_BODY_HEADER_BYTES + ENTRIES_COUNT_BYTES;
   const headers = new Uint8Array(headerBytes + entries.length * ENTRY_HEADER_BYTES);
   const view = new DataView(headers.buffer);
@@ -863,7 +1057,7 @@ function encodeEntries(partition: number, entries: readonly Entry[]): { parts: U
   let crc = crc32c(headers.subarray(RECORD_PREFIX_BYTES, headerBytes));
   for (let i = 1; i < parts.length; i++) crc = crc32c(parts[i]!, crc);
   view.setUint32(4, crc, true);
-  return { parts, bytes };
+  return { parts, bytes, crc };
 }
 
 function encodeSnapshot(partition: number, start: SnapshotMeta, kept: boolean): Uint8Array {
@@ -922,6 +1116,19 @@ function decodeHardState(bytes: Uint8Array, position: number): { partition: numb
   if (view.getUint32(0, true) !== STATE_RECORD_LENGTH) return null;
   if (crc32c(bytes.subarray(position + 8, position + STATE_RECORD_BYTES)) !== view.getUint32(4, true)) return null;
   return { partition: view.getUint32(8, true), hardState: { term: getU64(view, 12), vote: view.getUint32(20, true), commit: getU64(view, 24) } };
+}
+
+function stateCopyName(name: string): string {
+  return `${name.slice(0, -'.log'.length)}.copy`;
+}
+
+/**
+ * Of two hard states of one partition, the later one: terms never go back, and within a term the
+ * vote is only ever set, never changed. (Commit is relearned from the leader anyway.)
+ */
+function newerHardState(a: HardState, b: HardState): HardState {
+  if (b.term !== a.term) return b.term > a.term ? b : a;
+  return b.vote !== 0 || a.vote === 0 ? b : a;
 }
 
 function concat(parts: readonly Uint8Array[], bytes: number): Uint8Array {

@@ -71,6 +71,10 @@ export class MemDisk implements Disk {
     return bytes;
   }
 
+  freeBytes(): number {
+    return Number.isFinite(this.capacityBytes) ? Math.max(0, this.capacityBytes - this.usedBytes()) : Number.MAX_SAFE_INTEGER;
+  }
+
   /** Bytes of `name` that would survive a crash now (for tests). */
   syncedBytes(name: string): number {
     return this.states.get(name)?.syncedBytes ?? 0;
@@ -80,6 +84,13 @@ export class MemDisk implements Disk {
     const state = this.states.get(name);
     invariant(state !== undefined && position >= 0 && position < state.writtenBytes, `corruptByte: ${name} has no byte at ${position}`);
     state.data[position] = state.data[position]! ^ 0xff;
+  }
+
+  /** Overwrites bytes in place, durably, as a misdirected or damaged write would (for fault injection). */
+  overwrite(name: string, position: number, bytes: Uint8Array): void {
+    const state = this.states.get(name);
+    invariant(state !== undefined && position >= 0 && position + bytes.length <= state.writtenBytes, `overwrite: ${name} has no bytes [${position}, ${position + bytes.length})`);
+    state.data.set(bytes, position);
   }
 
   /**

@@ -1,3 +1,5 @@
+import type { FaultyTail } from './identifiers.ts';
+
 /**
  * The only I/O a node's storage does. Two implementations: real files with fdatasync
  * (storage/file-disk.ts) and the simulator's memory disk that models a crash
@@ -31,6 +33,8 @@ export interface Disk {
   remove(name: string): void;
   /** Bytes in use, for metrics and retention. */
   usedBytes(): number;
+  /** Bytes still free for this directory (what appends may use), for alerts on a full disk. */
+  freeBytes(): number;
 }
 
 /** ENOSPC: the write did not happen; the caller fails the appends that needed it. */
@@ -47,4 +51,14 @@ export interface RecoveryReport {
   readonly truncatedBytes: number;
   /** Set when a CRC mismatch (not only a short tail) was found: which file, at which position. */
   readonly corruption: { readonly file: string; readonly position: number } | null;
+  /**
+   * Partitions holding acknowledged entries recovery could not read back (identifiers name them):
+   * kept as faulty tails until a leader repairs them. Includes tails found by earlier recoveries.
+   */
+  readonly faulty: readonly { readonly partition: number; readonly tail: FaultyTail }[];
+  /**
+   * Corruption no identifier explains (identifiers off, or damage before the records they name): the
+   * node cannot tell what it lost, so its replicas abstain from voting until they have caught up.
+   */
+  readonly uncertain: boolean;
 }
