@@ -21,6 +21,8 @@ export interface NodeConfig {
   readonly journal: Omit<JournalOptions, 'now'>;
   /** How often retention looks for whole segments to delete. */
   readonly retentionIntervalMs: number;
+  /** Idle partitions stop ticking and heartbeating (RaftOptions.quiesce); node pairs then exchange one liveness heartbeat. */
+  readonly quiesce: boolean;
 }
 
 export const DEFAULT_NODE_CONFIG: Omit<NodeConfig, 'id' | 'nodeIds' | 'partitionCount'> = {
@@ -33,7 +35,16 @@ export const DEFAULT_NODE_CONFIG: Omit<NodeConfig, 'id' | 'nodeIds' | 'partition
   maxInflightMessages: 64,
   journal: { segmentBytes: 64 << 20, retentionBytes: 4 * 2 ** 30, retentionMs: 24 * 3600_000, cacheBytes: 64 << 20 },
   retentionIntervalMs: 10_000,
+  quiesce: true,
 };
+
+/**
+ * Node liveness (with quiescence): each node pair exchanges at least one envelope per interval, an
+ * empty one when no partition has anything to say; a node not heard from for the timeout is silent
+ * and every quiesced partition it holds a replica of wakes, so a dead leader's followers elect again.
+ */
+const LIVENESS_HEARTBEAT_TICKS = 3;
+const LIVENESS_TIMEOUT_TICKS = 15;
 
 /** What a node reports as it works; telemetry, tests and the simulator listen. */
 export interface NodeObserver {
@@ -97,6 +108,10 @@ export class LogNode {
   private lastRetentionMs = 0;
   /** Whether this node's replicas may still be missing entries they acknowledged. */
   private abstaining = false;
+  /** Node liveness: when each other node was last heard from and last sent to (scheduler ms). */
+  private readonly heardFromMs = new Map<NodeId, number>();
+  private readonly sentToMs = new Map<NodeId, number>();
+  private readonly silentNodes = new Set<NodeId>();
 
   constructor(config: NodeConfig, deps: NodeDeps) {
     invariant(config.nodeIds.includes(config.id), 'node id must be one of the cluster node ids');
@@ -136,11 +151,13 @@ export class LogNode {
             maxInflightMessages: config.maxInflightMessages,
             preVote: true,
             checkQuorum: true,
+            quiesce: config.quiesce,
           },
         }),
       );
     }
     deps.transport.setHandler((from, messages) => this.receive(from, messages));
+    for (const other of config.nodeIds) this.heardFromMs.set(other, this.now());
     this.scheduleTick();
   }
 
@@ -251,6 +268,7 @@ export class LogNode {
       if (!this.running) return;
       if (this.now() >= this.pausedUntilMs) {
         for (const replica of this.replicas.values()) replica.raft.tick();
+        if (this.config.quiesce) this.tickLiveness();
         this.maybeEnforceRetention();
         this.maybeClearAbstain();
         this.scheduleProcess();
@@ -261,6 +279,8 @@ export class LogNode {
 
   private receive(from: NodeId, messages: readonly PartitionMessage[]): void {
     if (!this.running) return;
+    this.heardFromMs.set(from, this.now());
+    this.silentNodes.delete(from);
     if (this.now() < this.pausedUntilMs) {
       if (this.pausedInbox.length === 0) this.deps.scheduler.setTimer(this.pausedUntilMs - this.now(), () => this.drainPausedInbox());
       this.pausedInbox.push({ from, messages });
@@ -387,8 +407,29 @@ export class LogNode {
   onDiskError: ((error: Error) => void) | null = null;
 
   private sendAll(byNode: Map<NodeId, PartitionMessage[]>): void {
-    for (const [to, messages] of byNode) this.deps.transport.send(to, messages);
+    for (const [to, messages] of byNode) this.sendTo(to, messages);
     byNode.clear();
+  }
+
+  private sendTo(to: NodeId, messages: readonly PartitionMessage[]): void {
+    this.sentToMs.set(to, this.now());
+    this.deps.transport.send(to, messages);
+  }
+
+  /** Sends the node-pair heartbeats that are due; wakes the partitions of nodes that fell silent. */
+  private tickLiveness(): void {
+    const now = this.now();
+    const heartbeatMs = LIVENESS_HEARTBEAT_TICKS * this.config.tickMs;
+    const timeoutMs = LIVENESS_TIMEOUT_TICKS * this.config.tickMs;
+    for (const other of this.config.nodeIds) {
+      if (other === this.id) continue;
+      if (now - (this.sentToMs.get(other) ?? 0) >= heartbeatMs) this.sendTo(other, []);
+      if (now - (this.heardFromMs.get(other) ?? now) < timeoutMs || this.silentNodes.has(other)) continue;
+      this.silentNodes.add(other);
+      for (const replica of this.replicas.values()) {
+        if (replica.raft.isQuiesced() && replica.replicas.includes(other)) replica.raft.wake();
+      }
+    }
   }
 
   private maybeClearAbstain(): void {

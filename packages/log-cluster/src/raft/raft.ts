@@ -28,6 +28,10 @@ export const MAX_PENDING_MESSAGES = 1 << 16;
 export const MAX_ENTRY_DATA_BYTES = 64 * 1024 * 1024;
 /** Messages have no context field: a vote/preVote whose `commit` holds this mark was forced by timeoutNow. */
 export const TRANSFER_CAMPAIGN = 1;
+/** A heartbeat whose `logTerm` holds this mark asks caught-up followers to quiesce (heartbeats use no logTerm). */
+export const QUIESCE_HEARTBEAT = 1;
+/** Heartbeat intervals a leader stays idle, with every follower caught up, before it quiesces its partition. */
+export const QUIESCE_IDLE_HEARTBEATS = 2;
 
 export interface RaftOptions extends RaftConfig {
   /**
@@ -104,6 +108,10 @@ export class Raft {
   private transferee: NodeId = NONE;
 
   private abstaining: boolean;
+  /** Quiesced: tick() does nothing (see RaftOptions.quiesce). */
+  private quiesced = false;
+  /** Leader ticks in a row with everything replicated and nothing pending. */
+  private idleTicks = 0;
   /**
    * Highest index known to match the current leader's log (from an accepted append or snapshot
    * this term). A heartbeat may commit only up to it: the leader caps the heartbeat's commit at
@@ -168,6 +176,7 @@ export class Raft {
   // ---------------------------------------------------------------- inputs
 
   tick(): void {
+    if (this.quiesced) return;
     if (this.role === 'leader') {
       this.tickLeader();
       return;
@@ -182,6 +191,8 @@ export class Raft {
   step(m: Message): void {
     invariant(m.to === this.id, () => `message to ${m.to} stepped into ${this.id}`);
     invariant(m.from !== this.id && this.config.peers.includes(m.from), () => `message from non-peer ${m.from}`);
+    // Anything but the quiesce round itself (its heartbeat and the answers) means there is work.
+    if (this.quiesced && m.type !== 'heartbeatResp' && !(m.type === 'heartbeat' && m.logTerm === QUIESCE_HEARTBEAT)) this.wake();
 
     if (m.term > this.term) {
       if (m.type === 'vote' || m.type === 'preVote') {
@@ -235,6 +246,8 @@ export class Raft {
     if (this.role !== 'leader') return { ok: false, reason: 'not-leader', leaderHint: this.lead };
     // New entries would keep the transfer target behind forever.
     if (this.transferee !== NONE) return { ok: false, reason: 'transferring', leaderHint: this.id };
+    this.wake();
+    this.idleTicks = 0;
     const e = this.appendLocal(data, count);
     this.bcastAppend();
     return { ok: true, index: e.index, term: e.term, offset: e.offset };
@@ -243,6 +256,7 @@ export class Raft {
   transferLeadership(to: NodeId): void {
     invariant(this.config.peers.includes(to), () => `transferLeadership: ${to} is not a peer`);
     if (this.role !== 'leader' || to === this.id || this.transferee === to) return;
+    this.wake();
     this.transferee = to;
     // The transfer is aborted after one election timeout from now.
     this.electionElapsed = 0;
@@ -333,6 +347,26 @@ export class Raft {
     };
   }
 
+  isQuiesced(): boolean {
+    return this.quiesced;
+  }
+
+  /**
+   * Resumes ticking. The node calls it when a replica's node went silent (so a dead leader's
+   * followers elect again); anything pending (proposals, reads, transfers) must call it too.
+   */
+  wake(): void {
+    if (!this.quiesced) return;
+    this.quiesced = false;
+    this.idleTicks = 0;
+    this.electionElapsed = 0;
+    if (this.role === 'leader') {
+      // Heartbeat at the next tick; activity seen before quiescing says nothing about now.
+      this.heartbeatElapsed = this.config.heartbeatTicks - 1;
+      for (const [id, pr] of this.progress) if (id !== this.id) pr.recentActive = false;
+    }
+  }
+
   /** Whether this replica still withholds votes after recovering from a corrupted segment. */
   abstainingFromVotes(): boolean {
     return this.abstaining;
@@ -374,6 +408,8 @@ export class Raft {
     this.lead = NONE;
     this.electionElapsed = 0;
     this.heartbeatElapsed = 0;
+    this.quiesced = false;
+    this.idleTicks = 0;
     const r = this.config.random();
     invariant(r >= 0 && r < 1, () => `config.random() returned ${r}, outside [0, 1)`);
     this.randomizedElectionTicks = this.config.electionTicks + Math.floor(r * this.config.electionTicks);
@@ -547,6 +583,10 @@ export class Raft {
         if (m.type === 'append') this.handleAppend(m);
         else if (m.type === 'heartbeat') this.handleHeartbeat(m);
         else this.handleSnapshot(m);
+        // Quiesce only holding everything the leader committed; otherwise stay awake (and time out).
+        if (m.type === 'heartbeat' && m.logTerm === QUIESCE_HEARTBEAT && this.config.quiesce === true && this.commit >= m.commit && !this.abstaining) {
+          this.quiesced = true;
+        }
         if (this.abstaining && this.abstainUntilCommit !== null && this.commit >= this.abstainUntilCommit) {
           this.abstaining = false;
         }
@@ -708,6 +748,31 @@ export class Raft {
         this.send({ type: 'heartbeat', to, commit: Math.min(this.peer(to).match, this.commit) });
       }
     }
+    if (this.config.quiesce === true) this.maybeQuiesce();
+  }
+
+  /** After QUIESCE_IDLE_HEARTBEATS idle heartbeat intervals with every follower caught up: tell them and stop ticking. */
+  private maybeQuiesce(): void {
+    if (!this.caughtUpAndIdle()) {
+      this.idleTicks = 0;
+      return;
+    }
+    if (++this.idleTicks < QUIESCE_IDLE_HEARTBEATS * this.config.heartbeatTicks) return;
+    this.quiesced = true;
+    this.idleTicks = 0;
+    for (const to of this.config.peers) {
+      if (to !== this.id) this.send({ type: 'heartbeat', to, commit: this.commit, logTerm: QUIESCE_HEARTBEAT });
+    }
+  }
+
+  /** Everything committed and on every replica (each heard from lately), no transfer or snapshot pending. */
+  private caughtUpAndIdle(): boolean {
+    const last = this.lastIndex();
+    if (this.transferee !== NONE || this.pendingSnapshot !== null || this.commit !== last || this.handedOutIndex !== last) return false;
+    for (const [id, pr] of this.progress) {
+      if (pr.match !== last || (id !== this.id && (!pr.recentActive || pr.state !== 'replicate'))) return false;
+    }
+    return true;
   }
 
   /** Whether a quorum was heard from since the last check; starts the next check window. */
