@@ -108,10 +108,18 @@ export class LogNode {
   private lastRetentionMs = 0;
   /** Whether this node's replicas may still be missing entries they acknowledged. */
   private abstaining = false;
-  /** Node liveness: when each other node was last heard from and last sent to (scheduler ms). */
-  private readonly heardFromMs = new Map<NodeId, number>();
-  private readonly sentToMs = new Map<NodeId, number>();
+  /**
+   * Node liveness, in ticks (like raft's timers, so a stalled event loop is not mistaken for a
+   * silent peer): ticks since each other node was last heard from and last sent to.
+   */
+  private readonly ticksSinceHeard = new Map<NodeId, number>();
+  private readonly ticksSinceSent = new Map<NodeId, number>();
   private readonly silentNodes = new Set<NodeId>();
+  /** Replicas that are not quiesced: the only ones ticked (an idle partition costs nothing). */
+  private readonly awake = new Set<Replica>();
+  /** Replicas that may have a Ready; the next process() looks only at them, unless scanAll. */
+  private readonly dirty = new Set<Replica>();
+  private scanAll = true;
 
   constructor(config: NodeConfig, deps: NodeDeps) {
     invariant(config.nodeIds.includes(config.id), 'node id must be one of the cluster node ids');
@@ -134,9 +142,7 @@ export class LogNode {
     this.placement = placement(config.partitionCount, config.nodeIds, config.replicationFactor);
     for (const [partition, replicas] of this.placement) {
       if (!replicas.includes(config.id)) continue;
-      this.replicas.set(
-        partition,
-        new Replica({
+      const replica: Replica = new Replica({
           nodeId: config.id,
           partition,
           replicas,
@@ -152,12 +158,13 @@ export class LogNode {
             preVote: true,
             checkQuorum: true,
             quiesce: config.quiesce,
+            onWake: () => this.awake.add(replica),
           },
-        }),
-      );
+        });
+      this.replicas.set(partition, replica);
+      this.awake.add(replica);
     }
     deps.transport.setHandler((from, messages) => this.receive(from, messages));
-    for (const other of config.nodeIds) this.heardFromMs.set(other, this.now());
     this.scheduleTick();
   }
 
@@ -214,7 +221,7 @@ export class LogNode {
             }
             resolve(response);
           });
-          this.scheduleProcess();
+          this.scheduleProcess(replica);
         });
       }
     }
@@ -225,7 +232,7 @@ export class LogNode {
     const replica = this.replicas.get(partition);
     if (replica === undefined) throw unknownPartition(partition, this.config.partitionCount);
     replica.raft.transferLeadership(to);
-    this.scheduleProcess();
+    this.scheduleProcess(replica);
   }
 
   /** A GC-like stall: no ticks, no messages handled, no client answers until it ends. */
@@ -267,11 +274,15 @@ export class LogNode {
     this.cancelTick = this.deps.scheduler.setTimer(this.config.tickMs, () => {
       if (!this.running) return;
       if (this.now() >= this.pausedUntilMs) {
-        for (const replica of this.replicas.values()) replica.raft.tick();
+        for (const replica of this.awake) {
+          replica.raft.tick();
+          this.dirty.add(replica);
+          if (replica.raft.isQuiesced()) this.awake.delete(replica);
+        }
         if (this.config.quiesce) this.tickLiveness();
         this.maybeEnforceRetention();
         this.maybeClearAbstain();
-        this.scheduleProcess();
+        this.scheduleProcess(null);
       }
       this.scheduleTick();
     });
@@ -279,7 +290,7 @@ export class LogNode {
 
   private receive(from: NodeId, messages: readonly PartitionMessage[]): void {
     if (!this.running) return;
-    this.heardFromMs.set(from, this.now());
+    this.ticksSinceHeard.set(from, 0);
     this.silentNodes.delete(from);
     if (this.now() < this.pausedUntilMs) {
       if (this.pausedInbox.length === 0) this.deps.scheduler.setTimer(this.pausedUntilMs - this.now(), () => this.drainPausedInbox());
@@ -294,8 +305,9 @@ export class LogNode {
         if (rttMs !== null) this.deps.observer?.replicationRtt?.(partition, message.from, rttMs / 1000);
       }
       replica.raft.step(message);
+      this.dirty.add(replica);
     }
-    this.scheduleProcess();
+    this.scheduleProcess(null);
   }
 
   private drainPausedInbox(): void {
@@ -307,7 +319,13 @@ export class LogNode {
     for (const { from, messages } of inbox) this.receive(from, messages);
   }
 
-  private scheduleProcess(): void {
+  /**
+   * Runs process() soon. `replica`: the one that got work (null: only those already marked);
+   * without an argument every replica is looked at (always correct, costs O(replicas)).
+   */
+  private scheduleProcess(replica?: Replica | null): void {
+    if (replica === undefined) this.scanAll = true;
+    else if (replica !== null) this.dirty.add(replica);
     if (this.processScheduled || !this.running) return;
     this.processScheduled = true;
     this.deps.scheduler.setTimer(0, () => {
@@ -330,9 +348,11 @@ export class LogNode {
   private process(): void {
     if (!this.running || this.now() < this.pausedUntilMs || this.rounds.length >= PIPELINE_ROUNDS_MAX) return;
     const readies: [Replica, Ready][] = [];
-    for (const replica of this.replicas.values()) {
+    for (const replica of this.scanAll ? this.replicas.values() : this.dirty) {
       if (replica.raft.hasReady()) readies.push([replica, replica.raft.ready()]);
     }
+    this.scanAll = false;
+    this.dirty.clear();
     if (readies.length === 0) return;
     let needsSync = false;
     const early = new Map<NodeId, PartitionMessage[]>();
@@ -385,7 +405,7 @@ export class LogNode {
     } else {
       this.completeRounds();
     }
-    this.scheduleProcess();
+    this.scheduleProcess(null);
   }
 
   /** Completes durable rounds from the head, in order: late messages out, then advance. */
@@ -397,10 +417,13 @@ export class LogNode {
       const persistedMs = this.now();
       for (const [replica, ready] of round.readies) replica.onReadyPersisted(ready, persistedMs);
       this.sendAll(round.late);
-      for (const [replica, ready] of round.readies) replica.raft.advance(ready);
+      for (const [replica, ready] of round.readies) {
+        replica.raft.advance(ready);
+        this.dirty.add(replica);
+      }
       completed = true;
     }
-    if (completed) this.scheduleProcess();
+    if (completed) this.scheduleProcess(null);
   }
 
   /** Set by the owner to learn that the node stopped on a disk error (disk full, I/O error). */
@@ -412,19 +435,20 @@ export class LogNode {
   }
 
   private sendTo(to: NodeId, messages: readonly PartitionMessage[]): void {
-    this.sentToMs.set(to, this.now());
+    this.ticksSinceSent.set(to, 0);
     this.deps.transport.send(to, messages);
   }
 
   /** Sends the node-pair heartbeats that are due; wakes the partitions of nodes that fell silent. */
   private tickLiveness(): void {
-    const now = this.now();
-    const heartbeatMs = LIVENESS_HEARTBEAT_TICKS * this.config.tickMs;
-    const timeoutMs = LIVENESS_TIMEOUT_TICKS * this.config.tickMs;
     for (const other of this.config.nodeIds) {
       if (other === this.id) continue;
-      if (now - (this.sentToMs.get(other) ?? 0) >= heartbeatMs) this.sendTo(other, []);
-      if (now - (this.heardFromMs.get(other) ?? now) < timeoutMs || this.silentNodes.has(other)) continue;
+      const sinceSent = (this.ticksSinceSent.get(other) ?? 0) + 1;
+      this.ticksSinceSent.set(other, sinceSent);
+      if (sinceSent >= LIVENESS_HEARTBEAT_TICKS) this.sendTo(other, []);
+      const sinceHeard = (this.ticksSinceHeard.get(other) ?? 0) + 1;
+      this.ticksSinceHeard.set(other, sinceHeard);
+      if (sinceHeard < LIVENESS_TIMEOUT_TICKS || this.silentNodes.has(other)) continue;
       this.silentNodes.add(other);
       for (const replica of this.replicas.values()) {
         if (replica.raft.isQuiesced() && replica.replicas.includes(other)) replica.raft.wake();

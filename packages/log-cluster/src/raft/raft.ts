@@ -268,8 +268,12 @@ export class Raft {
   // ---------------------------------------------------------------- outputs
 
   hasReady(): boolean {
+    // Called for every replica of a node each round: compare fields, allocate nothing.
+    const prev = this.prevHardState;
     return (
-      !sameHardState(this.hardState(), this.prevHardState) ||
+      this.term !== prev.term ||
+      this.vote !== prev.vote ||
+      this.commit !== prev.commit ||
       this.lead !== this.prevSoftState.leader ||
       this.role !== this.prevSoftState.role ||
       (this.pendingSnapshot !== null && !this.snapshotHandedOut) ||
@@ -357,7 +361,7 @@ export class Raft {
    */
   wake(): void {
     if (!this.quiesced) return;
-    this.quiesced = false;
+    this.unquiesce();
     this.idleTicks = 0;
     this.electionElapsed = 0;
     if (this.role === 'leader') {
@@ -365,6 +369,11 @@ export class Raft {
       this.heartbeatElapsed = this.config.heartbeatTicks - 1;
       for (const [id, pr] of this.progress) if (id !== this.id) pr.recentActive = false;
     }
+  }
+
+  private unquiesce(): void {
+    this.quiesced = false;
+    this.config.onWake?.();
   }
 
   /** Whether this replica still withholds votes after recovering from a corrupted segment. */
@@ -408,7 +417,7 @@ export class Raft {
     this.lead = NONE;
     this.electionElapsed = 0;
     this.heartbeatElapsed = 0;
-    this.quiesced = false;
+    if (this.quiesced) this.unquiesce();
     this.idleTicks = 0;
     const r = this.config.random();
     invariant(r >= 0 && r < 1, () => `config.random() returned ${r}, outside [0, 1)`);

@@ -131,6 +131,8 @@ export interface RaftConfig {
    * message, proposal or wake() (the node's liveness found a replica's node silent) wakes it.
    */
   readonly quiesce?: boolean;
+  /** Told when a quiesced replica wakes, so the caller ticks it again (it may stop ticking quiesced ones). */
+  readonly onWake?: () => void;
 }
 
 export interface Progress {
