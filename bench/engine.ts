@@ -1,7 +1,10 @@
-// `npm run bench -- engine [--seconds N] [--quick]`: acknowledged durable appends/s and append latency
-// (open-loop, from the intended send time) of a 3-node RF=3 cluster, embedded and as three processes
-// over TCP, at the measured maximum and at 50 % of it, for 100 B and 1 KiB records — beside the
-// physical limit of the same disk and the simulator's seeds per minute.
+// `npm run bench -- engine [--seconds N] [--quick] [--sweep] [--sweep-only] [--ab]`: acknowledged durable
+// appends/s and append latency (open-loop, from the intended send time) of a 3-node RF=3 cluster,
+// embedded and as three processes over TCP, at the measured maximum and at 50 % of it, for 100 B and
+// 1 KiB records — beside the physical limit of the same disk and the simulator's seeds per minute.
+// Then the partition sweep (bench/partition-sweep.ts): by default 5 nodes × 256 and × 1 024 partitions
+// at 2 000 appends/s of 256 B plus their idle CPU; --sweep runs 3 and 5 nodes × 12, 256, 1 024
+// partitions at 500 and 2 000/s; --ab adds each configuration with quiescence off.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -17,6 +20,7 @@ import { TcpConnector } from '../packages/log-cluster/src/transport/tcp.ts';
 import { NodeProcessCluster } from '../test/support/node-cluster.ts';
 import { measureDiskLimit, type DiskLimit } from './disk-limit.ts';
 import { machineLine } from './machine.ts';
+import { measurePreallocation, sweepPartitions, sweepTable, type SweepConfig } from './partition-sweep.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const PARTITIONS = 12;
@@ -170,7 +174,17 @@ async function identifiersCost(dataDir: string, seconds: number): Promise<{ with
 }
 
 export async function run(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { seconds: { type: 'string', default: '5' }, quick: { type: 'boolean', default: false }, 'skip-tcp': { type: 'boolean', default: false } } });
+  const { values } = parseArgs({
+    args,
+    options: {
+      seconds: { type: 'string', default: '5' },
+      quick: { type: 'boolean', default: false },
+      'skip-tcp': { type: 'boolean', default: false },
+      sweep: { type: 'boolean', default: false },
+      'sweep-only': { type: 'boolean', default: false },
+      ab: { type: 'boolean', default: false },
+    },
+  });
   const seconds = values.quick ? 2 : Number(values.seconds);
   const sizes = [100, 1024];
   const dataDir = mkdtempSync(join(tmpdir(), 'logscope-bench-'));
@@ -186,49 +200,61 @@ export async function run(args: string[]): Promise<void> {
   try {
     console.log(`machine: ${machineLine(dataDir)}`);
     const disk = measureDiskLimit(dataDir, values.quick ? 1 : 3);
+    const preallocation = measurePreallocation(dataDir, values.quick ? 200 : 500);
     const points: Point[] = [];
+    const sweepOnly = values['sweep-only'];
+    if (!sweepOnly) {
+      const cluster = await EmbeddedCluster.start({ dataDir: join(dataDir, 'embedded'), nodeCount: 3, partitionCount: PARTITIONS });
+      await cluster.waitForLeaders();
+      points.push(...(await sweep('embedded', cluster.client({ appendTimeoutMs: 30_000 }), seconds, sizes)));
+      await cluster.stop();
 
-    const cluster = await EmbeddedCluster.start({ dataDir: join(dataDir, 'embedded'), nodeCount: 3, partitionCount: PARTITIONS });
-    await cluster.waitForLeaders();
-    points.push(...(await sweep('embedded', cluster.client({ appendTimeoutMs: 30_000 }), seconds, sizes)));
-    await cluster.stop();
-    const identifiers = await identifiersCost(join(dataDir, 'identifiers-ab'), seconds);
-
-    if (!values['skip-tcp']) {
-      const tcpDir = join(dataDir, 'tcp');
-      mkdirSync(tcpDir, { recursive: true });
-      tcp = await NodeProcessCluster.start(tcpDir, { partitionCount: PARTITIONS });
-      const connector = new TcpConnector(tcp.peers);
-      const client = new LogClient(connector, realScheduler, { appendTimeoutMs: 30_000 });
-      for (let i = 0; i < 100; i++) {
-        try {
-          await client.append({ partition: i % PARTITIONS }, [new Uint8Array(1)]);
-        } catch {
-          await sleep(50);
+      if (!values['skip-tcp']) {
+        const tcpDir = join(dataDir, 'tcp');
+        mkdirSync(tcpDir, { recursive: true });
+        tcp = await NodeProcessCluster.start(tcpDir, { partitionCount: PARTITIONS });
+        const connector = new TcpConnector(tcp.peers);
+        const client = new LogClient(connector, realScheduler, { appendTimeoutMs: 30_000 });
+        for (let i = 0; i < 100; i++) {
+          try {
+            await client.append({ partition: i % PARTITIONS }, [new Uint8Array(1)]);
+          } catch {
+            await sleep(50);
+          }
         }
+        points.push(...(await sweep('tcp', client, seconds, sizes)));
+        client.close();
+        connector.close();
       }
-      points.push(...(await sweep('tcp', client, seconds, sizes)));
-      client.close();
-      connector.close();
     }
+    const identifiers = sweepOnly ? null : await identifiersCost(join(dataDir, 'identifiers-ab'), seconds);
+    const full = values.sweep || sweepOnly;
+    const shapes = full ? [3, 5].flatMap((nodes) => [12, 256, 1024].map((partitions) => ({ nodes, partitions }))) : [{ nodes: 5, partitions: 256 }, { nodes: 5, partitions: 1024 }];
+    const configs: SweepConfig[] = shapes.flatMap((shape) => (values.ab ? [{ ...shape, quiesce: true }, { ...shape, quiesce: false }] : [{ ...shape, quiesce: true }]));
+    const sweepRows = await sweepPartitions(dataDir, configs, full ? [500, 2000] : [2000], 256, seconds);
 
     const seedsCount = values.quick ? 100 : 300;
-    const sim = await runSeeds(500_000, seedsCount);
+    const sim = sweepOnly ? { seedsRun: 0, elapsedMs: 1, failures: [] } : await runSeeds(500_000, seedsCount);
     const seedsPerMinute = (sim.seedsRun / sim.elapsedMs) * 60_000;
 
     console.log(table(points, disk));
+    console.log(
+      `Preallocation (same disk, alternating): 4 KiB write + fdatasync on a growing file p50 ${preallocation.growingP50Ms.toFixed(2)} / p99 ${preallocation.growingP99Ms.toFixed(2)} / max ${preallocation.growingMaxMs.toFixed(2)} ms; on a zero-filled file p50 ${preallocation.preallocatedP50Ms.toFixed(2)} / p99 ${preallocation.preallocatedP99Ms.toFixed(2)} / max ${preallocation.preallocatedMaxMs.toFixed(2)} ms (p99 ratio ${(preallocation.growingP99Ms / preallocation.preallocatedP99Ms).toFixed(2)} ×).`,
+    );
+    console.log(`\nPartition sweep (embedded, 256 B records, open loop, UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE ?? '4 (default)'}):`);
+    console.log(sweepTable(sweepRows));
     for (const mode of ['embedded', 'tcp'] as const) {
       const kib = points.find((p) => p.mode === mode && p.recordBytes === 1024 && p.load === 'max');
       const halfLoad = points.find((p) => p.mode === mode && p.recordBytes === 1024 && p.load === '50%');
       if (kib !== undefined) console.log(`${mode}, 1 KiB at max: ${kib.mbPerSec.toFixed(1)} MB/s = ${((kib.mbPerSec / (disk.syncedWriteMBps / 3)) * 100).toFixed(0)} % of disk bandwidth / 3 (target ≥ 60 %)`);
       if (halfLoad !== undefined) console.log(`${mode}, 1 KiB at 50 % load: p99 ${halfLoad.p99Ms.toFixed(2)} ms = ${(halfLoad.p99Ms / disk.fdatasyncP99Ms).toFixed(1)} × the fdatasync p99 (target ≤ 4 ×)`);
     }
-    console.log(`record identifiers (protocol-aware recovery), embedded 1 KiB at max, A/B alternated in this run: ${identifiers.withPerSec.toFixed(0)} appends/s with, ${identifiers.withoutPerSec.toFixed(0)} without = ${(identifiers.ratio * 100).toFixed(1)} % (cost ${((1 - identifiers.ratio) * 100).toFixed(1)} %, target ≤ 5 %)`);
+    if (identifiers !== null) console.log(`record identifiers (protocol-aware recovery), embedded 1 KiB at max, A/B alternated in this run: ${identifiers.withPerSec.toFixed(0)} appends/s with, ${identifiers.withoutPerSec.toFixed(0)} without = ${(identifiers.ratio * 100).toFixed(1)} % (cost ${((1 - identifiers.ratio) * 100).toFixed(1)} %, target ≤ 5 %)`);
     console.log(`simulator: ${sim.seedsRun} seeds in ${(sim.elapsedMs / 1000).toFixed(1)} s = ${seedsPerMinute.toFixed(0)} seeds/min on all cores, ${sim.failures.length} failing (target ≥ 1,000/min)`);
     const resultsDir = join(root, 'bench', 'results');
     mkdirSync(resultsDir, { recursive: true });
     const file = join(resultsDir, `engine-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-    writeFileSync(file, JSON.stringify({ machine: machineLine(dataDir), seconds, disk, points, simulator: { seeds: sim.seedsRun, seedsPerMinute, failures: sim.failures.length }, identifiers }, null, 2));
+    writeFileSync(file, JSON.stringify({ machine: machineLine(dataDir), seconds, disk, preallocation, points, sweep: sweepRows, simulator: { seeds: sim.seedsRun, seedsPerMinute, failures: sim.failures.length }, identifiers }, null, 2));
     console.log(`results: ${file}`);
   } finally {
     cleanup();

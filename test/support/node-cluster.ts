@@ -57,7 +57,8 @@ export class NodeProcessCluster {
     const child = spawn(
       process.execPath,
       ['--import', 'tsx', join(root, 'apps/server/src/cli.ts'), 'node', '--id', String(id), '--peers', this.peersArg, '--data-dir', join(this.dataDir, `node-${id}`), '--partitions', String(this.partitionCount)],
-      { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+      // A node's flushes (segment, hard-state file, directory, background preallocation) run in the libuv pool.
+      { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? '8' } },
     );
     this.children.set(id, child);
     this.outputs.set(id, '');

@@ -67,21 +67,39 @@ describe('operator auth and the audit trail', () => {
 });
 
 describe('AuditTrail on disk', () => {
-  it('survives a restart, and a torn last line is cut off', () => {
+  it('survives a restart, and a torn last line is cut off', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'logscope-audit-'));
     try {
       const a = AuditTrail.open(dir);
-      for (let i = 0; i < 5; i++) a.append({ timeMs: i, role: 'operator', action: `mutation:x${i}`, input: { i }, outcome: 'ok', message: null });
+      for (let i = 0; i < 5; i++) await a.append({ timeMs: i, role: 'operator', action: `mutation:x${i}`, input: { i }, outcome: 'ok', message: null });
       a.close();
       appendFileSync(join(dir, AUDIT_FILE), '{"seq":6,"timeMs":'); // crash mid-write
       const b = AuditTrail.open(dir);
       expect(b.total).toBe(5);
       expect(b.list(undefined, 10).entries.map((e) => e.action)).toEqual(['mutation:x4', 'mutation:x3', 'mutation:x2', 'mutation:x1', 'mutation:x0']);
-      b.append({ timeMs: 9, role: 'viewer', action: 'mutation:y', input: null, outcome: 'refused', message: 'no' });
+      await b.append({ timeMs: 9, role: 'viewer', action: 'mutation:y', input: null, outcome: 'refused', message: 'no' });
       b.close();
       const c = AuditTrail.open(dir);
       expect(c.list(undefined, 1).entries[0]).toMatchObject({ seq: 6, action: 'mutation:y', outcome: 'refused' });
       c.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('appends issued together become durable in seq order, each answered once on disk', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'logscope-audit-'));
+    try {
+      const a = AuditTrail.open(dir);
+      const written = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => a.append({ timeMs: i, role: 'operator', action: `mutation:z${i}`, input: { i }, outcome: 'ok', message: null })),
+      );
+      expect(written.map((e) => e.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+      // Answered means on disk: a second reader of the file sees every answered entry, in order.
+      const b = AuditTrail.open(dir);
+      expect(b.list(undefined, 20).entries.map((e) => e.action).reverse()).toEqual(written.map((e) => e.action));
+      a.close();
+      b.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

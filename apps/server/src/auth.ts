@@ -1,12 +1,14 @@
 // Operator token, roles and the audit trail.
 //
 // The trail is an append-only JSON-lines file in the data dir; each entry is written and
-// fdatasync'ed before the mutation's answer goes out, so an answered mutation is on disk.
+// fdatasync'ed before the mutation's answer goes out, so an answered mutation is on disk. Writes
+// and syncs run in the thread pool, never on the server's event loop (which also runs the
+// embedded cluster): entries queued while a sync runs go out together, in seq order.
 // An index of line offsets (8 B per entry) lets audit.list page newest-first without
 // reading the whole file.
 
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { closeSync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
+import { close, fdatasync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readSync, write } from 'node:fs';
 import { join } from 'node:path';
 
 export type Role = 'operator' | 'viewer';
@@ -61,11 +63,18 @@ export class AuditTrail {
   /** Byte offset where each entry starts; the file ends at `size`. */
   private readonly offsets: number[] = [];
   private closed = false;
+  /** Seq the next append gets (entries are numbered when appended, durable later, in order). */
+  private nextSeq = 1;
+  /** Lines waiting for the next write + fdatasync, and whether one is running. */
+  private pending: { line: Buffer; entry: AuditEntry; resolve: (entry: AuditEntry) => void; reject: (error: Error) => void }[] = [];
+  private writing = false;
+  private closeWhenIdle = false;
 
   private constructor(readonly path: string) {
     this.fd = openSync(path, 'a+');
     this.size = fstatSync(this.fd).size;
     this.index();
+    this.nextSeq = this.offsets.length + 1;
   }
 
   static open(dataDir: string): AuditTrail {
@@ -95,17 +104,53 @@ export class AuditTrail {
     }
   }
 
-  append(entry: Omit<AuditEntry, 'seq'>): AuditEntry {
-    if (this.closed) throw new Error('audit trail is closed');
-    const full: AuditEntry = { seq: this.offsets.length + 1, ...entry, input: boundInput(entry.input) };
+  /** Resolves once the entry is durable; entries become durable (and listed) in seq order. */
+  append(entry: Omit<AuditEntry, 'seq'>): Promise<AuditEntry> {
+    if (this.closed || this.closeWhenIdle) return Promise.reject(new Error('audit trail is closed'));
+    const full: AuditEntry = { seq: this.nextSeq++, ...entry, input: boundInput(entry.input) };
     const line = Buffer.from(JSON.stringify(full) + '\n', 'utf8');
-    // 'a' mode appends at the end whatever the position; write all bytes then make them durable.
-    let written = 0;
-    while (written < line.length) written += writeSync(this.fd, line, written, line.length - written);
-    fdatasyncSync(this.fd);
-    this.offsets.push(this.size);
-    this.size += line.length;
-    return full;
+    return new Promise((resolve, reject) => {
+      this.pending.push({ line, entry: full, resolve, reject });
+      this.writeBatch();
+    });
+  }
+
+  /** One write of every queued line, then one fdatasync ('a' mode appends at the end whatever the position). */
+  private writeBatch(): void {
+    if (this.writing || this.closed) return;
+    if (this.pending.length === 0) {
+      if (this.closeWhenIdle) this.closeNow();
+      return;
+    }
+    this.writing = true;
+    const batch = this.pending;
+    this.pending = [];
+    const data = Buffer.concat(batch.map((p) => p.line));
+    const fail = (error: Error): void => {
+      this.writing = false;
+      for (const p of batch) p.reject(error);
+      // Later entries would leave a hole in seq: fail them too, and the trail with them.
+      for (const p of this.pending.splice(0)) p.reject(error);
+      this.closeWhenIdle = true;
+      this.writeBatch();
+    };
+    const writeFrom = (offset: number): void => {
+      write(this.fd, data, offset, data.length - offset, null, (writeError, n) => {
+        if (writeError !== null) return fail(writeError);
+        if (offset + n < data.length) return writeFrom(offset + n);
+        fdatasync(this.fd, (syncError) => {
+          if (syncError !== null) return fail(syncError);
+          for (const p of batch) {
+            this.offsets.push(this.size);
+            this.size += p.line.length;
+          }
+          this.writing = false;
+          for (const p of batch) p.resolve(p.entry);
+          this.writeBatch();
+        });
+      });
+    };
+    writeFrom(0);
   }
 
   get total(): number {
@@ -137,10 +182,17 @@ export class AuditTrail {
     return { entries, nextCursor: start > 0 ? start + 1 : null, total: this.offsets.length };
   }
 
+  /** Stops taking entries; the file closes once the queued ones are durable. */
   close(): void {
+    if (this.closed || this.closeWhenIdle) return;
+    this.closeWhenIdle = true;
+    this.writeBatch();
+  }
+
+  private closeNow(): void {
     if (this.closed) return;
     this.closed = true;
-    closeSync(this.fd);
+    close(this.fd, () => undefined);
   }
 }
 

@@ -25,20 +25,21 @@ export const operatorProcedure = t.procedure.use(async ({ ctx, path, type, getRa
   } catch {
     rawInput = '[unreadable input]';
   }
-  const audit = (outcome: 'ok' | 'refused' | 'error', message: string | null): void => {
-    ctx.services.audit.append({ timeMs: Date.now(), role: ctx.role, action: `${type}:${path}`, input: rawInput, outcome, message });
+  // Awaited: the answer goes out only once its audit entry is durable.
+  const audit = async (outcome: 'ok' | 'refused' | 'error', message: string | null): Promise<void> => {
+    await ctx.services.audit.append({ timeMs: Date.now(), role: ctx.role, action: `${type}:${path}`, input: rawInput, outcome, message });
   };
   if (ctx.foreignOrigin !== null) {
     const message = `cross-origin ${type} from ${ctx.foreignOrigin} refused`;
-    audit('refused', message);
+    await audit('refused', message);
     throw new TRPCError({ code: 'FORBIDDEN', message });
   }
   if (ctx.role !== 'operator') {
     const message = `${ctx.authProblem ?? 'not an operator'}: ${path} needs the operator token (authorization: Bearer <token>)`;
-    audit('refused', message);
+    await audit('refused', message);
     throw new TRPCError({ code: 'UNAUTHORIZED', message });
   }
   const result = await next();
-  audit(result.ok ? 'ok' : 'error', result.ok ? null : result.error.message);
+  await audit(result.ok ? 'ok' : 'error', result.ok ? null : result.error.message);
   return result;
 });

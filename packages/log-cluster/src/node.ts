@@ -23,6 +23,8 @@ export interface NodeConfig {
   readonly retentionIntervalMs: number;
   /** Always 'linearizable' outside the simulator's own tests (see ReplicaContext.readMode). */
   readonly readMode?: ReadMode;
+  /** Idle partitions stop ticking and heartbeating (RaftOptions.quiesce); node pairs then exchange one liveness heartbeat. */
+  readonly quiesce: boolean;
 }
 
 export const DEFAULT_NODE_CONFIG: Omit<NodeConfig, 'id' | 'nodeIds' | 'partitionCount'> = {
@@ -35,7 +37,16 @@ export const DEFAULT_NODE_CONFIG: Omit<NodeConfig, 'id' | 'nodeIds' | 'partition
   maxInflightMessages: 64,
   journal: { segmentBytes: 64 << 20, retentionBytes: 4 * 2 ** 30, retentionMs: 24 * 3600_000, cacheBytes: 64 << 20 },
   retentionIntervalMs: 10_000,
+  quiesce: true,
 };
+
+/**
+ * Node liveness (with quiescence): each node pair exchanges at least one envelope per interval, an
+ * empty one when no partition has anything to say; a node not heard from for the timeout is silent
+ * and every quiesced partition it holds a replica of wakes, so a dead leader's followers elect again.
+ */
+const LIVENESS_HEARTBEAT_TICKS = 3;
+const LIVENESS_TIMEOUT_TICKS = 15;
 
 /** What a node reports as it works; telemetry, tests and the simulator listen. */
 export interface NodeObserver {
@@ -108,6 +119,18 @@ export class LogNode {
   private lastDiskFullRetryMs = 0;
   /** Peers whose disk is full, as they told us: until when that holds, and their free bytes. */
   private readonly peerDiskFull = new Map<NodeId, { untilMs: number; freeBytes: number }>();
+  /**
+   * Node liveness, in ticks (like raft's timers, so a stalled event loop is not mistaken for a
+   * silent peer): ticks since each other node was last heard from and last sent to.
+   */
+  private readonly ticksSinceHeard = new Map<NodeId, number>();
+  private readonly ticksSinceSent = new Map<NodeId, number>();
+  private readonly silentNodes = new Set<NodeId>();
+  /** Replicas that are not quiesced: the only ones ticked (an idle partition costs nothing). */
+  private readonly awake = new Set<Replica>();
+  /** Replicas that may have a Ready; the next process() looks only at them, unless scanAll. */
+  private readonly dirty = new Set<Replica>();
+  private scanAll = true;
 
   constructor(config: NodeConfig, deps: NodeDeps) {
     invariant(config.nodeIds.includes(config.id), 'node id must be one of the cluster node ids');
@@ -132,9 +155,7 @@ export class LogNode {
     this.placement = placement(config.partitionCount, config.nodeIds, config.replicationFactor);
     for (const [partition, replicas] of this.placement) {
       if (!replicas.includes(config.id)) continue;
-      this.replicas.set(
-        partition,
-        new Replica({
+      const replica: Replica = new Replica({
           nodeId: config.id,
           partition,
           replicas,
@@ -150,9 +171,12 @@ export class LogNode {
             maxInflightMessages: config.maxInflightMessages,
             preVote: true,
             checkQuorum: true,
+            quiesce: config.quiesce,
+            onWake: () => this.awake.add(replica),
           },
-        }),
-      );
+        });
+      this.replicas.set(partition, replica);
+      this.awake.add(replica);
     }
     deps.transport.setHandler((from, messages) => this.receive(from, messages));
     this.scheduleTick();
@@ -211,7 +235,7 @@ export class LogNode {
         return new Promise((resolve) => {
           replica.read(request.offset, request.maxRecords, request.maxBytes, resolve);
           // The read's confirmation round goes out with the next Ready.
-          this.scheduleProcess();
+          this.scheduleProcess(replica);
         });
       }
       case 'append': {
@@ -232,7 +256,7 @@ export class LogNode {
             }
             resolve(response);
           });
-          this.scheduleProcess();
+          this.scheduleProcess(replica);
         });
       }
     }
@@ -243,7 +267,7 @@ export class LogNode {
     const replica = this.replicas.get(partition);
     if (replica === undefined) throw unknownPartition(partition, this.config.partitionCount);
     replica.raft.transferLeadership(to);
-    this.scheduleProcess();
+    this.scheduleProcess(replica);
   }
 
   /** A GC-like stall: no ticks, no messages handled, no client answers until it ends. */
@@ -286,11 +310,16 @@ export class LogNode {
     this.cancelTick = this.deps.scheduler.setTimer(this.config.tickMs, () => {
       if (!this.running) return;
       if (this.now() >= this.pausedUntilMs) {
-        for (const replica of this.replicas.values()) replica.raft.tick();
+        for (const replica of this.awake) {
+          replica.raft.tick();
+          this.dirty.add(replica);
+          if (replica.raft.isQuiesced()) this.awake.delete(replica);
+        }
+        if (this.config.quiesce) this.tickLiveness();
         this.maybeEnforceRetention();
         this.maybeClearAbstain();
         this.maybeRetryDiskFull();
-        this.scheduleProcess();
+        this.scheduleProcess(null);
       }
       this.scheduleTick();
     });
@@ -298,6 +327,8 @@ export class LogNode {
 
   private receive(from: NodeId, messages: readonly PartitionMessage[]): void {
     if (!this.running) return;
+    this.ticksSinceHeard.set(from, 0);
+    this.silentNodes.delete(from);
     if (this.now() < this.pausedUntilMs) {
       if (this.pausedInbox.length === 0) this.deps.scheduler.setTimer(this.pausedUntilMs - this.now(), () => this.drainPausedInbox());
       this.pausedInbox.push({ from, messages });
@@ -315,8 +346,9 @@ export class LogNode {
         if (rttMs !== null) this.deps.observer?.replicationRtt?.(partition, message.from, rttMs / 1000);
       }
       replica.raft.step(message);
+      this.dirty.add(replica);
     }
-    this.scheduleProcess();
+    this.scheduleProcess(null);
   }
 
   private drainPausedInbox(): void {
@@ -328,7 +360,13 @@ export class LogNode {
     for (const { from, messages } of inbox) this.receive(from, messages);
   }
 
-  private scheduleProcess(): void {
+  /**
+   * Runs process() soon. `replica`: the one that got work (null: only those already marked);
+   * without an argument every replica is looked at (always correct, costs O(replicas)).
+   */
+  private scheduleProcess(replica?: Replica | null): void {
+    if (replica === undefined) this.scanAll = true;
+    else if (replica !== null) this.dirty.add(replica);
     if (this.processScheduled || !this.running) return;
     this.processScheduled = true;
     this.deps.scheduler.setTimer(0, () => {
@@ -351,9 +389,11 @@ export class LogNode {
   private process(): void {
     if (!this.running || this.now() < this.pausedUntilMs || this.rounds.length >= PIPELINE_ROUNDS_MAX) return;
     const readies: [Replica, Ready][] = [];
-    for (const replica of this.replicas.values()) {
+    for (const replica of this.scanAll ? this.replicas.values() : this.dirty) {
       if (replica.raft.hasReady()) readies.push([replica, replica.raft.ready()]);
     }
+    this.scanAll = false;
+    this.dirty.clear();
     // Staged before this round's flush, so a marker goes only once the entries that repaired it are durable.
     const repaired = this.stageRepairedTails();
     if (readies.length === 0 && !repaired) return;
@@ -410,7 +450,7 @@ export class LogNode {
     } else {
       this.completeRounds();
     }
-    this.scheduleProcess();
+    this.scheduleProcess(null);
   }
 
   /** Completes durable rounds from the head, in order: late messages out, then advance. */
@@ -422,17 +462,20 @@ export class LogNode {
       const persistedMs = this.now();
       for (const [replica, ready] of round.readies) replica.onReadyPersisted(ready, persistedMs);
       this.sendAll(round.late);
-      for (const [replica, ready] of round.readies) replica.raft.advance(ready);
+      for (const [replica, ready] of round.readies) {
+        replica.raft.advance(ready);
+        this.dirty.add(replica);
+      }
       completed = true;
     }
-    if (completed) this.scheduleProcess();
+    if (completed) this.scheduleProcess(null);
   }
 
   /** Set by the owner to learn that the node stopped on a disk error (disk full, I/O error). */
   onDiskError: ((error: Error) => void) | null = null;
 
   private sendAll(byNode: Map<NodeId, PartitionMessage[]>): void {
-    for (const [to, messages] of byNode) this.deps.transport.send(to, messages);
+    for (const [to, messages] of byNode) this.sendTo(to, messages);
     byNode.clear();
   }
 
@@ -454,7 +497,7 @@ export class LogNode {
     const freeBytes = this.diskFreeBytes();
     for (const to of this.config.nodeIds) {
       if (to === this.id) continue;
-      this.deps.transport.send(to, [{ partition: 0, message: { type: 'diskFull', from: this.id, to, term: 0, logTerm: 0, index: freeBytes, commit: 0, entries: [], reject: false, rejectHint: 0, snapshot: null } }]);
+      this.sendTo(to, [{ partition: 0, message: { type: 'diskFull', from: this.id, to, term: 0, logTerm: 0, index: freeBytes, commit: 0, entries: [], reject: false, rejectHint: 0, snapshot: null } }]);
     }
   }
 
@@ -492,6 +535,28 @@ export class LogNode {
       repaired = true;
     }
     return repaired;
+  }
+
+  private sendTo(to: NodeId, messages: readonly PartitionMessage[]): void {
+    this.ticksSinceSent.set(to, 0);
+    this.deps.transport.send(to, messages);
+  }
+
+  /** Sends the node-pair heartbeats that are due; wakes the partitions of nodes that fell silent. */
+  private tickLiveness(): void {
+    for (const other of this.config.nodeIds) {
+      if (other === this.id) continue;
+      const sinceSent = (this.ticksSinceSent.get(other) ?? 0) + 1;
+      this.ticksSinceSent.set(other, sinceSent);
+      if (sinceSent >= LIVENESS_HEARTBEAT_TICKS) this.sendTo(other, []);
+      const sinceHeard = (this.ticksSinceHeard.get(other) ?? 0) + 1;
+      this.ticksSinceHeard.set(other, sinceHeard);
+      if (sinceHeard < LIVENESS_TIMEOUT_TICKS || this.silentNodes.has(other)) continue;
+      this.silentNodes.add(other);
+      for (const replica of this.replicas.values()) {
+        if (replica.raft.isQuiesced() && replica.replicas.includes(other)) replica.raft.wake();
+      }
+    }
   }
 
   private maybeClearAbstain(): void {

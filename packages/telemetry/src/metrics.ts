@@ -15,6 +15,12 @@ export const LATENCY_BUCKETS_SECONDS: readonly number[] = [
 
 /** Per-partition exact append recorders kept at most; beyond, only the node-wide one records. */
 export const MAX_PARTITION_RECORDERS = 256;
+/**
+ * Per-partition recorders rotated per event-loop turn: encoding a window costs up to a millisecond
+ * on a busy machine, and 256 of them in one turn stalled every write of the node (and, embedded,
+ * of every node) for a large part of a second, once a second.
+ */
+const PARTITION_ROTATIONS_PER_TURN = 16;
 /** Distinct `reason` label values; further reasons are folded into "other" (labels must stay small). */
 export const MAX_APPEND_ERROR_REASONS = 16;
 export const OTHER_REASON = 'other';
@@ -125,6 +131,8 @@ export class NodeTelemetry {
   private readonly fsyncRecorder: LatencyRecorder;
   private readonly rttRecorder: LatencyRecorder;
   private readonly partitionAppendRecorders = new Map<number, LatencyRecorder>();
+  /** A rotation of the per-partition recorders still under way (see PARTITION_ROTATIONS_PER_TURN). */
+  private partitionRotation: { nowMs: number; recorders: LatencyRecorder[]; next: number } | null = null;
   private readonly recorderOptions: { windowMs?: number; maxClosedWindows?: number; nowMs: number };
   /** Last rotation, so recorders created later start on the same window boundary. */
   private lastRotateMs: number | undefined;
@@ -368,12 +376,31 @@ export class NodeTelemetry {
     this.appendRecorder.rotate(nowMs);
     this.fsyncRecorder.rotate(nowMs);
     this.rttRecorder.rotate(nowMs);
-    for (const recorder of this.partitionAppendRecorders.values()) recorder.rotate(nowMs);
+    this.finishPartitionRotation();
+    this.partitionRotation = { nowMs, recorders: [...this.partitionAppendRecorders.values()], next: 0 };
+    this.rotatePartitionSlice();
     this.spans.rotate(nowMs);
+  }
+
+  private readonly rotatePartitionSlice = (): void => {
+    const rotation = this.partitionRotation;
+    if (rotation === null) return;
+    const end = Math.min(rotation.recorders.length, rotation.next + PARTITION_ROTATIONS_PER_TURN);
+    for (; rotation.next < end; rotation.next++) rotation.recorders[rotation.next]?.rotate(rotation.nowMs);
+    if (rotation.next < rotation.recorders.length) setImmediate(this.rotatePartitionSlice);
+    else this.partitionRotation = null;
+  };
+
+  private finishPartitionRotation(): void {
+    const rotation = this.partitionRotation;
+    if (rotation === null) return;
+    for (; rotation.next < rotation.recorders.length; rotation.next++) rotation.recorders[rotation.next]?.rotate(rotation.nowMs);
+    this.partitionRotation = null;
   }
 
   /** Closed exact-histogram windows that ended after sinceMs. */
   histogramsJson(sinceMs?: number): HistogramsJson {
+    this.finishPartitionRotation();
     const windows: HistogramWindowJson[] = [];
     const add = (metric: HistogramMetric, partition: number | null, recorder: LatencyRecorder) => {
       for (const w of recorder.windows(sinceMs)) windows.push({ metric, partition, ...w });

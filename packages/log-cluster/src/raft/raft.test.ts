@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryRaftStorage } from './memory-storage.ts';
-import { message, Raft, type RaftOptions } from './raft.ts';
+import { message, QUIESCE_HEARTBEAT, QUIESCE_IDLE_HEARTBEATS, Raft, type RaftOptions } from './raft.ts';
 import type { Entry, Message, NodeId, RaftConfig, ReadState } from './types.ts';
 import { seededRandom } from '../sim/random.ts';
 
@@ -686,4 +686,70 @@ describe('Raft under chaos', () => {
       expect(net.committedEverywhere.has(finalIndex)).toBe(true);
     });
   }
+});
+
+describe('Raft quiescence', () => {
+  // Idle heartbeat intervals, plus a check-quorum window (it clears the followers' recent activity).
+  const IDLE_TICKS = QUIESCE_IDLE_HEARTBEATS * HEARTBEAT_TICKS + ELECTION_TICKS;
+
+  function quiescedNet(): Net {
+    const net = electedNet(3, { quiesce: true });
+    net.propose(1, 'a');
+    net.tick(IDLE_TICKS);
+    for (const id of net.ids) expect(net.raft(id).isQuiesced(), `replica ${id} quiesced`).toBe(true);
+    return net;
+  }
+
+  it('an idle partition with every follower caught up stops heartbeating and holds no elections', () => {
+    const net = quiescedNet();
+    const term = net.raft(1).status().term;
+    for (let i = 0; i < 5 * ELECTION_TICKS; i++) {
+      for (const id of net.ids) {
+        net.raft(id).tick();
+        expect(net.raft(id).hasReady(), `replica ${id} has nothing to send while quiesced`).toBe(false);
+      }
+    }
+    for (const id of net.ids) expect(net.raft(id).status()).toMatchObject({ term, leader: 1 });
+  });
+
+  it('a proposal wakes a quiesced partition and commits on every replica', () => {
+    const net = quiescedNet();
+    net.propose(1, 'b');
+    for (const id of net.ids) expect(net.raft(id).isQuiesced()).toBe(false);
+    const last = net.raft(1).status().lastIndex;
+    expect(net.raft(1).status().commit).toBe(last);
+    net.tick(1);
+    for (const id of net.ids) expect(net.raft(id).status().commit).toBe(last);
+    expect(new TextDecoder().decode(net.log(3).at(-1)?.data)).toBe('b');
+  });
+
+  it('when a quiesced leader dies, followers woken by node liveness elect a new leader', () => {
+    const net = quiescedNet();
+    const term = net.raft(1).status().term;
+    net.isolate(1);
+    net.tick(5 * ELECTION_TICKS, [2, 3]);
+    // Quiesced followers do not notice on their own: that is what the node's liveness is for.
+    expect(net.raft(2).status()).toMatchObject({ term, leader: 1 });
+    net.raft(2).wake();
+    net.raft(3).wake();
+    net.tick(3 * ELECTION_TICKS, [2, 3]);
+    const leader = net.leaderAmong([2, 3]);
+    expect(leader).toBeDefined();
+    expect(net.raft(leader ?? 0).status().term).toBeGreaterThan(term);
+    net.propose(leader ?? 0, 'after failover');
+    expect(net.raft(leader ?? 0).status().commit).toBe(net.raft(leader ?? 0).status().lastIndex);
+  });
+
+  it('a follower that missed the quiesce heartbeat wakes the leader when it campaigns, and the leader keeps its term', () => {
+    const net = electedNet(3, { quiesce: true });
+    net.propose(1, 'a');
+    net.filter = (m) => (m.type === 'heartbeat' && m.to === 3 && m.logTerm === QUIESCE_HEARTBEAT ? null : m);
+    net.tick(IDLE_TICKS);
+    expect(net.raft(1).isQuiesced()).toBe(true);
+    expect(net.raft(3).isQuiesced()).toBe(false);
+    net.filter = null;
+    const term = net.raft(1).status().term;
+    net.tick(3 * ELECTION_TICKS);
+    for (const id of net.ids) expect(net.raft(id).status()).toMatchObject({ term, leader: 1 });
+  });
 });

@@ -36,6 +36,10 @@ export const MAX_ENTRY_DATA_BYTES = 64 * 1024 * 1024;
 export const MAX_PENDING_READS = 1 << 14;
 /** Messages have no context field: a vote/preVote whose `commit` holds this mark was forced by timeoutNow. */
 export const TRANSFER_CAMPAIGN = 1;
+/** A heartbeat whose `logTerm` holds this mark asks caught-up followers to quiesce (heartbeats use no logTerm). */
+export const QUIESCE_HEARTBEAT = 1;
+/** Heartbeat intervals a leader stays idle, with every follower caught up, before it quiesces its partition. */
+export const QUIESCE_IDLE_HEARTBEATS = 2;
 
 export interface RaftOptions extends RaftConfig {
   /**
@@ -120,6 +124,10 @@ export class Raft {
   private transferee: NodeId = NONE;
 
   private abstaining: boolean;
+  /** Quiesced: tick() does nothing (see RaftOptions.quiesce). */
+  private quiesced = false;
+  /** Leader ticks in a row with everything replicated and nothing pending. */
+  private idleTicks = 0;
   /**
    * Highest index known to match the current leader's log (from an accepted append or snapshot
    * this term). A heartbeat may commit only up to it: the leader caps the heartbeat's commit at
@@ -202,6 +210,7 @@ export class Raft {
   // ---------------------------------------------------------------- inputs
 
   tick(): void {
+    if (this.quiesced) return;
     if (this.role === 'leader') {
       this.tickLeader();
       return;
@@ -232,6 +241,8 @@ export class Raft {
       this.handleFaultAnswer(m);
       return;
     }
+    // Anything but the quiesce round itself (its heartbeat and the answers) means there is work.
+    if (this.quiesced && m.type !== 'heartbeatResp' && !(m.type === 'heartbeat' && m.logTerm === QUIESCE_HEARTBEAT)) this.wake();
 
     if (m.term > this.term) {
       if (m.type === 'vote' || m.type === 'preVote') {
@@ -285,6 +296,8 @@ export class Raft {
     if (this.role !== 'leader') return { ok: false, reason: 'not-leader', leaderHint: this.lead };
     // New entries would keep the transfer target behind forever.
     if (this.transferee !== NONE) return { ok: false, reason: 'transferring', leaderHint: this.id };
+    this.wake();
+    this.idleTicks = 0;
     const e = this.appendLocal(data, count);
     this.bcastAppend();
     return { ok: true, index: e.index, term: e.term, offset: e.offset };
@@ -293,6 +306,7 @@ export class Raft {
   transferLeadership(to: NodeId): void {
     invariant(this.config.peers.includes(to), () => `transferLeadership: ${to} is not a peer`);
     if (this.role !== 'leader' || to === this.id || this.transferee === to) return;
+    this.wake();
     this.transferee = to;
     // The transfer is aborted after one election timeout from now.
     this.electionElapsed = 0;
@@ -312,6 +326,8 @@ export class Raft {
     if (this.termAt(this.commit) !== this.term || this.pendingReads.length >= MAX_PENDING_READS) {
       return { ok: false, reason: 'not-ready', leaderHint: this.id };
     }
+    // A quiesced leader wakes: its read round wakes the followers, whose election timers need its heartbeats again.
+    this.wake();
     const id = ++this.readSeq;
     if (this.quorum === 1) {
       this.readStates.push({ id, index: this.commit, ok: true });
@@ -325,8 +341,12 @@ export class Raft {
   // ---------------------------------------------------------------- outputs
 
   hasReady(): boolean {
+    // Called for every replica of a node each round: compare fields, allocate nothing.
+    const prev = this.prevHardState;
     return (
-      !sameHardState(this.hardState(), this.prevHardState) ||
+      this.term !== prev.term ||
+      this.vote !== prev.vote ||
+      this.commit !== prev.commit ||
       this.lead !== this.prevSoftState.leader ||
       this.role !== this.prevSoftState.role ||
       (this.pendingSnapshot !== null && !this.snapshotHandedOut) ||
@@ -416,6 +436,31 @@ export class Raft {
     return this.faulty;
   }
 
+  isQuiesced(): boolean {
+    return this.quiesced;
+  }
+
+  /**
+   * Resumes ticking. The node calls it when a replica's node went silent (so a dead leader's
+   * followers elect again); anything pending (proposals, reads, transfers) must call it too.
+   */
+  wake(): void {
+    if (!this.quiesced) return;
+    this.unquiesce();
+    this.idleTicks = 0;
+    this.electionElapsed = 0;
+    if (this.role === 'leader') {
+      // Heartbeat at the next tick; activity seen before quiescing says nothing about now.
+      this.heartbeatElapsed = this.config.heartbeatTicks - 1;
+      for (const [id, pr] of this.progress) if (id !== this.id) pr.recentActive = false;
+    }
+  }
+
+  private unquiesce(): void {
+    this.quiesced = false;
+    this.config.onWake?.();
+  }
+
   /** Whether this replica still withholds votes after recovering from a corrupted segment. */
   abstainingFromVotes(): boolean {
     return this.abstaining;
@@ -462,6 +507,8 @@ export class Raft {
     this.lead = NONE;
     this.electionElapsed = 0;
     this.heartbeatElapsed = 0;
+    if (this.quiesced) this.unquiesce();
+    this.idleTicks = 0;
     const r = this.config.random();
     invariant(r >= 0 && r < 1, () => `config.random() returned ${r}, outside [0, 1)`);
     this.randomizedElectionTicks = this.config.electionTicks + Math.floor(r * this.config.electionTicks);
@@ -641,6 +688,10 @@ export class Raft {
         else this.handleSnapshot(m);
         // The leader's log matches ours through the faulty tail: it is repaired.
         if (this.faulty !== null && this.verifiedIndex >= this.faulty.lastIndex) this.faulty = null;
+        // Quiesce only holding everything the leader committed; otherwise stay awake (and time out).
+        if (m.type === 'heartbeat' && m.logTerm === QUIESCE_HEARTBEAT && this.config.quiesce === true && this.commit >= m.commit && !this.abstaining && this.faulty === null) {
+          this.quiesced = true;
+        }
         if (this.abstaining && this.abstainUntilCommit !== null && this.commit >= this.abstainUntilCommit) {
           this.abstaining = false;
         }
@@ -834,6 +885,7 @@ export class Raft {
       this.heartbeatElapsed = 0;
       this.broadcastHeartbeat();
     }
+    if (this.config.quiesce === true) this.maybeQuiesce();
   }
 
   /** Heartbeats to every peer, carrying the latest read context so their answers confirm pending reads. */
@@ -855,6 +907,30 @@ export class Raft {
       this.pendingReads.shift();
       this.readStates.push({ id: read.id, index: read.index, ok: true });
     }
+  }
+
+  /** After QUIESCE_IDLE_HEARTBEATS idle heartbeat intervals with every follower caught up: tell them and stop ticking. */
+  private maybeQuiesce(): void {
+    if (!this.caughtUpAndIdle()) {
+      this.idleTicks = 0;
+      return;
+    }
+    if (++this.idleTicks < QUIESCE_IDLE_HEARTBEATS * this.config.heartbeatTicks) return;
+    this.quiesced = true;
+    this.idleTicks = 0;
+    for (const to of this.config.peers) {
+      if (to !== this.id) this.send({ type: 'heartbeat', to, commit: this.commit, logTerm: QUIESCE_HEARTBEAT });
+    }
+  }
+
+  /** Everything committed and on every replica (each heard from lately), no transfer or snapshot pending. */
+  private caughtUpAndIdle(): boolean {
+    const last = this.lastIndex();
+    if (this.transferee !== NONE || this.pendingSnapshot !== null || this.commit !== last || this.handedOutIndex !== last || this.pendingReads.length > 0) return false;
+    for (const [id, pr] of this.progress) {
+      if (pr.match !== last || (id !== this.id && (!pr.recentActive || pr.state !== 'replicate'))) return false;
+    }
+    return true;
   }
 
   /** Whether a quorum was heard from since the last check; starts the next check window. */

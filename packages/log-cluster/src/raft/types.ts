@@ -151,6 +151,14 @@ export interface RaftConfig {
   readonly maxInflightMessages: number;
   readonly preVote: boolean;
   readonly checkQuorum: boolean;
+  /**
+   * Idle partitions cost nothing (CockroachDB's quiescence): a leader with every follower caught up
+   * and nothing pending stops heartbeating, and followers stop their election timers, until any
+   * message, proposal or wake() (the node's liveness found a replica's node silent) wakes it.
+   */
+  readonly quiesce?: boolean;
+  /** Told when a quiesced replica wakes, so the caller ticks it again (it may stop ticking quiesced ones). */
+  readonly onWake?: () => void;
 }
 
 /**

@@ -3,6 +3,21 @@ import * as path from 'node:path';
 import { invariant } from '../invariant.ts';
 import { DiskFullError, type Disk, type DiskFile, type IoCallback } from './types.ts';
 
+/** Files being preallocated are named `<prefix><n>.tmp`; leftovers of an earlier process are removed. */
+const SPARE_PREFIX = 'preallocating-';
+/** Zeros written per step while preallocating, and how often they are flushed: the journal's own fdatasync must never have to write them. */
+const PREALLOCATE_CHUNK_BYTES = 1 << 20;
+const PREALLOCATE_SYNC_BYTES = 8 << 20;
+/** Pause between preallocation steps, so the zero-fill never queues far ahead of the journal's flushes on the device. */
+const PREALLOCATE_PAUSE_MS = 5;
+
+interface SpareFile {
+  readonly name: string;
+  readonly bytes: number;
+  fd: number | null;
+  ready: boolean;
+}
+
 /**
  * The real disk: one directory, files written with positioned async writes and made durable
  * with fdatasync. Operations on one file run one at a time in call order, so a sync issued right
@@ -17,9 +32,81 @@ export class FileDisk implements Disk {
   private readonly files = new Map<string, RealFile>();
   /** Per file, the bytes a completed fdatasync made durable (what a power cut keeps). */
   private readonly syncedBytes = new Map<string, number>();
+  /** The next preallocated file, zero-filled in the background (at most one at a time). */
+  private spare: SpareFile | null = null;
+  private spareSeq = 0;
 
   constructor(readonly directory: string) {
     fs.mkdirSync(directory, { recursive: true });
+    // A half-prepared file of a crashed process: not worth resuming (a new one is made when needed).
+    for (const name of fs.readdirSync(directory)) if (name.startsWith(SPARE_PREFIX)) fs.rmSync(path.join(directory, name), { force: true });
+  }
+
+  openPreallocated(name: string, bytes: number): DiskFile {
+    checkName(name);
+    invariant(!this.files.has(name), () => `openPreallocated: ${name} is open`);
+    const spare = this.spare;
+    if (spare === null || !spare.ready || spare.bytes !== bytes || spare.fd === null) {
+      if (spare === null || spare.bytes !== bytes) this.prepareSpare(bytes);
+      return this.open(name);
+    }
+    this.spare = null;
+    const file = new RealFile(this, name, spare.fd, 0);
+    // Renamed off the event loop, before anything else runs on the file; the next sync makes the name durable.
+    file.adoptFrom(path.join(this.directory, spare.name), path.join(this.directory, name));
+    file.directoryEntryPending = true;
+    this.files.set(name, file);
+    this.syncedBytes.set(name, 0);
+    this.prepareSpare(bytes);
+    return file;
+  }
+
+  /** Whether a zero-filled file of `bytes` is ready for the next openPreallocated (tests wait for it). */
+  preallocatedReady(bytes: number): boolean {
+    return this.spare !== null && this.spare.ready && this.spare.bytes === bytes;
+  }
+
+  /** Zero-fills a new spare file in the background: paced writes, flushed as it goes, then its directory entry. */
+  private prepareSpare(bytes: number): void {
+    if (this.spare !== null && this.spare.fd !== null) fs.close(this.spare.fd, () => undefined);
+    const spare: SpareFile = { name: `${SPARE_PREFIX}${++this.spareSeq}.tmp`, bytes, fd: null, ready: false };
+    this.spare = spare;
+    const abandon = (): void => {
+      if (this.spare === spare) this.spare = null;
+      if (spare.fd !== null) fs.close(spare.fd, () => undefined);
+      spare.fd = null;
+      fs.rm(path.join(this.directory, spare.name), { force: true }, () => undefined);
+    };
+    fs.open(path.join(this.directory, spare.name), fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o644, (openError, fd) => {
+      if (openError !== null) return abandon();
+      spare.fd = fd;
+      const zeros = Buffer.alloc(PREALLOCATE_CHUNK_BYTES);
+      let written = 0;
+      let unsynced = 0;
+      const step = (): void => {
+        if (this.spare !== spare) return abandon();
+        if (written >= bytes || unsynced >= PREALLOCATE_SYNC_BYTES) {
+          fs.fdatasync(fd, (syncError) => {
+            if (syncError !== null) return abandon();
+            unsynced = 0;
+            if (written < bytes) return void setTimeout(step, PREALLOCATE_PAUSE_MS);
+            this.syncDirectoryAsync((directoryError) => {
+              if (directoryError !== null) return abandon();
+              spare.ready = true;
+            });
+          });
+          return;
+        }
+        const length = Math.min(PREALLOCATE_CHUNK_BYTES, bytes - written);
+        fs.write(fd, zeros, 0, length, written, (writeError, n) => {
+          if (writeError !== null) return abandon();
+          written += n;
+          unsynced += n;
+          setTimeout(step, PREALLOCATE_PAUSE_MS);
+        });
+      };
+      step();
+    });
   }
 
   open(name: string): DiskFile {
@@ -144,6 +231,8 @@ class RealFile implements DiskFile {
   private readonly queue: Operation[] = [];
   private running = false;
   private closed = false;
+  /** A preallocated file whose rename failed: every later operation fails with this. */
+  private adoptError: Error | null = null;
 
   constructor(
     private readonly disk: FileDisk,
@@ -159,6 +248,16 @@ class RealFile implements DiskFile {
     return this.sizeBytes;
   }
 
+  /** @internal This file was preallocated under another name: rename it before any other operation runs. */
+  adoptFrom(fromPath: string, toPath: string): void {
+    this.enqueue((next) => {
+      fs.rename(fromPath, toPath, (error) => {
+        this.adoptError = error;
+        next();
+      });
+    });
+  }
+
   append(data: Uint8Array | readonly Uint8Array[], done: IoCallback): void {
     invariant(!this.closed, `append to closed file ${this.name}`);
     const pieces = data instanceof Uint8Array ? [data] : data;
@@ -171,6 +270,10 @@ class RealFile implements DiskFile {
     }
     this.sizeBytes += length;
     this.enqueue((next) => {
+      if (this.adoptError !== null) {
+        next();
+        return done(this.adoptError);
+      }
       const position = this.writtenBytes;
       writeAll(this.fd, pieces, length, position, (error) => {
         if (error === null) {
@@ -193,6 +296,10 @@ class RealFile implements DiskFile {
   sync(done: IoCallback): void {
     invariant(!this.closed, `sync of closed file ${this.name}`);
     this.enqueue((next) => {
+      if (this.adoptError !== null) {
+        next();
+        return done(this.adoptError);
+      }
       // Operations run in order: everything written so far is what this sync covers.
       const coveredBytes = this.writtenBytes;
       const finish = (error: Error | null): void => {

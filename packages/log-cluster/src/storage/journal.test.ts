@@ -523,3 +523,82 @@ describe('journal on the memory disk', () => {
     expect(durable).toBe(true);
   });
 });
+
+describe('journal on preallocated segments', () => {
+  const SEGMENT_BYTES = 256 << 10;
+  const ENTRY_BYTES = 4000;
+  const options: JournalOptions = { ...OPTIONS, segmentBytes: SEGMENT_BYTES };
+
+  async function untilPreallocated(disk: FileDisk): Promise<void> {
+    for (let i = 0; i < 1000 && !disk.preallocatedReady(SEGMENT_BYTES); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(disk.preallocatedReady(SEGMENT_BYTES)).toBe(true);
+  }
+
+  /** Appends entries of partition 1 (one flush each) until the journal rolls to a second segment, then `extra` more. */
+  async function fillPastFirstRoll(journal: Journal, extra: number): Promise<number> {
+    let index = 0;
+    while (segmentFiles().length < 2) {
+      index++;
+      journal.appendEntries(1, entries(index, index, 1, (index - 1) * 2, ENTRY_BYTES));
+      await flush(journal);
+    }
+    for (let k = 0; k < extra; k++) {
+      index++;
+      journal.appendEntries(1, entries(index, index, 1, (index - 1) * 2, ENTRY_BYTES));
+      await flush(journal);
+    }
+    return index;
+  }
+
+  it('writes into a zero-filled segment and recovers every synced entry after a crash, its unused zero tail being neither corruption nor a cut', async () => {
+    const disk = new FileDisk(directory);
+    const { journal } = Journal.open(disk, options);
+    await untilPreallocated(disk);
+    const last = await fillPastFirstRoll(journal, 5);
+    const [, second] = segmentFiles();
+    // The new segment is already at full size: appends only overwrite zeros.
+    expect(fs.statSync(path.join(directory, second ?? '')).size).toBe(SEGMENT_BYTES);
+
+    // Crash: no close; a new process opens the same directory.
+    const { journal: reopened, report } = Journal.open(new FileDisk(directory), options);
+    expect(report.corruption).toBeNull();
+    expect(report.truncatedBytes).toBe(0);
+    const log = reopened.log(1);
+    expect(log.lastIndex()).toBe(last);
+    expect(log.entries(1, last + 1, 1 << 30)).toEqual(Array.from({ length: last }, (_, i) => entries(i + 1, i + 1, 1, i * 2, ENTRY_BYTES)[0]));
+
+    // And it keeps appending where the data ended, not after the zeros.
+    reopened.appendEntries(1, entries(last + 1, last + 1, 1, last * 2, ENTRY_BYTES));
+    await flush(reopened);
+    reopened.close();
+    const { journal: third, report: again } = Journal.open(new FileDisk(directory), options);
+    expect(again.corruption).toBeNull();
+    expect(third.log(1).lastIndex()).toBe(last + 1);
+    third.close();
+  });
+
+  it('treats a torn record followed by the zeros of a preallocated segment as a torn tail, not corruption', async () => {
+    const disk = new FileDisk(directory);
+    const { journal } = Journal.open(disk, options);
+    await untilPreallocated(disk);
+    const last = await fillPastFirstRoll(journal, 2);
+    const [, second] = segmentFiles();
+    const secondPath = path.join(directory, second ?? '');
+    // The logical end: where the zeros start.
+    const bytes = fs.readFileSync(secondPath);
+    let end = bytes.length;
+    while (end > 0 && bytes[end - 1] === 0) end--;
+    // A power cut mid-write: a record's header and some of its body landed, the rest is still zeros.
+    const torn = Buffer.alloc(64, 0xab);
+    torn.writeUInt32LE(ENTRY_BYTES + 100, 0);
+    const fd = fs.openSync(secondPath, 'r+');
+    fs.writeSync(fd, torn, 0, torn.length, end + 8);
+    fs.closeSync(fd);
+
+    const { journal: reopened, report } = Journal.open(new FileDisk(directory), options);
+    expect(report.corruption).toBeNull();
+    expect(report.truncatedBytes).toBeGreaterThan(0);
+    expect(reopened.log(1).lastIndex()).toBe(last);
+    reopened.close();
+  });
+});

@@ -567,10 +567,10 @@ export class Journal {
 
   // ---- files --------------------------------------------------------------------------------
 
-  private openFile(name: string): DiskFile {
+  private openFile(name: string, preallocateBytes = 0): DiskFile {
     let file = this.files.get(name);
     if (file === undefined) {
-      file = this.disk.open(name);
+      file = preallocateBytes > 0 && this.disk.openPreallocated !== undefined ? this.disk.openPreallocated(name, preallocateBytes) : this.disk.open(name);
       this.files.set(name, file);
     }
     return file;
@@ -596,7 +596,8 @@ export class Journal {
 
   private createSegment(seq: number): SegmentInfo {
     const name = `seg-${String(seq).padStart(SEQUENCE_DIGITS, '0')}.log`;
-    const segment: SegmentInfo = { seq, name, file: this.openFile(name), lastWriteMs: this.options.now(), deleting: false };
+    // Zero-filled ahead of time where the disk can (etcd's file pipeline): appends only overwrite.
+    const segment: SegmentInfo = { seq, name, file: this.openFile(name, this.options.segmentBytes), lastWriteMs: this.options.now(), deleting: false };
     this.segments.push(segment);
     return segment;
   }
@@ -700,6 +701,12 @@ export class Journal {
       const ids = this.readIdentifiers(name);
       const firstLost = ids.findIndex((id) => id.position >= position);
       if (!bad && firstLost < 0) continue;
+      if (firstLost < 0 && zeroFrom(bytes, position)) {
+        // The unused rest of a preallocated segment (no identifier names a record there): where its
+        // data ends, not a torn write. Zeros where identifiers name records are a lost block instead.
+        segment.file.truncate(position);
+        continue;
+      }
       const later = segmentNames.slice(s + 1);
       const laterHasData = later.some(({ name: laterName }) => this.openFile(laterName).size() > 0);
       const lost = [...(firstLost < 0 ? [] : ids.slice(firstLost)), ...later.flatMap(({ name: laterName }) => this.readIdentifiers(laterName))];
@@ -1088,6 +1095,12 @@ function isFullRecord(bytes: Uint8Array, position: number): boolean {
   if (position + RECORD_PREFIX_BYTES > bytes.length) return false;
   const length = new DataView(bytes.buffer, bytes.byteOffset + position, 4).getUint32(0, true);
   return length >= RECORD_BODY_HEADER_BYTES && length <= RECORD_BYTES_MAX && position + RECORD_PREFIX_BYTES + length <= bytes.length;
+}
+
+/** Whether every byte from `from` on is zero (a preallocated segment's unused tail). */
+function zeroFrom(bytes: Uint8Array, from: number): boolean {
+  for (let i = from; i < bytes.length; i++) if (bytes[i] !== 0) return false;
+  return true;
 }
 
 /** Whether a valid record starts anywhere after a bad one (then the bad one was not the tail). */

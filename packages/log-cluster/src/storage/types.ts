@@ -29,6 +29,12 @@ export interface DiskFile {
 export interface Disk {
   /** Opens (creating when missing) a file of this disk's directory. */
   open(name: string): DiskFile;
+  /**
+   * Creates a new file already zero-filled to `bytes` on disk (prepared in the background), so
+   * appends only overwrite and fdatasync never commits a size change; size() counts appended
+   * bytes, not the zeros. Optional: without it (or before a prepared file is ready) open() is used.
+   */
+  openPreallocated?(name: string, bytes: number): DiskFile;
   list(): string[];
   remove(name: string): void;
   /** Bytes in use, for metrics and retention. */

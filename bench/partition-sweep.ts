@@ -1,0 +1,223 @@
+// The engine bench's partition-count sweep: embedded clusters of 3 and 5 nodes with 12, 256 and
+// 1 024 partitions, idle CPU (quiescence) and append latency at fixed rates (open loop), with the
+// event-loop delay and GC pauses of the same runs (where a stall comes from when it is the node's
+// own), and the fdatasync cost of a growing file beside a preallocated one on the same disk.
+import { closeSync, fdatasyncSync, openSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
+import hdr from 'hdr-histogram-js';
+import type { LogClient } from '../packages/log-cluster/src/client.ts';
+import { EmbeddedCluster } from '../packages/log-cluster/src/cluster.ts';
+
+export interface SweepConfig {
+  readonly nodes: number;
+  readonly partitions: number;
+  readonly quiesce: boolean;
+}
+
+export interface SweepRow extends SweepConfig {
+  /** Process CPU while idle (every partition led, no appends), in % of one core. */
+  readonly idleCpuPercent: number;
+  readonly rates: readonly RatePoint[];
+}
+
+export interface RatePoint {
+  readonly ratePerSec: number;
+  readonly recordBytes: number;
+  readonly ackedPerSec: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly p999Ms: number;
+  readonly maxMs: number;
+  readonly errors: number;
+  /** Event-loop delay of the process (every node runs on it) over the run. */
+  readonly loopDelayP99Ms: number;
+  readonly loopDelayMaxMs: number;
+  readonly gcPauseTotalMs: number;
+  readonly gcPauseMaxMs: number;
+  readonly cpuPercent: number;
+}
+
+/** Let leadership settle and idle partitions quiesce before idle CPU is measured. */
+const SETTLE_MS = 3_000;
+const IDLE_MEASURE_MS = 3_000;
+const OPEN_LOOP_TICK_MS = 1;
+const LOOP_DELAY_RESOLUTION_MS = 1;
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+const newHistogram = () => hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
+
+/** CPU of this process over a wall-clock span, in % of one core. */
+function cpuMeter(): () => number {
+  const cpu0 = process.cpuUsage();
+  const wall0 = performance.now();
+  return () => {
+    const cpu = process.cpuUsage(cpu0);
+    return ((cpu.user + cpu.system) / 1000 / (performance.now() - wall0)) * 100;
+  };
+}
+
+/** GC pauses (ms) while it runs. */
+function gcMeter(): () => { totalMs: number; maxMs: number } {
+  let totalMs = 0;
+  let maxMs = 0;
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      totalMs += entry.duration;
+      maxMs = Math.max(maxMs, entry.duration);
+    }
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  return () => {
+    observer.disconnect();
+    return { totalMs, maxMs };
+  };
+}
+
+/** Open loop at a fixed rate over every partition: latency from each append's intended send time. */
+async function openLoop(client: LogClient, partitions: number, recordBytes: number, ratePerSec: number, seconds: number): Promise<RatePoint> {
+  const record = new Uint8Array(recordBytes).fill(42);
+  const histogram = newHistogram();
+  const loop = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
+  const gc = gcMeter();
+  const cpu = cpuMeter();
+  loop.enable();
+  let acked = 0;
+  let errors = 0;
+  let issued = 0;
+  const total = Math.floor(ratePerSec * seconds);
+  const startMs = performance.now();
+  const pending: Promise<void>[] = [];
+  while (issued < total) {
+    const due = Math.min(total, Math.floor(((performance.now() - startMs) / 1000) * ratePerSec));
+    for (; issued < due; issued++) {
+      const intendedMs = startMs + (issued / ratePerSec) * 1000;
+      pending.push(
+        client.append({ partition: issued % partitions }, [record]).then(
+          () => {
+            acked++;
+            histogram.recordValue(Math.max(1, Math.round((performance.now() - intendedMs) * 1000)));
+          },
+          () => {
+            errors++;
+          },
+        ),
+      );
+    }
+    await sleep(OPEN_LOOP_TICK_MS);
+  }
+  await Promise.all(pending);
+  loop.disable();
+  const cpuPercent = cpu();
+  const pauses = gc();
+  return {
+    ratePerSec,
+    recordBytes,
+    ackedPerSec: acked / ((performance.now() - startMs) / 1000),
+    p50Ms: histogram.getValueAtPercentile(50) / 1000,
+    p99Ms: histogram.getValueAtPercentile(99) / 1000,
+    p999Ms: histogram.getValueAtPercentile(99.9) / 1000,
+    maxMs: histogram.maxValue / 1000,
+    errors,
+    loopDelayP99Ms: loop.percentile(99) / 1e6,
+    loopDelayMaxMs: loop.max / 1e6,
+    gcPauseTotalMs: pauses.totalMs,
+    gcPauseMaxMs: pauses.maxMs,
+    cpuPercent,
+  };
+}
+
+export async function sweepPartitions(dataDir: string, configs: readonly SweepConfig[], rates: readonly number[], recordBytes: number, seconds: number): Promise<SweepRow[]> {
+  const rows: SweepRow[] = [];
+  for (const config of configs) {
+    const cluster = await EmbeddedCluster.start({
+      dataDir: join(dataDir, `sweep-${config.nodes}x${config.partitions}-${config.quiesce ? 'q' : 'nq'}`),
+      nodeCount: config.nodes,
+      partitionCount: config.partitions,
+      node: { quiesce: config.quiesce },
+    });
+    try {
+      await cluster.waitForLeaders(60_000);
+      const client = cluster.client({ appendTimeoutMs: 30_000 });
+      // One append per partition: every client knows every leader, every journal has its records.
+      await Promise.all(Array.from({ length: config.partitions }, (_, p) => client.append({ partition: p }, [new Uint8Array(recordBytes)])));
+      await sleep(SETTLE_MS);
+      const idle = cpuMeter();
+      await sleep(IDLE_MEASURE_MS);
+      const idleCpuPercent = idle();
+      const points: RatePoint[] = [];
+      for (const rate of rates) points.push(await openLoop(client, config.partitions, recordBytes, rate, seconds));
+      rows.push({ ...config, idleCpuPercent, rates: points });
+      client.close();
+    } finally {
+      await cluster.stop();
+    }
+  }
+  return rows;
+}
+
+export function sweepTable(rows: readonly SweepRow[]): string {
+  const lines = [
+    '| nodes × partitions | quiesce | idle CPU % of a core | rate/s | acked/s | p50 ms | p99 ms | p99.9 ms | max ms | errors | loop delay p99 / max ms | GC total / max ms | CPU % |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const row of rows) {
+    for (const [i, p] of row.rates.entries()) {
+      const head = i === 0 ? `| ${row.nodes} × ${row.partitions} | ${row.quiesce ? 'on' : 'off'} | ${row.idleCpuPercent.toFixed(1)}` : '| | |';
+      lines.push(
+        `${head} | ${p.ratePerSec} | ${p.ackedPerSec.toFixed(0)} | ${p.p50Ms.toFixed(2)} | ${p.p99Ms.toFixed(2)} | ${p.p999Ms.toFixed(2)} | ${p.maxMs.toFixed(2)} | ${p.errors} | ${p.loopDelayP99Ms.toFixed(1)} / ${p.loopDelayMaxMs.toFixed(1)} | ${p.gcPauseTotalMs.toFixed(0)} / ${p.gcPauseMaxMs.toFixed(1)} | ${p.cpuPercent.toFixed(0)} |`,
+      );
+    }
+  }
+  return lines.join('\n');
+}
+
+export interface PreallocationAb {
+  readonly growingP50Ms: number;
+  readonly growingP99Ms: number;
+  readonly growingMaxMs: number;
+  readonly preallocatedP50Ms: number;
+  readonly preallocatedP99Ms: number;
+  readonly preallocatedMaxMs: number;
+}
+
+/**
+ * 4 KiB write + fdatasync, alternating between a file that grows with every write and one zero-filled
+ * (and synced) beforehand: what preallocated segments save per flush on this disk, in the same minute.
+ */
+export function measurePreallocation(dir: string, syncs: number): PreallocationAb {
+  const bytes = syncs * 4096;
+  const growing = join(dir, 'ab-growing.bin');
+  const preallocated = join(dir, 'ab-preallocated.bin');
+  const fdGrowing = openSync(growing, 'w');
+  const fdPre = openSync(preallocated, 'w');
+  try {
+    const zeros = Buffer.alloc(1 << 20);
+    for (let at = 0; at < bytes; at += zeros.length) writeSync(fdPre, zeros, 0, Math.min(zeros.length, bytes - at), at);
+    fdatasyncSync(fdPre);
+    const block = Buffer.alloc(4096, 7);
+    const hGrowing = newHistogram();
+    const hPre = newHistogram();
+    for (let i = 0; i < syncs; i++) {
+      for (const [fd, h] of i % 2 === 0 ? ([[fdGrowing, hGrowing], [fdPre, hPre]] as const) : ([[fdPre, hPre], [fdGrowing, hGrowing]] as const)) {
+        const t = performance.now();
+        writeSync(fd, block, 0, block.length, i * 4096);
+        fdatasyncSync(fd);
+        h.recordValue(Math.max(1, Math.round((performance.now() - t) * 1000)));
+      }
+    }
+    return {
+      growingP50Ms: hGrowing.getValueAtPercentile(50) / 1000,
+      growingP99Ms: hGrowing.getValueAtPercentile(99) / 1000,
+      growingMaxMs: hGrowing.maxValue / 1000,
+      preallocatedP50Ms: hPre.getValueAtPercentile(50) / 1000,
+      preallocatedP99Ms: hPre.getValueAtPercentile(99) / 1000,
+      preallocatedMaxMs: hPre.maxValue / 1000,
+    };
+  } finally {
+    closeSync(fdGrowing);
+    closeSync(fdPre);
+    rmSync(growing, { force: true });
+    rmSync(preallocated, { force: true });
+  }
+}
