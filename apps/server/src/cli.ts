@@ -13,6 +13,7 @@ const USAGE = `usage: logscope <command> [options]
 commands:
   up      start the embedded cluster, load generator, server and console on one port
   node    run one cluster node as its own process
+  cluster start and supervise node processes on this machine (cluster up --nodes 5 --data-dir D)
   drill   run a failure drill unattended
   bench   run a benchmark
 
@@ -135,6 +136,7 @@ async function up(argv: string[]): Promise<void> {
 /** Commands whose modules other parts of the project provide; absent until built. */
 const DELEGATED: Record<string, string> = {
   node: './node-command.ts',
+  cluster: './cluster/command.ts',
   drill: './drills/command.ts',
   bench: './bench-command.ts',
 };

@@ -451,7 +451,7 @@ export class DrillEngine {
         const nodes: number[] = [];
         for (const ref of action.nodes) nodes.push(this.resolve(active, ref, nodes));
         this.bind(active, action.nodes, nodes);
-        for (const n of nodes) c.crash(n);
+        for (const n of nodes) await c.crash(n);
         return `crashed node ${nodes.join(' and node ')}`;
       }
       case 'restart': {
@@ -462,22 +462,22 @@ export class DrillEngine {
       case 'isolate': {
         const n = this.resolve(active, action.node);
         this.bind(active, [action.node], [n]);
-        c.isolate(n);
+        await c.isolate(n);
         return `isolated node ${n} (every link cut)`;
       }
       case 'slowFsync': {
         const n = this.resolve(active, action.node);
         this.bind(active, [action.node], [n]);
-        c.slowFsync(n, action.delayMs);
+        await c.slowFsync(n, action.delayMs);
         return `added ${action.delayMs} ms to every fsync of node ${n}`;
       }
       case 'corruptSegment': {
         const n = this.resolve(active, action.node);
         this.bind(active, [action.node], [n]);
-        c.crash(n);
+        await c.crash(n);
         let where: { file: string; position: number };
         try {
-          where = c.corruptSegment(n);
+          where = await c.corruptSegment(n);
         } finally {
           await c.restart(n);
         }
@@ -493,7 +493,7 @@ export class DrillEngine {
           if (c.leaderOf(p) !== n) continue;
           const to = c.replicasOf(p).filter((r) => r !== n && up.has(r)).sort((a, b) => (leads.get(a) ?? 0) - (leads.get(b) ?? 0))[0];
           if (to === undefined) continue;
-          c.transferLeadership(p, to);
+          await c.transferLeadership(p, to);
           leads.set(to, (leads.get(to) ?? 0) + 1);
           moved.push(`p${p}→${to}`);
         }
