@@ -35,6 +35,8 @@ export interface AdminStatus {
   node: NodeId;
   pid: number;
   nodeIds: NodeId[];
+  /** Every node's raft/client address, as this node was started with (--peers). */
+  peers: { id: NodeId; host: string; port: number }[];
   partitionCount: number;
   replicationFactor: number;
   running: boolean;
@@ -54,7 +56,7 @@ export function secretMatches(expected: Buffer, presented: string | undefined): 
   return timingSafeEqual(a, b) && presented !== undefined;
 }
 
-export function nodeStatus(node: LogNode, faults: ProcessFaults): AdminStatus {
+export function nodeStatus(node: LogNode, faults: ProcessFaults, peers: ReadonlyMap<NodeId, { host: string; port: number }>): AdminStatus {
   const partitions: AdminPartitionStatus[] = [];
   for (const [partition, replica] of node.partitions()) {
     const status = replica.raft.status();
@@ -76,6 +78,7 @@ export function nodeStatus(node: LogNode, faults: ProcessFaults): AdminStatus {
     node: node.id,
     pid: process.pid,
     nodeIds: [...node.config.nodeIds],
+    peers: [...peers].map(([id, address]) => ({ id, host: address.host, port: address.port })),
     partitionCount: node.config.partitionCount,
     replicationFactor: node.config.replicationFactor,
     running: node.isRunning,
@@ -129,6 +132,7 @@ const CALLS: Record<string, (f: ProcessFaults, a: Args) => unknown> = {
 export interface AdminApiOptions {
   node: LogNode;
   faults: ProcessFaults;
+  peers: ReadonlyMap<NodeId, { host: string; port: number }>;
   /** null: no --cluster-secret-file was given, so every admin call is refused. */
   secret: Buffer | null;
   log: (line: string) => void;
@@ -168,7 +172,7 @@ export function adminRoutes(options: AdminApiOptions): (req: IncomingMessage, re
         seen.count = 0;
       }
       statusReads.set(host, seen);
-      sendJson(res, 200, nodeStatus(options.node, options.faults));
+      sendJson(res, 200, nodeStatus(options.node, options.faults, options.peers));
       return true;
     }
     const handler = CALLS[call];

@@ -73,7 +73,7 @@ export async function startNodeProcess(options: NodeProcessOptions): Promise<Run
     port: options.metricsPort,
     host: options.metricsHost,
     tls,
-    routes: adminRoutes({ node, faults, secret: options.clusterSecret ?? null, log }),
+    routes: adminRoutes({ node, faults, peers: options.peers, secret: options.clusterSecret ?? null, log }),
   });
   return {
     node,

@@ -114,11 +114,10 @@ export class RemoteCluster implements DrillCluster {
 
   /**
    * From the nodes' metrics/admin URLs alone (`logscope up --attach URL,… --cluster-secret-file F`):
-   * each node's status names its id, the cluster's size and its peers are learned from the first
-   * node that answers, and its TCP address is taken from `peers` when given, else the URL's host
-   * with the node port the operator passes.
+   * each node's status names its id and every node's TCP address; crash then goes to the node
+   * itself (it SIGKILLs itself) and restart is refused (no supervisor to start a process).
    */
-  static async fromAdminUrls(urls: readonly string[], secret: Buffer, tls: TlsMaterial | null, peers: ReadonlyMap<number, PeerAddress>): Promise<RemoteCluster> {
+  static async fromAdminUrls(urls: readonly string[], secret: Buffer, tls: TlsMaterial | null): Promise<RemoteCluster> {
     const http = new HttpClient(tls);
     try {
       const nodes: RemoteNode[] = [];
@@ -126,11 +125,13 @@ export class RemoteCluster implements DrillCluster {
       for (const url of urls) {
         const status = await adminCall<AdminStatus>(http, url, secret, 'GET', 'status');
         first ??= status;
-        const address = peers.get(status.node);
-        if (address === undefined) throw new Error(`node ${status.node} (${url}) is not in --peers`);
-        nodes.push({ id: status.node, address, metricsUrl: url.replace(/\/+$/, '') });
+        const address = status.peers.find((p) => p.id === status.node);
+        if (address === undefined) throw new Error(`node ${status.node} (${url}) does not list its own address`);
+        nodes.push({ id: status.node, address: { host: address.host, port: address.port }, metricsUrl: url.replace(/\/+$/, '') });
       }
       if (first === null) throw new Error('no admin URL given');
+      const missing = first.nodeIds.filter((id) => !nodes.some((n) => n.id === id));
+      if (missing.length > 0) throw new Error(`--attach lacks the URL of node ${missing.join(', ')} (every node's metrics/admin URL is needed)`);
       return await RemoteCluster.connect({ nodes, partitionCount: first.partitionCount, replicationFactor: first.replicationFactor, secret, tls, supervisorUrl: null });
     } finally {
       http.close();
@@ -186,7 +187,7 @@ export class RemoteCluster implements DrillCluster {
   async waitForLeaders(timeoutMs = 10_000): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      await this.refresh();
+      await this.refreshNow();
       let all = true;
       for (let p = 0; p < this.partitionCount && all; p++) if (this.leaderOf(p) === 0) all = false;
       if (all) return true;
@@ -298,7 +299,7 @@ export class RemoteCluster implements DrillCluster {
   }
 
   async healAll(): Promise<void> {
-    await this.refresh();
+    await this.refreshNow();
     if (this.options.supervisorUrl !== null) {
       for (const id of this.nodeIds()) if (this.liveStatus(id) === null) await this.restart(id);
     }
@@ -310,7 +311,7 @@ export class RemoteCluster implements DrillCluster {
         failures.push(`node ${id}: ${(error as Error).message}`);
       }
     }));
-    await this.refresh();
+    await this.refreshNow();
     if (failures.length > 0) throw new LogError('Unavailable', `healing failed on ${failures.join('; ')}`);
   }
 
@@ -343,6 +344,12 @@ export class RemoteCluster implements DrillCluster {
   }
 
   // ---- internals ----
+
+  /** A status round that starts after this call (an in-flight one may predate a change just made). */
+  async refreshNow(): Promise<void> {
+    await this.polling;
+    await this.refresh();
+  }
 
   /** One status round over every node (rounds never overlap). */
   refresh(): Promise<void> {
@@ -428,7 +435,10 @@ export class RemoteCluster implements DrillCluster {
     this.known(node);
     const url = this.nodes.get(node)?.metricsUrl ?? '';
     try {
-      return await adminCall<T>(this.http, url, this.options.secret, args === undefined ? 'GET' : 'POST', call, args, timeoutMs);
+      const result = await adminCall<T>(this.http, url, this.options.secret, args === undefined ? 'GET' : 'POST', call, args, timeoutMs);
+      // What the caller reads next (health, active faults) includes the change just made.
+      if (args !== undefined && call !== 'crash') await this.refreshNode(node);
+      return result;
     } catch (error) {
       if (error instanceof LogError) throw error;
       throw new LogError('Unavailable', `node ${node} (${url}): ${(error as Error).message}`);
