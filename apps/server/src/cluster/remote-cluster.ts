@@ -24,11 +24,16 @@ export const STATUS_POLL_MS_DEFAULT = 100;
 const HISTOGRAM_POLL_MS = 1_000;
 /** Histogram windows older than this are dropped from the cache. */
 const HISTOGRAM_KEEP_MS = 10 * 60_000;
-/** A status older than this counts as "node not answering". */
-const STATUS_STALE_MS = 2_000;
+/**
+ * A status older than this counts as "node not answering". A refused connection (no process)
+ * counts at once; a slow answer does not, since on a busy machine a live node can take seconds.
+ */
+const STATUS_STALE_MS = 5_000;
 /** A restarted process must answer its admin API within this. */
 const RESTART_READY_TIMEOUT_MS = 30_000;
-const STATUS_TIMEOUT_MS = 1_000;
+const STATUS_TIMEOUT_MS = 3_000;
+/** The supervisor answers a restart once the process printed its ready line (it waits up to 120 s). */
+const SUPERVISOR_CALL_TIMEOUT_MS = 130_000;
 
 export interface RemoteNode {
   readonly id: number;
@@ -345,6 +350,11 @@ export class RemoteCluster implements DrillCluster {
 
   // ---- internals ----
 
+  /** DrillCluster.settled: the snapshot reflects every action made so far. */
+  settled(): Promise<void> {
+    return this.refreshNow();
+  }
+
   /** A status round that starts after this call (an in-flight one may predate a change just made). */
   async refreshNow(): Promise<void> {
     await this.polling;
@@ -370,8 +380,9 @@ export class RemoteCluster implements DrillCluster {
       view.lastError = null;
       return true;
     } catch (error) {
-      view.status = null;
-      view.lastError = (error as Error).message;
+      const message = (error as Error).message;
+      if (/ECONNREFUSED|ECONNRESET|EHOSTUNREACH|socket hang up/.test(message)) view.status = null;
+      view.lastError = message;
       return false;
     }
   }
@@ -447,7 +458,7 @@ export class RemoteCluster implements DrillCluster {
 
   private async supervisorCall<T>(call: 'crash' | 'restart' | 'corruptSegment', node: number): Promise<T> {
     const url = this.options.supervisorUrl ?? '';
-    const reply = await this.http.request(`${url}/supervisor/${call}`, { method: 'POST', headers: { authorization: `Bearer ${this.options.secret.toString('utf8')}` }, body: JSON.stringify({ node }), timeoutMs: RESTART_READY_TIMEOUT_MS + 5_000 });
+    const reply = await this.http.request(`${url}/supervisor/${call}`, { method: 'POST', headers: { authorization: `Bearer ${this.options.secret.toString('utf8')}` }, body: JSON.stringify({ node }), timeoutMs: SUPERVISOR_CALL_TIMEOUT_MS });
     const body = JSON.parse(reply.text) as { ok: boolean; result?: T; error?: { message: string } };
     if (!body.ok) throw new LogError('Unavailable', `supervisor ${call} node ${node}: ${body.error?.message ?? `HTTP ${reply.status}`}`);
     return body.result as T;

@@ -20,8 +20,8 @@ import { writeClusterState, type ClusterState } from './state.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
 const CLI = join(root, 'apps/server/src/cli.ts');
-/** A node that has not printed its ready line by then failed to start. */
-const NODE_READY_TIMEOUT_MS = 30_000;
+/** A node that has not printed its ready line by then failed to start (tsx compiles on start: slow on a busy machine). */
+const NODE_READY_TIMEOUT_MS = 120_000;
 /** A stopping node gets this long after SIGTERM before SIGKILL. */
 const NODE_STOP_TIMEOUT_MS = 10_000;
 const CONTROL_BODY_BYTES_MAX = 1_024;

@@ -35,6 +35,11 @@ export interface DrillCluster extends ClusterHandle {
   telemetry(id: number): { histogramsJson(sinceMs?: number): { windows: readonly { metric: string; partition: number | null; startMs: number; endMs: number; encoded: string }[] } };
   client(options?: { appendTimeoutMs?: number; attemptTimeoutMs?: number }): DrillClient;
   waitForLeaders(timeoutMs?: number): Promise<boolean>;
+  /**
+   * Node processes (cluster/remote-cluster.ts): resolves once the accessors above reflect every
+   * action so far (they answer from a polled status). The embedded cluster's are exact already.
+   */
+  settled?(): Promise<void>;
 }
 export interface DrillLoad {
   readonly ledger: AckLedger;
@@ -271,6 +276,12 @@ export class DrillEngine {
     }
     try {
       state.did = await this.perform(active, step.action);
+      if (index === active.def.faultStep && this.cluster.settled !== undefined) {
+        // A polled snapshot from before the action trails commits made before the fault took
+        // effect in every process; the high watermarks read once it has are the bound to check.
+        await this.cluster.settled();
+        active.faultHw = this.hwSnapshot();
+      }
       this.event(active, 'action', `step ${index + 1} "${step.title}": ${state.did}`);
       state.status = 'waiting';
       this.persist(active.run);
