@@ -1,6 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { CLUSTER_SECRET_BYTES_MIN, loadTls, parsePeers, startNodeProcess, type TlsMaterial } from '@logscope/log-cluster';
+// Direct module imports, not the package index (which also loads the simulator): a node process
+// starts faster, and restart drills over processes wait on that start.
+import { CLUSTER_SECRET_BYTES_MIN } from '../../../packages/log-cluster/src/admin.ts';
+import { startNodeProcess } from '../../../packages/log-cluster/src/node-process.ts';
+import { parsePeers } from '../../../packages/log-cluster/src/transport/tcp.ts';
+import { loadTls, type TlsMaterial } from '../../../packages/log-cluster/src/transport/tls.ts';
 
 /**
  * `logscope node --id N --peers 1=h:p,2=h:p,3=h:p [--data-dir D] [--partitions 12] [--metrics-port 9100]

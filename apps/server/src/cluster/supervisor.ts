@@ -19,7 +19,8 @@ import { readClusterSecret } from '../node-command.ts';
 import { writeClusterState, type ClusterState } from './state.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
-const CLI = join(root, 'apps/server/src/cli.ts');
+/** `logscope node` without the console's modules: a restart waits on the engine's only. */
+const NODE_ENTRY = join(root, 'apps/server/src/node-main.ts');
 /** A node that has not printed its ready line by then failed to start (tsx compiles on start: slow on a busy machine). */
 const NODE_READY_TIMEOUT_MS = 120_000;
 /** A stopping node gets this long after SIGTERM before SIGKILL. */
@@ -178,7 +179,7 @@ export class Supervisor {
     const slot = this.slot(id);
     const o = this.options;
     const args = [
-      '--import', 'tsx', CLI, 'node', '--id', String(id), '--peers', this.peersArg, '--data-dir', slot.dataDir,
+      '--import', 'tsx', NODE_ENTRY, '--id', String(id), '--peers', this.peersArg, '--data-dir', slot.dataDir,
       '--partitions', String(o.partitionCount), '--replication-factor', String(o.replicationFactor),
       '--host', o.host, '--metrics-host', o.host, '--metrics-port', String(slot.metricsPort),
       '--cluster-secret-file', this.secretFile,

@@ -300,7 +300,8 @@ export class DrillEngine {
     const step = active.def.steps[index];
     const state = active.run.steps[index];
     if (step === undefined || state === undefined) return false;
-    const deadline = (state.actionAtMs ?? Date.now()) + step.check.deadlineMs;
+    // From the end of the action: restarting a node process takes seconds on its own (embedded: none).
+    const deadline = Date.now() + step.check.deadlineMs;
     let last: Eval = { pass: false, figure: '', reason: 'not evaluated yet' };
     for (;;) {
       if (active.aborted) {
