@@ -50,6 +50,20 @@ describe('mutual TLS between nodes, clients and the console', () => {
     expect(records.find((r) => r.offset === ack.offsets[0])?.value).toEqual(value);
   });
 
+  it('a console attached by the nodes\' URLs and the secret (no supervisor) finds every node and leader over TLS', async () => {
+    const state = cluster.state();
+    const attached = await RemoteCluster.fromAdminUrls(state.nodes.map((n) => n.metricsUrl), Buffer.from(readFileSync(state.secretFile, 'utf8').trim()), loadTls(files));
+    try {
+      expect([...attached.nodeIds()].sort()).toEqual([1, 2, 3]);
+      expect(await attached.waitForLeaders(30_000)).toBe(true);
+      expect(attached.health().every((h) => h.up)).toBe(true);
+      // Without the supervisor a process cannot be started again, so restart says so.
+      await expect(attached.restart(1)).rejects.toThrow(/needs the supervisor/);
+    } finally {
+      await attached.stop();
+    }
+  });
+
   it('refuses a client without a certificate, and a plain TCP client', async () => {
     const peers = new Map(cluster.state().nodes.map((n) => [n.id, { host: n.host, port: n.port }]));
     const noCertificate: SocketFactory = { ...PLAIN_SOCKETS, connect: (port, host) => tls.connect({ port, host, ca: readFileSync(files.caFile) }) };
