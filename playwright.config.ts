@@ -8,6 +8,16 @@ if (process.env.E2E_PORT === undefined) {
   process.env.E2E_PORT = execFileSync(process.execPath, ['-e', "const s = require('net').createServer().listen(0, '127.0.0.1', () => { console.log(s.address().port); s.close(); });"], { encoding: 'utf8' }).trim();
 }
 const port = Number(process.env.E2E_PORT);
+// The console attached to node processes (project "attached") listens on its own port.
+if (process.env.E2E_ATTACHED_PORT === undefined) {
+  process.env.E2E_ATTACHED_PORT = execFileSync(process.execPath, ['-e', "const s = require('net').createServer().listen(0, '127.0.0.1', () => { console.log(s.address().port); s.close(); });"], { encoding: 'utf8' }).trim();
+}
+const attachedPort = Number(process.env.E2E_ATTACHED_PORT);
+/**
+ * The drill specs the attached project runs against real processes (2 cores: not all six twice):
+ * a real SIGKILL and restart, link faults spread over the processes' admin APIs, and abort.
+ */
+const ATTACHED_DRILLS = /leader failover|minority isolation|abort mid-drill/;
 
 export default defineConfig({
   testDir: 'test/e2e',
@@ -18,8 +28,12 @@ export default defineConfig({
   retries: 0,
   reporter: [['list']],
   outputDir: 'test-results',
+  projects: [
+    { name: 'embedded', use: { baseURL: `http://127.0.0.1:${port}` } },
+    // The same drill specs, unchanged, against `logscope up --cluster` over 3 `logscope node` processes.
+    { name: 'attached', testDir: 'test/e2e/drills', grep: ATTACHED_DRILLS, use: { baseURL: `http://127.0.0.1:${attachedPort}` } },
+  ],
   use: {
-    baseURL: `http://127.0.0.1:${port}`,
     screenshot: 'on',
     trace: 'retain-on-failure',
     launchOptions: {
@@ -35,13 +49,24 @@ export default defineConfig({
       ],
     },
   },
-  webServer: {
-    // The real app: embedded cluster, load, server and the built SPA, on its own data dir.
-    command: `node scripts/e2e-server.mjs ${port}`,
-    url: `http://127.0.0.1:${port}/healthz`,
-    timeout: 120_000,
-    reuseExistingServer: false,
-    stdout: 'pipe',
-    stderr: 'pipe',
-  },
+  webServer: [
+    {
+      // The real app: embedded cluster, load, server and the built SPA, on its own data dir.
+      command: `node scripts/e2e-server.mjs ${port}`,
+      url: `http://127.0.0.1:${port}/healthz`,
+      timeout: 120_000,
+      reuseExistingServer: false,
+      stdout: 'pipe',
+      stderr: 'pipe',
+    },
+    {
+      // Node processes under the supervisor, and the console attached to them.
+      command: `node scripts/e2e-attached-server.mjs ${attachedPort}`,
+      url: `http://127.0.0.1:${attachedPort}/healthz`,
+      timeout: 180_000,
+      reuseExistingServer: false,
+      stdout: 'pipe',
+      stderr: 'pipe',
+    },
+  ],
 });

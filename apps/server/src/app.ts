@@ -19,6 +19,7 @@ import { httpSource, inProcessSource, type ScrapeSource } from './scrape/sources
 import { ClusterView } from './scrape/view.ts';
 import { DEFAULT_SLO_P99_MS, type ClusterHandle, type Services } from './services.ts';
 import { HistogramStore } from './store/histograms.ts';
+import { PrometheusHistory } from './store/prometheus-history.ts';
 import { SeriesStore } from './store/series.ts';
 import { TraceStore } from './store/traces.ts';
 
@@ -34,8 +35,16 @@ export interface EmbeddedClusterLike extends ClusterHandle {
   client(): AppendClient;
 }
 
+/** A cluster of node processes (cluster/remote-cluster.ts): scraped over HTTP, acted on through admin APIs. */
+export interface RemoteClusterLike extends ClusterHandle {
+  client(): AppendClient;
+  scrapeSources(): ScrapeSource[];
+}
+
 export interface CreateAppOptions {
   cluster?: EmbeddedClusterLike;
+  /** Instead of `cluster`: node processes with faults, load and drills (`up --cluster` / `--attach` with a secret). */
+  remoteCluster?: RemoteClusterLike;
   attachUrls?: readonly string[];
   dataDir: string;
   /** Defaults to LOGSCOPE_OPERATOR_TOKEN's value if the caller passes it, else a fresh random token. */
@@ -48,6 +57,8 @@ export interface CreateAppOptions {
   scrapeIntervalMs?: number;
   scrapeTimeoutMs?: number;
   sloP99Ms?: number;
+  /** Base URL of a Prometheus server scraping the nodes: ranges older than the ring buffers come from it. */
+  prometheusUrl?: string;
   /** The built SPA; null serves no SPA. */
   staticDir?: string | null;
 }
@@ -63,16 +74,19 @@ export interface App {
 
 export async function createApp(options: CreateAppOptions): Promise<App> {
   mkdirSync(options.dataDir, { recursive: true });
-  const cluster = options.cluster ?? null;
+  const embedded = options.cluster ?? null;
+  const cluster: (ClusterHandle & { client(): AppendClient }) | null = embedded ?? options.remoteCluster ?? null;
   if (cluster === null && (options.attachUrls === undefined || options.attachUrls.length === 0)) {
-    throw new Error('createApp needs an embedded cluster or attach URLs');
+    throw new Error('createApp needs an embedded cluster, a remote cluster or attach URLs');
   }
-  const sources: ScrapeSource[] = cluster !== null
-    ? cluster.nodeIds().map((id) => inProcessSource(id, cluster.telemetry(id), () => {
-        const h = cluster.health().find((x) => x.node === id);
+  const sources: ScrapeSource[] = embedded !== null
+    ? embedded.nodeIds().map((id) => inProcessSource(id, embedded.telemetry(id), () => {
+        const h = embedded.health().find((x) => x.node === id);
         return h === undefined || h.up ? null : (h.reason ?? 'down');
       }))
-    : (options.attachUrls ?? []).map((url) => httpSource(url));
+    : options.remoteCluster !== undefined
+      ? options.remoteCluster.scrapeSources()
+      : (options.attachUrls ?? []).map((url) => httpSource(url));
 
   const series = new SeriesStore();
   const histograms = new HistogramStore();
@@ -108,6 +122,7 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
     scraper, view, series, histograms, traces, audit, cluster, load,
     operatorToken: options.operatorToken ?? generateToken(),
     sloP99Ms: options.sloP99Ms ?? DEFAULT_SLO_P99_MS,
+    prometheus: options.prometheusUrl === undefined ? null : new PrometheusHistory(options.prometheusUrl),
     tickListeners,
   };
   const drills = attachDrillEngine(services, cluster, load, options.dataDir);

@@ -7,12 +7,14 @@ import { parseArgs } from 'node:util';
 import { createApp, DEFAULT_HOST, DEFAULT_PORT, type EmbeddedClusterLike } from './app.ts';
 import { DEFAULT_KEY_SPREAD, DEFAULT_RATE_PER_SEC, DEFAULT_RECORD_BYTES } from './load/generator.ts';
 import { DEFAULT_SLO_P99_MS } from './services.ts';
+import type { RemoteCluster } from './cluster/remote-cluster.ts';
 
 const USAGE = `usage: logscope <command> [options]
 
 commands:
   up      start the embedded cluster, load generator, server and console on one port
   node    run one cluster node as its own process
+  cluster start and supervise node processes on this machine (cluster up --nodes 5 --data-dir D)
   drill   run a failure drill unattended
   bench   run a benchmark
 
@@ -26,7 +28,13 @@ logscope up options:
   --record-bytes <n>   load: bytes per record (default ${DEFAULT_RECORD_BYTES})
   --key-spread <n>     load: distinct keys (default ${DEFAULT_KEY_SPREAD})
   --slo-p99-ms <n>     append p99 alert threshold (default ${DEFAULT_SLO_P99_MS})
-  --attach <urls>      comma-separated telemetry URLs of a cluster run elsewhere
+  --attach <urls>      comma-separated metrics URLs of node processes run elsewhere (watch only,
+                       unless --cluster-secret-file is given: then faults, load and drills too)
+  --cluster <dir>      the node processes of \`logscope cluster up --data-dir <dir>\` (faults incl.
+                       real SIGKILL and restart, TCP load, drills)
+  --cluster-secret-file <f>  the nodes' admin secret (with --attach)
+  --tls-cert/--tls-key/--tls-ca <f>  mutual TLS to the nodes (with --attach; --cluster reads them from its state)
+  --prometheus <url>   read ranges older than the console's ring buffers from this Prometheus
   --no-load            do not start the load generator
 `;
 
@@ -56,6 +64,12 @@ async function up(argv: string[]): Promise<void> {
       'key-spread': { type: 'string' },
       'slo-p99-ms': { type: 'string' },
       attach: { type: 'string' },
+      cluster: { type: 'string' },
+      'cluster-secret-file': { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'tls-ca': { type: 'string' },
+      prometheus: { type: 'string' },
       'no-load': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -78,10 +92,23 @@ async function up(argv: string[]): Promise<void> {
   for (const u of attachUrls) {
     if (!/^https?:\/\//.test(u)) throw new UsageError(`--attach takes http(s) URLs (got "${u}")`);
   }
+  if (values.prometheus !== undefined && !/^https?:\/\//.test(values.prometheus)) throw new UsageError(`--prometheus takes an http(s) URL (got "${values.prometheus}")`);
+  if (values.cluster !== undefined && attachUrls.length > 0) throw new UsageError('--cluster and --attach exclude each other');
   mkdirSync(dataDir, { recursive: true });
 
   let cluster: (EmbeddedClusterLike & { stop(): Promise<void>; waitForLeaders(timeoutMs?: number): Promise<boolean> }) | null = null;
-  if (attachUrls.length === 0) {
+  let remote: RemoteCluster | null = null;
+  if (values.cluster !== undefined) {
+    const { RemoteCluster: Remote } = await import('./cluster/remote-cluster.ts');
+    remote = await Remote.fromStateFile(resolve(values.cluster));
+  } else if (attachUrls.length > 0 && values['cluster-secret-file'] !== undefined) {
+    const { RemoteCluster: Remote } = await import('./cluster/remote-cluster.ts');
+    const { readClusterSecret, tlsOptions } = await import('./node-command.ts');
+    remote = await Remote.fromAdminUrls(attachUrls, readClusterSecret(values['cluster-secret-file']), tlsOptions(values));
+  }
+  if (remote !== null) {
+    if (!(await remote.waitForLeaders(15_000))) console.warn('warning: not every partition has a leader yet; starting anyway');
+  } else if (attachUrls.length === 0) {
     // Loaded lazily: attach mode must not need the engine's modules.
     const { EmbeddedCluster } = await import('../../../packages/log-cluster/src/cluster.ts');
     cluster = await EmbeddedCluster.start({ dataDir: join(dataDir, 'cluster'), nodeCount, partitionCount, replicationFactor: 3 });
@@ -89,7 +116,8 @@ async function up(argv: string[]): Promise<void> {
   }
   const token = process.env['LOGSCOPE_OPERATOR_TOKEN'];
   const app = await createApp({
-    ...(cluster !== null ? { cluster } : { attachUrls }),
+    ...(cluster !== null ? { cluster } : remote !== null ? { remoteCluster: remote } : { attachUrls }),
+    ...(values.prometheus !== undefined ? { prometheusUrl: values.prometheus } : {}),
     dataDir,
     ...(token !== undefined && token !== '' ? { operatorToken: token } : {}),
     port,
@@ -101,9 +129,12 @@ async function up(argv: string[]): Promise<void> {
   process.stdout.write(`Logscope console: ${app.url}/\n`);
   if (token === undefined || token === '') process.stdout.write(`Operator token (shown once; set LOGSCOPE_OPERATOR_TOKEN to choose it): ${app.operatorToken}\n`);
   else process.stdout.write('Operator token: from LOGSCOPE_OPERATOR_TOKEN\n');
+  const loadText = values['no-load'] ? 'off' : `${ratePerSec} appends/s of ${recordBytes} B`;
   process.stdout.write(cluster !== null
-    ? `Embedded cluster: ${nodeCount} nodes, ${partitionCount} partitions, RF 3, data in ${dataDir}; load ${values['no-load'] ? 'off' : `${ratePerSec} appends/s of ${recordBytes} B`}\n`
-    : `Attached to: ${attachUrls.join(', ')}\n`);
+    ? `Embedded cluster: ${nodeCount} nodes, ${partitionCount} partitions, RF 3, data in ${dataDir}; load ${loadText}\n`
+    : remote !== null
+      ? `Node processes ${remote.nodeIds().join(', ')} (${remote.partitionCount} partitions): faults, drills and load (${loadText}) over their admin APIs and TCP\n`
+      : `Attached to (watching only): ${attachUrls.join(', ')}\n`);
 
   let stopping = false;
   const shutdown = (signal: string): void => {
@@ -121,6 +152,7 @@ async function up(argv: string[]): Promise<void> {
     void (async () => {
       await app.close();
       await cluster?.stop();
+      await remote?.stop(); // stops polling; the node processes keep running
       process.stdout.write('stopped cleanly\n');
       process.exit(0);
     })().catch((error: unknown) => {
@@ -135,6 +167,7 @@ async function up(argv: string[]): Promise<void> {
 /** Commands whose modules other parts of the project provide; absent until built. */
 const DELEGATED: Record<string, string> = {
   node: './node-command.ts',
+  cluster: './cluster/command.ts',
   drill: './drills/command.ts',
   bench: './bench-command.ts',
 };

@@ -1,7 +1,16 @@
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { parsePeers, startNodeProcess } from '@logscope/log-cluster';
+// Direct module imports, not the package index (which also loads the simulator): a node process
+// starts faster, and restart drills over processes wait on that start.
+import { CLUSTER_SECRET_BYTES_MIN } from '../../../packages/log-cluster/src/admin.ts';
+import { startNodeProcess } from '../../../packages/log-cluster/src/node-process.ts';
+import { parsePeers } from '../../../packages/log-cluster/src/transport/tcp.ts';
+import { loadTls, type TlsMaterial } from '../../../packages/log-cluster/src/transport/tls.ts';
 
-/** `logscope node --id N --peers 1=h:p,2=h:p,3=h:p [--data-dir D] [--partitions 12] [--metrics-port 9100]` */
+/**
+ * `logscope node --id N --peers 1=h:p,2=h:p,3=h:p [--data-dir D] [--partitions 12] [--metrics-port 9100]
+ *  [--cluster-secret-file F] [--tls-cert C --tls-key K --tls-ca A]`
+ */
 export async function run(argv: readonly string[]): Promise<void> {
   const { values } = parseArgs({
     args: [...argv],
@@ -14,6 +23,10 @@ export async function run(argv: readonly string[]): Promise<void> {
       host: { type: 'string', default: '127.0.0.1' },
       'metrics-port': { type: 'string', default: '0' },
       'metrics-host': { type: 'string', default: '127.0.0.1' },
+      'cluster-secret-file': { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'tls-ca': { type: 'string' },
     },
   });
   const id = Number(values.id);
@@ -23,6 +36,8 @@ export async function run(argv: readonly string[]): Promise<void> {
   const partitionCount = Number(values.partitions);
   const replicationFactor = Number(values['replication-factor']);
   if (!Number.isInteger(partitionCount) || partitionCount < 1) throw new Error('--partitions must be a positive integer');
+  const clusterSecret = values['cluster-secret-file'] === undefined ? null : readClusterSecret(values['cluster-secret-file']);
+  const tls = tlsOptions(values);
   const running = await startNodeProcess({
     id,
     peers,
@@ -32,12 +47,30 @@ export async function run(argv: readonly string[]): Promise<void> {
     host: values.host ?? '127.0.0.1',
     metricsPort: Number(values['metrics-port']),
     metricsHost: values['metrics-host'] ?? '127.0.0.1',
+    clusterSecret,
+    tls,
   });
-  // One machine-readable line so scripts (and the integration test) know the ports.
-  console.log(JSON.stringify({ event: 'node-ready', id, port: running.port, metricsUrl: `http://${values['metrics-host']}:${running.metricsPort}` }));
+  // One machine-readable line so scripts (the supervisor, the integration tests) know the ports.
+  const metricsUrl = `${tls === null ? 'http' : 'https'}://${values['metrics-host']}:${running.metricsPort}`;
+  console.log(JSON.stringify({ event: 'node-ready', id, pid: process.pid, port: running.port, metricsUrl, admin: clusterSecret !== null, tls: tls !== null }));
   const stop = (): void => {
     void running.close().then(() => process.exit(0));
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+}
+
+/** The cluster secret: the file's contents without surrounding whitespace. */
+export function readClusterSecret(file: string): Buffer {
+  const secret = Buffer.from(readFileSync(file, 'utf8').trim(), 'utf8');
+  if (secret.length < CLUSTER_SECRET_BYTES_MIN) throw new Error(`the cluster secret in ${file} is shorter than ${CLUSTER_SECRET_BYTES_MIN} bytes`);
+  return secret;
+}
+
+/** `--tls-cert/--tls-key/--tls-ca`: all three or none. */
+export function tlsOptions(values: { 'tls-cert'?: string | undefined; 'tls-key'?: string | undefined; 'tls-ca'?: string | undefined }): TlsMaterial | null {
+  const given = [values['tls-cert'], values['tls-key'], values['tls-ca']].filter((v) => v !== undefined).length;
+  if (given === 0) return null;
+  if (given !== 3 || values['tls-cert'] === undefined || values['tls-key'] === undefined || values['tls-ca'] === undefined) throw new Error('--tls-cert, --tls-key and --tls-ca go together');
+  return loadTls({ certFile: values['tls-cert'], keyFile: values['tls-key'], caFile: values['tls-ca'] });
 }

@@ -6,6 +6,7 @@ import type { LoadGenerator } from './load/generator.ts';
 import type { Scraper } from './scrape/scraper.ts';
 import type { ClusterView } from './scrape/view.ts';
 import type { HistogramStore } from './store/histograms.ts';
+import type { PrometheusHistory } from './store/prometheus-history.ts';
 import type { SeriesStore } from './store/series.ts';
 import type { TraceStore } from './store/traces.ts';
 
@@ -27,11 +28,13 @@ export interface Services {
   histograms: HistogramStore;
   traces: TraceStore;
   audit: AuditTrail;
-  /** null in attach mode: the fault surface and the load generator need the embedded cluster. */
+  /** null when only watching (`--attach` without a cluster secret): faults and load need a cluster to act on. */
   cluster: ClusterHandle | null;
   load: LoadGenerator | null;
   operatorToken: string;
   sloP99Ms: number;
+  /** History older than the ring buffers (`--prometheus`); null when not configured. */
+  prometheus: PrometheusHistory | null;
   /** Called after every scrape tick (live subscriptions listen here). */
   tickListeners: Set<(tMs: number) => void>;
 }

@@ -11,6 +11,7 @@ import { nodeObserver, refreshNodeGauges } from './node-telemetry.ts';
 import { replicasFor } from './placement.ts';
 import type { ClientRequest, ClientResponse, NodeConnector } from './protocol.ts';
 import type { NodeId } from './raft/types.ts';
+import { corruptNewestSegment, cutNewestSegmentTail } from './storage/corrupt.ts';
 import { FileDisk } from './storage/file-disk.ts';
 import { InProcessNetwork } from './transport/in-process.ts';
 
@@ -202,38 +203,18 @@ export class EmbeddedCluster implements FaultSurface {
 
   corruptSegment(node: NodeId): { file: string; position: number } {
     const slot = this.slot(node);
-    const segments = slot.disk.list().filter((name) => name.startsWith('seg-')).sort();
-    const newest = segments[segments.length - 1];
-    if (newest === undefined) throw new LogError('Unavailable', `node ${node} has no segment to corrupt yet`);
-    const file = slot.disk.open(newest);
-    const size = file.size();
-    if (slot.node === null) file.close();
-    if (size < 64) throw new LogError('Unavailable', `node ${node}'s newest segment is too small to corrupt`);
-    // Past the first record's header, before the tail: a byte of a record, so its CRC fails.
-    const position = Math.floor(size / 2);
-    slot.disk.corruptByte(newest, position);
+    const where = corruptNewestSegment(slot.disk, node, slot.node !== null);
     this.faults.push({ kind: 'corruptSegment', node });
-    return { file: newest, position };
+    return where;
   }
 
   cutSegmentTail(node: NodeId): { file: string; cutBytes: number } {
     const slot = this.slot(node);
-    const segments = slot.disk.list().filter((name) => name.startsWith('seg-') && name.endsWith('.log')).sort();
-    const newest = segments[segments.length - 1];
-    if (newest === undefined) throw new LogError('Unavailable', `node ${node} has no segment to cut yet`);
-    const file = slot.disk.open(newest);
-    const size = file.size();
-    if (size < 64) {
-      if (slot.node === null) file.close();
-      throw new LogError('Unavailable', `node ${node}'s newest segment is too small to cut`);
-    }
-    // A quarter of the segment, at most 16 KiB: the newest records, acknowledged by this replica.
-    const cutBytes = Math.min(Math.floor(size / 4), 16 << 10);
-    file.truncate(size - cutBytes);
-    if (slot.node === null) file.close();
+    const where = cutNewestSegmentTail(slot.disk, node, slot.node !== null);
     this.faults.push({ kind: 'corruptSegment', node });
-    return { file: newest, cutBytes };
+    return where;
   }
+
 
   setDiskFull(node: NodeId, full: boolean): void {
     const slot = this.slot(node);

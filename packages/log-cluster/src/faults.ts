@@ -27,30 +27,36 @@ export interface NodeHealth {
   readonly pausedUntilMs: number;
 }
 
+/**
+ * An action is synchronous in the embedded cluster and a network call on a cluster of node
+ * processes (apps/server/src/cluster/remote-cluster.ts); callers await either.
+ */
+export type MaybePromise<T> = T | Promise<T>;
+
 export interface FaultSurface {
   nodeIds(): readonly NodeId[];
   /** Stops the node as a power cut would: unsynced writes are lost, the last one maybe torn. */
-  crash(node: NodeId): void;
+  crash(node: NodeId): MaybePromise<void>;
   /** Starts a stopped node again from its disk (recovery runs). */
   restart(node: NodeId): Promise<void>;
   /** Cuts every link to and from the node. */
-  isolate(node: NodeId): void;
-  cutLink(source: NodeId, target: NodeId, bothWays?: boolean): void;
-  healLink(source: NodeId, target: NodeId, bothWays?: boolean): void;
-  setLinkDelay(source: NodeId, target: NodeId, delayMs: number, jitterMs?: number, bothWays?: boolean): void;
-  setLinkLoss(source: NodeId, target: NodeId, lossRate: number, bothWays?: boolean): void;
+  isolate(node: NodeId): MaybePromise<void>;
+  cutLink(source: NodeId, target: NodeId, bothWays?: boolean): MaybePromise<void>;
+  healLink(source: NodeId, target: NodeId, bothWays?: boolean): MaybePromise<void>;
+  setLinkDelay(source: NodeId, target: NodeId, delayMs: number, jitterMs?: number, bothWays?: boolean): MaybePromise<void>;
+  setLinkLoss(source: NodeId, target: NodeId, lossRate: number, bothWays?: boolean): MaybePromise<void>;
   /** Adds delayMs to every fdatasync of the node (0 heals). */
-  slowFsync(node: NodeId, delayMs: number): void;
+  slowFsync(node: NodeId, delayMs: number): MaybePromise<void>;
   /** Stalls the node (no ticks, no messages, no answers) for durationMs, like a GC pause. */
-  pause(node: NodeId, durationMs: number): void;
+  pause(node: NodeId, durationMs: number): MaybePromise<void>;
   /** Flips one byte inside a record of the node's newest segment; takes effect (CRC mismatch) at the next restart. Returns the file and position. */
-  corruptSegment(node: NodeId): { file: string; position: number };
+  corruptSegment(node: NodeId): MaybePromise<{ file: string; position: number }>;
   /** Cuts the fdatasync'ed tail of the node's newest segment (keeping its record identifiers); takes effect at the next restart. */
-  cutSegmentTail(node: NodeId): { file: string; cutBytes: number };
+  cutSegmentTail(node: NodeId): MaybePromise<{ file: string; cutBytes: number }>;
   /** Makes the node's disk full (true) or gives the space back (false). */
-  setDiskFull(node: NodeId, full: boolean): void;
+  setDiskFull(node: NodeId, full: boolean): MaybePromise<void>;
   /** Moves a partition's leadership to another replica. */
-  transferLeadership(partition: number, to: NodeId): void;
+  transferLeadership(partition: number, to: NodeId): MaybePromise<void>;
   /** Heals every network fault, slow disk and full disk; restarts crashed nodes. */
   healAll(): Promise<void>;
   health(): readonly NodeHealth[];

@@ -20,3 +20,7 @@ export * from './transport/in-process.ts';
 export * from './transport/tcp.ts';
 export { simulate, DEFAULT_SIM_OPTIONS, type SimOptions, type SimResult } from './sim/simulator.ts';
 export { runSeeds } from './sim/run-seeds.ts';
+export * from './process-faults.ts';
+export * from './admin.ts';
+export * from './transport/tls.ts';
+export { corruptNewestSegment } from './storage/corrupt.ts';

@@ -1,11 +1,14 @@
 import { mkdirSync } from 'node:fs';
 import { NodeTelemetry, serveTelemetry } from '@logscope/telemetry';
+import { adminRoutes } from './admin.ts';
 import { realScheduler, realWallClock } from './clock.ts';
 import { DEFAULT_NODE_CONFIG, LogNode } from './node.ts';
 import { nodeObserver, refreshNodeGauges } from './node-telemetry.ts';
+import { FaultyTransport, ProcessFaults } from './process-faults.ts';
 import type { NodeId } from './raft/types.ts';
 import { FileDisk } from './storage/file-disk.ts';
-import { TcpNodeTransport, type PeerAddress } from './transport/tcp.ts';
+import { PLAIN_SOCKETS, TcpNodeTransport, type PeerAddress } from './transport/tcp.ts';
+import { tlsSockets, type TlsMaterial } from './transport/tls.ts';
 
 export interface NodeProcessOptions {
   readonly id: NodeId;
@@ -18,14 +21,24 @@ export interface NodeProcessOptions {
   readonly host: string;
   readonly metricsPort: number;
   readonly metricsHost: string;
+  /** The cluster secret guarding the admin API; null turns the admin API off (every call refused). */
+  readonly clusterSecret?: Buffer | null;
+  /** Mutual TLS for peers, clients and the metrics/admin port; null: plain TCP and HTTP. */
+  readonly tls?: TlsMaterial | null;
+  /** Where admin calls are logged (default: stdout, one JSON line each). */
+  readonly log?: (line: string) => void;
 }
 
 export interface RunningNode {
   readonly node: LogNode;
   readonly port: number;
   readonly metricsPort: number;
+  readonly faults: ProcessFaults;
   close(): Promise<void>;
 }
+
+/** Time for the admin API's answer to a crash call to leave before the process kills itself. */
+const CRASH_AFTER_ANSWER_MS = 50;
 
 /** One node as its own process: real files, TCP to peers and clients, telemetry over HTTP. */
 export async function startNodeProcess(options: NodeProcessOptions): Promise<RunningNode> {
@@ -34,9 +47,12 @@ export async function startNodeProcess(options: NodeProcessOptions): Promise<Run
   mkdirSync(options.dataDir, { recursive: true });
   const disk = new FileDisk(options.dataDir);
   const telemetry = new NodeTelemetry({ nodeId: options.id });
-  const transport = await TcpNodeTransport.listen(options.id, options.peers, options.host, self.port);
+  const tls = options.tls ?? null;
+  const tcp = await TcpNodeTransport.listen(options.id, options.peers, options.host, self.port, tls === null ? PLAIN_SOCKETS : tlsSockets(tls));
+  const transport = new FaultyTransport(tcp);
+  const nodeIds = [...options.peers.keys()].sort((a, b) => a - b);
   const node = new LogNode(
-    { ...DEFAULT_NODE_CONFIG, id: options.id, nodeIds: [...options.peers.keys()].sort((a, b) => a - b), partitionCount: options.partitionCount, replicationFactor: options.replicationFactor },
+    { ...DEFAULT_NODE_CONFIG, id: options.id, nodeIds, partitionCount: options.partitionCount, replicationFactor: options.replicationFactor },
     { disk, transport, scheduler: realScheduler, random: Math.random, observer: nodeObserver(telemetry, realWallClock, () => realScheduler.now(), Math.random) },
   );
   if (node.recovery.corruption !== null) telemetry.recordRecoveryCorruption();
@@ -45,14 +61,30 @@ export async function startNodeProcess(options: NodeProcessOptions): Promise<Run
   }
   // Said at once, on the node's own output, besides the logscope_disk_full gauge the console alerts on.
   node.onDiskFull = (full, freeBytes) => console.log(JSON.stringify({ event: full ? 'disk-full' : 'disk-space-back', node: options.id, freeBytes, dataDir: options.dataDir }));
-  transport.requestHandler = (request) => node.handle(request);
+  tcp.requestHandler = (request) => node.handle(request);
   telemetry.onCollect(() => refreshNodeGauges(telemetry, node));
   const rotate = setInterval(() => telemetry.rotate(realWallClock()), 1000);
-  const metrics = await serveTelemetry(telemetry, { port: options.metricsPort, host: options.metricsHost });
+  const faults = new ProcessFaults({
+    self: options.id,
+    nodeIds,
+    node,
+    disk,
+    transport,
+    // After the admin answer is on its way: a real crash, no shutdown, unsynced state gone with the process.
+    die: () => setTimeout(() => process.kill(process.pid, 'SIGKILL'), CRASH_AFTER_ANSWER_MS),
+  });
+  const log = options.log ?? ((line: string) => process.stdout.write(line + '\n'));
+  const metrics = await serveTelemetry(telemetry, {
+    port: options.metricsPort,
+    host: options.metricsHost,
+    tls,
+    routes: adminRoutes({ node, faults, peers: options.peers, secret: options.clusterSecret ?? null, log }),
+  });
   return {
     node,
-    port: transport.port,
+    port: tcp.port,
     metricsPort: metrics.port,
+    faults,
     async close() {
       clearInterval(rotate);
       await node.shutdown();

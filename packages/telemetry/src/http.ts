@@ -1,6 +1,7 @@
 // Serves one node's telemetry over HTTP for the console to scrape.
 
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 export interface TelemetrySource {
@@ -14,6 +15,13 @@ export interface ServeTelemetryOptions {
   port: number;
   /** Defaults to loopback: telemetry is not meant to be exposed beyond the host by default. */
   host?: string;
+  /**
+   * Mutual TLS: HTTPS only, and a client must present a certificate signed by `ca` (plain HTTP
+   * and certificate-less clients are refused at the handshake).
+   */
+  tls?: { cert: Buffer; key: Buffer; ca: Buffer } | null;
+  /** Extra routes served first (a node's admin API); resolves true when it answered the request. */
+  routes?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 }
 
 export interface TelemetryServer {
@@ -25,12 +33,19 @@ export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8
 export const DEFAULT_TELEMETRY_HOST = '127.0.0.1';
 
 export async function serveTelemetry(source: TelemetrySource, options: ServeTelemetryOptions): Promise<TelemetryServer> {
-  const server = createServer((req, res) => {
-    handle(source, req, res).catch((error: unknown) => {
+  const listener = (req: IncomingMessage, res: ServerResponse): void => {
+    (async () => {
+      if (options.routes !== undefined && (await options.routes(req, res))) return;
+      await handle(source, req, res);
+    })().catch((error: unknown) => {
       if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', `telemetry error: ${String(error)}\n`);
       else res.destroy();
     });
-  });
+  };
+  const tls = options.tls ?? null;
+  const server = tls === null
+    ? createServer(listener)
+    : createTlsServer({ cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: true, rejectUnauthorized: true }, listener);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host ?? DEFAULT_TELEMETRY_HOST, () => {

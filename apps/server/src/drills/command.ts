@@ -8,14 +8,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BUILTIN_DRILLS, findDrill } from './builtin.ts';
+import type { LoadGenerator } from '../load/generator.ts';
+import type { DrillCluster } from './engine.ts';
 import type { DrillRun } from './model.ts';
 import { reportJson, reportMarkdown } from './report.ts';
 
 const USAGE = `Usage:
   logscope drill list [--json] [--url URL]
-  logscope drill run NAME [--json] [--url URL --token TOKEN]
+  logscope drill run NAME [--json] [--url URL --token TOKEN | --cluster DATA_DIR]
 
-Without --url, run starts an embedded 3-node cluster with load in a temporary directory.
+Without --url or --cluster, run starts an embedded 3-node cluster with load in a temporary
+directory. With --cluster it runs against the node processes of \`logscope cluster up --data-dir
+DATA_DIR\` (real SIGKILL, TCP load); its report is kept in DATA_DIR/console/drills.
 The token defaults to LOGSCOPE_OPERATOR_TOKEN.
 `;
 
@@ -23,7 +27,7 @@ export async function run(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { json: { type: 'boolean', default: false }, url: { type: 'string' }, token: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: { json: { type: 'boolean', default: false }, url: { type: 'string' }, token: { type: 'string' }, cluster: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
   });
   const [sub, name] = positionals;
   const json = values.json ?? false;
@@ -52,7 +56,9 @@ export async function run(argv: string[]): Promise<void> {
   try {
     result = values.url !== undefined
       ? await runRemote(values.url, values.token ?? process.env.LOGSCOPE_OPERATOR_TOKEN ?? '', name, json)
-      : await runEmbedded(name, json);
+      : values.cluster !== undefined
+        ? await runOnProcesses(values.cluster, name, json)
+        : await runEmbedded(name, json);
   } catch (error) {
     process.stderr.write(`logscope drill: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exitCode = 1;
@@ -65,17 +71,41 @@ export async function run(argv: string[]): Promise<void> {
 async function runEmbedded(name: string, quiet: boolean): Promise<DrillRun> {
   const { EmbeddedCluster } = await import('../../../../packages/log-cluster/src/cluster.ts');
   const { LoadGenerator } = await import('../load/generator.ts');
-  const { DrillEngine } = await import('./engine.ts');
   const dir = mkdtempSync(join(tmpdir(), 'logscope-drill-'));
   const log = (text: string): void => {
     if (!quiet) process.stderr.write(text);
   };
   const cluster = await EmbeddedCluster.start({ dataDir: join(dir, 'cluster'), nodeCount: 3, partitionCount: 12 });
-  const load = new LoadGenerator(cluster.client(), { ratePerSec: 200 });
-  const engine = new DrillEngine({ cluster, load, dataDir: dir });
+  log(`embedded cluster in ${dir}; waiting for leaders…\n`);
   try {
-    log(`embedded cluster in ${dir}; waiting for leaders…\n`);
-    await cluster.waitForLeaders(15_000);
+    return await runUnattended(cluster, new LoadGenerator(cluster.client(), { ratePerSec: 200 }), dir, name, log);
+  } finally {
+    await cluster.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Against `logscope cluster up`'s node processes: the same engine, over their admin APIs and the supervisor. */
+async function runOnProcesses(clusterDir: string, name: string, quiet: boolean): Promise<DrillRun> {
+  const { RemoteCluster } = await import('../cluster/remote-cluster.ts');
+  const { LoadGenerator } = await import('../load/generator.ts');
+  const log = (text: string): void => {
+    if (!quiet) process.stderr.write(text);
+  };
+  const cluster = await RemoteCluster.fromStateFile(clusterDir);
+  log(`node processes ${cluster.nodeIds().join(', ')} of ${clusterDir}; waiting for leaders…\n`);
+  try {
+    return await runUnattended(cluster, new LoadGenerator(cluster.client(), { ratePerSec: 200 }), join(clusterDir, 'console'), name, log);
+  } finally {
+    await cluster.stop();
+  }
+}
+
+async function runUnattended(cluster: DrillCluster, load: LoadGenerator, dataDir: string, name: string, log: (text: string) => void): Promise<DrillRun> {
+  const { DrillEngine } = await import('./engine.ts');
+  const engine = new DrillEngine({ cluster, load, dataDir });
+  try {
+    if (!(await cluster.waitForLeaders(30_000))) log('warning: not every partition has a leader yet\n');
     load.start();
     await new Promise((resolve) => setTimeout(resolve, 3_000)); // a latency baseline
     const started = await engine.start(name, 'unattended');
@@ -84,8 +114,6 @@ async function runEmbedded(name: string, quiet: boolean): Promise<DrillRun> {
   } finally {
     await engine.close();
     await load.close();
-    await cluster.stop();
-    rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -41,6 +41,11 @@ export interface DrillCluster extends ClusterHandle {
   telemetry(id: number): { histogramsJson(sinceMs?: number): { windows: readonly { metric: string; partition: number | null; startMs: number; endMs: number; encoded: string }[] } };
   client(options?: { appendTimeoutMs?: number; attemptTimeoutMs?: number }): DrillClient;
   waitForLeaders(timeoutMs?: number): Promise<boolean>;
+  /**
+   * Node processes (cluster/remote-cluster.ts): resolves once the accessors above reflect every
+   * action so far (they answer from a polled status). The embedded cluster's are exact already.
+   */
+  settled?(): Promise<void>;
 }
 export interface DrillLoad {
   readonly ledger: AckLedger;
@@ -283,6 +288,12 @@ export class DrillEngine {
     }
     try {
       state.did = await this.perform(active, step.action);
+      if (index === active.def.faultStep && this.cluster.settled !== undefined) {
+        // A polled snapshot from before the action trails commits made before the fault took
+        // effect in every process; the high watermarks read once it has are the bound to check.
+        await this.cluster.settled();
+        active.faultHw = this.hwSnapshot();
+      }
       this.event(active, 'action', `step ${index + 1} "${step.title}": ${state.did}`);
       state.status = 'waiting';
       this.persist(active.run);
@@ -301,7 +312,8 @@ export class DrillEngine {
     const step = active.def.steps[index];
     const state = active.run.steps[index];
     if (step === undefined || state === undefined) return false;
-    const deadline = (state.actionAtMs ?? Date.now()) + step.check.deadlineMs;
+    // From the end of the action: restarting a node process takes seconds on its own (embedded: none).
+    const deadline = Date.now() + step.check.deadlineMs;
     let last: Eval = { pass: false, figure: '', reason: 'not evaluated yet' };
     for (;;) {
       if (active.aborted) {
@@ -474,7 +486,7 @@ export class DrillEngine {
         const nodes: number[] = [];
         for (const ref of action.nodes) nodes.push(this.resolve(active, ref, nodes));
         this.bind(active, action.nodes, nodes);
-        for (const n of nodes) c.crash(n);
+        for (const n of nodes) await c.crash(n);
         return `crashed node ${nodes.join(' and node ')}`;
       }
       case 'restart': {
@@ -485,22 +497,22 @@ export class DrillEngine {
       case 'isolate': {
         const n = this.resolve(active, action.node);
         this.bind(active, [action.node], [n]);
-        c.isolate(n);
+        await c.isolate(n);
         return `isolated node ${n} (every link cut)`;
       }
       case 'slowFsync': {
         const n = this.resolve(active, action.node);
         this.bind(active, [action.node], [n]);
-        c.slowFsync(n, action.delayMs);
+        await c.slowFsync(n, action.delayMs);
         return `added ${action.delayMs} ms to every fsync of node ${n}`;
       }
       case 'corruptSegment': {
         const n = this.resolve(active, action.node);
         this.bind(active, [action.node], [n]);
-        c.crash(n);
+        await c.crash(n);
         let where: { file: string; position: number };
         try {
-          where = c.corruptSegment(n);
+          where = await c.corruptSegment(n);
         } finally {
           await c.restart(n);
         }
@@ -509,10 +521,10 @@ export class DrillEngine {
       case 'cutSegmentTail': {
         const n = this.resolve(active, action.node);
         this.bind(active, [action.node], [n]);
-        c.crash(n);
+        await c.crash(n);
         let where: { file: string; cutBytes: number };
         try {
-          where = c.cutSegmentTail(n);
+          where = await c.cutSegmentTail(n);
         } finally {
           await c.restart(n);
         }
@@ -523,7 +535,7 @@ export class DrillEngine {
         if (action.node === 'follower' || action.node === 'leader') active.run.bindings.second = n;
         // With its space back the node is healthy again: checks stop excluding it as a leader.
         if (!action.full && active.run.bindings.second === n) delete active.run.bindings.second;
-        c.setDiskFull(n, action.full);
+        await c.setDiskFull(n, action.full);
         return action.full ? `filled the disk of node ${n}` : `gave node ${n} its disk space back`;
       }
       case 'transferLeadershipAway': {
@@ -536,7 +548,7 @@ export class DrillEngine {
           if (c.leaderOf(p) !== n) continue;
           const to = c.replicasOf(p).filter((r) => r !== n && up.has(r)).sort((a, b) => (leads.get(a) ?? 0) - (leads.get(b) ?? 0))[0];
           if (to === undefined) continue;
-          c.transferLeadership(p, to);
+          await c.transferLeadership(p, to);
           leads.set(to, (leads.get(to) ?? 0) + 1);
           moved.push(`p${p}→${to}`);
         }

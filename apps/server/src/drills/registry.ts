@@ -20,7 +20,7 @@ export function drillEngineOf(services: Services): DrillEngine | null {
 
 export function requireDrillEngine(services: Services): DrillEngine {
   const engine = engines.get(services);
-  if (engine === undefined) throw new TRPCError({ code: 'PRECONDITION_FAILED', message: 'drills need the embedded cluster (this server is attached to a cluster run elsewhere)' });
+  if (engine === undefined) throw new TRPCError({ code: 'PRECONDITION_FAILED', message: 'drills need a cluster to act on (this server only watches: --attach without --cluster-secret-file)' });
   return engine;
 }
 

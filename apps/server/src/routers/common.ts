@@ -51,7 +51,7 @@ export function assertNode(services: Services, node: number): void {
 
 export function requireCluster(services: Services): ClusterHandle {
   if (services.cluster === null) {
-    throw new TRPCError({ code: 'PRECONDITION_FAILED', message: 'faults and load need the embedded cluster; this server is attached to remote nodes (--attach)' });
+    throw new TRPCError({ code: 'PRECONDITION_FAILED', message: 'faults and load need a cluster to act on: this server only watches (--attach without --cluster-secret-file); start it with --cluster DATA_DIR, or --attach with --cluster-secret-file' });
   }
   return services.cluster;
 }

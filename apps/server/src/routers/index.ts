@@ -5,6 +5,7 @@ import { auditRouter } from './audit.ts';
 import { clusterRouter } from './cluster.ts';
 import { drillsRouter } from './drills.ts';
 import { faultsRouter } from './faults.ts';
+import { historyRouter } from './history.ts';
 import { latencyRouter } from './latency.ts';
 import { loadRouter } from './load.ts';
 import { partitionsRouter } from './partitions.ts';
@@ -21,6 +22,7 @@ export const appRouter = router({
   load: loadRouter,
   audit: auditRouter,
   drills: drillsRouter,
+  history: historyRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -149,6 +149,7 @@ export class Scraper {
       if (!t.status.up || t.snapshot === null) continue;
       series.set(`node:${id}:appends_per_s`, t.rates.appendsPerSec);
       series.set(`node:${id}:bytes_per_s`, t.rates.bytesPerSec);
+      series.set(`node:${id}:records_appended_total`, t.snapshot.recordsAppendedTotal);
       appends += t.rates.appendsPerSec;
       bytes += t.rates.bytesPerSec;
       for (const [p, replicas] of t.snapshot.replicas) {

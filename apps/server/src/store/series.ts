@@ -78,6 +78,12 @@ export class SeriesStore {
     return out;
   }
 
+  /** Time of the oldest tick still held (null before the first): older ranges need another source. */
+  oldestMs(): number | null {
+    if (this.ticks === 0) return null;
+    return this.times[Math.max(0, this.ticks - this.capacity) % this.capacity] ?? null;
+  }
+
   /** The newest value of a series, if its newest tick has one. */
   latest(key: string): number | undefined {
     if (this.ticks === 0) return undefined;

@@ -15,6 +15,17 @@ export const FRAME_BYTES_MAX = 64 << 20;
 const PEER_BUFFERED_BYTES_MAX = 32 << 20;
 const RECONNECT_DELAY_MS = 100;
 
+/** How sockets are made: plain TCP by default, mutual TLS when certificates are given (transport/tls.ts). */
+export interface SocketFactory {
+  createServer(onConnection: (socket: net.Socket) => void): net.Server;
+  connect(port: number, host: string): net.Socket;
+}
+
+export const PLAIN_SOCKETS: SocketFactory = {
+  createServer: (onConnection) => net.createServer(onConnection),
+  connect: (port, host) => net.connect(port, host),
+};
+
 export interface PeerAddress {
   readonly host: string;
   readonly port: number;
@@ -120,12 +131,13 @@ export class TcpNodeTransport implements Transport {
   private constructor(
     private readonly nodeId: NodeId,
     private readonly peers: ReadonlyMap<NodeId, PeerAddress>,
+    private readonly sockets: SocketFactory,
   ) {
-    this.server = net.createServer((socket) => this.accept(socket));
+    this.server = sockets.createServer((socket) => this.accept(socket));
   }
 
-  static async listen(nodeId: NodeId, peers: ReadonlyMap<NodeId, PeerAddress>, host: string, port: number): Promise<TcpNodeTransport> {
-    const transport = new TcpNodeTransport(nodeId, peers);
+  static async listen(nodeId: NodeId, peers: ReadonlyMap<NodeId, PeerAddress>, host: string, port: number, sockets: SocketFactory = PLAIN_SOCKETS): Promise<TcpNodeTransport> {
+    const transport = new TcpNodeTransport(nodeId, peers, sockets);
     await new Promise<void>((resolve, reject) => {
       transport.server.once('error', reject);
       transport.server.listen(port, host, () => resolve());
@@ -162,7 +174,7 @@ export class TcpNodeTransport implements Transport {
     const address = this.peers.get(to);
     if (address === undefined) return null;
     this.outbound.set(to, null);
-    const socket = net.connect(address.port, address.host);
+    const socket = this.sockets.connect(address.port, address.host);
     socket.setNoDelay(true);
     socket.on('connect', () => {
       socket.write(frame(FRAME_HELLO, (w) => w.u32(this.nodeId)));
@@ -220,7 +232,10 @@ export class TcpConnector implements NodeConnector {
   private readonly pending = new Map<number, { node: NodeId; resolve: (response: ClientResponse) => void; reject: (error: Error) => void }>();
   private nextId = 1;
 
-  constructor(private readonly nodes: ReadonlyMap<NodeId, PeerAddress>) {}
+  constructor(
+    private readonly nodes: ReadonlyMap<NodeId, PeerAddress>,
+    private readonly socketFactory: SocketFactory = PLAIN_SOCKETS,
+  ) {}
 
   nodeIds(): readonly NodeId[] {
     return [...this.nodes.keys()];
@@ -249,7 +264,7 @@ export class TcpConnector implements NodeConnector {
     if (existing !== undefined && !existing.destroyed) return existing;
     const address = this.nodes.get(node);
     if (address === undefined) return null;
-    const socket = net.connect(address.port, address.host);
+    const socket = this.socketFactory.connect(address.port, address.host);
     socket.setNoDelay(true);
     this.sockets.set(node, socket);
     const fail = (error: Error): void => {

@@ -1,0 +1,101 @@
+// `logscope cluster up|status|crash|restart`: the supervisor of node processes on this machine.
+
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { readClusterSecret } from '../node-command.ts';
+import { HttpClient } from './http-client.ts';
+import { readClusterState } from './state.ts';
+import { Supervisor } from './supervisor.ts';
+import { loadTls } from '../../../../packages/log-cluster/src/transport/tls.ts';
+
+const USAGE = `Usage:
+  logscope cluster up --data-dir D [--nodes 5] [--partitions 64] [--replication-factor 3] [--host 127.0.0.1]
+                      [--base-port P] [--cluster-secret-file F] [--tls-cert C --tls-key K --tls-ca A]
+  logscope cluster status  --data-dir D
+  logscope cluster crash N --data-dir D       (SIGKILL of node N's process)
+  logscope cluster restart N --data-dir D
+
+up starts the node processes and stays in the foreground (Ctrl-C stops them); it writes
+D/cluster.json (nodes, ports, pids, secret file) for \`logscope up --cluster D\` and
+\`logscope drill run NAME --cluster D\`. With --base-port P: node ports P..P+n-1, metrics and admin
+P+n..P+2n-1, the supervisor's control API P+2n; otherwise free ports. Without
+--cluster-secret-file a secret is generated in D/cluster.secret (mode 0600).
+`;
+
+export async function run(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      'data-dir': { type: 'string' },
+      nodes: { type: 'string', default: '5' },
+      partitions: { type: 'string', default: '64' },
+      'replication-factor': { type: 'string', default: '3' },
+      host: { type: 'string', default: '127.0.0.1' },
+      'base-port': { type: 'string' },
+      'cluster-secret-file': { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'tls-ca': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const [sub, nodeArg] = positionals;
+  if (values.help === true || sub === undefined || values['data-dir'] === undefined) {
+    process.stdout.write(USAGE);
+    if (values.help !== true) process.exitCode = 2;
+    return;
+  }
+  const dataDir = resolve(values['data-dir']);
+  if (sub === 'up') {
+    const count = (name: string, text: string | undefined, min: number, max: number): number => {
+      const n = Number(text);
+      if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer in ${min}..${max}`);
+      return n;
+    };
+    const tlsGiven = [values['tls-cert'], values['tls-key'], values['tls-ca']].filter((v) => v !== undefined).length;
+    if (tlsGiven !== 0 && tlsGiven !== 3) throw new Error('--tls-cert, --tls-key and --tls-ca go together');
+    const supervisor = await Supervisor.start({
+      dataDir,
+      nodeCount: count('nodes', values.nodes, 1, 9),
+      partitionCount: count('partitions', values.partitions, 1, 4_096),
+      replicationFactor: count('replication-factor', values['replication-factor'], 1, 9),
+      host: values.host ?? '127.0.0.1',
+      basePort: values['base-port'] === undefined ? null : count('base-port', values['base-port'], 1, 65_000),
+      secretFile: values['cluster-secret-file'] ?? null,
+      tls: tlsGiven === 3 ? { certFile: values['tls-cert'] ?? '', keyFile: values['tls-key'] ?? '', caFile: values['tls-ca'] ?? '' } : null,
+    });
+    const state = supervisor.state();
+    process.stdout.write(`${JSON.stringify({ event: 'cluster-ready', stateFile: `${dataDir}/cluster.json`, supervisor: state.supervisor.url, nodes: state.nodes.map((n) => ({ id: n.id, port: n.port, metricsUrl: n.metricsUrl, pid: n.pid })) })}\n`);
+    let stopping = false;
+    const stop = (): void => {
+      if (stopping) return;
+      stopping = true;
+      void supervisor.stop().then(() => process.exit(0));
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+    return;
+  }
+  const state = readClusterState(dataDir);
+  const http = new HttpClient(state.tls === null ? null : loadTls(state.tls));
+  const secret = readClusterSecret(state.secretFile).toString('utf8');
+  try {
+    if (sub === 'status') {
+      const reply = await http.request(`${state.supervisor.url}/supervisor/state`, { headers: { authorization: `Bearer ${secret}` } });
+      process.stdout.write(reply.text + '\n');
+      if (reply.status !== 200) process.exitCode = 1;
+      return;
+    }
+    if ((sub === 'crash' || sub === 'restart') && nodeArg !== undefined) {
+      const reply = await http.request(`${state.supervisor.url}/supervisor/${sub}`, { method: 'POST', headers: { authorization: `Bearer ${secret}` }, body: JSON.stringify({ node: Number(nodeArg) }), timeoutMs: 60_000 });
+      process.stdout.write(reply.text + '\n');
+      if (reply.status !== 200) process.exitCode = 1;
+      return;
+    }
+  } finally {
+    http.close();
+  }
+  process.stderr.write(`logscope cluster: unknown subcommand "${sub}"\n\n${USAGE}`);
+  process.exitCode = 2;
+}

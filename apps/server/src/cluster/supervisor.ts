@@ -1,0 +1,335 @@
+// `logscope cluster up`: starts N `logscope node` processes on this machine, keeps its state in
+// <data-dir>/cluster.json, and serves a small control API (behind the cluster secret) through
+// which a console crashes a node for real (SIGKILL), corrupts a stopped node's segment, and
+// restarts it. Nodes that exit are not restarted until told: a crash drill needs them down.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, existsSync, mkdirSync, writeFileSync, type WriteStream } from 'node:fs';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import net from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { corruptNewestSegment, cutNewestSegmentTail } from '../../../../packages/log-cluster/src/storage/corrupt.ts';
+import { FileDisk } from '../../../../packages/log-cluster/src/storage/file-disk.ts';
+import { secretMatches } from '../../../../packages/log-cluster/src/admin.ts';
+import { loadTls, type TlsFiles } from '../../../../packages/log-cluster/src/transport/tls.ts';
+import { readClusterSecret } from '../node-command.ts';
+import { writeClusterState, type ClusterState } from './state.ts';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
+/** `logscope node` without the console's modules: a restart waits on the engine's only. */
+const NODE_ENTRY = join(root, 'apps/server/src/node-main.ts');
+/** A node that has not printed its ready line by then failed to start (tsx compiles on start: slow on a busy machine). */
+const NODE_READY_TIMEOUT_MS = 120_000;
+/** A stopping node gets this long after SIGTERM before SIGKILL. */
+const NODE_STOP_TIMEOUT_MS = 10_000;
+const CONTROL_BODY_BYTES_MAX = 1_024;
+export const SUPERVISOR_PREFIX = '/supervisor/';
+
+export interface SupervisorOptions {
+  dataDir: string;
+  nodeCount: number;
+  partitionCount: number;
+  replicationFactor: number;
+  /** Address nodes bind to and advertise (one machine: loopback). */
+  host: string;
+  /** Node ports P..P+n-1, metrics/admin P+n..P+2n-1, supervisor P+2n; null picks free ports. */
+  basePort: number | null;
+  /** Generated in the data dir when null. */
+  secretFile: string | null;
+  tls: TlsFiles | null;
+  log?: (line: string) => void;
+}
+
+interface Slot {
+  id: number;
+  port: number;
+  metricsPort: number;
+  dataDir: string;
+  logFile: string;
+  child: ChildProcess | null;
+  log: WriteStream | null;
+  /** Set when the supervisor itself stopped the process (crash or shutdown), so its exit is expected. */
+  stopping: boolean;
+}
+
+export class Supervisor {
+  private readonly slots = new Map<number, Slot>();
+  private control: net.Server | null = null;
+  private controlUrl = '';
+  private closed = false;
+
+  private constructor(
+    readonly options: SupervisorOptions,
+    readonly secretFile: string,
+    private readonly secret: Buffer,
+  ) {}
+
+  static async start(options: SupervisorOptions): Promise<Supervisor> {
+    const dataDir = resolve(options.dataDir);
+    mkdirSync(dataDir, { recursive: true });
+    const secretFile = options.secretFile === null ? ensureSecretFile(dataDir) : resolve(options.secretFile);
+    const supervisor = new Supervisor({ ...options, dataDir }, secretFile, readClusterSecret(secretFile));
+    const ports = options.basePort === null
+      ? await freePorts(options.host, 2 * options.nodeCount + 1)
+      : Array.from({ length: 2 * options.nodeCount + 1 }, (_, i) => (options.basePort ?? 0) + i);
+    for (let i = 0; i < options.nodeCount; i++) {
+      const id = i + 1;
+      supervisor.slots.set(id, {
+        id, port: ports[i] ?? 0, metricsPort: ports[options.nodeCount + i] ?? 0,
+        dataDir: join(dataDir, `node-${id}`), logFile: join(dataDir, `node-${id}.log`),
+        child: null, log: null, stopping: false,
+      });
+    }
+    try {
+      await supervisor.serveControl(ports[2 * options.nodeCount] ?? 0);
+      await Promise.all([...supervisor.slots.keys()].map((id) => supervisor.startNode(id)));
+    } catch (error) {
+      await supervisor.stop();
+      throw error;
+    }
+    supervisor.writeState();
+    return supervisor;
+  }
+
+  get url(): string {
+    return this.controlUrl;
+  }
+
+  nodeIds(): number[] {
+    return [...this.slots.keys()];
+  }
+
+  /** A real crash: SIGKILL, no shutdown; the OS keeps what the node had written. */
+  crash(id: number): void {
+    const slot = this.slot(id);
+    if (slot.child === null) return;
+    slot.stopping = true;
+    slot.child.kill('SIGKILL');
+    slot.child = null;
+    this.writeState();
+    this.log({ event: 'node-crashed', node: id, signal: 'SIGKILL' });
+  }
+
+  /** Starts a stopped node again from its directory (recovery runs); a running node is left alone. */
+  async restart(id: number): Promise<void> {
+    const slot = this.slot(id);
+    if (slot.child !== null) return;
+    await this.startNode(id);
+    this.writeState();
+  }
+
+  /** The fault "corrupt a byte" on a stopped node: the same code the node itself would run. */
+  corruptSegment(id: number): { file: string; position: number } {
+    const slot = this.slot(id);
+    if (slot.child !== null) throw new Error(`node ${id} is running: corrupt it through its admin API, or crash it first`);
+    return corruptNewestSegment(new FileDisk(slot.dataDir), id, false);
+  }
+
+  /** The fault "cut the fsynced tail" on a stopped node's files. */
+  cutSegmentTail(id: number): { file: string; cutBytes: number } {
+    const slot = this.slot(id);
+    if (slot.child !== null) throw new Error(`node ${id} is running: cut its tail through its admin API, or crash it first`);
+    return cutNewestSegmentTail(new FileDisk(slot.dataDir), id, false);
+  }
+
+  state(): ClusterState {
+    const scheme = this.options.tls === null ? 'http' : 'https';
+    return {
+      version: 1,
+      supervisor: { pid: process.pid, url: this.controlUrl },
+      secretFile: this.secretFile,
+      partitionCount: this.options.partitionCount,
+      replicationFactor: this.options.replicationFactor,
+      tls: this.options.tls === null ? null : { certFile: resolve(this.options.tls.certFile), keyFile: resolve(this.options.tls.keyFile), caFile: resolve(this.options.tls.caFile) },
+      nodes: [...this.slots.values()].map((s) => ({
+        id: s.id, host: this.options.host, port: s.port, metricsUrl: `${scheme}://${urlHost(this.options.host)}:${s.metricsPort}`,
+        pid: s.child?.pid ?? null, dataDir: s.dataDir, logFile: s.logFile,
+      })),
+    };
+  }
+
+  /** Stops every node cleanly (SIGTERM, then SIGKILL after a grace period) and the control API. */
+  async stop(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.slots.values()].map((slot) => new Promise<void>((done) => {
+      const child = slot.child;
+      if (child === null) {
+        done();
+        return;
+      }
+      slot.stopping = true;
+      const timer = setTimeout(() => child.kill('SIGKILL'), NODE_STOP_TIMEOUT_MS);
+      child.once('exit', () => {
+        clearTimeout(timer);
+        done();
+      });
+      child.kill('SIGTERM');
+    })));
+    for (const slot of this.slots.values()) slot.child = null;
+    await new Promise<void>((done) => (this.control === null ? done() : this.control.close(() => done())));
+  }
+
+  private slot(id: number): Slot {
+    const slot = this.slots.get(id);
+    if (slot === undefined) throw new Error(`no node ${id} (nodes: ${this.nodeIds().join(', ')})`);
+    return slot;
+  }
+
+  private get peersArg(): string {
+    return [...this.slots.values()].map((s) => `${s.id}=${this.options.host}:${s.port}`).join(',');
+  }
+
+  private startNode(id: number): Promise<void> {
+    const slot = this.slot(id);
+    const o = this.options;
+    const args = [
+      '--import', 'tsx', NODE_ENTRY, '--id', String(id), '--peers', this.peersArg, '--data-dir', slot.dataDir,
+      '--partitions', String(o.partitionCount), '--replication-factor', String(o.replicationFactor),
+      '--host', o.host, '--metrics-host', o.host, '--metrics-port', String(slot.metricsPort),
+      '--cluster-secret-file', this.secretFile,
+      ...(o.tls === null ? [] : ['--tls-cert', o.tls.certFile, '--tls-key', o.tls.keyFile, '--tls-ca', o.tls.caFile]),
+    ];
+    const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    slot.child = child;
+    slot.stopping = false;
+    slot.log ??= createWriteStream(slot.logFile, { flags: 'a' });
+    const log = slot.log;
+    child.stdout?.pipe(log, { end: false });
+    child.stderr?.pipe(log, { end: false });
+    this.log({ event: 'node-starting', node: id, pid: child.pid });
+    return new Promise<void>((resolveReady, reject) => {
+      let output = '';
+      let ready = false;
+      const timer = setTimeout(() => reject(new Error(`node ${id} not ready in ${NODE_READY_TIMEOUT_MS} ms; see ${slot.logFile}`)), NODE_READY_TIMEOUT_MS);
+      child.stdout?.on('data', (chunk: Buffer) => {
+        if (ready) return;
+        output += chunk.toString();
+        if (output.includes('"node-ready"')) {
+          ready = true;
+          clearTimeout(timer);
+          resolveReady();
+        }
+      });
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        if (slot.child === child) slot.child = null;
+        if (!ready) reject(new Error(`node ${id} exited before it was ready (${signal ?? code}); see ${slot.logFile}`));
+        if (!slot.stopping && !this.closed) {
+          this.log({ event: 'node-exited', node: id, code, signal, note: 'not restarted until told (logscope cluster restart, or the console)' });
+          this.writeState();
+        }
+      });
+    });
+  }
+
+  private writeState(): void {
+    if (this.closed) return;
+    writeClusterState(this.options.dataDir, this.state());
+  }
+
+  private log(event: Record<string, unknown>): void {
+    (this.options.log ?? ((line: string) => process.stdout.write(line + '\n')))(JSON.stringify({ tMs: Date.now(), ...event }));
+  }
+
+  private async serveControl(port: number): Promise<void> {
+    const handler = (req: IncomingMessage, res: ServerResponse): void => {
+      void this.handleControl(req, res).catch((error: unknown) => {
+        if (!res.headersSent) sendJson(res, 500, { ok: false, error: { code: 'Internal', message: String(error) } });
+      });
+    };
+    const tls = this.options.tls === null ? null : loadTls(this.options.tls);
+    const server = tls === null ? createHttpServer(handler) : createHttpsServer({ cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: true, rejectUnauthorized: true }, handler);
+    await new Promise<void>((resolveListen, reject) => {
+      server.once('error', reject);
+      server.listen(port, this.options.host, () => resolveListen());
+    });
+    this.control = server;
+    this.controlUrl = `${tls === null ? 'http' : 'https'}://${urlHost(this.options.host)}:${(server.address() as net.AddressInfo).port}`;
+  }
+
+  private async handleControl(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://supervisor.invalid');
+    const call = url.pathname.startsWith(SUPERVISOR_PREFIX) ? url.pathname.slice(SUPERVISOR_PREFIX.length) : '';
+    const header = req.headers.authorization;
+    const presented = header?.startsWith('Bearer ') === true ? header.slice('Bearer '.length) : undefined;
+    const remote = req.socket.remoteAddress ?? '?';
+    if (!secretMatches(this.secret, presented)) {
+      this.log({ event: 'control', call, status: 401, outcome: presented === undefined ? 'refused: missing cluster secret' : 'refused: wrong cluster secret', remote });
+      sendJson(res, 401, { ok: false, error: { code: 'Unauthorized', message: presented === undefined ? 'missing cluster secret' : 'wrong cluster secret' } });
+      req.resume();
+      return;
+    }
+    if (call === 'state' && req.method === 'GET') {
+      sendJson(res, 200, this.state());
+      return;
+    }
+    if (req.method !== 'POST' || !['crash', 'restart', 'corruptSegment', 'cutSegmentTail'].includes(call)) {
+      sendJson(res, 404, { ok: false, error: { code: 'NotFound', message: 'calls: GET state; POST crash, restart, corruptSegment, cutSegmentTail with {"node": N}' } });
+      return;
+    }
+    let node: number;
+    try {
+      const body = await readBody(req);
+      const parsed = JSON.parse(body === '' ? '{}' : body) as { node?: unknown };
+      if (typeof parsed.node !== 'number' || !this.slots.has(parsed.node)) throw new Error(`node must be one of ${this.nodeIds().join(', ')}`);
+      node = parsed.node;
+    } catch (error) {
+      sendJson(res, 400, { ok: false, error: { code: 'BadRequest', message: (error as Error).message } });
+      return;
+    }
+    try {
+      const result = call === 'crash' ? (this.crash(node), null) : call === 'restart' ? (await this.restart(node), null) : call === 'cutSegmentTail' ? this.cutSegmentTail(node) : this.corruptSegment(node);
+      this.log({ event: 'control', call, node, status: 200, outcome: 'ok', remote });
+      sendJson(res, 200, { ok: true, result });
+    } catch (error) {
+      this.log({ event: 'control', call, node, status: 409, outcome: `failed: ${(error as Error).message}`, remote });
+      sendJson(res, 409, { ok: false, error: { code: 'Unavailable', message: (error as Error).message } });
+    }
+  }
+}
+
+function ensureSecretFile(dataDir: string): string {
+  const file = join(dataDir, 'cluster.secret');
+  if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('hex') + '\n', { mode: 0o600 });
+  return file;
+}
+
+function urlHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/** Ports free right now, all picked while every listener is open so they differ. */
+async function freePorts(host: string, count: number): Promise<number[]> {
+  const servers = await Promise.all(Array.from({ length: count }, () => new Promise<net.Server>((resolveListen, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, host, () => resolveListen(server));
+  })));
+  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise((done) => s.close(done))));
+  return ports;
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolveBody, reject) => {
+    let text = '';
+    req.on('data', (chunk: Buffer) => {
+      text += chunk.toString('utf8');
+      if (text.length > CONTROL_BODY_BYTES_MAX) {
+        reject(new Error('body too large'));
+        req.destroy();
+      }
+    });
+    req.on('end', () => resolveBody(text));
+    req.on('error', reject);
+  });
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.end(text);
+}

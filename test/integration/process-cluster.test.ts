@@ -1,0 +1,76 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DrillRun } from '../../apps/server/src/drills/model.ts';
+import { runCli, SupervisedCluster } from '../support/supervised-cluster.ts';
+
+/** Five `logscope node` processes under `logscope cluster up`, as an operator would run them. */
+describe('a supervised cluster of five node processes', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'logscope-procs-'));
+  let cluster: SupervisedCluster;
+
+  beforeAll(async () => {
+    cluster = await SupervisedCluster.start(dataDir, ['--nodes', '5', '--partitions', '64']);
+  }, 120_000);
+
+  afterAll(async () => {
+    await cluster?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('logscope drill run leader-failover --cluster SIGKILLs the leader process and loses no acknowledged write', async () => {
+    const before = cluster.state();
+    expect(before.nodes).toHaveLength(5);
+    const result = await runCli(['drill', 'run', 'leader-failover', '--cluster', dataDir, '--json'], { timeoutMs: 150_000 });
+    expect(result.stderr).toBe('');
+    const run = JSON.parse(result.stdout) as DrillRun;
+    expect(run.outcome).toMatch(/0 lost/);
+    expect(run.status).toBe('passed');
+    expect(run.verdict?.lost).toBe(0);
+    expect(run.verdict?.checked).toBeGreaterThan(100);
+    const victim = run.bindings.victim;
+    expect(run.steps[0]?.did).toBe(`crashed node ${victim ?? '?'}`);
+
+    // The crash was a real SIGKILL of that process: the supervisor logged it, the old pid is gone, a new process runs.
+    const oldPid = before.nodes.find((n) => n.id === victim)?.pid;
+    const newPid = cluster.state().nodes.find((n) => n.id === victim)?.pid;
+    expect(cluster.output()).toContain(`"event":"node-crashed","node":${victim ?? 0},"signal":"SIGKILL"`);
+    expect(oldPid).toBeTypeOf('number');
+    expect(newPid).toBeTypeOf('number');
+    expect(newPid).not.toBe(oldPid);
+    expect(() => process.kill(oldPid ?? 0, 0)).toThrow(); // no such process
+  }, 180_000);
+
+  it('the admin API refuses a missing or wrong cluster secret, answers the right one, and the node logs every attempt', async () => {
+    const node = cluster.state().nodes[0];
+    if (node === undefined) throw new Error('no node');
+    const secret = readFileSync(cluster.state().secretFile, 'utf8').trim();
+    const missing = await fetch(`${node.metricsUrl}/admin/status`);
+    expect(missing.status).toBe(401);
+    expect(await missing.json()).toMatchObject({ ok: false, error: { message: 'missing cluster secret' } });
+    const wrong = await fetch(`${node.metricsUrl}/admin/pause`, { method: 'POST', headers: { authorization: `Bearer ${secret.slice(0, -1)}x` }, body: JSON.stringify({ node: node.id, durationMs: 60_000 }) });
+    expect(wrong.status).toBe(401);
+    expect(await wrong.json()).toMatchObject({ ok: false, error: { message: 'wrong cluster secret' } });
+    const right = await fetch(`${node.metricsUrl}/admin/status`, { headers: { authorization: `Bearer ${secret}` } });
+    expect(right.status).toBe(200);
+    const status = (await right.json()) as { node: number; partitions: unknown[]; activeFaults: unknown[] };
+    expect(status.node).toBe(node.id);
+    expect(status.activeFaults).toEqual([]); // the refused pause did not happen
+    expect(status.partitions.length).toBeGreaterThan(0);
+
+    const log = readFileSync(node.logFile, 'utf8');
+    expect(log).toMatch(/"call":"status","status":401,"outcome":"refused: missing cluster secret"/);
+    expect(log).toMatch(/"call":"pause","status":401,"outcome":"refused: wrong cluster secret"/);
+  });
+
+  it('every node\'s /metrics passes promtool check metrics', async () => {
+    for (const node of cluster.state().nodes) {
+      const text = await (await fetch(`${node.metricsUrl}/metrics`)).text();
+      expect(text).toContain('logscope_records_appended_total');
+      // promtool exits non-zero (execFileSync throws) on a format or naming problem.
+      execFileSync('promtool', ['check', 'metrics'], { input: text });
+    }
+  });
+});
