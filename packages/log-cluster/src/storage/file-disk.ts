@@ -8,6 +8,8 @@ const SPARE_PREFIX = 'preallocating-';
 /** Zeros written per step while preallocating, and how often they are flushed: the journal's own fdatasync must never have to write them. */
 const PREALLOCATE_CHUNK_BYTES = 1 << 20;
 const PREALLOCATE_SYNC_BYTES = 8 << 20;
+/** A spare segment is prepared only while free space is at least this many segments. */
+const PREALLOCATE_FREE_FACTOR = 3;
 /** Pause between preallocation steps, so the zero-fill never queues far ahead of the journal's flushes on the device. */
 const PREALLOCATE_PAUSE_MS = 5;
 
@@ -69,6 +71,12 @@ export class FileDisk implements Disk {
   /** Zero-fills a new spare file in the background: paced writes, flushed as it goes, then its directory entry. */
   private prepareSpare(bytes: number): void {
     if (this.spare !== null && this.spare.fd !== null) fs.close(this.spare.fd, () => undefined);
+    // On a nearly full disk the zeros would take the space appends need (and fill it for nothing):
+    // preallocate only with room for the spare and as much again besides.
+    if (this.freeBytes() < bytes * PREALLOCATE_FREE_FACTOR) {
+      this.spare = null;
+      return;
+    }
     const spare: SpareFile = { name: `${SPARE_PREFIX}${++this.spareSeq}.tmp`, bytes, fd: null, ready: false };
     this.spare = spare;
     const abandon = (): void => {
