@@ -1,6 +1,7 @@
 // The app router: one router per concern. The SPA imports only `type AppRouter`.
 
 import { createCallerFactory, router } from '../trpc.ts';
+import { annotationsRouter } from './annotations.ts';
 import { auditRouter } from './audit.ts';
 import { clusterRouter } from './cluster.ts';
 import { drillsRouter } from './drills.ts';
@@ -21,6 +22,7 @@ export const appRouter = router({
   load: loadRouter,
   audit: auditRouter,
   drills: drillsRouter,
+  annotations: annotationsRouter,
 });
 
 export type AppRouter = typeof appRouter;

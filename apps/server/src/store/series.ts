@@ -78,6 +78,32 @@ export class SeriesStore {
     return out;
   }
 
+  /** The series' value at the newest tick at or before atMs, if that tick has one (binary search). */
+  at(key: string, atMs: number): number | undefined {
+    const values = this.series.get(key);
+    if (values === undefined) return undefined;
+    const slot = this.slotAt(atMs);
+    if (slot === null) return undefined;
+    const value = values[slot];
+    return value === undefined || Number.isNaN(value) ? undefined : value;
+  }
+
+  /** The ring slot of the newest tick at or before atMs, or null when none is retained. */
+  private slotAt(atMs: number): number | null {
+    const count = Math.min(this.ticks, this.capacity);
+    let lo = this.ticks - count;
+    let hi = this.ticks - 1;
+    let found: number | null = null;
+    while (lo <= hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      if ((this.times[mid % this.capacity] ?? Infinity) <= atMs) {
+        found = mid % this.capacity;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return found;
+  }
+
   /** The newest value of a series, if its newest tick has one. */
   latest(key: string): number | undefined {
     if (this.ticks === 0) return undefined;
