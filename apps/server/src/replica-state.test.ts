@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { IN_SYNC_AFTER_MS, LAGGING_AFTER_MS, ReplicaStateTracker, isUnderReplicated, type ReplicaObservation } from './replica-state.ts';
+import { IN_SYNC_AFTER_MS, LAGGING_AFTER_MS, SILENT_LAGGING_AFTER_MS, ReplicaStateTracker, isUnderReplicated, type ReplicaObservation } from './replica-state.ts';
 
 const follower = (engineInSync: boolean | null, lagRecords: number | null = 0): ReplicaObservation => ({
   up: true, isLeader: false, partitionLed: true, engineInSync, lagRecords, lagSeconds: lagRecords === null ? null : 0,
@@ -24,6 +24,14 @@ describe('replica state', () => {
     expect(t.observe(0, 2, follower(true), back)).toBe('lagging');
     expect(t.observe(0, 2, follower(true), back + IN_SYNC_AFTER_MS - 1)).toBe('lagging');
     expect(t.observe(0, 2, follower(true), back + IN_SYNC_AFTER_MS)).toBe('in-sync');
+  });
+
+  it('a caught-up follower whose flag drops is not lagging until the silence lasts SILENT_LAGGING_AFTER_MS', () => {
+    const t = new ReplicaStateTracker();
+    expect(t.observe(2, 1, follower(false, 0), 0)).toBe('in-sync');
+    expect(t.observe(2, 1, follower(false, 0), SILENT_LAGGING_AFTER_MS - 1)).toBe('in-sync');
+    expect(t.observe(2, 1, follower(false, 0), SILENT_LAGGING_AFTER_MS)).toBe('in-sync'); // raw lagging now, held by hysteresis
+    expect(t.observe(2, 1, follower(false, 0), SILENT_LAGGING_AFTER_MS + LAGGING_AFTER_MS)).toBe('lagging');
   });
 
   it('a down node is offline at once; a follower nobody measures is unknown, not lagging', () => {

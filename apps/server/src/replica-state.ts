@@ -15,6 +15,11 @@ export type ReplicaState = 'leader' | 'in-sync' | 'lagging' | 'offline' | 'unkno
 export const LAGGING_AFTER_MS = 3_000;
 /** A lagging follower in sync this long becomes "in-sync" again. */
 export const IN_SYNC_AFTER_MS = 5_000;
+/**
+ * A caught-up follower (lag 0) whose in-sync flag stays down this long is lagging anyway: the
+ * leader has not heard from it. Shorter gaps are the check-quorum reset of the flag, not lag.
+ */
+export const SILENT_LAGGING_AFTER_MS = 10_000;
 /** A leader change this recent marks the partition "recently re-elected". */
 export const RECENT_ELECTION_MS = 60_000;
 
@@ -35,12 +40,18 @@ export function knownFigure(value: number | null | undefined): number | null {
   return value === null || value === undefined || !Number.isFinite(value) ? null : value;
 }
 
-/** The state this observation alone would give (before hysteresis). */
-export function rawState(o: ReplicaObservation): ReplicaState {
+/**
+ * The state this observation alone would give (before hysteresis). Out of sync counts as lagging
+ * when the figures show it behind, or when the flag has been down for SILENT_LAGGING_AFTER_MS
+ * (`flagDownMs`): so "lagging" never sits next to a lag of 0 that is only a flag flip.
+ */
+export function rawState(o: ReplicaObservation, flagDownMs = 0): ReplicaState {
   if (!o.up) return 'offline';
   if (o.isLeader) return 'leader';
   if (!o.partitionLed || o.engineInSync === null || (o.lagRecords === null && o.lagSeconds === null)) return 'unknown';
-  return o.engineInSync ? 'in-sync' : 'lagging';
+  if (o.engineInSync) return 'in-sync';
+  const behind = (o.lagRecords ?? 0) > 0 || (o.lagSeconds ?? 0) > 0;
+  return behind || flagDownMs >= SILENT_LAGGING_AFTER_MS ? 'lagging' : 'in-sync';
 }
 
 interface Tracked {
@@ -48,6 +59,8 @@ interface Tracked {
   /** The other follower state the raw figures have shown since candidateSinceMs, if any. */
   candidate: 'in-sync' | 'lagging' | null;
   candidateSinceMs: number;
+  /** Since when the engine's in-sync flag has been down (null = up). */
+  flagDownSinceMs: number | null;
 }
 
 /** Per (partition, replica) state with hysteresis between in-sync and lagging. */
@@ -56,15 +69,17 @@ export class ReplicaStateTracker {
 
   observe(partition: number, replica: number, o: ReplicaObservation, nowMs: number): ReplicaState {
     const key = `${partition}:${replica}`;
-    const raw = rawState(o);
     const prev = this.tracked.get(key);
+    const flagDownSinceMs = o.engineInSync === false ? (prev?.flagDownSinceMs ?? nowMs) : null;
+    const raw = rawState(o, flagDownSinceMs === null ? 0 : nowMs - flagDownSinceMs);
     const followerRaw = raw === 'in-sync' || raw === 'lagging';
     const followerPrev = prev !== undefined && (prev.state === 'in-sync' || prev.state === 'lagging');
     if (prev === undefined || !followerRaw || !followerPrev) {
       // Facts (offline, leader, unknown) and the first measured state apply at once.
-      this.tracked.set(key, { state: raw, candidate: null, candidateSinceMs: nowMs });
+      this.tracked.set(key, { state: raw, candidate: null, candidateSinceMs: nowMs, flagDownSinceMs });
       return raw;
     }
+    prev.flagDownSinceMs = flagDownSinceMs;
     if (raw === prev.state) {
       prev.candidate = null;
       return prev.state;

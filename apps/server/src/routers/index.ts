@@ -10,6 +10,7 @@ import { latencyRouter } from './latency.ts';
 import { loadRouter } from './load.ts';
 import { partitionsRouter } from './partitions.ts';
 import { replicationRouter } from './replication.ts';
+import { streamRouter } from './stream.ts';
 import { tracesRouter } from './traces.ts';
 
 export const appRouter = router({
@@ -23,6 +24,7 @@ export const appRouter = router({
   audit: auditRouter,
   drills: drillsRouter,
   annotations: annotationsRouter,
+  stream: streamRouter,
 });
 
 export type AppRouter = typeof appRouter;
