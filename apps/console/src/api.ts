@@ -64,6 +64,8 @@ export function pollIntervalFor(range: RangeSpec, nowMs = Date.now()): number | 
 
 // ---- the live stream: one SSE subscription drives every live view ----
 
+const LIVE_OVERVIEW: RangeSpec = { windowMs: 0, fixed: null };
+
 /** No event for this long: the stream is silent (stale banner) and is reopened. */
 export const STREAM_SILENT_MS = 4_000;
 /** Reopening backs off up to this. */
@@ -130,7 +132,7 @@ export function useLiveStream(): void {
         onData: (e) => {
           retryMs = 1_000;
           setLive({ connected: true, failing: false, lastScrapeMs: e.lastScrapeMs, lastEventAtMs: Date.now() });
-          client.setQueryData(keys.overview(), adaptOverview(e.overview));
+          client.setQueryData(keys.overview(LIVE_OVERVIEW), adaptOverview(e.overview));
           refetchDue(client);
         },
         onConnectionStateChange: (st) => {
@@ -167,7 +169,8 @@ export function useLiveStream(): void {
 export const keys = {
   all: ['logscope'] as const,
   range: (r: RangeSpec) => (r.fixed ? { fromMs: r.fixed.fromMs, toMs: r.fixed.toMs } : { windowMs: r.windowMs }),
-  overview: () => ['logscope', 'overview'] as const,
+  /** The live overview is one key the stream writes; a paused one is fetched once for its range and frozen. */
+  overview: (r: RangeSpec) => ['logscope', 'overview', r.fixed ? keys.range(r) : 'live'] as const,
   latency: (kind: 'histogram' | 'series' | 'heatmap', r: RangeSpec, f: object) => ['logscope', 'latency', kind, keys.range(r), f] as const,
   partitions: () => ['logscope', 'partitions'] as const,
   partition: (id: number) => ['logscope', 'partition', id] as const,
@@ -258,7 +261,7 @@ function useCurrentQuery<T>(key: readonly unknown[], range: RangeSpec, fetch: (s
 }
 
 export function useOverview(range: RangeSpec): UseQueryResult<OverviewModel> {
-  return useCurrentQuery(keys.overview(), range, async (signal) => adaptOverview(await trpc.cluster.overview.query(undefined, { signal })));
+  return useCurrentQuery(keys.overview(range), range, async (signal) => adaptOverview(await trpc.cluster.overview.query(undefined, { signal })));
 }
 
 /**
