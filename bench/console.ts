@@ -132,7 +132,7 @@ async function measurePage(baseUrl: string, path: string, ready: string, loads: 
     for (let i = 0; i <= loads; i++) {
       const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
       const page = await context.newPage();
-      await page.goto(`${baseUrl}${path}`, { waitUntil: 'commit' });
+      await page.goto(`${baseUrl}${path}`, { waitUntil: 'commit', timeout: 120_000 });
       const handle = await page.waitForFunction(`(() => (${ready}) ? performance.now() : false)()`, undefined, { timeout: 60_000, polling: 'raf' });
       const ms = Number(await handle.jsonValue());
       await page.waitForTimeout(2_000); // lazy charts load and draw
@@ -163,15 +163,19 @@ export async function runFleet(): Promise<FleetResult> {
     const startedMs = Date.now();
     await waitFor(async () => (await fetch(`${base}/healthz`)).ok, FLEET_START_TIMEOUT_MS, 'the 1 024-partition app /healthz');
     console.log(`fleet app (${FLEET_NODES} × ${FLEET_PARTITIONS}) healthy after ${((Date.now() - startedMs) / 1000).toFixed(0)} s`);
-    const pages = [
+    const pages: FleetPageResult[] = [];
+    const report = (p: FleetPageResult): void => {
+      pages.push(p);
+      console.log(`fleet ${p.page}: interactive median ${p.ttiMs.median.toFixed(0)} ms, p90 ${p.ttiMs.p90.toFixed(0)} ms over ${p.ttiMs.loads} cold loads (budget ${TTI_BUDGET_MS} ms); DOM ${p.domElementsMax} elements (budget ${DOM_BUDGET_ELEMENTS})`);
+    };
+    report(
       await measurePage(base, '/?page=partitions',
         `/^${FLEET_PARTITIONS} partitions/.test(document.querySelector('[data-testid="partition-map-summary"]')?.textContent ?? '') && document.querySelectorAll('.pcell').length > 0`, FLEET_LOADS),
+    );
+    report(
       await measurePage(base, '/?page=replication',
         `/\\d/.test(document.querySelector('[data-testid="replicas-in-sync"]')?.textContent ?? '') && (document.querySelector('[data-testid="replication-under-replicated"]')?.textContent ?? '') !== ''`, FLEET_LOADS),
-    ];
-    for (const p of pages) {
-      console.log(`fleet ${p.page}: interactive median ${p.ttiMs.median.toFixed(0)} ms, p90 ${p.ttiMs.p90.toFixed(0)} ms over ${p.ttiMs.loads} cold loads (budget ${TTI_BUDGET_MS} ms); DOM ${p.domElementsMax} elements (budget ${DOM_BUDGET_ELEMENTS})`);
-    }
+    );
     return {
       nodes: FLEET_NODES,
       partitions: FLEET_PARTITIONS,
