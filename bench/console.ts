@@ -1,6 +1,8 @@
 // Console benchmark: gz size of the built SPA (target ≤ 400 KB gz) and time to interactive of
 // the Overview in Debian chromium on localhost (target ≤ 1.5 s), over LOADS cold loads.
 // Interactive = the Overview's figures rendered with live data from the server.
+// Fleet case: 5 nodes × 1 024 partitions, Partitions and Replication pages: time to interactive
+// (≤ 1.5 s) and DOM size (≤ 5 000 elements) over FLEET_LOADS cold loads each.
 // Run: `npm run bench -- console [--rebuild]` or `npx tsx bench/console.ts` (CONSOLE_BENCH_LOADS sets the loads).
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -19,6 +21,13 @@ const LOADS = Math.max(10, Number(process.env['CONSOLE_BENCH_LOADS'] ?? 15));
 const GZ_BUDGET_BYTES = 400 * 1024;
 const TTI_BUDGET_MS = 1_500;
 const SERVER_START_TIMEOUT_MS = 60_000;
+const FLEET_NODES = 5;
+const FLEET_PARTITIONS = 1024;
+const FLEET_RATE_PER_SEC = 20;
+const FLEET_LOADS = Math.max(3, Number(process.env['CONSOLE_BENCH_FLEET_LOADS'] ?? 6));
+/** Elections of 1 024 partitions on a busy 2-core machine can take minutes. */
+const FLEET_START_TIMEOUT_MS = 420_000;
+const DOM_BUDGET_ELEMENTS = 5_000;
 // The same Debian chromium and flags as the Playwright suite (DESIGN.md "Browser tests").
 const CHROMIUM_ARGS = playwrightConfig.use?.launchOptions?.args ?? ['--no-sandbox'];
 const CHROMIUM_PATH = playwrightConfig.use?.launchOptions?.executablePath ?? '/usr/bin/chromium';
@@ -29,6 +38,21 @@ export interface ConsoleBenchResult {
   assets: { file: string; bytes: number; gzBytes: number; initial: boolean }[];
   ttiMs: { loads: number; median: number; p90: number; min: number; max: number };
   withinBudget: { size: boolean; tti: boolean };
+  fleet?: FleetResult | undefined;
+}
+
+export interface FleetPageResult {
+  page: string;
+  ttiMs: { loads: number; median: number; p90: number; min: number; max: number };
+  /** Elements in the document once interactive and its charts drawn (max over loads). */
+  domElementsMax: number;
+}
+
+export interface FleetResult {
+  nodes: number;
+  partitions: number;
+  pages: FleetPageResult[];
+  withinBudget: { tti: boolean; dom: boolean };
 }
 
 function build(): void {
@@ -99,7 +123,76 @@ export async function measureTti(baseUrl: string, loads = LOADS): Promise<Consol
   return { loads: sorted.length, median: quantile(sorted, 0.5), p90: quantile(sorted, 0.9), min: sorted[0] ?? Number.NaN, max: sorted.at(-1) ?? Number.NaN };
 }
 
-/** `npm run bench -- console [--rebuild]` (bench/run.ts passes the args). */
+/** Cold loads of one page until `ready` (a JS expression) holds; then the DOM size after charts settle. */
+async function measurePage(baseUrl: string, path: string, ready: string, loads: number): Promise<FleetPageResult> {
+  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
+  const samples: number[] = [];
+  let domElementsMax = 0;
+  try {
+    for (let i = 0; i <= loads; i++) {
+      const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      const page = await context.newPage();
+      await page.goto(`${baseUrl}${path}`, { waitUntil: 'commit', timeout: 120_000 });
+      const handle = await page.waitForFunction(`(() => (${ready}) ? performance.now() : false)()`, undefined, { timeout: 60_000, polling: 'raf' });
+      const ms = Number(await handle.jsonValue());
+      await page.waitForTimeout(2_000); // lazy charts load and draw
+      domElementsMax = Math.max(domElementsMax, Number(await page.evaluate("document.getElementsByTagName('*').length")));
+      if (i > 0) samples.push(ms);
+      await context.close();
+    }
+  } finally {
+    await browser.close();
+  }
+  const sorted = [...samples].sort((a, b) => a - b);
+  return { page: path, ttiMs: { loads: sorted.length, median: quantile(sorted, 0.5), p90: quantile(sorted, 0.9), min: sorted[0] ?? Number.NaN, max: sorted.at(-1) ?? Number.NaN }, domElementsMax };
+}
+
+/** The 5 × 1 024 case: its own `logscope up`, then the Partitions and Replication pages. */
+export async function runFleet(): Promise<FleetResult> {
+  const port = await freePort();
+  const dataDir = mkdtempSync(join(tmpdir(), 'logscope-bench-console-fleet-'));
+  let server: ChildProcess | null = null;
+  try {
+    server = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'apps/server/src/cli.ts'), 'up', '--port', String(port), '--data-dir', dataDir,
+      '--nodes', String(FLEET_NODES), '--partitions', String(FLEET_PARTITIONS), '--rate', String(FLEET_RATE_PER_SEC)], {
+      cwd: ROOT,
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, LOGSCOPE_OPERATOR_TOKEN: 'bench-console-token' },
+    });
+    const base = `http://127.0.0.1:${port}`;
+    const startedMs = Date.now();
+    await waitFor(async () => (await fetch(`${base}/healthz`)).ok, FLEET_START_TIMEOUT_MS, 'the 1 024-partition app /healthz');
+    console.log(`fleet app (${FLEET_NODES} × ${FLEET_PARTITIONS}) healthy after ${((Date.now() - startedMs) / 1000).toFixed(0)} s`);
+    const pages: FleetPageResult[] = [];
+    const report = (p: FleetPageResult): void => {
+      pages.push(p);
+      console.log(`fleet ${p.page}: interactive median ${p.ttiMs.median.toFixed(0)} ms, p90 ${p.ttiMs.p90.toFixed(0)} ms over ${p.ttiMs.loads} cold loads (budget ${TTI_BUDGET_MS} ms); DOM ${p.domElementsMax} elements (budget ${DOM_BUDGET_ELEMENTS})`);
+    };
+    report(
+      await measurePage(base, '/?page=partitions',
+        `/^${FLEET_PARTITIONS} partitions/.test(document.querySelector('[data-testid="partition-map-summary"]')?.textContent ?? '') && document.querySelectorAll('.pcell').length > 0`, FLEET_LOADS),
+    );
+    report(
+      await measurePage(base, '/?page=replication',
+        `/\\d/.test(document.querySelector('[data-testid="replicas-in-sync"]')?.textContent ?? '') && (document.querySelector('[data-testid="replication-under-replicated"]')?.textContent ?? '') !== ''`, FLEET_LOADS),
+    );
+    return {
+      nodes: FLEET_NODES,
+      partitions: FLEET_PARTITIONS,
+      pages,
+      withinBudget: { tti: pages.every((p) => p.ttiMs.p90 <= TTI_BUDGET_MS), dom: pages.every((p) => p.domElementsMax <= DOM_BUDGET_ELEMENTS) },
+    };
+  } finally {
+    if (server && server.exitCode === null) {
+      const exited = new Promise((r) => server?.once('exit', r));
+      server.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** `npm run bench -- console [--rebuild] [--no-fleet] [--fleet-only]` (bench/run.ts passes the args). */
 export async function run(args: string[] = []): Promise<ConsoleBenchResult> {
   if (args.includes('--rebuild') || process.env['CONSOLE_BENCH_REBUILD'] === '1' || !existsSync(join(DIST, 'index.html'))) build();
   const size = measureSize();
@@ -107,6 +200,11 @@ export async function run(args: string[] = []): Promise<ConsoleBenchResult> {
   console.log(`console bundle: ${kb(size.gzBytesTotal)} gz total (budget ${kb(GZ_BUDGET_BYTES)}), ${kb(size.gzBytesInitial)} gz loaded by Overview`);
   for (const a of size.assets) console.log(`  ${a.initial ? '*' : ' '} ${a.file.padEnd(36)} ${kb(a.bytes).padStart(10)} ${kb(a.gzBytes).padStart(10)} gz`);
 
+  if (args.includes('--fleet-only')) {
+    const fleet = await runFleet();
+    console.log(`fleet within budget: tti ${fleet.withinBudget.tti ? 'yes' : 'NO'}, dom ${fleet.withinBudget.dom ? 'yes' : 'NO'}, size ${size.gzBytesTotal <= GZ_BUDGET_BYTES ? 'yes' : 'NO'}`);
+    return { ...size, ttiMs: { loads: 0, median: Number.NaN, p90: Number.NaN, min: Number.NaN, max: Number.NaN }, withinBudget: { size: size.gzBytesTotal <= GZ_BUDGET_BYTES, tti: fleet.withinBudget.tti }, fleet };
+  }
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'logscope-bench-console-'));
   let server: ChildProcess | null = null;
@@ -135,6 +233,11 @@ export async function run(args: string[] = []): Promise<ConsoleBenchResult> {
       withinBudget: { size: size.gzBytesTotal <= GZ_BUDGET_BYTES, tti: ttiMs.p90 <= TTI_BUDGET_MS },
     };
     console.log(`within budget: size ${result.withinBudget.size ? 'yes' : 'NO'}, tti ${result.withinBudget.tti ? 'yes' : 'NO'}`);
+    if (!args.includes('--no-fleet')) {
+      server.kill('SIGTERM'); // one cluster at a time on two cores
+      result.fleet = await runFleet();
+      console.log(`fleet within budget: tti ${result.fleet.withinBudget.tti ? 'yes' : 'NO'}, dom ${result.fleet.withinBudget.dom ? 'yes' : 'NO'}`);
+    }
     return result;
   } finally {
     if (server && server.exitCode === null) {

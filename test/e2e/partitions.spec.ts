@@ -1,41 +1,50 @@
 import { expect, test } from '@playwright/test';
 import { mutate, query, shot } from './console-api.ts';
 
+interface GridPartition {
+  partition: number;
+  leader: number;
+  term: number;
+  replicas: { node: number; state: string }[];
+}
 interface PartitionView {
   partition: number;
   leader: number;
   replicas: number[];
   term: number;
   commitIndex: number;
-  highWatermark: number;
 }
 
-test('the map shows each leader by text, and changes when a leader moves', async ({ page, request }) => {
+test('the map shows each partition\'s leader in text, and follows a leadership transfer', async ({ page, request }) => {
   await page.goto('/?page=partitions');
-  const map = await query<{ partitions: PartitionView[] }>(request, 'partitions.map');
-  const p0 = map.partitions.find((p) => p.partition === 0 && p.leader !== 0);
+  const grid = await query<{ partitions: GridPartition[] }>(request, 'partitions.grid');
+  const p0 = grid.partitions.find((p) => p.partition === 0 && p.leader !== 0);
   expect(p0, 'partition 0 has a leader').toBeDefined();
   if (!p0) return;
-  const leaderCell = page.getByTestId(`partition-cell-0-${p0.leader}`);
-  await expect(leaderCell).toContainText('L');
-  await expect(leaderCell).toHaveAttribute('title', /leader/);
+  const cell = page.getByTestId('pcell-0');
+  await expect(cell).toHaveAttribute('data-leader', String(p0.leader));
+  await expect(cell).toHaveAttribute('aria-label', new RegExp(`leader node ${p0.leader}`));
+  await expect(page.getByRole('region', { name: new RegExp(`^Led by node ${p0.leader}`) }).getByTestId('pcell-0')).toBeVisible();
   await shot(page, 'partitions-before');
 
-  const to = p0.replicas.find((r) => r !== p0.leader);
+  const to = p0.replicas.map((r) => r.node).find((r) => r !== p0.leader);
   expect(to).toBeDefined();
   if (to === undefined) return;
   const moved = await mutate(request, 'faults.transferLeadership', { partition: 0, to });
   expect(moved.status).toBe(200);
-
-  const newCell = page.getByTestId(`partition-cell-0-${to}`);
-  await expect(newCell).toHaveAttribute('data-role', 'leader', { timeout: 30_000 });
-  await expect(newCell).toContainText('L');
-  await expect(page.getByTestId(`partition-cell-0-${p0.leader}`)).not.toHaveAttribute('data-role', 'leader');
+  await expect(cell).toHaveAttribute('data-leader', String(to), { timeout: 30_000 });
+  // A leader change is a problem for a minute ("re-elected"), shown by symbol and in words.
+  await expect(cell).toHaveAttribute('data-problems', /re-elected/);
+  await expect(cell).toContainText('↻');
+  await page.getByRole('checkbox', { name: 'Problems only' }).check();
+  await expect(cell).toBeVisible();
   await shot(page, 'partitions-after-transfer');
 });
 
-test('clicking a partition opens its detail, matching the API', async ({ page, request }) => {
+test('search narrows the map, and clicking a partition opens its detail, matching the API', async ({ page, request }) => {
   await page.goto('/?page=partitions');
+  await page.getByRole('searchbox', { name: 'Find partition' }).fill('1');
+  await expect(page.locator('[data-testid^="pcell-"]')).toHaveCount(1);
   await page.getByRole('button', { name: 'Partition 1 detail' }).click();
   await expect(page).toHaveURL(/partition=1/);
   await expect(page.getByRole('region', { name: 'Partition 1' })).toBeVisible();
@@ -44,11 +53,12 @@ test('clicking a partition opens its detail, matching the API', async ({ page, r
   const p = await query<PartitionView>(request, 'partitions.get', { partition: 1 });
   await expect(page.getByTestId('partition-leader')).toHaveText(p.leader === 0 ? 'none' : `node ${p.leader}`);
   await expect(page.getByTestId('partition-term')).toHaveText(String(p.term));
-  // Commit index moves with the load: the paused screen holds a value at most a poll old.
   const shown = Number(await page.getByTestId('partition-commit-index').textContent());
   expect(shown).toBeLessThanOrEqual(p.commitIndex);
   expect(shown).toBeGreaterThan(0);
   await expect(page.getByRole('table', { name: 'Replicas of partition 1' }).getByRole('row')).toHaveCount(p.replicas.length + 1);
+  await expect(page.getByTestId(`partition-cell-1-${p.leader}`)).toHaveAttribute('data-role', 'leader');
+  await expect(page.getByTestId('epoch-list')).toContainText(`node ${p.leader}`);
   await shot(page, 'partition-detail');
 
   // The URL restores the selection.

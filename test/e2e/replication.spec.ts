@@ -1,42 +1,44 @@
 import { expect, test } from '@playwright/test';
-import { recordResponses, shot } from './console-api.ts';
+import { mutate, recordResponses, shot } from './console-api.ts';
 
-interface Lag {
-  replicas: { partition: number; replica: number; leader: number; inSync: boolean; lagRecords: number }[];
+interface Summary {
+  underReplicated: { partition: number }[];
+  stateCounts: Record<'leader' | 'in-sync' | 'lagging' | 'offline' | 'unknown', number>;
 }
 
-test('lag per replica is listed with under-replicated partitions first, as the API reports', async ({ page }) => {
-  const seen = recordResponses<Lag>(page, 'replication.lag');
+test('replica states, lag heatmap, laggards and under-replicated list show what the API reports', async ({ page }) => {
+  const seen = recordResponses<Summary>(page, 'replication.summary');
   await page.goto('/?page=replication');
-  await expect(page.getByRole('table', { name: 'Replica lag' })).toBeVisible({ timeout: 30_000 });
-  await expect(page.getByRole('img', { name: /lag in records/ })).toBeVisible();
-  await expect(page.getByRole('img', { name: /lag in seconds/ })).toBeVisible();
+  await expect(page.getByRole('region', { name: 'Replica states' })).toBeVisible();
+  await expect(page.getByTestId('replicas-in-sync')).toHaveText(/^\d+$/, { timeout: 30_000 });
   await page.getByRole('button', { name: 'Pause' }).click();
   await page.waitForTimeout(2_500);
-  const lag = seen.at(-1);
-  expect(lag).toBeDefined();
-  if (!lag) return;
-  const rows = page.getByRole('table', { name: 'Replica lag' }).locator('tbody tr');
-  await expect(rows).toHaveCount(lag.replicas.length);
-  const under = [...new Set(lag.replicas.filter((r) => !r.inSync && r.leader !== 0).map((r) => r.partition))];
-  if (under.length > 0) {
-    await expect(rows.first()).toContainText('under-replicated');
-    await expect(rows.first()).toHaveClass(/highlight/);
-  } else {
-    await expect(page.getByTestId('replication-under-replicated')).toHaveText('No under-replicated partitions.');
-  }
-  for (const r of lag.replicas.slice(0, 5)) {
-    await expect(page.getByTestId(`replica-lag-records-${r.partition}-${r.replica}`)).toHaveText(
-      r.lagRecords >= 1e4 ? /k|M/ : String(r.lagRecords),
-    );
-  }
+  const s = seen.at(-1);
+  expect(s).toBeDefined();
+  if (!s) return;
+  await expect(page.getByTestId('replicas-in-sync')).toHaveText(String(s.stateCounts['in-sync']));
+  await expect(page.getByTestId('replicas-offline')).toHaveText(String(s.stateCounts.offline));
+  await expect(page.getByTestId('replication-under-count')).toHaveText(String(s.underReplicated.length));
+  if (s.underReplicated.length === 0) await expect(page.getByTestId('replication-under-replicated')).toHaveText('No under-replicated partitions.');
+  else await expect(page.getByTestId(`under-row-${s.underReplicated[0]?.partition}`)).toBeVisible();
   await shot(page, 'replication');
 });
 
-test('the partition filter narrows the table and stays in the URL', async ({ page }) => {
+test('a crashed node makes its partitions under-replicated, with the offline replica named', async ({ page, request }) => {
+  await page.goto('/?page=replication');
+  expect((await mutate(request, 'faults.crash', { node: 3 })).status).toBe(200);
+  try {
+    const table = page.getByRole('table', { name: 'Under-replicated partitions' });
+    await expect(table).toContainText('node 3: offline', { timeout: 30_000 });
+    await expect(page.getByRole('img', { name: /lag heatmap/ })).toBeVisible({ timeout: 30_000 });
+    await shot(page, 'replication-node-down');
+  } finally {
+    expect((await mutate(request, 'faults.restart', { node: 3 })).status).toBe(200);
+  }
+});
+
+test('the partition filter narrows the page and stays in the URL', async ({ page }) => {
   await page.goto('/?page=replication&partition=2');
   await expect(page.getByRole('combobox', { name: 'Partition' })).toHaveValue('2');
-  const rows = page.getByRole('table', { name: 'Replica lag' }).locator('tbody tr');
-  await expect(rows.first()).toBeVisible({ timeout: 30_000 });
-  for (const text of await rows.locator('td:first-child').allTextContents()) expect(text).toMatch(/^(▲ )?2( \(under-replicated\))?$/);
+  await expect(page.getByTestId('replicas-in-sync')).toHaveText(/^[0-2]$/, { timeout: 30_000 });
 });

@@ -2,7 +2,7 @@ import { lazy, Suspense, type MouseEvent } from 'react';
 import { useView, hrefFor } from './use-view.ts';
 import { type PageId } from './url-state.ts';
 import { RangePicker, StaleBanner, TokenField, useNow } from './components.tsx';
-import { useScrapeStatus } from './api.ts';
+import { useLiveStream, useScrapeStatus } from './api.ts';
 import { OverviewPage } from './pages/Overview.tsx';
 
 // Overview is the landing page and must be interactive fast; the rest load on first visit.
@@ -27,6 +27,7 @@ const NAV_ORDER: PageId[] = ['overview', 'latency', 'replication', 'partitions',
 
 export function App() {
   const [view, update] = useView();
+  useLiveStream();
   const now = useNow();
   const status = useScrapeStatus();
 

@@ -1,7 +1,8 @@
 // The typed tRPC client and the small query hooks pages use. The router's type is the contract:
 // nothing about the server's shapes is written twice here.
-import { createTRPCClient, httpBatchLink, httpLink, splitLink } from '@trpc/client';
-import { keepPreviousData, useQuery, type UseQueryResult } from '@tanstack/react-query';
+import { createTRPCClient, httpBatchLink, httpLink, httpSubscriptionLink, splitLink } from '@trpc/client';
+import { keepPreviousData, useQuery, useQueryClient, type QueryClient, type UseQueryResult } from '@tanstack/react-query';
+import { useEffect, useSyncExternalStore } from 'react';
 import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 import type { AppRouter } from '@logscope/server/router';
 import type { FixedRange, RangeSpec } from './url-state.ts';
@@ -36,14 +37,19 @@ const headers = (): Record<string, string> => {
 export const trpc = createTRPCClient<AppRouter>({
   links: [
     splitLink({
-      condition: (op) => op.context['batch'] === true,
-      true: httpBatchLink({ url: '/trpc', headers, maxURLLength: 6_000 }),
-      false: httpLink({ url: '/trpc', headers }),
+      // Live data arrives over SSE (EventSource); viewers need no token for it.
+      condition: (op) => op.type === 'subscription',
+      true: httpSubscriptionLink({ url: '/trpc' }),
+      false: splitLink({
+        condition: (op) => op.context['batch'] === true,
+        true: httpBatchLink({ url: '/trpc', headers, maxURLLength: 6_000 }),
+        false: httpLink({ url: '/trpc', headers }),
+      }),
     }),
   ],
 });
 
-/** Live views poll every second. */
+/** Live views refresh on each event of the live stream (one per scrape, every second by default). */
 export const LIVE_POLL_MS = 1_000;
 /**
  * A paused range that ends this recently may still gain data (the last HDR windows and the 10 s
@@ -56,18 +62,120 @@ export function pollIntervalFor(range: RangeSpec, nowMs = Date.now()): number | 
   return nowMs - range.fixed.toMs < SETTLE_MS ? LIVE_POLL_MS : false;
 }
 
+// ---- the live stream: one SSE subscription drives every live view ----
+
+const LIVE_OVERVIEW: RangeSpec = { windowMs: 0, fixed: null };
+
+/** No event for this long: the stream is silent (stale banner) and is reopened. */
+export const STREAM_SILENT_MS = 4_000;
+/** Reopening backs off up to this. */
+export const STREAM_RETRY_MS_MAX = 10_000;
+
+interface LiveState {
+  connected: boolean;
+  failing: boolean;
+  /** The server's newest successful scrape (server clock). */
+  lastScrapeMs: number | null;
+  /** When the last event arrived (browser clock). */
+  lastEventAtMs: number | null;
+  reconnects: number;
+}
+
+let liveState: LiveState = { connected: false, failing: false, lastScrapeMs: null, lastEventAtMs: null, reconnects: 0 };
+const liveListeners = new Set<() => void>();
+const setLive = (patch: Partial<LiveState>): void => {
+  liveState = { ...liveState, ...patch };
+  for (const l of liveListeners) l();
+};
+function subscribeLive(listener: () => void): () => void {
+  liveListeners.add(listener);
+  return () => liveListeners.delete(listener);
+}
+const getLive = (): LiveState => liveState;
+
+type LiveEvery = () => number | false;
+/** Marks a query as live: refetched on stream events once its data is `every()` ms old. */
+function liveMeta(every: LiveEvery): { liveEveryMs: LiveEvery } {
+  return { liveEveryMs: every };
+}
+
+/** Refetches every active live query whose data is due (a little early, so a 1 s view follows each tick). */
+function refetchDue(client: QueryClient, nowMs = Date.now()): void {
+  void client.refetchQueries(
+    {
+      type: 'active',
+      predicate: (q) => {
+        const every = (q.meta?.['liveEveryMs'] as LiveEvery | undefined)?.();
+        if (every === undefined || every === false) return false;
+        return q.state.fetchStatus === 'idle' && nowMs - q.state.dataUpdatedAt >= every - 250;
+      },
+    },
+    { cancelRefetch: false },
+  );
+}
+
+/**
+ * Opens the live stream (stream.live over SSE) for the app's lifetime: sets the overview from each
+ * event and refreshes due live views. A silent or broken stream is reopened with back-off; while
+ * it is down the views fall back to refreshing on a 1 s timer so figures keep coming.
+ */
+export function useLiveStream(): void {
+  const client = useQueryClient();
+  useEffect(() => {
+    let sub: { unsubscribe(): void } | null = null;
+    let retryMs = 1_000;
+    let openedAtMs = Date.now();
+    const open = (): void => {
+      sub?.unsubscribe();
+      openedAtMs = Date.now();
+      sub = trpc.stream.live.subscribe(undefined, {
+        onData: (e) => {
+          retryMs = 1_000;
+          setLive({ connected: true, failing: false, lastScrapeMs: e.lastScrapeMs, lastEventAtMs: Date.now() });
+          client.setQueryData(keys.overview(LIVE_OVERVIEW), adaptOverview(e.overview));
+          refetchDue(client);
+        },
+        onConnectionStateChange: (st) => {
+          if (st.state === 'pending') setLive({ connected: true });
+          else if (st.state === 'connecting' && st.error) setLive({ connected: false });
+        },
+        onError: () => setLive({ connected: false }),
+      });
+    };
+    open();
+    const watchdog = setInterval(() => {
+      const now = Date.now();
+      const since = liveState.lastEventAtMs ?? openedAtMs;
+      if (now - since < STREAM_SILENT_MS) return;
+      // Silent: a broken connection is "cannot reach the server"; a connected but silent stream
+      // means scraping stopped (the banner then reads the last scrape's age). Keep the views
+      // fresh by timer and reopen the stream after a back-off.
+      setLive({ failing: !liveState.connected });
+      refetchDue(client, now);
+      if (now - openedAtMs >= retryMs) {
+        retryMs = Math.min(STREAM_RETRY_MS_MAX, retryMs * 2);
+        setLive({ reconnects: liveState.reconnects + 1 });
+        open();
+      }
+    }, LIVE_POLL_MS);
+    return () => {
+      clearInterval(watchdog);
+      sub?.unsubscribe();
+    };
+  }, [client]);
+}
+
 /** Query keys, built only here: [concern, params]. A live range is keyed by its window, not by "now". */
 export const keys = {
   all: ['logscope'] as const,
   range: (r: RangeSpec) => (r.fixed ? { fromMs: r.fixed.fromMs, toMs: r.fixed.toMs } : { windowMs: r.windowMs }),
-  overview: () => ['logscope', 'overview'] as const,
+  /** The live overview is one key the stream writes; a paused one is fetched once for its range and frozen. */
+  overview: (r: RangeSpec) => ['logscope', 'overview', r.fixed ? keys.range(r) : 'live'] as const,
   latency: (kind: 'histogram' | 'series' | 'heatmap', r: RangeSpec, f: object) => ['logscope', 'latency', kind, keys.range(r), f] as const,
-  replication: (r: RangeSpec, f: object) => ['logscope', 'replication', keys.range(r), f] as const,
   partitions: () => ['logscope', 'partitions'] as const,
   partition: (id: number) => ['logscope', 'partition', id] as const,
   traces: (r: RangeSpec, f: object) => ['logscope', 'traces', keys.range(r), f] as const,
   trace: (id: string) => ['logscope', 'trace', id] as const,
-  targets: () => ['logscope', 'targets'] as const,
   audit: (before: number) => ['logscope', 'audit', before] as const,
 };
 
@@ -88,7 +196,7 @@ export function useRangeQuery<T>(
   return useQuery({
     queryKey: key,
     queryFn: ({ signal }) => fetch(rangeInput(range), signal),
-    refetchInterval: () => pollIntervalFor(range),
+    meta: liveMeta(() => pollIntervalFor(range)),
     placeholderData: keepPreviousData,
     enabled,
   });
@@ -97,12 +205,17 @@ export function useRangeQuery<T>(
 // ---- hooks: one per panel concern; each adapts the router's output into a view model (model.ts) ----
 
 import {
+  adaptAnnotations,
+  adaptEpochs,
+  adaptReplicationSummary,
+  type Annotation,
+  type EpochModel,
+  type ReplicationSummaryModel,
   adaptAudit,
   adaptHeatmap,
   adaptOverview,
   adaptPartitionDetail,
   adaptPartitionMap,
-  adaptReplication,
   adaptSeries,
   adaptSpectrum,
   adaptTrace,
@@ -114,7 +227,6 @@ import {
   type OverviewModel,
   type PartitionDetailModel,
   type PartitionMapModel,
-  type ReplicationModel,
   type SpectrumModel,
   type TraceDetailModel,
   type TraceSummary,
@@ -143,28 +255,58 @@ function useCurrentQuery<T>(key: readonly unknown[], range: RangeSpec, fetch: (s
   return useQuery({
     queryKey: key,
     queryFn: ({ signal }) => fetch(signal),
-    refetchInterval: range.fixed ? false : LIVE_POLL_MS,
+    meta: liveMeta(() => (range.fixed ? false : LIVE_POLL_MS)),
     placeholderData: keepPreviousData,
   });
 }
 
 export function useOverview(range: RangeSpec): UseQueryResult<OverviewModel> {
-  return useCurrentQuery(keys.overview(), range, async (signal) => adaptOverview(await trpc.cluster.overview.query(undefined, { signal })));
+  return useCurrentQuery(keys.overview(range), range, async (signal) => adaptOverview(await trpc.cluster.overview.query(undefined, { signal })));
 }
 
-/** The newest successful scrape over all targets, for the stale-data banner; polled even when paused. */
-export function useScrapeStatus(): { lastScrapeMs: number | null; failing: boolean } {
-  const q = useQuery({
-    queryKey: keys.targets(),
-    queryFn: ({ signal }) => trpc.cluster.targets.query(undefined, { signal }),
-    refetchInterval: LIVE_POLL_MS,
+/**
+ * The newest successful scrape over all targets, for the stale-data banner, from the live stream
+ * (also while paused). Failing = the stream has been down longer than STREAM_SILENT_MS.
+ */
+export function useScrapeStatus(): { lastScrapeMs: number | null; failing: boolean; connected: boolean } {
+  const s = useSyncExternalStore(subscribeLive, getLive, getLive);
+  return { lastScrapeMs: s.lastScrapeMs, failing: s.failing, connected: s.connected };
+}
+
+/**
+ * The partition map now, or at `atMs` (scrubbing: a past moment never changes, so it is not
+ * refreshed). `p99` adds each partition's append p99 (costlier: asked only when sorting by it).
+ */
+export function usePartitionMap(range: RangeSpec, atMs: number | null = null, p99 = false): UseQueryResult<PartitionMapModel> {
+  return useQuery({
+    queryKey: [...keys.partitions(), atMs, p99],
+    queryFn: async ({ signal }) => adaptPartitionMap(await trpc.partitions.grid.query({ atMs: opt(atMs), p99 }, { signal })),
+    meta: liveMeta(() => (atMs !== null || range.fixed ? false : LIVE_POLL_MS)),
+    placeholderData: keepPreviousData,
   });
-  const last = q.data?.reduce((m, t) => Math.max(m, t.lastSuccessMs), 0) ?? null;
-  return { lastScrapeMs: last === 0 ? null : last, failing: q.isError && q.failureCount > 1 };
 }
 
-export function usePartitionMap(range: RangeSpec): UseQueryResult<PartitionMapModel> {
-  return useCurrentQuery(keys.partitions(), range, async (signal) => adaptPartitionMap(await trpc.partitions.map.query(undefined, { signal })));
+/** Replication at fleet scale: lag heatmap, top laggards, under-replicated list and state counts (now or at `atMs`). */
+export function useReplicationSummary(range: RangeSpec, f: TopologyFilter, atMs: number | null): UseQueryResult<ReplicationSummaryModel> {
+  return useRangeQuery(['logscope', 'replication-summary', keys.range(range), f, atMs], range, async (input, signal) =>
+    adaptReplicationSummary(
+      await trpc.replication.summary.query({ range: input, atMs: opt(atMs), node: opt(f.node), partition: opt(f.partition) }, { signal }),
+    ),
+  );
+}
+
+/** Fault windows and drill steps overlapping the range, for every time chart. */
+export function useAnnotations(range: RangeSpec): UseQueryResult<Annotation[]> {
+  return useRangeQuery(['logscope', 'annotations', keys.range(range)], range, async (input, signal) =>
+    adaptAnnotations(await trpc.annotations.list.query({ range: input }, { signal })),
+  );
+}
+
+/** Which node led the partition, per term, over the range. */
+export function usePartitionEpochs(id: number, range: RangeSpec): UseQueryResult<EpochModel> {
+  return useRangeQuery(['logscope', 'epochs', id, keys.range(range)], range, async (input, signal) =>
+    adaptEpochs(await trpc.partitions.epochs.query({ partition: id, range: input }, { signal })),
+  );
 }
 
 export function useNodesAndPartitions(range: RangeSpec): { data: { nodes: number[]; partitions: number[] } | undefined } {
@@ -194,8 +336,8 @@ export function useLatencySeries(range: RangeSpec, f: LatencyFilter): UseQueryRe
     queryKey: keys.latency('series', range, f),
     queryFn: async ({ signal }) =>
       adaptSeries(await trpc.latency.series.query({ ...latencyInput(rangeInput(range), f), resolutionMs }, { signal })),
-    // A new point appears once per bucket: polling faster would only re-merge the same windows.
-    refetchInterval: () => (pollIntervalFor(range) === false ? false : Math.max(LIVE_POLL_MS, resolutionMs)),
+    // A new point appears once per bucket: refreshing faster would only re-merge the same windows.
+    meta: liveMeta(() => (pollIntervalFor(range) === false ? false : Math.max(LIVE_POLL_MS, resolutionMs))),
     placeholderData: keepPreviousData,
   });
 }
@@ -219,18 +361,9 @@ export function useLatencyHeatmap(range: RangeSpec, f: LatencyFilter): UseQueryR
       return adaptHeatmap(columns, hists);
     },
     // Columns are 10 s or wider: a 5 s refresh keeps up without re-merging every second.
-    refetchInterval: () => (pollIntervalFor(range) === false ? false : 5 * LIVE_POLL_MS),
+    meta: liveMeta(() => (pollIntervalFor(range) === false ? false : 5 * LIVE_POLL_MS)),
     placeholderData: keepPreviousData,
   });
-}
-
-export function useReplication(range: RangeSpec, f: TopologyFilter): UseQueryResult<ReplicationModel> {
-  return useRangeQuery(keys.replication(range, f), range, async (input, signal) =>
-    adaptReplication(
-      await trpc.replication.lag.query({ range: input, partition: opt(f.partition), resolutionMs: seriesResolutionMs(range) }, { signal }),
-      f.node,
-    ),
-  );
 }
 
 export const SLOWEST_TRACES = 20;
@@ -258,7 +391,7 @@ export function useAudit(before: number | null, live: boolean): UseQueryResult<A
     queryFn: async ({ signal }) =>
       adaptAudit(await trpc.audit.list.query({ before: opt(before), limit: AUDIT_PAGE_SIZE }, { signal })),
     // Only the newest page grows.
-    refetchInterval: live && before === null ? 2 * LIVE_POLL_MS : false,
+    meta: liveMeta(() => (live && before === null ? 2 * LIVE_POLL_MS : false)),
     placeholderData: keepPreviousData,
   });
 }
@@ -278,7 +411,7 @@ export function useDrills(): UseQueryResult<DrillListView> {
   return useQuery({
     queryKey: drillKeys.list(),
     queryFn: ({ signal }) => trpc.drills.list.query(undefined, { signal }),
-    refetchInterval: LIVE_POLL_MS,
+    meta: liveMeta(() => LIVE_POLL_MS),
   });
 }
 

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { adaptHeatmap, culpritOf, heatmapColumns, HEATMAP_BUCKETS_MS, roleOf } from './model.ts';
+import { adaptHeatmap, culpritOf, heatmapColumns, HEATMAP_BUCKETS_MS, problemsOf, roleOf } from './model.ts';
 import { pollIntervalFor, SETTLE_MS, LIVE_POLL_MS } from './api.ts';
-import { orderReplicas } from './pages/Replication.tsx';
 import { staleMessage } from './format.ts';
 
 const span = (id: string, parent: string | null, name: string, startUs: number, endUs: number, attributes = {}) => ({
@@ -64,30 +63,19 @@ describe('heatmap from exact spectra', () => {
 });
 
 describe('replica roles and ordering', () => {
-  it('offline wins over everything; a follower outside the in-sync set is lagging', () => {
-    expect(roleOf({ isLeader: true, inSync: true, up: false })).toBe('offline');
-    expect(roleOf({ isLeader: true, inSync: true, up: true })).toBe('leader');
-    expect(roleOf({ isLeader: false, inSync: false, up: true })).toBe('lagging');
-    expect(roleOf({ isLeader: false, inSync: true, up: true })).toBe('follower');
-  });
-
-  it('under-replicated partitions are listed first, then by lag', () => {
-    const r = (partition: number, node: number, lagRecords: number) => ({
-      partition,
-      node,
-      role: 'follower' as const,
-      lagRecords,
-      lagSeconds: 0,
-      lagRecordsSeries: [],
-      lagSecondsSeries: [],
-    });
-    const order = orderReplicas({ range: { fromMs: 0, toMs: 1 }, underReplicated: [5], replicas: [r(1, 2, 100), r(5, 3, 0), r(2, 1, 7)] });
-    expect(order.map((x) => x.partition)).toEqual([5, 1, 2]);
+  it('the console names the server\'s one replica state and derives problems from it', () => {
+    expect(roleOf({ state: 'offline' })).toBe('offline');
+    expect(roleOf({ state: 'in-sync' })).toBe('follower');
+    expect(roleOf({ state: 'unknown' })).toBe('unknown');
+    const p = { leader: 2, underReplicated: true, recentlyElected: false, replicas: [{ state: 'leader' as const }, { state: 'offline' as const }, { state: 'in-sync' as const }] };
+    expect(problemsOf(p)).toEqual(['under-replicated']);
+    expect(problemsOf({ ...p, leader: 0, underReplicated: false, recentlyElected: true, replicas: [{ state: 'lagging' as const }] })).toEqual(['no leader', 'lagging', 're-elected']);
+    expect(problemsOf({ ...p, underReplicated: false, replicas: [{ state: 'unknown' as const }] })).toEqual([]);
   });
 });
 
-describe('polling', () => {
-  it('live polls every second; a paused range polls until settled, then stops', () => {
+describe('live refresh', () => {
+  it('live views refresh every second; a paused range refreshes until settled, then stops', () => {
     expect(pollIntervalFor({ windowMs: 60_000, fixed: null })).toBe(LIVE_POLL_MS);
     const now = 1_000_000;
     expect(pollIntervalFor({ windowMs: 60_000, fixed: { fromMs: now - 60_000, toMs: now - 1_000 } }, now)).toBe(LIVE_POLL_MS);

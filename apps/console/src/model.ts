@@ -23,6 +23,8 @@ export interface OverviewModel {
   partitionsWithoutLeader: number;
   underReplicated: number;
   p99Ms: number | null;
+  /** Samples behind the p99 (the trailing minute). */
+  p99Samples: number;
   sloP99Ms: number;
   appendsPerSec: number | null;
   bytesPerSec: number;
@@ -53,27 +55,56 @@ export interface HeatmapModel {
   cells: [number, number, number][];
 }
 
-export type ReplicaRole = 'leader' | 'follower' | 'lagging' | 'offline';
+/** The server's one replica state (replica-state.ts), 'in-sync' shown as an in-sync follower. */
+export type ReplicaRole = 'leader' | 'follower' | 'lagging' | 'offline' | 'unknown';
 
-export interface ReplicaLag {
-  partition: number;
-  node: number;
-  role: ReplicaRole;
-  lagRecords: number | null;
-  lagSeconds: number | null;
-  lagRecordsSeries: Point[];
-  lagSecondsSeries: Point[];
-}
+export type PartitionProblem = 'no leader' | 'under-replicated' | 'lagging' | 're-elected';
 
-export interface ReplicationModel {
-  range: FixedRange;
-  underReplicated: number[];
-  replicas: ReplicaLag[];
+export interface MapPartition {
+  id: number;
+  leader: number | null;
+  term: number;
+  replicas: { node: number; role: ReplicaRole; lagRecords: number | null; lagSeconds: number | null }[];
+  problems: PartitionProblem[];
+  elections: number;
+  lagRecordsMax: number | null;
+  lagSecondsMax: number | null;
+  p99Ms: number | null;
+  samples: number | null;
 }
 
 export interface PartitionMapModel {
+  /** The moment shown; null = now. */
+  atMs: number | null;
+  earliestMs: number | null;
+  serverNowMs: number;
   nodes: { id: number; up: boolean }[];
-  partitions: { id: number; leader: number | null; replicas: { node: number; role: ReplicaRole }[] }[];
+  partitions: MapPartition[];
+}
+
+export interface ReplicationSummaryModel {
+  range: FixedRange;
+  atMs: number | null;
+  heatmap: { columnMs: number; timesMs: number[]; partitions: number[]; cells: [number, number, number][]; rowsOmitted: number };
+  laggards: { partition: number; node: number; peakRecords: number; records: Point[]; seconds: Point[] }[];
+  underReplicated: { partition: number; leader: number | null; replicas: { node: number; role: ReplicaRole; lagRecords: number | null; lagSeconds: number | null }[] }[];
+  stateCounts: Record<ReplicaRole, number>;
+}
+
+export interface Annotation {
+  id: string;
+  kind: 'fault' | 'step';
+  label: string;
+  by: string | null;
+  startMs: number;
+  /** null = still open (fault not healed). Steps have endMs = startMs. */
+  endMs: number | null;
+  healedBy: string | null;
+}
+
+export interface EpochModel {
+  range: FixedRange;
+  epochs: { fromMs: number; toMs: number; leader: number | null; term: number }[];
 }
 
 export interface PartitionDetailModel {
@@ -130,6 +161,7 @@ export function adaptOverview(o: Out['cluster']['overview']): OverviewModel {
     partitionsWithoutLeader: o.leaderlessPartitions.length,
     underReplicated: o.underReplicatedPartitions.length,
     p99Ms: o.appendLatency.count > 0 ? ms(o.appendLatency.p99Micros) : null,
+    p99Samples: o.appendLatency.count,
     sloP99Ms: o.sloP99Ms,
     appendsPerSec: o.appendsPerSec,
     bytesPerSec: o.bytesPerSec,
@@ -207,23 +239,69 @@ export function adaptHeatmap(columns: FixedRange[], hists: Out['latency']['histo
   return { timesMs: columns.map((c) => c.fromMs), bucketsMs: HEATMAP_BUCKETS_MS, cells };
 }
 
-export function roleOf(r: { isLeader: boolean; inSync: boolean; up: boolean }): ReplicaRole {
-  if (!r.up) return 'offline';
-  if (r.isLeader) return 'leader';
-  return r.inSync ? 'follower' : 'lagging';
+type ServerState = 'leader' | 'in-sync' | 'lagging' | 'offline' | 'unknown';
+
+/** The server decides the state; the console only names it. */
+export function roleOf(r: { state: ServerState }): ReplicaRole {
+  return r.state === 'in-sync' ? 'follower' : r.state;
 }
 
-export function adaptPartitionMap(m: Out['partitions']['map']): PartitionMapModel {
-  const nodes = new Map<number, boolean>();
-  for (const p of m.partitions) for (const r of p.replicaLag) nodes.set(r.replica, (nodes.get(r.replica) ?? false) || r.up);
+export function problemsOf(p: { leader: number; underReplicated: boolean; recentlyElected: boolean; replicas: { state: ServerState }[] }): PartitionProblem[] {
+  const out: PartitionProblem[] = [];
+  if (p.leader === 0) out.push('no leader');
+  if (p.underReplicated) out.push('under-replicated');
+  if (p.replicas.some((r) => r.state === 'lagging')) out.push('lagging');
+  if (p.recentlyElected) out.push('re-elected');
+  return out;
+}
+
+export function adaptPartitionMap(m: Out['partitions']['grid']): PartitionMapModel {
   return {
-    nodes: [...nodes].sort((a, b) => a[0] - b[0]).map(([id, up]) => ({ id, up })),
+    atMs: m.atMs,
+    earliestMs: m.earliestMs,
+    serverNowMs: m.nowMs,
+    nodes: m.nodes.map((n) => ({ id: n.node, up: n.up })),
     partitions: m.partitions.map((p) => ({
       id: p.partition,
       leader: p.leader === 0 ? null : p.leader,
-      replicas: p.replicaLag.map((r) => ({ node: r.replica, role: roleOf(r) })),
+      term: p.term,
+      replicas: p.replicas.map((r) => ({ node: r.node, role: roleOf(r), lagRecords: r.lagRecords, lagSeconds: r.lagSeconds })),
+      problems: problemsOf(p),
+      elections: p.elections,
+      lagRecordsMax: p.lagRecordsMax,
+      lagSecondsMax: p.lagSecondsMax,
+      p99Ms: p.p99Micros === null ? null : ms(p.p99Micros),
+      samples: p.appendSamples,
     })),
   };
+}
+
+export function adaptReplicationSummary(s: Out['replication']['summary']): ReplicationSummaryModel {
+  const counts: Record<ReplicaRole, number> = { leader: 0, follower: 0, lagging: 0, offline: 0, unknown: 0 };
+  for (const [state, n] of Object.entries(s.stateCounts)) counts[roleOf({ state: state as ServerState })] += n;
+  return {
+    range: s.range,
+    atMs: s.atMs,
+    heatmap: s.heatmap,
+    laggards: s.laggards.map((l) => ({ partition: l.partition, node: l.replica, peakRecords: l.peakRecords, records: l.records, seconds: l.seconds })),
+    underReplicated: s.underReplicated.map((u) => ({
+      partition: u.partition,
+      leader: u.leader === 0 ? null : u.leader,
+      replicas: u.replicas.map((r) => ({ node: r.node, role: roleOf(r), lagRecords: r.lagRecords, lagSeconds: r.lagSeconds })),
+    })),
+    stateCounts: counts,
+  };
+}
+
+export function adaptAnnotations(a: Out['annotations']['list']): Annotation[] {
+  return [
+    ...a.windows.map((w) => ({ id: w.id, kind: 'fault' as const, label: w.label, by: w.by, startMs: w.startMs, endMs: w.endMs, healedBy: w.healedBy })),
+    ...a.steps.map((st) => ({ id: st.id, kind: 'step' as const, label: st.label, by: null, startMs: st.tMs, endMs: st.tMs, healedBy: null })),
+  ];
+}
+
+export function adaptEpochs(e: Out['partitions']['epochs']): EpochModel {
+  return { range: e.range, epochs: e.epochs.map((x) => ({ ...x, leader: x.leader === 0 ? null : x.leader })) };
 }
 
 export function adaptPartitionDetail(p: Out['partitions']['get']): PartitionDetailModel {
@@ -233,31 +311,8 @@ export function adaptPartitionDetail(p: Out['partitions']['get']): PartitionDeta
     term: p.term,
     commitIndex: p.commitIndex,
     highWatermark: p.highWatermark,
-    replicas: p.replicaLag.map((r) => ({
-      node: r.replica,
-      role: roleOf(r),
-      lagRecords: r.isLeader ? 0 : r.lagRecords,
-      lagSeconds: r.isLeader ? 0 : r.lagSeconds,
-    })),
+    replicas: p.replicaLag.map((r) => ({ node: r.replica, role: roleOf(r), lagRecords: r.lagRecords, lagSeconds: r.lagSeconds })),
     elections: p.elections.map((e) => ({ atMs: e.atMs, term: e.term, leader: e.leader })),
-  };
-}
-
-export function adaptReplication(l: Out['replication']['lag'], node: number | null): ReplicationModel {
-  const replicas = l.replicas.filter((r) => node === null || r.replica === node);
-  return {
-    range: l.range,
-    // The server's definition: a partition with a leader and a follower outside the in-sync set.
-    underReplicated: [...new Set(l.replicas.filter((r) => !r.inSync && r.leader !== 0).map((r) => r.partition))].sort((a, b) => a - b),
-    replicas: replicas.map((r) => ({
-      partition: r.partition,
-      node: r.replica,
-      role: r.inSync ? 'follower' : 'lagging',
-      lagRecords: r.lagRecords,
-      lagSeconds: r.lagSeconds,
-      lagRecordsSeries: r.points.map((p) => [p.tMs, p.lagRecords]),
-      lagSecondsSeries: r.points.map((p) => [p.tMs, p.lagSeconds]),
-    })),
   };
 }
 

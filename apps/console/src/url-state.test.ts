@@ -12,6 +12,7 @@ describe('URL view state', () => {
       compare: { fromMs: 1_699_999_700_000, toMs: 1_700_000_000_000 },
       trace: 'abc123',
       auditBefore: 42,
+      at: 1_700_000_100_000,
     };
     expect(parseView(serializeView(view))).toEqual(view);
   });

@@ -38,6 +38,8 @@ export interface ViewState {
   trace: string | null;
   /** Audit cursor: entries older than this sequence number (null = newest). */
   auditBefore: number | null;
+  /** Time scrubbing: the partition map and replication state at this moment (null = now). */
+  at: number | null;
 }
 
 export const DEFAULT_VIEW: ViewState = {
@@ -49,6 +51,7 @@ export const DEFAULT_VIEW: ViewState = {
   compare: null,
   trace: null,
   auditBefore: null,
+  at: null,
 };
 
 function windowLabel(ms: number): string {
@@ -94,6 +97,7 @@ export function parseView(search: string): ViewState {
     compare: parseFixed(q.get('cfrom'), q.get('cto')),
     trace: q.get('trace') || null,
     auditBefore: parseInt0(q.get('before')),
+    at: parseInt0(q.get('at')),
   };
 }
 
@@ -115,6 +119,7 @@ export function serializeView(v: ViewState): string {
   }
   if (v.trace) q.set('trace', v.trace);
   if (v.auditBefore !== null) q.set('before', String(v.auditBefore));
+  if (v.at !== null) q.set('at', String(v.at));
   return `?${q.toString()}`;
 }
 

@@ -3,6 +3,8 @@ import { EChart } from './EChart.tsx';
 import type { ChartOption } from './echarts.ts';
 import { GRID, PALETTE } from './theme.ts';
 import { formatCount, formatMs } from '../format.ts';
+import type { Annotation } from '../model.ts';
+import { describeAnnotation, FaultTrack } from './FaultTrack.tsx';
 
 export interface TimeSeries {
   name: string;
@@ -23,9 +25,13 @@ export interface TimeSeriesChartProps {
   height?: number;
   /** The chosen range, so the x axis spans it even where data is missing. */
   xRange?: { fromMs: number; toMs: number };
+  /** Fault windows shaded and drill steps marked on the plot, and listed under it (FaultTrack). */
+  annotations?: Annotation[] | undefined;
 }
 
-export function TimeSeriesChart({ series, yUnit, logY, threshold, label, testId, height, xRange }: TimeSeriesChartProps) {
+export function TimeSeriesChart({ series, yUnit, logY, threshold, label, testId, height, xRange, annotations }: TimeSeriesChartProps) {
+  const faults = useMemo(() => (annotations ?? []).filter((a) => a.kind === 'fault'), [annotations]);
+  const steps = useMemo(() => (annotations ?? []).filter((a) => a.kind === 'step'), [annotations]);
   const option = useMemo<ChartOption>(() => {
     const fmt = (v: number) => (yUnit === 'ms' ? formatMs(v) : `${formatCount(v)} ${yUnit}`);
     const tick = (v: number) => (yUnit === 'ms' ? formatMs(v) : formatCount(v));
@@ -48,16 +54,35 @@ export function TimeSeriesChart({ series, yUnit, logY, threshold, label, testId,
         lineStyle: { width: s.emphasis ? 3 : 1.5, type: s.dashed ? ('dashed' as const) : ('solid' as const) },
         data: logY ? s.points.filter((p) => p[1] > 0) : s.points,
         markLine:
-          i === 0 && threshold
+          i === 0 && (threshold || steps.length > 0)
             ? {
                 symbol: 'none',
                 silent: true,
                 lineStyle: { color: '#d62728', type: 'dashed' as const },
-                data: [{ yAxis: threshold.value, label: { position: 'insideEndTop' as const, formatter: threshold.label } }],
+                data: [
+                  ...(threshold ? [{ yAxis: threshold.value, label: { position: 'insideEndTop' as const, formatter: threshold.label } }] : []),
+                  ...steps.map((a) => ({ xAxis: a.startMs, lineStyle: { color: '#555', type: 'dotted' as const }, label: { show: false } })),
+                ],
+              }
+            : undefined,
+        markArea:
+          i === 0 && faults.length > 0
+            ? {
+                itemStyle: { color: 'rgba(228, 87, 86, 0.12)' },
+                label: { position: 'insideTop' as const, fontSize: 10, color: '#a33' },
+                data: faults.map((a) => [
+                  { xAxis: a.startMs, name: `⚡ ${a.label}`, tooltip: { formatter: describeAnnotation(a) } },
+                  { xAxis: a.endMs ?? xRange?.toMs ?? Date.now() },
+                ]),
               }
             : undefined,
       })),
     };
-  }, [series, yUnit, logY, threshold, xRange?.fromMs, xRange?.toMs]);
-  return <EChart option={option} label={label} testId={testId} height={height} />;
+  }, [series, yUnit, logY, threshold, xRange?.fromMs, xRange?.toMs, faults, steps]);
+  return (
+    <>
+      <EChart option={option} label={label} testId={testId} height={height} />
+      {xRange && annotations && <FaultTrack annotations={annotations} range={xRange} />}
+    </>
+  );
 }

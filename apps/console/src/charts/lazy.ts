@@ -6,3 +6,4 @@ export const TimeSeriesChart = lazy(() => import('./TimeSeriesChart.tsx').then((
 export const PercentileSpectrum = lazy(() => import('./PercentileSpectrum.tsx').then((m) => ({ default: m.PercentileSpectrum })));
 export const LatencyHeatmap = lazy(() => import('./LatencyHeatmap.tsx').then((m) => ({ default: m.LatencyHeatmap })));
 export const Waterfall = lazy(() => import('./Waterfall.tsx').then((m) => ({ default: m.Waterfall })));
+export const LagHeatmap = lazy(() => import('./LagHeatmap.tsx').then((m) => ({ default: m.LagHeatmap })));

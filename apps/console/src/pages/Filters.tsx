@@ -8,6 +8,9 @@ export const METRIC_LABELS: Record<LatencyMetric, string> = {
   'replication-rtt': 'Replication RTT',
 };
 
+/** Above this many partitions the filter is a number field, not a list. */
+export const PARTITION_SELECT_MAX = 64;
+
 /** Node / partition / metric filters; every change goes to the URL (replace, so Back leaves the page). */
 export function Filters({ view, update, metric = false, node = true }: { view: ViewState; update: UpdateView; metric?: boolean; node?: boolean }) {
   const topo = useNodesAndPartitions(view.range);
@@ -30,24 +33,40 @@ export function Filters({ view, update, metric = false, node = true }: { view: V
         </select>
       </label>
       )}
-      <label>
-        Partition{' '}
-        <select
-          aria-label="Partition"
-          value={view.partition ?? ''}
-          onChange={(e) => update({ partition: num(e.target.value) }, 'replace')}
-        >
-          <option value="">All partitions</option>
-          {partitions.map((p) => (
-            <option key={p} value={p}>
-              partition {p}
-            </option>
-          ))}
-          {view.partition !== null && !partitions.includes(view.partition) && (
-            <option value={view.partition}>partition {view.partition}</option>
-          )}
-        </select>
-      </label>
+      {partitions.length > PARTITION_SELECT_MAX ? (
+        // Thousands of options would be most of the page's DOM: type the number instead.
+        <label>
+          Partition{' '}
+          <input
+            type="number"
+            aria-label="Partition"
+            min={0}
+            max={partitions.length - 1}
+            placeholder="all"
+            value={view.partition ?? ''}
+            onChange={(e) => update({ partition: num(e.target.value) }, 'replace')}
+          />
+        </label>
+      ) : (
+        <label>
+          Partition{' '}
+          <select
+            aria-label="Partition"
+            value={view.partition ?? ''}
+            onChange={(e) => update({ partition: num(e.target.value) }, 'replace')}
+          >
+            <option value="">All partitions</option>
+            {partitions.map((p) => (
+              <option key={p} value={p}>
+                partition {p}
+              </option>
+            ))}
+            {view.partition !== null && !partitions.includes(view.partition) && (
+              <option value={view.partition}>partition {view.partition}</option>
+            )}
+          </select>
+        </label>
+      )}
       {metric && (
         <label>
           Metric{' '}

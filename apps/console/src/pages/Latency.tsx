@@ -1,6 +1,7 @@
 import { useMemo } from 'react';
 import { FixedRangeInputs, Panel } from '../components.tsx';
-import { useLatencyHeatmap, useLatencySeries, useSpectrum } from '../api.ts';
+import { useAnnotations, useLatencyHeatmap, useLatencySeries, useSpectrum } from '../api.ts';
+import { hrefFor } from '../use-view.ts';
 import { formatDateTime, formatMs, formatCount } from '../format.ts';
 import { resolveRange, type FixedRange } from '../url-state.ts';
 import { PercentileSpectrum } from '../charts/lazy.ts';
@@ -30,6 +31,14 @@ export default function LatencyPage({ view, update }: PageProps) {
   const main = useSpectrum(view.range, filters);
   const lines = useLatencySeries(view.range, filters);
   const heat = useLatencyHeatmap(view.range, filters);
+  const notes = useAnnotations(view.range);
+  // p99.99 and max link to their evidence: the slowest traces of the same window.
+  const tracesHref = hrefFor({ page: 'traces', trace: null }, view);
+  const evidence = (testId: string, text: string, what: string) => (
+    <a href={tracesHref} data-testid={testId} aria-label={`${what} ${text}: the slowest traces of this window`}>
+      {text}
+    </a>
+  );
   const compareSpec = view.compare ? { windowMs: view.compare.toMs - view.compare.fromMs, fixed: view.compare } : null;
   const before = useSpectrum(compareSpec, filters);
   const metricLabel = METRIC_LABELS[view.metric];
@@ -94,10 +103,10 @@ export default function LatencyPage({ view, update }: PageProps) {
                   <th scope="row">{view.compare ? 'after' : 'range'}</th>
                   {SPECTRUM_QUANTILES.map(([l, q]) => (
                     <td key={l} data-testid={`latency-${l}`}>
-                      {formatMs(valueAt(m.points, q))}
+                      {l === 'p99.99' ? evidence('latency-p99.99-evidence', formatMs(valueAt(m.points, q)), l) : formatMs(valueAt(m.points, q))}
                     </td>
                   ))}
-                  <td data-testid="latency-max">{formatMs(m.maxMs)}</td>
+                  <td data-testid="latency-max">{evidence('latency-max-evidence', formatMs(m.maxMs), 'max')}</td>
                   <td data-testid="latency-count">{formatCount(m.count)}</td>
                 </tr>
                 {before.data && view.compare && (
@@ -132,6 +141,8 @@ export default function LatencyPage({ view, update }: PageProps) {
               logY
               xRange={m.range}
               yUnit="ms"
+              annotations={notes.data}
+              testId="latency-series-chart"
               label={`${metricLabel} latency percentiles over time, log scale in milliseconds`}
               series={[
                 { name: 'p50', points: m.lines.p50 },

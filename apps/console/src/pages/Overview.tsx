@@ -1,16 +1,17 @@
 import { useMemo, type MouseEvent } from 'react';
 import { Figure, Panel } from '../components.tsx';
-import { useLatencySeries, useOverview } from '../api.ts';
-import { formatMs, formatRate, formatTime } from '../format.ts';
+import { useAnnotations, useLatencySeries, useOverview } from '../api.ts';
+import { formatCount, formatMs, formatRate, formatTime } from '../format.ts';
 import { hrefFor } from '../use-view.ts';
 import { TimeSeriesChart } from '../charts/lazy.ts';
-import type { LatencySeriesModel, OverviewModel } from '../model.ts';
+import type { Annotation, LatencySeriesModel, OverviewModel } from '../model.ts';
 import type { PageProps } from './types.ts';
 
 export function OverviewPage({ view, update }: PageProps) {
   const query = useOverview(view.range);
   const series = useLatencySeries(view.range, { metric: 'append', node: null, partition: null });
   const slo = query.data?.sloP99Ms ?? null;
+  const notes = useAnnotations(view.range).data;
   return (
     <>
       <Panel title="Cluster health" query={query} testId="overview-health">
@@ -50,10 +51,10 @@ export function OverviewPage({ view, update }: PageProps) {
       </Panel>
       <div className="grid-2">
         <Panel title="Append p99 against the SLO" query={series} isEmpty={(s) => s.lines.p99.length === 0}>
-          {(s) => <P99Chart s={s} sloMs={slo} />}
+          {(s) => <P99Chart s={s} sloMs={slo} annotations={notes} />}
         </Panel>
         <Panel title="Acknowledged appends per second" query={series} isEmpty={(s) => s.perSec.length === 0}>
-          {(s) => <AppendsChart s={s} />}
+          {(s) => <AppendsChart s={s} annotations={notes} />}
         </Panel>
       </div>
     </>
@@ -87,7 +88,7 @@ function HealthFigures({ m }: { m: OverviewModel }) {
         tone={m.underReplicated === 0 ? 'ok' : 'warn'}
       />
       <Figure
-        label={`Append p99 (SLO ${formatMs(m.sloP99Ms)})`}
+        label={`Append p99 (SLO ${formatMs(m.sloP99Ms)}) · ${formatCount(m.p99Samples)} samples, last minute`}
         testId="overview-p99-ms"
         value={formatMs(m.p99Ms)}
         tone={m.p99Ms === null ? undefined : m.p99Ms <= m.sloP99Ms ? 'ok' : 'warn'}
@@ -105,7 +106,7 @@ function HealthFigures({ m }: { m: OverviewModel }) {
   );
 }
 
-function P99Chart({ s, sloMs }: { s: LatencySeriesModel; sloMs: number | null }) {
+function P99Chart({ s, sloMs, annotations }: { s: LatencySeriesModel; sloMs: number | null; annotations: Annotation[] | undefined }) {
   const series = useMemo(() => [{ name: 'append p99', points: s.lines.p99, emphasis: true }], [s.lines.p99]);
   const threshold = useMemo(() => (sloMs === null ? null : { value: sloMs, label: `SLO ${formatMs(sloMs)}` }), [sloMs]);
   return (
@@ -115,13 +116,14 @@ function P99Chart({ s, sloMs }: { s: LatencySeriesModel; sloMs: number | null })
       yUnit="ms"
       logY
       threshold={threshold}
+      annotations={annotations}
       label={`Append p99 latency over time${sloMs === null ? '' : ` against the ${sloMs} ms SLO line`}`}
       testId="overview-p99-chart"
     />
   );
 }
 
-function AppendsChart({ s }: { s: LatencySeriesModel }) {
+function AppendsChart({ s, annotations }: { s: LatencySeriesModel; annotations: Annotation[] | undefined }) {
   const series = useMemo(() => [{ name: 'append requests/s', points: s.perSec }], [s.perSec]);
-  return <TimeSeriesChart series={series} xRange={s.range} yUnit="requests/s" label="Acknowledged append requests per second over time" testId="overview-appends-chart" />;
+  return <TimeSeriesChart series={series} xRange={s.range} yUnit="requests/s" annotations={annotations} label="Acknowledged append requests per second over time" testId="overview-appends-chart" />;
 }

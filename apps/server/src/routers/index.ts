@@ -1,6 +1,7 @@
 // The app router: one router per concern. The SPA imports only `type AppRouter`.
 
 import { createCallerFactory, router } from '../trpc.ts';
+import { annotationsRouter } from './annotations.ts';
 import { auditRouter } from './audit.ts';
 import { clusterRouter } from './cluster.ts';
 import { drillsRouter } from './drills.ts';
@@ -10,6 +11,7 @@ import { latencyRouter } from './latency.ts';
 import { loadRouter } from './load.ts';
 import { partitionsRouter } from './partitions.ts';
 import { replicationRouter } from './replication.ts';
+import { streamRouter } from './stream.ts';
 import { tracesRouter } from './traces.ts';
 
 export const appRouter = router({
@@ -23,6 +25,8 @@ export const appRouter = router({
   audit: auditRouter,
   drills: drillsRouter,
   history: historyRouter,
+  annotations: annotationsRouter,
+  stream: streamRouter,
 });
 
 export type AppRouter = typeof appRouter;

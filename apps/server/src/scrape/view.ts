@@ -1,6 +1,10 @@
 // The cluster as the scrapes show it: per partition the leader (the up node that says it
 // leads, highest term winning), its replicas, in-sync set and lag; elections the server saw.
+// Replica states come from replica-state.ts (one definition, with hysteresis); every change of
+// the map is filed in its history, so the map can be read at any retained moment.
 
+import { countsInSync, isUnderReplicated, knownFigure, RECENT_ELECTION_MS, ReplicaStateTracker, type ReplicaState } from '../replica-state.ts';
+import { MapHistory } from '../store/map-history.ts';
 import type { NodeSnapshot } from './snapshot.ts';
 
 export const ELECTIONS_KEPT_PER_PARTITION = 20;
@@ -8,9 +12,12 @@ export const ELECTIONS_KEPT_PER_PARTITION = 20;
 export interface ReplicaView {
   replica: number;
   isLeader: boolean;
+  /** The one definition (replica-state.ts); inSync is state leader or in-sync. */
+  state: ReplicaState;
   inSync: boolean;
-  lagRecords: number;
-  lagSeconds: number;
+  /** null = unknown (no leader measures this follower, or it has not reported it yet). */
+  lagRecords: number | null;
+  lagSeconds: number | null;
   /** What this replica itself reports (null when its node is down or not scraped). */
   logEndOffset: number | null;
   up: boolean;
@@ -32,6 +39,10 @@ export interface PartitionView {
   commitIndex: number;
   highWatermark: number;
   underReplicated: boolean;
+  /** The leader changed (after the first leader the server saw) within RECENT_ELECTION_MS. */
+  recentlyElected: boolean;
+  /** Leader changes the server saw (after the first leader), within the kept list. */
+  electionCount: number;
   replicaLag: ReplicaView[];
   elections: ElectionView[];
 }
@@ -51,6 +62,10 @@ export class ClusterView {
   private partitionsView: PartitionView[] = [];
   private readonly elections = new Map<number, ElectionView[]>();
   private readonly lastLeader = new Map<number, { leader: number; term: number }>();
+  private readonly states = new ReplicaStateTracker();
+  /** Partitions whose kept elections still begin with the first leader the server saw. */
+  private readonly firstSeen = new Set<number>();
+  readonly history = new MapHistory();
 
   constructor(private readonly placement: Placement | null) {}
 
@@ -81,19 +96,21 @@ export class ClusterView {
         const entry = entries.find((e) => e.nodeId === r);
         const own = entry?.up ? entry.snapshot.partitions.get(p) : undefined;
         const lag = lags?.get(r);
-        return {
-          replica: r,
-          isLeader: r === leader,
-          inSync: r === leader ? leader !== 0 : (lag?.inSync ?? false),
-          lagRecords: lag?.lagRecords ?? 0,
-          lagSeconds: lag?.lagSeconds ?? 0,
-          logEndOffset: own?.logEndOffset ?? null,
-          up: entry?.up ?? false,
-        };
+        const isLeader = r === leader;
+        const lagRecords = isLeader ? 0 : knownFigure(lag?.lagRecords);
+        const lagSeconds = isLeader ? 0 : knownFigure(lag?.lagSeconds);
+        const up = entry?.up ?? false;
+        const state = this.states.observe(p, r, { up, isLeader, partitionLed: leader !== 0, engineInSync: lag?.inSync ?? null, lagRecords, lagSeconds }, nowMs);
+        return { replica: r, isLeader, state, inSync: countsInSync(state), lagRecords, lagSeconds, logEndOffset: own?.logEndOffset ?? null, up };
       });
       const inSync = replicaLag.filter((r) => r.inSync).map((r) => r.replica);
       const term = leaderGauges?.term ?? Math.max(0, ...entries.map((e) => e.snapshot.partitions.get(p)?.term ?? 0));
       this.noteElection(p, leader, term, nowMs);
+      const states = replicaLag.map((r) => r.state);
+      this.history.note(p, { tMs: nowMs, leader, term, replicas, states });
+      const elections = [...(this.elections.get(p) ?? [])].reverse();
+      // The first leader the server saw is not a re-election.
+      const reElections = elections.slice(0, Math.max(0, elections.length - (this.firstSeen.has(p) ? 1 : 0)));
       views.push({
         partition: p,
         leader,
@@ -102,9 +119,11 @@ export class ClusterView {
         term,
         commitIndex: leaderGauges?.commitIndex ?? 0,
         highWatermark: leaderGauges?.highWatermark ?? 0,
-        underReplicated: leader !== 0 && inSync.length < replicas.length,
+        underReplicated: isUnderReplicated(leader, states),
+        recentlyElected: reElections.some((e) => nowMs - e.atMs < RECENT_ELECTION_MS),
+        electionCount: reElections.length,
         replicaLag,
-        elections: [...(this.elections.get(p) ?? [])].reverse(),
+        elections,
       });
     }
     this.partitionsView = views;
@@ -114,11 +133,15 @@ export class ClusterView {
     if (leader === 0) return;
     const last = this.lastLeader.get(partition);
     if (last !== undefined && last.leader === leader && last.term === term) return;
+    if (last === undefined) this.firstSeen.add(partition);
     this.lastLeader.set(partition, { leader, term });
     let list = this.elections.get(partition);
     if (list === undefined) this.elections.set(partition, (list = []));
     list.push({ atMs: nowMs, leader, term });
-    if (list.length > ELECTIONS_KEPT_PER_PARTITION) list.shift();
+    if (list.length > ELECTIONS_KEPT_PER_PARTITION) {
+      list.shift();
+      this.firstSeen.delete(partition); // the first leader fell off the list
+    }
   }
 
   partitions(): readonly PartitionView[] {

@@ -68,12 +68,14 @@ export class SeriesStore {
     const values = this.series.get(key);
     if (values === undefined) return [];
     const out: SeriesPoint[] = [];
-    const count = Math.min(this.ticks, this.capacity);
-    for (let i = this.ticks - count; i < this.ticks; i++) {
+    // Ticks are in time order: start at the first tick at or after fromMs (a 5-minute view of a
+    // full hour then reads 300 slots, not 3 600, per series: the replication heatmap reads thousands).
+    for (let i = this.firstTickAtOrAfter(fromMs); i < this.ticks; i++) {
       const slot = i % this.capacity;
       const tMs = this.times[slot] ?? 0;
+      if (tMs >= toMs) break;
       const value = values[slot] ?? Number.NaN;
-      if (tMs >= fromMs && tMs < toMs && !Number.isNaN(value)) out.push({ tMs, value });
+      if (tMs >= fromMs && !Number.isNaN(value)) out.push({ tMs, value });
     }
     return out;
   }
@@ -82,6 +84,44 @@ export class SeriesStore {
   oldestMs(): number | null {
     if (this.ticks === 0) return null;
     return this.times[Math.max(0, this.ticks - this.capacity) % this.capacity] ?? null;
+  }
+
+  /** The series' value at the newest tick at or before atMs, if that tick has one (binary search). */
+  at(key: string, atMs: number): number | undefined {
+    const values = this.series.get(key);
+    if (values === undefined) return undefined;
+    const slot = this.slotAt(atMs);
+    if (slot === null) return undefined;
+    const value = values[slot];
+    return value === undefined || Number.isNaN(value) ? undefined : value;
+  }
+
+  /** The logical index of the oldest retained tick at or after fromMs (ticks when none). */
+  private firstTickAtOrAfter(fromMs: number): number {
+    let lo = this.ticks - Math.min(this.ticks, this.capacity);
+    let hi = this.ticks;
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      if ((this.times[mid % this.capacity] ?? 0) < fromMs) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** The ring slot of the newest tick at or before atMs, or null when none is retained. */
+  private slotAt(atMs: number): number | null {
+    const count = Math.min(this.ticks, this.capacity);
+    let lo = this.ticks - count;
+    let hi = this.ticks - 1;
+    let found: number | null = null;
+    while (lo <= hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      if ((this.times[mid % this.capacity] ?? Infinity) <= atMs) {
+        found = mid % this.capacity;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return found;
   }
 
   /** The newest value of a series, if its newest tick has one. */
