@@ -48,6 +48,8 @@ export interface CreateAppOptions {
   scrapeIntervalMs?: number;
   scrapeTimeoutMs?: number;
   sloP99Ms?: number;
+  /** A guided drill waiting this long for its next step aborts itself (and heals). */
+  drillIdleAbortMs?: number;
   /** The built SPA; null serves no SPA. */
   staticDir?: string | null;
 }
@@ -110,7 +112,10 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
     sloP99Ms: options.sloP99Ms ?? DEFAULT_SLO_P99_MS,
     tickListeners,
   };
-  const drills = attachDrillEngine(services, cluster, load, options.dataDir);
+  const drills = attachDrillEngine(services, cluster, load, options.dataDir, {
+    sloP99Ms: services.sloP99Ms,
+    ...(options.drillIdleAbortMs !== undefined ? { idleAbortMs: options.drillIdleAbortMs } : {}),
+  });
 
   const host = options.host ?? DEFAULT_HOST;
   const ownOrigins = new Set<string>();

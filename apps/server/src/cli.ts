@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { createApp, DEFAULT_HOST, DEFAULT_PORT, type EmbeddedClusterLike } from './app.ts';
 import { DEFAULT_KEY_SPREAD, DEFAULT_RATE_PER_SEC, DEFAULT_RECORD_BYTES } from './load/generator.ts';
 import { DEFAULT_SLO_P99_MS } from './services.ts';
+import { DRILL_IDLE_ABORT_MS } from './drills/engine.ts';
 
 const USAGE = `usage: logscope <command> [options]
 
@@ -28,6 +29,8 @@ logscope up options:
   --slo-p99-ms <n>     append p99 alert threshold (default ${DEFAULT_SLO_P99_MS})
   --attach <urls>      comma-separated telemetry URLs of a cluster run elsewhere
   --no-load            do not start the load generator
+  --drill-idle-abort-s <n>  a guided drill waiting this long for its next step aborts and heals
+                       (default 600, or LOGSCOPE_DRILL_IDLE_ABORT_S)
 `;
 
 /** A clean shutdown that takes longer than this is abandoned. */
@@ -57,6 +60,7 @@ async function up(argv: string[]): Promise<void> {
       'slo-p99-ms': { type: 'string' },
       attach: { type: 'string' },
       'no-load': { type: 'boolean', default: false },
+      'drill-idle-abort-s': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -74,6 +78,7 @@ async function up(argv: string[]): Promise<void> {
   const recordBytes = intOption(values['record-bytes'], 'record-bytes', DEFAULT_RECORD_BYTES, 16, 64 << 10);
   const keySpread = intOption(values['key-spread'], 'key-spread', DEFAULT_KEY_SPREAD, 1, 1_000_000);
   const sloP99Ms = intOption(values['slo-p99-ms'], 'slo-p99-ms', DEFAULT_SLO_P99_MS, 1, 600_000);
+  const drillIdleAbortS = intOption(values['drill-idle-abort-s'] ?? process.env['LOGSCOPE_DRILL_IDLE_ABORT_S'], 'drill-idle-abort-s', DRILL_IDLE_ABORT_MS / 1000, 1, 86_400);
   const attachUrls = values.attach?.split(',').map((u) => u.trim()).filter((u) => u.length > 0) ?? [];
   for (const u of attachUrls) {
     if (!/^https?:\/\//.test(u)) throw new UsageError(`--attach takes http(s) URLs (got "${u}")`);
@@ -96,6 +101,7 @@ async function up(argv: string[]): Promise<void> {
     host,
     load: { enabled: !values['no-load'], ratePerSec, recordBytes, keySpread },
     sloP99Ms,
+    drillIdleAbortMs: drillIdleAbortS * 1000,
   });
 
   process.stdout.write(`Logscope console: ${app.url}/\n`);
