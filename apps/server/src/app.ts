@@ -12,6 +12,7 @@ import type { TelemetrySource } from '@logscope/telemetry';
 import { AuditTrail, generateToken } from './auth.ts';
 import { createContext } from './context.ts';
 import { attachDrillEngine } from './drills/registry.ts';
+import { closeFaultControl } from './faults/control.ts';
 import { LoadGenerator, type AppendClient, type LoadConfig } from './load/generator.ts';
 import { appRouter } from './routers/index.ts';
 import { Scraper } from './scrape/scraper.ts';
@@ -169,6 +170,7 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
     close: () => {
       closing ??= (async () => {
         await drills?.close(); // aborts a running drill: its faults are healed
+        await closeFaultControl(services); // heals what the console injected
         await load?.close();
         await scraper.stop();
         await new Promise<void>((resolveClose) => {
