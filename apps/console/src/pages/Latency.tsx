@@ -8,6 +8,7 @@ import type { SpectrumSeries } from '../charts/PercentileSpectrum.tsx';
 import { LatencyHeatmap } from '../charts/lazy.ts';
 import { TimeSeriesChart } from '../charts/lazy.ts';
 import { Filters, METRIC_LABELS } from './Filters.tsx';
+import { NodeLatency } from './NodeLatency.tsx';
 import type { PageProps } from './types.ts';
 
 const SPECTRUM_QUANTILES: [string, number][] = [
@@ -67,6 +68,7 @@ export default function LatencyPage({ view, update }: PageProps) {
           )}
         </div>
       </section>
+      {view.node === null && view.partition === null && <NodeLatency range={view.range} metric={view.metric} onPickNode={(node) => update({ node }, 'replace')} />}
       <Panel
         title={`${metricLabel} latency — percentile spectrum`}
         query={main}

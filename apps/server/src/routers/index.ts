@@ -7,6 +7,7 @@ import { drillsRouter } from './drills.ts';
 import { faultsRouter } from './faults.ts';
 import { latencyRouter } from './latency.ts';
 import { loadRouter } from './load.ts';
+import { nodesRouter } from './nodes.ts';
 import { partitionsRouter } from './partitions.ts';
 import { replicationRouter } from './replication.ts';
 import { tracesRouter } from './traces.ts';
@@ -21,6 +22,7 @@ export const appRouter = router({
   load: loadRouter,
   audit: auditRouter,
   drills: drillsRouter,
+  nodes: nodesRouter,
 });
 
 export type AppRouter = typeof appRouter;
