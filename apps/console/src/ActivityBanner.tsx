@@ -4,7 +4,7 @@ import { useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { drillActions, drillKeys, useCurrentDrill, useOperatorFaults } from './api.ts';
 import { useNow } from './components.tsx';
-import { FaultLine, HealButton } from './pages/Faults.tsx';
+import { FaultLine, HealButton } from './fault-controls.tsx';
 
 const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 

@@ -86,8 +86,8 @@ export class Replica {
   private appendTimes: { index: number; ms: number }[] = [];
   /** Leader: the append time assumed for entries older than every sample (inherited from an earlier leader, or dropped). */
   private appendFloorMs = 0;
-  /** Leader: followers whose position this leadership has learned (an accepted append response). */
-  private readonly matchKnown = new Set<NodeId>();
+  /** Leader: when each follower last accepted an append in this leadership (absent: position unknown). */
+  private readonly lastAckMs = new Map<NodeId, number>();
   /** Per follower: an append whose ack we time for replication RTT. */
   private readonly rttProbe = new Map<NodeId, { index: number; sentMs: number }>();
 
@@ -260,7 +260,7 @@ export class Replica {
   /** A follower acked up to `index`: returns the replication RTT (ms) when it closes a probe. */
   onFollowerAck(follower: NodeId, index: number): number | null {
     const now = this.now();
-    this.matchKnown.add(follower);
+    this.lastAckMs.set(follower, now);
     for (const waiter of this.waiters.values()) {
       if (waiter.index <= index && !waiter.timing.followerAckMs.has(follower)) waiter.timing.followerAckMs.set(follower, now);
     }
@@ -286,7 +286,8 @@ export class Replica {
     let minMatch = status.lastIndex;
     for (const [replica, progress] of status.progress) {
       if (replica === status.id) continue;
-      if (!this.matchKnown.has(replica)) {
+      const ackMs = this.lastAckMs.get(replica);
+      if (ackMs === undefined) {
         result.push({ replica, lagRecords: null, lagSeconds: null, inSync: false });
         minMatch = Math.min(minMatch, progress.match);
         continue;
@@ -296,7 +297,10 @@ export class Replica {
       const lagRecords = Math.max(0, endOffset - matchOffsetEnd);
       const lagMs = progress.match >= status.lastIndex ? 0 : Math.max(0, now - this.appendedMs(progress.match + 1));
       minMatch = Math.min(minMatch, progress.match);
-      result.push({ replica, lagRecords, lagSeconds: lagMs / 1000, inSync: progress.recentActive && lagMs < IN_SYNC_LAG_MS_MAX });
+      // recentActive alone flaps (check-quorum clears it every election timeout until the next
+      // response); an accepted append within the window counts as heard from too.
+      const heard = progress.recentActive || now - ackMs < IN_SYNC_LAG_MS_MAX;
+      result.push({ replica, lagRecords, lagSeconds: lagMs / 1000, inSync: heard && lagMs < IN_SYNC_LAG_MS_MAX });
     }
     this.dropAppendTimesThrough(minMatch);
     return result;
@@ -372,7 +376,7 @@ export class Replica {
     // Entries inherited from earlier leaders are at least as old as this leadership.
     this.appendTimes = [];
     this.appendFloorMs = this.now();
-    this.matchKnown.clear();
+    this.lastAckMs.clear();
     this.rttProbe.clear();
     this.pendingProducers = new Map();
     let next = this.commitIndex + 1;

@@ -4,7 +4,8 @@
 // time limit after which the server heals it; active faults are listed with Heal.
 import { useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
-import { faultActions, faultKeys, useFaultPreview, useNodesAndPartitions, useOperatorFaults, type FaultActionInput, type OperatorFaultView } from '../api.ts';
+import { faultActions, faultKeys, useFaultPreview, useNodesAndPartitions, useOperatorFaults, type FaultActionInput } from '../api.ts';
+import { FaultLine, HealButton } from '../fault-controls.tsx';
 import { useNow } from '../components.tsx';
 import { formatDateTime } from '../format.ts';
 import type { PageProps } from './types.ts';
@@ -212,40 +213,5 @@ export function ActiveFaults() {
         </>
       )}
     </section>
-  );
-}
-
-export function FaultLine({ fault, nowMs }: { fault: OperatorFaultView; nowMs: number }) {
-  const leftS = fault.expiresMs === null ? null : Math.max(0, Math.ceil((fault.expiresMs - nowMs) / 1000));
-  return (
-    <span>
-      <strong>Fault active:</strong> {fault.description}
-      {leftS !== null && <> — auto-heals in {leftS} s</>}
-    </span>
-  );
-}
-
-export function HealButton({ fault }: { fault: OperatorFaultView }) {
-  const client = useQueryClient();
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  return (
-    <>
-      <button
-        type="button"
-        disabled={busy}
-        onClick={() => {
-          setBusy(true);
-          setError(null);
-          void faultActions.heal(fault.id)
-            .then(() => client.invalidateQueries({ queryKey: faultKeys.operatorFaults() }))
-            .catch((e: unknown) => setError(errorText(e)))
-            .finally(() => setBusy(false));
-        }}
-      >
-        Heal: {fault.description}
-      </button>
-      {error !== null && <span role="alert" className="sev-critical"> {error}</span>}
-    </>
   );
 }

@@ -77,7 +77,7 @@ export const DRILL_IDLE_ABORT_MS_MIN = 1_000;
 /** start() waits up to this long for a settling cluster (a node that just restarted) before refusing. */
 export const START_HEALTH_WAIT_MS = 10_000;
 /** A steady client p99 above SLO × this factor is not a baseline worth drilling from. */
-export const UNHEALTHY_P99_SLO_FACTOR = 4;
+export const UNHEALTHY_P99_SLO_FACTOR = 10;
 const DEFAULT_SLO_P99_MS = 50;
 const WATCH_INTERVAL_MS = 100;
 
