@@ -385,3 +385,26 @@ export function useAuditFiltered(before: number | null, f: AuditFilter): UseQuer
     placeholderData: keepPreviousData,
   });
 }
+
+export type StallEventView = RouterOutputs['traces']['stalls'][number];
+
+/** Overlapping slow writes grouped into stall events (with the node they stalled on). */
+export function useStalls(range: RangeSpec): UseQueryResult<StallEventView[]> {
+  return useRangeQuery(['logscope', 'stalls', keys.range(range)], range, (input, signal) => trpc.traces.stalls.query({ range: input }, { signal }));
+}
+
+/**
+ * A tRPC error as a sentence: zod's validation errors arrive as a JSON array of issues in the
+ * message; show their messages, not the JSON.
+ */
+export function friendlyError(e: unknown): string {
+  const message = e instanceof Error ? e.message : String(e);
+  if (!message.startsWith('[')) return message;
+  try {
+    const issues = JSON.parse(message) as { message?: string; path?: (string | number)[] }[];
+    const parts = issues.map((i) => `${i.path !== undefined && i.path.length > 0 ? `${i.path.join('.')}: ` : ''}${i.message ?? 'invalid'}`);
+    return parts.length > 0 ? parts.join('; ') : message;
+  } catch {
+    return message;
+  }
+}

@@ -1,6 +1,6 @@
 import { Suspense, useEffect, useState, type ReactNode } from 'react';
 import type { UseQueryResult } from '@tanstack/react-query';
-import { getOperatorToken, setOperatorToken, useWhoAmI } from './api.ts';
+import { friendlyError, getOperatorToken, setOperatorToken, useWhoAmI } from './api.ts';
 import { RANGE_WINDOWS, type FixedRange, type RangeSpec } from './url-state.ts';
 import { formatDateTime, fromLocalInput, staleMessage, toLocalInput } from './format.ts';
 
@@ -42,7 +42,7 @@ export function Panel<T>({
       </header>
       {query.isError && (
         <p className="state error" role="alert">
-          Could not load: {query.error instanceof Error ? query.error.message : String(query.error)}
+          Could not load: {friendlyError(query.error)}
           {query.data !== undefined ? ' (showing the last data received)' : ''}
         </p>
       )}
