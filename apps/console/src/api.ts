@@ -408,3 +408,10 @@ export function friendlyError(e: unknown): string {
     return message;
   }
 }
+
+/** Acknowledged records per second over the range (the console's one throughput unit). */
+export function useThroughput(range: RangeSpec): UseQueryResult<RouterOutputs['nodes']['throughput']> {
+  return useRangeQuery(['logscope', 'throughput', keys.range(range)], range, (input, signal) =>
+    trpc.nodes.throughput.query({ range: input, resolutionMs: seriesResolutionMs(range) }, { signal }),
+  );
+}

@@ -150,7 +150,8 @@ export default function LatencyPage({ view, update }: PageProps) {
               timesMs={m.timesMs}
               bucketsMs={m.bucketsMs}
               cells={m.cells}
-              label={`Heatmap of ${metricLabel} latency over time, log-spaced buckets in milliseconds`}
+              countUnit={view.metric === 'fsync' ? 'fsyncs per cell' : view.metric === 'replication-rtt' ? 'round trips per cell' : 'writes per cell'}
+              label={`Heatmap of ${metricLabel} latency over time, log-spaced buckets in milliseconds; colour = ${view.metric === 'fsync' ? 'fsyncs' : view.metric === 'replication-rtt' ? 'round trips' : 'writes'} per cell`}
             />
           )}
         </Panel>

@@ -1,6 +1,6 @@
 import { useMemo, type MouseEvent } from 'react';
 import { Figure, Panel } from '../components.tsx';
-import { useLatencySeries, useOverview } from '../api.ts';
+import { useLatencySeries, useOverview, useThroughput } from '../api.ts';
 import { formatMs, formatRate, formatTime } from '../format.ts';
 import { hrefFor } from '../use-view.ts';
 import { TimeSeriesChart } from '../charts/lazy.ts';
@@ -10,6 +10,7 @@ import type { PageProps } from './types.ts';
 export function OverviewPage({ view, update }: PageProps) {
   const query = useOverview(view.range);
   const series = useLatencySeries(view.range, { metric: 'append', node: null, partition: null });
+  const throughput = useThroughput(view.range);
   const slo = query.data?.sloP99Ms ?? null;
   return (
     <>
@@ -52,8 +53,8 @@ export function OverviewPage({ view, update }: PageProps) {
         <Panel title="Append p99 against the SLO" query={series} isEmpty={(s) => s.lines.p99.length === 0}>
           {(s) => <P99Chart s={s} sloMs={slo} />}
         </Panel>
-        <Panel title="Acknowledged appends per second" query={series} isEmpty={(s) => s.perSec.length === 0}>
-          {(s) => <AppendsChart s={s} />}
+        <Panel title="Acknowledged records per second" query={throughput} isEmpty={(t) => t.points.length === 0}>
+          {(t) => <RecordsChart t={t} />}
         </Panel>
       </div>
     </>
@@ -121,7 +122,7 @@ function P99Chart({ s, sloMs }: { s: LatencySeriesModel; sloMs: number | null })
   );
 }
 
-function AppendsChart({ s }: { s: LatencySeriesModel }) {
-  const series = useMemo(() => [{ name: 'append requests/s', points: s.perSec }], [s.perSec]);
-  return <TimeSeriesChart series={series} xRange={s.range} yUnit="requests/s" label="Acknowledged append requests per second over time" testId="overview-appends-chart" />;
+function RecordsChart({ t }: { t: NonNullable<ReturnType<typeof useThroughput>['data']> }) {
+  const series = useMemo(() => [{ name: 'records/s', points: t.points.map((p) => [p.tMs, p.recordsPerSec] as [number, number]) }], [t.points]);
+  return <TimeSeriesChart series={series} xRange={t.range} yUnit="records/s" label="Acknowledged records per second over time" testId="overview-appends-chart" />;
 }

@@ -59,6 +59,27 @@ export const nodesRouter = router({
       : null;
     return { range, metric: input.metric, rows, skew };
   }),
+  /**
+   * Acknowledged records per second over time (bucket mean of the per-scrape rate): the one
+   * throughput unit of the console. A mean of the samples a bucket has so far, so the newest,
+   * still-filling bucket is not drawn as a drop.
+   */
+  throughput: viewerProcedure
+    .input(z.object({ range: rangeSchema, resolutionMs: z.number().int().min(RESOLUTION_MS_MIN).max(3_600_000).default(10_000) }))
+    .query(({ ctx, input }) => {
+      const range = resolveRange(input.range);
+      const resolutionMs = Math.max(input.resolutionMs, Math.ceil((range.toMs - range.fromMs) / SERIES_POINTS_MAX / 1000) * 1000);
+      const buckets = new Map<number, { sum: number; n: number }>();
+      for (const pt of ctx.services.series.range('cluster:appends_per_s', range.fromMs, range.toMs)) {
+        const t = Math.floor(pt.tMs / resolutionMs) * resolutionMs;
+        const b = buckets.get(t) ?? { sum: 0, n: 0 };
+        b.sum += pt.value;
+        b.n++;
+        buckets.set(t, b);
+      }
+      const points = [...buckets.entries()].sort((a, b) => a[0] - b[0]).map(([tMs, b]) => ({ tMs, recordsPerSec: b.sum / b.n }));
+      return { range, resolutionMs, points };
+    }),
   /** p99 per node per time bucket for one metric; nodes ordered worst first over the range. */
   series: viewerProcedure
     .input(z.object({ range: rangeSchema, metric: metricSchema.default('append'), resolutionMs: z.number().int().min(RESOLUTION_MS_MIN).max(3_600_000).default(10_000) }))

@@ -12,7 +12,7 @@ function write(leader: number, startMs: number, partition: number, steps: { name
   const span = (name: string, ms: number, parent: string | null, replica?: number) => ({
     traceId, spanId: hex(next++, 16), parentSpanId: parent, name, nodeId: leader, partition,
     startUnixNano: String(BigInt(startMs) * 1_000_000n), endUnixNano: String(BigInt(startMs + ms) * 1_000_000n), durationMicros: ms * 1000,
-    attributes: replica === undefined ? {} : { 'replica.id': replica },
+    attributes: (replica === undefined ? {} : { 'replica.id': replica }) as Record<string, number>,
   });
   const root = span('append', totalMs, null);
   return { traceId, totalMicros: totalMs * 1000, startMs, partition, slow: true, nodeId: leader, spans: [root, ...steps.map((s) => span(s.name, s.ms, root.spanId, s.replica))] };
