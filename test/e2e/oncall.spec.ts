@@ -186,3 +186,10 @@ test('unknown non-page paths are 404 and each node\'s Prometheus metrics are ser
   expect(await metrics.text()).toMatch(/^logscope_append_latency_seconds_count/m);
   expect((await request.get('/nodes/99/metrics')).status()).toBe(404);
 });
+
+test('a malformed link reads as a sentence, not as validation JSON', async ({ page }) => {
+  await page.goto('/?page=traces&trace=zzzz');
+  const error = page.getByRole('alert').filter({ hasText: 'Could not load' });
+  await expect(error).toContainText('a trace id is 32 lowercase hex characters');
+  await expect(error).not.toContainText('"code"');
+});
