@@ -75,4 +75,36 @@ describe('runbook faults', () => {
     for (const f of (await h.caller().faults.operatorFaults()).active) await h.operator().faults.heal({ id: f.id });
     await healthy();
   });
+
+  it('a down node is one alert, tagged with the console fault that explains it', async () => {
+    await healthy();
+    const node = h.cluster.nodeIds()[0]!;
+    const { fault } = await h.operator().faults.inject({ action: { kind: 'crash', node }, timeLimitMs: 60_000 });
+    const alerts = await eventually(async () => {
+      const o = await h.caller().cluster.overview();
+      return o.alerts.some((a) => a.kind === 'node-down' && a.node === node) && h.app.services.scraper.statuses().some((s) => s.nodeId === node && !s.up) ? o.alerts : undefined;
+    }, 10_000, 'the node-down alert');
+    const forNode = alerts.filter((a) => a.node === node);
+    expect(forNode.map((a) => a.kind)).toEqual(['node-down']);
+    expect(forNode[0]?.cause).toBe(`injected fault: crash node ${node}`);
+    expect(forNode[0]?.message).toContain(`expected: injected fault: crash node ${node}`);
+    await h.operator().faults.heal({ id: fault.id });
+    await healthy();
+  });
+
+  it('leader skew is reported and moving leadership to the preferred replicas spreads it', async () => {
+    await healthy();
+    const target = h.cluster.nodeIds()[0]!;
+    for (let p = 0; p < 6; p++) if (h.cluster.leaderOf(p) !== target) await h.operator().faults.transferLeadership({ partition: p, to: target });
+    await eventually(() => (Array.from({ length: 6 }, (_, p) => h.cluster.leaderOf(p)).every((l) => l === target) ? true : undefined), 10_000, 'every leader on one node');
+    // The table reads the scraped map, a scrape behind the engine.
+    const skewed = await eventually(async () => {
+      const skew = (await h.caller().nodes.table({ range: { lastMs: 60_000 } })).skew;
+      return skew?.includes(`node ${target} leads 6`) === true ? skew : undefined;
+    }, 10_000, 'the skew warning');
+    expect(skewed).toMatch(/^leadership is skewed: node \d+ leads 0/);
+    const { moved } = await h.operator().faults.preferredLeaders();
+    expect(moved.length).toBeGreaterThan(0);
+    await eventually(async () => ((await h.caller().faults.leadershipSkew()).length === 0 ? true : undefined), 15_000, 'leaders on their preferred replicas');
+  });
 });

@@ -21,13 +21,17 @@ async function controlCall<T>(fn: () => T | Promise<T>): Promise<T> {
   }
 }
 
-/** Per partition, the replica placement prefers as leader: the first of its replica set that is up. */
+/**
+ * Per partition, its preferred leader: the (partition mod n)-th of its n live replicas. Replica
+ * sets are listed in node order, so rotating by partition spreads leaders evenly over the nodes.
+ */
 function preferredLeaders(services: Services): { partition: number; leader: number; preferred: number }[] {
   const c = requireCluster(services);
   const up = new Set(c.health().filter((h) => h.up).map((h) => h.node));
   const out: { partition: number; leader: number; preferred: number }[] = [];
   for (let p = 0; p < c.partitionCount; p++) {
-    const preferred = c.replicasOf(p).find((r) => up.has(r));
+    const live = c.replicasOf(p).filter((r) => up.has(r));
+    const preferred = live[p % Math.max(1, live.length)];
     if (preferred !== undefined) out.push({ partition: p, leader: c.leaderOf(p), preferred });
   }
   return out;
@@ -155,7 +159,7 @@ export const faultsRouter = router({
     }))),
   /** Heals one console fault now (healing a healed one returns it unchanged). */
   heal: operatorProcedure.input(z.object({ id: z.string().min(1).max(100) })).mutation(({ ctx, input }) => controlCall(() => control(ctx.services).heal(input.id))),
-  /** Partitions whose leader is not the preferred replica (the first live one of its replica set). */
+  /** Partitions whose leader is not their preferred replica (see preferredLeaders). */
   leadershipSkew: viewerProcedure.query(({ ctx }) => (ctx.services.cluster === null ? [] : preferredLeaders(ctx.services).filter((x) => x.leader !== x.preferred))),
   /** Moves every partition's leadership to its preferred replica: spreads leaders evenly again. */
   preferredLeaders: operatorProcedure.mutation(async ({ ctx }) => {
