@@ -76,8 +76,13 @@ export const DRILL_IDLE_ABORT_MS = 10 * 60_000;
 export const DRILL_IDLE_ABORT_MS_MIN = 1_000;
 /** start() waits up to this long for a settling cluster (a node that just restarted) before refusing. */
 export const START_HEALTH_WAIT_MS = 10_000;
-/** A steady client p99 above SLO × this factor is not a baseline worth drilling from. */
-export const UNHEALTHY_P99_SLO_FACTOR = 10;
+/**
+ * A baseline is unsettled when its steady client p99 over the last 10 s is above SLO × this factor
+ * AND above UNSETTLED_P99_FACTOR × the minute before it: a node that just restarted, not a
+ * machine that is slow all the time (which no waiting would fix).
+ */
+export const UNHEALTHY_P99_SLO_FACTOR = 4;
+export const UNSETTLED_P99_FACTOR = 3;
 const DEFAULT_SLO_P99_MS = 50;
 const WATCH_INTERVAL_MS = 100;
 
@@ -818,7 +823,11 @@ export class DrillEngine {
     if (lagging.length > 0) problems.push(`replicas out of sync: ${lagging.slice(0, 8).join(', ')}${lagging.length > 8 ? '…' : ''}`);
     const now = Date.now();
     const p99 = this.steadyP99(now - 10_000, now);
-    if (p99 !== null && p99 > this.sloP99Ms * UNHEALTHY_P99_SLO_FACTOR) problems.push(`client p99 ${p99.toFixed(0)} ms over the last 10 s (more than ${UNHEALTHY_P99_SLO_FACTOR} × the ${this.sloP99Ms} ms SLO)`);
+    const before = this.steadyP99(now - 70_000, now - 10_000);
+    // Without a minute of history there is nothing to call a spike.
+    if (p99 !== null && before !== null && p99 > this.sloP99Ms * UNHEALTHY_P99_SLO_FACTOR && p99 > UNSETTLED_P99_FACTOR * before) {
+      problems.push(`client p99 ${p99.toFixed(0)} ms over the last 10 s (over ${UNHEALTHY_P99_SLO_FACTOR} × the ${this.sloP99Ms} ms SLO and ${UNSETTLED_P99_FACTOR} × the ${before.toFixed(0)} ms of the minute before): the cluster is still settling`);
+    }
     return problems;
   }
 
