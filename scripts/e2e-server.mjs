@@ -12,7 +12,12 @@ const dataDir = mkdtempSync(join(tmpdir(), 'logscope-e2e-'));
 const child = spawn(
   process.execPath,
   ['--import', 'tsx', join(root, 'apps/server/src/cli.ts'), 'up', '--port', port, '--data-dir', dataDir],
-  { cwd: root, stdio: 'inherit', env: { ...process.env, LOGSCOPE_OPERATOR_TOKEN: process.env.LOGSCOPE_OPERATOR_TOKEN ?? 'e2e-operator-token' } },
+  { cwd: root, stdio: 'inherit', env: {
+    ...process.env,
+    LOGSCOPE_OPERATOR_TOKEN: process.env.LOGSCOPE_OPERATOR_TOKEN ?? 'e2e-operator-token',
+    // Short enough for the abandoned-drill spec to watch a guided run abort itself, longer than its 10 s deliberate pause.
+    LOGSCOPE_DRILL_IDLE_ABORT_S: process.env.LOGSCOPE_DRILL_IDLE_ABORT_S ?? '20',
+  } },
 );
 const stop = () => child.kill('SIGTERM');
 process.on('SIGTERM', stop);

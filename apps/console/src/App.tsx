@@ -3,6 +3,7 @@ import { useView, hrefFor } from './use-view.ts';
 import { type PageId } from './url-state.ts';
 import { RangePicker, StaleBanner, TokenField, useNow } from './components.tsx';
 import { useLiveStream, useScrapeStatus } from './api.ts';
+import { ActivityBanner } from './ActivityBanner.tsx';
 import { OverviewPage } from './pages/Overview.tsx';
 
 // Overview is the landing page and must be interactive fast; the rest load on first visit.
@@ -10,6 +11,7 @@ const LatencyPage = lazy(() => import('./pages/Latency.tsx'));
 const ReplicationPage = lazy(() => import('./pages/Replication.tsx'));
 const PartitionsPage = lazy(() => import('./pages/Partitions.tsx'));
 const TracesPage = lazy(() => import('./pages/Traces.tsx'));
+const FaultsPage = lazy(() => import('./pages/Faults.tsx'));
 const DrillsPage = lazy(() => import('./pages/Drills.tsx'));
 const AuditPage = lazy(() => import('./pages/Audit.tsx'));
 
@@ -19,11 +21,14 @@ export const PAGE_TITLES: Record<PageId, string> = {
   replication: 'Replication',
   partitions: 'Partitions',
   traces: 'Traces',
+  faults: 'Faults',
   drills: 'Drills',
   audit: 'Audit',
 };
 
-const NAV_ORDER: PageId[] = ['overview', 'latency', 'replication', 'partitions', 'traces', 'drills', 'audit'];
+const NAV_ORDER: PageId[] = ['overview', 'latency', 'replication', 'partitions', 'traces', 'faults', 'drills', 'audit'];
+/** Pages with no time range: the picker would filter nothing there, so it is not shown. */
+const NO_RANGE: ReadonlySet<PageId> = new Set(['faults', 'drills', 'audit']);
 
 export function App() {
   const [view, update] = useView();
@@ -54,9 +59,12 @@ export function App() {
         </nav>
         <TokenField />
       </header>
-      <div className="toolbar">
-        <RangePicker range={view.range} onChange={(range) => update({ range })} />
-      </div>
+      {!NO_RANGE.has(view.page) && (
+        <div className="toolbar">
+          <RangePicker range={view.range} onChange={(range) => update({ range })} />
+        </div>
+      )}
+      <ActivityBanner />
       <StaleBanner lastScrapeMs={status.lastScrapeMs} nowMs={now} failing={status.failing} />
       <main aria-label={PAGE_TITLES[view.page]}>
         <Suspense fallback={<p className="state loading" role="status">Loading page…</p>}>
@@ -65,6 +73,7 @@ export function App() {
           {view.page === 'replication' && <ReplicationPage view={view} update={update} />}
           {view.page === 'partitions' && <PartitionsPage view={view} update={update} />}
           {view.page === 'traces' && <TracesPage view={view} update={update} />}
+          {view.page === 'faults' && <FaultsPage view={view} update={update} />}
           {view.page === 'drills' && <DrillsPage />}
           {view.page === 'audit' && <AuditPage view={view} update={update} />}
         </Suspense>

@@ -43,7 +43,14 @@ export const trpc = createTRPCClient<AppRouter>({
       false: splitLink({
         condition: (op) => op.context['batch'] === true,
         true: httpBatchLink({ url: '/trpc', headers, maxURLLength: 6_000 }),
-        false: httpLink({ url: '/trpc', headers }),
+        // A call may carry the token to check in its context (the token field asks before storing it).
+        false: httpLink({
+          url: '/trpc',
+          headers: ({ op }) => {
+            const token = op.context['token'];
+            return typeof token === 'string' ? (token ? { authorization: `Bearer ${token}` } : {}) : headers();
+          },
+        }),
       }),
     }),
   ],
@@ -427,8 +434,117 @@ export function useDrillRun(id: string | null): UseQueryResult<DrillRunView | nu
 
 /** Operator actions on drills (the server audits each). */
 export const drillActions = {
-  start: (name: string, mode: 'guided' | 'unattended') => trpc.drills.start.mutate({ name, mode }),
+  start: (name: string, mode: 'guided' | 'unattended', force = false) => trpc.drills.start.mutate({ name, mode, force }),
   runStep: (index: number) => trpc.drills.runStep.mutate({ index }),
   abort: () => trpc.drills.abort.mutate(),
   report: (id: string, format: 'json' | 'markdown') => trpc.drills.report.query({ id, format }),
 };
+
+// ---- runbook faults, the activity banner and the node table (issue 15) ----
+
+export type FaultActionInput = RouterInputs['faults']['inject']['action'];
+export type OperatorFaultView = RouterOutputs['faults']['operatorFaults']['active'][number];
+export type FaultPreviewView = RouterOutputs['faults']['preview'];
+export type NodeTableView = RouterOutputs['nodes']['table'];
+export type NodeSeriesView = RouterOutputs['nodes']['series'];
+export type NodeMetric = NonNullable<RouterInputs['nodes']['table']['metric']>;
+
+export const faultKeys = {
+  operatorFaults: () => ['logscope', 'faults', 'operator'] as const,
+  preview: (action: FaultActionInput | null) => ['logscope', 'faults', 'preview', action] as const,
+  skew: () => ['logscope', 'faults', 'skew'] as const,
+  nodes: (kind: 'table' | 'series', r: RangeSpec, metric: string) => ['logscope', 'nodes', kind, keys.range(r), metric] as const,
+  whoami: (token: string) => ['logscope', 'whoami', token] as const,
+};
+
+/** Faults injected from the console (active and recently healed); polled every second. */
+export function useOperatorFaults(): UseQueryResult<RouterOutputs['faults']['operatorFaults']> {
+  return useQuery({ queryKey: faultKeys.operatorFaults(), queryFn: ({ signal }) => trpc.faults.operatorFaults.query(undefined, { signal }), refetchInterval: LIVE_POLL_MS });
+}
+
+/** The blast radius of an action from the current map; refreshed while the confirm step is open. */
+export function useFaultPreview(action: FaultActionInput | null): UseQueryResult<FaultPreviewView> {
+  return useQuery({
+    queryKey: faultKeys.preview(action),
+    queryFn: ({ signal }) => trpc.faults.preview.query({ action: action as FaultActionInput }, { signal }),
+    enabled: action !== null,
+    refetchInterval: LIVE_POLL_MS,
+    retry: false,
+  });
+}
+
+/** Operator actions on faults (each audited by the server). */
+export const faultActions = {
+  inject: (action: FaultActionInput, timeLimitMs: number, idempotencyKey: string, force: boolean) => trpc.faults.inject.mutate({ action, timeLimitMs, idempotencyKey, force }),
+  heal: (id: string) => trpc.faults.heal.mutate({ id }),
+  healAll: () => trpc.faults.healAll.mutate(),
+  preferredLeaders: () => trpc.faults.preferredLeaders.mutate(),
+};
+
+/** The running drill (any page shows a banner for it). */
+export function useCurrentDrill(): UseQueryResult<RouterOutputs['drills']['current']> {
+  return useQuery({ queryKey: ['logscope', 'drills', 'current'], queryFn: ({ signal }) => trpc.drills.current.query(undefined, { signal }), refetchInterval: LIVE_POLL_MS });
+}
+
+export function useNodeTable(range: RangeSpec, metric: NodeMetric): UseQueryResult<NodeTableView> {
+  return useRangeQuery(faultKeys.nodes('table', range, metric), range, (input, signal) => trpc.nodes.table.query({ range: input, metric }, { signal }));
+}
+
+export function useNodeSeries(range: RangeSpec, metric: NodeMetric): UseQueryResult<NodeSeriesView> {
+  return useRangeQuery(faultKeys.nodes('series', range, metric), range, (input, signal) =>
+    trpc.nodes.series.query({ range: input, metric, resolutionMs: seriesResolutionMs(range) }, { signal }),
+  );
+}
+
+/** Who the entered token makes us: checked by the server as soon as it is entered. */
+export function useWhoAmI(token: string): UseQueryResult<RouterOutputs['audit']['whoami']> {
+  return useQuery({ queryKey: faultKeys.whoami(token), queryFn: ({ signal }) => trpc.audit.whoami.query(undefined, { signal, context: { token } }), staleTime: 30_000, retry: false });
+}
+
+export interface AuditFilter {
+  action: string | null;
+  outcome: 'ok' | 'refused' | 'error' | null;
+  fromMs: number | null;
+  toMs: number | null;
+}
+
+/** The audit trail filtered by action, outcome and time (the server scans newest first). */
+export function useAuditFiltered(before: number | null, f: AuditFilter): UseQueryResult<AuditPageModel> {
+  return useQuery({
+    queryKey: [...keys.audit(before ?? 0), f],
+    queryFn: async ({ signal }) =>
+      adaptAudit(await trpc.audit.list.query({ before: opt(before), limit: AUDIT_PAGE_SIZE, action: opt(f.action), outcome: opt(f.outcome), fromMs: opt(f.fromMs), toMs: opt(f.toMs) }, { signal })),
+    refetchInterval: before === null && f.toMs === null ? 2 * LIVE_POLL_MS : false,
+    placeholderData: keepPreviousData,
+  });
+}
+
+export type StallEventView = RouterOutputs['traces']['stalls'][number];
+
+/** Overlapping slow writes grouped into stall events (with the node they stalled on). */
+export function useStalls(range: RangeSpec): UseQueryResult<StallEventView[]> {
+  return useRangeQuery(['logscope', 'stalls', keys.range(range)], range, (input, signal) => trpc.traces.stalls.query({ range: input }, { signal }));
+}
+
+/**
+ * A tRPC error as a sentence: zod's validation errors arrive as a JSON array of issues in the
+ * message; show their messages, not the JSON.
+ */
+export function friendlyError(e: unknown): string {
+  const message = e instanceof Error ? e.message : String(e);
+  if (!message.startsWith('[')) return message;
+  try {
+    const issues = JSON.parse(message) as { message?: string; path?: (string | number)[] }[];
+    const parts = issues.map((i) => `${i.path !== undefined && i.path.length > 0 ? `${i.path.join('.')}: ` : ''}${i.message ?? 'invalid'}`);
+    return parts.length > 0 ? parts.join('; ') : message;
+  } catch {
+    return message;
+  }
+}
+
+/** Acknowledged records per second over the range (the console's one throughput unit). */
+export function useThroughput(range: RangeSpec): UseQueryResult<RouterOutputs['nodes']['throughput']> {
+  return useRangeQuery(['logscope', 'throughput', keys.range(range)], range, (input, signal) =>
+    trpc.nodes.throughput.query({ range: input, resolutionMs: seriesResolutionMs(range) }, { signal }),
+  );
+}

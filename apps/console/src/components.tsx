@@ -1,6 +1,6 @@
 import { Suspense, useEffect, useState, type ReactNode } from 'react';
 import type { UseQueryResult } from '@tanstack/react-query';
-import { getOperatorToken, setOperatorToken } from './api.ts';
+import { friendlyError, getOperatorToken, setOperatorToken, useWhoAmI } from './api.ts';
 import { RANGE_WINDOWS, type FixedRange, type RangeSpec } from './url-state.ts';
 import { formatDateTime, fromLocalInput, staleMessage, toLocalInput } from './format.ts';
 
@@ -42,7 +42,7 @@ export function Panel<T>({
       </header>
       {query.isError && (
         <p className="state error" role="alert">
-          Could not load: {query.error instanceof Error ? query.error.message : String(query.error)}
+          Could not load: {friendlyError(query.error)}
           {query.data !== undefined ? ' (showing the last data received)' : ''}
         </p>
       )}
@@ -138,6 +138,8 @@ export function FixedRangeInputs({ value, onChange, fromLabel, toLabel }: { valu
 export function TokenField() {
   const [token, setToken] = useState(getOperatorToken);
   useEffect(() => setOperatorToken(token), [token]);
+  // Checked by the server as soon as it is entered, not at the first refused action.
+  const who = useWhoAmI(token);
   return (
     <label className="token-field">
       Operator token{' '}
@@ -149,6 +151,11 @@ export function TokenField() {
         onChange={(e) => setToken(e.target.value.trim())}
         placeholder="viewer only"
       />
+      {token !== '' && who.data !== undefined && (
+        <span className={`operator-badge ${who.data.role === 'operator' ? 'ok' : 'bad'}`} role="status" data-testid="operator-badge">
+          {who.data.role === 'operator' ? 'Operator' : `Viewer — ${who.data.problem ?? 'token not accepted'}`}
+        </span>
+      )}
     </label>
   );
 }

@@ -18,7 +18,8 @@ export function formatCount(n: number | null | undefined): string {
   return Number.isInteger(n) ? String(n) : n.toFixed(1);
 }
 
-export function formatRate(perSec: number | null | undefined, unit = '/s'): string {
+/** Throughput has one unit in the console: records per second. */
+export function formatRate(perSec: number | null | undefined, unit = ' records/s'): string {
   const c = formatCount(perSec);
   return c === '—' ? c : `${c}${unit}`;
 }

@@ -140,6 +140,10 @@ export interface AuditEntry {
   action: string;
   detail: string;
   outcome: string;
+  /** The entry as an action ("crash node 2 for at most 60 s"). */
+  text: string;
+  /** The drill run this action belongs to, if any. */
+  drillRunId: string | null;
 }
 
 export interface AuditPageModel {
@@ -382,6 +386,8 @@ export function adaptAudit(p: Out['audit']['list']): AuditPageModel {
       action: e.action,
       detail: e.input === undefined ? '' : JSON.stringify(e.input),
       outcome: e.message ? `${e.outcome}: ${e.message}` : e.outcome,
+      text: e.text,
+      drillRunId: e.drillRunId,
     })),
     nextCursor: p.nextCursor,
     total: p.total,

@@ -1,7 +1,7 @@
 // The view's whole state lives in the URL query, so a pasted link restores page, range and filters.
 // A query parameter (not the path) names the page: it works behind any static file server.
 
-export const PAGES = ['overview', 'latency', 'replication', 'partitions', 'traces', 'drills', 'audit'] as const;
+export const PAGES = ['overview', 'latency', 'replication', 'partitions', 'traces', 'faults', 'drills', 'audit'] as const;
 export type PageId = (typeof PAGES)[number];
 
 export const LATENCY_METRICS = ['append', 'fsync', 'replication-rtt'] as const;

@@ -12,6 +12,7 @@ import type { TelemetrySource } from '@logscope/telemetry';
 import { AuditTrail, generateToken } from './auth.ts';
 import { createContext } from './context.ts';
 import { attachDrillEngine } from './drills/registry.ts';
+import { closeFaultControl } from './faults/control.ts';
 import { LoadGenerator, type AppendClient, type LoadConfig } from './load/generator.ts';
 import { appRouter } from './routers/index.ts';
 import { Scraper } from './scrape/scraper.ts';
@@ -59,6 +60,8 @@ export interface CreateAppOptions {
   sloP99Ms?: number;
   /** Base URL of a Prometheus server scraping the nodes: ranges older than the ring buffers come from it. */
   prometheusUrl?: string;
+  /** A guided drill waiting this long for its next step aborts itself (and heals). */
+  drillIdleAbortMs?: number;
   /** The built SPA; null serves no SPA. */
   staticDir?: string | null;
 }
@@ -125,7 +128,10 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
     prometheus: options.prometheusUrl === undefined ? null : new PrometheusHistory(options.prometheusUrl),
     tickListeners,
   };
-  const drills = attachDrillEngine(services, cluster, load, options.dataDir);
+  const drills = attachDrillEngine(services, cluster, load, options.dataDir, {
+    sloP99Ms: services.sloP99Ms,
+    ...(options.drillIdleAbortMs !== undefined ? { idleAbortMs: options.drillIdleAbortMs } : {}),
+  });
 
   const host = options.host ?? DEFAULT_HOST;
   const ownOrigins = new Set<string>();
@@ -148,6 +154,12 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
       }
       if (url.pathname === '/healthz') {
         healthz(services, res);
+        return;
+      }
+      // Each embedded node's Prometheus exposition, so a Prometheus server can scrape `logscope up`.
+      const metrics = NODE_METRICS_PATH.exec(url.pathname);
+      if (metrics !== null) {
+        nodeMetrics(embedded ?? null, Number(metrics[1]), res);
         return;
       }
       serveStatic(staticDir, url.pathname, req, res);
@@ -179,6 +191,7 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
     close: () => {
       closing ??= (async () => {
         await drills?.close(); // aborts a running drill: its faults are healed
+        await closeFaultControl(services); // heals what the console injected
         await load?.close();
         await scraper.stop();
         await new Promise<void>((resolveClose) => {
@@ -190,6 +203,23 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
       return closing;
     },
   };
+}
+
+/** `/nodes/<id>/metrics`: one scrape target per embedded node (series names collide across nodes, so no merged /metrics). */
+export const NODE_METRICS_PATH = /^\/nodes\/(\d{1,4})\/metrics$/;
+
+function nodeMetrics(cluster: EmbeddedClusterLike | null, node: number, res: ServerResponse): void {
+  if (cluster === null || !cluster.nodeIds().includes(node)) {
+    sendText(res, 404, cluster === null ? 'attached mode: scrape the nodes\' own /metrics\n' : `no node ${node} (nodes: ${cluster.nodeIds().join(', ')})\n`);
+    return;
+  }
+  cluster.telemetry(node).metricsText().then(
+    (text) => {
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store' });
+      res.end(text);
+    },
+    (error: unknown) => sendText(res, 500, `metrics of node ${node} failed: ${error instanceof Error ? error.message : String(error)}\n`),
+  );
 }
 
 function healthz(services: Services, res: ServerResponse): void {
@@ -238,8 +268,15 @@ function serveStatic(staticDir: string | null, pathname: string, req: IncomingMe
   const candidate = resolve(root, '.' + normalize(decoded));
   const inside = candidate === root || candidate.startsWith(root + sep);
   let file = inside && isFile(candidate) ? candidate : null;
-  // Client-side routes (/latency, /drills/x): anything that is not a file gets the SPA shell.
-  if (file === null) file = isFile(join(root, 'index.html')) ? join(root, 'index.html') : null;
+  // The SPA shell only for page paths ("/", or a page name such as /latency); any other unknown path
+  // (/metrics, /api/x, a missing asset) is a 404, not an HTML page with 200.
+  if (file === null) {
+    if (!isPagePath(decoded)) {
+      sendText(res, 404, `not found: ${pathname} (the console is at /, the API at /trpc, node metrics at /nodes/<id>/metrics)\n`);
+      return;
+    }
+    file = isFile(join(root, 'index.html')) ? join(root, 'index.html') : null;
+  }
   if (file === null) {
     sendText(res, 404, 'the console is not built: run `npm run build`\n');
     return;
@@ -253,6 +290,13 @@ function serveStatic(staticDir: string | null, pathname: string, req: IncomingMe
     'x-content-type-options': 'nosniff',
   });
   res.end(req.method === 'HEAD' ? undefined : body);
+}
+
+const PAGE_NAMES = new Set(['overview', 'latency', 'replication', 'partitions', 'traces', 'faults', 'drills', 'audit']);
+
+function isPagePath(pathname: string): boolean {
+  const first = pathname.split('/').filter((x) => x.length > 0)[0];
+  return first === undefined || first === 'index.html' || PAGE_NAMES.has(first);
 }
 
 function isFile(path: string): boolean {

@@ -8,6 +8,7 @@ import { createApp, DEFAULT_HOST, DEFAULT_PORT, type EmbeddedClusterLike } from 
 import { DEFAULT_KEY_SPREAD, DEFAULT_RATE_PER_SEC, DEFAULT_RECORD_BYTES } from './load/generator.ts';
 import { DEFAULT_SLO_P99_MS } from './services.ts';
 import type { RemoteCluster } from './cluster/remote-cluster.ts';
+import { DRILL_IDLE_ABORT_MS } from './drills/engine.ts';
 
 const USAGE = `usage: logscope <command> [options]
 
@@ -36,6 +37,8 @@ logscope up options:
   --tls-cert/--tls-key/--tls-ca <f>  mutual TLS to the nodes (with --attach; --cluster reads them from its state)
   --prometheus <url>   read ranges older than the console's ring buffers from this Prometheus
   --no-load            do not start the load generator
+  --drill-idle-abort-s <n>  a guided drill waiting this long for its next step aborts and heals
+                       (default 600, or LOGSCOPE_DRILL_IDLE_ABORT_S)
 `;
 
 /** A clean shutdown that takes longer than this is abandoned. */
@@ -71,6 +74,7 @@ async function up(argv: string[]): Promise<void> {
       'tls-ca': { type: 'string' },
       prometheus: { type: 'string' },
       'no-load': { type: 'boolean', default: false },
+      'drill-idle-abort-s': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -88,6 +92,7 @@ async function up(argv: string[]): Promise<void> {
   const recordBytes = intOption(values['record-bytes'], 'record-bytes', DEFAULT_RECORD_BYTES, 16, 64 << 10);
   const keySpread = intOption(values['key-spread'], 'key-spread', DEFAULT_KEY_SPREAD, 1, 1_000_000);
   const sloP99Ms = intOption(values['slo-p99-ms'], 'slo-p99-ms', DEFAULT_SLO_P99_MS, 1, 600_000);
+  const drillIdleAbortS = intOption(values['drill-idle-abort-s'] ?? process.env['LOGSCOPE_DRILL_IDLE_ABORT_S'], 'drill-idle-abort-s', DRILL_IDLE_ABORT_MS / 1000, 1, 86_400);
   const attachUrls = values.attach?.split(',').map((u) => u.trim()).filter((u) => u.length > 0) ?? [];
   for (const u of attachUrls) {
     if (!/^https?:\/\//.test(u)) throw new UsageError(`--attach takes http(s) URLs (got "${u}")`);
@@ -124,6 +129,7 @@ async function up(argv: string[]): Promise<void> {
     host,
     load: { enabled: !values['no-load'], ratePerSec, recordBytes, keySpread },
     sloP99Ms,
+    drillIdleAbortMs: drillIdleAbortS * 1000,
   });
 
   process.stdout.write(`Logscope console: ${app.url}/\n`);

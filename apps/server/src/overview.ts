@@ -1,6 +1,8 @@
 // cluster.overview: the figures the Overview page and its live subscription show.
 
 import { summary } from '@logscope/telemetry';
+import { drillEngineOf } from './drills/registry.ts';
+import { faultControlOf } from './faults/control.ts';
 import { knownNodeIds } from './routers/common.ts';
 import type { Services } from './services.ts';
 
@@ -17,6 +19,31 @@ export interface Alert {
   page: 'overview' | 'partitions' | 'replication' | 'latency';
   node?: number;
   partition?: number;
+  /** Set when a running drill or a fault injected from the console explains the alert. */
+  cause?: string;
+}
+
+/** What the operator is doing to the cluster right now, per node ('*' = everywhere), to tag alerts with. */
+function causes(services: Services): Map<number | '*', string> {
+  const out = new Map<number | '*', string>();
+  const drill = drillEngineOf(services)?.current() ?? null;
+  if (drill !== null) {
+    const label = `drill ${drill.title}`;
+    const targets = Object.values(drill.bindings);
+    for (const n of targets) out.set(n, label);
+    out.set('*', label);
+  }
+  for (const f of faultControlOf(services)?.active() ?? []) {
+    const label = `injected fault: ${f.description}`;
+    const a = f.action;
+    if ('node' in a) out.set(a.node, label);
+    else if ('source' in a) {
+      out.set(a.source, label);
+      out.set(a.target, label);
+    }
+    if (!out.has('*')) out.set('*', label);
+  }
+  return out;
 }
 
 export function computeOverview(services: Services, nowMs = Date.now()) {
@@ -51,12 +78,18 @@ export function computeOverview(services: Services, nowMs = Date.now()) {
   const leaderless = partitions.filter((p) => p.leader === 0).map((p) => p.partition);
 
   const alerts: Alert[] = [];
+  const downNodes = new Set<number>();
   for (const n of nodes) {
-    if (!n.up) alerts.push({ kind: 'node-down', severity: 'critical', message: `node ${n.nodeId} is down${n.downReason ? ` (${n.downReason})` : ''}`, page: 'overview', node: n.nodeId });
     if (n.diskFull) alerts.push({ kind: 'disk-full', severity: 'critical', message: `node ${n.nodeId}: disk full (${n.diskFreeBytes} bytes free); its writes wait and resume by themselves once space is freed`, page: 'overview', node: n.nodeId });
+    if (n.up) continue;
+    downNodes.add(n.nodeId);
+    // One alert per down node: its scrape target failing is the same event, not a second alert.
+    const scrape = statuses.find((s) => s.nodeId === n.nodeId && !s.up);
+    const alsoScrape = scrape !== undefined && n.downReason !== scrape.lastError ? `; its scrape target ${scrape.name} is down too` : '';
+    alerts.push({ kind: 'node-down', severity: 'critical', message: `node ${n.nodeId} is down${n.downReason ? ` (${n.downReason})` : ''}${alsoScrape}`, page: 'overview', node: n.nodeId });
   }
   for (const s of statuses) {
-    if (!s.up) alerts.push({ kind: 'scrape-target-down', severity: 'warning', message: `scrape target ${s.name} is down: ${s.lastError ?? 'unknown error'}`, page: 'overview', ...(s.nodeId !== null ? { node: s.nodeId } : {}) });
+    if (!s.up && (s.nodeId === null || !downNodes.has(s.nodeId))) alerts.push({ kind: 'scrape-target-down', severity: 'warning', message: `scrape target ${s.name} is down: ${s.lastError ?? 'unknown error'}`, page: 'overview', ...(s.nodeId !== null ? { node: s.nodeId } : {}) });
   }
   for (const p of leaderless) alerts.push({ kind: 'partition-leaderless', severity: 'critical', message: `partition ${p} has no leader`, page: 'partitions', partition: p });
   if (underReplicated.length > 0) {
@@ -64,6 +97,14 @@ export function computeOverview(services: Services, nowMs = Date.now()) {
   }
   if (latency.count > 0 && latency.p99Micros > services.sloP99Ms * 1000) {
     alerts.push({ kind: 'latency-slo', severity: 'warning', message: `append p99 ${(latency.p99Micros / 1000).toFixed(1)} ms over the last minute exceeds the ${services.sloP99Ms} ms SLO`, page: 'latency' });
+  }
+  // Alerts a drill or an injected fault explains say so, so nobody pages for a rehearsal.
+  const why = causes(services);
+  for (const a of alerts) {
+    const cause = (a.node !== undefined ? why.get(a.node) : undefined) ?? why.get('*');
+    if (cause === undefined) continue;
+    a.cause = cause;
+    a.message += ` — expected: ${cause}`;
   }
   return {
     nowMs,

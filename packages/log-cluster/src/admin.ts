@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LogError } from './errors.ts';
 import type { Fault, NodeHealth } from './faults.ts';
 import type { LogNode } from './node.ts';
+import type { FollowerLag } from './replica.ts';
 import type { ProcessFaults } from './process-faults.ts';
 import type { NodeId } from './raft/types.ts';
 import type { RecoveryReport } from './storage/types.ts';
@@ -28,7 +29,7 @@ export interface AdminPartitionStatus {
   hw: number;
   logEndOffset: number;
   /** Leader only (null elsewhere). */
-  followerLag: { replica: NodeId; lagRecords: number; lagSeconds: number; inSync: boolean }[] | null;
+  followerLag: FollowerLag[] | null;
 }
 
 export interface AdminStatus {

@@ -82,7 +82,8 @@ export function refreshNodeGauges(telemetry: NodeTelemetry, node: LogNode): void
     });
     if (node.isRunning && isLeader) {
       const lags = replica.followerLag();
-      for (const lag of lags) telemetry.setReplicaState(partition, lag.replica, { lagRecords: lag.lagRecords, lagSeconds: lag.lagSeconds, inSync: lag.inSync });
+      // Unknown lag (a new leader has not heard from the follower yet) is exposed as NaN, never as 0 or the whole log.
+      for (const lag of lags) telemetry.setReplicaState(partition, lag.replica, { lagRecords: lag.lagRecords ?? Number.NaN, lagSeconds: lag.lagSeconds ?? Number.NaN, inSync: lag.inSync });
       if (lags.some((lag) => !lag.inSync)) underReplicated++;
     }
   }

@@ -11,8 +11,21 @@ export const READ_RECORDS_MAX = 10_000;
 export const READ_BYTES_MAX = 8 << 20;
 /** Proposals waiting for commit per partition; past it appends fail fast with Unavailable. */
 export const PENDING_PROPOSALS_MAX = 4_096;
-/** A follower whose match has not reached the leader's last index for this long is out of sync. */
+/** A follower lacking an entry the leader appended this long ago is out of sync. */
 export const IN_SYNC_LAG_MS_MAX = 10_000;
+/** Leader-side append times are kept at this resolution (one sample per 10 ms): lag seconds are exact to it. */
+export const APPEND_TIME_RESOLUTION_MS = 10;
+/** Bound on the append-time samples (≥ 10 min at full resolution); the oldest are dropped past it. */
+export const APPEND_TIMES_MAX = 65_536;
+
+/** One follower's lag as its leader sees it; null = unknown (this leader has not learned its position yet). */
+export interface FollowerLag {
+  replica: NodeId;
+  lagRecords: number | null;
+  /** Age of the oldest entry the follower lacks (leader-side append time); 0 when caught up. */
+  lagSeconds: number | null;
+  inSync: boolean;
+}
 
 /** Timestamps of one write's path on the leader, for latency and spans. */
 export interface WriteTiming {
@@ -87,12 +100,16 @@ export class Replica {
   /** Record offset below which everything is committed. */
   private highWatermark = 0;
   private wasLeader = false;
-  /** Per follower: when its match last equalled the leader's last index (for lag in seconds). */
-  private readonly caughtUpMs = new Map<NodeId, number>();
   /** Reads waiting for their ReadIndex confirmation, by read context id. */
   private readonly readWaiters = new Map<number, ReadWaiter>();
   /** Confirmed reads whose index this replica has not applied yet, in index order. */
   private confirmedReads: { index: number; waiter: ReadWaiter }[] = [];
+  /** Leader: sampled append times, ascending by index: entries from `index` on were appended at or after `ms`. */
+  private appendTimes: { index: number; ms: number }[] = [];
+  /** Leader: the append time assumed for entries older than every sample (inherited from an earlier leader, or dropped). */
+  private appendFloorMs = 0;
+  /** Leader: when each follower last accepted an append in this leadership (absent: position unknown). */
+  private readonly lastAckMs = new Map<NodeId, number>();
   /** Per follower: an append whose ack we time for replication RTT. */
   private readonly rttProbe = new Map<NodeId, { index: number; sentMs: number }>();
 
@@ -191,6 +208,7 @@ export class Replica {
     }
     this.pendingProducers.set(producerId, { sequence, index: result.index, term: result.term });
     this.waiters.set(result.index, { index: result.index, term: result.term, timing, recordBytes, done });
+    this.noteAppended(result.index, timing.proposedMs);
   }
 
   /**
@@ -285,6 +303,7 @@ export class Replica {
   /** A follower acked up to `index`: returns the replication RTT (ms) when it closes a probe. */
   onFollowerAck(follower: NodeId, index: number): number | null {
     const now = this.now();
+    this.lastAckMs.set(follower, now);
     for (const waiter of this.waiters.values()) {
       if (waiter.index <= index && !waiter.timing.followerAckMs.has(follower)) waiter.timing.followerAckMs.set(follower, now);
     }
@@ -296,23 +315,73 @@ export class Replica {
     return null;
   }
 
-  /** Per-follower lag on the leader: records and seconds behind, and whether in sync. */
-  followerLag(): { replica: NodeId; lagRecords: number; lagSeconds: number; inSync: boolean }[] {
+  /**
+   * Per-follower lag on the leader: records behind, and seconds since the leader appended the
+   * oldest entry the follower lacks. Unknown (null) until this leadership has heard where the
+   * follower's log ends: a new leader's match is 0 for everyone, which is not a lag.
+   */
+  followerLag(): FollowerLag[] {
     const status = this.raft.status();
     if (status.role !== 'leader' || status.progress === null) return [];
     const now = this.now();
     const endOffset = this.raft.lastOffsetEnd();
-    const result: { replica: NodeId; lagRecords: number; lagSeconds: number; inSync: boolean }[] = [];
+    const result: FollowerLag[] = [];
+    let minMatch = status.lastIndex;
     for (const [replica, progress] of status.progress) {
       if (replica === status.id) continue;
+      const ackMs = this.lastAckMs.get(replica);
+      if (ackMs === undefined) {
+        result.push({ replica, lagRecords: null, lagSeconds: null, inSync: false });
+        minMatch = Math.min(minMatch, progress.match);
+        continue;
+      }
       // match can trail our log start (a follower being caught up): it then holds nothing past it.
       const matchOffsetEnd = this.log.offsetEnd(Math.min(progress.match, this.log.lastIndex()));
       const lagRecords = Math.max(0, endOffset - matchOffsetEnd);
-      if (progress.match >= status.lastIndex || !this.caughtUpMs.has(replica)) this.caughtUpMs.set(replica, now);
-      const lagMs = progress.match >= status.lastIndex ? 0 : now - (this.caughtUpMs.get(replica) ?? now);
-      result.push({ replica, lagRecords, lagSeconds: lagMs / 1000, inSync: progress.recentActive && lagMs < IN_SYNC_LAG_MS_MAX });
+      const lagMs = progress.match >= status.lastIndex ? 0 : Math.max(0, now - this.appendedMs(progress.match + 1));
+      minMatch = Math.min(minMatch, progress.match);
+      // recentActive alone flaps (check-quorum clears it every election timeout until the next
+      // response); an accepted append within the window counts as heard from too.
+      const heard = progress.recentActive || now - ackMs < IN_SYNC_LAG_MS_MAX;
+      result.push({ replica, lagRecords, lagSeconds: lagMs / 1000, inSync: heard && lagMs < IN_SYNC_LAG_MS_MAX });
     }
+    this.dropAppendTimesThrough(minMatch);
     return result;
+  }
+
+  /** Leader: samples when the entry at `index` was appended (one sample per APPEND_TIME_RESOLUTION_MS). */
+  private noteAppended(index: number, ms: number): void {
+    const last = this.appendTimes[this.appendTimes.length - 1];
+    if (last !== undefined && (index <= last.index || ms - last.ms < APPEND_TIME_RESOLUTION_MS)) return;
+    this.appendTimes.push({ index, ms });
+    if (this.appendTimes.length > APPEND_TIMES_MAX) {
+      // Drop the older half at once (amortized); what they covered is now assumed as old as the last dropped.
+      const dropped = this.appendTimes.splice(0, APPEND_TIMES_MAX / 2);
+      this.appendFloorMs = dropped[dropped.length - 1]?.ms ?? this.appendFloorMs;
+    }
+  }
+
+  /** Leader: the append time of the entry at `index` (to the sampling resolution; a lower bound for inherited entries). */
+  private appendedMs(index: number): number {
+    let lo = 0;
+    let hi = this.appendTimes.length - 1;
+    let found = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if ((this.appendTimes[mid]?.index ?? Infinity) <= index) {
+        found = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return found < 0 ? this.appendFloorMs : (this.appendTimes[found]?.ms ?? this.appendFloorMs);
+  }
+
+  /** Every follower holds entries through `index`: samples no lag can need any more go. */
+  private dropAppendTimesThrough(index: number): void {
+    let drop = 0;
+    // Keep the sample that covers index + 1.
+    while (drop + 1 < this.appendTimes.length && (this.appendTimes[drop + 1]?.index ?? Infinity) <= index + 1) drop++;
+    if (drop > 0) this.appendTimes.splice(0, drop);
   }
 
   /** Fails every waiting append and read: the node is stopping or lost leadership. Retries are safe (idempotent). */
@@ -363,7 +432,10 @@ export class Replica {
    */
   private startLeading(term: number): void {
     this.leaderTerm = term;
-    this.caughtUpMs.clear();
+    // Entries inherited from earlier leaders are at least as old as this leadership.
+    this.appendTimes = [];
+    this.appendFloorMs = this.now();
+    this.lastAckMs.clear();
     this.rttProbe.clear();
     this.pendingProducers = new Map();
     let next = this.commitIndex + 1;

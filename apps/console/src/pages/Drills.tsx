@@ -16,8 +16,10 @@ const STATUS_TEXT: Record<string, string> = { pending: 'pending', acting: 'waiti
 export default function DrillsPage() {
   const list = useDrills();
   const client = useQueryClient();
-  const [runId, setRunId] = useState<string | null>(null);
+  // A run linked from elsewhere (the audit trail: ?page=drills&run=ID) opens directly.
+  const [runId, setRunId] = useState<string | null>(() => new URLSearchParams(window.location.search).get('run'));
   const [error, setError] = useState<string | null>(null);
+  const [refusedStart, setRefusedStart] = useState<{ name: string; mode: 'guided' | 'unattended' } | null>(null);
   const [busy, setBusy] = useState(false);
   const currentId = list.data?.current?.id ?? null;
   // Follow a run started elsewhere (another tab, the CLI) when nothing is selected.
@@ -45,9 +47,11 @@ export default function DrillsPage() {
       setBusy(false);
     }
   };
-  const start = async (name: string, mode: 'guided' | 'unattended') => {
-    const out = (await act(() => drillActions.start(name, mode))) as { id: string } | null;
+  const start = async (name: string, mode: 'guided' | 'unattended', force = false) => {
+    setRefusedStart(null);
+    const out = (await act(() => drillActions.start(name, mode, force))) as { id: string } | null;
     if (out !== null) setRunId(out.id);
+    else if (!force) setRefusedStart({ name, mode });
   };
 
   const drills = list.data?.drills ?? [];
@@ -65,7 +69,14 @@ export default function DrillsPage() {
         </p>
         {list.isError && <p role="alert">Could not load drills: {errorText(list.error)}</p>}
         {list.data !== undefined && !list.data.available && <p role="alert">Drills need the embedded cluster; this server is attached to one run elsewhere.</p>}
-        {error !== null && <p role="alert" className="sev-critical">{error}</p>}
+        {error !== null && (
+          <p role="alert" className="sev-critical">
+            {error}
+            {refusedStart !== null && /not healthy/.test(error) && (
+              <> <button type="button" disabled={busy || running} onClick={() => void start(refusedStart.name, refusedStart.mode, true)}>Start anyway (force)</button></>
+            )}
+          </p>
+        )}
         <table>
           <thead>
             <tr><th>Drill</th><th>What it does</th><th>Last result</th><th>Run</th></tr>
@@ -118,6 +129,10 @@ function RunView({ run, def, busy, act }: { run: DrillRunView; def: DrillInfo; b
           Partition under test: {run.partition}
           {Object.entries(run.bindings).map(([k, v]) => ` · ${k}: node ${v}`).join('')}
         </p>
+        {run.target !== undefined && <p data-testid="drill-target"><strong>Target:</strong> {run.target}.</p>}
+        {running && run.mode === 'guided' && run.idleAbortMs != null && (
+          <p className="muted">A guided run left waiting for its next step for {ms(run.idleAbortMs)} aborts itself and heals its faults.</p>
+        )}
         <ol className="drill-steps" style={{ listStyle: 'none', padding: 0, display: 'grid', gap: 10 }}>
           {run.steps.map((s, i) => {
             const step = def.steps[i];
@@ -129,7 +144,7 @@ function RunView({ run, def, busy, act }: { run: DrillRunView; def: DrillInfo; b
                 <article className="panel" aria-label={`Step ${i + 1}: ${step.title}`} data-testid={`step-${i + 1}`}>
                   <h3>{i + 1}. {step.title}</h3>
                   <p>{step.narrative}</p>
-                  <p><strong>Watch:</strong> the {step.chart} page — {step.expect}</p>
+                  <p><strong>Watch:</strong> <a href={`?page=${step.chart}`} target="_blank" rel="noreferrer">the {step.chart} page</a> — {step.expect}</p>
                   <p><strong>Hypothesis:</strong> {step.hypothesis} (deadline {ms(step.deadlineMs)})</p>
                   {run.mode === 'guided' && (
                     <button type="button" disabled={!canRun} onClick={() => void act(() => drillActions.runStep(i))}>{step.buttonLabel}</button>
@@ -183,6 +198,7 @@ function Report({ run }: { run: DrillRunView }) {
         <div className="figure"><div className="figure-label">Time to detect</div><div className="figure-value" data-testid="drill-detect">{ms(run.detectMs)}</div></div>
         <div className="figure"><div className="figure-label">Time to recover ({run.recoverLabel})</div><div className="figure-value" data-testid="drill-recover">{ms(run.recoverMs)}</div></div>
         <div className="figure"><div className="figure-label">Read failover (fault → first read answered)</div><div className="figure-value" data-testid="drill-read-recover">{ms(run.readRecoverMs ?? null)}</div></div>
+        {run.operatorWaitMs != null && <div className="figure"><div className="figure-label">Operator wait between steps (not in the figures)</div><div className="figure-value" data-testid="drill-operator-wait">{ms(run.operatorWaitMs)}</div></div>}
         <div className="figure"><div className="figure-label">Client latency before</div><div>{lat(run.latency.before)}</div></div>
         <div className="figure"><div className="figure-label">Client latency during the fault</div><div>{lat(run.latency.during)}</div></div>
       </div>

@@ -9,6 +9,7 @@ import type { SpectrumSeries } from '../charts/PercentileSpectrum.tsx';
 import { LatencyHeatmap } from '../charts/lazy.ts';
 import { TimeSeriesChart } from '../charts/lazy.ts';
 import { Filters, METRIC_LABELS } from './Filters.tsx';
+import { NodeLatency } from './NodeLatency.tsx';
 import type { PageProps } from './types.ts';
 
 const SPECTRUM_QUANTILES: [string, number][] = [
@@ -76,6 +77,7 @@ export default function LatencyPage({ view, update }: PageProps) {
           )}
         </div>
       </section>
+      {view.node === null && view.partition === null && <NodeLatency range={view.range} metric={view.metric} onPickNode={(node) => update({ node }, 'replace')} />}
       <Panel
         title={`${metricLabel} latency — percentile spectrum`}
         query={main}
@@ -159,7 +161,8 @@ export default function LatencyPage({ view, update }: PageProps) {
               timesMs={m.timesMs}
               bucketsMs={m.bucketsMs}
               cells={m.cells}
-              label={`Heatmap of ${metricLabel} latency over time, log-spaced buckets in milliseconds`}
+              countUnit={view.metric === 'fsync' ? 'fsyncs per cell' : view.metric === 'replication-rtt' ? 'round trips per cell' : 'writes per cell'}
+              label={`Heatmap of ${metricLabel} latency over time, log-spaced buckets in milliseconds; colour = ${view.metric === 'fsync' ? 'fsyncs' : view.metric === 'replication-rtt' ? 'round trips' : 'writes'} per cell`}
             />
           )}
         </Panel>

@@ -1,6 +1,6 @@
 import { useMemo, type MouseEvent } from 'react';
 import { Figure, Panel } from '../components.tsx';
-import { useAnnotations, useLatencySeries, useOverview } from '../api.ts';
+import { useAnnotations, useLatencySeries, useOverview, useThroughput } from '../api.ts';
 import { formatCount, formatMs, formatRate, formatTime } from '../format.ts';
 import { hrefFor } from '../use-view.ts';
 import { TimeSeriesChart } from '../charts/lazy.ts';
@@ -10,6 +10,7 @@ import type { PageProps } from './types.ts';
 export function OverviewPage({ view, update }: PageProps) {
   const query = useOverview(view.range);
   const series = useLatencySeries(view.range, { metric: 'append', node: null, partition: null });
+  const throughput = useThroughput(view.range);
   const slo = query.data?.sloP99Ms ?? null;
   const notes = useAnnotations(view.range).data;
   return (
@@ -53,8 +54,8 @@ export function OverviewPage({ view, update }: PageProps) {
         <Panel title="Append p99 against the SLO" query={series} isEmpty={(s) => s.lines.p99.length === 0}>
           {(s) => <P99Chart s={s} sloMs={slo} annotations={notes} />}
         </Panel>
-        <Panel title="Acknowledged appends per second" query={series} isEmpty={(s) => s.perSec.length === 0}>
-          {(s) => <AppendsChart s={s} annotations={notes} />}
+        <Panel title="Acknowledged records per second" query={throughput} isEmpty={(t) => t.points.length === 0}>
+          {(t) => <RecordsChart t={t} annotations={notes} />}
         </Panel>
       </div>
     </>
@@ -123,7 +124,7 @@ function P99Chart({ s, sloMs, annotations }: { s: LatencySeriesModel; sloMs: num
   );
 }
 
-function AppendsChart({ s, annotations }: { s: LatencySeriesModel; annotations: Annotation[] | undefined }) {
-  const series = useMemo(() => [{ name: 'append requests/s', points: s.perSec }], [s.perSec]);
-  return <TimeSeriesChart series={series} xRange={s.range} yUnit="requests/s" annotations={annotations} label="Acknowledged append requests per second over time" testId="overview-appends-chart" />;
+function RecordsChart({ t, annotations }: { t: NonNullable<ReturnType<typeof useThroughput>['data']>; annotations: Annotation[] | undefined }) {
+  const series = useMemo(() => [{ name: 'records/s', points: t.points.map((p) => [p.tMs, p.recordsPerSec] as [number, number]) }], [t.points]);
+  return <TimeSeriesChart series={series} xRange={t.range} yUnit="records/s" annotations={annotations} label="Acknowledged records per second over time" testId="overview-appends-chart" />;
 }

@@ -1,5 +1,5 @@
 import { Panel } from '../components.tsx';
-import { useSlowTraces, useTrace } from '../api.ts';
+import { useSlowTraces, useStalls, useTrace } from '../api.ts';
 import { formatMs, formatTime } from '../format.ts';
 import { Waterfall } from '../charts/lazy.ts';
 import { Filters } from './Filters.tsx';
@@ -12,6 +12,7 @@ export default function TracesPage({ view, update }: PageProps) {
       <section className="panel" aria-label="Trace filters">
         <Filters view={view} update={update} node={false} />
       </section>
+      <StallEvents view={view} update={update} />
       <div className="grid-2">
         <Panel title="Slowest writes in the range" query={list} isEmpty={(l) => l.length === 0} emptyText="No sampled writes in this range." testId="traces-slowest">
           {(l) => (
@@ -82,6 +83,45 @@ function TraceWaterfall({ id }: { id: string }) {
           </>
         )
       }
+    </Panel>
+  );
+}
+
+/** Slow writes that overlapped, as one event each, with the node they stalled on. */
+function StallEvents({ view, update }: PageProps) {
+  const q = useStalls(view.range);
+  return (
+    <Panel title="Stall events — simultaneous slow writes" query={q} isEmpty={(l) => l.length === 0} emptyText="No stall: no three or more slow writes overlapped in this range." testId="stall-events">
+      {(l) => (
+        <table aria-label="Stall events">
+          <thead>
+            <tr>
+              <th scope="col">time</th>
+              <th scope="col">node</th>
+              <th scope="col">writes</th>
+              <th scope="col">worst</th>
+              <th scope="col">what happened</th>
+              <th scope="col"><span className="sr-only">open</span></th>
+            </tr>
+          </thead>
+          <tbody>
+            {l.map((e) => (
+              <tr key={`${e.fromMs}-${e.traceIds[0] ?? ''}`} data-testid="stall-row">
+                <td>{formatTime(e.fromMs)}</td>
+                <td>{e.node === null ? '—' : `node ${e.node}`}</td>
+                <td>{e.writes} on partition{e.partitions.length === 1 ? '' : 's'} {e.partitions.join(', ')}</td>
+                <td>{formatMs(e.worstMs)}</td>
+                <td>{e.explanation}</td>
+                <td>
+                  {e.traceIds[0] !== undefined && (
+                    <button type="button" onClick={() => update({ trace: e.traceIds[0] ?? null })} aria-label={`Open a write of the stall at ${formatTime(e.fromMs)}`}>Open a write</button>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
     </Panel>
   );
 }

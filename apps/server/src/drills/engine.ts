@@ -20,7 +20,7 @@ import { checkDurability, type ReadBackClient } from './verdict.ts';
 export interface DrillReplica {
   readonly isLeader: boolean;
   readonly hw: number;
-  followerLag(): { replica: number; lagRecords: number; lagSeconds: number; inSync: boolean }[];
+  followerLag(): { replica: number; lagRecords: number | null; lagSeconds: number | null; inSync: boolean }[];
 }
 export interface DrillNode {
   readonly isRunning: boolean;
@@ -74,7 +74,28 @@ export interface DrillEngineOptions {
   dataDir: string;
   /** Check polling period (default 50 ms). */
   pollMs?: number;
+  /** A guided run waiting this long for the operator's next step is aborted (and healed). Default DRILL_IDLE_ABORT_MS. */
+  idleAbortMs?: number;
+  /** The client p99 SLO: a baseline far above it means the cluster is not healthy enough to start. */
+  sloP99Ms?: number;
+  /** How long start() waits for the cluster to become healthy before refusing (default START_HEALTH_WAIT_MS). */
+  healthWaitMs?: number;
 }
+
+/** Default idle limit of a guided run: nobody is watching a drill left this long. */
+export const DRILL_IDLE_ABORT_MS = 10 * 60_000;
+export const DRILL_IDLE_ABORT_MS_MIN = 1_000;
+/** start() waits up to this long for a settling cluster (a node that just restarted) before refusing. */
+export const START_HEALTH_WAIT_MS = 10_000;
+/**
+ * A baseline is unsettled when its steady client p99 over the last 10 s is above SLO × this factor
+ * AND above UNSETTLED_P99_FACTOR × the minute before it: a node that just restarted, not a
+ * machine that is slow all the time (which no waiting would fix).
+ */
+export const UNHEALTHY_P99_SLO_FACTOR = 4;
+export const UNSETTLED_P99_FACTOR = 3;
+const DEFAULT_SLO_P99_MS = 50;
+const WATCH_INTERVAL_MS = 100;
 
 interface Eval {
   pass: boolean;
@@ -103,6 +124,10 @@ interface Active {
   probe: DrillClient | null;
   /** Reads acknowledged offsets during the run: stale reads and read failover. */
   reader: ConsistencyReader | null;
+  /** Guided: since when the run waits for the operator's next step (null while a step runs or is checked). */
+  idleSinceMs: number | null;
+  /** Guided: a background evaluation of the next observe-only step's check, so its figure is the system's time, not the operator's. */
+  precheck: { index: number; stop: boolean } | null;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -114,6 +139,9 @@ export class DrillEngine {
   private readonly load: DrillLoad | null;
   private readonly dir: string;
   private readonly pollMs: number;
+  private readonly idleAbortMs: number;
+  private readonly sloP99Ms: number;
+  private readonly healthWaitMs: number;
   private readonly runs = new Map<string, DrillRun>();
   private active: Active | null = null;
   private closed = false;
@@ -122,6 +150,9 @@ export class DrillEngine {
     this.cluster = options.cluster;
     this.load = options.load;
     this.pollMs = options.pollMs ?? 50;
+    this.idleAbortMs = Math.max(DRILL_IDLE_ABORT_MS_MIN, options.idleAbortMs ?? DRILL_IDLE_ABORT_MS);
+    this.sloP99Ms = options.sloP99Ms ?? DEFAULT_SLO_P99_MS;
+    this.healthWaitMs = options.healthWaitMs ?? START_HEALTH_WAIT_MS;
     this.dir = join(options.dataDir, 'drills');
     mkdirSync(this.dir, { recursive: true });
     for (const file of readdirSync(this.dir).filter((f) => f.endsWith('.json')).sort()) {
@@ -164,15 +195,14 @@ export class DrillEngine {
     return this.active?.run ?? null;
   }
 
-  async start(name: string, mode: RunMode): Promise<DrillRun> {
+  async start(name: string, mode: RunMode, options: { force?: boolean } = {}): Promise<DrillRun> {
     if (this.closed) throw new DrillError('PRECONDITION_FAILED', 'the drill engine is shut down');
     const def = findDrill(name);
     if (def === undefined) throw new DrillError('NOT_FOUND', `no drill named "${name}" (drills: ${BUILTIN_DRILLS.map((d) => d.name).join(', ')})`);
     if (this.active !== null) throw new DrillError('CONFLICT', `drill "${this.active.run.drill}" (run ${this.active.run.id}) is running: one drill at a time; abort it first`);
-    const down = this.cluster.health().filter((h) => !h.up);
-    if (down.length > 0) throw new DrillError('PRECONDITION_FAILED', `the cluster is not healthy: node ${down.map((h) => `${h.node} (${h.reason ?? 'down'})`).join(', ')} down; heal it first`);
-    if (this.cluster.activeFaults().length > 0) throw new DrillError('PRECONDITION_FAILED', `the cluster has active faults (${this.cluster.activeFaults().map((f) => f.kind).join(', ')}); heal them first`);
-    if (!(await this.cluster.waitForLeaders(5_000))) throw new DrillError('PRECONDITION_FAILED', 'not every partition has a leader; wait for the cluster to settle');
+    // A drill measured from an unhealthy baseline proves nothing: wait for a settling cluster, then refuse unless forced.
+    const problems = await this.waitHealthy(options.force === true ? 0 : this.healthWaitMs);
+    if (problems.length > 0 && options.force !== true) throw new DrillError('PRECONDITION_FAILED', `the cluster is not healthy: ${problems.join('; ')}. Heal it first, or start with force`);
     if (this.active !== null) throw new DrillError('CONFLICT', 'another drill started meanwhile');
 
     const now = Date.now();
@@ -203,10 +233,13 @@ export class DrillEngine {
     const active: Active = {
       run, def, aborted: false, abortReason: '', checking: null, done, resolveDone, finishing: null,
       ledgerStart: this.load?.ledger.size ?? 0, probeAcks: [], faultHw: new Map(), faultAtMs: null, zeroSeen: new Set(),
-      watcher: null, loadRateBefore: null, probe: null, reader: null,
+      watcher: null, loadRateBefore: null, probe: null, reader: null, idleSinceMs: mode === 'guided' ? now : null, precheck: null,
     };
+    run.target = this.targetPreview(def, partition);
+    run.idleAbortMs = mode === 'guided' ? this.idleAbortMs : null;
     this.active = active;
-    this.event(active, 'run', `${mode} run of "${def.title}" started; partition under test: ${partition} (leader node ${this.cluster.leaderOf(partition)})`);
+    this.event(active, 'run', `${mode} run of "${def.title}" started; partition under test: ${partition} (leader node ${this.cluster.leaderOf(partition)}); ${run.target}`);
+    if (problems.length > 0) this.event(active, 'run', `started by force on an unhealthy cluster: ${problems.join('; ')}`);
     if (this.load !== null && !this.load.running) {
       this.load.start();
       this.event(active, 'run', 'started the load generator (a drill needs acknowledged writes to check)');
@@ -227,11 +260,17 @@ export class DrillEngine {
     if (active.checking !== null) throw new DrillError('CONFLICT', `step ${active.run.nextStep} is still being checked; wait for it to pass or fail`);
     if (active.finishing !== null) throw new DrillError('CONFLICT', 'the run is finishing');
     if (index !== active.run.nextStep) throw new DrillError('BAD_REQUEST', `step ${index + 1} is not next: run step ${active.run.nextStep + 1} first`);
+    active.idleSinceMs = null;
+    this.stopPrecheck(active);
     const acted = await this.act(active, index);
     active.checking = (async () => {
       const passed = acted && (await this.check(active, index));
       active.checking = null;
       if (!passed || index === active.def.steps.length - 1) await this.finish(active);
+      else if (!active.aborted) {
+        active.idleSinceMs = Date.now();
+        this.startPrecheck(active, index + 1);
+      }
     })();
     return structuredClone(active.run);
   }
@@ -332,7 +371,8 @@ export class DrillEngine {
         state.status = 'passing';
         state.resolvedAtMs = Date.now();
         state.reason = last.reason;
-        this.event(active, 'check', `step ${index + 1} passed after ${fmtMs(state.resolvedAtMs - (state.actionAtMs ?? state.resolvedAtMs))}: ${last.reason}`);
+        const observed = state.observedAtMs !== null && state.observedAtMs !== undefined ? ` (condition held since ${fmtMs(Math.max(0, state.observedAtMs - (active.run.steps[index - 1]?.actionAtMs ?? state.observedAtMs)))} after step ${index}'s action)` : '';
+        this.event(active, 'check', `step ${index + 1} passed after ${fmtMs(state.resolvedAtMs - (state.actionAtMs ?? state.resolvedAtMs))}: ${last.reason}${observed}`);
         this.persist(active.run);
         return true;
       }
@@ -352,6 +392,8 @@ export class DrillEngine {
     active.finishing ??= (async () => {
       const run = active.run;
       if (active.watcher !== null) clearInterval(active.watcher);
+      this.stopPrecheck(active);
+      active.idleSinceMs = null;
       for (const s of run.steps) if (s.status === 'pending' || s.status === 'acting' || s.status === 'waiting') s.status = 'skipped';
       try {
         await this.cluster.healAll();
@@ -406,13 +448,24 @@ export class DrillEngine {
 
   private measure(active: Active): void {
     const { def, run } = active;
+    // The system's time: from the action to when the condition was first seen to hold, which for an
+    // observe-only step is watched in the background, not when the operator pressed its button.
     const span = (s: { from: number; to: number }): number | null => {
       const from = run.steps[s.from]?.actionAtMs ?? null;
       const to = run.steps[s.to];
-      return from !== null && to !== undefined && to.status === 'passing' && to.resolvedAtMs !== null ? to.resolvedAtMs - from : null;
+      if (from === null || to === undefined || to.status !== 'passing' || to.resolvedAtMs === null) return null;
+      return Math.max(0, (to.observedAtMs ?? to.resolvedAtMs) - from);
     };
     run.detectMs = span(def.detect);
     run.recoverMs = span(def.recover);
+    // Reported apart: how long the run waited for the operator between steps.
+    let waitMs = 0;
+    for (let i = 1; i < run.steps.length; i++) {
+      const prev = run.steps[i - 1];
+      const cur = run.steps[i];
+      if (prev?.resolvedAtMs != null && cur?.actionAtMs != null) waitMs += Math.max(0, cur.actionAtMs - prev.resolvedAtMs);
+    }
+    run.operatorWaitMs = run.mode === 'guided' ? waitMs : null;
   }
 
   private duringSpan(active: Active): { fromMs: number; toMs: number } | null {
@@ -615,9 +668,9 @@ export class DrillEngine {
             continue;
           }
           const lag = c.node(leader)?.replica(q)?.followerLag().find((l) => l.replica === victim);
-          if (lag === undefined) continue;
+          if (lag === undefined || lag.lagRecords === null) continue;
           if (lag.lagRecords === 0) active.zeroSeen.add(q);
-          if (q === p || lag.lagRecords > worst) worst = Math.max(worst, lag.lagRecords);
+          worst = Math.max(worst, lag.lagRecords);
         }
         const done = mine.filter((q) => active.zeroSeen.has(q)).length;
         return { pass: done === mine.length, figure: `node ${victim}: lag back to 0 on ${done}/${mine.length} partitions (largest lag now ${worst} records)`, reason: done === mine.length ? `node ${victim}'s lag returned to 0 on all ${mine.length} partitions` : `node ${victim} still behind on ${mine.length - done} partitions` };
@@ -669,8 +722,8 @@ export class DrillEngine {
       }
       case 'tailRises':
       case 'tailRecovers': {
-        const state = active.run.steps.find((s) => s.status === 'waiting');
-        const since = state?.actionAtMs ?? Date.now();
+        // Since the latest action (the step being checked, or the one before an observe-only step).
+        const since = active.run.steps.reduce((latest, s) => Math.max(latest, s.actionAtMs ?? 0), 0) || Date.now();
         const baseP99 = active.run.latency.steadyP99Ms;
         if (spec.kind === 'tailRises') {
           const now = this.clientLatency(since, Date.now());
@@ -821,12 +874,113 @@ export class DrillEngine {
     return p99s.length === 0 ? null : (p99s[Math.floor(p99s.length / 2)] ?? null);
   }
 
+  // ---- guardrails ----
+
+  /** Why the cluster is not a sound baseline right now (empty when it is). */
+  healthProblems(): string[] {
+    const c = this.cluster;
+    const problems: string[] = [];
+    const down = c.health().filter((h) => !h.up);
+    if (down.length > 0) problems.push(`node ${down.map((h) => `${h.node} (${h.reason ?? 'down'})`).join(', ')} down`);
+    const faults = c.activeFaults();
+    if (faults.length > 0) problems.push(`active faults: ${faults.map((f) => ('node' in f ? `${f.kind} node ${f.node}` : `${f.kind} ${f.source}→${f.target}`)).join(', ')}`);
+    const leaderless: number[] = [];
+    const lagging: string[] = [];
+    for (let p = 0; p < c.partitionCount; p++) {
+      const leader = c.leaderOf(p);
+      if (leader === 0) {
+        leaderless.push(p);
+        continue;
+      }
+      for (const lag of c.node(leader)?.replica(p)?.followerLag() ?? []) if (!lag.inSync) lagging.push(`p${p} node ${lag.replica}`);
+    }
+    if (leaderless.length > 0) problems.push(`partitions without a leader: ${leaderless.join(', ')}`);
+    if (lagging.length > 0) problems.push(`replicas out of sync: ${lagging.slice(0, 8).join(', ')}${lagging.length > 8 ? '…' : ''}`);
+    const now = Date.now();
+    const p99 = this.steadyP99(now - 10_000, now);
+    const before = this.steadyP99(now - 70_000, now - 10_000);
+    // Without a minute of history there is nothing to call a spike.
+    if (p99 !== null && before !== null && p99 > this.sloP99Ms * UNHEALTHY_P99_SLO_FACTOR && p99 > UNSETTLED_P99_FACTOR * before) {
+      problems.push(`client p99 ${p99.toFixed(0)} ms over the last 10 s (over ${UNHEALTHY_P99_SLO_FACTOR} × the ${this.sloP99Ms} ms SLO and ${UNSETTLED_P99_FACTOR} × the ${before.toFixed(0)} ms of the minute before): the cluster is still settling`);
+    }
+    return problems;
+  }
+
+  private async waitHealthy(waitMs: number): Promise<string[]> {
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const problems = this.healthProblems();
+      if (problems.length === 0 || Date.now() >= deadline) return problems;
+      await sleep(Math.min(250, Math.max(1, deadline - Date.now())));
+    }
+  }
+
+  /** Names the node step 1 will act on, as of now, so the operator knows before pressing it. */
+  private targetPreview(def: DrillDefinition, partition: number): string {
+    const action = def.steps[0]?.action;
+    const leader = this.cluster.leaderOf(partition);
+    const follower = this.cluster.replicasOf(partition).find((n) => n !== leader && this.cluster.health().some((h) => h.node === n && h.up));
+    const name = (ref: NodeRef): string =>
+      ref === 'leader' ? `node ${leader} (leader of partition ${partition})` : ref === 'follower' ? `node ${follower ?? '?'} (a follower of partition ${partition})` : ref;
+    if (action === undefined) return 'step 1 acts on no node';
+    switch (action.kind) {
+      case 'crash':
+      case 'restart':
+        return `step 1 targets ${action.nodes.map(name).join(' and ')}`;
+      case 'isolate':
+      case 'slowFsync':
+      case 'corruptSegment':
+      case 'transferLeadershipAway':
+        return `step 1 targets ${name(action.node)}`;
+      default:
+        return 'step 1 acts on no single node';
+    }
+  }
+
+  /** Watches an observe-only step's condition before its button is pressed: it records when the system got there. */
+  private startPrecheck(active: Active, index: number): void {
+    const step = active.def.steps[index];
+    const state = active.run.steps[index];
+    if (step === undefined || state === undefined || step.action.kind !== 'none') return;
+    const pre = { index, stop: false };
+    active.precheck = pre;
+    void (async () => {
+      while (!pre.stop && !active.aborted && state.observedAtMs == null) {
+        try {
+          const e = await this.evaluate(active, step.check.spec);
+          if (e.pass && !pre.stop) state.observedAtMs = Date.now();
+        } catch {
+          // The real check reports errors; the precheck only times.
+        }
+        await sleep(this.pollMs);
+      }
+    })();
+  }
+
+  private stopPrecheck(active: Active): void {
+    if (active.precheck !== null) active.precheck.stop = true;
+    active.precheck = null;
+  }
+
+  /** Stop conditions from the cluster's own signals (AWS FIS's alarms): a node the drill did not target goes down. */
+  private stopCondition(active: Active, wentDown: readonly number[]): string | null {
+    const targets = new Set(Object.values(active.run.bindings));
+    const stray = wentDown.filter((n) => !targets.has(n));
+    return stray.length === 0 ? null : `stop condition: node ${stray.join(', ')} went down although the drill did not target it`;
+  }
+
   private startWatcher(active: Active): void {
     const p = active.run.partition;
     let leader = this.cluster.leaderOf(p);
     let up = new Map(this.cluster.health().map((h) => [h.node, h.up] as const));
     let committedAfterFault = false;
     active.watcher = setInterval(() => {
+      if (active.aborted || active.finishing !== null) return;
+      if (active.idleSinceMs !== null && active.checking === null && Date.now() - active.idleSinceMs >= this.idleAbortMs) {
+        active.idleSinceMs = null;
+        void this.abort(`abandoned: no step was run for ${fmtMs(this.idleAbortMs)}, so the drill aborted itself and healed its faults`).catch(() => undefined);
+        return;
+      }
       const l = this.cluster.leaderOf(p);
       if (l !== leader) {
         this.event(active, 'leader', `partition ${p}: leader ${leader === 0 ? 'none' : `node ${leader}`} → ${l === 0 ? 'none' : `node ${l}`}`);
@@ -841,9 +995,16 @@ export class DrillEngine {
         }
       }
       const now = new Map(this.cluster.health().map((h) => [h.node, h.up] as const));
-      for (const [n, isUp] of now) if (up.get(n) !== isUp) this.event(active, 'node', `node ${n} ${isUp ? 'up' : 'down'}`);
+      const wentDown: number[] = [];
+      for (const [n, isUp] of now) {
+        if (up.get(n) === isUp) continue;
+        this.event(active, 'node', `node ${n} ${isUp ? 'up' : 'down'}`);
+        if (!isUp) wentDown.push(n);
+      }
       up = now;
-    }, 100);
+      const stop = this.stopCondition(active, wentDown);
+      if (stop !== null) void this.abort(stop).catch(() => undefined);
+    }, WATCH_INTERVAL_MS);
     active.watcher.unref();
   }
 

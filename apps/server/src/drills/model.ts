@@ -116,6 +116,8 @@ export interface StepState {
   figure: string | null;
   /** Why the check passed or failed. */
   reason: string | null;
+  /** Observe-only steps: when their condition first held (watched before the operator pressed the button). */
+  observedAtMs?: number | null;
 }
 
 export interface TimelineEvent {
@@ -168,4 +170,10 @@ export interface DrillRun {
   verdict: DurabilityVerdict | null;
   /** One line: why it passed or failed. */
   outcome: string | null;
+  /** Which node step 1 acts on, named at start ("step 1 targets node 2 (leader of partition 5)"). */
+  target?: string;
+  /** Guided: the run aborts itself after waiting this long for the next step; null when unattended. */
+  idleAbortMs?: number | null;
+  /** Guided: the time spent waiting for the operator between steps (never part of detect/recover). */
+  operatorWaitMs?: number | null;
 }

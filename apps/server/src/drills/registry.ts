@@ -2,14 +2,17 @@
 
 import { TRPCError } from '@trpc/server';
 import type { Services } from '../services.ts';
-import { DrillEngine, DrillError, isDrillCluster, type DrillLoad } from './engine.ts';
+import { DrillEngine, DrillError, isDrillCluster, type DrillEngineOptions, type DrillLoad } from './engine.ts';
 
 const engines = new WeakMap<Services, DrillEngine>();
 
 /** Creates the engine when the server runs the embedded cluster (attach mode has no fault surface). */
-export function attachDrillEngine(services: Services, cluster: unknown, load: DrillLoad | null, dataDir: string): DrillEngine | null {
+export function attachDrillEngine(
+  services: Services, cluster: unknown, load: DrillLoad | null, dataDir: string,
+  options: Pick<DrillEngineOptions, 'idleAbortMs' | 'sloP99Ms'> = {},
+): DrillEngine | null {
   if (!isDrillCluster(cluster)) return null;
-  const engine = new DrillEngine({ cluster, load, dataDir });
+  const engine = new DrillEngine({ cluster, load, dataDir, ...options });
   engines.set(services, engine);
   return engine;
 }

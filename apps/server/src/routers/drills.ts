@@ -80,9 +80,11 @@ export const drillsRouter = router({
       ? { filename: `drill-${run.id}.json`, mime: 'application/json', body: reportJson(run) }
       : { filename: `drill-${run.id}.md`, mime: 'text/markdown', body: reportMarkdown(run) };
   }),
-  start: operatorProcedure.input(z.object({ name: nameSchema, mode: z.enum(['guided', 'unattended']).default('guided') })).mutation(({ ctx, input }) =>
-    drillCall(() => requireDrillEngine(ctx.services).start(input.name, input.mode)),
+  start: operatorProcedure.input(z.object({ name: nameSchema, mode: z.enum(['guided', 'unattended']).default('guided'), force: z.boolean().default(false) })).mutation(({ ctx, input }) =>
+    drillCall(() => requireDrillEngine(ctx.services).start(input.name, input.mode, { force: input.force })),
   ),
+  /** Why the cluster is not a sound baseline for a drill right now (empty when healthy). */
+  health: viewerProcedure.query(({ ctx }) => drillEngineOf(ctx.services)?.healthProblems() ?? []),
   runStep: operatorProcedure.input(z.object({ index: z.number().int().min(0).max(100) })).mutation(({ ctx, input }) =>
     drillCall(() => requireDrillEngine(ctx.services).runStep(input.index)),
   ),

@@ -1,7 +1,41 @@
 import { z } from 'zod';
 import { operatorProcedure, router, viewerProcedure } from '../trpc.ts';
 import type { Services } from '../services.ts';
+import { TRPCError } from '@trpc/server';
+import { faultActionSchema } from '../faults/actions.ts';
+import { FAULT_TIME_LIMIT_MS_MAX, FAULT_TIME_LIMIT_MS_MIN, FaultControlError, faultControlOf, type FaultControl } from '../faults/control.ts';
 import { assertNode, assertPartition, engineCall, nodeIdSchema, partitionSchema, requireCluster } from './common.ts';
+
+function control(services: Services): FaultControl {
+  const c = faultControlOf(services);
+  if (c === null) throw new TRPCError({ code: 'PRECONDITION_FAILED', message: 'faults need the embedded cluster; this server is attached to remote nodes (--attach)' });
+  return c;
+}
+
+async function controlCall<T>(fn: () => T | Promise<T>): Promise<T> {
+  try {
+    return await engineCall(fn);
+  } catch (error) {
+    if (error instanceof TRPCError && error.cause instanceof FaultControlError) throw new TRPCError({ code: error.cause.code, message: error.cause.message });
+    throw error;
+  }
+}
+
+/**
+ * Per partition, its preferred leader: the (partition mod n)-th of its n live replicas. Replica
+ * sets are listed in node order, so rotating by partition spreads leaders evenly over the nodes.
+ */
+function preferredLeaders(services: Services): { partition: number; leader: number; preferred: number }[] {
+  const c = requireCluster(services);
+  const up = new Set(c.health().filter((h) => h.up).map((h) => h.node));
+  const out: { partition: number; leader: number; preferred: number }[] = [];
+  for (let p = 0; p < c.partitionCount; p++) {
+    const live = c.replicasOf(p).filter((r) => up.has(r));
+    const preferred = live[p % Math.max(1, live.length)];
+    if (preferred !== undefined) out.push({ partition: p, leader: c.leaderOf(p), preferred });
+  }
+  return out;
+}
 
 /** Longest injected stall or delay: drills inject seconds, not hours. */
 export const FAULT_DURATION_MS_MAX = 600_000;
@@ -100,9 +134,48 @@ export const faultsRouter = router({
     await engineCall(() => c.transferLeadership(input.partition, input.to));
     return state(ctx.services);
   }),
+  /** What a runbook action would do right now: leader loss, quorum loss, and why the cluster is not healthy (if it is not). */
+  preview: viewerProcedure.input(z.object({ action: faultActionSchema })).query(({ ctx, input }) => controlCall(() => control(ctx.services).preview(input.action))),
+  /** Faults injected from the console, active first; each with its time limit. */
+  operatorFaults: viewerProcedure.query(({ ctx }) => {
+    const c = faultControlOf(ctx.services);
+    return { available: c !== null, active: c?.active() ?? [], recent: c?.recent() ?? [] };
+  }),
+  /**
+   * A runbook action with a time limit after which it heals itself. The same idempotency key (one
+   * confirm dialog) or an identical active fault returns the existing fault: two presses, one fault.
+   */
+  inject: operatorProcedure
+    .input(z.object({
+      action: faultActionSchema,
+      timeLimitMs: z.number().int().min(FAULT_TIME_LIMIT_MS_MIN).max(FAULT_TIME_LIMIT_MS_MAX),
+      idempotencyKey: z.string().min(8).max(100).regex(/^[A-Za-z0-9-]+$/).optional(),
+      force: z.boolean().default(false),
+    }))
+    .mutation(({ ctx, input }) => controlCall(() => control(ctx.services).inject(input.action, {
+      timeLimitMs: input.timeLimitMs,
+      force: input.force,
+      ...(input.idempotencyKey !== undefined ? { idempotencyKey: input.idempotencyKey } : {}),
+    }))),
+  /** Heals one console fault now (healing a healed one returns it unchanged). */
+  heal: operatorProcedure.input(z.object({ id: z.string().min(1).max(100) })).mutation(({ ctx, input }) => controlCall(() => control(ctx.services).heal(input.id))),
+  /** Partitions whose leader is not their preferred replica (see preferredLeaders). */
+  leadershipSkew: viewerProcedure.query(({ ctx }) => (ctx.services.cluster === null ? [] : preferredLeaders(ctx.services).filter((x) => x.leader !== x.preferred))),
+  /** Moves every partition's leadership to its preferred replica: spreads leaders evenly again. */
+  preferredLeaders: operatorProcedure.mutation(async ({ ctx }) => {
+    const c = requireCluster(ctx.services);
+    const moved: string[] = [];
+    for (const x of preferredLeaders(ctx.services)) {
+      if (x.leader === 0 || x.leader === x.preferred) continue;
+      await engineCall(() => c.transferLeadership(x.partition, x.preferred));
+      moved.push(`p${x.partition}: ${x.leader}→${x.preferred}`);
+    }
+    return { moved };
+  }),
   healAll: operatorProcedure.mutation(async ({ ctx }) => {
     const c = requireCluster(ctx.services);
     await engineCall(() => c.healAll());
+    faultControlOf(ctx.services)?.healedElsewhere();
     return state(ctx.services);
   }),
 });

@@ -9,6 +9,7 @@ import { faultsRouter } from './faults.ts';
 import { historyRouter } from './history.ts';
 import { latencyRouter } from './latency.ts';
 import { loadRouter } from './load.ts';
+import { nodesRouter } from './nodes.ts';
 import { partitionsRouter } from './partitions.ts';
 import { replicationRouter } from './replication.ts';
 import { streamRouter } from './stream.ts';
@@ -27,6 +28,7 @@ export const appRouter = router({
   history: historyRouter,
   annotations: annotationsRouter,
   stream: streamRouter,
+  nodes: nodesRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -93,6 +93,16 @@ export class TraceStore {
     return out.slice(0, query.limit);
   }
 
+  /** Every stored trace that started in the range (for grouping into stall events). */
+  inRange(fromMs: number, toMs: number): StoredTrace[] {
+    const out: StoredTrace[] = [];
+    for (const [startMs, window] of this.windows) {
+      if (startMs + TRACE_WINDOW_MS <= fromMs || startMs >= toMs) continue;
+      for (const t of window.slowest) if (t.startMs >= fromMs && t.startMs < toMs) out.push(t);
+    }
+    return out;
+  }
+
   get size(): number {
     return this.byId.size;
   }

@@ -1,0 +1,114 @@
+// "Which node?" in five seconds: per-node p99 lines (worst first) for the chosen metric and a
+// node table (leaders led, append / fsync / RTT p99, disk used, lag), with a leader-skew warning
+// and the action that moves leadership back to the preferred replicas.
+import { useQueryClient } from '@tanstack/react-query';
+import { useState } from 'react';
+import { faultActions, useNodeSeries, useNodeTable, type NodeMetric } from '../api.ts';
+import { Panel } from '../components.tsx';
+import { formatMs } from '../format.ts';
+import { TimeSeriesChart } from '../charts/lazy.ts';
+import type { RangeSpec } from '../url-state.ts';
+import { METRIC_LABELS } from './Filters.tsx';
+
+const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+function formatBytes(b: number | null): string {
+  if (b === null) return '—';
+  if (b >= 1 << 30) return `${(b / (1 << 30)).toFixed(1)} GiB`;
+  if (b >= 1 << 20) return `${(b / (1 << 20)).toFixed(1)} MiB`;
+  if (b >= 1 << 10) return `${(b / (1 << 10)).toFixed(0)} KiB`;
+  return `${b} B`;
+}
+
+export function NodeLatency({ range, metric, onPickNode }: { range: RangeSpec; metric: NodeMetric; onPickNode: (node: number) => void }) {
+  const table = useNodeTable(range, metric);
+  const lines = useNodeSeries(range, metric);
+  const label = METRIC_LABELS[metric];
+  return (
+    <div className="grid-2">
+      <Panel title={`${label} p99 per node — worst first`} query={lines} isEmpty={(m) => m.nodes.every((n) => n.points.length === 0)} testId="node-lines">
+        {(m) => (
+          <>
+            <p data-testid="worst-node">
+              {m.nodes[0]?.p99Ms != null ? <>Worst: <strong>node {m.nodes[0].node}</strong>, {label} p99 {formatMs(m.nodes[0].p99Ms)} over the range</> : 'No samples yet.'}
+            </p>
+            <TimeSeriesChart
+              logY
+              yUnit="ms"
+              xRange={m.range}
+              label={`${label} p99 per node over time, log scale in milliseconds, worst node first`}
+              series={m.nodes.map((n, i) => ({ name: `node ${n.node} (p99 ${formatMs(n.p99Ms)})`, points: n.points.map((p) => [p.tMs, p.p99Ms] as [number, number]), emphasis: i === 0 }))}
+            />
+          </>
+        )}
+      </Panel>
+      <Panel title="Nodes" query={table} isEmpty={(m) => m.rows.length === 0} testId="node-table">
+        {(m) => <NodeTable data={m} metric={metric} onPickNode={onPickNode} />}
+      </Panel>
+    </div>
+  );
+}
+
+function NodeTable({ data, metric, onPickNode }: { data: NonNullable<ReturnType<typeof useNodeTable>['data']>; metric: NodeMetric; onPickNode: (node: number) => void }) {
+  const client = useQueryClient();
+  const [busy, setBusy] = useState(false);
+  const [message, setMessage] = useState<string | null>(null);
+  const rebalance = () => {
+    setBusy(true);
+    setMessage(null);
+    void faultActions.preferredLeaders()
+      .then((r) => {
+        setMessage(r.moved.length === 0 ? 'every partition is already led by its preferred replica' : `moved: ${r.moved.join(', ')}`);
+        return client.invalidateQueries({ queryKey: ['logscope', 'nodes'] });
+      })
+      .catch((e: unknown) => setMessage(errorText(e)))
+      .finally(() => setBusy(false));
+  };
+  return (
+    <>
+      {data.skew !== null && (
+        <p className="skew-warning" role="alert" data-testid="leader-skew">
+          ⚠ {data.skew}.{' '}
+          <button type="button" disabled={busy} onClick={rebalance}>Move leadership to preferred replicas</button>
+        </p>
+      )}
+      {data.skew === null && (
+        <p className="muted">
+          Leaders are spread evenly.{' '}
+          <button type="button" className="link" disabled={busy} onClick={rebalance}>Move leadership to preferred replicas</button>
+        </p>
+      )}
+      {message !== null && <p role="status">{message}</p>}
+      <table aria-label="Nodes, worst first">
+        <thead>
+          <tr>
+            <th scope="col">node</th>
+            <th scope="col">leaders led</th>
+            <th scope="col">append p99</th>
+            <th scope="col">fsync p99</th>
+            <th scope="col">replication RTT p99</th>
+            <th scope="col">disk used</th>
+            <th scope="col">worst lag</th>
+          </tr>
+        </thead>
+        <tbody>
+          {data.rows.map((r) => (
+            <tr key={r.node} data-testid="node-row">
+              <th scope="row">
+                <button type="button" className="link" onClick={() => onPickNode(r.node)} aria-label={`Filter by node ${r.node}`}>node {r.node}</button>
+                {!r.up && <span className="sev-critical"> down</span>}
+                {r.fsyncDelayMs > 0 && <span className="sev-warning"> (fsync slowed {r.fsyncDelayMs} ms)</span>}
+              </th>
+              <td>{r.leadersLed} of {r.replicas}</td>
+              <td className={metric === 'append' ? 'sorted' : ''}>{formatMs(r.appendP99Ms)}</td>
+              <td className={metric === 'fsync' ? 'sorted' : ''}>{formatMs(r.fsyncP99Ms)}</td>
+              <td className={metric === 'replication-rtt' ? 'sorted' : ''}>{formatMs(r.rttP99Ms)}</td>
+              <td>{formatBytes(r.diskUsedBytes)}</td>
+              <td>{r.maxLagSeconds === null ? 'unknown' : `${r.maxLagSeconds.toFixed(3)} s`}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </>
+  );
+}

@@ -1,0 +1,74 @@
+// What a fault would do, from the current partition map, before it is injected: which
+// partitions lose their leader (an election, a short stall), which lose their quorum (no
+// writes until healed), and which only lose a replica or get slower.
+
+import type { ClusterHandle } from '../services.ts';
+import type { FaultAction } from './actions.ts';
+
+export interface BlastRadius {
+  /** Partitions whose current leader the fault takes away (they elect a new one). */
+  leaderLoss: number[];
+  /** Partitions left without a majority of usable replicas (appends fail until healed). */
+  quorumLoss: number[];
+  /** Partitions with a replica on an affected node that keep leader and quorum. */
+  degraded: number[];
+  /** One line per consequence, for the confirm step. */
+  notes: string[];
+}
+
+/** Nodes the action makes unable to take part in a quorum (down, unreachable or stalled). */
+function silencedNodes(action: FaultAction): number[] {
+  switch (action.kind) {
+    case 'crash':
+    case 'isolate':
+    case 'pause':
+      return [action.node];
+    default:
+      return [];
+  }
+}
+
+export function blastRadius(cluster: ClusterHandle, action: FaultAction): BlastRadius {
+  const down = new Set(cluster.health().filter((h) => !h.up).map((h) => h.node));
+  const silenced = new Set([...down, ...silencedNodes(action)]);
+  const touched = new Set<number>(
+    'node' in action ? [action.node] : action.kind === 'cutLink' || action.kind === 'linkDelay' ? [action.source, action.target] : [],
+  );
+  const leaderLoss: number[] = [];
+  const quorumLoss: number[] = [];
+  const degraded: number[] = [];
+  const slowLeaders: number[] = [];
+  const moves: string[] = [];
+  for (let p = 0; p < cluster.partitionCount; p++) {
+    const replicas = cluster.replicasOf(p);
+    const leader = cluster.leaderOf(p);
+    const usable = replicas.filter((r) => !silenced.has(r)).length;
+    const majority = Math.floor(replicas.length / 2) + 1;
+    if (usable < majority) quorumLoss.push(p);
+    else if (leader !== 0 && silenced.has(leader) && !down.has(leader)) leaderLoss.push(p);
+    else if (replicas.some((r) => touched.has(r))) degraded.push(p);
+    if (action.kind === 'slowFsync' && leader === action.node) slowLeaders.push(p);
+    if (action.kind === 'transferLeadership' && p === action.partition) moves.push(`partition ${p}: leader node ${leader === 0 ? 'none' : leader} → node ${action.to}`);
+  }
+  // A quorum-lost partition whose leader is on the silenced node loses its leader too.
+  for (const p of quorumLoss) if (silenced.has(cluster.leaderOf(p)) && !down.has(cluster.leaderOf(p))) leaderLoss.push(p);
+  leaderLoss.sort((a, b) => a - b);
+
+  const list = (ps: number[]): string => (ps.length <= 16 ? ps.join(', ') : `${ps.slice(0, 16).join(', ')}…`);
+  const notes: string[] = [];
+  if (quorumLoss.length > 0) notes.push(`${quorumLoss.length} partition(s) lose quorum — appends to them fail until healed: ${list(quorumLoss)}`);
+  if (leaderLoss.length > 0) notes.push(`${leaderLoss.length} partition(s) lose their leader and hold an election (a stall of about a second): ${list(leaderLoss)}`);
+  if (action.kind === 'slowFsync') {
+    notes.push(`every fsync of node ${action.node} takes ${action.delayMs} ms longer; it leads ${slowLeaders.length} partition(s)${slowLeaders.length > 0 ? ` (${list(slowLeaders)})` : ''}, where the two other replicas still form the quorum`);
+  }
+  if (action.kind === 'cutLink' || action.kind === 'linkDelay') {
+    notes.push(`${degraded.length} partition(s) replicate over the link ${action.source}↔${action.target}; with three replicas none loses quorum`);
+  }
+  if (action.kind === 'load') notes.push(`the load generator sends ${action.ratePerSec} records/s instead of its current rate`);
+  notes.push(...moves);
+  if (notes.length === 0) notes.push(degraded.length > 0 ? `${degraded.length} partition(s) lose one replica but keep their leader and quorum: ${list(degraded)}` : 'no partition is affected');
+  else if (degraded.length > 0 && (action.kind === 'crash' || action.kind === 'isolate' || action.kind === 'pause')) {
+    notes.push(`${degraded.length} more partition(s) lose one follower but keep leader and quorum`);
+  }
+  return { leaderLoss, quorumLoss, degraded, notes };
+}

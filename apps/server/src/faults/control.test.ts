@@ -1,0 +1,110 @@
+// Runbook faults over the tRPC API against a real embedded cluster: the blast radius comes from
+// the live map, two presses inject one fault, the time limit heals it, Heal heals it now.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, startHarness, type Harness } from '../test-helpers.ts';
+
+describe('runbook faults', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ partitionCount: 6, load: false });
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  const healthy = () =>
+    eventually(
+      () => (h.cluster.health().every((n) => n.up) && h.cluster.activeFaults().length === 0 && Array.from({ length: 6 }, (_, p) => h.cluster.leaderOf(p)).every((l) => l !== 0) ? true : undefined),
+      15_000,
+      'a healthy cluster',
+    );
+
+  it('previews which partitions lose their leader when a node that leads some crashes', async () => {
+    const leader = h.cluster.leaderOf(0);
+    const led = Array.from({ length: 6 }, (_, p) => p).filter((p) => h.cluster.leaderOf(p) === leader);
+    const preview = await h.caller().faults.preview({ action: { kind: 'crash', node: leader } });
+    expect(preview.blast.leaderLoss).toEqual(led);
+    expect(preview.blast.quorumLoss).toEqual([]);
+    expect(preview.blast.notes.join('\n')).toContain(`${led.length} partition(s) lose their leader`);
+    expect(h.cluster.health().every((n) => n.up)).toBe(true); // a preview injects nothing
+  });
+
+  it('previews quorum loss when a second replica set member is already down', async () => {
+    const [a, b] = h.cluster.replicasOf(0);
+    await h.operator().faults.inject({ action: { kind: 'crash', node: a! }, timeLimitMs: 60_000 });
+    const preview = await h.caller().faults.preview({ action: { kind: 'crash', node: b! } });
+    expect(preview.blast.quorumLoss).toContain(0);
+    expect(preview.problems.join(' ')).toContain(`node ${a} down`);
+    await h.operator().faults.healAll();
+    await healthy();
+  });
+
+  it('two presses with one idempotency key inject one fault; Heal restarts the node', async () => {
+    await healthy();
+    const node = h.cluster.nodeIds()[1]!;
+    const input = { action: { kind: 'crash' as const, node }, timeLimitMs: 60_000, idempotencyKey: 'press-twice-0001' };
+    const [first, second] = await Promise.all([h.operator().faults.inject(input), h.operator().faults.inject(input)]);
+    expect(first.fault.id).toBe(second.fault.id);
+    expect([first.repeated, second.repeated].sort()).toEqual([false, true]);
+    expect(h.cluster.activeFaults().filter((f) => f.kind === 'crash')).toHaveLength(1);
+    expect((await h.caller().faults.operatorFaults()).active.map((f) => f.id)).toEqual([first.fault.id]);
+    const healed = await h.operator().faults.heal({ id: first.fault.id });
+    expect(healed).toMatchObject({ status: 'healed', healedBy: 'operator' });
+    expect(h.cluster.health().find((n) => n.node === node)?.up).toBe(true);
+    await healthy();
+  });
+
+  it('a fault heals itself when its time limit passes', async () => {
+    await healthy();
+    const node = h.cluster.nodeIds()[2]!;
+    const { fault } = await h.operator().faults.inject({ action: { kind: 'slowFsync', node, delayMs: 20 }, timeLimitMs: 1_000 });
+    expect(h.cluster.health().find((n) => n.node === node)?.fsyncDelayMs).toBe(20);
+    const healed = await eventually(async () => (await h.caller().faults.operatorFaults()).recent.find((f) => f.id === fault.id && f.status === 'healed'), 10_000, 'auto-heal');
+    expect(healed.healedBy).toBe('time limit');
+    expect(h.cluster.health().find((n) => n.node === node)?.fsyncDelayMs).toBe(0);
+  });
+
+  it('refuses to stack a fault on an unhealthy cluster unless forced, and needs the operator token', async () => {
+    await healthy();
+    const [x, y] = h.cluster.nodeIds();
+    await h.operator().faults.inject({ action: { kind: 'isolate', node: x! }, timeLimitMs: 60_000 });
+    await expect(h.operator().faults.inject({ action: { kind: 'crash', node: y! }, timeLimitMs: 60_000 })).rejects.toThrow(/not healthy.*force/);
+    await expect(h.caller().faults.inject({ action: { kind: 'crash', node: y! }, timeLimitMs: 60_000 })).rejects.toThrow(/operator token/);
+    const forced = await h.operator().faults.inject({ action: { kind: 'crash', node: y! }, timeLimitMs: 60_000, force: true });
+    expect(forced.repeated).toBe(false);
+    for (const f of (await h.caller().faults.operatorFaults()).active) await h.operator().faults.heal({ id: f.id });
+    await healthy();
+  });
+
+  it('a down node is one alert, tagged with the console fault that explains it', async () => {
+    await healthy();
+    const node = h.cluster.nodeIds()[0]!;
+    const { fault } = await h.operator().faults.inject({ action: { kind: 'crash', node }, timeLimitMs: 60_000 });
+    const alerts = await eventually(async () => {
+      const o = await h.caller().cluster.overview();
+      return o.alerts.some((a) => a.kind === 'node-down' && a.node === node) && h.app.services.scraper.statuses().some((s) => s.nodeId === node && !s.up) ? o.alerts : undefined;
+    }, 10_000, 'the node-down alert');
+    const forNode = alerts.filter((a) => a.node === node);
+    expect(forNode.map((a) => a.kind)).toEqual(['node-down']);
+    expect(forNode[0]?.cause).toBe(`injected fault: crash node ${node}`);
+    expect(forNode[0]?.message).toContain(`expected: injected fault: crash node ${node}`);
+    await h.operator().faults.heal({ id: fault.id });
+    await healthy();
+  });
+
+  it('leader skew is reported and moving leadership to the preferred replicas spreads it', async () => {
+    await healthy();
+    const target = h.cluster.nodeIds()[0]!;
+    for (let p = 0; p < 6; p++) if (h.cluster.leaderOf(p) !== target) await h.operator().faults.transferLeadership({ partition: p, to: target });
+    await eventually(() => (Array.from({ length: 6 }, (_, p) => h.cluster.leaderOf(p)).every((l) => l === target) ? true : undefined), 10_000, 'every leader on one node');
+    // The table reads the scraped map, a scrape behind the engine.
+    const skewed = await eventually(async () => {
+      const skew = (await h.caller().nodes.table({ range: { lastMs: 60_000 } })).skew;
+      return skew?.includes(`node ${target} leads 6`) === true ? skew : undefined;
+    }, 10_000, 'the skew warning');
+    expect(skewed).toMatch(/^leadership is skewed: node \d+ leads 0/);
+    const { moved } = await h.operator().faults.preferredLeaders();
+    expect(moved.length).toBeGreaterThan(0);
+    await eventually(async () => ((await h.caller().faults.leadershipSkew()).length === 0 ? true : undefined), 15_000, 'leaders on their preferred replicas');
+  });
+});

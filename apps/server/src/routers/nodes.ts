@@ -1,0 +1,103 @@
+// "Which node?": per-node latency (worst first) and a node table like a brokers page — leaders
+// led, append / fsync / replication-RTT p99, disk used, the worst lag of its replicas — with a
+// leader-skew figure (one node leading nothing while another leads half is a finding).
+
+import { summary } from '@logscope/telemetry';
+import { z } from 'zod';
+import type { LatencyMetric } from '../store/histograms.ts';
+import { router, viewerProcedure } from '../trpc.ts';
+import { knownNodeIds, rangeSchema, resolveRange } from './common.ts';
+import { RESOLUTION_MS_MIN, SERIES_POINTS_MAX } from './latency.ts';
+
+const metricSchema = z.enum(['append', 'fsync', 'replication-rtt']);
+const toStoreMetric = (m: z.infer<typeof metricSchema>): LatencyMetric => (m === 'replication-rtt' ? 'replication_rtt' : m);
+
+/** Leaders spread this unevenly (max − min leaders per node, above the ideal's rounding) raise a skew warning. */
+export const LEADER_SKEW_WARN = 2;
+
+export const nodesRouter = router({
+  /** One row per node, worst first by the chosen metric's p99 over the range. */
+  table: viewerProcedure.input(z.object({ range: rangeSchema, metric: metricSchema.default('append') })).query(({ ctx, input }) => {
+    const { histograms, view, scraper } = ctx.services;
+    const range = resolveRange(input.range);
+    const partitions = view.partitions();
+    const health = ctx.services.cluster?.health() ?? [];
+    const statuses = scraper.statuses();
+    const p99 = (node: number, metric: LatencyMetric): number | null => {
+      const s = summary(histograms.merge({ metric, node }, range.fromMs, range.toMs).histogram);
+      return s.count === 0 ? null : s.p99Micros / 1000;
+    };
+    const rows = knownNodeIds(ctx.services).map((node) => {
+      const h = health.find((x) => x.node === node);
+      const status = statuses.find((s) => s.nodeId === node);
+      const snap = scraper.snapshots().find((s) => s.nodeId === node);
+      const lags = partitions.flatMap((p) => p.replicaLag.filter((r) => r.replica === node && !r.isLeader).map((r) => r.lagSeconds));
+      const known = lags.filter((l): l is number => l !== null && Number.isFinite(l));
+      return {
+        node,
+        up: h !== undefined ? h.up : (status?.up ?? false),
+        leadersLed: partitions.filter((p) => p.leader === node).length,
+        replicas: partitions.filter((p) => p.replicas.includes(node)).length,
+        appendP99Ms: p99(node, 'append'),
+        fsyncP99Ms: p99(node, 'fsync'),
+        rttP99Ms: p99(node, 'replication_rtt'),
+        diskUsedBytes: snap?.snapshot.diskUsedBytes ?? null,
+        /** Worst lag of this node's follower replicas; null when unknown (no leader has heard from it). */
+        maxLagSeconds: known.length === 0 ? (lags.length > 0 ? null : 0) : Math.max(...known),
+        fsyncDelayMs: h?.fsyncDelayMs ?? 0,
+      };
+    });
+    const key = input.metric === 'fsync' ? 'fsyncP99Ms' : input.metric === 'replication-rtt' ? 'rttP99Ms' : 'appendP99Ms';
+    rows.sort((a, b) => (b[key] ?? -1) - (a[key] ?? -1) || a.node - b.node);
+    const up = rows.filter((r) => r.up);
+    const led = up.map((r) => r.leadersLed);
+    const spread = led.length === 0 ? 0 : Math.max(...led) - Math.min(...led);
+    const most = up.reduce<(typeof rows)[number] | null>((m, r) => (m === null || r.leadersLed > m.leadersLed ? r : m), null);
+    const least = up.reduce<(typeof rows)[number] | null>((m, r) => (m === null || r.leadersLed < m.leadersLed ? r : m), null);
+    const skew = spread >= LEADER_SKEW_WARN && most !== null && least !== null
+      ? `leadership is skewed: node ${least.node} leads ${least.leadersLed}, node ${most.node} leads ${most.leadersLed} of ${partitions.length}`
+      : null;
+    return { range, metric: input.metric, rows, skew };
+  }),
+  /**
+   * Acknowledged records per second over time (bucket mean of the per-scrape rate): the one
+   * throughput unit of the console. A mean of the samples a bucket has so far, so the newest,
+   * still-filling bucket is not drawn as a drop.
+   */
+  throughput: viewerProcedure
+    .input(z.object({ range: rangeSchema, resolutionMs: z.number().int().min(RESOLUTION_MS_MIN).max(3_600_000).default(10_000) }))
+    .query(({ ctx, input }) => {
+      const range = resolveRange(input.range);
+      const resolutionMs = Math.max(input.resolutionMs, Math.ceil((range.toMs - range.fromMs) / SERIES_POINTS_MAX / 1000) * 1000);
+      const buckets = new Map<number, { sum: number; n: number }>();
+      for (const pt of ctx.services.series.range('cluster:appends_per_s', range.fromMs, range.toMs)) {
+        const t = Math.floor(pt.tMs / resolutionMs) * resolutionMs;
+        const b = buckets.get(t) ?? { sum: 0, n: 0 };
+        b.sum += pt.value;
+        b.n++;
+        buckets.set(t, b);
+      }
+      const points = [...buckets.entries()].sort((a, b) => a[0] - b[0]).map(([tMs, b]) => ({ tMs, recordsPerSec: b.sum / b.n }));
+      return { range, resolutionMs, points };
+    }),
+  /** p99 per node per time bucket for one metric; nodes ordered worst first over the range. */
+  series: viewerProcedure
+    .input(z.object({ range: rangeSchema, metric: metricSchema.default('append'), resolutionMs: z.number().int().min(RESOLUTION_MS_MIN).max(3_600_000).default(10_000) }))
+    .query(({ ctx, input }) => {
+      const { histograms } = ctx.services;
+      const range = resolveRange(input.range);
+      const resolutionMs = Math.max(input.resolutionMs, Math.ceil((range.toMs - range.fromMs) / SERIES_POINTS_MAX / 1000) * 1000);
+      const from = Math.floor(range.fromMs / resolutionMs) * resolutionMs;
+      const metric = toStoreMetric(input.metric);
+      const nodes = knownNodeIds(ctx.services).map((node) => {
+        const overall = summary(histograms.merge({ metric, node }, range.fromMs, range.toMs).histogram);
+        const points = histograms
+          .bucketSummaries({ metric, node }, from, range.toMs, resolutionMs)
+          .filter((b) => b.summary.count > 0)
+          .map((b) => ({ tMs: b.tMs, p99Ms: b.summary.p99Micros / 1000 }));
+        return { node, p99Ms: overall.count === 0 ? null : overall.p99Micros / 1000, points };
+      });
+      nodes.sort((a, b) => (b.p99Ms ?? -1) - (a.p99Ms ?? -1) || a.node - b.node);
+      return { range, metric: input.metric, resolutionMs, nodes };
+    }),
+});
