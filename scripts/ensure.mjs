@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Makes a fresh clone runnable: installs npm dependencies, builds the SPA when its sources
-// changed, and (with --browser) makes sure Debian's chromium is there for the Playwright suite.
+// changed, and (with --browser) makes sure the Debian packages the tests start are there (chromium, prometheus, openssl).
 // Plain .mjs on purpose: it must run before tsx or anything else is installed.
 import { execSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -47,21 +47,27 @@ if (args.has('--build')) {
   }
 }
 
-// 3. Debian's chromium for the browser tests: never a Playwright browser download.
+// 3. Debian packages the tests start themselves: chromium for the browser tests (never a Playwright
+//    browser download), prometheus + promtool for the Prometheus history test, openssl for mTLS.
 if (args.has('--browser')) {
   const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-  if (!existsSync(chromium)) {
+  const onPath = (command) => (process.env.PATH ?? '').split(':').some((dir) => dir !== '' && existsSync(`${dir}/${command}`));
+  const missing = [];
+  if (!existsSync(chromium)) missing.push('chromium');
+  if (!onPath('prometheus') || !onPath('promtool')) missing.push('prometheus');
+  if (!onPath('openssl')) missing.push('openssl');
+  if (missing.length > 0) {
     const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
     if (!isRoot) {
       console.error(
-        `[ensure] chromium not found at ${chromium}. The browser tests need Debian's chromium:\n` +
-          `  sudo apt-get update && sudo apt-get install -y chromium\n` +
-          `or set CHROMIUM_PATH to a Chromium binary. Not skipping the browser tests.`,
+        `[ensure] missing Debian packages the tests need: ${missing.join(', ')}. Install them with:\n` +
+          `  sudo apt-get update && sudo apt-get install -y ${missing.join(' ')}\n` +
+          `(or set CHROMIUM_PATH to a Chromium binary). Not skipping any test.`,
       );
       process.exit(1);
     }
     run('apt-get update -qq');
-    run('DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium');
+    run(`DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ${missing.join(' ')}`);
     if (!existsSync(chromium)) {
       console.error(`[ensure] installed chromium but ${chromium} is still missing; set CHROMIUM_PATH.`);
       process.exit(1);
