@@ -47,6 +47,8 @@ export const DEFAULT_NODE_CONFIG: Omit<NodeConfig, 'id' | 'nodeIds' | 'partition
  */
 const LIVENESS_HEARTBEAT_TICKS = 3;
 const LIVENESS_TIMEOUT_TICKS = 15;
+/** For this long after start every envelope carries the node's incarnation (see onHello). */
+const HELLO_EVERY_ENVELOPE_TICKS = 100;
 
 /** What a node reports as it works; telemetry, tests and the simulator listen. */
 export interface NodeObserver {
@@ -126,6 +128,10 @@ export class LogNode {
   private readonly ticksSinceHeard = new Map<NodeId, number>();
   private readonly ticksSinceSent = new Map<NodeId, number>();
   private readonly silentNodes = new Set<NodeId>();
+  /** This process's incarnation (random per start) and the last one each peer announced. */
+  private readonly incarnation: number;
+  private readonly peerIncarnations = new Map<NodeId, number>();
+  private ticksSinceStart = 0;
   /** Replicas that are not quiesced: the only ones ticked (an idle partition costs nothing). */
   private readonly awake = new Set<Replica>();
   /** Replicas that may have a Ready; the next process() looks only at them, unless scanAll. */
@@ -135,6 +141,7 @@ export class LogNode {
   constructor(config: NodeConfig, deps: NodeDeps) {
     invariant(config.nodeIds.includes(config.id), 'node id must be one of the cluster node ids');
     this.id = config.id;
+    this.incarnation = Math.floor(deps.random() * 2 ** 48) + 1;
     this.config = config;
     this.deps = deps;
     const { journal, report } = Journal.open(deps.disk, {
@@ -179,6 +186,8 @@ export class LogNode {
       this.awake.add(replica);
     }
     deps.transport.setHandler((from, messages) => this.receive(from, messages));
+    // Peers learn at once that this is a new process (see onHello).
+    if (config.quiesce) for (const other of config.nodeIds) if (other !== this.id) this.sendTo(other, [this.hello(other)]);
     this.scheduleTick();
   }
 
@@ -315,6 +324,7 @@ export class LogNode {
           this.dirty.add(replica);
           if (replica.raft.isQuiesced()) this.awake.delete(replica);
         }
+        this.ticksSinceStart++;
         if (this.config.quiesce) this.tickLiveness();
         this.maybeEnforceRetention();
         this.maybeClearAbstain();
@@ -335,6 +345,10 @@ export class LogNode {
       return;
     }
     for (const { partition, message } of messages) {
+      if (message.type === 'hello') {
+        this.onHello(from, message.index);
+        continue;
+      }
       if (message.type === 'diskFull') {
         this.peerDiskFull.set(from, { untilMs: this.now() + DISK_FULL_NOTICE_TTL_MS, freeBytes: message.index });
         continue;
@@ -539,7 +553,10 @@ export class LogNode {
 
   private sendTo(to: NodeId, messages: readonly PartitionMessage[]): void {
     this.ticksSinceSent.set(to, 0);
-    this.deps.transport.send(to, messages);
+    // Early on every envelope says who we are: a busy link never carries an idle liveness envelope,
+    // and the first sends of a TCP link may be dropped while it connects.
+    const announce = this.config.quiesce && this.ticksSinceStart < HELLO_EVERY_ENVELOPE_TICKS && messages.every((m) => m.message.type !== 'hello');
+    this.deps.transport.send(to, announce ? [...messages, this.hello(to)] : messages);
   }
 
   /** Sends the node-pair heartbeats that are due; wakes the partitions of nodes that fell silent. */
@@ -548,13 +565,33 @@ export class LogNode {
       if (other === this.id) continue;
       const sinceSent = (this.ticksSinceSent.get(other) ?? 0) + 1;
       this.ticksSinceSent.set(other, sinceSent);
-      if (sinceSent >= LIVENESS_HEARTBEAT_TICKS) this.sendTo(other, []);
+      if (sinceSent >= LIVENESS_HEARTBEAT_TICKS) this.sendTo(other, [this.hello(other)]);
       const sinceHeard = (this.ticksSinceHeard.get(other) ?? 0) + 1;
       this.ticksSinceHeard.set(other, sinceHeard);
       if (sinceHeard < LIVENESS_TIMEOUT_TICKS || this.silentNodes.has(other)) continue;
       this.silentNodes.add(other);
       for (const replica of this.replicas.values()) {
         if (replica.raft.isQuiesced() && replica.replicas.includes(other)) replica.raft.wake();
+      }
+    }
+  }
+
+  private hello(to: NodeId): PartitionMessage {
+    return { partition: 0, message: { type: 'hello', from: this.id, to, term: 0, logTerm: 0, index: this.incarnation, commit: 0, entries: [], reject: false, rejectHint: 0, snapshot: null } };
+  }
+
+  /**
+   * A peer announced its incarnation. A new one (or the first we hear) means it may have restarted
+   * and forgotten that it led: quiesced partitions it replicates would otherwise wait for its
+   * heartbeats forever, since a quick restart never looks silent. They wake and elect if needed.
+   */
+  private onHello(from: NodeId, incarnation: number): void {
+    if (this.peerIncarnations.get(from) === incarnation) return;
+    this.peerIncarnations.set(from, incarnation);
+    for (const replica of this.replicas.values()) {
+      if (replica.raft.isQuiesced() && replica.replicas.includes(from)) {
+        replica.raft.wake();
+        this.dirty.add(replica);
       }
     }
   }

@@ -234,6 +234,8 @@ export class Raft {
     invariant(m.from !== this.id && this.config.peers.includes(m.from), () => `message from non-peer ${m.from}`);
     // A side channel of storage repair: no term is learned or changed by it.
     if (m.type === 'faultQuery') {
+      // A peer lost acknowledged entries and waits for a leader to repair it: not a time to sleep.
+      this.wake();
       this.send({ type: 'faultQueryResp', to: m.from, index: m.index, logTerm: m.logTerm, rejectHint: this.faultAnswer(m.index, m.logTerm) });
       return;
     }

@@ -52,7 +52,8 @@ export type MessageType =
   | 'timeoutNow'
   | 'faultQuery'
   | 'faultQueryResp'
-  | 'diskFull';
+  | 'diskFull'
+  | 'hello';
 
 /**
  * One message between replicas of the same group. Fields not used by a type are 0/empty.
@@ -66,6 +67,8 @@ export type MessageType =
  * - faultQuery: a replica with a faulty tail asks whether peers hold entry (index, logTerm), its first
  *   faulty one. faultQueryResp: the same index/logTerm, rejectHint = the answer (FAULT_ANSWER_*).
  *   Both are answered at any term and change no term.
+ * - hello: node to node, never stepped into the core: the sender's incarnation (index), sent at start
+ *   and with every liveness envelope, so peers learn a node restarted (and forgot what it led).
  * - diskFull: node to node, never stepped into the core: the sender's disk is full (index = its free
  *   bytes), so leaders can answer appends with DiskFull when that leaves them without a quorum.
  */

@@ -6,7 +6,7 @@ import type { Entry, Message, MessageType, SnapshotMeta } from '../raft/types.ts
  * Binary encoding of what crosses TCP: raft envelopes, client requests and responses.
  * Numbers that can pass 2^32 (terms, indexes, offsets, producer ids) are f64: exact to 2^53.
  */
-const MESSAGE_TYPES: readonly MessageType[] = ['preVote', 'preVoteResp', 'vote', 'voteResp', 'append', 'appendResp', 'heartbeat', 'heartbeatResp', 'snapshot', 'timeoutNow', 'faultQuery', 'faultQueryResp', 'diskFull'];
+const MESSAGE_TYPES: readonly MessageType[] = ['preVote', 'preVoteResp', 'vote', 'voteResp', 'append', 'appendResp', 'heartbeat', 'heartbeatResp', 'snapshot', 'timeoutNow', 'faultQuery', 'faultQueryResp', 'diskFull', 'hello'];
 const REQUEST_KINDS = ['append', 'read', 'metadata'] as const;
 const RESPONSE_KINDS = ['append', 'read', 'metadata', 'error'] as const;
 const textEncoder = new TextEncoder();
