@@ -21,13 +21,13 @@ import { NodeProcessCluster } from '../test/support/node-cluster.ts';
 import { measureDiskLimit, type DiskLimit } from './disk-limit.ts';
 import { machineLine } from './machine.ts';
 import { measurePreallocation, sweepPartitions, sweepTable, type SweepConfig } from './partition-sweep.ts';
+import { newHistogram, openLoop, type OpenLoopResult } from './open-loop.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const PARTITIONS = 12;
 /** Appends kept outstanding when measuring the maximum (closed loop). */
 const MAX_OUTSTANDING = 4096;
 /** Open loop: appends issued late by more than this are counted as missed, not silently dropped. */
-const OPEN_LOOP_TICK_MS = 1;
 
 interface Point {
   readonly mode: 'embedded' | 'tcp';
@@ -43,7 +43,6 @@ interface Point {
   readonly errors: number;
 }
 
-const newHistogram = () => hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Closed loop with many appends outstanding: the most the cluster acknowledges per second. */
@@ -71,36 +70,9 @@ async function measureMax(client: LogClient, recordBytes: number, seconds: numbe
   return { perSec: acked / ((performance.now() - started) / 1000), errors, histogram };
 }
 
-/** Open loop at a fixed rate: latency from each append's intended send time (no coordinated omission). */
-async function measureOpenLoop(client: LogClient, recordBytes: number, ratePerSec: number, seconds: number): Promise<{ perSec: number; errors: number; histogram: ReturnType<typeof newHistogram> }> {
-  const record = new Uint8Array(recordBytes).fill(42);
-  const histogram = newHistogram();
-  let acked = 0;
-  let errors = 0;
-  let issued = 0;
-  const total = Math.floor(ratePerSec * seconds);
-  const startMs = performance.now();
-  const pending: Promise<void>[] = [];
-  while (issued < total) {
-    const dueCount = Math.min(total, Math.floor(((performance.now() - startMs) / 1000) * ratePerSec));
-    for (; issued < dueCount; issued++) {
-      const intendedMs = startMs + (issued / ratePerSec) * 1000;
-      pending.push(
-        client.append({ partition: issued % PARTITIONS }, [record]).then(
-          () => {
-            acked++;
-            histogram.recordValue(Math.max(1, Math.round((performance.now() - intendedMs) * 1000)));
-          },
-          () => {
-            errors++;
-          },
-        ),
-      );
-    }
-    await sleep(OPEN_LOOP_TICK_MS);
-  }
-  await Promise.all(pending);
-  return { perSec: acked / ((performance.now() - startMs) / 1000), errors, histogram };
+/** Open loop at a fixed rate over the bench's partitions (see open-loop.ts). */
+function measureOpenLoop(client: LogClient, recordBytes: number, ratePerSec: number, seconds: number): Promise<OpenLoopResult> {
+  return openLoop(client, PARTITIONS, recordBytes, ratePerSec, seconds);
 }
 
 function point(mode: Point['mode'], recordBytes: number, load: Point['load'], offered: number | null, result: Awaited<ReturnType<typeof measureMax>>): Point {

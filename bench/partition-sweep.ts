@@ -5,9 +5,9 @@
 import { closeSync, fdatasyncSync, openSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
-import hdr from 'hdr-histogram-js';
 import type { LogClient } from '../packages/log-cluster/src/client.ts';
 import { EmbeddedCluster } from '../packages/log-cluster/src/cluster.ts';
+import { newHistogram, openLoop } from './open-loop.ts';
 
 export interface SweepConfig {
   readonly nodes: number;
@@ -41,11 +41,9 @@ export interface RatePoint {
 /** Let leadership settle and idle partitions quiesce before idle CPU is measured. */
 const SETTLE_MS = 3_000;
 const IDLE_MEASURE_MS = 3_000;
-const OPEN_LOOP_TICK_MS = 1;
 const LOOP_DELAY_RESOLUTION_MS = 1;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-const newHistogram = () => hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
 
 /** CPU of this process over a wall-clock span, in % of one core. */
 function cpuMeter(): () => number {
@@ -75,45 +73,19 @@ function gcMeter(): () => { totalMs: number; maxMs: number } {
 }
 
 /** Open loop at a fixed rate over every partition: latency from each append's intended send time. */
-async function openLoop(client: LogClient, partitions: number, recordBytes: number, ratePerSec: number, seconds: number): Promise<RatePoint> {
-  const record = new Uint8Array(recordBytes).fill(42);
-  const histogram = newHistogram();
+async function measureRate(client: LogClient, partitions: number, recordBytes: number, ratePerSec: number, seconds: number): Promise<RatePoint> {
   const loop = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
   const gc = gcMeter();
   const cpu = cpuMeter();
   loop.enable();
-  let acked = 0;
-  let errors = 0;
-  let issued = 0;
-  const total = Math.floor(ratePerSec * seconds);
-  const startMs = performance.now();
-  const pending: Promise<void>[] = [];
-  while (issued < total) {
-    const due = Math.min(total, Math.floor(((performance.now() - startMs) / 1000) * ratePerSec));
-    for (; issued < due; issued++) {
-      const intendedMs = startMs + (issued / ratePerSec) * 1000;
-      pending.push(
-        client.append({ partition: issued % partitions }, [record]).then(
-          () => {
-            acked++;
-            histogram.recordValue(Math.max(1, Math.round((performance.now() - intendedMs) * 1000)));
-          },
-          () => {
-            errors++;
-          },
-        ),
-      );
-    }
-    await sleep(OPEN_LOOP_TICK_MS);
-  }
-  await Promise.all(pending);
+  const { perSec, errors, histogram } = await openLoop(client, partitions, recordBytes, ratePerSec, seconds);
   loop.disable();
   const cpuPercent = cpu();
   const pauses = gc();
   return {
     ratePerSec,
     recordBytes,
-    ackedPerSec: acked / ((performance.now() - startMs) / 1000),
+    ackedPerSec: perSec,
     p50Ms: histogram.getValueAtPercentile(50) / 1000,
     p99Ms: histogram.getValueAtPercentile(99) / 1000,
     p999Ms: histogram.getValueAtPercentile(99.9) / 1000,
@@ -146,7 +118,7 @@ export async function sweepPartitions(dataDir: string, configs: readonly SweepCo
       await sleep(IDLE_MEASURE_MS);
       const idleCpuPercent = idle();
       const points: RatePoint[] = [];
-      for (const rate of rates) points.push(await openLoop(client, config.partitions, recordBytes, rate, seconds));
+      for (const rate of rates) points.push(await measureRate(client, config.partitions, recordBytes, rate, seconds));
       rows.push({ ...config, idleCpuPercent, rates: points });
       client.close();
     } finally {

@@ -83,6 +83,7 @@ describe(`a node whose data directory is a real ${SMALL_FS} filesystem that fill
     expect(JSON.parse(line)).toMatchObject({ event: 'disk-full', node: FULL_NODE });
     expect(acked.size).toBeGreaterThan(100);
 
+    console.log(`[disk-full test] node ${FULL_NODE} reported a full disk after ${acked.size} acknowledged appends`);
     // Node 2 dies: node 3 is needed for every quorum now, and its disk is full.
     const other = [...nodes.peers.keys()].find((id) => id !== FULL_NODE && id !== 1)!;
     nodes.kill(other);
@@ -92,6 +93,7 @@ describe(`a node whose data directory is a real ${SMALL_FS} filesystem that fill
     expect(failure?.message).toContain(`node ${FULL_NODE}`);
     expect(failure?.message).toMatch(/bytes free/);
 
+    console.log(`[disk-full test] appends answered ${failure?.code ?? 'nothing'} with node 2 down`);
     // Space comes back: node 3 resumes by itself, appends commit again through nodes 1 and 3.
     execFileSync('mount', ['-o', `remount,size=${LARGE_FS}`, fullDir], { stdio: 'pipe' });
     let resumed: LogError | null = new LogError('Unavailable', 'not tried');
@@ -111,5 +113,7 @@ describe(`a node whose data directory is a real ${SMALL_FS} filesystem that fill
     });
     expect(lost).toEqual([]);
     client.close();
-  }, 180_000);
+  // Each phase is bounded by the client's 10 s append timeout per try; on a loaded CI machine with
+  // other suites running beside it the phases can take minutes (a hang still fails here).
+  }, 420_000);
 });

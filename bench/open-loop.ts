@@ -1,0 +1,51 @@
+// Open-loop load at a fixed rate, shared by the engine bench and the partition sweep: latency is
+// measured from each append's intended send time, so a stall cannot hide its queue (no
+// coordinated omission).
+
+import hdr from 'hdr-histogram-js';
+import type { LogClient } from '../packages/log-cluster/src/client.ts';
+
+/** How often the loop wakes to issue the appends that are due. */
+const OPEN_LOOP_TICK_MS = 1;
+
+export const newHistogram = () => hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export interface OpenLoopResult {
+  perSec: number;
+  errors: number;
+  /** Microseconds from each append's intended send time to its acknowledgement. */
+  histogram: ReturnType<typeof newHistogram>;
+}
+
+/** Appends `recordBytes` records at `ratePerSec` for `seconds`, round-robin over `partitions`. */
+export async function openLoop(client: LogClient, partitions: number, recordBytes: number, ratePerSec: number, seconds: number): Promise<OpenLoopResult> {
+  const record = new Uint8Array(recordBytes).fill(42);
+  const histogram = newHistogram();
+  let acked = 0;
+  let errors = 0;
+  let issued = 0;
+  const total = Math.floor(ratePerSec * seconds);
+  const startMs = performance.now();
+  const pending: Promise<void>[] = [];
+  while (issued < total) {
+    const dueCount = Math.min(total, Math.floor(((performance.now() - startMs) / 1000) * ratePerSec));
+    for (; issued < dueCount; issued++) {
+      const intendedMs = startMs + (issued / ratePerSec) * 1000;
+      pending.push(
+        client.append({ partition: issued % partitions }, [record]).then(
+          () => {
+            acked++;
+            histogram.recordValue(Math.max(1, Math.round((performance.now() - intendedMs) * 1000)));
+          },
+          () => {
+            errors++;
+          },
+        ),
+      );
+    }
+    await sleep(OPEN_LOOP_TICK_MS);
+  }
+  await Promise.all(pending);
+  return { perSec: acked / ((performance.now() - startMs) / 1000), errors, histogram };
+}
