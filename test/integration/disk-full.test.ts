@@ -84,8 +84,11 @@ describe(`a node whose data directory is a real ${SMALL_FS} filesystem that fill
     expect(acked.size).toBeGreaterThan(100);
 
     console.log(`[disk-full test] node ${FULL_NODE} reported a full disk after ${acked.size} acknowledged appends`);
-    // Node 2 dies: node 3 is needed for every quorum now, and its disk is full.
-    const other = [...nodes.peers.keys()].find((id) => id !== FULL_NODE && id !== 1)!;
+    // A follower dies: node 3 is needed for every quorum now, and its disk is full.
+    // Not the leader: a leader must stay to answer DiskFull (with the leader gone, no new one can be
+    // elected while node 3 cannot persist its vote, and clients can only time out).
+    const leader = client.leaderOf(0);
+    const other = [...nodes.peers.keys()].find((id) => id !== FULL_NODE && id !== leader)!;
     nodes.kill(other);
     let failure: LogError | null = null;
     for (let attempt = 0; attempt < 20 && failure?.code !== 'DiskFull'; attempt++) failure = await append();
@@ -93,7 +96,7 @@ describe(`a node whose data directory is a real ${SMALL_FS} filesystem that fill
     expect(failure?.message).toContain(`node ${FULL_NODE}`);
     expect(failure?.message).toMatch(/bytes free/);
 
-    console.log(`[disk-full test] appends answered ${failure?.code ?? 'nothing'} with node 2 down`);
+    console.log(`[disk-full test] appends answered ${failure?.code ?? 'nothing'} with node ${other} down (leader node ${leader})`);
     // Space comes back: node 3 resumes by itself, appends commit again through nodes 1 and 3.
     execFileSync('mount', ['-o', `remount,size=${LARGE_FS}`, fullDir], { stdio: 'pipe' });
     let resumed: LogError | null = new LogError('Unavailable', 'not tried');
