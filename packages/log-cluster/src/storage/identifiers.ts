@@ -35,13 +35,14 @@ export function identifiersFileName(segmentName: string): string {
   return `${segmentName.slice(0, -'.log'.length)}.ids`;
 }
 
-function putU64(view: DataView, at: number, value: number): void {
+/** Little-endian u64 of a safe integer as two u32s (the journal's records use it too). */
+export function putU64(view: DataView, at: number, value: number): void {
   invariant(Number.isSafeInteger(value) && value >= 0, `u64 field ${value}`);
   view.setUint32(at, value % UINT32, true);
   view.setUint32(at + 4, Math.floor(value / UINT32), true);
 }
 
-function getU64(view: DataView, at: number): number {
+export function getU64(view: DataView, at: number): number {
   return view.getUint32(at + 4, true) * UINT32 + view.getUint32(at, true);
 }
 

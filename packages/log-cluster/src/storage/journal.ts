@@ -8,9 +8,11 @@ import {
   encodeIdentifiers,
   faultyMarkerName,
   faultyTails,
+  getU64,
   identifiersFileName,
   mergeFaultyTails,
   parseFaultyMarker,
+  putU64,
   type FaultyTail,
   type RecordIdentifier,
 } from './identifiers.ts';
@@ -1009,16 +1011,6 @@ function applyStart(log: PartitionLog, start: SnapshotMeta, kept: boolean, segme
 }
 
 // ---- encoding ----------------------------------------------------------------------------------
-
-function putU64(view: DataView, at: number, value: number): void {
-  invariant(Number.isSafeInteger(value) && value >= 0, `u64 field ${value}`);
-  view.setUint32(at, value % UINT32, true);
-  view.setUint32(at + 4, Math.floor(value / UINT32), true);
-}
-
-function getU64(view: DataView, at: number): number {
-  return view.getUint32(at + 4, true) * UINT32 + view.getUint32(at, true);
-}
 
 function finishRecord(record: Uint8Array, type: number, partition: number): Uint8Array {
   const view = new DataView(record.buffer, record.byteOffset, record.byteLength);
