@@ -612,6 +612,119 @@ describe('Raft abstainFromVoting', () => {
 });
 
 
+describe('Raft faulty tails (protocol-aware recovery)', () => {
+  /** Node `id` loses its log after entry `keep`, the lost entries being known (identifiers) as a faulty tail. */
+  function loseTail(net: Net, id: NodeId, keep: number): { firstIndex: number; firstTerm: number; lastIndex: number; lastTerm: number } {
+    const log = net.log(id);
+    const lost = log.filter((e) => e.index > keep);
+    const first = lost[0];
+    const last = lost[lost.length - 1];
+    if (first === undefined || last === undefined) throw new Error('nothing to lose');
+    const tail = { firstIndex: first.index, firstTerm: first.term, lastIndex: last.index, lastTerm: last.term };
+    const hs = net.node(id).storage.hardState();
+    net.node(id).storage = new MemoryRaftStorage({ hardState: hs, entries: log.filter((e) => e.index <= keep) });
+    net.restart(id, { faultyTail: tail });
+    return tail;
+  }
+
+  it('a faulty replica votes counting the entries it lost, and never campaigns', () => {
+    const net = electedNet(3, { checkQuorum: false });
+    for (const s of ['a', 'b', 'c']) net.propose(1, s);
+    net.tick(1);
+    expect(net.raft(3).status().commit).toBe(4);
+    net.isolate(1);
+    net.isolate(2);
+    const tail = loseTail(net, 3, 1);
+    expect(net.raft(3).faultyTail()).toEqual(tail);
+    const term = net.raft(3).status().term;
+    // A candidate holding only what survived on node 3 must not win its vote: it would lose entries 2-4.
+    net.raft(3).step(message({ type: 'vote', from: 2, to: 3, term: term + 1, index: 1, logTerm: tail.firstTerm }));
+    // A candidate holding everything node 3 ever acknowledged gets it.
+    net.raft(3).step(message({ type: 'vote', from: 1, to: 3, term: term + 2, index: tail.lastIndex, logTerm: tail.lastTerm }));
+    const answers = net.raft(3).ready().messages.filter((m) => m.type === 'voteResp');
+    expect(answers.map((m) => [m.to, m.reject])).toEqual([
+      [2, true],
+      [1, false],
+    ]);
+    // Alone, it asks its peers about its tail but never campaigns on a log it cannot vouch for.
+    net.tick(5 * ELECTION_TICKS, [3]);
+    expect(net.raft(3).status().role).toBe('follower');
+    expect(net.raft(3).faultyTail()).toEqual(tail);
+  });
+
+  it('a leader repairs a faulty follower: the follower gets its entries back and may campaign again', () => {
+    const net = electedNet(3, { checkQuorum: false });
+    for (const s of ['a', 'b', 'c']) net.propose(1, s);
+    net.tick(1);
+    loseTail(net, 2, 2);
+    net.tick(3);
+    expect(net.log(2)).toEqual(net.log(1));
+    expect(net.raft(2).faultyTail()).toBeNull();
+    // Repaired, it is promotable again: alone with node 3 it can become leader.
+    net.isolate(1);
+    net.campaign(2);
+    expect(net.raft(2).status().role).toBe('leader');
+  });
+
+  it('peers that hold the entry answer "have"; a tail is discarded only on a majority of "don\'t have"', () => {
+    const net = electedNet(3, { checkQuorum: false });
+    net.propose(1, 'a');
+    net.tick(1);
+    // Entries 3-4 reach only node 1's own log (its followers are cut off), never committed.
+    net.isolate(2);
+    net.isolate(3);
+    net.propose(1, 'x');
+    net.propose(1, 'y');
+    expect(net.log(1).map((e) => e.index)).toEqual([1, 2, 3, 4]);
+    expect(net.raft(1).status().commit).toBe(2);
+    net.heal();
+    net.isolate(1);
+    const tail = loseTail(net, 1, 2);
+    net.heal();
+    // Its peers hold entries up to 2 only: asked about entry 3, both answer "don't have" (a majority).
+    const answers: Message[] = [];
+    net.filter = (m) => {
+      if (m.type === 'faultQueryResp') answers.push(m);
+      return m;
+    };
+    net.tick(1, [1]);
+    expect(answers.map((m) => m.rejectHint).sort()).toEqual([1, 1]);
+    expect(net.raft(1).faultyTail()).toBeNull();
+    expect(tail.firstIndex).toBe(3);
+  });
+
+  it('a "have" or "have faulty" answer keeps the tail: one "don\'t have" of two is no majority', () => {
+    const net = electedNet(3, { checkQuorum: false });
+    for (const s of ['a', 'b']) net.propose(1, s);
+    net.tick(1);
+    // Entry 3 is committed (nodes 1 and 2 hold it); node 3 never got it.
+    net.isolate(3);
+    net.propose(1, 'c');
+    net.tick(1);
+    expect(net.raft(1).status().commit).toBe(4);
+    net.heal();
+    net.isolate(2);
+    net.isolate(3);
+    const tail = loseTail(net, 1, 3);
+    expect(tail.firstIndex).toBe(4);
+    // Node 2 is faulty too (cannot tell about entry 4), node 3 truly never had it.
+    net.heal();
+    net.isolate(3);
+    loseTail(net, 2, 3);
+    net.heal();
+    const answers = new Map<NodeId, number>();
+    net.filter = (m) => {
+      if (m.type === 'faultQueryResp' && m.to === 1) answers.set(m.from, m.rejectHint);
+      // Keep the two faulty nodes from being repaired by a leader node 3 cannot become either.
+      return m.type === 'faultQuery' || m.type === 'faultQueryResp' ? m : null;
+    };
+    net.tick(ELECTION_TICKS, [1]);
+    expect(answers.get(2)).toBe(2); // have faulty
+    expect(answers.get(3)).toBe(1); // don't have
+    expect(net.raft(1).faultyTail()).toEqual(tail);
+  });
+});
+
 // Sweep more seeds / harsher networks: RAFT_SEEDS=2000 RAFT_SEED_BASE=1 RAFT_DROP=0.3 RAFT_DUP=0.2 npx vitest run packages/log-cluster/src/raft
 describe('Raft under chaos', () => {
   const seeds = process.env.RAFT_SEEDS ? Array.from({ length: Number(process.env.RAFT_SEEDS) }, (_, i) => i + Number(process.env.RAFT_SEED_BASE ?? 1)) : [1, 2, 3, 4, 5, 6, 7, 8];
