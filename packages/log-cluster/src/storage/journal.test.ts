@@ -133,7 +133,8 @@ describe('journal on real files', () => {
     const { journal } = Journal.open(disk, OPTIONS);
     const recordStarts: number[] = [];
     for (let batch = 0; batch < 3; batch++) {
-      recordStarts.push(journal.usedBytes() - 2 * 32 * batch); // minus the hard-state records (two copies)
+      // Minus the hard-state records (two copies) and one identifier per earlier batch's record.
+      recordStarts.push(journal.usedBytes() - 2 * 32 * batch - IDENTIFIER_BYTES * batch);
       journal.appendEntries(1, entries(batch * 4 + 1, batch * 4 + 4, 1, batch * 8, 100));
       journal.setHardState(1, { term: 1, vote: 1, commit: batch * 4 });
       await flush(journal);

@@ -323,8 +323,14 @@ export class Journal {
   }
 
   usedBytes(): number {
+    // Every file the journal owns: segments, their identifiers, both copies of each state file.
+    const onDisk = this.identifiersOn ? new Set(this.disk.list()) : new Set<string>();
     let bytes = 0;
-    for (const segment of this.segments) bytes += segment.file.size();
+    for (const segment of this.segments) {
+      bytes += segment.file.size();
+      const ids = identifiersFileName(segment.name);
+      if (onDisk.has(ids)) bytes += this.openFile(ids).size();
+    }
     for (const state of this.stateFiles) bytes += state.file.size() + state.copy.size();
     return bytes;
   }
