@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { adaptHeatmap, culpritOf, heatmapColumns, HEATMAP_BUCKETS_MS, problemsOf, roleOf } from './model.ts';
+import { adaptHeatmap, culpritOf, heatmapColumns, heldLagText, HEATMAP_BUCKETS_MS, problemsOf, roleOf } from './model.ts';
 import { pollIntervalFor, SETTLE_MS, LIVE_POLL_MS } from './api.ts';
 import { staleMessage } from './format.ts';
 
@@ -71,6 +71,14 @@ describe('replica roles and ordering', () => {
     expect(problemsOf(p)).toEqual(['under-replicated']);
     expect(problemsOf({ ...p, leader: 0, underReplicated: false, recentlyElected: true, replicas: [{ state: 'lagging' as const }] })).toEqual(['no leader', 'lagging', 're-elected']);
     expect(problemsOf({ ...p, underReplicated: false, replicas: [{ state: 'unknown' as const }] })).toEqual([]);
+  });
+
+  it('a lagging follower with no lag now is never shown as "lagging, 0 records": the held state gives its reason', () => {
+    const lagging = { node: 2, role: 'lagging' as const, lagRecords: 0, lagSeconds: 0 };
+    expect(heldLagText({ ...lagging, peakLag: { records: 7, seconds: 4.25 } })).toBe('caught up; was 7 records / 4.250 s behind (in sync again after 5 s without lag)');
+    expect(heldLagText({ ...lagging, peakLag: { records: 0, seconds: 0 } })).toMatch(/has not heard from it/);
+    expect(heldLagText({ ...lagging, lagRecords: 3, peakLag: { records: 3, seconds: 1 } })).toBeNull();
+    expect(heldLagText({ ...lagging, role: 'follower', peakLag: null })).toBeNull();
   });
 });
 

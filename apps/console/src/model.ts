@@ -60,11 +60,38 @@ export type ReplicaRole = 'leader' | 'follower' | 'lagging' | 'offline' | 'unkno
 
 export type PartitionProblem = 'no leader' | 'under-replicated' | 'lagging' | 're-elected';
 
+/** One replica as the console shows it; peakLag: the worst lag of a lagging episode (null otherwise or unknown). */
+export interface ReplicaFigures {
+  node: number;
+  role: ReplicaRole;
+  lagRecords: number | null;
+  lagSeconds: number | null;
+  peakLag: { records: number | null; seconds: number | null } | null;
+}
+
+/**
+ * Why a follower whose lag now reads 0 is still "lagging": it caught up less than the hold ago
+ * (the state has hysteresis so it does not flap), or the leader has not heard from it. Null when
+ * the figures speak for themselves.
+ */
+export function heldLagText(r: ReplicaFigures): string | null {
+  if (r.role !== 'lagging' || (r.lagRecords ?? 0) > 0 || (r.lagSeconds ?? 0) > 0) return null;
+  const peak = r.peakLag;
+  const was = [peak?.records ? `${peak.records} records` : null, peak?.seconds ? `${peak.seconds.toFixed(3)} s` : null].filter((x) => x !== null);
+  if (was.length === 0) return 'no lag in figures, but its leader has not heard from it for over 10 s';
+  return `caught up; was ${was.join(' / ')} behind (in sync again after 5 s without lag)`;
+}
+
+/** Replica figures from the server's shape (peakLag is absent at past moments of some answers). */
+function replicaFigures(r: { node: number; state: ServerState; lagRecords: number | null; lagSeconds: number | null; peakLag?: { records: number | null; seconds: number | null } | null }): ReplicaFigures {
+  return { node: r.node, role: roleOf(r), lagRecords: r.lagRecords, lagSeconds: r.lagSeconds, peakLag: r.peakLag ?? null };
+}
+
 export interface MapPartition {
   id: number;
   leader: number | null;
   term: number;
-  replicas: { node: number; role: ReplicaRole; lagRecords: number | null; lagSeconds: number | null }[];
+  replicas: ReplicaFigures[];
   problems: PartitionProblem[];
   elections: number;
   lagRecordsMax: number | null;
@@ -87,7 +114,7 @@ export interface ReplicationSummaryModel {
   atMs: number | null;
   heatmap: { columnMs: number; timesMs: number[]; partitions: number[]; cells: [number, number, number][]; rowsOmitted: number };
   laggards: { partition: number; node: number; peakRecords: number; records: Point[]; seconds: Point[] }[];
-  underReplicated: { partition: number; leader: number | null; replicas: { node: number; role: ReplicaRole; lagRecords: number | null; lagSeconds: number | null }[] }[];
+  underReplicated: { partition: number; leader: number | null; replicas: ReplicaFigures[] }[];
   stateCounts: Record<ReplicaRole, number>;
 }
 
@@ -113,7 +140,7 @@ export interface PartitionDetailModel {
   term: number | null;
   commitIndex: number | null;
   highWatermark: number | null;
-  replicas: { node: number; role: ReplicaRole; lagRecords: number | null; lagSeconds: number | null }[];
+  replicas: ReplicaFigures[];
   elections: { atMs: number; term: number | null; leader: number | null; detail?: string }[];
 }
 
@@ -269,7 +296,7 @@ export function adaptPartitionMap(m: Out['partitions']['grid']): PartitionMapMod
       id: p.partition,
       leader: p.leader === 0 ? null : p.leader,
       term: p.term,
-      replicas: p.replicas.map((r) => ({ node: r.node, role: roleOf(r), lagRecords: r.lagRecords, lagSeconds: r.lagSeconds })),
+      replicas: p.replicas.map(replicaFigures),
       problems: problemsOf(p),
       elections: p.elections,
       lagRecordsMax: p.lagRecordsMax,
@@ -291,7 +318,7 @@ export function adaptReplicationSummary(s: Out['replication']['summary']): Repli
     underReplicated: s.underReplicated.map((u) => ({
       partition: u.partition,
       leader: u.leader === 0 ? null : u.leader,
-      replicas: u.replicas.map((r) => ({ node: r.node, role: roleOf(r), lagRecords: r.lagRecords, lagSeconds: r.lagSeconds })),
+      replicas: u.replicas.map(replicaFigures),
     })),
     stateCounts: counts,
   };
@@ -315,7 +342,7 @@ export function adaptPartitionDetail(p: Out['partitions']['get']): PartitionDeta
     term: p.term,
     commitIndex: p.commitIndex,
     highWatermark: p.highWatermark,
-    replicas: p.replicaLag.map((r) => ({ node: r.replica, role: roleOf(r), lagRecords: r.lagRecords, lagSeconds: r.lagSeconds })),
+    replicas: p.replicaLag.map((r) => replicaFigures({ ...r, node: r.replica })),
     elections: p.elections.map((e) => ({ atMs: e.atMs, term: e.term, leader: e.leader })),
   };
 }

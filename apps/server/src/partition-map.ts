@@ -3,7 +3,7 @@
 // partitions. Replica states are replica-state.ts's, so the grid agrees with every other page.
 
 import { summary } from '@logscope/telemetry';
-import { isUnderReplicated, RECENT_ELECTION_MS, type ReplicaState } from './replica-state.ts';
+import { isUnderReplicated, RECENT_ELECTION_MS, type PeakLag, type ReplicaState } from './replica-state.ts';
 import { knownNodeIds } from './routers/common.ts';
 import type { Services } from './services.ts';
 
@@ -15,6 +15,8 @@ export interface GridReplica {
   state: ReplicaState;
   lagRecords: number | null;
   lagSeconds: number | null;
+  /** While lagging: the worst lag of the episode (live map only; null at a past moment). */
+  peakLag: PeakLag | null;
 }
 
 export interface GridPartition {
@@ -66,7 +68,7 @@ export function partitionGrid(services: Services, options: { atMs?: number | und
       nowMs,
       nodes: nodeIds.map((node) => ({ node, up: up.get(node) ?? false })),
       partitions: live.map((p) => {
-        const replicas = p.replicaLag.map((r) => ({ node: r.replica, state: r.state, lagRecords: r.lagRecords, lagSeconds: r.lagSeconds }));
+        const replicas = p.replicaLag.map((r) => ({ node: r.replica, state: r.state, lagRecords: r.lagRecords, lagSeconds: r.lagSeconds, peakLag: r.peakLag }));
         const followers = replicas.filter((r) => r.state !== 'leader');
         return {
           partition: p.partition,
@@ -103,6 +105,7 @@ export function partitionGrid(services: Services, options: { atMs?: number | und
         state,
         lagRecords: leads ? 0 : (series.at(`lag_records:${p}:${node}`, atMs) ?? null),
         lagSeconds: leads ? 0 : (series.at(`lag_seconds:${p}:${node}`, atMs) ?? null),
+        peakLag: null,
       };
     });
     const followers = replicas.filter((r) => r.state !== 'leader');

@@ -26,6 +26,20 @@ describe('replica state', () => {
     expect(t.observe(0, 2, follower(true), back + IN_SYNC_AFTER_MS)).toBe('in-sync');
   });
 
+  it('while hysteresis holds a caught-up follower lagging, the episode\'s worst lag says why', () => {
+    const t = new ReplicaStateTracker();
+    const behind = (records: number, seconds: number): ReplicaObservation => ({ ...follower(false, records), lagSeconds: seconds });
+    t.observe(0, 2, follower(true), 0);
+    t.observe(0, 2, behind(3, 1.5), 1_000);
+    expect(t.observe(0, 2, behind(3, 1.5), 1_000 + LAGGING_AFTER_MS)).toBe('lagging');
+    t.observe(0, 2, behind(7, 4.25), 5_000);
+    // Caught up: the figures read 0, the state is still lagging, and the peak explains it.
+    expect(t.observe(0, 2, follower(true), 6_000)).toBe('lagging');
+    expect(t.peakLag(0, 2)).toEqual({ records: 7, seconds: 4.25 });
+    expect(t.observe(0, 2, follower(true), 6_000 + IN_SYNC_AFTER_MS)).toBe('in-sync');
+    expect(t.peakLag(0, 2)).toBeNull();
+  });
+
   it('a caught-up follower whose flag drops is not lagging until the silence lasts SILENT_LAGGING_AFTER_MS', () => {
     const t = new ReplicaStateTracker();
     expect(t.observe(2, 1, follower(false, 0), 0)).toBe('in-sync');

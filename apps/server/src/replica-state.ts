@@ -61,6 +61,22 @@ interface Tracked {
   candidateSinceMs: number;
   /** Since when the engine's in-sync flag has been down (null = up). */
   flagDownSinceMs: number | null;
+  /** The worst lag seen since the replica became lagging (null while it is not lagging). */
+  peak: PeakLag | null;
+}
+
+/**
+ * Why a replica reads "lagging": the worst lag of its current lagging episode. Hysteresis keeps a
+ * follower lagging for a while after it caught up; this is the figure that made it so, shown next to
+ * a current lag of 0 so that the state and the figures never seem to disagree.
+ */
+export interface PeakLag {
+  records: number | null;
+  seconds: number | null;
+}
+
+function maxKnown(a: number | null, b: number | null): number | null {
+  return a === null ? b : b === null ? a : Math.max(a, b);
 }
 
 /** Per (partition, replica) state with hysteresis between in-sync and lagging. */
@@ -69,6 +85,17 @@ export class ReplicaStateTracker {
 
   observe(partition: number, replica: number, o: ReplicaObservation, nowMs: number): ReplicaState {
     const key = `${partition}:${replica}`;
+    const t = this.next(key, o, nowMs);
+    t.peak = t.state !== 'lagging' ? null : { records: maxKnown(t.peak?.records ?? null, o.lagRecords), seconds: maxKnown(t.peak?.seconds ?? null, o.lagSeconds) };
+    return t.state;
+  }
+
+  /** The worst lag of the replica's current lagging episode (null unless it is lagging). */
+  peakLag(partition: number, replica: number): PeakLag | null {
+    return this.tracked.get(`${partition}:${replica}`)?.peak ?? null;
+  }
+
+  private next(key: string, o: ReplicaObservation, nowMs: number): Tracked {
     const prev = this.tracked.get(key);
     const flagDownSinceMs = o.engineInSync === false ? (prev?.flagDownSinceMs ?? nowMs) : null;
     const raw = rawState(o, flagDownSinceMs === null ? 0 : nowMs - flagDownSinceMs);
@@ -76,13 +103,14 @@ export class ReplicaStateTracker {
     const followerPrev = prev !== undefined && (prev.state === 'in-sync' || prev.state === 'lagging');
     if (prev === undefined || !followerRaw || !followerPrev) {
       // Facts (offline, leader, unknown) and the first measured state apply at once.
-      this.tracked.set(key, { state: raw, candidate: null, candidateSinceMs: nowMs, flagDownSinceMs });
-      return raw;
+      const fresh: Tracked = { state: raw, candidate: null, candidateSinceMs: nowMs, flagDownSinceMs, peak: null };
+      this.tracked.set(key, fresh);
+      return fresh;
     }
     prev.flagDownSinceMs = flagDownSinceMs;
     if (raw === prev.state) {
       prev.candidate = null;
-      return prev.state;
+      return prev;
     }
     if (prev.candidate !== raw) {
       prev.candidate = raw;
@@ -93,7 +121,7 @@ export class ReplicaStateTracker {
       prev.state = raw;
       prev.candidate = null;
     }
-    return prev.state;
+    return prev;
   }
 }
 

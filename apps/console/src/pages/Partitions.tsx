@@ -2,7 +2,7 @@ import { useMemo, useState } from 'react';
 import { Panel } from '../components.tsx';
 import { usePartitionDetail, usePartitionEpochs, usePartitionMap } from '../api.ts';
 import { formatCount, formatDateTime, formatMs, formatTime } from '../format.ts';
-import type { MapPartition, PartitionMapModel, PartitionProblem, ReplicaRole } from '../model.ts';
+import { heldLagText, type MapPartition, type PartitionMapModel, type PartitionProblem, type ReplicaRole } from '../model.ts';
 import { EpochTrack } from '../charts/EpochTrack.tsx';
 import { TimeScrubber } from './TimeScrubber.tsx';
 import type { PageProps } from './types.ts';
@@ -227,6 +227,7 @@ function PartitionDetail({ id, view, update, map }: { id: number; map: Partition
                     <td>{r.node}</td>
                     <td className={ROLE_TEXT[r.role].className} data-testid={`partition-cell-${id}-${r.node}`} data-role={r.role}>
                       {ROLE_TEXT[r.role].short} {ROLE_TEXT[r.role].long}
+                      {heldLagText(r) === null ? null : <span className="muted"> ({heldLagText(r)})</span>}
                     </td>
                     <td>{r.lagRecords === null ? 'unknown' : formatCount(r.lagRecords)}</td>
                     <td>{r.lagSeconds === null ? 'unknown' : r.lagSeconds.toFixed(3)}</td>

@@ -5,7 +5,7 @@ import { formatCount } from '../format.ts';
 import { TimeSeriesChart } from '../charts/lazy.ts';
 import { LagHeatmap } from '../charts/lazy.ts';
 import type { TimeSeries } from '../charts/TimeSeriesChart.tsx';
-import type { Annotation, ReplicationSummaryModel } from '../model.ts';
+import { heldLagText, type Annotation, type ReplicationSummaryModel } from '../model.ts';
 import { Filters } from './Filters.tsx';
 import { ROLE_TEXT } from './Partitions.tsx';
 import { TimeScrubber } from './TimeScrubber.tsx';
@@ -96,7 +96,7 @@ function UnderReplicated({ m, onOpen }: { m: ReplicationSummaryModel; onOpen: (p
                 <td>{u.leader === null ? 'none' : `node ${u.leader}`}</td>
                 <td>
                   {u.replicas
-                    .map((r) => `node ${r.node}: ${ROLE_TEXT[r.role].long}, ${r.lagRecords === null ? 'lag unknown' : `${formatCount(r.lagRecords)} records`}${r.lagSeconds === null ? '' : ` / ${r.lagSeconds.toFixed(3)} s`}`)
+                    .map((r) => `node ${r.node}: ${ROLE_TEXT[r.role].long}, ${heldLagText(r) ?? `${r.lagRecords === null ? 'lag unknown' : `${formatCount(r.lagRecords)} records`}${r.lagSeconds === null ? '' : ` / ${r.lagSeconds.toFixed(3)} s`}`}`)
                     .join('; ')}
                 </td>
               </tr>

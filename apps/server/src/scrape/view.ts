@@ -3,7 +3,7 @@
 // Replica states come from replica-state.ts (one definition, with hysteresis); every change of
 // the map is filed in its history, so the map can be read at any retained moment.
 
-import { countsInSync, isUnderReplicated, knownFigure, RECENT_ELECTION_MS, ReplicaStateTracker, type ReplicaState } from '../replica-state.ts';
+import { countsInSync, isUnderReplicated, knownFigure, RECENT_ELECTION_MS, ReplicaStateTracker, type PeakLag, type ReplicaState } from '../replica-state.ts';
 import { MapHistory } from '../store/map-history.ts';
 import type { NodeSnapshot } from './snapshot.ts';
 
@@ -18,6 +18,8 @@ export interface ReplicaView {
   /** null = unknown (no leader measures this follower, or it has not reported it yet). */
   lagRecords: number | null;
   lagSeconds: number | null;
+  /** While lagging: the worst lag of this lagging episode (it may have caught up since; hysteresis holds the state). */
+  peakLag: PeakLag | null;
   /** What this replica itself reports (null when its node is down or not scraped). */
   logEndOffset: number | null;
   up: boolean;
@@ -101,7 +103,7 @@ export class ClusterView {
         const lagSeconds = isLeader ? 0 : knownFigure(lag?.lagSeconds);
         const up = entry?.up ?? false;
         const state = this.states.observe(p, r, { up, isLeader, partitionLed: leader !== 0, engineInSync: lag?.inSync ?? null, lagRecords, lagSeconds }, nowMs);
-        return { replica: r, isLeader, state, inSync: countsInSync(state), lagRecords, lagSeconds, logEndOffset: own?.logEndOffset ?? null, up };
+        return { replica: r, isLeader, state, inSync: countsInSync(state), lagRecords, lagSeconds, peakLag: this.states.peakLag(p, r), logEndOffset: own?.logEndOffset ?? null, up };
       });
       const inSync = replicaLag.filter((r) => r.inSync).map((r) => r.replica);
       const term = leaderGauges?.term ?? Math.max(0, ...entries.map((e) => e.snapshot.partitions.get(p)?.term ?? 0));
