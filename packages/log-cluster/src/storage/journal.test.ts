@@ -439,6 +439,88 @@ describe('group commit', () => {
   });
 });
 
+/** Holds every sync of the identifier files until released (or failed), to see the two flush steps apart. */
+class GatedIdentifiersDisk extends CountingDisk {
+  private held: { done: IoCallback; run: (done: IoCallback) => void }[] = [];
+  constructor(inner: Disk) {
+    super(inner);
+  }
+  override open(name: string): DiskFile {
+    const file = super.open(name);
+    if (!name.endsWith('.ids')) return file;
+    return { ...file, sync: (done: IoCallback) => void this.held.push({ done, run: (d) => file.sync(d) }) };
+  }
+  get waiting(): number {
+    return this.held.length;
+  }
+  release(error: Error | null = null): void {
+    const held = this.held;
+    this.held = [];
+    for (const h of held) {
+      if (error === null) h.run(h.done);
+      else setImmediate(() => h.done(error));
+    }
+  }
+}
+
+describe('pipelined flushes', () => {
+  const until = async (condition: () => boolean): Promise<void> => {
+    while (!condition()) await new Promise((resolve) => setTimeout(resolve, 2));
+  };
+
+  it('the next batch writes and syncs its records while the previous one syncs its identifiers; batches finish in order', async () => {
+    const disk = new GatedIdentifiersDisk(new FileDisk(directory));
+    const { journal } = Journal.open(disk, OPTIONS);
+    const done: string[] = [];
+    journal.appendEntries(1, entries(1, 2, 1, 0));
+    journal.flush((error) => done.push(`a ${String(error)}`));
+    await until(() => disk.waiting === 1);
+    journal.appendEntries(1, entries(3, 4, 1, 4));
+    journal.flush((error) => done.push(`b ${String(error)}`));
+    const segment = segmentFiles()[0]!;
+    // b's records are durable while a's identifiers are still held: the second step costs no throughput.
+    await until(() => disk.syncs.get(segment) === 2);
+    expect(done).toEqual([]);
+    disk.release();
+    await until(() => disk.waiting === 1); // b's identifiers, only after a's
+    expect(done).toEqual(['a null']);
+    disk.release();
+    await until(() => done.length === 2);
+    expect(done).toEqual(['a null', 'b null']);
+    journal.close();
+    const { journal: reopened, report } = Journal.open(new FileDisk(directory), OPTIONS);
+    expect(report).toMatchObject({ truncatedBytes: 0, corruption: null, faulty: [] });
+    expect(reopened.log(1).entries(1, 5, 1 << 20)).toEqual(entries(1, 4, 1, 0));
+    reopened.close();
+  });
+
+  it('a failed identifier sync fails that batch and every later one, and takes all of them back', async () => {
+    const disk = new GatedIdentifiersDisk(new FileDisk(directory));
+    const { journal } = Journal.open(disk, OPTIONS);
+    journal.appendEntries(1, entries(1, 2, 1, 0));
+    await Promise.all([flush(journal), until(() => disk.waiting === 1).then(() => disk.release())]);
+    const done: string[] = [];
+    journal.appendEntries(1, entries(3, 4, 1, 4));
+    journal.flush((error) => done.push(`b ${error?.message ?? 'ok'}`));
+    await until(() => disk.waiting === 1);
+    journal.appendEntries(1, entries(5, 6, 1, 8));
+    journal.flush((error) => done.push(`c ${error?.message ?? 'ok'}`));
+    await until(() => disk.syncs.get(segmentFiles()[0]!) === 3);
+    disk.release(new Error('EIO'));
+    await until(() => done.length === 2);
+    expect(done).toEqual(['b EIO', 'c EIO']);
+    // In memory and on disk, only the first batch is left; the journal goes on from there.
+    expect(journal.log(1).lastIndex()).toBe(2);
+    journal.appendEntries(1, entries(3, 3, 2, 4));
+    await Promise.all([flush(journal), until(() => disk.waiting === 1).then(() => disk.release())]);
+    journal.close();
+    const { journal: reopened, report } = Journal.open(new FileDisk(directory), OPTIONS);
+    expect(report).toMatchObject({ truncatedBytes: 0, corruption: null, faulty: [] });
+    expect(reopened.log(1).entries(1, 4, 1 << 20)).toEqual([...entries(1, 2, 1, 0), ...entries(3, 3, 2, 4)]);
+    reopened.close();
+  });
+});
+
 /** The simulator's scheduler in miniature: callbacks run only when the test says. */
 class ManualScheduler {
   private queue: { atMs: number; seq: number; fn: () => void }[] = [];

@@ -127,6 +127,12 @@ interface Batch {
   readonly waiters: IoCallback[];
   /** When its flush began (options.now()), once it has. */
   flushStartedMs: number;
+  /** Set when its flush starts: how to take its writes back, its identifier writes, what goes once it is durable. */
+  undo: (() => void)[];
+  identifierWrites: { file: DiskFile; data: Uint8Array | readonly Uint8Array[] }[];
+  obsoleteStateFiles: StateFileInfo[];
+  /** Its records and hard states are durable (first step done); its identifiers may not be yet. */
+  recordsDurable: boolean;
 }
 
 interface EntryMeta {
@@ -146,11 +152,18 @@ export class Journal {
   private readonly files = new Map<string, DiskFile>();
   private nextBatchId = 1;
   private staged: Batch;
+  /** The batch whose records are being written and synced (the first step); at most one. */
   private inFlight: Batch | null = null;
+  /** Batches whose flush started and has not finished, oldest first (inFlight is the last, if any). */
+  private unfinished: Batch[] = [];
+  /** The oldest unfinished batches are writing their identifiers (the second step; one group at a time). */
+  private identifiersRunning = false;
+  /** A step failed: once nothing is in flight, every unfinished batch is undone and fails. */
+  private failure: Error | null = null;
   private closed = false;
   private readonly identifiersOn: boolean;
-  /** The flush in flight stopped on a full disk: this re-runs the step that failed. */
-  private blockedRetry: (() => void) | null = null;
+  /** Steps stopped on a full disk (a batch's records and an older one's identifiers, at most): each re-runs. */
+  private blockedRetries: (() => void)[] = [];
   // FIFO cache of written entry data; stale items (replaced entries) age out like the rest.
   private cacheQueue: { log: PartitionLog; index: number; data: Uint8Array }[] = [];
   private cacheHead = 0;
@@ -253,12 +266,13 @@ export class Journal {
     const staged = this.staged;
     if (staged.records.length === 0 && staged.hardStates.size === 0 && staged.removeAfter.length === 0 && staged.removeMarkersAfter.length === 0) {
       // Nothing new: done when what is already in flight is durable.
-      if (this.inFlight !== null) this.inFlight.waiters.push(done);
+      const newest = this.unfinished[this.unfinished.length - 1];
+      if (newest !== undefined) newest.waiters.push(done);
       else done(null);
       return;
     }
     staged.waiters.push(done);
-    if (this.inFlight === null) this.startFlush();
+    if (this.inFlight === null && this.failure === null) this.startFlush();
   }
 
   /**
@@ -276,7 +290,9 @@ export class Journal {
 
   pendingBytes(): number {
     const bytes = (batch: Batch): number => batch.recordBytes + batch.hardStates.size * STATE_RECORD_BYTES;
-    return bytes(this.staged) + (this.inFlight === null ? 0 : bytes(this.inFlight));
+    let total = bytes(this.staged);
+    for (const batch of this.unfinished) total += bytes(batch);
+    return total;
   }
 
   /**
@@ -360,7 +376,7 @@ export class Journal {
   // ---- staging ------------------------------------------------------------------------------
 
   private newBatch(): Batch {
-    return { id: this.nextBatchId++, records: [], recordBytes: 0, located: new Set(), written: [], hardStates: new Map(), removeAfter: [], identifiers: [], removeMarkersAfter: [], waiters: [], flushStartedMs: 0 };
+    return { id: this.nextBatchId++, records: [], recordBytes: 0, located: new Set(), written: [], hardStates: new Map(), removeAfter: [], identifiers: [], removeMarkersAfter: [], waiters: [], flushStartedMs: 0, undo: [], identifierWrites: [], obsoleteStateFiles: [], recordsDurable: false };
   }
 
   private stageStart(log: PartitionLog, start: SnapshotMeta, kept: boolean): void {
@@ -375,15 +391,16 @@ export class Journal {
   // ---- flushing -----------------------------------------------------------------------------
 
   private startFlush(): void {
-    invariant(this.inFlight === null, 'one flush at a time');
+    invariant(this.inFlight === null, 'one batch writes its records at a time');
     const batch = this.staged;
     batch.flushStartedMs = this.options.now();
     this.inFlight = batch;
+    this.unfinished.push(batch);
     this.staged = this.newBatch();
-    const undo: (() => void)[] = [];
+    const undo = batch.undo;
     const writes: { file: DiskFile; data: Uint8Array | readonly Uint8Array[] }[] = [];
     /** Written once `writes` are durable: an identifier on disk then proves its record was. */
-    const identifierWrites: typeof writes = [];
+    const identifierWrites = batch.identifierWrites;
     let obsoleteStateFiles: StateFileInfo[] = [];
 
     if (batch.recordBytes > 0) {
@@ -403,9 +420,8 @@ export class Journal {
       writes.push({ file: segment.file, data: batch.records });
       if (this.identifiersOn && batch.identifiers.length > 0) {
         // Same flush, separate file: a fault that damages the records leaves their identifiers.
+        // Its undo is taken when the identifiers are written: older batches' may not be queued yet.
         const ids = this.openFile(identifiersFileName(segment.name));
-        const idsSizeBefore = ids.size();
-        undo.push(() => ids.truncate(idsSizeBefore));
         identifierWrites.push({ file: ids, data: encodeIdentifiers(batch.identifiers, base) });
       }
     }
@@ -439,32 +455,114 @@ export class Journal {
       writes.push({ file: state.file, data }, { file: state.copy, data });
     }
 
-    if (writes.length === 0) {
-      // Only segment or marker removals were staged.
-      this.finishFlush(batch, null, undo, obsoleteStateFiles);
-      return;
-    }
+    batch.obsoleteStateFiles = obsoleteStateFiles;
     // Every append, then one sync per file; then the identifiers, the same way. Two steps, so that
     // a crash can never leave an identifier naming a record that was not durable: recovery may then
     // cut every unnamed bad tail (torn) and trust every named one to have been acknowledged.
-    const finish = (failure: Error | null): void => this.finishFlush(batch, failure, undo, obsoleteStateFiles);
-    this.writeAll(writes, (failure) => {
-      if (failure !== null || identifierWrites.length === 0 || this.closed) finish(failure);
-      else this.writeAll(identifierWrites, finish);
+    // Pipelined: the next batch writes its records while this one writes its identifiers, so the
+    // second step never holds up the next batch's first. Batches finish strictly in order.
+    if (writes.length === 0) this.recordsWritten(batch, null); // only segment or marker removals were staged
+    else this.writeAll(writes, (failure) => this.recordsWritten(batch, failure));
+  }
+
+  /** The first step of `batch` ended: its identifiers may go, and the next batch may start. */
+  private recordsWritten(batch: Batch, failure: Error | null): void {
+    invariant(this.inFlight === batch, 'records written by the batch in flight');
+    this.inFlight = null;
+    if (this.closed) return this.failClosed();
+    // An older batch's identifiers failed meanwhile: this one is undone with it.
+    const failed = failure ?? this.failure;
+    if (failed !== null) return this.fail(failed);
+    batch.recordsDurable = true;
+    this.writeIdentifiers();
+    if (this.inFlight === null && this.failure === null && !this.closed && this.staged.waiters.length > 0) this.startFlush();
+  }
+
+  /**
+   * Runs the second step of the oldest unfinished batches whose records are durable: their
+   * identifiers in one write and one sync per file (group commit again), then they finish in order.
+   */
+  private writeIdentifiers(): void {
+    if (this.identifiersRunning || this.failure !== null) return;
+    const group: Batch[] = [];
+    for (const batch of this.unfinished) {
+      if (!batch.recordsDurable) break;
+      group.push(batch);
+    }
+    const oldest = group[0];
+    if (oldest === undefined) return;
+    const pieces = new Map<DiskFile, Uint8Array[]>();
+    for (const batch of group) {
+      for (const { file, data } of batch.identifierWrites) {
+        const list = pieces.get(file) ?? [];
+        if (data instanceof Uint8Array) list.push(data);
+        else list.push(...data);
+        pieces.set(file, list);
+      }
+    }
+    this.identifiersRunning = true;
+    const finishGroup = (): void => {
+      for (const batch of group) this.finishFlush(batch);
+      this.identifiersRunning = false;
+      if (this.closed) return;
+      // A newer batch's records failed meanwhile: now that nothing is in flight, undo the rest.
+      if (this.failure !== null) return this.fail(this.failure);
+      this.writeIdentifiers();
+    };
+    if (pieces.size === 0) return finishGroup();
+    for (const file of pieces.keys()) {
+      // Undone last (the group's oldest batch), so a failure takes back every identifier of the group.
+      const sizeBefore = file.size();
+      oldest.undo.push(() => file.truncate(sizeBefore));
+    }
+    this.writeAll([...pieces].map(([file, data]) => ({ file, data })), (failure) => {
+      if (this.closed) {
+        this.identifiersRunning = false;
+        return this.failClosed();
+      }
+      if (failure !== null) {
+        this.identifiersRunning = false;
+        return this.fail(failure);
+      }
+      finishGroup();
     });
+  }
+
+  /** A step failed: once no step is in flight, every unfinished batch is undone, newest first. */
+  private fail(error: Error): void {
+    this.failure ??= error;
+    if (this.inFlight !== null || this.identifiersRunning) return;
+    const failed = this.unfinished;
+    const failure = this.failure;
+    this.unfinished = [];
+    this.failure = null;
+    // The files go back to what was durable before, and the in-memory view is rebuilt from
+    // them: everything staged since is dropped and its waiters fail too.
+    for (const batch of [...failed].reverse()) for (const step of batch.undo.reverse()) step();
+    const dropped = this.staged;
+    this.staged = this.newBatch();
+    this.recover();
+    for (const waiter of [...failed.flatMap((batch) => batch.waiters), ...dropped.waiters]) waiter(failure);
+  }
+
+  private failClosed(): void {
+    if (this.inFlight !== null || this.identifiersRunning) return;
+    const failed = this.unfinished;
+    this.unfinished = [];
+    for (const waiter of failed.flatMap((batch) => batch.waiters)) waiter(this.failure ?? new Error('journal closed'));
   }
 
   /** Whether the flush in flight waits for disk space (see retryBlockedFlush). */
   isBlocked(): boolean {
-    return this.blockedRetry !== null;
+    return this.blockedRetries.length > 0;
   }
 
-  /** Tries the flush that stopped on a full disk again; false when none waits. */
+  /** Tries the flush steps that stopped on a full disk again; false when none waits. */
   retryBlockedFlush(): boolean {
-    const retry = this.blockedRetry;
-    if (retry === null || this.closed) return false;
-    this.blockedRetry = null;
-    retry();
+    if (this.blockedRetries.length === 0 || this.closed) return false;
+    const retries = this.blockedRetries;
+    this.blockedRetries = [];
+    for (const retry of retries) retry();
     return true;
   }
 
@@ -487,11 +585,11 @@ export class Journal {
         });
         const wasBlocked = this.diskFull;
         this.diskFull = true;
-        this.blockedRetry = () => this.writeAll(writes, done);
+        this.blockedRetries.push(() => this.writeAll(writes, done));
         if (!wasBlocked) this.options.onDiskFull?.(true);
         return;
       }
-      if (failure === null && this.diskFull) {
+      if (failure === null && this.diskFull && this.blockedRetries.length === 0) {
         this.diskFull = false;
         this.options.onDiskFull?.(false);
       }
@@ -520,23 +618,11 @@ export class Journal {
     }
   }
 
-  private finishFlush(batch: Batch, error: Error | null, undo: (() => void)[], obsoleteStateFiles: StateFileInfo[]): void {
-    invariant(this.inFlight === batch, 'finishing the flush in flight');
-    this.inFlight = null;
-    if (this.closed) {
-      for (const waiter of batch.waiters) waiter(error ?? new Error('journal closed'));
-      return;
-    }
-    if (error !== null) {
-      // The files go back to what was durable before, and the in-memory view is rebuilt from
-      // them: everything staged since is dropped and its waiters fail too.
-      for (const step of undo.reverse()) step();
-      const dropped = this.staged;
-      this.staged = this.newBatch();
-      this.recover();
-      for (const waiter of [...batch.waiters, ...dropped.waiters]) waiter(error);
-      return;
-    }
+  /** Both steps of the oldest unfinished batch are durable: it is done. */
+  private finishFlush(batch: Batch): void {
+    invariant(this.unfinished[0] === batch && batch.recordsDurable, 'batches finish in order, once durable');
+    this.unfinished.shift();
+    const obsoleteStateFiles = batch.obsoleteStateFiles;
     for (const { log, index, data } of batch.written) {
       if (log.data.get(index) === data) this.cacheAdd(log, index, data);
     }
@@ -549,7 +635,9 @@ export class Journal {
     for (const marker of batch.removeMarkersAfter) this.disk.remove(marker);
     this.options.onFlushed?.(this.options.now() - batch.flushStartedMs, batch.recordBytes + batch.hardStates.size * STATE_RECORD_BYTES);
     for (const waiter of batch.waiters) waiter(null);
-    if (this.inFlight === null && !this.closed && this.staged.waiters.length > 0) this.startFlush();
+    if (this.closed) return;
+    this.writeIdentifiers();
+    if (this.inFlight === null && this.failure === null && this.staged.waiters.length > 0) this.startFlush();
   }
 
   // ---- cache --------------------------------------------------------------------------------
