@@ -1,4 +1,4 @@
-// `npm run bench -- engine [--seconds N] [--quick] [--sweep] [--sweep-only] [--ab]`: acknowledged durable
+// `npm run bench -- engine [--seconds N] [--quick] [--sweep] [--sweep-only] [--ab] [--identifiers-only]`: acknowledged durable
 // appends/s and append latency (open-loop, from the intended send time) of a 3-node RF=3 cluster,
 // embedded and as three processes over TCP, at the measured maximum and at 50 % of it, for 100 B and
 // 1 KiB records — beside the physical limit of the same disk and the simulator's seeds per minute.
@@ -155,6 +155,7 @@ export async function run(args: string[]): Promise<void> {
       sweep: { type: 'boolean', default: false },
       'sweep-only': { type: 'boolean', default: false },
       ab: { type: 'boolean', default: false },
+      'identifiers-only': { type: 'boolean', default: false },
     },
   });
   const seconds = values.quick ? 2 : Number(values.seconds);
@@ -174,6 +175,12 @@ export async function run(args: string[]): Promise<void> {
     const disk = measureDiskLimit(dataDir, values.quick ? 1 : 3);
     const preallocation = measurePreallocation(dataDir, values.quick ? 200 : 500);
     const points: Point[] = [];
+    if (values['identifiers-only']) {
+      // Just the A/B of what record identifiers cost (issue: protocol-aware recovery).
+      const ab = await identifiersCost(join(dataDir, 'identifiers-ab'), seconds);
+      console.log(`record identifiers, embedded 1 KiB at max, A/B alternated (${IDENTIFIERS_AB_ROUNDS} rounds each, medians): ${ab.withPerSec.toFixed(0)} appends/s with, ${ab.withoutPerSec.toFixed(0)} without = ${(ab.ratio * 100).toFixed(1)} % (cost ${((1 - ab.ratio) * 100).toFixed(1)} %, target ≤ 5 %)`);
+      return;
+    }
     const sweepOnly = values['sweep-only'];
     if (!sweepOnly) {
       const cluster = await EmbeddedCluster.start({ dataDir: join(dataDir, 'embedded'), nodeCount: 3, partitionCount: PARTITIONS });
