@@ -134,9 +134,18 @@ export class Scraper {
     await this.running;
   }
 
-  /** One scrape of every target, in parallel, then one series tick. */
+  /**
+   * One scrape of every target, in parallel, then one series tick. Targets start one event-loop
+   * turn apart: an in-process node's text is made and parsed in one synchronous run (~40 ms at
+   * 1 024 partitions), and five of them back to back held every HTTP request for ~200 ms each second.
+   */
   async tick(): Promise<void> {
-    await Promise.all(this.targets.map((t) => this.scrapeTarget(t)));
+    const scrapes: Promise<void>[] = [];
+    for (const t of this.targets) {
+      if (scrapes.length > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      scrapes.push(this.scrapeTarget(t));
+    }
+    await Promise.all(scrapes);
     const tMs = this.now();
     const series = this.stores.series;
     let appends = 0;
