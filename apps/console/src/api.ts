@@ -280,10 +280,6 @@ export function useScrapeStatus(): { lastScrapeMs: number | null; failing: boole
   return { lastScrapeMs: s.lastScrapeMs, failing: s.failing, connected: s.connected };
 }
 
-/**
- * The partition map now, or at `atMs` (scrubbing: a past moment never changes, so it is not
- * refreshed). `p99` adds each partition's append p99 (costlier: asked only when sorting by it).
- */
 function partitionMapQuery(atMs: number | null, p99: boolean) {
   return {
     queryKey: [...keys.partitions(), atMs, p99],
@@ -291,6 +287,10 @@ function partitionMapQuery(atMs: number | null, p99: boolean) {
   };
 }
 
+/**
+ * The partition map now, or at `atMs` (scrubbing: a past moment never changes, so it is not
+ * refreshed). `p99` adds each partition's append p99 (costlier: asked only when sorting by it).
+ */
 export function usePartitionMap(range: RangeSpec, atMs: number | null = null, p99 = false): UseQueryResult<PartitionMapModel> {
   return useQuery({
     ...partitionMapQuery(atMs, p99),
