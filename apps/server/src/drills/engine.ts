@@ -685,9 +685,13 @@ export class DrillEngine {
           const r = node.replica(q);
           if (r === undefined) continue;
           if (r.isLeader) leads.push(q);
-          // A follower may still learn of commits made before the cut; past the highest high
-          // watermark any replica had at the cut, the isolated node would be committing alone.
-          const before = this.maxHw(active.faultHw, q);
+          // A follower may still learn of commits made before the cut, and a leader may still
+          // count acknowledgements that were on their way when it was cut (their entries are on a
+          // majority). Past the highest high watermark any replica had at the cut and past what the
+          // majority side has committed since, the isolated node would be committing alone. (A
+          // divergent commit would also acknowledge writes the majority lacks: the verdict's
+          // ledger check counts those as lost.)
+          const before = Math.max(this.maxHw(active.faultHw, q), this.majoritySideHw(q, victim));
           if (r.hw > before) advanced.push(`p${q} ${before}→${r.hw}`);
         }
         const figure = `node ${victim} leads ${leads.length === 0 ? 'nothing' : `partitions ${leads.join(', ')}`}; high watermarks past any at the isolation: ${advanced.length === 0 ? 'none' : advanced.join(', ')}`;
@@ -835,6 +839,17 @@ export class DrillEngine {
       out.set(n, m);
     }
     return out;
+  }
+
+  /** The highest high watermark of the partition's replicas on running nodes other than `excluded`. */
+  private majoritySideHw(partition: number, excluded: number): number {
+    let hw = 0;
+    for (const id of this.cluster.replicasOf(partition)) {
+      if (id === excluded) continue;
+      const node = this.cluster.node(id);
+      if (node !== null && node.isRunning) hw = Math.max(hw, node.replica(partition)?.hw ?? 0);
+    }
+    return hw;
   }
 
   private maxHw(snapshot: Map<number, Map<number, number>>, partition: number): number {
