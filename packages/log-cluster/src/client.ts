@@ -264,6 +264,12 @@ export class LogClient {
     /** Replicas that failed us in this pass; a pass ends when all have, with a backoff. */
     const tried = new Set<NodeId>();
     let lastError: LogError | null = null;
+    /** `node` failed us: forget it as leader when it was one, try the next replica, back off after a full pass. */
+    const moveOn = async (node: NodeId, replicas: readonly NodeId[], forgetLeader: boolean): Promise<void> => {
+      if (forgetLeader) this.leaders.delete(partition);
+      rotation++;
+      if (await this.afterFailure(tried, node, replicas, passes)) passes++;
+    };
     while (!this.closed) {
       if (this.scheduler.now() >= deadlineMs) {
         throw new LogError('Timeout', `partition ${partition}: no answer within ${this.options.appendTimeoutMs} ms${lastError ? ` (last error: ${lastError.message})` : ''}`, { partition });
@@ -280,9 +286,7 @@ export class LogClient {
       } catch (error) {
         lastError = error instanceof LogError ? error : new LogError('Unavailable', `node ${node}: ${String(error)}`);
         this.suspect(node);
-        if (this.leaders.get(partition) === node) this.leaders.delete(partition);
-        rotation++;
-        if (await this.afterFailure(tried, node, replicas, passes)) passes++;
+        await moveOn(node, replicas, this.leaders.get(partition) === node);
         continue;
       }
       if (response.kind !== 'error') {
@@ -302,17 +306,13 @@ export class LogClient {
           this.leaders.set(partition, hint);
           continue;
         }
-        if (this.leaders.get(partition) === node || this.leaders.get(partition) === hint) this.leaders.delete(partition);
-        rotation++;
-        if (await this.afterFailure(tried, node, replicas, passes)) passes++;
+        await moveOn(node, replicas, this.leaders.get(partition) === node || this.leaders.get(partition) === hint);
         continue;
       }
       if (error.details.partition === undefined) {
         // Node-level (the node is down or stopping): as a connection error.
         this.suspect(node);
-        if (this.leaders.get(partition) === node) this.leaders.delete(partition);
-        rotation++;
-        if (await this.afterFailure(tried, node, replicas, passes)) passes++;
+        await moveOn(node, replicas, this.leaders.get(partition) === node);
         continue;
       }
       // The partition's leader is there but cannot serve yet (no commit in its term, full queue,
