@@ -272,7 +272,12 @@ export class Journal {
       return;
     }
     staged.waiters.push(done);
-    if (this.inFlight === null && this.failure === null) this.startFlush();
+    this.startFlushIfDue();
+  }
+
+  /** Starts the next batch's first step when one waits and nothing holds it back (one in flight, a failure being undone). */
+  private startFlushIfDue(): void {
+    if (this.inFlight === null && this.failure === null && !this.closed && this.staged.waiters.length > 0) this.startFlush();
   }
 
   /**
@@ -475,7 +480,7 @@ export class Journal {
     if (failed !== null) return this.fail(failed);
     batch.recordsDurable = true;
     this.writeIdentifiers();
-    if (this.inFlight === null && this.failure === null && !this.closed && this.staged.waiters.length > 0) this.startFlush();
+    this.startFlushIfDue();
   }
 
   /**
@@ -637,7 +642,7 @@ export class Journal {
     for (const waiter of batch.waiters) waiter(null);
     if (this.closed) return;
     this.writeIdentifiers();
-    if (this.inFlight === null && this.failure === null && this.staged.waiters.length > 0) this.startFlush();
+    this.startFlushIfDue();
   }
 
   // ---- cache --------------------------------------------------------------------------------
