@@ -660,6 +660,56 @@ describe('journal on preallocated segments', () => {
     third.close();
   });
 
+  it('leaves a plain active segment (a fresh journal\'s first, and the one a restart reopened) for a zero-filled one once one is ready, identifiers included, and loses nothing', async () => {
+    let nowMs = 0;
+    const clocked: JournalOptions = { ...options, now: () => nowMs };
+    const disk = new FileDisk(directory);
+    const { journal } = Journal.open(disk, clocked);
+    let last = 0;
+    const appendOne = async (into: Journal): Promise<void> => {
+      last++;
+      into.appendEntries(1, entries(last, last, 1, (last - 1) * 2, ENTRY_BYTES));
+      await flush(into);
+    };
+    await appendOne(journal);
+    await appendOne(journal);
+    // Nothing was ready when the journal started: its first segment is a plain, growing file.
+    expect(segmentFiles()).toEqual(['seg-00000000000000000001.log']);
+    expect(fs.statSync(path.join(directory, 'seg-00000000000000000001.log')).size).toBeLessThan(SEGMENT_BYTES);
+    const spareReady = async (bytes: number): Promise<void> => {
+      for (let i = 0; i < 1000 && !disk.preallocatedReady(bytes); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    };
+    await spareReady(SEGMENT_BYTES);
+    await spareReady(SEGMENT_BYTES / 8);
+    nowMs += 2000;
+    await appendOne(journal);
+    expect(segmentFiles()).toEqual(['seg-00000000000000000001.log', 'seg-00000000000000000002.log']);
+    expect(fs.statSync(path.join(directory, 'seg-00000000000000000002.log')).size).toBe(SEGMENT_BYTES);
+    expect(fs.statSync(path.join(directory, 'seg-00000000000000000002.ids')).size).toBe(SEGMENT_BYTES / 8);
+
+    // Crash and restart: recovery cuts the zeros of the active segment, so it is plain again and
+    // is left for a zero-filled one the same way.
+    const restartedDisk = new FileDisk(directory);
+    const { journal: reopened, report } = Journal.open(restartedDisk, clocked);
+    expect(report.corruption).toBeNull();
+    expect(report.faulty).toEqual([]);
+    expect(reopened.log(1).lastIndex()).toBe(last);
+    await appendOne(reopened);
+    await appendOne(reopened);
+    for (let i = 0; i < 1000 && !(restartedDisk.preallocatedReady(SEGMENT_BYTES) && restartedDisk.preallocatedReady(SEGMENT_BYTES / 8)); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    nowMs += 2000;
+    await appendOne(reopened);
+    expect(segmentFiles()).toHaveLength(3);
+    expect(fs.statSync(path.join(directory, segmentFiles()[2]!)).size).toBe(SEGMENT_BYTES);
+    reopened.close();
+
+    const { journal: third, report: again } = Journal.open(new FileDisk(directory), clocked);
+    expect(again.corruption).toBeNull();
+    expect(again.truncatedBytes).toBe(0);
+    expect(third.log(1).entries(1, last + 1, 1 << 30)).toEqual(Array.from({ length: last }, (_, i) => entries(i + 1, i + 1, 1, i * 2, ENTRY_BYTES)[0]));
+    third.close();
+  });
+
   it('treats a torn record followed by the zeros of a preallocated segment as a torn tail, not corruption', async () => {
     const disk = new FileDisk(directory);
     const { journal } = Journal.open(disk, options);

@@ -74,6 +74,16 @@ const SNAPSHOT_PAYLOAD_BYTES = 25;
 export const RECORD_BYTES_MAX = 64 << 20;
 /** appendEntries splits into records of about this much data, so one bad CRC costs little. */
 const RECORD_ENTRIES_BYTES_TARGET = 1 << 20;
+/**
+ * Identifier files are zero-filled ahead too, at this fraction of a segment (52 bytes per record:
+ * enough unless records average under ~420 bytes, and past it the file just grows), so their
+ * durable writes commit no size change either.
+ */
+const IDENTIFIERS_PREALLOCATE_FRACTION = 8;
+/** How often a plain active segment asks whether a zero-filled one is ready (see rollToPreallocated). */
+const PREALLOCATION_ASK_MS = 1000;
+/** ...once it holds at least this fraction of a segment. */
+const PREALLOCATION_ROLL_FRACTION = 64;
 export const ENTRY_DATA_BYTES_MAX = RECORD_BYTES_MAX - RECORD_BODY_HEADER_BYTES - ENTRIES_COUNT_BYTES - ENTRY_HEADER_BYTES;
 export const PARTITION_MAX = 0xffff_ffff;
 const SEQUENCE_DIGITS = 20;
@@ -100,6 +110,8 @@ interface SegmentInfo {
   lastWriteMs: number;
   /** Retention removes it once the batch carrying the new log starts is durable. */
   deleting: boolean;
+  /** Zero-filled ahead (see rollToPreallocated); false for a plain file or one recovery reopened. */
+  readonly preallocated: boolean;
 }
 
 interface StateFileInfo {
@@ -162,6 +174,7 @@ export class Journal {
   private failure: Error | null = null;
   private closed = false;
   private readonly identifiersOn: boolean;
+  private preallocationAskedMs = Number.NEGATIVE_INFINITY;
   /** Steps stopped on a full disk (a batch's records and an older one's identifiers, at most): each re-runs. */
   private blockedRetries: (() => void)[] = [];
   // FIFO cache of written entry data; stale items (replaced entries) age out like the rest.
@@ -410,7 +423,7 @@ export class Journal {
 
     if (batch.recordBytes > 0) {
       let segment = this.activeSegment();
-      if (segment.file.size() > 0 && segment.file.size() + batch.recordBytes > this.options.segmentBytes) {
+      if (segment.file.size() > 0 && (segment.file.size() + batch.recordBytes > this.options.segmentBytes || this.rollToPreallocated(segment))) {
         segment = this.createSegment(segment.seq + 1);
         const created = segment;
         undo.push(() => this.dropSegment(created));
@@ -426,7 +439,7 @@ export class Journal {
       if (this.identifiersOn && batch.identifiers.length > 0) {
         // Same flush, separate file: a fault that damages the records leaves their identifiers.
         // Its undo is taken when the identifiers are written: older batches' may not be queued yet.
-        const ids = this.openFile(identifiersFileName(segment.name));
+        const ids = this.openFile(identifiersFileName(segment.name), this.identifiersPreallocateBytes());
         identifierWrites.push({ file: ids, data: encodeIdentifiers(batch.identifiers, base) });
       }
     }
@@ -695,10 +708,33 @@ export class Journal {
     return state;
   }
 
+  /**
+   * Whether to leave a plain active segment (a fresh journal's first, or the one recovery reopened
+   * and cut to its data) for a zero-filled one as soon as the disk has one ready: appends to a
+   * growing file commit its size with every sync, and a restarted node would otherwise pay that
+   * for up to a whole segment. Asked at most once a second (it may start the preparation).
+   */
+  private rollToPreallocated(segment: SegmentInfo): boolean {
+    const disk = this.disk;
+    // Not for the first bytes: a segment that small is not worth a roll (and a journal that only
+    // ever writes a little keeps one file).
+    if (segment.preallocated || disk.preallocatedReady === undefined || segment.file.size() < this.options.segmentBytes / PREALLOCATION_ROLL_FRACTION) return false;
+    const nowMs = this.options.now();
+    if (nowMs - this.preallocationAskedMs < PREALLOCATION_ASK_MS) return false;
+    this.preallocationAskedMs = nowMs;
+    const identifiersReady = !this.identifiersOn || disk.preallocatedReady(this.identifiersPreallocateBytes());
+    return disk.preallocatedReady(this.options.segmentBytes) && identifiersReady;
+  }
+
+  private identifiersPreallocateBytes(): number {
+    return Math.ceil(this.options.segmentBytes / IDENTIFIERS_PREALLOCATE_FRACTION);
+  }
+
   private createSegment(seq: number): SegmentInfo {
     const name = `seg-${String(seq).padStart(SEQUENCE_DIGITS, '0')}.log`;
     // Zero-filled ahead of time where the disk can (etcd's file pipeline): appends only overwrite.
-    const segment: SegmentInfo = { seq, name, file: this.openFile(name, this.options.segmentBytes), lastWriteMs: this.options.now(), deleting: false };
+    const preallocated = this.disk.preallocatedReady?.(this.options.segmentBytes) === true;
+    const segment: SegmentInfo = { seq, name, file: this.openFile(name, this.options.segmentBytes), lastWriteMs: this.options.now(), deleting: false, preallocated };
     this.segments.push(segment);
     return segment;
   }
@@ -781,7 +817,7 @@ export class Journal {
     const nowMs = this.options.now();
     for (let s = 0; s < segmentNames.length; s++) {
       const { seq, name } = segmentNames[s]!;
-      const segment: SegmentInfo = { seq, name, file: this.openFile(name), lastWriteMs: nowMs, deleting: false };
+      const segment: SegmentInfo = { seq, name, file: this.openFile(name), lastWriteMs: nowMs, deleting: false, preallocated: false };
       this.segments.push(segment);
       segmentsScanned++;
       const size = segment.file.size();

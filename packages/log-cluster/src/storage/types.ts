@@ -35,6 +35,11 @@ export interface Disk {
    * bytes, not the zeros. Optional: without it (or before a prepared file is ready) open() is used.
    */
   openPreallocated?(name: string, bytes: number): DiskFile;
+  /**
+   * Whether openPreallocated(_, bytes) would get a zero-filled file now; when none is ready or being
+   * prepared, starts preparing one.
+   */
+  preallocatedReady?(bytes: number): boolean;
   list(): string[];
   remove(name: string): void;
   /** Bytes in use, for metrics and retention. */

@@ -1,0 +1,74 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FileDisk } from './file-disk.ts';
+
+let directory = '';
+beforeEach(() => {
+  directory = fs.mkdtempSync(path.join(os.tmpdir(), 'logscope-file-disk-'));
+});
+afterEach(() => {
+  fs.rmSync(directory, { recursive: true, force: true });
+});
+
+/** The open flags of this process's descriptors on `file`, from Linux's /proc/self/fdinfo. */
+function openFlags(file: string): number[] {
+  const flags: number[] = [];
+  for (const fd of fs.readdirSync('/proc/self/fd')) {
+    let target = '';
+    try {
+      target = fs.readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      continue; // closed meanwhile
+    }
+    if (target !== file) continue;
+    const match = /^flags:\s+([0-7]+)$/m.exec(fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'));
+    if (match !== null) flags.push(Number.parseInt(match[1]!, 8));
+  }
+  return flags;
+}
+
+function append(file: { append: (data: Uint8Array, done: (error: Error | null) => void) => void; sync: (done: (error: Error | null) => void) => void }, data: Uint8Array): Promise<void> {
+  return new Promise((resolve, reject) => {
+    file.append(data, (error) => error !== null && reject(error));
+    file.sync((error) => (error === null ? resolve() : reject(error)));
+  });
+}
+
+describe.runIf(process.platform === 'linux')('FileDisk', () => {
+  it('writes every file through a descriptor with O_DSYNC, so a write is durable when it completes (plain and preallocated files)', async () => {
+    const disk = new FileDisk(directory);
+    const plain = disk.open('plain.log');
+    await append(plain, new Uint8Array(100).fill(7));
+    const plainFlags = openFlags(path.join(directory, 'plain.log'));
+    expect(plainFlags).toHaveLength(1);
+    expect(plainFlags[0]! & fs.constants.O_DSYNC).toBe(fs.constants.O_DSYNC);
+
+    const bytes = 64 << 10;
+    for (let i = 0; i < 1000 && !disk.preallocatedReady(bytes); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(disk.preallocatedReady(bytes)).toBe(true);
+    const prepared = disk.openPreallocated('prepared.log', bytes);
+    await append(prepared, new Uint8Array(100).fill(9));
+    // Zero-filled to full size ahead of time; the append overwrote the start.
+    const onDisk = fs.readFileSync(path.join(directory, 'prepared.log'));
+    expect(onDisk.length).toBe(bytes);
+    expect(onDisk.subarray(0, 100).every((b) => b === 9)).toBe(true);
+    expect(prepared.size()).toBe(100);
+    const preparedFlags = openFlags(path.join(directory, 'prepared.log'));
+    expect(preparedFlags).toHaveLength(1);
+    expect(preparedFlags[0]! & fs.constants.O_DSYNC).toBe(fs.constants.O_DSYNC);
+    plain.close();
+    prepared.close();
+  });
+
+  it('keeps one spare per size, so segments and their identifier files are both preallocated', async () => {
+    const disk = new FileDisk(directory);
+    const sizes = [256 << 10, 32 << 10];
+    for (let i = 0; i < 1000 && !sizes.every((bytes) => disk.preallocatedReady(bytes)); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    const files = sizes.map((bytes, k) => disk.openPreallocated(`f${k}.log`, bytes));
+    await Promise.all(files.map((file) => append(file, new Uint8Array(10))));
+    expect(sizes.map((_, k) => fs.statSync(path.join(directory, `f${k}.log`)).size)).toEqual(sizes);
+    for (const file of files) file.close();
+  });
+});
