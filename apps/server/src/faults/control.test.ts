@@ -95,8 +95,14 @@ describe('runbook faults', () => {
   it('leader skew is reported and moving leadership to the preferred replicas spreads it', async () => {
     await healthy();
     const target = h.cluster.nodeIds()[0]!;
-    for (let p = 0; p < 6; p++) if (h.cluster.leaderOf(p) !== target) await h.operator().faults.transferLeadership({ partition: p, to: target });
-    await eventually(() => (Array.from({ length: 6 }, (_, p) => h.cluster.leaderOf(p)).every((l) => l === target) ? true : undefined), 10_000, 'every leader on one node');
+    // A transfer is a request: on a loaded machine the target may not win its election in time (or
+    // a follower's timeout moves leadership again), so ask again for what has not moved, as an
+    // operator would click again.
+    await eventually(async () => {
+      for (let p = 0; p < 6; p++) if (h.cluster.leaderOf(p) !== target) await h.operator().faults.transferLeadership({ partition: p, to: target });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      return Array.from({ length: 6 }, (_, p) => h.cluster.leaderOf(p)).every((l) => l === target) ? true : undefined;
+    }, 20_000, 'every leader on one node');
     // The table reads the scraped map, a scrape behind the engine.
     const skewed = await eventually(async () => {
       const skew = (await h.caller().nodes.table({ range: { lastMs: 60_000 } })).skew;
