@@ -238,7 +238,7 @@ type Operation = (next: () => void) => void;
 /**
  * O_DSYNC: each write returns once its data (and the size, when it grew) is durable, so an append
  * and its sync are one thread-pool round trip and one syscall instead of two each (the journal's
- * flush measured ~40 % shorter at 1 000 appends/s over TCP). Not O_APPEND: Linux ignores the write
+ * flush measured about a third shorter at 1 000 appends/s over TCP). Not O_APPEND: Linux ignores the write
  * position with it, and positions are tracked here.
  */
 const WRITE_FLAGS = fs.constants.O_RDWR | fs.constants.O_DSYNC;
