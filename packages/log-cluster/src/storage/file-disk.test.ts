@@ -55,6 +55,8 @@ describe.runIf(process.platform === 'linux')('FileDisk', () => {
     expect(onDisk.length).toBe(bytes);
     expect(onDisk.subarray(0, 100).every((b) => b === 9)).toBe(true);
     expect(prepared.size()).toBe(100);
+    expect(prepared.preallocated).toBe(true);
+    expect(plain.preallocated).toBe(false);
     const preparedFlags = openFlags(path.join(directory, 'prepared.log'));
     expect(preparedFlags).toHaveLength(1);
     expect(preparedFlags[0]! & fs.constants.O_DSYNC).toBe(fs.constants.O_DSYNC);

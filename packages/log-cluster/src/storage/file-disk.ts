@@ -56,7 +56,7 @@ export class FileDisk implements Disk {
       return this.open(name);
     }
     this.spares.delete(bytes);
-    const file = new RealFile(this, name, spare.fd, 0);
+    const file = new RealFile(this, name, spare.fd, 0, true);
     // Renamed off the event loop, before anything else runs on the file; the next sync makes the name durable.
     file.adoptFrom(path.join(this.directory, spare.name), path.join(this.directory, name));
     file.directoryEntryPending = true;
@@ -261,6 +261,7 @@ class RealFile implements DiskFile {
     readonly name: string,
     private readonly fd: number,
     initialBytes: number,
+    readonly preallocated = false,
   ) {
     this.sizeBytes = initialBytes;
     this.writtenBytes = initialBytes;

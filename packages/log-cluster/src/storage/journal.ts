@@ -110,8 +110,6 @@ interface SegmentInfo {
   lastWriteMs: number;
   /** Retention removes it once the batch carrying the new log starts is durable. */
   deleting: boolean;
-  /** Zero-filled ahead (see rollToPreallocated); false for a plain file or one recovery reopened. */
-  readonly preallocated: boolean;
 }
 
 interface StateFileInfo {
@@ -174,7 +172,8 @@ export class Journal {
   private failure: Error | null = null;
   private closed = false;
   private readonly identifiersOn: boolean;
-  private preallocationAskedMs = Number.NEGATIVE_INFINITY;
+  /** Set at open, so the first ask is a second in (no spare is ready before) and tests on a frozen clock never roll early. */
+  private preallocationAskedMs: number;
   /** Steps stopped on a full disk (a batch's records and an older one's identifiers, at most): each re-runs. */
   private blockedRetries: (() => void)[] = [];
   // FIFO cache of written entry data; stale items (replaced entries) age out like the rest.
@@ -187,6 +186,7 @@ export class Journal {
     private readonly options: JournalOptions,
   ) {
     this.identifiersOn = options.identifiers !== false;
+    this.preallocationAskedMs = options.now();
     invariant(options.segmentBytes > 0 && options.retentionBytes >= 0 && options.retentionMs >= 0 && options.cacheBytes >= 0, 'bad journal options');
     this.staged = this.newBatch();
   }
@@ -718,7 +718,7 @@ export class Journal {
     const disk = this.disk;
     // Not for the first bytes: a segment that small is not worth a roll (and a journal that only
     // ever writes a little keeps one file).
-    if (segment.preallocated || disk.preallocatedReady === undefined || segment.file.size() < this.options.segmentBytes / PREALLOCATION_ROLL_FRACTION) return false;
+    if (segment.file.preallocated === true || disk.preallocatedReady === undefined || segment.file.size() < this.options.segmentBytes / PREALLOCATION_ROLL_FRACTION) return false;
     const nowMs = this.options.now();
     if (nowMs - this.preallocationAskedMs < PREALLOCATION_ASK_MS) return false;
     this.preallocationAskedMs = nowMs;
@@ -733,8 +733,7 @@ export class Journal {
   private createSegment(seq: number): SegmentInfo {
     const name = `seg-${String(seq).padStart(SEQUENCE_DIGITS, '0')}.log`;
     // Zero-filled ahead of time where the disk can (etcd's file pipeline): appends only overwrite.
-    const preallocated = this.disk.preallocatedReady?.(this.options.segmentBytes) === true;
-    const segment: SegmentInfo = { seq, name, file: this.openFile(name, this.options.segmentBytes), lastWriteMs: this.options.now(), deleting: false, preallocated };
+    const segment: SegmentInfo = { seq, name, file: this.openFile(name, this.options.segmentBytes), lastWriteMs: this.options.now(), deleting: false };
     this.segments.push(segment);
     return segment;
   }
@@ -817,7 +816,7 @@ export class Journal {
     const nowMs = this.options.now();
     for (let s = 0; s < segmentNames.length; s++) {
       const { seq, name } = segmentNames[s]!;
-      const segment: SegmentInfo = { seq, name, file: this.openFile(name), lastWriteMs: nowMs, deleting: false, preallocated: false };
+      const segment: SegmentInfo = { seq, name, file: this.openFile(name), lastWriteMs: nowMs, deleting: false };
       this.segments.push(segment);
       segmentsScanned++;
       const size = segment.file.size();

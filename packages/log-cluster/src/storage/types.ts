@@ -11,6 +11,8 @@ export type IoCallback = (error: Error | null) => void;
 
 export interface DiskFile {
   readonly name: string;
+  /** Zero-filled ahead by Disk.openPreallocated (absent: a plain file). */
+  readonly preallocated?: boolean;
   /** Bytes written so far (synced or not). */
   size(): number;
   /**
