@@ -63,8 +63,10 @@ export default function AuditPage({ view, update }: PageProps) {
               {p.total} entries in the trail; showing {p.entries.length}
               {filtered ? ' matching' : ''}
               {view.auditBefore === null ? ' newest' : ` older than #${view.auditBefore}`}.
+              {/* The previous filter's rows stay on screen while the new ones load; say so, or they read as the answer. */}
+              {q.isPlaceholderData && <> Updating for the new filters…</>}
             </p>
-            <table aria-label="Audit trail">
+            <table aria-label="Audit trail" aria-busy={q.isPlaceholderData} className={q.isPlaceholderData ? 'stale' : undefined}>
               <thead>
                 <tr>
                   <th scope="col">#</th>
