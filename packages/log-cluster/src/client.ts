@@ -1,6 +1,6 @@
 import type { Scheduler } from './clock.ts';
 import { LogError } from './errors.ts';
-import { BATCH_BYTES_MAX, BATCH_RECORDS_MAX, batchBytes } from './payload.ts';
+import { BATCH_BYTES_MAX, BATCH_RECORDS_MAX, PRODUCER_IN_FLIGHT_MAX, batchBytes } from './payload.ts';
 import { partitionForKey } from './placement.ts';
 import type { ClientRequest, ClientResponse, NodeConnector, ReadRecord } from './protocol.ts';
 import type { NodeId } from './raft/types.ts';
@@ -13,6 +13,12 @@ export interface ClientOptions {
    */
   readonly lingerMs: number;
   readonly batchBytesMax: number;
+  /**
+   * Batches in flight to one partition at a time (1..PRODUCER_IN_FLIGHT_MAX). More than one lets the
+   * next batch be written while the previous one waits for its replicas; the leader appends a
+   * producer's batches in sequence order whatever order their retries arrive in.
+   */
+  readonly maxInFlightBatches: number;
   /** Give up on an append (Timeout) after this long, retries included. */
   readonly appendTimeoutMs: number;
   /** One request to one node; past it the client tries again (idempotently). */
@@ -24,6 +30,7 @@ export interface ClientOptions {
 export const DEFAULT_CLIENT_OPTIONS: ClientOptions = {
   lingerMs: 0,
   batchBytesMax: 1 << 20,
+  maxInFlightBatches: PRODUCER_IN_FLIGHT_MAX,
   appendTimeoutMs: 10_000,
   attemptTimeoutMs: 1_000,
   retryBackoffMs: 15,
@@ -51,7 +58,13 @@ interface PartitionProducer {
   nextSequence: number;
   queue: QueuedAppend[];
   queuedBytes: number;
-  inFlight: boolean;
+  inFlight: number;
+  /**
+   * A batch failed: its records may or may not commit later. No batch is sent until every batch of
+   * this producer id has settled, then the next goes under a fresh id, so nothing sent after the
+   * failure can be appended before a batch sent ahead of it.
+   */
+  fenced: boolean;
   lingerTimer: (() => void) | null;
 }
 
@@ -69,9 +82,10 @@ const METADATA_REFRESH_MS_MIN = 500;
 const newProducerId = (random: () => number): number => Math.floor(random() * 2 ** 48) + 1;
 
 /**
- * Producer and consumer. Appends to one partition are batched while the partition's previous
- * batch is in flight and sent one batch at a time, each tagged (producer id, sequence) so retries after a timeout or a leader
- * change never duplicate a record. An append resolves only once committed on a majority.
+ * Producer and consumer. Appends to one partition are batched and sent with up to
+ * `maxInFlightBatches` batches in flight, each tagged (producer id, sequence): retries after a
+ * timeout or a leader change never duplicate a record, and the leader appends a producer's batches
+ * in the order they were sent. An append resolves only once committed on a majority.
  */
 export class LogClient {
   private readonly options: ClientOptions;
@@ -92,6 +106,10 @@ export class LogClient {
     options: Partial<ClientOptions> = {},
   ) {
     this.options = { ...DEFAULT_CLIENT_OPTIONS, ...options };
+    const inFlight = this.options.maxInFlightBatches;
+    if (!Number.isInteger(inFlight) || inFlight < 1 || inFlight > PRODUCER_IN_FLIGHT_MAX) {
+      throw new RangeError(`maxInFlightBatches must be an integer in 1..${PRODUCER_IN_FLIGHT_MAX} (got ${inFlight})`);
+    }
   }
 
   async append(target: AppendTarget, records: readonly Uint8Array[]): Promise<AppendResult> {
@@ -189,24 +207,31 @@ export class LogClient {
   private producer(partition: number): PartitionProducer {
     let producer = this.producers.get(partition);
     if (producer === undefined) {
-      producer = { producerId: newProducerId(this.options.random), nextSequence: 0, queue: [], queuedBytes: 0, inFlight: false, lingerTimer: null };
+      producer = { producerId: newProducerId(this.options.random), nextSequence: 0, queue: [], queuedBytes: 0, inFlight: 0, fenced: false, lingerTimer: null };
       this.producers.set(partition, producer);
     }
     return producer;
   }
 
   private maybeSend(partition: number, producer: PartitionProducer): void {
-    if (producer.inFlight || producer.queue.length === 0) return;
-    if (producer.queuedBytes >= this.options.batchBytesMax || this.options.lingerMs <= 0) {
+    if (producer.fenced) {
+      if (producer.inFlight > 0) return;
+      // The failed id's batches have all settled: a fresh id keeps the next sequence valid.
+      producer.producerId = newProducerId(this.options.random);
+      producer.nextSequence = 0;
+      producer.fenced = false;
+    }
+    const canSend = (): boolean => producer.inFlight < this.options.maxInFlightBatches && producer.queue.length > 0;
+    // sendBatch takes its batch synchronously, so this loop sends as many batches as are allowed.
+    while (canSend() && (producer.queuedBytes >= this.options.batchBytesMax || this.options.lingerMs <= 0)) {
       producer.lingerTimer?.();
       producer.lingerTimer = null;
       void this.sendBatch(partition, producer);
-      return;
     }
-    if (producer.lingerTimer === null) {
+    if (canSend() && producer.lingerTimer === null) {
       producer.lingerTimer = this.scheduler.setTimer(this.options.lingerMs, () => {
         producer.lingerTimer = null;
-        if (!producer.inFlight) void this.sendBatch(partition, producer);
+        if (canSend() && !producer.fenced) void this.sendBatch(partition, producer);
       });
     }
   }
@@ -226,12 +251,13 @@ export class LogClient {
     const batch = producer.queue.splice(0, taken);
     producer.queuedBytes -= bytes;
     if (batch.length === 0) return;
-    producer.inFlight = true;
+    producer.inFlight++;
+    const producerId = producer.producerId;
     const sequence = producer.nextSequence++;
     const records = batch.flatMap((queued) => queued.records);
     const deadlineMs = this.scheduler.now() + this.options.appendTimeoutMs;
     try {
-      const response = await this.toLeader(partition, { kind: 'append', partition, producerId: producer.producerId, sequence, records }, deadlineMs);
+      const response = await this.toLeader(partition, { kind: 'append', partition, producerId, sequence, records }, deadlineMs);
       if (response.kind !== 'append') throw new LogError('Unavailable', `unexpected response ${response.kind}`);
       let offset = response.baseOffset;
       for (const queued of batch) {
@@ -241,12 +267,11 @@ export class LogClient {
       }
     } catch (error) {
       const logError = error instanceof LogError ? error : new LogError('Unavailable', String(error));
-      // The batch may still commit later; a fresh producer id keeps the next sequence valid.
-      producer.producerId = newProducerId(this.options.random);
-      producer.nextSequence = 0;
+      // The batch may still commit later: fence the id (see `fenced`).
+      if (producerId === producer.producerId) producer.fenced = true;
       for (const queued of batch) queued.reject(logError);
     } finally {
-      producer.inFlight = false;
+      producer.inFlight--;
       this.maybeSend(partition, producer);
     }
   }

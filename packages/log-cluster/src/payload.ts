@@ -11,6 +11,12 @@ const HEADER_BYTES = 1 + 8 + 4 + 4;
 export const RECORD_BYTES_MAX = 1 << 20; // one record: 1 MiB
 export const BATCH_BYTES_MAX = 4 << 20; // one entry: 4 MiB
 export const BATCH_RECORDS_MAX = 65_536;
+/**
+ * Batches one producer may have in flight to one partition. The leader remembers this many of a
+ * producer's newest committed batches, so a retry of any batch still in flight is answered from
+ * memory rather than appended twice.
+ */
+export const PRODUCER_IN_FLIGHT_MAX = 4;
 
 export interface BatchHeader {
   readonly producerId: number;

@@ -1,6 +1,6 @@
 import { LogError, notLeader } from './errors.ts';
 import { invariant } from './invariant.ts';
-import { BATCH_BYTES_MAX, BATCH_RECORDS_MAX, RECORD_BYTES_MAX, batchBytes, decodeHeader, decodeRecords, encodeBatch } from './payload.ts';
+import { BATCH_BYTES_MAX, BATCH_RECORDS_MAX, PRODUCER_IN_FLIGHT_MAX, RECORD_BYTES_MAX, batchBytes, decodeHeader, decodeRecords, encodeBatch } from './payload.ts';
 import type { ClientResponse, ReadRecord } from './protocol.ts';
 import { Raft } from './raft/raft.ts';
 import type { Entry, NodeId, RaftConfig, RaftLogStorage, Ready } from './raft/types.ts';
@@ -52,17 +52,22 @@ interface ReadWaiter {
   readonly done: ReadDone;
 }
 
-interface CommittedProducer {
+interface CommittedBatch {
   readonly sequence: number;
   readonly offset: number;
   readonly count: number;
 }
 
-interface PendingProducer {
-  readonly sequence: number;
+/** A producer's newest committed batches (at most PRODUCER_IN_FLIGHT_MAX, oldest first). */
+type CommittedProducer = CommittedBatch[];
+
+interface PendingBatch {
   readonly index: number;
   readonly term: number;
 }
+
+/** A producer's batches in this leader's uncommitted log, by sequence. */
+type PendingProducer = Map<number, PendingBatch>;
 
 export interface ReplicaContext {
   readonly nodeId: NodeId;
@@ -185,19 +190,25 @@ export class Replica {
     }
     const timing: WriteTiming = { proposedMs: this.now(), persistedMs: 0, followerAckMs: new Map(), committedMs: 0 };
 
-    // Idempotence: the same (producer, sequence) is never appended twice.
+    // Idempotence: the same (producer, sequence) is never appended twice, and a producer's batches
+    // are appended in sequence order, so several may be in flight (retried in any order).
     const pending = this.pendingProducers.get(producerId);
-    const committed = this.committedProducers.get(producerId);
-    if (pending !== undefined && pending.sequence === sequence) {
-      this.waiters.set(pending.index, { index: pending.index, term: pending.term, timing, recordBytes, done });
+    const inLog = pending?.get(sequence);
+    if (inLog !== undefined) {
+      this.waiters.set(inLog.index, { index: inLog.index, term: inLog.term, timing, recordBytes, done });
       return;
     }
-    if (committed !== undefined && committed.sequence === sequence && (pending === undefined || pending.sequence < sequence)) {
-      return done({ kind: 'append', baseOffset: committed.offset, count: committed.count }, null);
+    const committed = this.committedProducers.get(producerId);
+    const answered = committed?.find((batch) => batch.sequence === sequence);
+    if (answered !== undefined) return done({ kind: 'append', baseOffset: answered.offset, count: answered.count }, null);
+    let lastSequence = committed?.at(-1)?.sequence ?? -1;
+    for (const s of pending?.keys() ?? []) lastSequence = Math.max(lastSequence, s);
+    if (lastSequence >= 0 && sequence > lastSequence + 1) {
+      // An earlier batch of this producer has not arrived yet (it is being retried): ask again shortly.
+      return fail(new LogError('Unavailable', `producer ${producerId} sent sequence ${sequence} before ${lastSequence + 1} on partition ${this.partition}; retry shortly`, { partition: this.partition }));
     }
-    const lastSequence = Math.max(pending?.sequence ?? -1, committed?.sequence ?? -1);
-    if (lastSequence >= 0 && sequence !== lastSequence + 1) {
-      return fail(new LogError('OutOfOrderSequence', `producer ${producerId} sent sequence ${sequence} after ${lastSequence} on partition ${this.partition}`, { partition: this.partition }));
+    if (lastSequence >= 0 && sequence <= lastSequence) {
+      return fail(new LogError('OutOfOrderSequence', `producer ${producerId} sent sequence ${sequence} after ${lastSequence} on partition ${this.partition}, older than the ${PRODUCER_IN_FLIGHT_MAX} batches remembered`, { partition: this.partition }));
     }
 
     const result = this.raft.propose(encodeBatch(producerId, sequence, records), records.length);
@@ -206,7 +217,7 @@ export class Replica {
         ? new LogError('Unavailable', `partition ${this.partition}: leadership is moving; retry shortly`, { partition: this.partition, leaderHint: result.leaderHint })
         : notLeader(this.partition, result.leaderHint));
     }
-    this.pendingProducers.set(producerId, { sequence, index: result.index, term: result.term });
+    this.notePendingBatch(producerId, sequence, result.index, result.term);
     this.waiters.set(result.index, { index: result.index, term: result.term, timing, recordBytes, done });
     this.noteAppended(result.index, timing.proposedMs);
   }
@@ -450,7 +461,13 @@ export class Replica {
 
   private notePending(entry: Entry): void {
     const header = decodeHeader(entry.data);
-    if (header !== null) this.pendingProducers.set(header.producerId, { sequence: header.sequence, index: entry.index, term: entry.term });
+    if (header !== null) this.notePendingBatch(header.producerId, header.sequence, entry.index, entry.term);
+  }
+
+  private notePendingBatch(producerId: number, sequence: number, index: number, term: number): void {
+    let pending = this.pendingProducers.get(producerId);
+    if (pending === undefined) this.pendingProducers.set(producerId, (pending = new Map()));
+    pending.set(sequence, { index, term });
   }
 
   private applyCommitted(entries: readonly Entry[]): void {
@@ -462,9 +479,12 @@ export class Replica {
       this.highWatermark = entry.offset + entry.count;
       const header = decodeHeader(entry.data);
       if (header !== null) {
-        this.committedProducers.set(header.producerId, { sequence: header.sequence, offset: entry.offset, count: entry.count });
+        this.noteCommittedBatch(header.producerId, { sequence: header.sequence, offset: entry.offset, count: entry.count });
         const pending = this.pendingProducers.get(header.producerId);
-        if (pending !== undefined && pending.index === entry.index) this.pendingProducers.delete(header.producerId);
+        if (pending?.get(header.sequence)?.index === entry.index) {
+          pending.delete(header.sequence);
+          if (pending.size === 0) this.pendingProducers.delete(header.producerId);
+        }
       }
       const waiter = this.waiters.get(entry.index);
       if (waiter !== undefined) {
@@ -478,6 +498,13 @@ export class Replica {
         }
       }
     }
+  }
+
+  private noteCommittedBatch(producerId: number, batch: CommittedBatch): void {
+    const committed = this.committedProducers.get(producerId);
+    if (committed === undefined) return void this.committedProducers.set(producerId, [batch]);
+    committed.push(batch);
+    if (committed.length > PRODUCER_IN_FLIGHT_MAX) committed.shift();
   }
 
   private readEntries(lo: number, hi: number): Entry[] {

@@ -6,6 +6,8 @@ export interface AckedAppend {
   readonly partition: number;
   readonly offset: number;
   readonly value: string;
+  /** Who appended it and when, in that client's own count: a client's appends to a partition keep this order. */
+  readonly issued?: { readonly client: number; readonly n: number };
 }
 
 export interface ObservedRead {
@@ -31,7 +33,7 @@ export interface CheckResult {
   readonly deletedByRetention: number;
 }
 
-/** Checks the five rules; `finalLogs` holds, per partition, the log the cluster serves (its leader's). */
+/** Checks the rules below; `finalLogs` holds, per partition, the log the cluster serves (its leader's). */
 export function checkHistory(acked: readonly AckedAppend[], reads: readonly ObservedRead[], finalLogs: ReadonlyMap<number, ReplicaLog>, replicaLogs: readonly ReplicaLog[]): CheckResult {
   const violations: string[] = [];
   const at = (log: ReplicaLog, offset: number): string | undefined => (offset < log.startOffset ? undefined : log.values[offset - log.startOffset]);
@@ -84,6 +86,26 @@ export function checkHistory(acked: readonly AckedAppend[], reads: readonly Obse
       violations.push(`dirty read: node ${read.node} served ${JSON.stringify(read.value)} at partition ${read.partition} offset ${read.offset}, committed is ${JSON.stringify(found)}`);
     } else if (found === undefined && log !== undefined && read.offset >= log.startOffset + log.values.length) {
       violations.push(`dirty read: node ${read.node} served offset ${read.offset} of partition ${read.partition}, past the final committed end ${log.startOffset + log.values.length}`);
+    }
+  }
+  // (5) one client's acknowledged appends to one partition sit in the order the client issued them
+  // (its batches may be in flight together and retried in any order).
+  const streams = new Map<string, { n: number; offset: number; value: string }[]>();
+  for (const ack of acked) {
+    if (ack.issued === undefined) continue;
+    const key = `${ack.partition}/${ack.issued.client}`;
+    let stream = streams.get(key);
+    if (stream === undefined) streams.set(key, (stream = []));
+    stream.push({ n: ack.issued.n, offset: ack.offset, value: ack.value });
+  }
+  for (const [key, stream] of streams) {
+    stream.sort((a, b) => a.n - b.n);
+    for (let i = 1; i < stream.length; i++) {
+      const [before, after] = [stream[i - 1]!, stream[i]!];
+      if (after.offset <= before.offset) {
+        violations.push(`reordered: partition/client ${key} issued ${JSON.stringify(before.value)} before ${JSON.stringify(after.value)}, acknowledged at offsets ${before.offset} and ${after.offset}`);
+        break;
+      }
     }
   }
   return { violations, ackedChecked: acked.length - deletedByRetention, readsChecked: reads.length, deletedByRetention };

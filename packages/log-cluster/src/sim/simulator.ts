@@ -181,10 +181,11 @@ export async function simulate(seed: number, overrides: Partial<SimOptions> = {}
       if (workloadOver) return;
       const partition = workloadRandom.int(0, options.partitionCount - 1);
       const count = workloadRandom.int(1, 3);
+      const first = n;
       const values = Array.from({ length: count }, () => `s${seed}c${c}n${n++}`);
       client.append({ partition }, values.map((v) => encoder.encode(v))).then(
         (result) => {
-          values.forEach((value, i) => acked.push({ partition, offset: result.offsets[i] ?? -1, value }));
+          values.forEach((value, i) => acked.push({ partition, offset: result.offsets[i] ?? -1, value, issued: { client: c, n: first + i } }));
           let offsets = ackedAtByPartition.get(partition);
           if (offsets === undefined) ackedAtByPartition.set(partition, (offsets = []));
           offsets.push(...result.offsets);
