@@ -1,4 +1,4 @@
-// `npm run bench -- engine [--seconds N] [--quick] [--sweep] [--sweep-only] [--ab] [--identifiers-only]`: acknowledged durable
+// `npm run bench -- engine [--seconds N] [--quick] [--sweep] [--sweep-only] [--ab] [--identifiers-only [--rounds N]]`: acknowledged durable
 // appends/s and append latency (open-loop, from the intended send time) of a 3-node RF=3 cluster,
 // embedded and as three processes over TCP, at the measured maximum and at 50 % of it, for 100 B and
 // 1 KiB records — beside the physical limit of the same disk and the simulator's seeds per minute.
@@ -115,7 +115,7 @@ function table(points: readonly Point[], disk: DiskLimit): string {
   ].join('\n');
 }
 
-/** A/B rounds of the identifiers comparison: alternated, so drift in a noisy machine hits both sides. */
+/** A/B rounds of the identifiers comparison (default; --rounds): alternated, so drift in a noisy machine hits both sides. */
 const IDENTIFIERS_AB_ROUNDS = 3;
 /**
  * A closed loop is bound by latency (Little's law: acked/s = outstanding / latency), so at
@@ -153,10 +153,10 @@ export interface IdentifiersCost {
  * the closed loop with batches at the client's cap, the closed loop at MAX_OUTSTANDING, and
  * latency at a fixed rate. The identifiers' second sync (see Journal) adds latency more than work.
  */
-async function identifiersCost(dataDir: string, seconds: number): Promise<IdentifiersCost> {
+async function identifiersCost(dataDir: string, seconds: number, rounds: number): Promise<IdentifiersCost> {
   const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
   const runs = { with: [] as IdentifiersSide[], without: [] as IdentifiersSide[] };
-  for (let round = 0; round < IDENTIFIERS_AB_ROUNDS; round++) {
+  for (let round = 0; round < rounds; round++) {
     for (const side of round % 2 === 0 ? (['with', 'without'] as const) : (['without', 'with'] as const)) {
       const cluster = await EmbeddedCluster.start({
         dataDir: join(dataDir, `${side}-${round}`),
@@ -189,7 +189,7 @@ async function identifiersCost(dataDir: string, seconds: number): Promise<Identi
 function identifiersReport(ab: IdentifiersCost): string {
   const pct = (ratio: number): string => `${((1 - ratio) * 100).toFixed(1)} %`;
   return [
-    `record identifiers (protocol-aware recovery), embedded 3 × ${PARTITIONS}, 1 KiB, A/B alternated (${IDENTIFIERS_AB_ROUNDS} rounds each, medians):`,
+    `record identifiers (protocol-aware recovery), embedded 3 × ${PARTITIONS}, 1 KiB, A/B alternated (${ab.rounds.with.length} rounds each, medians):`,
     `  ${SATURATING_OUTSTANDING} outstanding (batches at the client's 1 MiB cap): ${ab.with.saturatedPerSec.toFixed(0)} appends/s with, ${ab.without.saturatedPerSec.toFixed(0)} without: throughput cost ${pct(ab.ratio)} (target ≤ 5 %)`,
     `    rounds with: ${ab.rounds.with.map((r) => r.saturatedPerSec.toFixed(0)).join(', ')}; without: ${ab.rounds.without.map((r) => r.saturatedPerSec.toFixed(0)).join(', ')}`,
     `  ${MAX_OUTSTANDING} outstanding (the table's "max"): ${ab.with.fixedPerSec.toFixed(0)} with, ${ab.without.fixedPerSec.toFixed(0)} without: ${pct(ab.fixedRatio)} fewer`,
@@ -208,9 +208,12 @@ export async function run(args: string[]): Promise<void> {
       'sweep-only': { type: 'boolean', default: false },
       ab: { type: 'boolean', default: false },
       'identifiers-only': { type: 'boolean', default: false },
+      rounds: { type: 'string', default: String(IDENTIFIERS_AB_ROUNDS) },
     },
   });
   const seconds = values.quick ? 2 : Number(values.seconds);
+  const rounds = Number(values.rounds);
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a positive integer (got ${JSON.stringify(values.rounds)})`);
   const sizes = [100, 1024];
   const dataDir = mkdtempSync(join(tmpdir(), 'logscope-bench-'));
   let tcp: NodeProcessCluster | null = null;
@@ -229,7 +232,7 @@ export async function run(args: string[]): Promise<void> {
     const points: Point[] = [];
     if (values['identifiers-only']) {
       // Just the A/B of what record identifiers cost (issue: protocol-aware recovery).
-      const ab = await identifiersCost(join(dataDir, 'identifiers-ab'), seconds);
+      const ab = await identifiersCost(join(dataDir, 'identifiers-ab'), seconds, rounds);
       console.log(identifiersReport(ab));
       const resultsDir = join(root, 'bench', 'results');
       mkdirSync(resultsDir, { recursive: true });
@@ -263,7 +266,7 @@ export async function run(args: string[]): Promise<void> {
         connector.close();
       }
     }
-    const identifiers = sweepOnly ? null : await identifiersCost(join(dataDir, 'identifiers-ab'), seconds);
+    const identifiers = sweepOnly ? null : await identifiersCost(join(dataDir, 'identifiers-ab'), seconds, rounds);
     const full = values.sweep || sweepOnly;
     const shapes = full ? [3, 5].flatMap((nodes) => [12, 256, 1024].map((partitions) => ({ nodes, partitions }))) : [{ nodes: 5, partitions: 256 }, { nodes: 5, partitions: 1024 }];
     const configs: SweepConfig[] = shapes.flatMap((shape) => (values.ab ? [{ ...shape, quiesce: true }, { ...shape, quiesce: false }] : [{ ...shape, quiesce: true }]));

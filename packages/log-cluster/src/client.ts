@@ -14,9 +14,11 @@ export interface ClientOptions {
   readonly lingerMs: number;
   readonly batchBytesMax: number;
   /**
-   * Batches in flight to one partition at a time (1..PRODUCER_IN_FLIGHT_MAX). More than one lets the
-   * next batch be written while the previous one waits for its replicas; the leader appends a
-   * producer's batches in sequence order whatever order their retries arrive in.
+   * Batches in flight to one partition at a time (1..PRODUCER_IN_FLIGHT_MAX). While one is in flight,
+   * another goes only once a whole batch (batchBytesMax) is queued: a full batch gains nothing by
+   * waiting, while a partial one grows into a bigger one (fewer entries, flushes and messages per
+   * record, which is what a CPU-bound cluster needs). The leader appends a producer's batches in
+   * sequence order whatever order their retries arrive in.
    */
   readonly maxInFlightBatches: number;
   /** Give up on an append (Timeout) after this long, retries included. */
@@ -58,7 +60,12 @@ interface PartitionProducer {
   nextSequence: number;
   queue: QueuedAppend[];
   queuedBytes: number;
-  inFlight: number;
+  /**
+   * Sequences sent and not yet settled. A batch is sent only within PRODUCER_IN_FLIGHT_MAX sequences
+   * of the oldest of them, so however the answers come back, at most that many batches can commit
+   * after a batch whose answer is still awaited: the leader still remembers it when it is retried.
+   */
+  unsettled: Set<number>;
   /**
    * A batch failed: its records may or may not commit later. No batch is sent until every batch of
    * this producer id has settled, then the next goes under a fresh id, so nothing sent after the
@@ -207,7 +214,7 @@ export class LogClient {
   private producer(partition: number): PartitionProducer {
     let producer = this.producers.get(partition);
     if (producer === undefined) {
-      producer = { producerId: newProducerId(this.options.random), nextSequence: 0, queue: [], queuedBytes: 0, inFlight: 0, fenced: false, lingerTimer: null };
+      producer = { producerId: newProducerId(this.options.random), nextSequence: 0, queue: [], queuedBytes: 0, unsettled: new Set(), fenced: false, lingerTimer: null };
       this.producers.set(partition, producer);
     }
     return producer;
@@ -215,23 +222,25 @@ export class LogClient {
 
   private maybeSend(partition: number, producer: PartitionProducer): void {
     if (producer.fenced) {
-      if (producer.inFlight > 0) return;
+      if (producer.unsettled.size > 0) return;
       // The failed id's batches have all settled: a fresh id keeps the next sequence valid.
       producer.producerId = newProducerId(this.options.random);
       producer.nextSequence = 0;
       producer.fenced = false;
     }
-    const canSend = (): boolean => producer.inFlight < this.options.maxInFlightBatches && producer.queue.length > 0;
+    const idle = (): boolean => producer.unsettled.size === 0;
+    const canSend = (): boolean => producer.queue.length > 0 && (idle() || producer.nextSequence - Math.min(...producer.unsettled) < this.options.maxInFlightBatches);
+    const full = (): boolean => producer.queuedBytes >= this.options.batchBytesMax;
     // sendBatch takes its batch synchronously, so this loop sends as many batches as are allowed.
-    while (canSend() && (producer.queuedBytes >= this.options.batchBytesMax || this.options.lingerMs <= 0)) {
+    while (canSend() && (full() || (idle() && this.options.lingerMs <= 0))) {
       producer.lingerTimer?.();
       producer.lingerTimer = null;
       void this.sendBatch(partition, producer);
     }
-    if (canSend() && producer.lingerTimer === null) {
+    if (canSend() && idle() && producer.lingerTimer === null) {
       producer.lingerTimer = this.scheduler.setTimer(this.options.lingerMs, () => {
         producer.lingerTimer = null;
-        if (canSend() && !producer.fenced) void this.sendBatch(partition, producer);
+        if (canSend() && idle() && !producer.fenced) void this.sendBatch(partition, producer);
       });
     }
   }
@@ -251,9 +260,9 @@ export class LogClient {
     const batch = producer.queue.splice(0, taken);
     producer.queuedBytes -= bytes;
     if (batch.length === 0) return;
-    producer.inFlight++;
     const producerId = producer.producerId;
     const sequence = producer.nextSequence++;
+    producer.unsettled.add(sequence);
     const records = batch.flatMap((queued) => queued.records);
     const deadlineMs = this.scheduler.now() + this.options.appendTimeoutMs;
     try {
@@ -268,10 +277,10 @@ export class LogClient {
     } catch (error) {
       const logError = error instanceof LogError ? error : new LogError('Unavailable', String(error));
       // The batch may still commit later: fence the id (see `fenced`).
-      if (producerId === producer.producerId) producer.fenced = true;
+      producer.fenced = true;
       for (const queued of batch) queued.reject(logError);
     } finally {
-      producer.inFlight--;
+      producer.unsettled.delete(sequence);
       this.maybeSend(partition, producer);
     }
   }

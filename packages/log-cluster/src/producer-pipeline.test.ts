@@ -77,7 +77,8 @@ describe('a producer with several batches in flight', () => {
     cluster = await EmbeddedCluster.start({ dataDir: dir, nodeCount: 3, partitionCount: 2 });
     expect(await cluster.waitForLeaders()).toBe(true);
     const seen: Seen = { inFlightMax: 0, gapAnswers: 0, repeats: [] };
-    const client = new LogClient(unreliable(cluster.connector, seen), realScheduler, { retryBackoffMs: 5 });
+    // Every append is a whole batch (batchBytesMax 1), so the client sends the next while others are in flight.
+    const client = new LogClient(unreliable(cluster.connector, seen), realScheduler, { retryBackoffMs: 5, batchBytesMax: 1 });
     try {
       // Waves of appends issued together: the client sends up to PRODUCER_IN_FLIGHT_MAX batches at once.
       const issued: string[] = [];
@@ -117,7 +118,7 @@ describe('a producer with several batches in flight', () => {
     cluster = await EmbeddedCluster.start({ dataDir: dir, nodeCount: 3, partitionCount: 1 });
     expect(await cluster.waitForLeaders()).toBe(true);
     const seen: Seen = { inFlightMax: 0, gapAnswers: 0, repeats: [] };
-    const client = new LogClient(unreliable(cluster.connector, seen), realScheduler, { retryBackoffMs: 5, maxInFlightBatches: 1 });
+    const client = new LogClient(unreliable(cluster.connector, seen), realScheduler, { retryBackoffMs: 5, batchBytesMax: 1, maxInFlightBatches: 1 });
     try {
       const acked = await Promise.all(Array.from({ length: 20 }, (_, i) => client.append({ partition: 0 }, [encoder.encode(`r${i}`)])));
       expect(acked.map((r) => r.baseOffset)).toEqual([...acked.map((r) => r.baseOffset)].sort((a, b) => a - b));
@@ -126,5 +127,43 @@ describe('a producer with several batches in flight', () => {
     } finally {
       client.close();
     }
+  });
+});
+
+describe('when a producer sends another batch', () => {
+  let dir = '';
+  let cluster: EmbeddedCluster | null = null;
+
+  afterEach(async () => {
+    await cluster?.stop();
+    cluster = null;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a partial batch waits for the one in flight (and grows); whole batches go together', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'logscope-pipeline-'));
+    cluster = await EmbeddedCluster.start({ dataDir: dir, nodeCount: 3, partitionCount: 1 });
+    expect(await cluster.waitForLeaders()).toBe(true);
+    const seen: Seen = { inFlightMax: 0, gapAnswers: 0, repeats: [] };
+    const batches: number[] = [];
+    const counting: NodeConnector = {
+      nodeIds: () => cluster!.connector.nodeIds(),
+      request: (node, request) => {
+        if (request.kind === 'append') batches.push(request.records.length);
+        return cluster!.connector.request(node, request);
+      },
+    };
+    const record = new Uint8Array(100);
+    // Small appends: the first goes alone, the other 49 wait for it and go as one batch.
+    const small = new LogClient(counting, realScheduler, {});
+    await Promise.all(Array.from({ length: 50 }, () => small.append({ partition: 0 }, [record])));
+    expect(batches).toEqual([1, 49]);
+    small.close();
+    // Appends that each fill a batch: several in flight at once.
+    batches.length = 0;
+    const big = new LogClient(unreliable(cluster.connector, seen), realScheduler, { batchBytesMax: 100 });
+    await Promise.all(Array.from({ length: 8 }, () => big.append({ partition: 0 }, [record])));
+    expect(seen.inFlightMax).toBe(PRODUCER_IN_FLIGHT_MAX);
+    big.close();
   });
 });

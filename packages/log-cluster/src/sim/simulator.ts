@@ -170,8 +170,9 @@ export async function simulate(seed: number, overrides: Partial<SimOptions> = {}
 
   const acked: AckedAppend[] = [];
   const reads: ObservedRead[] = [];
-  const clients = Array.from({ length: options.clientCount }, () =>
-    new LogClient(connector, scheduler, { random: random.fork().next, lingerMs: 1, appendTimeoutMs: 2_000, attemptTimeoutMs: 400, retryBackoffMs: 10 }),
+  // Client 0's every append is a whole batch, so it keeps several batches in flight (retried in any order).
+  const clients = Array.from({ length: options.clientCount }, (_, c) =>
+    new LogClient(connector, scheduler, { random: random.fork().next, lingerMs: 1, appendTimeoutMs: 2_000, attemptTimeoutMs: 400, retryBackoffMs: 10, ...(c === 0 ? { batchBytesMax: 1 } : {}) }),
   );
   let workloadOver = false;
   const workloadRandom = random.fork();
