@@ -2,11 +2,10 @@
 // so nobody reads a chart during a drill without knowing the drill caused it.
 import { useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
-import { drillActions, drillKeys, useCurrentDrill, useOperatorFaults } from './api.ts';
+import { friendlyError, drillActions, drillKeys, useCurrentDrill, useOperatorFaults } from './api.ts';
 import { useNow } from './components.tsx';
 import { FaultLine, HealButton } from './fault-controls.tsx';
 
-const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 export function ActivityBanner() {
   const drill = useCurrentDrill().data ?? null;
@@ -36,7 +35,7 @@ export function ActivityBanner() {
               setError(null);
               void drillActions.abort()
                 .then(() => client.invalidateQueries({ queryKey: drillKeys.list() }))
-                .catch((e: unknown) => setError(errorText(e)))
+                .catch((e: unknown) => setError(friendlyError(e)))
                 .finally(() => setBusy(false));
             }}
           >

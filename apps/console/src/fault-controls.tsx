@@ -1,9 +1,8 @@
 // The line and the Heal button of one active console fault: on the Faults page and in the banner every page shows.
 import { useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
-import { faultActions, faultKeys, type OperatorFaultView } from './api.ts';
+import { friendlyError, faultActions, faultKeys, type OperatorFaultView } from './api.ts';
 
-const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 export function FaultLine({ fault, nowMs }: { fault: OperatorFaultView; nowMs: number }) {
   const leftS = fault.expiresMs === null ? null : Math.max(0, Math.ceil((fault.expiresMs - nowMs) / 1000));
@@ -29,7 +28,7 @@ export function HealButton({ fault }: { fault: OperatorFaultView }) {
           setError(null);
           void faultActions.heal(fault.id)
             .then(() => client.invalidateQueries({ queryKey: faultKeys.operatorFaults() }))
-            .catch((e: unknown) => setError(errorText(e)))
+            .catch((e: unknown) => setError(friendlyError(e)))
             .finally(() => setBusy(false));
         }}
       >

@@ -3,13 +3,12 @@
 // JSON / Markdown export.
 import { useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
-import { drillActions, drillKeys, useDrillRun, useDrills, type DrillListView, type DrillRunView } from '../api.ts';
+import { friendlyError, drillActions, drillKeys, useDrillRun, useDrills, type DrillListView, type DrillRunView } from '../api.ts';
 import { formatDateTime } from '../format.ts';
 
 type DrillInfo = DrillListView['drills'][number];
 
 const ms = (v: number | null | undefined): string => (v === null || v === undefined ? '—' : v < 1000 ? `${Math.round(v)} ms` : `${(v / 1000).toFixed(2)} s`);
-const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 const STATUS_TEXT: Record<string, string> = { pending: 'pending', acting: 'waiting', waiting: 'waiting', passing: 'passing', failed: 'failed', skipped: 'skipped' };
 
@@ -41,7 +40,7 @@ export default function DrillsPage() {
       await client.invalidateQueries({ queryKey: drillKeys.run(runId) });
       return out;
     } catch (e) {
-      setError(errorText(e));
+      setError(friendlyError(e));
       return null;
     } finally {
       setBusy(false);
@@ -67,7 +66,7 @@ export default function DrillsPage() {
           an action, the chart to watch and a check with a deadline. Running one needs the operator token; every action is
           audited, and abort (or server shutdown) heals every fault the drill injected. One drill at a time.
         </p>
-        {list.isError && <p role="alert">Could not load drills: {errorText(list.error)}</p>}
+        {list.isError && <p role="alert">Could not load drills: {friendlyError(list.error)}</p>}
         {list.data !== undefined && !list.data.available && <p role="alert">Drills need the embedded cluster; this server is attached to one run elsewhere.</p>}
         {error !== null && (
           <p role="alert" className="sev-critical">

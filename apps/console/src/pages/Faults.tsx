@@ -4,7 +4,7 @@
 // time limit after which the server heals it; active faults are listed with Heal.
 import { useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
-import { faultActions, faultKeys, useFaultPreview, useNodesAndPartitions, useOperatorFaults, type FaultActionInput } from '../api.ts';
+import { friendlyError, faultActions, faultKeys, useFaultPreview, useNodesAndPartitions, useOperatorFaults, type FaultActionInput } from '../api.ts';
 import { FaultLine, HealButton } from '../fault-controls.tsx';
 import { useNow } from '../components.tsx';
 import { formatDateTime } from '../format.ts';
@@ -26,7 +26,6 @@ const KINDS: { kind: Kind; label: string }[] = [
 /** Time limits offered; the server heals the fault when it passes. */
 const TIME_LIMITS_S = [10, 30, 60, 300, 900];
 
-const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 const newKey = (): string => (typeof crypto.randomUUID === 'function' ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(36).slice(2)}`);
 
 function buildAction(kind: Kind, f: { node: number; target: number; delayMs: number; partition: number; ratePerSec: number }): FaultActionInput {
@@ -146,7 +145,7 @@ function Confirm({ action, idempotencyKey, timeLimitMs, onDone }: { action: Faul
       await client.invalidateQueries({ queryKey: faultKeys.operatorFaults() });
       onDone();
     } catch (e) {
-      setError(errorText(e));
+      setError(friendlyError(e));
     } finally {
       setBusy(false);
     }
@@ -154,7 +153,7 @@ function Confirm({ action, idempotencyKey, timeLimitMs, onDone }: { action: Faul
   return (
     <section className="panel confirm" role="dialog" aria-label="Confirm fault" aria-modal="false">
       <h3>Confirm: {p?.description ?? '…'}</h3>
-      {preview.isError && <p role="alert" className="sev-critical">Could not compute the blast radius: {errorText(preview.error)}</p>}
+      {preview.isError && <p role="alert" className="sev-critical">Could not compute the blast radius: {friendlyError(preview.error)}</p>}
       {p === undefined && !preview.isError && <p role="status" className="state loading">Computing the blast radius from the current map…</p>}
       {p !== undefined && (
         <>
@@ -194,7 +193,7 @@ export function ActiveFaults() {
   return (
     <section className="panel" aria-label="Active faults">
       <h2>Active faults</h2>
-      {q.isError && <p role="alert" className="state error">Could not load faults: {errorText(q.error)}</p>}
+      {q.isError && <p role="alert" className="state error">Could not load faults: {friendlyError(q.error)}</p>}
       {q.data === undefined && !q.isError && <p role="status" className="state loading">Loading…</p>}
       {q.data !== undefined && active.length === 0 && <p className="state empty" data-testid="no-active-faults">No fault injected from the console is active.</p>}
       <ul>

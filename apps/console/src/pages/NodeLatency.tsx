@@ -3,14 +3,13 @@
 // and the action that moves leadership back to the preferred replicas.
 import { useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
-import { faultActions, useNodeSeries, useNodeTable, type NodeMetric } from '../api.ts';
+import { friendlyError, faultActions, useNodeSeries, useNodeTable, type NodeMetric } from '../api.ts';
 import { Panel } from '../components.tsx';
 import { formatMs } from '../format.ts';
 import { TimeSeriesChart } from '../charts/lazy.ts';
 import type { RangeSpec } from '../url-state.ts';
 import { METRIC_LABELS } from './Filters.tsx';
 
-const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 function formatBytes(b: number | null): string {
   if (b === null) return '—';
@@ -61,7 +60,7 @@ function NodeTable({ data, metric, onPickNode }: { data: NonNullable<ReturnType<
         setMessage(r.moved.length === 0 ? 'every partition is already led by its preferred replica' : `moved: ${r.moved.join(', ')}`);
         return client.invalidateQueries({ queryKey: ['logscope', 'nodes'] });
       })
-      .catch((e: unknown) => setMessage(errorText(e)))
+      .catch((e: unknown) => setMessage(friendlyError(e)))
       .finally(() => setBusy(false));
   };
   return (
