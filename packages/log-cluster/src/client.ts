@@ -14,13 +14,17 @@ export interface ClientOptions {
   readonly lingerMs: number;
   readonly batchBytesMax: number;
   /**
-   * Batches in flight to one partition at a time (1..PRODUCER_IN_FLIGHT_MAX). While one is in flight,
-   * another goes only once a whole batch (batchBytesMax) is queued: a full batch gains nothing by
-   * waiting, while a partial one grows into a bigger one (fewer entries, flushes and messages per
-   * record, which is what a CPU-bound cluster needs). The leader appends a producer's batches in
-   * sequence order whatever order their retries arrive in.
+   * Batches in flight to one partition at a time (1..PRODUCER_IN_FLIGHT_MAX). The leader appends a
+   * producer's batches in sequence order whatever order their retries arrive in.
    */
   readonly maxInFlightBatches: number;
+  /**
+   * While a batch is in flight, the next goes only once this much is queued (or a whole batch, if
+   * smaller). Below it, the queue grows into a bigger batch while it waits: an entry's fixed costs
+   * (its messages, flushes and identifier) are then spread over more records, which a CPU-bound
+   * cluster needs more than a shorter wait; above it, they are small next to the bytes.
+   */
+  readonly pipelineBytesMin: number;
   /** Give up on an append (Timeout) after this long, retries included. */
   readonly appendTimeoutMs: number;
   /** One request to one node; past it the client tries again (idempotently). */
@@ -33,6 +37,7 @@ export const DEFAULT_CLIENT_OPTIONS: ClientOptions = {
   lingerMs: 0,
   batchBytesMax: 1 << 20,
   maxInFlightBatches: PRODUCER_IN_FLIGHT_MAX,
+  pipelineBytesMin: 64 << 10,
   appendTimeoutMs: 10_000,
   attemptTimeoutMs: 1_000,
   retryBackoffMs: 15,
@@ -230,9 +235,11 @@ export class LogClient {
     }
     const idle = (): boolean => producer.unsettled.size === 0;
     const canSend = (): boolean => producer.queue.length > 0 && (idle() || producer.nextSequence - Math.min(...producer.unsettled) < this.options.maxInFlightBatches);
-    const full = (): boolean => producer.queuedBytes >= this.options.batchBytesMax;
+    const ready = (): boolean => (idle()
+      ? producer.queuedBytes >= this.options.batchBytesMax || this.options.lingerMs <= 0
+      : producer.queuedBytes >= Math.min(this.options.pipelineBytesMin, this.options.batchBytesMax));
     // sendBatch takes its batch synchronously, so this loop sends as many batches as are allowed.
-    while (canSend() && (full() || (idle() && this.options.lingerMs <= 0))) {
+    while (canSend() && ready()) {
       producer.lingerTimer?.();
       producer.lingerTimer = null;
       void this.sendBatch(partition, producer);
