@@ -120,9 +120,9 @@ const IDENTIFIERS_AB_ROUNDS = 3;
 /**
  * A closed loop is bound by latency (Little's law: acked/s = outstanding / latency), so at
  * MAX_OUTSTANDING a second sync shows as lost throughput although the disk and CPU could do more.
- * Four times as many queue more than a whole batch (the client's 1 MiB cap) per partition, so the
- * client keeps a second batch in flight while the first waits for its replicas (32 k outstanding
- * gave no more than 16 k).
+ * Four times as many fill every partition's batch to the client's 1 MiB cap with more queued behind
+ * it, so the client keeps a second batch in flight while the first waits for its replicas (see
+ * ClientOptions.pipelineBytesMin; 32 k outstanding gave no more than 16 k).
  */
 const SATURATING_OUTSTANDING = 4 * MAX_OUTSTANDING;
 /** The fixed rate at which the identifiers' latency cost is measured (open loop). */

@@ -134,7 +134,7 @@ export async function startNats(binary: string): Promise<RunningSystem> {
   }
 }
 
-const LOGSCOPE_DURABILITY = 'append acknowledged once the batch is committed by a quorum of the RF=3 replicas, each fdatasyncing before it acknowledges (12 partitions, client batches while a batch per partition is in flight, more batches only once a whole 1 MiB batch is queued)';
+const LOGSCOPE_DURABILITY = 'append acknowledged once the batch is committed by a quorum of the RF=3 replicas, each fdatasyncing before it acknowledges (12 partitions, client batches while a batch per partition is in flight, another only once 64 KiB is queued)';
 
 async function warmLogscope(client: LogClient): Promise<void> {
   for (let p = 0; p < PARTITIONS; p++) await retry(`logscope partition ${p}`, 30_000, () => client.append({ partition: p }, [new Uint8Array(1)]));
