@@ -64,18 +64,25 @@ function unreliable(inner: NodeConnector, seen: Seen): NodeConnector {
 
 describe('a producer with several batches in flight', () => {
   let dir = '';
-  let cluster: EmbeddedCluster | null = null;
+  /** The test's cluster, for afterEach to stop. */
+  let running: EmbeddedCluster | null = null;
 
   afterEach(async () => {
-    await cluster?.stop();
-    cluster = null;
+    await running?.stop();
+    running = null;
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('appends each record once, in issue order, when requests are lost, overtaken and repeated', async () => {
+  async function start(partitionCount: number): Promise<EmbeddedCluster> {
     dir = mkdtempSync(join(tmpdir(), 'logscope-pipeline-'));
-    cluster = await EmbeddedCluster.start({ dataDir: dir, nodeCount: 3, partitionCount: 2 });
-    expect(await cluster.waitForLeaders()).toBe(true);
+    const started = await EmbeddedCluster.start({ dataDir: dir, nodeCount: 3, partitionCount });
+    running = started;
+    expect(await started.waitForLeaders()).toBe(true);
+    return started;
+  }
+
+  it('appends each record once, in issue order, when requests are lost, overtaken and repeated', async () => {
+    const cluster = await start(2);
     const seen: Seen = { inFlightMax: 0, gapAnswers: 0, repeats: [] };
     // Every append is a whole batch (batchBytesMax 1), so the client sends the next while others are in flight.
     const client = new LogClient(unreliable(cluster.connector, seen), realScheduler, { retryBackoffMs: 5, batchBytesMax: 1 });
@@ -114,43 +121,28 @@ describe('a producer with several batches in flight', () => {
   });
 
   it('with one batch in flight (maxInFlightBatches 1) never has two appends of a partition outstanding', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'logscope-pipeline-'));
-    cluster = await EmbeddedCluster.start({ dataDir: dir, nodeCount: 3, partitionCount: 1 });
-    expect(await cluster.waitForLeaders()).toBe(true);
+    const cluster = await start(1);
     const seen: Seen = { inFlightMax: 0, gapAnswers: 0, repeats: [] };
     const client = new LogClient(unreliable(cluster.connector, seen), realScheduler, { retryBackoffMs: 5, batchBytesMax: 1, maxInFlightBatches: 1 });
     try {
       const acked = await Promise.all(Array.from({ length: 20 }, (_, i) => client.append({ partition: 0 }, [encoder.encode(`r${i}`)])));
       expect(acked.map((r) => r.baseOffset)).toEqual([...acked.map((r) => r.baseOffset)].sort((a, b) => a - b));
       expect(seen.inFlightMax).toBe(1);
-      expect(() => new LogClient(cluster!.connector, realScheduler, { maxInFlightBatches: PRODUCER_IN_FLIGHT_MAX + 1 })).toThrow(/maxInFlightBatches/);
+      expect(() => new LogClient(cluster.connector, realScheduler, { maxInFlightBatches: PRODUCER_IN_FLIGHT_MAX + 1 })).toThrow(/maxInFlightBatches/);
     } finally {
       client.close();
     }
   });
-});
-
-describe('when a producer sends another batch', () => {
-  let dir = '';
-  let cluster: EmbeddedCluster | null = null;
-
-  afterEach(async () => {
-    await cluster?.stop();
-    cluster = null;
-    rmSync(dir, { recursive: true, force: true });
-  });
 
   it('a partial batch waits for the one in flight (and grows); whole batches go together', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'logscope-pipeline-'));
-    cluster = await EmbeddedCluster.start({ dataDir: dir, nodeCount: 3, partitionCount: 1 });
-    expect(await cluster.waitForLeaders()).toBe(true);
+    const cluster = await start(1);
     const seen: Seen = { inFlightMax: 0, gapAnswers: 0, repeats: [] };
     const batches: number[] = [];
     const counting: NodeConnector = {
-      nodeIds: () => cluster!.connector.nodeIds(),
+      nodeIds: () => cluster.connector.nodeIds(),
       request: (node, request) => {
         if (request.kind === 'append') batches.push(request.records.length);
-        return cluster!.connector.request(node, request);
+        return cluster.connector.request(node, request);
       },
     };
     const record = new Uint8Array(100);
