@@ -30,6 +30,8 @@ interface NodeSlot {
   node: LogNode | null;
   downReason: string | null;
   pausedUntilMs: number;
+  /** Ends once the disk is as the last crash leaves it (see crash). */
+  powerCut: Promise<void>;
 }
 
 /** Histogram windows and spans are rotated on this period. */
@@ -61,7 +63,7 @@ export class EmbeddedCluster implements FaultSurface {
     for (const id of nodeIds) {
       const dir = join(options.dataDir, `node-${id}`);
       mkdirSync(dir, { recursive: true });
-      this.slots.set(id, { id, disk: new FileDisk(dir), telemetry: new NodeTelemetry({ nodeId: id }), node: null, downReason: 'not started', pausedUntilMs: 0 });
+      this.slots.set(id, { id, disk: new FileDisk(dir), telemetry: new NodeTelemetry({ nodeId: id }), node: null, downReason: 'not started', pausedUntilMs: 0, powerCut: Promise.resolve() });
     }
     this.connector = {
       nodeIds: () => nodeIds,
@@ -133,19 +135,26 @@ export class EmbeddedCluster implements FaultSurface {
 
   // ---- fault surface -------------------------------------------------------
 
-  crash(node: NodeId): void {
+  /** Stops the node at once; the returned promise ends once its disk is as a power cut leaves it. */
+  crash(node: NodeId): Promise<void> {
     const slot = this.slot(node);
-    if (slot.node === null) return;
+    if (slot.node === null) return slot.powerCut;
     slot.node.stop();
     slot.node = null;
-    // A process crash keeps the page cache; a power cut does not. Model the power cut.
-    slot.disk.dropUnsynced();
     slot.downReason = 'crashed';
     this.faults.push({ kind: 'crash', node });
+    // A process crash keeps the page cache; a power cut does not. Model the power cut, once the
+    // writes the stopped node left in the thread pool have ended (one ending later would put bytes back).
+    slot.powerCut = slot.disk.settled().then(() => slot.disk.dropUnsynced());
+    return slot.powerCut;
   }
 
   async restart(node: NodeId): Promise<void> {
     const slot = this.slot(node);
+    if (slot.node !== null) return;
+    // After a disk error the node stopped without a power cut: its writes must still end first.
+    await slot.powerCut;
+    await slot.disk.settled();
     if (slot.node !== null) return;
     this.startNode(node);
     this.removeFaults((fault) => fault.kind === 'crash' && fault.node === node);
@@ -201,15 +210,17 @@ export class EmbeddedCluster implements FaultSurface {
     this.faults.push({ kind: 'pause', node, durationMs });
   }
 
-  corruptSegment(node: NodeId): { file: string; position: number } {
+  async corruptSegment(node: NodeId): Promise<{ file: string; position: number }> {
     const slot = this.slot(node);
+    if (slot.node === null) await slot.powerCut;
     const where = corruptNewestSegment(slot.disk, node, slot.node !== null);
     this.faults.push({ kind: 'corruptSegment', node });
     return where;
   }
 
-  cutSegmentTail(node: NodeId): { file: string; cutBytes: number } {
+  async cutSegmentTail(node: NodeId): Promise<{ file: string; cutBytes: number }> {
     const slot = this.slot(node);
+    if (slot.node === null) await slot.powerCut;
     const where = cutNewestSegmentTail(slot.disk, node, slot.node !== null);
     this.faults.push({ kind: 'corruptSegment', node });
     return where;

@@ -1,3 +1,4 @@
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -72,5 +73,26 @@ describe.runIf(process.platform === 'linux')('FileDisk', () => {
     await Promise.all(files.map((file) => append(file, new Uint8Array(10))));
     expect(sizes.map((_, k) => fs.statSync(path.join(directory, `f${k}.log`)).size)).toEqual(sizes);
     for (const file of files) file.close();
+  });
+  it('a file closed with a write in flight (a crash) keeps its descriptor until the write ends: a file opened meanwhile never receives it', async () => {
+    // Hold every thread-pool thread, so the append below is still queued when its file closes.
+    const threads = Number(process.env.UV_THREADPOOL_SIZE ?? 4);
+    const blockers = Array.from({ length: threads }, () => new Promise((resolve) => crypto.pbkdf2('p', 's', 300_000, 32, 'sha256', resolve)));
+    const disk = new FileDisk(directory);
+    const crashed = disk.open('crashed.log');
+    crashed.append(new Uint8Array(4096).fill(0xee), () => undefined);
+    crashed.close();
+    // Opened after the close: with the descriptor closed at once, it would take the same number and
+    // the queued write (or its failure path's ftruncate) would land here.
+    const other = disk.open('other.log');
+    await append(other, new Uint8Array(100).fill(1));
+    await Promise.all(blockers);
+    await disk.settled();
+    await append(other, new Uint8Array(100).fill(2));
+    const onDisk = fs.readFileSync(path.join(directory, 'other.log'));
+    expect(onDisk.length).toBe(200);
+    expect(onDisk.subarray(0, 100).every((b) => b === 1)).toBe(true);
+    expect(onDisk.subarray(100).every((b) => b === 2)).toBe(true);
+    other.close();
   });
 });

@@ -40,6 +40,9 @@ export class FileDisk implements Disk {
    */
   private readonly spares = new Map<number, SpareFile>();
   private spareSeq = 0;
+  /** Files closed while an operation of theirs ran: their descriptors close once it ends. */
+  private closing = 0;
+  private settledWaiters: (() => void)[] = [];
 
   constructor(readonly directory: string) {
     fs.mkdirSync(directory, { recursive: true });
@@ -205,6 +208,30 @@ export class FileDisk implements Disk {
     this.syncedBytes.set(name, Math.max(bytes, 0));
   }
 
+  /**
+   * Resolves once no closed file has an operation still running (after a crash closed files with
+   * writes in the thread pool). A power cut's `dropUnsynced` must wait for it: a write that ends
+   * after the cut would put bytes back.
+   */
+  settled(): Promise<void> {
+    if (this.closing === 0) return Promise.resolve();
+    return new Promise((resolve) => this.settledWaiters.push(resolve));
+  }
+
+  /** @internal A file closed with an operation running: see settled(). */
+  closeDeferred(): void {
+    this.closing++;
+  }
+
+  /** @internal That operation ended and the descriptor is closed. */
+  closeDone(): void {
+    this.closing--;
+    if (this.closing > 0) return;
+    const waiters = this.settledWaiters;
+    this.settledWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
   /** @internal */
   forget(file: RealFile): void {
     if (this.files.get(file.name) === file) this.files.delete(file.name);
@@ -302,12 +329,15 @@ class RealFile implements DiskFile {
         if (error === null) {
           this.writtenBytes += length;
         } else {
-          // Undo a partial write so the file ends where the caller believes it does.
+          // Undo a partial write so the file ends where the caller believes it does (not after a
+          // crash closed the file: what it left is for recovery to judge).
           this.sizeBytes -= length;
-          try {
-            fs.ftruncateSync(this.fd, position);
-          } catch {
-            // The original error is what the caller needs.
+          if (!this.closed) {
+            try {
+              fs.ftruncateSync(this.fd, position);
+            } catch {
+              // The original error is what the caller needs.
+            }
           }
         }
         next();
@@ -375,8 +405,11 @@ class RealFile implements DiskFile {
     if (this.closed) return;
     this.closed = true;
     this.queue.length = 0;
-    fs.closeSync(this.fd);
     this.disk.forget(this);
+    // A write in the thread pool still uses the descriptor: closed now, its number could go to the
+    // next file opened, and the write (a crashed node's) would land in that file. Close once it ends.
+    if (this.running) this.disk.closeDeferred();
+    else fs.closeSync(this.fd);
   }
 
   private enqueue(operation: Operation): void {
@@ -385,8 +418,15 @@ class RealFile implements DiskFile {
   }
 
   private runNext(): void {
+    if (this.closed) {
+      if (this.running) {
+        this.running = false;
+        fs.close(this.fd, () => this.disk.closeDone());
+      }
+      return;
+    }
     const operation = this.queue.shift();
-    if (operation === undefined || this.closed) {
+    if (operation === undefined) {
       this.running = false;
       return;
     }
