@@ -6,6 +6,11 @@ import { seededRandom } from '../sim/random.ts';
 
 const ELECTION_TICKS = 10;
 const HEARTBEAT_TICKS = 1;
+/**
+ * A new commit rides on the next append or heartbeat; the heartbeat of an interval in which a
+ * follower got an append is skipped, so a follower learns it within two heartbeat intervals.
+ */
+const COMMIT_REACHES_FOLLOWERS_TICKS = 2 * HEARTBEAT_TICKS;
 
 interface TestNode {
   raft: Raft;
@@ -280,8 +285,8 @@ describe('Raft replication', () => {
       expect(net.raft(id).lastOffsetEnd()).toBe(8);
     }
     expect(net.raft(1).status().commit).toBe(4);
-    // Followers learn the commit index with the next append/heartbeat.
-    net.tick(1);
+    // Followers learn the commit index with the next append or heartbeat.
+    net.tick(COMMIT_REACHES_FOLLOWERS_TICKS);
     for (const id of net.ids) {
       expect(net.raft(id).status().commit).toBe(4);
       expect([...net.node(id).applied.keys()]).toEqual([1, 2, 3, 4]);
@@ -405,9 +410,64 @@ describe('Raft replication', () => {
     expect(net.raft(3).lastOffsetEnd()).toBe(20);
     // It keeps following afterwards.
     net.propose(1, 'after');
-    net.tick(1);
+    net.tick(COMMIT_REACHES_FOLLOWERS_TICKS);
     expect(net.raft(3).status().commit).toBe(12);
     expect(net.log(3).at(-1)?.offset).toBe(20);
+  });
+
+  it('sends no heartbeat to a follower that got an append in the interval, and no append of its own for a new commit', () => {
+    const net = electedNet(3, { checkQuorum: false });
+    const sent: string[] = [];
+    net.filter = (m) => {
+      if (m.from === 1) sent.push(m.type === 'append' ? (m.entries.length > 0 ? 'append' : 'empty append') : m.type);
+      return m;
+    };
+    // Under load (a proposal every heartbeat interval) the leader sends appends only.
+    for (let i = 0; i < 5; i++) {
+      net.propose(1, `load-${i}`);
+      net.tick(1);
+    }
+    expect(sent.filter((t) => t === 'append')).toHaveLength(10);
+    expect(sent.filter((t) => t !== 'append')).toEqual([]);
+    const last = net.raft(1).status().lastIndex;
+    expect(net.raft(1).status().commit).toBe(last);
+    // Idle: the next interval's heartbeats carry the last commit to the followers.
+    sent.length = 0;
+    net.tick(1);
+    expect(sent).toEqual(['heartbeat', 'heartbeat']);
+    for (const id of net.ids) expect(net.raft(id).status().commit).toBe(last);
+    // A read's heartbeat round goes to every follower, even right after an append.
+    net.propose(1, 'before-read');
+    sent.length = 0;
+    expect(net.raft(1).readIndex().ok).toBe(true);
+    net.stabilize();
+    expect(sent.filter((t) => t === 'heartbeat')).toHaveLength(2);
+    expect(net.node(1).reads.at(-1)?.ok).toBe(true);
+  });
+
+  it('re-sends an append lost in replicate state once a heartbeat answer shows no progress', () => {
+    const net = electedNet(3, { checkQuorum: false });
+    net.propose(1, 'warm');
+    net.tick(3);
+    // Node 3's copy of the next append is lost; node 2's commits it.
+    let dropped = 0;
+    net.filter = (m) => {
+      if (m.from === 1 && m.to === 3 && m.type === 'append' && m.entries.length > 0 && dropped === 0) {
+        dropped++;
+        return null;
+      }
+      return m;
+    };
+    net.propose(1, 'lost-once');
+    const last = net.raft(1).status().lastIndex;
+    expect(dropped).toBe(1);
+    expect(net.raft(1).status().commit).toBe(last);
+    expect(net.raft(3).status().lastIndex).toBe(last - 1);
+    // The interval of the lost append skips node 3's heartbeat; the next one's answer shows node 3
+    // stuck, and the entry goes again.
+    net.tick(2);
+    expect(net.raft(3).status().lastIndex).toBe(last);
+    expect(net.log(3)).toEqual(net.log(1));
   });
 
   it('limits appends in flight per follower and bytes per message', () => {
@@ -473,7 +533,7 @@ describe('Raft liveness and leases', () => {
     expect(net.raft(3).status()).toMatchObject({ role: 'leader', term: term + 1 });
     expect(net.raft(1).status()).toMatchObject({ role: 'follower', leader: 3 });
     net.propose(3, 'after-transfer');
-    net.tick(1);
+    net.tick(COMMIT_REACHES_FOLLOWERS_TICKS);
     expect(net.raft(1).status().commit).toBe(net.raft(3).status().commit);
   });
 
@@ -563,7 +623,7 @@ describe('Raft abstainFromVoting', () => {
   it('a replica that may have lost acknowledged entries grants no votes until caught up', () => {
     const net = electedNet(3, { checkQuorum: false });
     for (const s of ['a', 'b', 'c']) net.propose(1, s);
-    net.tick(1);
+    net.tick(COMMIT_REACHES_FOLLOWERS_TICKS);
     expect(net.raft(3).status().commit).toBe(4);
     // Node 3 recovers from a corrupt segment: its tail (acknowledged entries) is gone.
     const hs = net.node(3).storage.hardState();
@@ -630,7 +690,7 @@ describe('Raft faulty tails (protocol-aware recovery)', () => {
   it('a faulty replica votes counting the entries it lost, and never campaigns', () => {
     const net = electedNet(3, { checkQuorum: false });
     for (const s of ['a', 'b', 'c']) net.propose(1, s);
-    net.tick(1);
+    net.tick(COMMIT_REACHES_FOLLOWERS_TICKS);
     expect(net.raft(3).status().commit).toBe(4);
     net.isolate(1);
     net.isolate(2);
@@ -831,7 +891,7 @@ describe('Raft quiescence', () => {
     for (const id of net.ids) expect(net.raft(id).isQuiesced()).toBe(false);
     const last = net.raft(1).status().lastIndex;
     expect(net.raft(1).status().commit).toBe(last);
-    net.tick(1);
+    net.tick(COMMIT_REACHES_FOLLOWERS_TICKS);
     for (const id of net.ids) expect(net.raft(id).status().commit).toBe(last);
     expect(new TextDecoder().decode(net.log(3).at(-1)?.data)).toBe('b');
   });
