@@ -152,9 +152,7 @@ export class EmbeddedCluster implements FaultSurface {
   async restart(node: NodeId): Promise<void> {
     const slot = this.slot(node);
     if (slot.node !== null) return;
-    // After a disk error the node stopped without a power cut: its writes must still end first.
-    await slot.powerCut;
-    await slot.disk.settled();
+    await this.stoppedDiskQuiet(slot);
     if (slot.node !== null) return;
     this.startNode(node);
     this.removeFaults((fault) => fault.kind === 'crash' && fault.node === node);
@@ -212,7 +210,7 @@ export class EmbeddedCluster implements FaultSurface {
 
   async corruptSegment(node: NodeId): Promise<{ file: string; position: number }> {
     const slot = this.slot(node);
-    if (slot.node === null) await slot.powerCut;
+    if (slot.node === null) await this.stoppedDiskQuiet(slot);
     const where = corruptNewestSegment(slot.disk, node, slot.node !== null);
     this.faults.push({ kind: 'corruptSegment', node });
     return where;
@@ -220,7 +218,7 @@ export class EmbeddedCluster implements FaultSurface {
 
   async cutSegmentTail(node: NodeId): Promise<{ file: string; cutBytes: number }> {
     const slot = this.slot(node);
-    if (slot.node === null) await slot.powerCut;
+    if (slot.node === null) await this.stoppedDiskQuiet(slot);
     const where = cutNewestSegmentTail(slot.disk, node, slot.node !== null);
     this.faults.push({ kind: 'corruptSegment', node });
     return where;
@@ -284,6 +282,15 @@ export class EmbeddedCluster implements FaultSurface {
     const slot = this.slots.get(node);
     if (slot === undefined) throw new LogError('Unavailable', `no node ${node} in this cluster (nodes: ${this.nodeIds().join(', ')})`);
     return slot;
+  }
+
+  /**
+   * A stopped node's disk once nothing of it is in flight: the last crash's power cut done, and
+   * (after a disk error, which stops a node without one) every write it left in the thread pool ended.
+   */
+  private async stoppedDiskQuiet(slot: NodeSlot): Promise<void> {
+    await slot.powerCut;
+    await slot.disk.settled();
   }
 
   private removeFaults(predicate: (fault: Fault) => boolean): void {
