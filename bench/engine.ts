@@ -70,6 +70,9 @@ async function measureMax(client: LogClient, recordBytes: number, seconds: numbe
   return { perSec: acked / ((performance.now() - started) / 1000), errors, histogram, acked };
 }
 
+/** The middle value (the upper of the two middle ones for an even count). */
+const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+
 /** Open loop at a fixed rate over the bench's partitions (see open-loop.ts). */
 function measureOpenLoop(client: LogClient, recordBytes: number, ratePerSec: number, seconds: number): Promise<OpenLoopResult> {
   return openLoop(client, PARTITIONS, recordBytes, ratePerSec, seconds);
@@ -133,8 +136,8 @@ interface IdentifiersSide {
   readonly saturatedPerSec: number;
   /**
    * Process CPU (user + system, every thread) per acknowledged append in the same run, µs. The
-   * cluster is one CPU-bound process here, so this is what throughput is made of; unlike appends/s
-   * it does not move with the CPU time the VM's neighbours steal, so it tells a few percent apart.
+   * cluster is one CPU-bound process here, so this is what throughput is made of, and time the VM
+   * waits for its neighbours is not counted in it; it still varies between rounds (26–34 µs seen).
    */
   readonly saturatedCpuUsPerAppend: number;
   /** Acked appends/s with MAX_OUTSTANDING outstanding (the engine table's "max"). */
@@ -161,7 +164,6 @@ export interface IdentifiersCost {
  * latency at a fixed rate. The identifiers' second sync (see Journal) adds latency more than work.
  */
 async function identifiersCost(dataDir: string, seconds: number, rounds: number): Promise<IdentifiersCost> {
-  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
   const runs = { with: [] as IdentifiersSide[], without: [] as IdentifiersSide[] };
   for (let round = 0; round < rounds; round++) {
     for (const side of round % 2 === 0 ? (['with', 'without'] as const) : (['without', 'with'] as const)) {
@@ -203,11 +205,8 @@ function identifiersReport(ab: IdentifiersCost): string {
   const pct = (ratio: number): string => `${((1 - ratio) * 100).toFixed(1)} %`;
   // Each round runs its two sides back to back: the median of the rounds' own ratios leaves out
   // most of the drift between rounds that the medians of each side keep.
-  const pairedMedian = (value: (side: IdentifiersSide) => number): number => {
-    const ratios = ab.rounds.with.map((w, i) => value(w) / Math.max(value(ab.rounds.without[i] ?? w), 1e-9)).sort((a, b) => a - b);
-    const mid = Math.floor(ratios.length / 2);
-    return ratios.length % 2 === 1 ? (ratios[mid] ?? 1) : ((ratios[mid - 1] ?? 1) + (ratios[mid] ?? 1)) / 2;
-  };
+  const pairedMedian = (value: (side: IdentifiersSide) => number): number =>
+    median(ab.rounds.with.map((w, i) => value(w) / Math.max(value(ab.rounds.without[i] ?? w), 1e-9)));
   return [
     `record identifiers (protocol-aware recovery), embedded 3 × ${PARTITIONS}, 1 KiB, A/B alternated (${ab.rounds.with.length} rounds each, medians):`,
     `  ${SATURATING_OUTSTANDING} outstanding (batches at the client's 1 MiB cap): ${ab.with.saturatedPerSec.toFixed(0)} appends/s with, ${ab.without.saturatedPerSec.toFixed(0)} without: throughput cost ${pct(ab.ratio)} (target ≤ 5 %)`,
