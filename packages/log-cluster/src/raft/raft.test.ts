@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryRaftStorage } from './memory-storage.ts';
 import { message, QUIESCE_HEARTBEAT, QUIESCE_IDLE_HEARTBEATS, Raft, type RaftOptions } from './raft.ts';
-import type { Entry, Message, NodeId, RaftConfig, ReadState } from './types.ts';
+import { FAULT_ANSWER_CANNOT_TELL, FAULT_ANSWER_DONT_HAVE, FAULT_ANSWER_HAVE, FAULT_ANSWER_HAVE_FAULTY, type Entry, type Message, type NodeId, type RaftConfig, type ReadState } from './types.ts';
 import { seededRandom } from '../sim/random.ts';
 
 const ELECTION_TICKS = 10;
@@ -753,35 +753,73 @@ describe('Raft faulty tails (protocol-aware recovery)', () => {
     expect(tail.firstIndex).toBe(3);
   });
 
-  it('a "have" or "have faulty" answer keeps the tail: one "don\'t have" of two is no majority', () => {
+  it('a "have" answer keeps the tail, and so do an abstaining peer\'s "cannot tell" and a peer that does not answer', () => {
     const net = electedNet(3, { checkQuorum: false });
     for (const s of ['a', 'b']) net.propose(1, s);
     net.tick(1);
-    // Entry 3 is committed (nodes 1 and 2 hold it); node 3 never got it.
+    // Entry 4 is committed (nodes 1 and 2 hold it); node 3 never got it.
     net.isolate(3);
     net.propose(1, 'c');
     net.tick(1);
     expect(net.raft(1).status().commit).toBe(4);
     net.heal();
-    net.isolate(2);
-    net.isolate(3);
     const tail = loseTail(net, 1, 3);
     expect(tail.firstIndex).toBe(4);
-    // Node 2 is faulty too (cannot tell about entry 4), node 3 truly never had it.
-    net.heal();
-    net.isolate(3);
-    loseTail(net, 2, 3);
-    net.heal();
     const answers = new Map<NodeId, number>();
     net.filter = (m) => {
       if (m.type === 'faultQueryResp' && m.to === 1) answers.set(m.from, m.rejectHint);
-      // Keep the two faulty nodes from being repaired by a leader node 3 cannot become either.
+      // Keep node 1 from being repaired by a leader: only the fault queries pass.
       return m.type === 'faultQuery' || m.type === 'faultQueryResp' ? m : null;
     };
     net.tick(ELECTION_TICKS, [1]);
-    expect(answers.get(2)).toBe(2); // have faulty
-    expect(answers.get(3)).toBe(1); // don't have
+    expect(answers.get(2)).toBe(FAULT_ANSWER_HAVE);
+    expect(answers.get(3)).toBe(FAULT_ANSWER_DONT_HAVE);
     expect(net.raft(1).faultyTail()).toEqual(tail);
+    // Node 2 holds the entry faulty itself and node 3 is down: one answer is missing.
+    loseTail(net, 2, 3);
+    net.isolate(3);
+    answers.clear();
+    net.tick(2 * ELECTION_TICKS, [1]);
+    expect(answers.get(2)).toBe(FAULT_ANSWER_HAVE_FAULTY);
+    expect(answers.has(3)).toBe(false);
+    expect(net.raft(1).faultyTail()).toEqual(tail);
+    // Node 2 abstains instead (it lost entries no identifier named): it may have lost an intact copy.
+    net.heal();
+    net.restart(2, { abstainFromVoting: true });
+    answers.clear();
+    net.tick(ELECTION_TICKS, [1]);
+    expect(answers.get(2)).toBe(FAULT_ANSWER_CANNOT_TELL);
+    expect(answers.get(3)).toBe(FAULT_ANSWER_DONT_HAVE);
+    expect(net.raft(1).faultyTail()).toEqual(tail);
+  });
+
+  it('every other replica answered and none holds the entry intact: the tail is discarded, and a leader is elected again', () => {
+    // A power cut of the whole cluster tore entry 4 on every node after its identifier was written
+    // (records and identifiers share a flush): all three recover it as faulty. It was never committed:
+    // a committed entry is durable on a majority, and a crash damages nothing durable.
+    const net = electedNet(3, { checkQuorum: false });
+    for (const s of ['a', 'b']) net.propose(1, s);
+    net.tick(1);
+    // Entry 4 reaches every log, but no acknowledgement reaches the leader: it is not committed.
+    net.filter = (m) => (m.type === 'appendResp' ? null : m);
+    net.propose(1, 'c');
+    net.tick(1);
+    expect(net.log(3).map((e) => e.index)).toEqual([1, 2, 3, 4]);
+    expect(net.raft(1).status().commit).toBe(3);
+    net.filter = null;
+    const tails = [1, 2, 3].map((id) => loseTail(net, id, 3));
+    expect(tails.every((t) => t.firstIndex === 4)).toBe(true);
+    // None may campaign while faulty; only "have faulty" answers come back, from everyone.
+    net.tick(5 * ELECTION_TICKS);
+    expect([1, 2, 3].map((id) => net.raft(id).faultyTail())).toEqual([null, null, null]);
+    const leader = [1, 2, 3].find((id) => net.raft(id).status().role === 'leader');
+    expect(leader).toBeDefined();
+    net.propose(leader!, 'd');
+    net.tick(COMMIT_REACHES_FOLLOWERS_TICKS);
+    const log = net.log(leader!);
+    expect(log.length).toBeGreaterThan(4);
+    expect(net.raft(leader!).status().commit).toBe(log[log.length - 1]!.index);
+    for (const id of [1, 2, 3]) expect(net.log(id)).toEqual(log);
   });
 });
 

@@ -1,5 +1,6 @@
 import { invariant } from '../invariant.ts';
 import {
+  FAULT_ANSWER_CANNOT_TELL,
   FAULT_ANSWER_DONT_HAVE,
   FAULT_ANSWER_HAVE,
   FAULT_ANSWER_HAVE_FAULTY,
@@ -51,11 +52,13 @@ export interface RaftOptions extends RaftConfig {
   /** Last index the application already applied; committed entries after it are re-delivered. Default: the restored commit. */
   readonly applied?: number;
   /**
-   * Entries this replica acknowledged and lost to a storage fault (record identifiers name them; the
-   * log holds what precedes them). Until repaired, the replica counts them as its last (term, index)
-   * when granting votes, does not campaign, and answers faultQuery about them as "have faulty".
-   * Repaired when a leader's appends cover them (or show that the leader's log ends before them), or
-   * when a majority of the replicas answer that they never had the first one.
+   * Entries this replica may have acknowledged and could not read back (record identifiers name
+   * them: a storage fault, or a crash that tore records whose identifiers were written; the log holds
+   * what precedes them). Until repaired, the replica counts them as its last (term, index) when
+   * granting votes, does not campaign, and answers faultQuery about them as "have faulty". Repaired
+   * when a leader's appends cover them (or show that the leader's log ends before them), when a
+   * majority of the replicas answer that they never had the first one, or when every other replica
+   * answered and none holds it intact (see handleFaultAnswer).
    */
   readonly faultyTail?: FaultyTail | null;
 }
@@ -754,7 +757,7 @@ export class Raft {
    * a majority holds it durably, so a majority of certain "don't have" answers proves it was not.
    */
   private faultAnswer(index: number, term: number): number {
-    if (this.abstaining) return FAULT_ANSWER_HAVE_FAULTY;
+    if (this.abstaining) return FAULT_ANSWER_CANNOT_TELL;
     // Below our log start: compacted, hence committed; we cannot tell its term, so never deny it.
     if (index < this.firstIndex()) return FAULT_ANSWER_HAVE;
     if (this.termAt(index) === term) return FAULT_ANSWER_HAVE;
@@ -775,7 +778,21 @@ export class Raft {
     for (const answer of this.faultAnswers.values()) if (answer === FAULT_ANSWER_DONT_HAVE) dontHave++;
     // A majority (we are not one of them) never had our first faulty entry: it was never committed,
     // and by log matching neither was any entry after it. What we lost needs no repair.
-    if (dontHave >= this.quorum) this.faulty = null;
+    if (dontHave >= this.quorum) {
+      this.faulty = null;
+      return;
+    }
+    // Every other replica answered and none holds the entry intact: had it been committed, a majority
+    // wrote it durably, and a crash damages nothing durable, so only storage faults on every one of
+    // those copies could leave none intact. With faults on one replica at a time, it was never
+    // committed: it is the torn record of a crash whose identifier was written in the same flush,
+    // here or on every replica (a power cut of the whole cluster). Waiting would wedge the partition.
+    // An abstaining replica cannot tell (it may have lost an intact copy) and holds this back.
+    if (this.faultAnswers.size === this.config.peers.length - 1) {
+      let intactOrUnknown = 0;
+      for (const answer of this.faultAnswers.values()) if (answer === FAULT_ANSWER_HAVE || answer === FAULT_ANSWER_CANNOT_TELL) intactOrUnknown++;
+      if (intactOrUnknown === 0) this.faulty = null;
+    }
   }
 
   private handleHeartbeat(m: Message): void {

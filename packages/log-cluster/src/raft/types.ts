@@ -175,10 +175,15 @@ export interface FaultyTail {
   readonly lastTerm: number;
 }
 
-/** Answers to a faultQuery: the peer holds the entry intact, never held it, or cannot tell (faulty itself). */
+/**
+ * Answers to a faultQuery: the peer holds the entry intact, never held it, holds it faulty itself (a
+ * named record it could not read back), or cannot tell (it lost entries no identifier names, and
+ * abstains: it may have held an intact copy).
+ */
 export const FAULT_ANSWER_HAVE = 0;
 export const FAULT_ANSWER_DONT_HAVE = 1;
 export const FAULT_ANSWER_HAVE_FAULTY = 2;
+export const FAULT_ANSWER_CANNOT_TELL = 3;
 
 export interface Progress {
   readonly match: number;

@@ -440,7 +440,7 @@ describe('group commit', () => {
   });
 });
 
-/** Holds every sync of the identifier files until released (or failed), to see the two flush steps apart. */
+/** Holds every sync of the identifier files until released (or failed), to see when a flush ends. */
 class GatedIdentifiersDisk extends CountingDisk {
   private held: { done: IoCallback; run: (done: IoCallback) => void }[] = [];
   constructor(inner: Disk) {
@@ -464,26 +464,28 @@ class GatedIdentifiersDisk extends CountingDisk {
   }
 }
 
-describe('pipelined flushes', () => {
+describe('identifiers in the same flush as their records', () => {
   const until = async (condition: () => boolean): Promise<void> => {
     while (!condition()) await new Promise((resolve) => setTimeout(resolve, 2));
   };
 
-  it('the next batch writes and syncs its records while the previous one syncs its identifiers; batches finish in order', async () => {
+  it('a flush ends only once its records and their identifiers are both durable; the next one starts after it', async () => {
     const disk = new GatedIdentifiersDisk(new FileDisk(directory));
     const { journal } = Journal.open(disk, OPTIONS);
     const done: string[] = [];
     journal.appendEntries(1, entries(1, 2, 1, 0));
     journal.flush((error) => done.push(`a ${String(error)}`));
-    await until(() => disk.waiting === 1);
+    const segment = segmentFiles()[0]!;
+    // One step: the records' sync and the identifiers' sync were both issued at once.
+    await until(() => disk.waiting === 1 && disk.syncs.get(segment) === 1);
     journal.appendEntries(1, entries(3, 4, 1, 4));
     journal.flush((error) => done.push(`b ${String(error)}`));
-    const segment = segmentFiles()[0]!;
-    // b's records are durable while a's identifiers are still held: the second step costs no throughput.
-    await until(() => disk.syncs.get(segment) === 2);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    // Records durable, identifiers not: nothing is acknowledged, and b has not started.
     expect(done).toEqual([]);
+    expect(disk.syncs.get(segment)).toBe(1);
     disk.release();
-    await until(() => disk.waiting === 1); // b's identifiers, only after a's
+    await until(() => disk.waiting === 1 && disk.syncs.get(segment) === 2);
     expect(done).toEqual(['a null']);
     disk.release();
     await until(() => done.length === 2);
@@ -495,7 +497,7 @@ describe('pipelined flushes', () => {
     reopened.close();
   });
 
-  it('a failed identifier sync fails that batch and every later one, and takes all of them back', async () => {
+  it('a failed identifier sync fails its flush and what was staged after it, and takes both back', async () => {
     const disk = new GatedIdentifiersDisk(new FileDisk(directory));
     const { journal } = Journal.open(disk, OPTIONS);
     journal.appendEntries(1, entries(1, 2, 1, 0));
@@ -506,7 +508,6 @@ describe('pipelined flushes', () => {
     await until(() => disk.waiting === 1);
     journal.appendEntries(1, entries(5, 6, 1, 8));
     journal.flush((error) => done.push(`c ${error?.message ?? 'ok'}`));
-    await until(() => disk.syncs.get(segmentFiles()[0]!) === 3);
     disk.release(new Error('EIO'));
     await until(() => done.length === 2);
     expect(done).toEqual(['b EIO', 'c EIO']);
@@ -519,6 +520,51 @@ describe('pipelined flushes', () => {
     expect(report).toMatchObject({ truncatedBytes: 0, corruption: null, faulty: [] });
     expect(reopened.log(1).entries(1, 4, 1 << 20)).toEqual([...entries(1, 2, 1, 0), ...entries(3, 3, 2, 4)]);
     reopened.close();
+  });
+
+  it('a crash that kept a flush\'s records but not their identifiers cuts those records: that flush never ended, so nothing in it was acknowledged', async () => {
+    const { journal } = Journal.open(new FileDisk(directory), OPTIONS);
+    for (let batch = 0; batch < 3; batch++) {
+      journal.appendEntries(1 + batch, entries(1, 4, 1, 0, 100));
+      await flush(journal);
+    }
+    journal.close();
+    const ids = path.join(directory, segmentFiles()[0]!.replace(/\.log$/, '.ids'));
+    fs.truncateSync(ids, fs.statSync(ids).size - IDENTIFIER_BYTES); // the last flush's identifier is lost
+    const { journal: reopened, report } = Journal.open(new FileDisk(directory), OPTIONS);
+    expect(report).toMatchObject({ recordsRecovered: 2, corruption: null, faulty: [], uncertain: false });
+    expect(report.truncatedBytes).toBeGreaterThan(400);
+    expect([1, 2, 3].map((p) => reopened.log(p).lastIndex())).toEqual([4, 4, 0]);
+    // Written again, the entries are named this time: a fault in them is now a faulty tail.
+    reopened.appendEntries(3, entries(1, 4, 1, 0, 100));
+    await flush(reopened);
+    reopened.close();
+    const segment = path.join(directory, segmentFiles()[0]!);
+    fs.truncateSync(segment, fs.statSync(segment).size - 10);
+    const { journal: third, report: faulted } = Journal.open(new FileDisk(directory), OPTIONS);
+    expect(faulted.faulty).toEqual([{ partition: 3, tail: { firstIndex: 1, firstTerm: 1, lastIndex: 4, lastTerm: 1 } }]);
+    third.close();
+  });
+
+  it('keeps every record of a journal written before identifiers existed (no identifier file anywhere)', async () => {
+    const { journal } = Journal.open(new FileDisk(directory), { ...OPTIONS, identifiers: false });
+    for (let batch = 0; batch < 3; batch++) {
+      journal.appendEntries(1, entries(batch * 4 + 1, batch * 4 + 4, 1, batch * 8, 100));
+      await flush(journal);
+    }
+    journal.close();
+    expect(fs.readdirSync(directory).filter((name) => name.endsWith('.ids'))).toEqual([]);
+    const { journal: reopened, report } = Journal.open(new FileDisk(directory), OPTIONS);
+    expect(report).toMatchObject({ recordsRecovered: 3, truncatedBytes: 0, corruption: null, faulty: [] });
+    expect(reopened.log(1).lastIndex()).toBe(12);
+    // Records written from now on are named, and the old ones after a restart are still kept.
+    reopened.appendEntries(1, entries(13, 14, 1, 24, 100));
+    await flush(reopened);
+    reopened.close();
+    const { journal: third, report: again } = Journal.open(new FileDisk(directory), OPTIONS);
+    expect(again).toMatchObject({ recordsRecovered: 4, truncatedBytes: 0 });
+    expect(third.log(1).entries(1, 15, 1 << 20)).toEqual([...entries(1, 12, 1, 0, 100).map((e, k) => ({ ...e, offset: k * 2 })), ...entries(13, 14, 1, 24, 100)]);
+    third.close();
   });
 });
 

@@ -38,7 +38,9 @@ import { DiskFullError, type Disk, type DiskFile, type IoCallback, type Recovery
  *
  * Every ENTRIES record also gets an identifier in `seg-<seq>.ids`, written in the same flush
  * (storage/identifiers.ts): recovery cuts a bad or missing tail that no identifier names (never
- * acknowledged) and keeps one that an identifier names as a faulty tail (acknowledged, damaged).
+ * acknowledged) and keeps one that an identifier names as a faulty tail (maybe acknowledged,
+ * damaged; raft settles which: see Raft.handleFaultAnswer). A valid record that no identifier
+ * names is cut too: its flush never finished, so it was never acknowledged either.
  */
 
 export interface JournalOptions {
@@ -137,12 +139,9 @@ interface Batch {
   readonly waiters: IoCallback[];
   /** When its flush began (options.now()), once it has. */
   flushStartedMs: number;
-  /** Set when its flush starts: how to take its writes back, its identifier writes, what goes once it is durable. */
+  /** Set when its flush starts: how to take its writes back, what goes once it is durable. */
   undo: (() => void)[];
-  identifierWrites: { file: DiskFile; data: Uint8Array | readonly Uint8Array[] }[];
   obsoleteStateFiles: StateFileInfo[];
-  /** Its records and hard states are durable (first step done); its identifiers may not be yet. */
-  recordsDurable: boolean;
 }
 
 interface EntryMeta {
@@ -162,19 +161,13 @@ export class Journal {
   private readonly files = new Map<string, DiskFile>();
   private nextBatchId = 1;
   private staged: Batch;
-  /** The batch whose records are being written and synced (the first step); at most one. */
+  /** The batch being written and synced; at most one. */
   private inFlight: Batch | null = null;
-  /** Batches whose flush started and has not finished, oldest first (inFlight is the last, if any). */
-  private unfinished: Batch[] = [];
-  /** The oldest unfinished batches are writing their identifiers (the second step; one group at a time). */
-  private identifiersRunning = false;
-  /** A step failed: once nothing is in flight, every unfinished batch is undone and fails. */
-  private failure: Error | null = null;
   private closed = false;
   private readonly identifiersOn: boolean;
   /** Set at open, so the first ask is a second in (no spare is ready before) and tests on a frozen clock never roll early. */
   private preallocationAskedMs: number;
-  /** Steps stopped on a full disk (a batch's records and an older one's identifiers, at most): each re-runs. */
+  /** The flush stopped on a full disk, re-run by retryBlockedFlush (at most one). */
   private blockedRetries: (() => void)[] = [];
   // FIFO cache of written entry data; stale items (replaced entries) age out like the rest.
   private cacheQueue: { log: PartitionLog; index: number; data: Uint8Array }[] = [];
@@ -279,8 +272,7 @@ export class Journal {
     const staged = this.staged;
     if (staged.records.length === 0 && staged.hardStates.size === 0 && staged.removeAfter.length === 0 && staged.removeMarkersAfter.length === 0) {
       // Nothing new: done when what is already in flight is durable.
-      const newest = this.unfinished[this.unfinished.length - 1];
-      if (newest !== undefined) newest.waiters.push(done);
+      if (this.inFlight !== null) this.inFlight.waiters.push(done);
       else done(null);
       return;
     }
@@ -288,9 +280,9 @@ export class Journal {
     this.startFlushIfDue();
   }
 
-  /** Starts the next batch's first step when one waits and nothing holds it back (one in flight, a failure being undone). */
+  /** Starts the next batch's flush when one waits and none is in flight. */
   private startFlushIfDue(): void {
-    if (this.inFlight === null && this.failure === null && !this.closed && this.staged.waiters.length > 0) this.startFlush();
+    if (this.inFlight === null && !this.closed && this.staged.waiters.length > 0) this.startFlush();
   }
 
   /**
@@ -309,7 +301,7 @@ export class Journal {
   pendingBytes(): number {
     const bytes = (batch: Batch): number => batch.recordBytes + batch.hardStates.size * STATE_RECORD_BYTES;
     let total = bytes(this.staged);
-    for (const batch of this.unfinished) total += bytes(batch);
+    if (this.inFlight !== null) total += bytes(this.inFlight);
     return total;
   }
 
@@ -394,7 +386,7 @@ export class Journal {
   // ---- staging ------------------------------------------------------------------------------
 
   private newBatch(): Batch {
-    return { id: this.nextBatchId++, records: [], recordBytes: 0, located: new Set(), written: [], hardStates: new Map(), removeAfter: [], identifiers: [], removeMarkersAfter: [], waiters: [], flushStartedMs: 0, undo: [], identifierWrites: [], obsoleteStateFiles: [], recordsDurable: false };
+    return { id: this.nextBatchId++, records: [], recordBytes: 0, located: new Set(), written: [], hardStates: new Map(), removeAfter: [], identifiers: [], removeMarkersAfter: [], waiters: [], flushStartedMs: 0, undo: [], obsoleteStateFiles: [] };
   }
 
   private stageStart(log: PartitionLog, start: SnapshotMeta, kept: boolean): void {
@@ -409,16 +401,13 @@ export class Journal {
   // ---- flushing -----------------------------------------------------------------------------
 
   private startFlush(): void {
-    invariant(this.inFlight === null, 'one batch writes its records at a time');
+    invariant(this.inFlight === null, 'one batch flushes at a time');
     const batch = this.staged;
     batch.flushStartedMs = this.options.now();
     this.inFlight = batch;
-    this.unfinished.push(batch);
     this.staged = this.newBatch();
     const undo = batch.undo;
     const writes: { file: DiskFile; data: Uint8Array | readonly Uint8Array[] }[] = [];
-    /** Written once `writes` are durable: an identifier on disk then proves its record was. */
-    const identifierWrites = batch.identifierWrites;
     let obsoleteStateFiles: StateFileInfo[] = [];
 
     if (batch.recordBytes > 0) {
@@ -438,9 +427,10 @@ export class Journal {
       writes.push({ file: segment.file, data: batch.records });
       if (this.identifiersOn && batch.identifiers.length > 0) {
         // Same flush, separate file: a fault that damages the records leaves their identifiers.
-        // Its undo is taken when the identifiers are written: older batches' may not be queued yet.
         const ids = this.openFile(identifiersFileName(segment.name), this.identifiersPreallocateBytes());
-        identifierWrites.push({ file: ids, data: encodeIdentifiers(batch.identifiers, base) });
+        const idsSizeBefore = ids.size();
+        undo.push(() => ids.truncate(idsSizeBefore));
+        writes.push({ file: ids, data: encodeIdentifiers(batch.identifiers, base) });
       }
     }
 
@@ -474,100 +464,35 @@ export class Journal {
     }
 
     batch.obsoleteStateFiles = obsoleteStateFiles;
-    // Every append, then one sync per file; then the identifiers, the same way. Two steps, so that
-    // a crash can never leave an identifier naming a record that was not durable: recovery may then
-    // cut every unnamed bad tail (torn) and trust every named one to have been acknowledged.
-    // Pipelined: the next batch writes its records while this one writes its identifiers, so the
-    // second step never holds up the next batch's first. Batches finish strictly in order.
-    if (writes.length === 0) this.recordsWritten(batch, null); // only segment or marker removals were staged
-    else this.writeAll(writes, (failure) => this.recordsWritten(batch, failure));
+    // Every append at once, then one sync per file: records, identifiers and hard states are one
+    // step, so the identifiers cost no second device round trip before the ack. A crash may then
+    // leave an identifier naming a torn record that was never acknowledged: recovery keeps it as a
+    // faulty tail, and raft discards it once no replica holds the entry intact (handleFaultAnswer).
+    if (writes.length === 0) this.flushWritten(batch, null); // only segment or marker removals were staged
+    else this.writeAll(writes, (failure) => this.flushWritten(batch, failure));
   }
 
-  /** The first step of `batch` ended: its identifiers may go, and the next batch may start. */
-  private recordsWritten(batch: Batch, failure: Error | null): void {
-    invariant(this.inFlight === batch, 'records written by the batch in flight');
+  /** The flush of `batch` ended: it is done (or undone), and the next batch may start. */
+  private flushWritten(batch: Batch, failure: Error | null): void {
+    invariant(this.inFlight === batch, 'flush ended for the batch in flight');
     this.inFlight = null;
-    if (this.closed) return this.failClosed();
-    // An older batch's identifiers failed meanwhile: this one is undone with it.
-    const failed = failure ?? this.failure;
-    if (failed !== null) return this.fail(failed);
-    batch.recordsDurable = true;
-    this.writeIdentifiers();
-    this.startFlushIfDue();
+    if (this.closed) {
+      for (const waiter of batch.waiters) waiter(failure ?? new Error('journal closed'));
+      return;
+    }
+    if (failure !== null) return this.fail(batch, failure);
+    this.finishFlush(batch);
   }
 
-  /**
-   * Runs the second step of the oldest unfinished batches whose records are durable: their
-   * identifiers in one write and one sync per file (group commit again), then they finish in order.
-   */
-  private writeIdentifiers(): void {
-    if (this.identifiersRunning || this.failure !== null) return;
-    const group: Batch[] = [];
-    for (const batch of this.unfinished) {
-      if (!batch.recordsDurable) break;
-      group.push(batch);
-    }
-    const oldest = group[0];
-    if (oldest === undefined) return;
-    const pieces = new Map<DiskFile, Uint8Array[]>();
-    for (const batch of group) {
-      for (const { file, data } of batch.identifierWrites) {
-        const list = pieces.get(file) ?? [];
-        if (data instanceof Uint8Array) list.push(data);
-        else list.push(...data);
-        pieces.set(file, list);
-      }
-    }
-    this.identifiersRunning = true;
-    const finishGroup = (): void => {
-      for (const batch of group) this.finishFlush(batch);
-      this.identifiersRunning = false;
-      if (this.closed) return;
-      // A newer batch's records failed meanwhile: now that nothing is in flight, undo the rest.
-      if (this.failure !== null) return this.fail(this.failure);
-      this.writeIdentifiers();
-    };
-    if (pieces.size === 0) return finishGroup();
-    for (const file of pieces.keys()) {
-      // Undone last (the group's oldest batch), so a failure takes back every identifier of the group.
-      const sizeBefore = file.size();
-      oldest.undo.push(() => file.truncate(sizeBefore));
-    }
-    this.writeAll([...pieces].map(([file, data]) => ({ file, data })), (failure) => {
-      if (this.closed) {
-        this.identifiersRunning = false;
-        return this.failClosed();
-      }
-      if (failure !== null) {
-        this.identifiersRunning = false;
-        return this.fail(failure);
-      }
-      finishGroup();
-    });
-  }
-
-  /** A step failed: once no step is in flight, every unfinished batch is undone, newest first. */
-  private fail(error: Error): void {
-    this.failure ??= error;
-    if (this.inFlight !== null || this.identifiersRunning) return;
-    const failed = this.unfinished;
-    const failure = this.failure;
-    this.unfinished = [];
-    this.failure = null;
+  /** A flush failed: its batch is undone, and everything staged since is dropped. */
+  private fail(batch: Batch, failure: Error): void {
     // The files go back to what was durable before, and the in-memory view is rebuilt from
     // them: everything staged since is dropped and its waiters fail too.
-    for (const batch of [...failed].reverse()) for (const step of batch.undo.reverse()) step();
+    for (const step of batch.undo.reverse()) step();
     const dropped = this.staged;
     this.staged = this.newBatch();
     this.recover();
-    for (const waiter of [...failed.flatMap((batch) => batch.waiters), ...dropped.waiters]) waiter(failure);
-  }
-
-  private failClosed(): void {
-    if (this.inFlight !== null || this.identifiersRunning) return;
-    const failed = this.unfinished;
-    this.unfinished = [];
-    for (const waiter of failed.flatMap((batch) => batch.waiters)) waiter(this.failure ?? new Error('journal closed'));
+    for (const waiter of [...batch.waiters, ...dropped.waiters]) waiter(failure);
   }
 
   /** Whether the flush in flight waits for disk space (see retryBlockedFlush). */
@@ -636,10 +561,8 @@ export class Journal {
     }
   }
 
-  /** Both steps of the oldest unfinished batch are durable: it is done. */
+  /** Everything `batch` wrote is durable: it is done. */
   private finishFlush(batch: Batch): void {
-    invariant(this.unfinished[0] === batch && batch.recordsDurable, 'batches finish in order, once durable');
-    this.unfinished.shift();
     const obsoleteStateFiles = batch.obsoleteStateFiles;
     for (const { log, index, data } of batch.written) {
       if (log.data.get(index) === data) this.cacheAdd(log, index, data);
@@ -653,8 +576,6 @@ export class Journal {
     for (const marker of batch.removeMarkersAfter) this.disk.remove(marker);
     this.options.onFlushed?.(this.options.now() - batch.flushStartedMs, batch.recordBytes + batch.hardStates.size * STATE_RECORD_BYTES);
     for (const waiter of batch.waiters) waiter(null);
-    if (this.closed) return;
-    this.writeIdentifiers();
     this.startFlushIfDue();
   }
 
@@ -814,6 +735,8 @@ export class Journal {
     let recordsRecovered = 0;
     const segmentNames = sequenced(SEGMENT_NAME);
     const nowMs = this.options.now();
+    /** An earlier segment had identifiers: this journal writes them (it is not one from before them). */
+    let namedBefore = false;
     for (let s = 0; s < segmentNames.length; s++) {
       const { seq, name } = segmentNames[s]!;
       const segment: SegmentInfo = { seq, name, file: this.openFile(name), lastWriteMs: nowMs, deleting: false };
@@ -821,9 +744,22 @@ export class Journal {
       segmentsScanned++;
       const size = segment.file.size();
       const bytes = size > 0 ? segment.file.read(0, size) : new Uint8Array(0);
+      const later = segmentNames.slice(s + 1);
+      const ids = this.readIdentifiers(name);
+      // A crash in the newest segment's last flush may leave its records durable and their
+      // identifiers not: that flush never finished, so nothing in it was acknowledged, and records
+      // past the last named one are cut like a torn write. Kept, they could be acknowledged later
+      // without an identifier, and a fault in them would then pass for a torn write.
+      const unnamedFrom = this.identifiersOn && (ids.length > 0 || namedBefore) && later.every(({ name: laterName }) => this.openFile(laterName).size() === 0) ? namedEnd(ids) : null;
+      namedBefore ||= ids.length > 0;
       let position = 0;
       let bad = false;
+      let unnamed = false;
       while (position < size) {
+        if (unnamedFrom !== null && position >= unnamedFrom && isEntriesRecord(bytes, position)) {
+          unnamed = true;
+          break;
+        }
         const end = this.replayRecord(bytes, position, seq);
         if (end === null) {
           bad = true;
@@ -832,9 +768,13 @@ export class Journal {
         recordsRecovered++;
         position = end;
       }
+      if (unnamed) {
+        truncatedBytes += size - position;
+        segment.file.truncate(position);
+        continue;
+      }
       // Identifiers of records at or past the first bad one (or past a clean end: an fsynced tail
-      // cut at a record boundary) name records a flush wrote: acknowledged, not torn.
-      const ids = this.readIdentifiers(name);
+      // cut at a record boundary) name records a flush wrote: maybe acknowledged, not surely torn.
       const firstLost = ids.findIndex((id) => id.position >= position);
       if (!bad && firstLost < 0) continue;
       if (firstLost < 0 && zeroFrom(bytes, position)) {
@@ -843,7 +783,6 @@ export class Journal {
         segment.file.truncate(position);
         continue;
       }
-      const later = segmentNames.slice(s + 1);
       const laterHasData = later.some(({ name: laterName }) => this.openFile(laterName).size() > 0);
       const lost = [...(firstLost < 0 ? [] : ids.slice(firstLost)), ...later.flatMap(({ name: laterName }) => this.readIdentifiers(laterName))];
       if (lost.length > 0) {
@@ -1224,6 +1163,19 @@ function isFullRecord(bytes: Uint8Array, position: number): boolean {
 }
 
 /** Whether every byte from `from` on is zero (a preallocated segment's unused tail). */
+/** Whether a valid ENTRIES record starts at `position`. */
+function isEntriesRecord(bytes: Uint8Array, position: number): boolean {
+  const body = recordBody(bytes, position);
+  return body !== null && body[0] === RECORD_TYPE_ENTRIES;
+}
+
+/** Where the last record the identifiers name ends (0 when they name none). */
+function namedEnd(ids: readonly RecordIdentifier[]): number {
+  let end = 0;
+  for (const id of ids) end = Math.max(end, id.position + id.length);
+  return end;
+}
+
 function zeroFrom(bytes: Uint8Array, from: number): boolean {
   for (let i = from; i < bytes.length; i++) if (bytes[i] !== 0) return false;
   return true;
