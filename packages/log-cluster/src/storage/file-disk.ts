@@ -391,6 +391,20 @@ class RealFile implements DiskFile {
     this.writtenBytes = length;
   }
 
+  appendDurably(data: Uint8Array): void {
+    invariant(!this.closed && !this.running && this.queue.length === 0, `appendDurably to ${this.name} with I/O in flight`);
+    let written = 0;
+    while (written < data.length) written += fs.writeSync(this.fd, data, written, data.length - written, this.sizeBytes + written);
+    fs.fdatasyncSync(this.fd);
+    if (this.directoryEntryPending) {
+      this.disk.syncDirectory();
+      this.directoryEntryPending = false;
+    }
+    this.sizeBytes += data.length;
+    this.writtenBytes = this.sizeBytes;
+    this.disk.noteSynced(this.name, this.sizeBytes);
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;

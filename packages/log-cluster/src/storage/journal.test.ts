@@ -386,6 +386,7 @@ class CountingDisk implements Disk {
       },
       read: (position: number, length: number) => file.read(position, length),
       truncate: (length: number) => file.truncate(length),
+      appendDurably: (data: Uint8Array) => file.appendDurably(data),
       close: () => file.close(),
     };
   }
@@ -522,7 +523,7 @@ describe('identifiers in the same flush as their records', () => {
     reopened.close();
   });
 
-  it('a crash that kept a flush\'s records but not their identifiers cuts those records: that flush never ended, so nothing in it was acknowledged', async () => {
+  it('names again, durably, the records a crash left without identifiers, so a later fault in them is still found', async () => {
     const { journal } = Journal.open(new FileDisk(directory), OPTIONS);
     for (let batch = 0; batch < 3; batch++) {
       journal.appendEntries(1 + batch, entries(1, 4, 1, 0, 100));
@@ -532,12 +533,32 @@ describe('identifiers in the same flush as their records', () => {
     const ids = path.join(directory, segmentFiles()[0]!.replace(/\.log$/, '.ids'));
     fs.truncateSync(ids, fs.statSync(ids).size - IDENTIFIER_BYTES); // the last flush's identifier is lost
     const { journal: reopened, report } = Journal.open(new FileDisk(directory), OPTIONS);
-    expect(report).toMatchObject({ recordsRecovered: 2, corruption: null, faulty: [], uncertain: false });
-    expect(report.truncatedBytes).toBeGreaterThan(400);
-    expect([1, 2, 3].map((p) => reopened.log(p).lastIndex())).toEqual([4, 4, 0]);
-    // Written again, the entries are named this time: a fault in them is now a faulty tail.
-    reopened.appendEntries(3, entries(1, 4, 1, 0, 100));
-    await flush(reopened);
+    expect(report).toMatchObject({ recordsRecovered: 3, truncatedBytes: 0, corruption: null, faulty: [], uncertain: false });
+    expect([1, 2, 3].map((p) => reopened.log(p).lastIndex())).toEqual([4, 4, 4]);
+    expect(fs.statSync(ids).size).toBe(3 * IDENTIFIER_BYTES);
+    reopened.close();
+    // Partition 3's record is named again: an fsynced tail cut from it is a faulty tail, not a torn write.
+    const segment = path.join(directory, segmentFiles()[0]!);
+    fs.truncateSync(segment, fs.statSync(segment).size - 10);
+    const { journal: third, report: faulted } = Journal.open(new FileDisk(directory), OPTIONS);
+    expect(faulted.faulty).toEqual([{ partition: 3, tail: { firstIndex: 1, firstTerm: 1, lastIndex: 4, lastTerm: 1 } }]);
+    third.close();
+  });
+
+  it('a damaged identifier loses nothing: the records after it are named again', async () => {
+    const { journal } = Journal.open(new FileDisk(directory), OPTIONS);
+    for (let batch = 0; batch < 3; batch++) {
+      journal.appendEntries(1 + batch, entries(1, 4, 1, 0, 100));
+      await flush(journal);
+    }
+    journal.close();
+    const ids = path.join(directory, segmentFiles()[0]!.replace(/\.log$/, '.ids'));
+    const bytes = fs.readFileSync(ids);
+    bytes[10]! ^= 0xff; // inside the first identifier: the two after it no longer decode
+    fs.writeFileSync(ids, bytes);
+    const { journal: reopened, report } = Journal.open(new FileDisk(directory), OPTIONS);
+    expect(report).toMatchObject({ recordsRecovered: 3, truncatedBytes: 0, corruption: null, faulty: [] });
+    expect([1, 2, 3].map((p) => reopened.log(p).entries(1, 5, 1 << 20))).toEqual([1, 2, 3].map(() => entries(1, 4, 1, 0, 100)));
     reopened.close();
     const segment = path.join(directory, segmentFiles()[0]!);
     fs.truncateSync(segment, fs.statSync(segment).size - 10);

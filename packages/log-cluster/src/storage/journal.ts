@@ -40,7 +40,8 @@ import { DiskFullError, type Disk, type DiskFile, type IoCallback, type Recovery
  * (storage/identifiers.ts): recovery cuts a bad or missing tail that no identifier names (never
  * acknowledged) and keeps one that an identifier names as a faulty tail (maybe acknowledged,
  * damaged; raft settles which: see Raft.handleFaultAnswer). A valid record that no identifier
- * names is cut too: its flush never finished, so it was never acknowledged either.
+ * names (a crash kept the records of a flush and not their identifiers, or its identifier was
+ * damaged) is named again by recovery, durably, before anything can acknowledge it.
  */
 
 export interface JournalOptions {
@@ -735,8 +736,6 @@ export class Journal {
     let recordsRecovered = 0;
     const segmentNames = sequenced(SEGMENT_NAME);
     const nowMs = this.options.now();
-    /** An earlier segment had identifiers: this journal writes them (it is not one from before them). */
-    let namedBefore = false;
     for (let s = 0; s < segmentNames.length; s++) {
       const { seq, name } = segmentNames[s]!;
       const segment: SegmentInfo = { seq, name, file: this.openFile(name), lastWriteMs: nowMs, deleting: false };
@@ -744,34 +743,29 @@ export class Journal {
       segmentsScanned++;
       const size = segment.file.size();
       const bytes = size > 0 ? segment.file.read(0, size) : new Uint8Array(0);
-      const later = segmentNames.slice(s + 1);
       const ids = this.readIdentifiers(name);
-      // A crash in the newest segment's last flush may leave its records durable and their
-      // identifiers not: that flush never finished, so nothing in it was acknowledged, and records
-      // past the last named one are cut like a torn write. Kept, they could be acknowledged later
-      // without an identifier, and a fault in them would then pass for a torn write.
-      const unnamedFrom = this.identifiersOn && (ids.length > 0 || namedBefore) && later.every(({ name: laterName }) => this.openFile(laterName).size() === 0) ? namedEnd(ids) : null;
-      namedBefore ||= ids.length > 0;
+      // Valid records past the last named one: a crash kept a flush's records and not their
+      // identifiers (that flush acknowledged nothing), or an identifier was damaged (its record may
+      // have been acknowledged). Either way they are in the log now and may be acknowledged from
+      // it, so they are named again before that, or a later fault in them would pass for a torn write.
+      const unnamedFrom = this.identifiersOn ? namedEnd(ids) : Infinity;
+      const renamed: RecordIdentifier[] = [];
       let position = 0;
       let bad = false;
-      let unnamed = false;
       while (position < size) {
-        if (unnamedFrom !== null && position >= unnamedFrom && isEntriesRecord(bytes, position)) {
-          unnamed = true;
-          break;
-        }
+        const id = position >= unnamedFrom ? entriesIdentifier(bytes, position) : null;
         const end = this.replayRecord(bytes, position, seq);
         if (end === null) {
           bad = true;
           break;
         }
         recordsRecovered++;
+        if (id !== null) renamed.push(id);
         position = end;
       }
-      if (unnamed) {
-        truncatedBytes += size - position;
-        segment.file.truncate(position);
-        continue;
+      if (renamed.length > 0) {
+        this.openFile(identifiersFileName(name)).appendDurably(encodeIdentifiers(renamed, 0));
+        ids.push(...renamed);
       }
       // Identifiers of records at or past the first bad one (or past a clean end: an fsynced tail
       // cut at a record boundary) name records a flush wrote: maybe acknowledged, not surely torn.
@@ -783,6 +777,7 @@ export class Journal {
         segment.file.truncate(position);
         continue;
       }
+      const later = segmentNames.slice(s + 1);
       const laterHasData = later.some(({ name: laterName }) => this.openFile(laterName).size() > 0);
       const lost = [...(firstLost < 0 ? [] : ids.slice(firstLost)), ...later.flatMap(({ name: laterName }) => this.readIdentifiers(laterName))];
       if (lost.length > 0) {
@@ -1163,10 +1158,32 @@ function isFullRecord(bytes: Uint8Array, position: number): boolean {
 }
 
 /** Whether every byte from `from` on is zero (a preallocated segment's unused tail). */
-/** Whether a valid ENTRIES record starts at `position`. */
-function isEntriesRecord(bytes: Uint8Array, position: number): boolean {
+/** The identifier of the valid ENTRIES record at `position` (null for any other record). */
+function entriesIdentifier(bytes: Uint8Array, position: number): RecordIdentifier | null {
   const body = recordBody(bytes, position);
-  return body !== null && body[0] === RECORD_TYPE_ENTRIES;
+  if (body === null || body[0] !== RECORD_TYPE_ENTRIES || body.length < RECORD_BODY_HEADER_BYTES + ENTRIES_COUNT_BYTES) return null;
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  const n = view.getUint32(RECORD_BODY_HEADER_BYTES, true);
+  let at = RECORD_BODY_HEADER_BYTES + ENTRIES_COUNT_BYTES;
+  let last = at;
+  for (let k = 0; k < n; k++) {
+    if (at + ENTRY_HEADER_BYTES > body.length) return null;
+    last = at;
+    at += ENTRY_HEADER_BYTES + view.getUint32(at + 28, true);
+  }
+  const first = RECORD_BODY_HEADER_BYTES + ENTRIES_COUNT_BYTES;
+  if (n === 0 || at !== body.length) return null;
+  const prefix = new DataView(bytes.buffer, bytes.byteOffset + position, RECORD_PREFIX_BYTES);
+  return {
+    partition: view.getUint32(1, true),
+    position,
+    length: RECORD_PREFIX_BYTES + body.length,
+    recordCrc: prefix.getUint32(4, true),
+    firstIndex: getU64(view, first),
+    firstTerm: getU64(view, first + 8),
+    lastIndex: getU64(view, last),
+    lastTerm: getU64(view, last + 8),
+  };
 }
 
 /** Where the last record the identifiers name ends (0 when they name none). */

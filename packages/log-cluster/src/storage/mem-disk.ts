@@ -206,6 +206,12 @@ class MemFile implements DiskFile {
     this.state.syncedBytes = Math.min(this.state.syncedBytes, length);
   }
 
+  appendDurably(data: Uint8Array): void {
+    invariant(!this.dead && this.open, `appendDurably to closed file ${this.name}`);
+    writeInto(this.state, data);
+    this.state.syncedBytes = this.state.writtenBytes;
+  }
+
   close(): void {
     if (!this.open) return;
     this.open = false;

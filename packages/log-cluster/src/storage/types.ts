@@ -25,6 +25,11 @@ export interface DiskFile {
   read(position: number, length: number): Uint8Array;
   /** Cuts the file to `length` bytes and makes the cut durable. */
   truncate(length: number): void;
+  /**
+   * Appends `data` and makes it durable before returning. Blocking: for recovery only, when the
+   * file has no I/O in flight (it names records a crash left without identifiers, see Journal).
+   */
+  appendDurably(data: Uint8Array): void;
   close(): void;
 }
 
