@@ -523,36 +523,38 @@ describe('identifiers in the same flush as their records', () => {
     reopened.close();
   });
 
-  it('names again, durably, the records a crash left without identifiers, so a later fault in them is still found', async () => {
+  /** Three flushes, one record each, for partitions 1, 2 and 3; returns the segment's `.ids` path. */
+  const writeThreeRecords = async (): Promise<string> => {
     const { journal } = Journal.open(new FileDisk(directory), OPTIONS);
     for (let batch = 0; batch < 3; batch++) {
       journal.appendEntries(1 + batch, entries(1, 4, 1, 0, 100));
       await flush(journal);
     }
     journal.close();
-    const ids = path.join(directory, segmentFiles()[0]!.replace(/\.log$/, '.ids'));
+    return path.join(directory, segmentFiles()[0]!.replace(/\.log$/, '.ids'));
+  };
+  /** Cuts the fsynced tail of the last record (partition 3's): named, it must come back as a faulty tail. */
+  const expectCutTailFaulty = (): void => {
+    const segment = path.join(directory, segmentFiles()[0]!);
+    fs.truncateSync(segment, fs.statSync(segment).size - 10);
+    const { journal, report } = Journal.open(new FileDisk(directory), OPTIONS);
+    expect(report.faulty).toEqual([{ partition: 3, tail: { firstIndex: 1, firstTerm: 1, lastIndex: 4, lastTerm: 1 } }]);
+    journal.close();
+  };
+
+  it('names again, durably, the records a crash left without identifiers, so a later fault in them is still found', async () => {
+    const ids = await writeThreeRecords();
     fs.truncateSync(ids, fs.statSync(ids).size - IDENTIFIER_BYTES); // the last flush's identifier is lost
     const { journal: reopened, report } = Journal.open(new FileDisk(directory), OPTIONS);
     expect(report).toMatchObject({ recordsRecovered: 3, truncatedBytes: 0, corruption: null, faulty: [], uncertain: false });
     expect([1, 2, 3].map((p) => reopened.log(p).lastIndex())).toEqual([4, 4, 4]);
     expect(fs.statSync(ids).size).toBe(3 * IDENTIFIER_BYTES);
     reopened.close();
-    // Partition 3's record is named again: an fsynced tail cut from it is a faulty tail, not a torn write.
-    const segment = path.join(directory, segmentFiles()[0]!);
-    fs.truncateSync(segment, fs.statSync(segment).size - 10);
-    const { journal: third, report: faulted } = Journal.open(new FileDisk(directory), OPTIONS);
-    expect(faulted.faulty).toEqual([{ partition: 3, tail: { firstIndex: 1, firstTerm: 1, lastIndex: 4, lastTerm: 1 } }]);
-    third.close();
+    expectCutTailFaulty();
   });
 
   it('a damaged identifier loses nothing: the records after it are named again', async () => {
-    const { journal } = Journal.open(new FileDisk(directory), OPTIONS);
-    for (let batch = 0; batch < 3; batch++) {
-      journal.appendEntries(1 + batch, entries(1, 4, 1, 0, 100));
-      await flush(journal);
-    }
-    journal.close();
-    const ids = path.join(directory, segmentFiles()[0]!.replace(/\.log$/, '.ids'));
+    const ids = await writeThreeRecords();
     const bytes = fs.readFileSync(ids);
     bytes[10]! ^= 0xff; // inside the first identifier: the two after it no longer decode
     fs.writeFileSync(ids, bytes);
@@ -560,11 +562,7 @@ describe('identifiers in the same flush as their records', () => {
     expect(report).toMatchObject({ recordsRecovered: 3, truncatedBytes: 0, corruption: null, faulty: [] });
     expect([1, 2, 3].map((p) => reopened.log(p).entries(1, 5, 1 << 20))).toEqual([1, 2, 3].map(() => entries(1, 4, 1, 0, 100)));
     reopened.close();
-    const segment = path.join(directory, segmentFiles()[0]!);
-    fs.truncateSync(segment, fs.statSync(segment).size - 10);
-    const { journal: third, report: faulted } = Journal.open(new FileDisk(directory), OPTIONS);
-    expect(faulted.faulty).toEqual([{ partition: 3, tail: { firstIndex: 1, firstTerm: 1, lastIndex: 4, lastTerm: 1 } }]);
-    third.close();
+    expectCutTailFaulty();
   });
 
   it('keeps every record of a journal written before identifiers existed (no identifier file anywhere)', async () => {
