@@ -381,6 +381,18 @@ class RealFile implements DiskFile {
     invariant(!this.closed && !this.running && this.queue.length === 0, `truncate of ${this.name} with I/O in flight`);
     invariant(length >= 0 && length <= this.sizeBytes, `truncate of ${this.name} to ${length} > size ${this.sizeBytes}`);
     fs.ftruncateSync(this.fd, length);
+    this.syncNow(length);
+  }
+
+  appendDurably(data: Uint8Array): void {
+    invariant(!this.closed && !this.running && this.queue.length === 0, `appendDurably to ${this.name} with I/O in flight`);
+    let written = 0;
+    while (written < data.length) written += fs.writeSync(this.fd, data, written, data.length - written, this.sizeBytes + written);
+    this.syncNow(this.sizeBytes + data.length);
+  }
+
+  /** Blocking fdatasync (and the directory entry, once) after a blocking change left the file `length` bytes long. */
+  private syncNow(length: number): void {
     fs.fdatasyncSync(this.fd);
     if (this.directoryEntryPending) {
       this.disk.syncDirectory();
@@ -389,20 +401,6 @@ class RealFile implements DiskFile {
     this.disk.noteSynced(this.name, length);
     this.sizeBytes = length;
     this.writtenBytes = length;
-  }
-
-  appendDurably(data: Uint8Array): void {
-    invariant(!this.closed && !this.running && this.queue.length === 0, `appendDurably to ${this.name} with I/O in flight`);
-    let written = 0;
-    while (written < data.length) written += fs.writeSync(this.fd, data, written, data.length - written, this.sizeBytes + written);
-    fs.fdatasyncSync(this.fd);
-    if (this.directoryEntryPending) {
-      this.disk.syncDirectory();
-      this.directoryEntryPending = false;
-    }
-    this.sizeBytes += data.length;
-    this.writtenBytes = this.sizeBytes;
-    this.disk.noteSynced(this.name, this.sizeBytes);
   }
 
   close(): void {
