@@ -753,14 +753,12 @@ export class Journal {
       let position = 0;
       let bad = false;
       while (position < size) {
-        const id = position >= unnamedFrom ? entriesIdentifier(bytes, position) : null;
-        const end = this.replayRecord(bytes, position, seq);
+        const end = this.replayRecord(bytes, position, seq, position >= unnamedFrom ? renamed : null);
         if (end === null) {
           bad = true;
           break;
         }
         recordsRecovered++;
-        if (id !== null) renamed.push(id);
         position = end;
       }
       if (renamed.length > 0) {
@@ -853,8 +851,11 @@ export class Journal {
     }
   }
 
-  /** Replays the record at `position`; returns its end, or null when it is bad. */
-  private replayRecord(bytes: Uint8Array, position: number, seq: number): number | null {
+  /**
+   * Replays the record at `position`; returns its end, or null when it is bad. An ENTRIES record's
+   * identifier goes to `unnamed` when given (recovery names it again).
+   */
+  private replayRecord(bytes: Uint8Array, position: number, seq: number, unnamed: RecordIdentifier[] | null): number | null {
     const body = recordBody(bytes, position);
     if (body === null) return null;
     const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
@@ -885,6 +886,12 @@ export class Journal {
       }
       if (n === 0 || at !== body.length || !metasWellFormed(metas)) return null;
       applyEntries(this.log(partition), metas, true);
+      if (unnamed !== null) {
+        const first = metas[0]!;
+        const last = metas[metas.length - 1]!;
+        const recordCrc = new DataView(bytes.buffer, bytes.byteOffset + position + 4, 4).getUint32(0, true);
+        unnamed.push({ partition, position, length: RECORD_PREFIX_BYTES + body.length, recordCrc, firstIndex: first.index, firstTerm: first.term, lastIndex: last.index, lastTerm: last.term });
+      }
     } else if (type === RECORD_TYPE_SNAPSHOT) {
       if (body.length !== payloadAt + SNAPSHOT_PAYLOAD_BYTES) return null;
       const start: SnapshotMeta = { index: getU64(view, payloadAt), term: getU64(view, payloadAt + 8), nextOffset: getU64(view, payloadAt + 16) };
@@ -1158,34 +1165,6 @@ function isFullRecord(bytes: Uint8Array, position: number): boolean {
 }
 
 /** Whether every byte from `from` on is zero (a preallocated segment's unused tail). */
-/** The identifier of the valid ENTRIES record at `position` (null for any other record). */
-function entriesIdentifier(bytes: Uint8Array, position: number): RecordIdentifier | null {
-  const body = recordBody(bytes, position);
-  if (body === null || body[0] !== RECORD_TYPE_ENTRIES || body.length < RECORD_BODY_HEADER_BYTES + ENTRIES_COUNT_BYTES) return null;
-  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
-  const n = view.getUint32(RECORD_BODY_HEADER_BYTES, true);
-  let at = RECORD_BODY_HEADER_BYTES + ENTRIES_COUNT_BYTES;
-  let last = at;
-  for (let k = 0; k < n; k++) {
-    if (at + ENTRY_HEADER_BYTES > body.length) return null;
-    last = at;
-    at += ENTRY_HEADER_BYTES + view.getUint32(at + 28, true);
-  }
-  const first = RECORD_BODY_HEADER_BYTES + ENTRIES_COUNT_BYTES;
-  if (n === 0 || at !== body.length) return null;
-  const prefix = new DataView(bytes.buffer, bytes.byteOffset + position, RECORD_PREFIX_BYTES);
-  return {
-    partition: view.getUint32(1, true),
-    position,
-    length: RECORD_PREFIX_BYTES + body.length,
-    recordCrc: prefix.getUint32(4, true),
-    firstIndex: getU64(view, first),
-    firstTerm: getU64(view, first + 8),
-    lastIndex: getU64(view, last),
-    lastTerm: getU64(view, last + 8),
-  };
-}
-
 /** Where the last record the identifiers name ends (0 when they name none). */
 function namedEnd(ids: readonly RecordIdentifier[]): number {
   let end = 0;
