@@ -29,7 +29,10 @@ export async function openLoop(client: LogClient, partitions: number, recordByte
   const startMs = performance.now();
   const pending: Promise<void>[] = [];
   while (issued < total) {
-    const dueCount = Math.min(total, Math.floor(((performance.now() - startMs) / 1000) * ratePerSec));
+    // Append i is due at i / rate: at elapsed t, appends 0 … floor(t · rate) are due. (Without the
+    // + 1 each append went out one interval after the time its latency counts from: 1 ms added to
+    // every sample at 1 000/s, 5 ms at 200/s.)
+    const dueCount = Math.min(total, Math.floor(((performance.now() - startMs) / 1000) * ratePerSec) + 1);
     for (; issued < dueCount; issued++) {
       const intendedMs = startMs + (issued / ratePerSec) * 1000;
       pending.push(
