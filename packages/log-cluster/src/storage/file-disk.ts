@@ -403,6 +403,12 @@ class RealFile implements DiskFile {
     this.writtenBytes = length;
   }
 
+  releaseZeros(length: number): void {
+    invariant(!this.closed && length === this.sizeBytes, `releaseZeros of ${this.name} at ${length}, not at its end ${this.sizeBytes}`);
+    // Queued behind any append still running, so it never cuts one.
+    this.enqueue((next) => fs.ftruncate(this.fd, length, () => next()));
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;

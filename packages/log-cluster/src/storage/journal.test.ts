@@ -776,6 +776,36 @@ describe('journal on preallocated segments', () => {
     third.close();
   });
 
+  it('rolls the segment when small records would run its identifiers past their zero-filled file (no identifier write grows a file), gives back the unused zeros, and loses nothing', async () => {
+    const IDS_BYTES = SEGMENT_BYTES / 8;
+    const disk = new FileDisk(directory);
+    // Both spares ready before the journal opens: its first segment and identifier file are zero-filled.
+    for (let i = 0; i < 1000 && !(disk.preallocatedReady(SEGMENT_BYTES) && disk.preallocatedReady(IDS_BYTES)); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    const { journal } = Journal.open(disk, options);
+    let last = 0;
+    while (segmentFiles().length < 2) {
+      last++;
+      journal.appendEntries(1, entries(last, last, 1, (last - 1) * 2, 8));
+      await flush(journal);
+    }
+    const idsPath = path.join(directory, 'seg-00000000000000000001.ids');
+    // The first identifier file never grew past its zeros, and it is what ended the segment: the
+    // records took a fraction of it (52 identifier bytes per record of about 60).
+    expect(fs.statSync(idsPath).size).toBe(IDS_BYTES);
+    expect(last - 1).toBe(Math.floor(IDS_BYTES / IDENTIFIER_BYTES));
+    // ...and the segment, left with most of its zeros unused, gives them back (in the background).
+    const firstSegment = path.join(directory, 'seg-00000000000000000001.log');
+    for (let i = 0; i < 100 && fs.statSync(firstSegment).size === SEGMENT_BYTES; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(fs.statSync(firstSegment).size).toBeLessThan(SEGMENT_BYTES / 2);
+    journal.close();
+
+    const { journal: reopened, report } = Journal.open(new FileDisk(directory), options);
+    expect(report.corruption).toBeNull();
+    expect(report.faulty).toEqual([]);
+    expect(reopened.log(1).entries(1, last + 1, 1 << 30)).toEqual(Array.from({ length: last }, (_, i) => entries(i + 1, i + 1, 1, i * 2, 8)[0]));
+    reopened.close();
+  });
+
   it('treats a torn record followed by the zeros of a preallocated segment as a torn tail, not corruption', async () => {
     const disk = new FileDisk(directory);
     const { journal } = Journal.open(disk, options);

@@ -79,7 +79,7 @@ export const RECORD_BYTES_MAX = 64 << 20;
 const RECORD_ENTRIES_BYTES_TARGET = 1 << 20;
 /**
  * Identifier files are zero-filled ahead too, at this fraction of a segment (52 bytes per record:
- * enough unless records average under ~420 bytes, and past it the file just grows), so their
+ * enough unless records average under ~420 bytes; past it the segment rolls early), so their
  * durable writes commit no size change either.
  */
 const IDENTIFIERS_PREALLOCATE_FRACTION = 8;
@@ -413,7 +413,10 @@ export class Journal {
 
     if (batch.recordBytes > 0) {
       let segment = this.activeSegment();
-      if (segment.file.size() > 0 && (segment.file.size() + batch.recordBytes > this.options.segmentBytes || this.rollToPreallocated(segment))) {
+      if (segment.file.size() > 0 && (segment.file.size() + batch.recordBytes > this.options.segmentBytes || this.identifiersOutgrow(segment, batch.identifiers.length) || this.rollToPreallocated(segment))) {
+        // A zero-filled segment left early (small records filled its identifiers first) gives its
+        // unused zeros back, or they would hold disk space that retention does not count.
+        if (segment.file.preallocated === true) segment.file.releaseZeros?.(segment.file.size());
         segment = this.createSegment(segment.seq + 1);
         const created = segment;
         undo.push(() => this.dropSegment(created));
@@ -646,6 +649,17 @@ export class Journal {
     this.preallocationAskedMs = nowMs;
     const identifiersReady = !this.identifiersOn || disk.preallocatedReady(this.identifiersPreallocateBytes());
     return disk.preallocatedReady(this.options.segmentBytes) && identifiersReady;
+  }
+
+  /**
+   * Whether `count` more identifiers would run past the zeros of the segment's zero-filled identifier
+   * file (records averaging under ~420 bytes): the segment rolls instead, since past its end every
+   * durable identifier write would commit a size change again (a metadata commit on each flush).
+   */
+  private identifiersOutgrow(segment: SegmentInfo, count: number): boolean {
+    if (!this.identifiersOn || count === 0) return false;
+    const ids = this.files.get(identifiersFileName(segment.name));
+    return ids?.preallocated === true && ids.size() + count * IDENTIFIER_BYTES > this.identifiersPreallocateBytes();
   }
 
   private identifiersPreallocateBytes(): number {

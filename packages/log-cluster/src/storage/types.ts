@@ -30,6 +30,12 @@ export interface DiskFile {
    * file has no I/O in flight (it names records a crash left without identifiers, see Journal).
    */
   appendDurably(data: Uint8Array): void;
+  /**
+   * Gives back the zeros past `length` of a preallocated file that will take no more appends, in
+   * the background and not synced: a crash that undoes it leaves zeros recovery reads as unused.
+   * Optional (the memory disk preallocates nothing).
+   */
+  releaseZeros?(length: number): void;
   close(): void;
 }
 
