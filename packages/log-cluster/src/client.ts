@@ -302,6 +302,8 @@ export class LogClient {
   private async toLeader(partition: number, request: ClientRequest, deadlineMs: number): Promise<ClientResponse> {
     let passes = 0;
     let rotation = 0;
+    /** Waits on a leader that could not serve yet: each one longer, so a full queue is not hammered. */
+    let partitionWaits = 0;
     /** Replicas that failed us in this pass; a pass ends when all have, with a backoff. */
     const tried = new Set<NodeId>();
     let lastError: LogError | null = null;
@@ -359,7 +361,7 @@ export class LogClient {
       // The partition's leader is there but cannot serve yet (no commit in its term, full queue,
       // leadership moving): wait a little and ask it again, or whom it names.
       if (hint !== 0 && replicas.includes(hint)) this.leaders.set(partition, hint);
-      await this.sleep(this.backoff(0));
+      await this.sleep(this.backoff(partitionWaits++));
     }
     throw new LogError('Unavailable', 'client is closed');
   }
