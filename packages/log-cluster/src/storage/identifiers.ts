@@ -26,6 +26,18 @@ export interface RecordIdentifier {
 
 export type { FaultyTail };
 
+/** The identifier of an ENTRIES record of `partition` at `position`, from its first and last entries. */
+export function recordIdentifier(
+  partition: number,
+  position: number,
+  length: number,
+  recordCrc: number,
+  first: { readonly index: number; readonly term: number },
+  last: { readonly index: number; readonly term: number },
+): RecordIdentifier {
+  return { partition, position, length, recordCrc, firstIndex: first.index, firstTerm: first.term, lastIndex: last.index, lastTerm: last.term };
+}
+
 export const IDENTIFIER_BYTES = 52;
 const UINT32 = 0x1_0000_0000;
 const FAULTY_MARKER_NAME = /^faulty-(\d+)-(\d+)-(\d+)-(\d+)-(\d+)\.marker$/;

@@ -13,6 +13,7 @@ import {
   mergeFaultyTails,
   parseFaultyMarker,
   putU64,
+  recordIdentifier,
   type FaultyTail,
   type RecordIdentifier,
 } from './identifiers.ts';
@@ -224,9 +225,7 @@ export class Journal {
       const chunk = entries.slice(from, to);
       const recordPosition = batch.recordBytes;
       const record = encodeEntries(partition, chunk);
-      const firstEntry = chunk[0]!;
-      const lastEntry = chunk[chunk.length - 1]!;
-      batch.identifiers.push({ partition, position: recordPosition, length: record.bytes, recordCrc: record.crc, firstIndex: firstEntry.index, firstTerm: firstEntry.term, lastIndex: lastEntry.index, lastTerm: lastEntry.term });
+      batch.identifiers.push(recordIdentifier(partition, recordPosition, record.bytes, record.crc, chunk[0]!, chunk[chunk.length - 1]!));
       const metas: EntryMeta[] = [];
       let dataPosition = recordPosition + RECORD_PREFIX_BYTES + RECORD_BODY_HEADER_BYTES + ENTRIES_COUNT_BYTES;
       for (const entry of chunk) {
@@ -901,10 +900,8 @@ export class Journal {
       if (n === 0 || at !== body.length || !metasWellFormed(metas)) return null;
       applyEntries(this.log(partition), metas, true);
       if (unnamed !== null) {
-        const first = metas[0]!;
-        const last = metas[metas.length - 1]!;
         const recordCrc = new DataView(bytes.buffer, bytes.byteOffset + position + 4, 4).getUint32(0, true);
-        unnamed.push({ partition, position, length: RECORD_PREFIX_BYTES + body.length, recordCrc, firstIndex: first.index, firstTerm: first.term, lastIndex: last.index, lastTerm: last.term });
+        unnamed.push(recordIdentifier(partition, position, RECORD_PREFIX_BYTES + body.length, recordCrc, metas[0]!, metas[metas.length - 1]!));
       }
     } else if (type === RECORD_TYPE_SNAPSHOT) {
       if (body.length !== payloadAt + SNAPSHOT_PAYLOAD_BYTES) return null;
@@ -1178,7 +1175,6 @@ function isFullRecord(bytes: Uint8Array, position: number): boolean {
   return length >= RECORD_BODY_HEADER_BYTES && length <= RECORD_BYTES_MAX && position + RECORD_PREFIX_BYTES + length <= bytes.length;
 }
 
-/** Whether every byte from `from` on is zero (a preallocated segment's unused tail). */
 /** Where the last record the identifiers name ends (0 when they name none). */
 function namedEnd(ids: readonly RecordIdentifier[]): number {
   let end = 0;
@@ -1186,6 +1182,7 @@ function namedEnd(ids: readonly RecordIdentifier[]): number {
   return end;
 }
 
+/** Whether every byte from `from` on is zero (a preallocated segment's unused tail). */
 function zeroFrom(bytes: Uint8Array, from: number): boolean {
   for (let i = from; i < bytes.length; i++) if (bytes[i] !== 0) return false;
   return true;
