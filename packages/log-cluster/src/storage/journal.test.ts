@@ -678,9 +678,11 @@ describe('journal on preallocated segments', () => {
   const ENTRY_BYTES = 4000;
   const options: JournalOptions = { ...OPTIONS, segmentBytes: SEGMENT_BYTES };
 
-  async function untilPreallocated(disk: FileDisk): Promise<void> {
-    for (let i = 0; i < 1000 && !disk.preallocatedReady(SEGMENT_BYTES); i++) await new Promise((resolve) => setTimeout(resolve, 10));
-    expect(disk.preallocatedReady(SEGMENT_BYTES)).toBe(true);
+  /** Waits until `disk` has a zero-filled spare of every size in `sizes` (a segment's by default). */
+  async function untilPreallocated(disk: FileDisk, sizes: readonly number[] = [SEGMENT_BYTES]): Promise<void> {
+    const ready = (): boolean => sizes.every((bytes) => disk.preallocatedReady(bytes));
+    for (let i = 0; i < 1000 && !ready(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(ready()).toBe(true);
   }
 
   /** Appends entries of partition 1 (one flush each) until the journal rolls to a second segment, then `extra` more. */
@@ -742,11 +744,7 @@ describe('journal on preallocated segments', () => {
     // Nothing was ready when the journal started: its first segment is a plain, growing file.
     expect(segmentFiles()).toEqual(['seg-00000000000000000001.log']);
     expect(fs.statSync(path.join(directory, 'seg-00000000000000000001.log')).size).toBeLessThan(SEGMENT_BYTES);
-    const spareReady = async (bytes: number): Promise<void> => {
-      for (let i = 0; i < 1000 && !disk.preallocatedReady(bytes); i++) await new Promise((resolve) => setTimeout(resolve, 10));
-    };
-    await spareReady(SEGMENT_BYTES);
-    await spareReady(SEGMENT_BYTES / 8);
+    await untilPreallocated(disk, [SEGMENT_BYTES, SEGMENT_BYTES / 8]);
     nowMs += 2000;
     await appendOne(journal);
     expect(segmentFiles()).toEqual(['seg-00000000000000000001.log', 'seg-00000000000000000002.log']);
@@ -762,7 +760,7 @@ describe('journal on preallocated segments', () => {
     expect(reopened.log(1).lastIndex()).toBe(last);
     await appendOne(reopened);
     await appendOne(reopened);
-    for (let i = 0; i < 1000 && !(restartedDisk.preallocatedReady(SEGMENT_BYTES) && restartedDisk.preallocatedReady(SEGMENT_BYTES / 8)); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    await untilPreallocated(restartedDisk, [SEGMENT_BYTES, SEGMENT_BYTES / 8]);
     nowMs += 2000;
     await appendOne(reopened);
     expect(segmentFiles()).toHaveLength(3);
@@ -780,7 +778,7 @@ describe('journal on preallocated segments', () => {
     const IDS_BYTES = SEGMENT_BYTES / 8;
     const disk = new FileDisk(directory);
     // Both spares ready before the journal opens: its first segment and identifier file are zero-filled.
-    for (let i = 0; i < 1000 && !(disk.preallocatedReady(SEGMENT_BYTES) && disk.preallocatedReady(IDS_BYTES)); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    await untilPreallocated(disk, [SEGMENT_BYTES, IDS_BYTES]);
     const { journal } = Journal.open(disk, options);
     let last = 0;
     while (segmentFiles().length < 2) {
