@@ -233,23 +233,35 @@ export class LogClient {
       producer.nextSequence = 0;
       producer.fenced = false;
     }
-    const idle = (): boolean => producer.unsettled.size === 0;
-    const canSend = (): boolean => producer.queue.length > 0 && (idle() || producer.nextSequence - Math.min(...producer.unsettled) < this.options.maxInFlightBatches);
-    const ready = (): boolean => (idle()
-      ? producer.queuedBytes >= this.options.batchBytesMax || this.options.lingerMs <= 0
-      : producer.queuedBytes >= Math.min(this.options.pipelineBytesMin, this.options.batchBytesMax));
-    // sendBatch takes its batch synchronously, so this loop sends as many batches as are allowed.
-    while (canSend() && ready()) {
+    // Methods, not closures: a closure made per call costs a name definition each time under tsx
+    // (esbuild keepNames), several per append on this path.
+    while (this.canSend(producer) && this.batchReady(producer)) {
       producer.lingerTimer?.();
       producer.lingerTimer = null;
       void this.sendBatch(partition, producer);
     }
-    if (canSend() && idle() && producer.lingerTimer === null) {
+    if (this.canSend(producer) && producer.unsettled.size === 0 && producer.lingerTimer === null) {
       producer.lingerTimer = this.scheduler.setTimer(this.options.lingerMs, () => {
         producer.lingerTimer = null;
-        if (canSend() && idle() && !producer.fenced) void this.sendBatch(partition, producer);
+        if (this.canSend(producer) && producer.unsettled.size === 0 && !producer.fenced) void this.sendBatch(partition, producer);
       });
     }
+  }
+
+  /** Whether a batch may go now: something is queued and fewer than the cap are in flight. */
+  private canSend(producer: PartitionProducer): boolean {
+    if (producer.queue.length === 0) return false;
+    if (producer.unsettled.size === 0) return true;
+    let oldest = Infinity;
+    for (const sequence of producer.unsettled) if (sequence < oldest) oldest = sequence;
+    return producer.nextSequence - oldest < this.options.maxInFlightBatches;
+  }
+
+  /** Whether enough is queued to send: a full batch when idle (or no linger), else the pipelining minimum. */
+  private batchReady(producer: PartitionProducer): boolean {
+    return producer.unsettled.size === 0
+      ? producer.queuedBytes >= this.options.batchBytesMax || this.options.lingerMs <= 0
+      : producer.queuedBytes >= Math.min(this.options.pipelineBytesMin, this.options.batchBytesMax);
   }
 
   private async sendBatch(partition: number, producer: PartitionProducer): Promise<void> {
