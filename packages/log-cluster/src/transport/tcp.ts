@@ -53,6 +53,23 @@ function frame(type: number, write: (w: Writer) => void, sizeEstimate?: number):
 }
 
 /**
+ * Writes a frame; frames written to one socket in the same tick leave in one writev. On loopback
+ * each write is a syscall that also runs the receiver's TCP input, and the receiver then wakes once
+ * per segment: responses that commit together, or batches a client sends together, are one each.
+ */
+function writeFrame(socket: net.Socket, bytes: Uint8Array): void {
+  if (socket.writableCorked === 0) {
+    socket.cork();
+    process.nextTick(uncork, socket);
+  }
+  socket.write(bytes);
+}
+
+function uncork(socket: net.Socket): void {
+  socket.uncork();
+}
+
+/**
  * Splits a byte stream into frames. Chunks are kept in a list and joined once per frame: joining
  * on every chunk copied a large frame over and over (quadratic in its size).
  */
@@ -157,7 +174,7 @@ export class TcpNodeTransport implements Transport {
   send(to: NodeId, messages: readonly PartitionMessage[]): void {
     const socket = this.connection(to);
     if (socket === null || socket.writableLength > PEER_BUFFERED_BYTES_MAX) return;
-    socket.write(frame(FRAME_RAFT, (w) => encodeEnvelope(w, this.nodeId, messages), envelopeBytesEstimate(messages)));
+    writeFrame(socket, frame(FRAME_RAFT, (w) => encodeEnvelope(w, this.nodeId, messages), envelopeBytesEstimate(messages)));
   }
 
   close(): void {
@@ -177,7 +194,7 @@ export class TcpNodeTransport implements Transport {
     const socket = this.sockets.connect(address.port, address.host);
     socket.setNoDelay(true);
     socket.on('connect', () => {
-      socket.write(frame(FRAME_HELLO, (w) => w.u32(this.nodeId)));
+      writeFrame(socket, frame(FRAME_HELLO, (w) => w.u32(this.nodeId)));
       this.outbound.set(to, socket);
     });
     socket.on('error', () => undefined);
@@ -212,7 +229,7 @@ export class TcpNodeTransport implements Transport {
           const handle = this.requestHandler;
           const answer = handle === null ? Promise.resolve<ClientResponse>({ kind: 'error', error: new LogError('Unavailable', `node ${this.nodeId} is starting`).toJSON() }) : handle(request);
           void answer.then((response) => {
-            if (!socket.destroyed) socket.write(frame(FRAME_RESPONSE, (w) => {
+            if (!socket.destroyed) writeFrame(socket, frame(FRAME_RESPONSE, (w) => {
               w.u32(id);
               encodeResponse(w, response);
             }));
@@ -247,7 +264,7 @@ export class TcpConnector implements NodeConnector {
     const id = this.nextId++;
     return new Promise<ClientResponse>((resolve, reject) => {
       this.pending.set(id, { node, resolve, reject });
-      socket.write(frame(FRAME_REQUEST, (w) => {
+      writeFrame(socket, frame(FRAME_REQUEST, (w) => {
         w.u32(id);
         encodeRequest(w, request);
       }, requestBytesEstimate(request)));
