@@ -69,6 +69,11 @@ interface PendingBatch {
 /** A producer's batches in this leader's uncommitted log, by sequence. */
 type PendingProducer = Map<number, PendingBatch>;
 
+/** Answers a client append with an error (a function, not a closure made per append). */
+function failWith(done: Waiter['done'], error: LogError): void {
+  done({ kind: 'error', error: error.toJSON() }, null);
+}
+
 export interface ReplicaContext {
   readonly nodeId: NodeId;
   readonly partition: number;
@@ -168,25 +173,24 @@ export class Replica {
 
   /** Client append: resolves once the batch is committed on a majority (done is called exactly once). */
   propose(producerId: number, sequence: number, records: readonly Uint8Array[], done: Waiter['done']): void {
-    const fail = (error: LogError): void => done({ kind: 'error', error: error.toJSON() }, null);
     if (records.length === 0 || records.length > BATCH_RECORDS_MAX) {
-      return fail(new LogError('TooLarge', `a batch holds 1..${BATCH_RECORDS_MAX} records (got ${records.length})`, { partition: this.partition }));
+      return failWith(done, new LogError('TooLarge', `a batch holds 1..${BATCH_RECORDS_MAX} records (got ${records.length})`, { partition: this.partition }));
     }
     for (const record of records) {
       if (record.byteLength > RECORD_BYTES_MAX) {
-        return fail(new LogError('TooLarge', `record of ${record.byteLength} bytes exceeds the ${RECORD_BYTES_MAX}-byte limit`, { partition: this.partition }));
+        return failWith(done, new LogError('TooLarge', `record of ${record.byteLength} bytes exceeds the ${RECORD_BYTES_MAX}-byte limit`, { partition: this.partition }));
       }
     }
     const recordBytes = batchBytes(records);
     if (recordBytes > BATCH_BYTES_MAX) {
-      return fail(new LogError('TooLarge', `batch of ${recordBytes} bytes exceeds the ${BATCH_BYTES_MAX}-byte limit`, { partition: this.partition }));
+      return failWith(done, new LogError('TooLarge', `batch of ${recordBytes} bytes exceeds the ${BATCH_BYTES_MAX}-byte limit`, { partition: this.partition }));
     }
     const status = this.raft.status();
-    if (status.role !== 'leader') return fail(notLeader(this.partition, status.leader));
+    if (status.role !== 'leader') return failWith(done, notLeader(this.partition, status.leader));
     // The core may have become leader in a step whose Ready the node has not processed yet.
     if (this.leaderTerm !== status.term) this.startLeading(status.term);
     if (this.waiters.size >= PENDING_PROPOSALS_MAX) {
-      return fail(new LogError('Unavailable', `partition ${this.partition}: ${PENDING_PROPOSALS_MAX} appends already wait for commit`, { partition: this.partition }));
+      return failWith(done, new LogError('Unavailable', `partition ${this.partition}: ${PENDING_PROPOSALS_MAX} appends already wait for commit`, { partition: this.partition }));
     }
     const timing: WriteTiming = { proposedMs: this.now(), persistedMs: 0, followerAckMs: new Map(), committedMs: 0 };
 
@@ -205,15 +209,15 @@ export class Replica {
     for (const s of pending?.keys() ?? []) lastSequence = Math.max(lastSequence, s);
     if (lastSequence >= 0 && sequence > lastSequence + 1) {
       // An earlier batch of this producer has not arrived yet (it is being retried): ask again shortly.
-      return fail(new LogError('Unavailable', `producer ${producerId} sent sequence ${sequence} before ${lastSequence + 1} on partition ${this.partition}; retry shortly`, { partition: this.partition }));
+      return failWith(done, new LogError('Unavailable', `producer ${producerId} sent sequence ${sequence} before ${lastSequence + 1} on partition ${this.partition}; retry shortly`, { partition: this.partition }));
     }
     if (lastSequence >= 0 && sequence <= lastSequence) {
-      return fail(new LogError('OutOfOrderSequence', `producer ${producerId} sent sequence ${sequence} after ${lastSequence} on partition ${this.partition}, older than the ${PRODUCER_IN_FLIGHT_MAX} batches remembered`, { partition: this.partition }));
+      return failWith(done, new LogError('OutOfOrderSequence', `producer ${producerId} sent sequence ${sequence} after ${lastSequence} on partition ${this.partition}, older than the ${PRODUCER_IN_FLIGHT_MAX} batches remembered`, { partition: this.partition }));
     }
 
     const result = this.raft.propose(encodeBatch(producerId, sequence, records), records.length);
     if (!result.ok) {
-      return fail(result.reason === 'transferring'
+      return failWith(done, result.reason === 'transferring'
         ? new LogError('Unavailable', `partition ${this.partition}: leadership is moving; retry shortly`, { partition: this.partition, leaderHint: result.leaderHint })
         : notLeader(this.partition, result.leaderHint));
     }

@@ -348,23 +348,25 @@ class RealFile implements DiskFile {
       }
       // Operations run in order: everything written so far is what this sync covers.
       const coveredBytes = this.writtenBytes;
-      const finish = (error: Error | null): void => {
-        if (error === null && !this.closed) this.disk.noteSynced(this.name, coveredBytes);
-        next();
-        const delayMs = this.disk.fsyncDelayMs;
-        if (delayMs > 0) setTimeout(() => done(error), delayMs);
-        else done(error);
-      };
       // Every completed write is durable already (O_DSYNC); only a new name may still need its directory synced.
-      if (!this.directoryEntryPending) return finish(null);
+      if (!this.directoryEntryPending) return this.syncDone(coveredBytes, next, done, null);
       fs.fdatasync(this.fd, (error) => {
-        if (error !== null || !this.directoryEntryPending) return finish(error);
+        if (error !== null || !this.directoryEntryPending) return this.syncDone(coveredBytes, next, done, error);
         this.disk.syncDirectoryAsync((directoryError) => {
           if (directoryError === null) this.directoryEntryPending = false;
-          finish(directoryError);
+          this.syncDone(coveredBytes, next, done, directoryError);
         });
       });
     });
+  }
+
+  /** A sync ended: `coveredBytes` are durable unless it failed; the next operation may run. */
+  private syncDone(coveredBytes: number, next: () => void, done: IoCallback, error: Error | null): void {
+    if (error === null && !this.closed) this.disk.noteSynced(this.name, coveredBytes);
+    next();
+    const delayMs = this.disk.fsyncDelayMs;
+    if (delayMs > 0) setTimeout(() => done(error), delayMs);
+    else done(error);
   }
 
   read(position: number, length: number): Uint8Array {
@@ -446,31 +448,28 @@ class RealFile implements DiskFile {
   }
 }
 
-/** writev of all pieces at `position`; a short write continues with what is left. */
+/**
+ * writev of all pieces at `position`; a short write continues with what is left. A module function
+ * calling itself, not a closure per write: under tsx (esbuild keepNames) a named closure costs a
+ * name definition each time it is made.
+ */
 function writeAll(fd: number, pieces: readonly Uint8Array[], length: number, position: number, done: (error: NodeJS.ErrnoException | null) => void): void {
-  let written = 0;
-  let remaining: readonly Uint8Array[] = pieces;
-  const step = (): void => {
-    fs.writev(fd, remaining as Uint8Array[], position + written, (error, n) => {
-      if (error !== null) return done(error);
-      written += n;
-      if (written >= length) return done(null);
-      // Drop the pieces written in full and the written head of the next one.
-      let skip = n;
-      const rest: Uint8Array[] = [];
-      for (const piece of remaining) {
-        if (skip >= piece.length) {
-          skip -= piece.length;
-          continue;
-        }
-        rest.push(skip > 0 ? piece.subarray(skip) : piece);
-        skip = 0;
+  fs.writev(fd, pieces as Uint8Array[], position, (error, n) => {
+    if (error !== null) return done(error);
+    if (n >= length) return done(null);
+    // Drop the pieces written in full and the written head of the next one.
+    let skip = n;
+    const rest: Uint8Array[] = [];
+    for (const piece of pieces) {
+      if (skip >= piece.length) {
+        skip -= piece.length;
+        continue;
       }
-      remaining = rest;
-      step();
-    });
-  };
-  step();
+      rest.push(skip > 0 ? piece.subarray(skip) : piece);
+      skip = 0;
+    }
+    writeAll(fd, rest, length - n, position + n, done);
+  });
 }
 
 function isNoSpace(error: NodeJS.ErrnoException): boolean {

@@ -124,6 +124,15 @@ interface StateFileInfo {
   readonly copy: DiskFile;
 }
 
+/** What a flush step's writes have answered so far (see Journal.writeAll). */
+interface WriteAllState {
+  readonly writes: readonly { file: DiskFile; data: Uint8Array | readonly Uint8Array[] }[];
+  readonly done: (failure: Error | null) => void;
+  remaining: number;
+  failure: Error | null;
+  readonly sizesBefore: readonly number[];
+}
+
 interface Batch {
   readonly id: number;
   readonly records: Uint8Array[];
@@ -299,9 +308,8 @@ export class Journal {
   }
 
   pendingBytes(): number {
-    const bytes = (batch: Batch): number => batch.recordBytes + batch.hardStates.size * STATE_RECORD_BYTES;
-    let total = bytes(this.staged);
-    if (this.inFlight !== null) total += bytes(this.inFlight);
+    let total = this.staged.recordBytes + this.staged.hardStates.size * STATE_RECORD_BYTES;
+    if (this.inFlight !== null) total += this.inFlight.recordBytes + this.inFlight.hardStates.size * STATE_RECORD_BYTES;
     return total;
   }
 
@@ -518,33 +526,36 @@ export class Journal {
    * the batch stays in flight, whole, so nothing is half written and nothing staged is lost.
    */
   private writeAll(writes: readonly { file: DiskFile; data: Uint8Array | readonly Uint8Array[] }[], done: (failure: Error | null) => void): void {
-    let remaining = writes.length * 2;
-    let failure: Error | null = null;
-    const sizesBefore = writes.map((write) => write.file.size());
-    const answered = (error: Error | null): void => {
-      if (error !== null && failure === null) failure = error;
-      remaining--;
-      if (remaining > 0) return;
-      if (failure instanceof DiskFullError && !this.closed) {
-        writes.forEach((write, k) => {
-          if (write.file.size() > sizesBefore[k]!) write.file.truncate(sizesBefore[k]!);
-        });
-        const wasBlocked = this.diskFull;
-        this.diskFull = true;
-        this.blockedRetries.push(() => this.writeAll(writes, done));
-        if (!wasBlocked) this.options.onDiskFull?.(true);
-        return;
-      }
-      if (failure === null && this.diskFull && this.blockedRetries.length === 0) {
-        this.diskFull = false;
-        this.options.onDiskFull?.(false);
-      }
-      done(failure);
-    };
+    // Inline arrows over one state object, not a named closure: under tsx (esbuild keepNames) a
+    // named closure costs a name definition per flush.
+    const state: WriteAllState = { writes, done, remaining: writes.length * 2, failure: null, sizesBefore: writes.map((write) => write.file.size()) };
     for (const write of writes) {
-      write.file.append(write.data, answered);
-      write.file.sync(answered);
+      write.file.append(write.data, (error) => this.writeAnswered(state, error));
+      write.file.sync((error) => this.writeAnswered(state, error));
     }
+  }
+
+  /** One append or sync of writeAll answered; the last one settles the step. */
+  private writeAnswered(state: WriteAllState, error: Error | null): void {
+    if (error !== null && state.failure === null) state.failure = error;
+    state.remaining--;
+    if (state.remaining > 0) return;
+    const { writes, done, failure, sizesBefore } = state;
+    if (failure instanceof DiskFullError && !this.closed) {
+      writes.forEach((write, k) => {
+        if (write.file.size() > sizesBefore[k]!) write.file.truncate(sizesBefore[k]!);
+      });
+      const wasBlocked = this.diskFull;
+      this.diskFull = true;
+      this.blockedRetries.push(() => this.writeAll(writes, done));
+      if (!wasBlocked) this.options.onDiskFull?.(true);
+      return;
+    }
+    if (failure === null && this.diskFull && this.blockedRetries.length === 0) {
+      this.diskFull = false;
+      this.options.onDiskFull?.(false);
+    }
+    done(failure);
   }
 
   /** Between a flush stopped by a full disk and the next one that went through. */
