@@ -48,6 +48,8 @@ describe('crc32c native and portable', () => {
       expect(crc32c(data)).toBe(crc32cPortable(data));
       expect(crc32c(data, seed)).toBe(crc32cPortable(data, seed));
       expect(crc32c(data.subarray(5))).toBe(crc32cPortable(data.subarray(5)));
+      // A plain Uint8Array view (no Buffer) inside a larger buffer: its offset and its length hold.
+      expect(crc32c(data.subarray(7, Math.max(7, length - 3)))).toBe(crc32cPortable(data.subarray(7, Math.max(7, length - 3))));
     }
   });
 });

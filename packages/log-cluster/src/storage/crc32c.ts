@@ -36,11 +36,13 @@ function buildTables(): Uint32Array {
  * and the reference the tests hold the native one to.
  */
 export function crc32c(data: Uint8Array, seed = 0): number {
-  if (native !== null) return native(Buffer.from(data.buffer, data.byteOffset, data.byteLength), seed) >>> 0;
+  // The binding takes any Uint8Array as a Buffer (Node's Buffer::HasInstance is "is an
+  // ArrayBufferView") and honours its offset: no Buffer view made per call (half the call's cost).
+  if (native !== null) return native(data, seed) >>> 0;
   return crc32cPortable(data, seed);
 }
 
-type NativeCrc32c = (input: Buffer, initialState?: number) => number;
+type NativeCrc32c = (input: Uint8Array, initialState?: number) => number;
 const native: NativeCrc32c | null = loadNative();
 
 function loadNative(): NativeCrc32c | null {
