@@ -312,7 +312,8 @@ export async function run(args: string[]): Promise<void> {
       if (halfLoad !== undefined) console.log(`${mode}, 1 KiB at 50 % load: p99 ${halfLoad.p99Ms.toFixed(2)} ms = ${(halfLoad.p99Ms / disk.fdatasyncP99Ms).toFixed(1)} × the fdatasync p99 (target ≤ 4 ×)`);
     }
     if (identifiers !== null) console.log(identifiersReport(identifiers));
-    console.log(`simulator: ${sim.seedsRun} seeds in ${(sim.elapsedMs / 1000).toFixed(1)} s = ${seedsPerMinute.toFixed(0)} seeds/min on all cores, ${sim.failures.length} failing (target ≥ 1,000/min)`);
+    // --sweep-only runs no seeds: a "0 seeds/min" line would read as a failure.
+    if (!sweepOnly) console.log(`simulator: ${sim.seedsRun} seeds in ${(sim.elapsedMs / 1000).toFixed(1)} s = ${seedsPerMinute.toFixed(0)} seeds/min on all cores, ${sim.failures.length} failing (target ≥ 1,000/min)`);
     const resultsDir = join(root, 'bench', 'results');
     mkdirSync(resultsDir, { recursive: true });
     const file = join(resultsDir, `engine-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
