@@ -126,7 +126,8 @@ export class LogClient {
 
   async append(target: AppendTarget, records: readonly Uint8Array[]): Promise<AppendResult> {
     if (this.closed) throw new LogError('Unavailable', 'client is closed');
-    const partitionCount = await this.partitions();
+    // Known after the first metadata answer: no promise and microtask hop per append for it.
+    const partitionCount = this.partitionCount > 0 ? this.partitionCount : await this.partitions();
     const partition = 'partition' in target ? target.partition : partitionForKey(target.key, partitionCount);
     if (!Number.isInteger(partition) || partition < 0 || partition >= partitionCount) {
       throw new LogError('UnknownPartition', `partition ${partition} does not exist (partitions are 0..${partitionCount - 1})`, { partition });
