@@ -155,6 +155,11 @@ interface Batch {
   obsoleteStateFiles: StateFileInfo[];
 }
 
+/** The bytes a batch's flush writes: its records and its hard states (one copy). */
+function flushBytes(batch: Batch): number {
+  return batch.recordBytes + batch.hardStates.size * STATE_RECORD_BYTES;
+}
+
 interface EntryMeta {
   readonly index: number;
   readonly term: number;
@@ -308,9 +313,7 @@ export class Journal {
   }
 
   pendingBytes(): number {
-    let total = this.staged.recordBytes + this.staged.hardStates.size * STATE_RECORD_BYTES;
-    if (this.inFlight !== null) total += this.inFlight.recordBytes + this.inFlight.hardStates.size * STATE_RECORD_BYTES;
-    return total;
+    return flushBytes(this.staged) + (this.inFlight === null ? 0 : flushBytes(this.inFlight));
   }
 
   /**
@@ -588,7 +591,7 @@ export class Journal {
     if (obsoleteStateFiles.length > 0) this.stateFiles = this.stateFiles.filter((s) => !obsoleteStateFiles.includes(s));
     for (const segment of batch.removeAfter) this.dropSegment(segment);
     for (const marker of batch.removeMarkersAfter) this.disk.remove(marker);
-    this.options.onFlushed?.(this.options.now() - batch.flushStartedMs, batch.recordBytes + batch.hardStates.size * STATE_RECORD_BYTES);
+    this.options.onFlushed?.(this.options.now() - batch.flushStartedMs, flushBytes(batch));
     for (const waiter of batch.waiters) waiter(null);
     this.startFlushIfDue();
   }
