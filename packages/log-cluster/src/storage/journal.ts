@@ -124,9 +124,15 @@ interface StateFileInfo {
   readonly copy: DiskFile;
 }
 
+/** One append of a flush step: the data goes at the file's end, then the file is synced. */
+interface FlushWrite {
+  readonly file: DiskFile;
+  readonly data: Uint8Array | readonly Uint8Array[];
+}
+
 /** What a flush step's writes have answered so far (see Journal.writeAll). */
 interface WriteAllState {
-  readonly writes: readonly { file: DiskFile; data: Uint8Array | readonly Uint8Array[] }[];
+  readonly writes: readonly FlushWrite[];
   readonly done: (failure: Error | null) => void;
   remaining: number;
   failure: Error | null;
@@ -418,7 +424,7 @@ export class Journal {
     this.inFlight = batch;
     this.staged = this.newBatch();
     const undo = batch.undo;
-    const writes: { file: DiskFile; data: Uint8Array | readonly Uint8Array[] }[] = [];
+    const writes: FlushWrite[] = [];
     let obsoleteStateFiles: StateFileInfo[] = [];
 
     if (batch.recordBytes > 0) {
@@ -528,7 +534,7 @@ export class Journal {
    * On a full disk the files are put back to their sizes before and the step waits for a retry:
    * the batch stays in flight, whole, so nothing is half written and nothing staged is lost.
    */
-  private writeAll(writes: readonly { file: DiskFile; data: Uint8Array | readonly Uint8Array[] }[], done: (failure: Error | null) => void): void {
+  private writeAll(writes: readonly FlushWrite[], done: (failure: Error | null) => void): void {
     // Inline arrows over one state object, not a named closure: under tsx (esbuild keepNames) a
     // named closure costs a name definition per flush.
     const state: WriteAllState = { writes, done, remaining: writes.length * 2, failure: null, sizesBefore: writes.map((write) => write.file.size()) };
