@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FileDisk } from './file-disk.ts';
+import { untilPreallocated } from './test-helpers.ts';
 
 let directory = '';
 beforeEach(() => {
@@ -47,8 +48,7 @@ describe.runIf(process.platform === 'linux')('FileDisk', () => {
     expect(plainFlags[0]! & fs.constants.O_DSYNC).toBe(fs.constants.O_DSYNC);
 
     const bytes = 64 << 10;
-    for (let i = 0; i < 1000 && !disk.preallocatedReady(bytes); i++) await new Promise((resolve) => setTimeout(resolve, 10));
-    expect(disk.preallocatedReady(bytes)).toBe(true);
+    await untilPreallocated(disk, [bytes]);
     const prepared = disk.openPreallocated('prepared.log', bytes);
     await append(prepared, new Uint8Array(100).fill(9));
     // Zero-filled to full size ahead of time; the append overwrote the start.
@@ -68,7 +68,7 @@ describe.runIf(process.platform === 'linux')('FileDisk', () => {
   it('keeps one spare per size, so segments and their identifier files are both preallocated', async () => {
     const disk = new FileDisk(directory);
     const sizes = [256 << 10, 32 << 10];
-    for (let i = 0; i < 1000 && !sizes.every((bytes) => disk.preallocatedReady(bytes)); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    await untilPreallocated(disk, sizes);
     const files = sizes.map((bytes, k) => disk.openPreallocated(`f${k}.log`, bytes));
     await Promise.all(files.map((file) => append(file, new Uint8Array(10))));
     expect(sizes.map((_, k) => fs.statSync(path.join(directory, `f${k}.log`)).size)).toEqual(sizes);

@@ -7,6 +7,7 @@ import { FileDisk } from './file-disk.ts';
 import { IDENTIFIER_BYTES } from './identifiers.ts';
 import { Journal, type JournalOptions } from './journal.ts';
 import { MemDisk } from './mem-disk.ts';
+import { untilPreallocated } from './test-helpers.ts';
 import { DiskFullError, type Disk, type DiskFile, type IoCallback } from './types.ts';
 import { seededRandom } from '../sim/random.ts';
 
@@ -678,13 +679,6 @@ describe('journal on preallocated segments', () => {
   const ENTRY_BYTES = 4000;
   const options: JournalOptions = { ...OPTIONS, segmentBytes: SEGMENT_BYTES };
 
-  /** Waits until `disk` has a zero-filled spare of every size in `sizes` (a segment's by default). */
-  async function untilPreallocated(disk: FileDisk, sizes: readonly number[] = [SEGMENT_BYTES]): Promise<void> {
-    const ready = (): boolean => sizes.every((bytes) => disk.preallocatedReady(bytes));
-    for (let i = 0; i < 1000 && !ready(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
-    expect(ready()).toBe(true);
-  }
-
   /** Appends entries of partition 1 (one flush each) until the journal rolls to a second segment, then `extra` more. */
   async function fillPastFirstRoll(journal: Journal, extra: number): Promise<number> {
     let index = 0;
@@ -704,7 +698,7 @@ describe('journal on preallocated segments', () => {
   it('writes into a zero-filled segment and recovers every synced entry after a crash, its unused zero tail being neither corruption nor a cut', async () => {
     const disk = new FileDisk(directory);
     const { journal } = Journal.open(disk, options);
-    await untilPreallocated(disk);
+    await untilPreallocated(disk, [SEGMENT_BYTES]);
     const last = await fillPastFirstRoll(journal, 5);
     const [, second] = segmentFiles();
     // The new segment is already at full size: appends only overwrite zeros.
@@ -807,7 +801,7 @@ describe('journal on preallocated segments', () => {
   it('treats a torn record followed by the zeros of a preallocated segment as a torn tail, not corruption', async () => {
     const disk = new FileDisk(directory);
     const { journal } = Journal.open(disk, options);
-    await untilPreallocated(disk);
+    await untilPreallocated(disk, [SEGMENT_BYTES]);
     const last = await fillPastFirstRoll(journal, 2);
     const [, second] = segmentFiles();
     const secondPath = path.join(directory, second ?? '');
