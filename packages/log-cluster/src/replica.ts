@@ -152,7 +152,7 @@ export class Replica {
   }
 
   get isLeader(): boolean {
-    return this.raft.status().role === 'leader';
+    return this.raft.currentRole() === 'leader';
   }
 
   get hw(): number {
@@ -185,10 +185,11 @@ export class Replica {
     if (recordBytes > BATCH_BYTES_MAX) {
       return failWith(done, new LogError('TooLarge', `batch of ${recordBytes} bytes exceeds the ${BATCH_BYTES_MAX}-byte limit`, { partition: this.partition }));
     }
-    const status = this.raft.status();
-    if (status.role !== 'leader') return failWith(done, notLeader(this.partition, status.leader));
+    // Not status(): it copies the leader's progress, and this runs for every append.
+    if (this.raft.currentRole() !== 'leader') return failWith(done, notLeader(this.partition, this.raft.currentLeader()));
     // The core may have become leader in a step whose Ready the node has not processed yet.
-    if (this.leaderTerm !== status.term) this.startLeading(status.term);
+    const term = this.raft.currentTerm();
+    if (this.leaderTerm !== term) this.startLeading(term);
     if (this.waiters.size >= PENDING_PROPOSALS_MAX) {
       return failWith(done, new LogError('Unavailable', `partition ${this.partition}: ${PENDING_PROPOSALS_MAX} appends already wait for commit`, { partition: this.partition }));
     }

@@ -134,6 +134,8 @@ export class Raft {
   private readonly votes = new Map<NodeId, boolean>();
   /** Leader only (empty otherwise). */
   private readonly progress = new Map<NodeId, PeerProgress>();
+  /** The same progress records as an array, for the per-answer commit check (no iterator per pass). */
+  private progressList: PeerProgress[] = [];
   private transferee: NodeId = NONE;
 
   private abstaining: boolean;
@@ -426,6 +428,20 @@ export class Raft {
     }
   }
 
+  /** This replica's role, without the copy of the progress that status() makes (hot paths ask this). */
+  currentRole(): Role {
+    return this.role;
+  }
+
+  currentTerm(): number {
+    return this.term;
+  }
+
+  /** The leader this replica knows of (NONE when it knows none). */
+  currentLeader(): NodeId {
+    return this.lead;
+  }
+
   status(): RaftStatus {
     let progress: Map<NodeId, Progress> | null = null;
     if (this.role === 'leader') {
@@ -531,6 +547,7 @@ export class Raft {
     this.transferee = NONE;
     this.votes.clear();
     this.progress.clear();
+    this.progressList = [];
   }
 
   private becomeFollower(term: number, lead: NodeId): void {
@@ -562,7 +579,7 @@ export class Raft {
     this.role = 'leader';
     const next = this.lastIndex() + 1;
     for (const id of this.config.peers) {
-      this.progress.set(id, {
+      const pr: PeerProgress = {
         match: 0,
         next,
         state: 'probe',
@@ -572,7 +589,9 @@ export class Raft {
         inflights: [],
         appendedSinceHeartbeat: false,
         matchAtHeartbeatResp: 0,
-      });
+      };
+      this.progress.set(id, pr);
+      this.progressList.push(pr);
     }
     const self = this.peer(this.id);
     self.state = 'replicate';
@@ -1084,17 +1103,31 @@ export class Raft {
   }
 
   private maybeCommit(): boolean {
-    const matches: number[] = [];
-    for (const pr of this.progress.values()) matches.push(pr.match);
-    matches.sort((a, b) => b - a);
-    const quorumMatch = matches[this.quorum - 1];
-    invariant(quorumMatch !== undefined, 'progress covers every peer');
+    invariant(this.progressList.length >= this.quorum, 'progress covers a quorum');
+    const quorumMatch = this.quorumMatch();
     // Raft §5.4.2: counting replicas commits only entries of the current term.
     if (quorumMatch > this.commit && this.termAt(quorumMatch) === this.term) {
       this.commitTo(quorumMatch);
       return true;
     }
     return false;
+  }
+
+  /**
+   * The highest index a quorum has matched: the quorum-th largest match. Counted in place rather
+   * than sorted, since it runs on every append answer and a sort allocates (n is at most 7 or so).
+   */
+  private quorumMatch(): number {
+    const list = this.progressList;
+    let best = 0;
+    for (let i = 0; i < list.length; i++) {
+      const candidate = list[i]!.match;
+      if (candidate <= best) continue;
+      let count = 0;
+      for (let j = 0; j < list.length; j++) if (list[j]!.match >= candidate) count++;
+      if (count >= this.quorum) best = candidate;
+    }
+    return best;
   }
 
   // ---------------------------------------------------------------- the log
