@@ -6,7 +6,9 @@ import { closeSync, fdatasyncSync, openSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import type { LogClient } from '../packages/log-cluster/src/client.ts';
+import { METRIC_NAMES } from '@logscope/telemetry';
 import { EmbeddedCluster } from '../packages/log-cluster/src/cluster.ts';
+import { replayFlushLoad, type DiskReplay } from './disk-replay.ts';
 import { newHistogram, openLoop } from './open-loop.ts';
 
 export interface SweepConfig {
@@ -36,6 +38,10 @@ export interface RatePoint {
   readonly gcPauseTotalMs: number;
   readonly gcPauseMaxMs: number;
   readonly cpuPercent: number;
+  /** Flushes (a journal's writes and their fdatasyncs) per second, all nodes together. */
+  readonly flushesPerSec: number;
+  /** The disk alone replaying those flushes, right after (see bench/disk-replay.ts). */
+  readonly diskAlone: DiskReplay;
 }
 
 /** Let leadership settle and idle partitions quiesce before idle CPU is measured. */
@@ -72,16 +78,45 @@ function gcMeter(): () => { totalMs: number; maxMs: number } {
   };
 }
 
-/** Open loop at a fixed rate over every partition: latency from each append's intended send time. */
-async function measureRate(client: LogClient, partitions: number, recordBytes: number, ratePerSec: number, seconds: number): Promise<RatePoint> {
+/** Flushes every node of the cluster has made so far (its fsync counter). */
+async function flushCount(cluster: EmbeddedCluster): Promise<number> {
+  let total = 0;
+  for (const id of cluster.nodeIds()) {
+    const text = await cluster.telemetry(id).metricsText();
+    const line = text.split('\n').find((l) => l.startsWith(`${METRIC_NAMES.fsyncs} `));
+    total += Number(line?.split(' ')[1] ?? 0);
+  }
+  return total;
+}
+
+/** Bytes an entry adds to a segment besides its record: the entry header (storage/journal.ts). */
+const ENTRY_OVERHEAD_BYTES = 32;
+const DISK_REPLAY_SECONDS = 3;
+
+/**
+ * Open loop at a fixed rate over every partition: latency from each append's intended send time.
+ * Then the disk alone at the flush load the run made (same flushes per second from as many
+ * writers as nodes, same bytes per flush), so each row shows how much of its tail is the disk's.
+ */
+async function measureRate(cluster: EmbeddedCluster, dataDir: string, client: LogClient, partitions: number, recordBytes: number, ratePerSec: number, seconds: number): Promise<RatePoint> {
   const loop = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
   const gc = gcMeter();
+  const flushesBefore = await flushCount(cluster);
   const cpu = cpuMeter();
+  const started = performance.now();
   loop.enable();
   const { perSec, errors, histogram } = await openLoop(client, partitions, recordBytes, ratePerSec, seconds);
   loop.disable();
   const cpuPercent = cpu();
+  const elapsedSec = (performance.now() - started) / 1000;
   const pauses = gc();
+  const flushesPerSec = ((await flushCount(cluster)) - flushesBefore) / elapsedSec;
+  const entriesPerFlush = flushesPerSec > 0 ? (perSec * cluster.replicationFactor) / flushesPerSec : 0;
+  const diskAlone = await replayFlushLoad(
+    dataDir,
+    { writers: cluster.nodeIds().length, flushesPerSec, recordBytesPerFlush: entriesPerFlush * (recordBytes + ENTRY_OVERHEAD_BYTES), recordsPerFlush: entriesPerFlush },
+    DISK_REPLAY_SECONDS,
+  );
   return {
     ratePerSec,
     recordBytes,
@@ -96,14 +131,17 @@ async function measureRate(client: LogClient, partitions: number, recordBytes: n
     gcPauseTotalMs: pauses.totalMs,
     gcPauseMaxMs: pauses.maxMs,
     cpuPercent,
+    flushesPerSec,
+    diskAlone,
   };
 }
 
 export async function sweepPartitions(dataDir: string, configs: readonly SweepConfig[], rates: readonly number[], recordBytes: number, seconds: number): Promise<SweepRow[]> {
   const rows: SweepRow[] = [];
   for (const config of configs) {
+    const clusterDir = join(dataDir, `sweep-${config.nodes}x${config.partitions}-${config.quiesce ? 'q' : 'nq'}`);
     const cluster = await EmbeddedCluster.start({
-      dataDir: join(dataDir, `sweep-${config.nodes}x${config.partitions}-${config.quiesce ? 'q' : 'nq'}`),
+      dataDir: clusterDir,
       nodeCount: config.nodes,
       partitionCount: config.partitions,
       node: { quiesce: config.quiesce },
@@ -118,7 +156,7 @@ export async function sweepPartitions(dataDir: string, configs: readonly SweepCo
       await sleep(IDLE_MEASURE_MS);
       const idleCpuPercent = idle();
       const points: RatePoint[] = [];
-      for (const rate of rates) points.push(await measureRate(client, config.partitions, recordBytes, rate, seconds));
+      for (const rate of rates) points.push(await measureRate(cluster, clusterDir, client, config.partitions, recordBytes, rate, seconds));
       rows.push({ ...config, idleCpuPercent, rates: points });
       client.close();
     } finally {
@@ -130,14 +168,14 @@ export async function sweepPartitions(dataDir: string, configs: readonly SweepCo
 
 export function sweepTable(rows: readonly SweepRow[]): string {
   const lines = [
-    '| nodes × partitions | quiesce | idle CPU % of a core | rate/s | acked/s | p50 ms | p99 ms | p99.9 ms | max ms | errors | loop delay p99 / max ms | GC total / max ms | CPU % |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| nodes × partitions | quiesce | idle CPU % of a core | rate/s | acked/s | p50 ms | p99 ms | p99.9 ms | max ms | errors | loop delay p99 / max ms | GC total / max ms | CPU % | flushes/s | disk alone at those flushes: p50 / p99 / max ms |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const row of rows) {
     for (const [i, p] of row.rates.entries()) {
       const head = i === 0 ? `| ${row.nodes} × ${row.partitions} | ${row.quiesce ? 'on' : 'off'} | ${row.idleCpuPercent.toFixed(1)}` : '| | |';
       lines.push(
-        `${head} | ${p.ratePerSec} | ${p.ackedPerSec.toFixed(0)} | ${p.p50Ms.toFixed(2)} | ${p.p99Ms.toFixed(2)} | ${p.p999Ms.toFixed(2)} | ${p.maxMs.toFixed(2)} | ${p.errors} | ${p.loopDelayP99Ms.toFixed(1)} / ${p.loopDelayMaxMs.toFixed(1)} | ${p.gcPauseTotalMs.toFixed(0)} / ${p.gcPauseMaxMs.toFixed(1)} | ${p.cpuPercent.toFixed(0)} |`,
+        `${head} | ${p.ratePerSec} | ${p.ackedPerSec.toFixed(0)} | ${p.p50Ms.toFixed(2)} | ${p.p99Ms.toFixed(2)} | ${p.p999Ms.toFixed(2)} | ${p.maxMs.toFixed(2)} | ${p.errors} | ${p.loopDelayP99Ms.toFixed(1)} / ${p.loopDelayMaxMs.toFixed(1)} | ${p.gcPauseTotalMs.toFixed(0)} / ${p.gcPauseMaxMs.toFixed(1)} | ${p.cpuPercent.toFixed(0)} | ${p.flushesPerSec.toFixed(0)} | ${p.diskAlone.p50Ms.toFixed(2)} / ${p.diskAlone.p99Ms.toFixed(2)} / ${p.diskAlone.maxMs.toFixed(2)} |`,
       );
     }
   }
