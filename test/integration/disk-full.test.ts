@@ -8,6 +8,7 @@ import { realScheduler } from '../../packages/log-cluster/src/clock.ts';
 import { LogError } from '../../packages/log-cluster/src/errors.ts';
 import { TcpConnector } from '../../packages/log-cluster/src/transport/tcp.ts';
 import { NodeProcessCluster } from '../support/node-cluster.ts';
+import { tryMountTmpfs, unmountTmpfs } from '../support/tmpfs.ts';
 
 const RECORD_BYTES = 64 << 10;
 const SMALL_FS = '24m';
@@ -15,16 +16,6 @@ const LARGE_FS = '200m';
 const FULL_NODE = 3;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Mounts a tmpfs of `size` at `directory`; the reason when this machine does not allow it (not root, no mount). */
-function tryMount(directory: string, size: string): string | null {
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', directory], { stdio: 'pipe' });
-    return null;
-  } catch (error) {
-    return error instanceof Error ? error.message.split('\n')[0] ?? 'mount failed' : String(error);
-  }
-}
 
 function record(n: number): Uint8Array {
   const bytes = new Uint8Array(RECORD_BYTES);
@@ -40,20 +31,11 @@ describe(`a node whose data directory is a real ${SMALL_FS} filesystem that fill
   const dataDir = mkdtempSync(join(tmpdir(), 'logscope-disk-full-'));
   const fullDir = join(dataDir, `node-${FULL_NODE}`);
   mkdirSync(fullDir, { recursive: true });
-  const mountError = tryMount(fullDir, SMALL_FS);
+  const mountError = tryMountTmpfs(fullDir, SMALL_FS);
   let nodes: NodeProcessCluster | null = null;
   afterAll(() => {
     nodes?.stop();
-    if (mountError === null) {
-      for (let attempt = 0; attempt < 20; attempt++) {
-        try {
-          execFileSync('umount', [fullDir], { stdio: 'pipe' });
-          break;
-        } catch {
-          execFileSync('sleep', ['0.2']); // the killed node may still hold files open for a moment
-        }
-      }
-    }
+    if (mountError === null) unmountTmpfs(fullDir);
     rmSync(dataDir, { recursive: true, force: true });
   });
 
