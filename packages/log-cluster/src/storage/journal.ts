@@ -794,20 +794,20 @@ export class Journal {
         recordsRecovered++;
         position = end;
       }
+      // Identifiers of records at or past the first bad one (or past a clean end: an fsynced tail
+      // cut at a record boundary) name records a flush wrote: maybe acknowledged, not surely torn.
+      // (Records named again all lie before `position`, so naming them changes none of this.)
+      const firstLost = ids.findIndex((id) => id.position >= position);
+      // The unused rest of a preallocated segment (no identifier names a record there): where its
+      // data ends, not a torn write. Zeros where identifiers name records are a lost block instead.
+      const unusedZeros = bad && firstLost < 0 && zeroFrom(bytes, position);
+      // Cut before the records are named again: on a full disk, these zeros are the room that needs.
+      if (unusedZeros) segment.file.truncate(position);
       if (renamed.length > 0) {
         this.openFile(identifiersFileName(name)).appendDurably(encodeIdentifiers(renamed, 0));
         ids.push(...renamed);
       }
-      // Identifiers of records at or past the first bad one (or past a clean end: an fsynced tail
-      // cut at a record boundary) name records a flush wrote: maybe acknowledged, not surely torn.
-      const firstLost = ids.findIndex((id) => id.position >= position);
-      if (!bad && firstLost < 0) continue;
-      if (firstLost < 0 && zeroFrom(bytes, position)) {
-        // The unused rest of a preallocated segment (no identifier names a record there): where its
-        // data ends, not a torn write. Zeros where identifiers name records are a lost block instead.
-        segment.file.truncate(position);
-        continue;
-      }
+      if ((!bad && firstLost < 0) || unusedZeros) continue;
       const later = segmentNames.slice(s + 1);
       const laterHasData = later.some(({ name: laterName }) => this.openFile(laterName).size() > 0);
       const lost = [...(firstLost < 0 ? [] : ids.slice(firstLost)), ...later.flatMap(({ name: laterName }) => this.readIdentifiers(laterName))];
