@@ -16,6 +16,7 @@ import { FileDisk } from '../../../../packages/log-cluster/src/storage/file-disk
 import { secretMatches } from '../../../../packages/log-cluster/src/admin.ts';
 import { loadTls, type TlsFiles } from '../../../../packages/log-cluster/src/transport/tls.ts';
 import { readClusterSecret } from '../node-command.ts';
+import { nodeProcessV8Flags } from './node-v8-flags.ts';
 import { writeClusterState, type ClusterState } from './state.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
@@ -186,6 +187,7 @@ export class Supervisor {
     const slot = this.slot(id);
     const o = this.options;
     const args = [
+      ...nodeProcessV8Flags(this.slots.size),
       '--import', 'tsx', NODE_ENTRY, '--id', String(id), '--peers', this.peersArg, '--data-dir', slot.dataDir,
       '--partitions', String(o.partitionCount), '--replication-factor', String(o.replicationFactor),
       '--host', o.host, '--metrics-host', o.host, '--metrics-port', String(slot.metricsPort),
