@@ -24,20 +24,25 @@ export interface DiskReplay {
   readonly maxMs: number;
 }
 
-/** Zero-filled and synced like the journal's preallocated segments, so writes only overwrite. */
 const FILE_BYTES = 16 << 20;
 const ZERO_CHUNK = Buffer.alloc(1 << 20);
 
-function preallocated(path: string): number {
+/** Creates `path` zero-filled to `bytes` and synced, like the journal's preallocated segments: writes then only overwrite. */
+export function zeroFilledFile(path: string, bytes: number): void {
   const fd = openSync(path, 'w');
-  for (let at = 0; at < FILE_BYTES; at += ZERO_CHUNK.length) writeSync(fd, ZERO_CHUNK, 0, ZERO_CHUNK.length, at);
+  for (let at = 0; at < bytes; at += ZERO_CHUNK.length) writeSync(fd, ZERO_CHUNK, 0, Math.min(ZERO_CHUNK.length, bytes - at), at);
   fdatasyncSync(fd);
   closeSync(fd);
-  return openSync(path, constants.O_RDWR | constants.O_DSYNC);
 }
 
-const writeAt = (fd: number, data: Buffer, position: number): Promise<void> =>
+/** One positional write through the libuv pool, as the journal's. */
+export const writeAt = (fd: number, data: Buffer, position: number): Promise<void> =>
   new Promise((resolve, reject) => write(fd, data, 0, data.length, position, (error) => (error === null ? resolve() : reject(error))));
+
+function preallocated(path: string): number {
+  zeroFilledFile(path, FILE_BYTES);
+  return openSync(path, constants.O_RDWR | constants.O_DSYNC);
+}
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -5,11 +5,12 @@
 //   one-file   — the same two writes into one file (identifiers in a region of the segment), then one fdatasync;
 //   records    — the records alone, one write and one fdatasync (no identifiers: the floor).
 // Prints flushes/s, flush latency p50/p99/max and process CPU per flush, each the median over rounds.
-import { closeSync, constants, fdatasync, fdatasyncSync, mkdtempSync, openSync, rmSync, write, writeSync } from 'node:fs';
+import { closeSync, constants, fdatasync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { IDENTIFIER_BYTES } from '../packages/log-cluster/src/storage/identifiers.ts';
+import { writeAt, zeroFilledFile } from './disk-replay.ts';
 import { machineLine } from './machine.ts';
 import { newHistogram } from './open-loop.ts';
 
@@ -26,16 +27,6 @@ interface Writer {
   idsAt: number;
 }
 
-function zeroFilled(path: string): void {
-  const fd = openSync(path, 'w');
-  const chunk = Buffer.alloc(1 << 20);
-  for (let at = 0; at < FILE_BYTES; at += chunk.length) writeSync(fd, chunk, 0, chunk.length, at);
-  fdatasyncSync(fd);
-  closeSync(fd);
-}
-
-const writeAt = (fd: number, data: Buffer, position: number): Promise<void> =>
-  new Promise((resolve, reject) => write(fd, data, 0, data.length, position, (error) => (error === null ? resolve() : reject(error))));
 const sync = (fd: number): Promise<void> => new Promise((resolve, reject) => fdatasync(fd, (error) => (error === null ? resolve() : reject(error))));
 
 async function flush(shape: Shape, w: Writer, records: Buffer, identifiers: Buffer): Promise<void> {
@@ -76,8 +67,8 @@ export async function run(args: string[]): Promise<void> {
   const writers: Writer[] = [];
   try {
     for (let i = 0; i < writerCount; i++) {
-      zeroFilled(join(dir, `seg-${i}`));
-      zeroFilled(join(dir, `ids-${i}`));
+      zeroFilledFile(join(dir, `seg-${i}`), FILE_BYTES);
+      zeroFilledFile(join(dir, `ids-${i}`), FILE_BYTES);
       writers.push({
         records: openSync(join(dir, `seg-${i}`), constants.O_RDWR | constants.O_DSYNC),
         identifiers: openSync(join(dir, `ids-${i}`), constants.O_RDWR | constants.O_DSYNC),
