@@ -120,6 +120,8 @@ function table(points: readonly Point[], disk: DiskLimit): string {
 
 /** A/B rounds of the identifiers comparison (default; --rounds): alternated, so drift in a noisy machine hits both sides. */
 const IDENTIFIERS_AB_ROUNDS = 3;
+/** Rounds behind the figure quoted against the target (≤ 5 %). */
+const IDENTIFIERS_TARGET_ROUNDS = 15;
 /**
  * A closed loop is bound by latency (Little's law: acked/s = outstanding / latency), so at
  * MAX_OUTSTANDING a second sync shows as lost throughput although the disk and CPU could do more.
@@ -217,6 +219,11 @@ function identifiersReport(ab: IdentifiersCost): string {
     `    rounds with: ${ab.rounds.with.map((r) => r.saturatedCpuUsPerAppend.toFixed(1)).join(', ')}; without: ${ab.rounds.without.map((r) => r.saturatedCpuUsPerAppend.toFixed(1)).join(', ')}`,
     `  ${MAX_OUTSTANDING} outstanding (the table's "max"): ${ab.with.fixedPerSec.toFixed(0)} with, ${ab.without.fixedPerSec.toFixed(0)} without: ${pct(ab.fixedRatio)} fewer`,
     `  latency at ${IDENTIFIERS_LATENCY_RATE}/s: p50 ${ab.with.p50Ms.toFixed(2)} ms with, ${ab.without.p50Ms.toFixed(2)} without; p99 ${ab.with.p99Ms.toFixed(2)} with, ${ab.without.p99Ms.toFixed(2)} without (one more durable write per flush, issued with the records')`,
+    // On a shared VM single rounds of one side spread by 1.5–2 ×: three rounds (27.6 %) and fifteen
+    // (4.6 %) disagreed in the same hour (2026-11-27), so a short run says how to get a figure.
+    ...(ab.rounds.with.length < IDENTIFIERS_TARGET_ROUNDS
+      ? [`  (${ab.rounds.with.length} rounds: a rough figure where the machine is noisy; for the target, npm run bench -- engine --identifiers-only --rounds ${IDENTIFIERS_TARGET_ROUNDS})`]
+      : []),
   ].join('\n');
 }
 
