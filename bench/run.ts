@@ -1,12 +1,14 @@
 // `npm run bench -- <name> [args]`: runs bench/<name>.ts's run(args). Benchmarks print medians and
 // percentiles with the machine's specifics; they are never timed assertions.
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
+// A bench is a module of bench/ that exports run(); the others (disk-limit, open-loop, …) are its parts.
 const available = readdirSync(here)
-  .filter((name) => name.endsWith('.ts') && !['run.ts', 'machine.ts'].includes(name) && !name.endsWith('.test.ts'))
+  .filter((name) => name.endsWith('.ts') && name !== 'run.ts' && !name.endsWith('.test.ts'))
+  .filter((name) => /^export async function run\(/m.test(readFileSync(join(here, name), 'utf8')))
   .map((name) => name.slice(0, -3))
   .sort();
 const [name, ...args] = process.argv.slice(2);
