@@ -8,7 +8,8 @@ import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import type { LogClient } from '../packages/log-cluster/src/client.ts';
 import { METRIC_NAMES } from '@logscope/telemetry';
 import { EmbeddedCluster } from '../packages/log-cluster/src/cluster.ts';
-import { replayFlushLoad, type DiskReplay } from './disk-replay.ts';
+import { ENTRY_HEADER_BYTES } from '../packages/log-cluster/src/storage/journal.ts';
+import { replayFlushLoad, zeroFilledFile, type DiskReplay } from './disk-replay.ts';
 import { newHistogram, openLoop } from './open-loop.ts';
 
 export interface SweepConfig {
@@ -89,8 +90,6 @@ async function flushCount(cluster: EmbeddedCluster): Promise<number> {
   return total;
 }
 
-/** Bytes an entry adds to a segment besides its record: the entry header (storage/journal.ts). */
-const ENTRY_OVERHEAD_BYTES = 32;
 const DISK_REPLAY_SECONDS = 3;
 
 /**
@@ -114,7 +113,7 @@ async function measureRate(cluster: EmbeddedCluster, dataDir: string, client: Lo
   const entriesPerFlush = flushesPerSec > 0 ? (perSec * cluster.replicationFactor) / flushesPerSec : 0;
   const diskAlone = await replayFlushLoad(
     dataDir,
-    { writers: cluster.nodeIds().length, flushesPerSec, recordBytesPerFlush: entriesPerFlush * (recordBytes + ENTRY_OVERHEAD_BYTES), recordsPerFlush: entriesPerFlush },
+    { writers: cluster.nodeIds().length, flushesPerSec, recordBytesPerFlush: entriesPerFlush * (recordBytes + ENTRY_HEADER_BYTES), recordsPerFlush: entriesPerFlush },
     DISK_REPLAY_SECONDS,
   );
   return {
@@ -199,12 +198,10 @@ export function measurePreallocation(dir: string, syncs: number): PreallocationA
   const bytes = syncs * 4096;
   const growing = join(dir, 'ab-growing.bin');
   const preallocated = join(dir, 'ab-preallocated.bin');
+  zeroFilledFile(preallocated, bytes);
   const fdGrowing = openSync(growing, 'w');
-  const fdPre = openSync(preallocated, 'w');
+  const fdPre = openSync(preallocated, 'r+');
   try {
-    const zeros = Buffer.alloc(1 << 20);
-    for (let at = 0; at < bytes; at += zeros.length) writeSync(fdPre, zeros, 0, Math.min(zeros.length, bytes - at), at);
-    fdatasyncSync(fdPre);
     const block = Buffer.alloc(4096, 7);
     const hGrowing = newHistogram();
     const hPre = newHistogram();

@@ -72,7 +72,7 @@ const RECORD_PREFIX_BYTES = 8;
 /** [u8 type][u32 partition]. */
 const RECORD_BODY_HEADER_BYTES = 5;
 const ENTRIES_COUNT_BYTES = 4;
-const ENTRY_HEADER_BYTES = 32;
+export const ENTRY_HEADER_BYTES = 32;
 const SNAPSHOT_PAYLOAD_BYTES = 25;
 /** A length field beyond this is corruption, not a record. */
 export const RECORD_BYTES_MAX = 64 << 20;
