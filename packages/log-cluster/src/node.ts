@@ -440,7 +440,7 @@ export class LogNode {
         const target = message.type === 'append' || message.type === 'heartbeat' || message.type === 'heartbeatResp' ? early : late;
         addMessage(target, replica.partition, message);
       }
-      if (replica.onReadyTaken(ready)) this.deps.observer?.leaderElected?.(replica.partition, this.id, replica.raft.status().term);
+      if (replica.onReadyTaken(ready)) this.deps.observer?.leaderElected?.(replica.partition, this.id, replica.raft.currentTerm());
     }
     this.sendAll(early);
     const round: Round = { readies, late, durable: !needsSync };

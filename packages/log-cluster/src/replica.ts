@@ -300,7 +300,7 @@ export class Replica {
       const waiter = this.readWaiters.get(state.id);
       if (waiter === undefined) continue;
       this.readWaiters.delete(state.id);
-      if (!state.ok) waiter.done({ kind: 'error', error: notLeader(this.partition, this.raft.status().leader).toJSON() });
+      if (!state.ok) waiter.done({ kind: 'error', error: notLeader(this.partition, this.raft.currentLeader()).toJSON() });
       else this.confirmedReads.push({ index: state.index, waiter });
     }
     this.serveConfirmedReads();
@@ -427,7 +427,7 @@ export class Replica {
   private onSoftState(leader: NodeId, isLeader: boolean): boolean {
     const becameLeader = isLeader && !this.wasLeader;
     if (becameLeader) {
-      const term = this.raft.status().term;
+      const term = this.raft.currentTerm();
       if (this.leaderTerm !== term) this.startLeading(term);
     }
     if (!isLeader && this.wasLeader) {
@@ -499,7 +499,7 @@ export class Replica {
           waiter.done({ kind: 'append', baseOffset: entry.offset, count: entry.count }, waiter.timing);
         } else {
           // The slot was taken by another leader's entry: ours was never committed there.
-          waiter.done({ kind: 'error', error: notLeader(this.partition, this.raft.status().leader).toJSON() }, null);
+          waiter.done({ kind: 'error', error: notLeader(this.partition, this.raft.currentLeader()).toJSON() }, null);
         }
       }
     }
