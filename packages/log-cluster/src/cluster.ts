@@ -275,6 +275,7 @@ export class EmbeddedCluster implements FaultSurface {
       await slot.node?.shutdown();
       slot.node = null;
       slot.downReason = 'stopped';
+      slot.disk.dropSpares();
     }));
   }
 

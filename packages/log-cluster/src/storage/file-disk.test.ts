@@ -74,6 +74,24 @@ describe.runIf(process.platform === 'linux')('FileDisk', () => {
     expect(sizes.map((_, k) => fs.statSync(path.join(directory, `f${k}.log`)).size)).toEqual(sizes);
     for (const file of files) file.close();
   });
+  it('dropSpares stops a fill under way and removes ready spares, so a stopped cluster writes no more zeros', async () => {
+    const ready = new FileDisk(path.join(directory, 'ready'));
+    await untilPreallocated(ready, [64 << 10]);
+    const filling = new FileDisk(path.join(directory, 'filling'));
+    filling.preallocatedReady(64 << 20);
+    const spares = (disk: FileDisk): string[] => fs.readdirSync(disk.directory).filter((name) => name.startsWith('preallocating-'));
+    for (let i = 0; i < 500 && spares(filling).length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(spares(filling)).toHaveLength(1);
+    ready.dropSpares();
+    filling.dropSpares();
+    for (let i = 0; i < 500 && spares(filling).length + spares(ready).length > 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(spares(ready)).toEqual([]);
+    expect(spares(filling)).toEqual([]);
+    // And nothing comes back: no step of the fill was left to run.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(spares(filling)).toEqual([]);
+  });
+
   it('a file closed with a write in flight (a crash) keeps its descriptor until the write ends: a file opened meanwhile never receives it', async () => {
     // Hold every thread-pool thread, so the append below is still queued when its file closes.
     const threads = Number(process.env.UV_THREADPOOL_SIZE ?? 4);
