@@ -12,5 +12,7 @@ export function machineLine(dataDir?: string): string {
       disk = '';
     }
   }
-  return `${cpu} × ${cpus().length} cores · ${(totalmem() / 2 ** 30).toFixed(0)} GiB · Node ${process.version} · ${process.platform} ${process.arch}${disk}`;
+  const v8Flags = process.execArgv.filter((arg) => arg.startsWith('--') && !['--require', '--import'].includes(arg));
+  const flags = v8Flags.length > 0 ? ` · this process: ${v8Flags.join(' ')}` : '';
+  return `${cpu} × ${cpus().length} cores · ${(totalmem() / 2 ** 30).toFixed(0)} GiB · Node ${process.version} · ${process.platform} ${process.arch}${disk}${flags}`;
 }

@@ -3,6 +3,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { nodeProcessV8Flags, relaunchWithV8Flags } from '../apps/server/src/cluster/node-v8-flags.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 // A bench is a module of bench/ that exports run(); the others (disk-limit, open-loop, …) are its parts.
@@ -15,6 +16,12 @@ const [name, ...args] = process.argv.slice(2);
 if (name === undefined || !available.includes(name)) {
   console.error(`usage: npm run bench -- <${available.join('|')}> [args]`);
   process.exit(2);
+}
+// These host embedded clusters (3 nodes and more) in this process: they run with the V8 flags that
+// `logscope up` gives such a process, so they measure what the product runs.
+if (name === 'engine' || name === 'drills') {
+  const relaunched = relaunchWithV8Flags(nodeProcessV8Flags(3));
+  if (relaunched !== null) process.exit(await relaunched);
 }
 const module = (await import(join(here, `${name}.ts`))) as { run?: (args: string[]) => Promise<void> };
 if (typeof module.run !== 'function') {

@@ -1,17 +1,66 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { nodeProcessV8Flags } from './node-v8-flags.ts';
 
+const CLI = join(import.meta.dirname, '..', 'cli.ts');
+
+const alive = (pid: number): boolean => existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z');
+
+async function until(condition: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (condition()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return condition();
+}
+
 describe('nodeProcessV8Flags', () => {
   it('collects garbage on the main thread only when node processes have no core to spare', () => {
-    expect(nodeProcessV8Flags(3, 2)).toEqual(['--single-threaded-gc']);
-    expect(nodeProcessV8Flags(2, 2)).toEqual(['--single-threaded-gc']);
-    expect(nodeProcessV8Flags(3, 8)).toEqual([]);
-    expect(nodeProcessV8Flags(1, 2)).toEqual([]);
+    expect(nodeProcessV8Flags(3, 2, undefined)).toEqual(['--single-threaded-gc']);
+    expect(nodeProcessV8Flags(2, 2, undefined)).toEqual(['--single-threaded-gc']);
+    expect(nodeProcessV8Flags(3, 8, undefined)).toEqual([]);
+    expect(nodeProcessV8Flags(1, 2, undefined)).toEqual([]);
+  });
+
+  it('lets LOGSCOPE_SINGLE_THREADED_GC override the rule either way', () => {
+    expect(nodeProcessV8Flags(3, 8, '1')).toEqual(['--single-threaded-gc']);
+    expect(nodeProcessV8Flags(5, 2, '0')).toEqual([]);
   });
 
   it('gives flags this Node accepts', () => {
-    const out = execFileSync(process.execPath, [...nodeProcessV8Flags(3, 2), '-e', 'process.stdout.write("ok")'], { encoding: 'utf8' });
+    const out = execFileSync(process.execPath, [...nodeProcessV8Flags(3, 2, undefined), '-e', 'process.stdout.write("ok")'], { encoding: 'utf8' });
     expect(out).toBe('ok');
   });
+});
+
+describe('logscope up relaunches itself with the flags its embedded nodes need', () => {
+  it('serves from a child that has them, which stops when the command is killed -9', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'logscope-relaunch-'));
+    const parent = spawn(process.execPath, ['--import', 'tsx', CLI, 'up', '--port', '0', '--data-dir', dataDir, '--no-load'], {
+      env: { ...process.env, LOGSCOPE_SINGLE_THREADED_GC: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    parent.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    try {
+      expect(await until(() => /Logscope console: (http:\/\/\S+)\//.test(out), 60_000)).toBe(true);
+      const url = /Logscope console: (http:\/\/\S+)\//.exec(out)?.[1];
+      expect((await fetch(`${url}/`)).status).toBe(200);
+      const children = execFileSync('pgrep', ['-P', String(parent.pid)], { encoding: 'utf8' }).trim().split('\n').map(Number);
+      expect(children).toHaveLength(1);
+      const child = children[0] ?? 0;
+      expect(readFileSync(`/proc/${child}/cmdline`, 'utf8').split('\0')).toContain('--single-threaded-gc');
+      parent.kill('SIGKILL');
+      // Its IPC channel closed: the child shuts down cleanly on its own, and frees the port.
+      expect(await until(() => !alive(child), 20_000)).toBe(true);
+      await expect(fetch(`${url}/`)).rejects.toThrow();
+    } finally {
+      parent.kill('SIGKILL');
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 90_000);
 });

@@ -1,16 +1,74 @@
-import { availableParallelism } from 'node:os';
+import { spawn } from 'node:child_process';
+import { availableParallelism, constants } from 'node:os';
 
 /**
- * V8 flags for node processes started together on one host (the supervisor, the benches, the
- * tests). V8 collects garbage on helper threads (parallel scavenges and marking, concurrent marking
- * and sweeping), which pays when a process has cores to spare. When the host has no more cores than
- * node processes, those threads take cores from the other nodes' event loops instead, and a node's
- * appends wait for them: so there, each node collects on its own thread.
+ * V8 flags for a process that hosts `nodesOnHost` log nodes on a host with `cores` cores: node
+ * processes the supervisor, the benches and the tests start, and the one process of an embedded
+ * cluster (all of its nodes, the server and the load). V8 collects garbage on helper threads
+ * (parallel scavenges and marking, concurrent marking and sweeping), which pays when a process has
+ * cores to spare. When the host has no more cores than nodes, those threads take the cores that
+ * the event loops and the libuv pool's journal writes need, and appends wait for them: so there,
+ * a process collects on its own thread.
  *
- * Measured on 2 cores with 3 node processes over TCP, 1 KiB appends, 6 alternated pairs on fresh
- * clusters at 1 000/s: p99 10–29 ms against 19–32 ms, lower in all 6 pairs, with the nodes' CPU
- * lower in 5; at 4 000/s, 2 pairs: p99 25 and 26 ms against 41 and 38 ms.
+ * Measured on 2 cores:
+ * - 3 node processes over TCP, 1 KiB appends, 6 alternated pairs on fresh clusters at 1 000/s:
+ *   p99 10–29 ms against 19–32 ms, lower in all 6 pairs, with the nodes' CPU lower in 5; at
+ *   4 000/s, 2 pairs: p99 25 and 26 ms against 41 and 38 ms.
+ * - Embedded, 5 nodes × 256 partitions at 2 000 appends/s of 256 B, 7 alternated pairs: p99 median
+ *   11.4 ms against 17.4 ms, lower in 6 of 7 (the seventh 14.2 against 13.9).
+ *
+ * LOGSCOPE_SINGLE_THREADED_GC=1 or 0 overrides the choice (for A/B runs, or a host the rule misjudges).
  */
-export function nodeProcessV8Flags(nodesOnHost: number, cores = availableParallelism()): string[] {
-  return nodesOnHost >= cores ? ['--single-threaded-gc'] : [];
+export function nodeProcessV8Flags(nodesOnHost: number, cores = availableParallelism(), override = process.env['LOGSCOPE_SINGLE_THREADED_GC']): string[] {
+  const single = override === '1' ? true : override === '0' ? false : nodesOnHost >= cores;
+  return single ? ['--single-threaded-gc'] : [];
+}
+
+/** Set in the environment of a relaunched process (see relaunchWithV8Flags). */
+const RELAUNCHED_ENV = 'LOGSCOPE_V8_RELAUNCHED';
+const FORWARDED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/**
+ * Runs this same command again in a child Node process that has `flags`, when this one lacks any
+ * of them: V8 fixes its GC threads at start-up (set later with v8.setFlagsFromString, the result is
+ * undefined), and `npm start` or a runbook cannot know the flags before the node count is parsed.
+ * Resolves to the child's exit code; null when nothing is missing (carry on in this process).
+ *
+ * The child runs in its own process group, so a terminal's Ctrl-C reaches it once (forwarded from
+ * here), not twice (the CLI reads a second signal as "exit now"). If this process dies without
+ * forwarding (kill -9), the child sees its IPC channel close and stops as on SIGTERM.
+ */
+export function relaunchWithV8Flags(flags: readonly string[]): Promise<number> | null {
+  const missing = flags.filter((flag) => !process.execArgv.includes(flag));
+  const script = process.argv[1];
+  if (missing.length === 0 || process.env[RELAUNCHED_ENV] === '1' || script === undefined) return null;
+  const child = spawn(process.execPath, [...missing, ...process.execArgv, script, ...process.argv.slice(2)], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, [RELAUNCHED_ENV]: '1' },
+    detached: true,
+  });
+  const forward = (signal: NodeJS.Signals): void => {
+    child.kill(signal);
+  };
+  for (const signal of FORWARDED_SIGNALS) process.on(signal, forward);
+  return new Promise((resolve) => {
+    child.on('error', (error) => {
+      process.stderr.write(`logscope: could not relaunch with ${missing.join(' ')}: ${error.message}\n`);
+      resolve(1);
+    });
+    child.on('exit', (code, signal) => {
+      for (const s of FORWARDED_SIGNALS) process.off(s, forward);
+      resolve(code ?? 128 + (signal === null ? 0 : constants.signals[signal]));
+    });
+  });
+}
+
+/**
+ * In a relaunched child: when the parent dies without forwarding a signal (its IPC channel
+ * closes), stop as on SIGTERM, so no server outlives the command that started it.
+ */
+export function followRelaunchingParent(): void {
+  if (process.env[RELAUNCHED_ENV] !== '1' || process.channel === undefined) return;
+  process.channel.unref(); // the channel alone must not keep this process alive
+  process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
 }
