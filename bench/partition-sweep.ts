@@ -2,8 +2,10 @@
 // 1 024 partitions, idle CPU (quiescence) and append latency at fixed rates (open loop), with the
 // event-loop delay and GC pauses of the same runs (where a stall comes from when it is the node's
 // own), and the fdatasync cost of a growing file beside a preallocated one on the same disk.
+import { spawn } from 'node:child_process';
 import { closeSync, fdatasyncSync, openSync, rmSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import type { LogClient } from '../packages/log-cluster/src/client.ts';
 import { METRIC_NAMES } from '@logscope/telemetry';
@@ -135,34 +137,69 @@ async function measureRate(cluster: EmbeddedCluster, dataDir: string, client: Lo
   };
 }
 
+interface ShapeJob {
+  readonly dataDir: string;
+  readonly config: SweepConfig;
+  readonly rates: readonly number[];
+  readonly recordBytes: number;
+  readonly seconds: number;
+}
+
+/** One shape, in this process: start its cluster, measure idle CPU and every rate, stop it. */
+async function measureShape({ dataDir, config, rates, recordBytes, seconds }: ShapeJob): Promise<SweepRow> {
+  const clusterDir = join(dataDir, `sweep-${config.nodes}x${config.partitions}-${config.quiesce ? 'q' : 'nq'}`);
+  const cluster = await EmbeddedCluster.start({
+    dataDir: clusterDir,
+    nodeCount: config.nodes,
+    partitionCount: config.partitions,
+    node: { quiesce: config.quiesce },
+  });
+  try {
+    await cluster.waitForLeaders(60_000);
+    const client = cluster.client({ appendTimeoutMs: 30_000 });
+    // One append per partition: every client knows every leader, every journal has its records.
+    await Promise.all(Array.from({ length: config.partitions }, (_, p) => client.append({ partition: p }, [new Uint8Array(recordBytes)])));
+    await sleep(SETTLE_MS);
+    const idle = cpuMeter();
+    await sleep(IDLE_MEASURE_MS);
+    const idleCpuPercent = idle();
+    const points: RatePoint[] = [];
+    for (const rate of rates) points.push(await measureRate(cluster, clusterDir, client, config.partitions, recordBytes, rate, seconds));
+    client.close();
+    return { ...config, idleCpuPercent, rates: points };
+  } finally {
+    await cluster.stop();
+  }
+}
+
+/** Marks the child's answer among whatever else it prints. */
+const ROW_PREFIX = 'sweep-row ';
+
+/**
+ * Each shape runs in a fresh process (this file, with this process's Node and V8 flags): one
+ * cluster per process, as `logscope up` runs it. In one process, a shape inherited the heap the
+ * shapes before it left, and the first mark-compact of 5 × 12 (after 3 × 1 024) paused 22–25 ms.
+ */
 export async function sweepPartitions(dataDir: string, configs: readonly SweepConfig[], rates: readonly number[], recordBytes: number, seconds: number): Promise<SweepRow[]> {
   const rows: SweepRow[] = [];
   for (const config of configs) {
-    const clusterDir = join(dataDir, `sweep-${config.nodes}x${config.partitions}-${config.quiesce ? 'q' : 'nq'}`);
-    const cluster = await EmbeddedCluster.start({
-      dataDir: clusterDir,
-      nodeCount: config.nodes,
-      partitionCount: config.partitions,
-      node: { quiesce: config.quiesce },
-    });
-    try {
-      await cluster.waitForLeaders(60_000);
-      const client = cluster.client({ appendTimeoutMs: 30_000 });
-      // One append per partition: every client knows every leader, every journal has its records.
-      await Promise.all(Array.from({ length: config.partitions }, (_, p) => client.append({ partition: p }, [new Uint8Array(recordBytes)])));
-      await sleep(SETTLE_MS);
-      const idle = cpuMeter();
-      await sleep(IDLE_MEASURE_MS);
-      const idleCpuPercent = idle();
-      const points: RatePoint[] = [];
-      for (const rate of rates) points.push(await measureRate(cluster, clusterDir, client, config.partitions, recordBytes, rate, seconds));
-      rows.push({ ...config, idleCpuPercent, rates: points });
-      client.close();
-    } finally {
-      await cluster.stop();
-    }
+    const job: ShapeJob = { dataDir, config, rates, recordBytes, seconds };
+    const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const line = out.split('\n').find((l) => l.startsWith(ROW_PREFIX));
+    if (code !== 0 || line === undefined) throw new Error(`sweep shape ${config.nodes} × ${config.partitions} failed (exit ${code}): ${out.slice(-2000)}`);
+    rows.push(JSON.parse(line.slice(ROW_PREFIX.length)) as SweepRow);
   }
   return rows;
+}
+
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const job = JSON.parse(process.argv[2] ?? '') as ShapeJob;
+  const row = await measureShape(job);
+  process.stdout.write(`${ROW_PREFIX}${JSON.stringify(row)}\n`);
+  process.exit(0);
 }
 
 export function sweepTable(rows: readonly SweepRow[]): string {
