@@ -81,8 +81,18 @@ export class EmbeddedCluster implements FaultSurface {
     const cluster = new EmbeddedCluster(options);
     for (const id of cluster.slots.keys()) cluster.startNode(id);
     cluster.rotateTimer = setInterval(() => {
+      // One node per event-loop turn, all at the same instant (windows line up across nodes):
+      // every node in one turn encoded ~100 histograms at once, a 10–14 ms stall each second at
+      // 5 × 256 that every write in flight waited out (a CPU profile's longest busy runs).
       const now = realWallClock();
-      for (const slot of cluster.slots.values()) slot.telemetry.rotate(now);
+      const slots = [...cluster.slots.values()];
+      const next = (): void => {
+        const slot = slots.shift();
+        if (slot === undefined) return;
+        slot.telemetry.rotate(now);
+        if (slots.length > 0) setImmediate(next);
+      };
+      next();
     }, TELEMETRY_WINDOW_MS);
     cluster.rotateTimer.unref();
     return cluster;

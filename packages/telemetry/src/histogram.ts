@@ -51,11 +51,18 @@ function newHistogram(autoResize: boolean): Histogram {
   });
 }
 
+/**
+ * zlib level for window encodings: every busy recorder encodes one window a second, on the event
+ * loop. Level 1 took 22–85 µs per window against 43–104 µs at the default (8 to 2 000 values),
+ * for the same size within 3 %; any level decodes the same.
+ */
+const ENCODE_COMPRESSION_LEVEL = 1;
+
 let emptyEncodedCache: string | null = null;
 
 /** The encoding of an empty window (the same for every recorder). */
 function emptyEncoded(): string {
-  emptyEncodedCache ??= encodeIntoCompressedBase64(newHistogram(false));
+  emptyEncodedCache ??= encodeIntoCompressedBase64(newHistogram(false), ENCODE_COMPRESSION_LEVEL);
   return emptyEncodedCache;
 }
 
@@ -110,7 +117,7 @@ export class LatencyRecorder {
     this.closed.push({
       startMs: this.currentStartMs,
       endMs: nowMs,
-      encoded: empty ? emptyEncoded() : encodeIntoCompressedBase64(this.current),
+      encoded: empty ? emptyEncoded() : encodeIntoCompressedBase64(this.current, ENCODE_COMPRESSION_LEVEL),
     });
     if (this.closed.length > this.maxClosedWindows) {
       this.closed.splice(0, this.closed.length - this.maxClosedWindows);
