@@ -20,6 +20,7 @@ import { TcpConnector } from '../packages/log-cluster/src/transport/tcp.ts';
 import { NodeProcessCluster } from '../test/support/node-cluster.ts';
 import { measureDiskLimit, type DiskLimit } from './disk-limit.ts';
 import { machineLine } from './machine.ts';
+import { median } from './stats.ts';
 import { measurePreallocation, sweepPartitions, sweepTable, type SweepConfig } from './partition-sweep.ts';
 import { newHistogram, openLoop, type OpenLoopResult } from './open-loop.ts';
 
@@ -69,9 +70,6 @@ async function measureMax(client: LogClient, recordBytes: number, seconds: numbe
   await Promise.all(Array.from({ length: outstanding }, () => worker()));
   return { perSec: acked / ((performance.now() - started) / 1000), errors, histogram, acked };
 }
-
-/** The middle value (the upper of the two middle ones for an even count). */
-const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 
 /** Open loop at a fixed rate over the bench's partitions (see open-loop.ts). */
 function measureOpenLoop(client: LogClient, recordBytes: number, ratePerSec: number, seconds: number): Promise<OpenLoopResult> {

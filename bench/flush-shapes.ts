@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { IDENTIFIER_BYTES } from '../packages/log-cluster/src/storage/identifiers.ts';
 import { writeAt, zeroFilledFile } from './disk-replay.ts';
 import { machineLine } from './machine.ts';
+import { median } from './stats.ts';
 import { newHistogram } from './open-loop.ts';
 
 const FILE_BYTES = 32 << 20;
@@ -43,8 +44,6 @@ async function flush(shape: Shape, w: Writer, records: Buffer, identifiers: Buff
   w.at = (w.at + records.length) % (FILE_BYTES - REGION_BYTES - records.length);
   w.idsAt = (w.idsAt + identifiers.length) % (REGION_BYTES - identifiers.length);
 }
-
-const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 
 export async function run(args: string[]): Promise<void> {
   const { values } = parseArgs({
