@@ -7,6 +7,7 @@ const TABLE_CAPACITY_INITIAL = 64;
  * the table has log index start.index + 1 + i. `segment` is the segment sequence number holding
  * the entry, or minus the id of the journal batch that will write it; `position` is the byte
  * position of the entry's data in that segment (relative to the batch while pending).
+ * `cacheSlab`/`cacheOffset` locate a durable entry's data in the journal's SlabCache (-1: not cached).
  */
 export class EntryTable {
   private capacity = TABLE_CAPACITY_INITIAL;
@@ -18,6 +19,8 @@ export class EntryTable {
   private segments = new Float64Array(TABLE_CAPACITY_INITIAL);
   private positions = new Float64Array(TABLE_CAPACITY_INITIAL);
   private dataBytes = new Uint32Array(TABLE_CAPACITY_INITIAL);
+  private cacheSlabs = new Float64Array(TABLE_CAPACITY_INITIAL);
+  private cacheOffsets = new Uint32Array(TABLE_CAPACITY_INITIAL);
 
   get length(): number {
     return this.size;
@@ -42,6 +45,19 @@ export class EntryTable {
     return this.dataBytes[this.at(i)]!;
   }
 
+  cacheSlab(i: number): number {
+    return this.cacheSlabs[this.at(i)]!;
+  }
+  cacheOffset(i: number): number {
+    return this.cacheOffsets[this.at(i)]!;
+  }
+
+  setCached(i: number, slab: number, offset: number): void {
+    const k = this.at(i);
+    this.cacheSlabs[k] = slab;
+    this.cacheOffsets[k] = offset;
+  }
+
   setLocation(i: number, segment: number, position: number): void {
     const k = this.at(i);
     this.segments[k] = segment;
@@ -57,6 +73,7 @@ export class EntryTable {
     this.segments[k] = segment;
     this.positions[k] = position;
     this.dataBytes[k] = dataBytes;
+    this.cacheSlabs[k] = -1;
     this.size++;
   }
 
@@ -130,9 +147,11 @@ export class EntryTable {
     this.segments = grow(this.segments, (n) => new Float64Array(n));
     this.positions = grow(this.positions, (n) => new Float64Array(n));
     this.dataBytes = grow(this.dataBytes, (n) => new Uint32Array(n));
+    this.cacheSlabs = grow(this.cacheSlabs, (n) => new Float64Array(n));
+    this.cacheOffsets = grow(this.cacheOffsets, (n) => new Uint32Array(n));
   }
 
   private columns(): (Float64Array | Uint32Array)[] {
-    return [this.terms, this.offsets, this.counts, this.segments, this.positions, this.dataBytes];
+    return [this.terms, this.offsets, this.counts, this.segments, this.positions, this.dataBytes, this.cacheSlabs, this.cacheOffsets];
   }
 }

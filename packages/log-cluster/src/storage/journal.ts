@@ -2,6 +2,7 @@ import { invariant } from '../invariant.ts';
 import type { Entry, HardState, RaftLogStorage, SnapshotMeta } from '../raft/types.ts';
 import { crc32c } from './crc32c.ts';
 import { EntryTable } from './entry-table.ts';
+import { SlabCache } from './slab-cache.ts';
 import {
   IDENTIFIER_BYTES,
   decodeIdentifiers,
@@ -191,10 +192,8 @@ export class Journal {
   private preallocationAskedMs: number;
   /** The flush stopped on a full disk, re-run by retryBlockedFlush (at most one). */
   private blockedRetries: (() => void)[] = [];
-  // FIFO cache of written entry data; stale items (replaced entries) age out like the rest.
-  private cacheQueue: { log: PartitionLog; index: number; data: Uint8Array }[] = [];
-  private cacheHead = 0;
-  private cachedBytes = 0;
+  /** Durable entries' data, located by each log's table (see SlabCache for why not one buffer per entry). */
+  private readonly cache: SlabCache;
 
   private constructor(
     private readonly disk: Disk,
@@ -203,6 +202,7 @@ export class Journal {
     this.identifiersOn = options.identifiers !== false;
     this.preallocationAskedMs = options.now();
     invariant(options.segmentBytes > 0 && options.retentionBytes >= 0 && options.retentionMs >= 0 && options.cacheBytes >= 0, 'bad journal options');
+    this.cache = new SlabCache(options.cacheBytes);
     this.staged = this.newBatch();
   }
 
@@ -387,15 +387,19 @@ export class Journal {
 
   /** @internal Entry data for a log read: from memory when cached or pending, else from its segment. */
   readData(log: PartitionLog, index: number): Uint8Array {
-    const cached = log.data.get(index);
-    if (cached !== undefined) return cached;
+    const pending = log.data.get(index);
+    if (pending !== undefined) return pending;
     const i = index - log.start.index - 1;
+    const slab = log.table.cacheSlab(i);
+    if (slab >= 0) {
+      const cached = this.cache.read(slab, log.table.cacheOffset(i), log.table.bytes(i));
+      if (cached !== null) return cached;
+    }
     const seq = log.table.segment(i);
     invariant(seq > 0, () => `partition ${log.partition} entry ${index}: pending entry without data`);
     const segment = this.segments.find((s) => s.seq === seq);
     invariant(segment !== undefined, () => `partition ${log.partition} entry ${index}: segment ${seq} is gone`);
     const data = segment.file.read(log.table.position(i), log.table.bytes(i));
-    log.data.set(index, data);
     this.cacheAdd(log, index, data);
     return data;
   }
@@ -588,7 +592,10 @@ export class Journal {
   private finishFlush(batch: Batch): void {
     const obsoleteStateFiles = batch.obsoleteStateFiles;
     for (const { log, index, data } of batch.written) {
-      if (log.data.get(index) === data) this.cacheAdd(log, index, data);
+      // Unless replaced or dropped since: durable now, so it needs no pin, and it reads from the cache.
+      if (log.data.get(index) !== data) continue;
+      log.data.delete(index);
+      this.cacheAdd(log, index, data);
     }
     for (const state of obsoleteStateFiles) {
       this.closeAndRemove(state.name);
@@ -604,23 +611,12 @@ export class Journal {
 
   // ---- cache --------------------------------------------------------------------------------
 
+  /** Copies a written entry's data into the cache (the caller's buffer then dies young). */
   private cacheAdd(log: PartitionLog, index: number, data: Uint8Array): void {
-    this.cacheQueue.push({ log, index, data });
-    this.cachedBytes += data.length;
-    while (this.cachedBytes > this.options.cacheBytes && this.cacheHead < this.cacheQueue.length) {
-      const oldest = this.cacheQueue[this.cacheHead]!;
-      this.cacheHead++;
-      this.cachedBytes -= oldest.data.length;
-      // Only if still the written copy: a pending replacement must stay pinned.
-      if (oldest.log.data.get(oldest.index) === oldest.data) {
-        const i = oldest.index - oldest.log.start.index - 1;
-        if (i < 0 || i >= oldest.log.table.length || oldest.log.table.segment(i) > 0) oldest.log.data.delete(oldest.index);
-      }
-    }
-    if (this.cacheHead > 1024 && this.cacheHead * 2 > this.cacheQueue.length) {
-      this.cacheQueue = this.cacheQueue.slice(this.cacheHead);
-      this.cacheHead = 0;
-    }
+    const i = index - log.start.index - 1;
+    if (i < 0 || i >= log.table.length || log.table.segment(i) <= 0) return;
+    const slab = this.cache.store(data);
+    if (slab >= 0) log.table.setCached(i, slab, this.cache.lastOffset);
   }
 
   // ---- files --------------------------------------------------------------------------------
@@ -716,9 +712,7 @@ export class Journal {
    */
   private recover(): RecoveryReport {
     for (const log of this.logs.values()) log.reset();
-    this.cacheQueue = [];
-    this.cacheHead = 0;
-    this.cachedBytes = 0;
+    this.cache.clear();
     const names = this.disk.list();
     const sequenced = (pattern: RegExp): { seq: number; name: string }[] =>
       names
@@ -942,7 +936,7 @@ export class PartitionLog implements RaftLogStorage {
   /** @internal */ start: SnapshotMeta = EMPTY_START;
   /** @internal */ hard: HardState = EMPTY_HARD_STATE;
   /** @internal */ readonly table = new EntryTable();
-  /** @internal Cached or pending entry data, by index. */ readonly data = new Map<number, Uint8Array>();
+  /** @internal Pending entry data (staged or being flushed), by index: pinned until durable. */ readonly data = new Map<number, Uint8Array>();
   /** @internal Segment of the record that set the log start (0 none, negative pending batch). */ startSegment = 0;
   /** @internal Acknowledged entries recovery could not read back, until a leader repairs them. */ faulty: FaultyTail | null = null;
   /** @internal Marker files that keep `faulty` across crashes. */ faultyMarkers: string[] = [];
