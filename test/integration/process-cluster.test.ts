@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { DrillRun } from '../../apps/server/src/drills/model.ts';
 import { runCli, SupervisedCluster } from '../support/supervised-cluster.ts';
 
@@ -60,9 +60,12 @@ describe('a supervised cluster of five node processes', () => {
     expect(status.activeFaults).toEqual([]); // the refused pause did not happen
     expect(status.partitions.length).toBeGreaterThan(0);
 
-    const log = readFileSync(node.logFile, 'utf8');
-    expect(log).toMatch(/"call":"status","status":401,"outcome":"refused: missing cluster secret"/);
-    expect(log).toMatch(/"call":"pause","status":401,"outcome":"refused: wrong cluster secret"/);
+    // The node's output reaches its log file through the supervisor's pipe, a moment after the answer.
+    await vi.waitFor(() => {
+      const log = readFileSync(node.logFile, 'utf8');
+      expect(log).toMatch(/"call":"status","status":401,"outcome":"refused: missing cluster secret"/);
+      expect(log).toMatch(/"call":"pause","status":401,"outcome":"refused: wrong cluster secret"/);
+    }, { timeout: 10_000, interval: 100 });
   });
 
   it('every node\'s /metrics passes promtool check metrics', async () => {

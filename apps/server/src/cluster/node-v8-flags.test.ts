@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { freePorts } from '../../../../test/support/node-cluster.ts';
 import { OLD_SPACE_INITIAL_MB, nodeProcessV8Flags } from './node-v8-flags.ts';
 
 const CLI = join(import.meta.dirname, '..', 'cli.ts');
@@ -68,6 +69,31 @@ describe('logscope up relaunches itself with the flags its embedded nodes need',
       // Its IPC channel closed: the child shuts down cleanly on its own, and frees the port.
       expect(await until(() => !alive(child), 20_000)).toBe(true);
       await expect(fetch(`${url}/`)).rejects.toThrow();
+    } finally {
+      parent.kill('SIGKILL');
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 90_000);
+});
+
+describe('logscope node started by hand relaunches itself with a node process\'s flags', () => {
+  it('serves from a child that has them, which stops when the command is killed -9', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'logscope-node-relaunch-'));
+    const [port] = await freePorts(1);
+    const parent = spawn(process.execPath, ['--import', 'tsx', CLI, 'node', '--id', '1', '--peers', `1=127.0.0.1:${port}`, '--data-dir', dataDir, '--partitions', '2', '--replication-factor', '1'], {
+      env: { ...process.env, LOGSCOPE_SINGLE_THREADED_GC: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    parent.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    try {
+      expect(await until(() => out.includes('"node-ready"'), 60_000)).toBe(true);
+      const ready = JSON.parse(out.slice(out.indexOf('{'), out.indexOf('}', out.indexOf('"node-ready"')) + 1)) as { pid: number; port: number };
+      expect(ready.pid).not.toBe(parent.pid);
+      expect(ready.port).toBe(port);
+      expect(readFileSync(`/proc/${ready.pid}/cmdline`, 'utf8').split('\0')).toContain(`--initial-old-space-size=${OLD_SPACE_INITIAL_MB}`);
+      parent.kill('SIGKILL');
+      expect(await until(() => !alive(ready.pid), 20_000)).toBe(true);
     } finally {
       parent.kill('SIGKILL');
       rmSync(dataDir, { recursive: true, force: true });
