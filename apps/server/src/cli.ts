@@ -9,7 +9,7 @@ import { DEFAULT_KEY_SPREAD, DEFAULT_RATE_PER_SEC, DEFAULT_RECORD_BYTES } from '
 import { DEFAULT_SLO_P99_MS } from './services.ts';
 import type { RemoteCluster } from './cluster/remote-cluster.ts';
 import { DRILL_IDLE_ABORT_MS } from './drills/engine.ts';
-import { followRelaunchingParent, nodeProcessV8Flags, relaunchWithV8Flags } from './cluster/node-v8-flags.ts';
+import { nodeProcessV8Flags, relaunchOrFollow } from './cluster/node-v8-flags.ts';
 
 const USAGE = `usage: logscope <command> [options]
 
@@ -102,12 +102,11 @@ async function up(argv: string[]): Promise<void> {
   if (values.cluster !== undefined && attachUrls.length > 0) throw new UsageError('--cluster and --attach exclude each other');
   if (values.cluster === undefined && attachUrls.length === 0) {
     // Every embedded node shares this process: it needs the V8 flags a node process would get.
-    const relaunched = relaunchWithV8Flags(nodeProcessV8Flags(nodeCount));
+    const relaunched = relaunchOrFollow(nodeProcessV8Flags(nodeCount));
     if (relaunched !== null) {
       process.exitCode = await relaunched;
       return;
     }
-    followRelaunchingParent();
   }
   mkdirSync(dataDir, { recursive: true });
 

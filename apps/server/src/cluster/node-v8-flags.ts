@@ -81,8 +81,19 @@ export function relaunchWithV8Flags(flags: readonly string[]): Promise<number> |
  * In a relaunched child: when the parent dies without forwarding a signal (its IPC channel
  * closes), stop as on SIGTERM, so no server outlives the command that started it.
  */
-export function followRelaunchingParent(): void {
+function followRelaunchingParent(): void {
   if (process.env[RELAUNCHED_ENV] !== '1' || process.channel === undefined) return;
   process.channel.unref(); // the channel alone must not keep this process alive
   process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
+}
+
+/**
+ * What a command that hosts nodes does first: relaunch with `flags` when this process lacks any
+ * (resolves to the child's exit code), or else carry on here (null), following the parent that
+ * relaunched it, if one did.
+ */
+export function relaunchOrFollow(flags: readonly string[]): Promise<number> | null {
+  const relaunched = relaunchWithV8Flags(flags);
+  if (relaunched === null) followRelaunchingParent();
+  return relaunched;
 }
