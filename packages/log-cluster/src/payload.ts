@@ -1,3 +1,4 @@
+import { allocBytes } from './bytes.ts';
 import { invariant } from './invariant.ts';
 
 /**
@@ -29,8 +30,9 @@ export function encodeBatch(producerId: number, sequence: number, records: reado
   let size = HEADER_BYTES;
   for (const record of records) size += 4 + record.byteLength;
   invariant(size <= BATCH_BYTES_MAX + HEADER_BYTES + 4 * records.length, 'batch too large');
-  const out = new Uint8Array(size);
-  const view = new DataView(out.buffer);
+  // Pooled: a batch lives until its flush is durable; then the journal's cache holds a copy.
+  const out = allocBytes(size);
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
   view.setUint8(0, VERSION);
   view.setFloat64(1, producerId, true);
   view.setUint32(9, sequence >>> 0, true);

@@ -1,3 +1,4 @@
+import { allocBytes } from '../bytes.ts';
 import { invariant } from '../invariant.ts';
 import type { Entry, HardState, RaftLogStorage, SnapshotMeta } from '../raft/types.ts';
 import { crc32c } from './crc32c.ts';
@@ -1130,8 +1131,8 @@ function finishRecord(record: Uint8Array, type: number, partition: number): Uint
  */
 function encodeEntries(partition: number, entries: readonly Entry[]): { parts: Uint8Array[]; bytes: number; crc: number } {
   const headerBytes = RECORD_PREFIX_BYTES + RECORD_BODY_HEADER_BYTES + ENTRIES_COUNT_BYTES;
-  const headers = new Uint8Array(headerBytes + entries.length * ENTRY_HEADER_BYTES);
-  const view = new DataView(headers.buffer);
+  const headers = allocBytes(headerBytes + entries.length * ENTRY_HEADER_BYTES);
+  const view = new DataView(headers.buffer, headers.byteOffset, headers.byteLength);
   view.setUint32(RECORD_PREFIX_BYTES + RECORD_BODY_HEADER_BYTES, entries.length, true);
   const parts: Uint8Array[] = [headers.subarray(0, headerBytes)];
   let bytes = headerBytes;

@@ -1,3 +1,4 @@
+import { allocBytes } from '../bytes.ts';
 import { invariant } from '../invariant.ts';
 import type { ClientRequest, ClientResponse, PartitionMessage, ReadRecord } from '../protocol.ts';
 import type { Entry, Message, MessageType, SnapshotMeta } from '../raft/types.ts';
@@ -19,18 +20,18 @@ export class Writer {
 
   /** Sized up front when the caller can estimate: growing a large frame by doubling copies it again and again. */
   constructor(initialBytes = 256) {
-    this.buffer = new Uint8Array(Math.max(16, initialBytes));
-    this.view = new DataView(this.buffer.buffer);
+    this.buffer = allocBytes(Math.max(16, initialBytes));
+    this.view = new DataView(this.buffer.buffer, this.buffer.byteOffset, this.buffer.byteLength);
   }
 
   private reserve(bytes: number): void {
     if (this.length + bytes <= this.buffer.length) return;
     let size = this.buffer.length * 2;
     while (size < this.length + bytes) size *= 2;
-    const next = new Uint8Array(size);
+    const next = allocBytes(size);
     next.set(this.buffer.subarray(0, this.length));
     this.buffer = next;
-    this.view = new DataView(next.buffer);
+    this.view = new DataView(next.buffer, next.byteOffset, next.byteLength);
   }
 
   u8(value: number): void {
@@ -98,11 +99,21 @@ export class Reader {
     return value;
   }
 
+  /** A copy: what a client keeps (records it read) must not pin the socket's whole chunk. */
   bytes(): Uint8Array {
+    return this.inPlace().slice();
+  }
+
+  /**
+   * The bytes in place, no copy: for data the node holds only for milliseconds (an entry until its
+   * flush is durable, then the journal's cache copies it; a record until its batch is encoded).
+   * The frame is never overwritten: each socket read is a fresh buffer, and tcp.ts joins a frame
+   * that spans reads into a fresh one.
+   */
+  inPlace(): Uint8Array {
     const length = this.u32();
     this.need(length);
-    // Copy: the frame buffer is reused by the socket reader.
-    const value = this.data.slice(this.position, this.position + length);
+    const value = this.data.subarray(this.position, this.position + length);
     this.position += length;
     return value;
   }
@@ -162,7 +173,7 @@ function readMessage(r: Reader): Message {
   if (r.u8() === 1) snapshot = { index: r.f64(), term: r.f64(), nextOffset: r.f64() };
   const count = r.u32();
   const entries: Entry[] = [];
-  for (let i = 0; i < count; i++) entries.push({ index: r.f64(), term: r.f64(), offset: r.f64(), count: r.u32(), data: r.bytes() });
+  for (let i = 0; i < count; i++) entries.push({ index: r.f64(), term: r.f64(), offset: r.f64(), count: r.u32(), data: r.inPlace() });
   return { type, from, to, term, logTerm, index, commit, reject, rejectHint, snapshot, entries };
 }
 
@@ -231,7 +242,8 @@ export function decodeRequest(r: Reader): ClientRequest {
       const sequence = r.u32();
       const count = r.u32();
       const records: Uint8Array[] = [];
-      for (let i = 0; i < count; i++) records.push(r.bytes());
+      // In place: the leader copies them into the batch it proposes, at once.
+      for (let i = 0; i < count; i++) records.push(r.inPlace());
       return { kind, partition, producerId, sequence, records };
     }
     case 'read':

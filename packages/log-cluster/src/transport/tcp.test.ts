@@ -42,6 +42,46 @@ describe('TCP frames', () => {
     for (const { response, expected } of results) expect(response).toEqual({ kind: 'append', baseOffset: expected, count: 2 });
   });
 
+  it('entries and records the node keeps stay intact while later frames arrive (they are views of the frame, not copies)', async () => {
+    const peers = new Map<number, PeerAddress>([
+      [1, { host: '127.0.0.1', port: 0 }],
+      [2, { host: '127.0.0.1', port: 0 }],
+    ]);
+    const b = await transport(2, peers);
+    peers.set(2, { host: '127.0.0.1', port: b.port });
+    const a = await transport(1, peers);
+    const sha = (data: Uint8Array): string => createHash('sha256').update(data).digest('hex');
+    // Each kept with the digest it had on arrival; a reused or overwritten buffer changes it later.
+    const kept: { data: Uint8Array; digest: string }[] = [];
+    b.setHandler((_from, messages) => {
+      for (const { message: m } of messages) for (const e of m.entries) kept.push({ data: e.data, digest: sha(e.data) });
+    });
+    b.requestHandler = async (request) => {
+      if (request.kind === 'append') for (const record of request.records) kept.push({ data: record, digest: sha(record) });
+      return { kind: 'append', baseOffset: 0, count: 1 };
+    };
+    const envelope = (n: number, size: number): PartitionMessage[] => [
+      { partition: n, message: message({ type: 'append', from: 1, to: 2, term: 3, index: n, logTerm: 3, commit: n, entries: [{ index: n + 1, term: 3, offset: n, count: 1, data: pattern(size, n) }] }) },
+    ];
+    for (let attempt = 0; attempt < 100 && kept.length === 0; attempt++) {
+      a.send(2, envelope(0, 10));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const connector = new TcpConnector(new Map([[2, { host: '127.0.0.1', port: b.port }]]));
+    open.push(connector);
+    // Small frames (many per socket read) and frames that span reads, interleaved.
+    const requests: Promise<unknown>[] = [];
+    for (let n = 1; n <= 300; n++) {
+      const size = n % 10 === 0 ? 100_000 + n : 1024 + n;
+      a.send(2, envelope(n, size));
+      requests.push(connector.request(2, { kind: 'append', partition: 0, producerId: 1, sequence: n, records: [pattern(size, n + 7), pattern(n, n)] }));
+    }
+    await Promise.all(requests);
+    for (let i = 0; i < 500 && kept.length < 900; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(kept.length).toBeGreaterThanOrEqual(900);
+    expect(kept.filter(({ data, digest }) => sha(data) !== digest)).toEqual([]);
+  });
+
   it('raft envelopes with large entries reach the peer unchanged, in order', async () => {
     const peers = new Map<number, PeerAddress>([
       [1, { host: '127.0.0.1', port: 0 }],
