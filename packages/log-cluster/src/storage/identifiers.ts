@@ -1,3 +1,4 @@
+import { allocBytes } from '../bytes.ts';
 import { invariant } from '../invariant.ts';
 import type { FaultyTail } from '../raft/types.ts';
 import { crc32c } from './crc32c.ts';
@@ -59,8 +60,8 @@ export function getU64(view: DataView, at: number): number {
 }
 
 export function encodeIdentifiers(ids: readonly RecordIdentifier[], positionBase: number): Uint8Array {
-  const out = new Uint8Array(ids.length * IDENTIFIER_BYTES);
-  const view = new DataView(out.buffer);
+  const out = allocBytes(ids.length * IDENTIFIER_BYTES);
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
   ids.forEach((id, k) => {
     const at = k * IDENTIFIER_BYTES;
     const position = positionBase + id.position;

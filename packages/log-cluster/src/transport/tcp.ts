@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { allocBytes } from '../bytes.ts';
 import { LogError } from '../errors.ts';
 import type { ClientRequest, ClientResponse, NodeConnector, PartitionMessage, Transport } from '../protocol.ts';
 import type { NodeId } from '../raft/types.ts';
@@ -76,7 +77,7 @@ function uncork(socket: net.Socket): void {
 function onFrames(socket: net.Socket, handle: (type: number, payload: Reader) => void): void {
   const chunks: Buffer[] = [];
   let buffered = 0;
-  const take = (bytes: number): Buffer => {
+  const take = (bytes: number): Uint8Array => {
     // Fast path: the bytes sit in the first chunk.
     const first = chunks[0];
     if (first !== undefined && first.length >= bytes) {
@@ -86,13 +87,13 @@ function onFrames(socket: net.Socket, handle: (type: number, payload: Reader) =>
       buffered -= bytes;
       return out;
     }
-    const out = Buffer.allocUnsafe(bytes);
+    const out = allocBytes(bytes);
     let at = 0;
     while (at < bytes) {
       const chunk = chunks[0];
       if (chunk === undefined) break;
       const n = Math.min(chunk.length, bytes - at);
-      chunk.copy(out, at, 0, n);
+      out.set(n === chunk.length ? chunk : chunk.subarray(0, n), at);
       at += n;
       if (n === chunk.length) chunks.shift();
       else chunks[0] = chunk.subarray(n);
