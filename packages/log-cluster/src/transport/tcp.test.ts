@@ -15,6 +15,18 @@ async function transport(id: number, peers: Map<number, PeerAddress>): Promise<T
   return t;
 }
 
+/** Node 1 (a) and node 2 (b), each knowing the other's port. */
+async function twoNodes(): Promise<{ a: TcpNodeTransport; b: TcpNodeTransport }> {
+  const peers = new Map<number, PeerAddress>([
+    [1, { host: '127.0.0.1', port: 0 }],
+    [2, { host: '127.0.0.1', port: 0 }],
+  ]);
+  const b = await transport(2, peers);
+  peers.set(2, { host: '127.0.0.1', port: b.port });
+  const a = await transport(1, peers);
+  return { a, b };
+}
+
 /** Deterministic bytes, so a frame cut and rejoined in the wrong place shows. */
 const pattern = (length: number, seed: number): Uint8Array => Uint8Array.from({ length }, (_, i) => (i * 31 + seed) & 0xff);
 
@@ -43,13 +55,7 @@ describe('TCP frames', () => {
   });
 
   it('entries and records the node keeps stay intact while later frames arrive (they are views of the frame, not copies)', async () => {
-    const peers = new Map<number, PeerAddress>([
-      [1, { host: '127.0.0.1', port: 0 }],
-      [2, { host: '127.0.0.1', port: 0 }],
-    ]);
-    const b = await transport(2, peers);
-    peers.set(2, { host: '127.0.0.1', port: b.port });
-    const a = await transport(1, peers);
+    const { a, b } = await twoNodes();
     const sha = (data: Uint8Array): string => createHash('sha256').update(data).digest('hex');
     // Each kept with the digest it had on arrival; a reused or overwritten buffer changes it later.
     const kept: { data: Uint8Array; digest: string }[] = [];
@@ -83,13 +89,7 @@ describe('TCP frames', () => {
   });
 
   it('raft envelopes with large entries reach the peer unchanged, in order', async () => {
-    const peers = new Map<number, PeerAddress>([
-      [1, { host: '127.0.0.1', port: 0 }],
-      [2, { host: '127.0.0.1', port: 0 }],
-    ]);
-    const b = await transport(2, peers);
-    peers.set(2, { host: '127.0.0.1', port: b.port });
-    const a = await transport(1, peers);
+    const { a, b } = await twoNodes();
     const received: PartitionMessage[][] = [];
     b.setHandler((_from, messages) => received.push([...messages]));
     const sent: PartitionMessage[][] = [];
