@@ -24,8 +24,8 @@ const PARTITION_ROTATIONS_PER_TURN = 16;
 /**
  * Pause between those slices. Run back to back (one per turn), the slices of an embedded 5 × 256
  * cluster made one 10–26 ms busy run every second: the writes in flight then came out 10–30 ms
- * slow, once a second, which set the p99 at 2 000 appends/s. Paced, a write meets at most a slice
- * per hop; the last recorders close their window up to ~80 ms late (their values in that time count
+ * slow, once a second (a cluster of slow traces at that instant). Paced, a write meets at most a
+ * slice per hop; the last recorders close their window up to ~80 ms late (their values in that time count
  * in the window closing, as before for the turns a rotation took).
  */
 const PARTITION_ROTATION_PAUSE_MS = 5;
