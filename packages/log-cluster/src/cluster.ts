@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { NodeTelemetry } from '@logscope/telemetry';
+import { NodeTelemetry, ROTATION_SLICE_PAUSE_MS } from '@logscope/telemetry';
 import { realScheduler, realWallClock, type Scheduler } from './clock.ts';
 import { LogClient, type ClientOptions } from './client.ts';
 import { LogError } from './errors.ts';
@@ -36,8 +36,6 @@ interface NodeSlot {
 
 /** Histogram windows and spans are rotated on this period. */
 const TELEMETRY_WINDOW_MS = 1_000;
-/** Between two nodes' telemetry rotations (see start). */
-const NODE_ROTATION_PAUSE_MS = 5;
 
 /**
  * N nodes in one process (the embedded default): real files with fdatasync per node, the
@@ -86,15 +84,15 @@ export class EmbeddedCluster implements FaultSurface {
       // One node at a time, a few milliseconds apart, all at the same instant (windows line up
       // across nodes): every node in one turn encoded ~100 histograms at once, a 10–14 ms stall
       // each second at 5 × 256 that every write in flight waited out (a CPU profile's longest busy
-      // runs); one node per turn, back to back, still made one long busy run (see the telemetry's
-      // PARTITION_ROTATION_PAUSE_MS).
+      // runs); one node per turn, back to back, still made one long busy run (see
+      // ROTATION_SLICE_PAUSE_MS).
       const now = realWallClock();
       const slots = [...cluster.slots.values()];
       const next = (): void => {
         const slot = slots.shift();
         if (slot === undefined) return;
         slot.telemetry.rotate(now);
-        if (slots.length > 0) setTimeout(next, NODE_ROTATION_PAUSE_MS).unref();
+        if (slots.length > 0) setTimeout(next, ROTATION_SLICE_PAUSE_MS).unref();
       };
       next();
     }, TELEMETRY_WINDOW_MS);

@@ -22,13 +22,14 @@ export const MAX_PARTITION_RECORDERS = 256;
  */
 const PARTITION_ROTATIONS_PER_TURN = 16;
 /**
- * Pause between those slices. Run back to back (one per turn), the slices of an embedded 5 × 256
- * cluster made one 10–26 ms busy run every second: the writes in flight then came out 10–30 ms
- * slow, once a second (a cluster of slow traces at that instant). Paced, a write meets at most a
- * slice per hop; the last recorders close their window up to ~80 ms late (their values in that time count
- * in the window closing, as before for the turns a rotation took).
+ * Pause between those slices (and, embedded, between nodes' rotations). Run back to back (one per
+ * turn), the slices of an embedded 5 × 256 cluster made one 10–26 ms busy run every second: the
+ * writes in flight then came out 10–30 ms slow, once a second (a cluster of slow traces at that
+ * instant). Paced, a write meets at most a slice per hop; the last recorders close their window up
+ * to ~80 ms late (their values in that time count in the window closing, as before for the turns a
+ * rotation took).
  */
-const PARTITION_ROTATION_PAUSE_MS = 5;
+export const ROTATION_SLICE_PAUSE_MS = 5;
 /** Distinct `reason` label values; further reasons are folded into "other" (labels must stay small). */
 export const MAX_APPEND_ERROR_REASONS = 16;
 export const OTHER_REASON = 'other';
@@ -395,7 +396,7 @@ export class NodeTelemetry {
     if (rotation === null) return;
     const end = Math.min(rotation.recorders.length, rotation.next + PARTITION_ROTATIONS_PER_TURN);
     for (; rotation.next < end; rotation.next++) rotation.recorders[rotation.next]?.rotate(rotation.nowMs);
-    if (rotation.next < rotation.recorders.length) setTimeout(this.rotatePartitionSlice, PARTITION_ROTATION_PAUSE_MS).unref();
+    if (rotation.next < rotation.recorders.length) setTimeout(this.rotatePartitionSlice, ROTATION_SLICE_PAUSE_MS).unref();
     else this.partitionRotation = null;
   };
 
