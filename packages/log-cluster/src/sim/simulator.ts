@@ -109,8 +109,10 @@ export async function simulate(seed: number, overrides: Partial<SimOptions> = {}
     partitionCount: options.partitionCount,
     replicationFactor: Math.min(3, nodeCount),
     readMode: options.readMode,
-    // Small segments so rolling and multi-segment recovery are exercised every run.
-    journal: { segmentBytes: 16 << 10, retentionBytes: options.retentionBytes ?? 2 ** 50, retentionMs: 1e12, cacheBytes: 1 << 20, identifiers: options.identifiers },
+    // Small segments so rolling and multi-segment recovery are exercised every run; a small cache
+    // (4 slabs) that is reused all the time: an entry read from it must keep its bytes (a view into
+    // it, held by a message or a read answer, lost acknowledged records in 58 seeds of 60).
+    journal: { segmentBytes: 16 << 10, retentionBytes: options.retentionBytes ?? 2 ** 50, retentionMs: 1e12, cacheBytes: 16 << 10, identifiers: options.identifiers },
     retentionIntervalMs: 100,
   };
   const violations: string[] = [];

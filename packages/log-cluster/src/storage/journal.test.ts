@@ -327,6 +327,21 @@ describe('journal on real files', () => {
     journal.close();
   });
 
+  it('hands out entry data that stays intact after the cache reuses its memory', async () => {
+    // A cache of a few slabs wraps many times below; entries read early must keep their bytes
+    // (they wait in messages and read answers), though the cache's slabs now hold newer entries.
+    const { journal } = Journal.open(new FileDisk(directory), { ...OPTIONS, cacheBytes: 64 << 10 });
+    const kept: Entry[] = [];
+    for (let batch = 0; batch < 40; batch++) {
+      journal.appendEntries(1, entries(batch * 16 + 1, batch * 16 + 16, 1, batch * 32, 1000));
+      await flush(journal);
+      kept.push(...journal.log(1).entries(batch * 16 + 1, batch * 16 + 17, 1 << 20));
+    }
+    expect(kept).toEqual(entries(1, 640, 1, 0, 1000));
+    expect(journal.log(1).entries(600, 641, 1 << 20)).toEqual(entries(600, 640, 1, 599 * 2, 1000));
+    journal.close();
+  });
+
   it('holds a flush on a full disk, writing nothing half, and completes it whole once space is back', async () => {
     const disk = new FileDisk(directory);
     const fullEvents: boolean[] = [];

@@ -386,7 +386,12 @@ export class Journal {
     this.files.clear();
   }
 
-  /** @internal Entry data for a log read: from memory when cached or pending, else from its segment. */
+  /**
+   * @internal Entry data for a log read: from memory when cached or pending, else from its segment.
+   * Never a view into the cache, whose slabs are reused: entries read here go into messages that
+   * wait for the next round (or another node's flush, in process) and into read answers a client
+   * keeps.
+   */
   readData(log: PartitionLog, index: number): Uint8Array {
     const pending = log.data.get(index);
     if (pending !== undefined) return pending;
@@ -394,7 +399,11 @@ export class Journal {
     const slab = log.table.cacheSlab(i);
     if (slab >= 0) {
       const cached = this.cache.read(slab, log.table.cacheOffset(i), log.table.bytes(i));
-      if (cached !== null) return cached;
+      if (cached !== null) {
+        const copy = allocBytes(cached.length);
+        copy.set(cached);
+        return copy;
+      }
     }
     const seq = log.table.segment(i);
     invariant(seq > 0, () => `partition ${log.partition} entry ${index}: pending entry without data`);

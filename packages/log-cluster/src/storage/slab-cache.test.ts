@@ -32,14 +32,22 @@ describe('SlabCache', () => {
     expect(readable.slice(0, firstReadable).every((r) => r === null)).toBe(true);
   });
 
-  it('keeps a view it handed out intact after its slab is evicted (slabs are never reused)', () => {
+  it('cuts its slabs from one buffer allocated up front and reuses them, so storing allocates nothing', () => {
     const cache = new SlabCache(8 << 10, 4 << 10);
     const first = bytes(3000, 7);
     const slab = cache.store(first);
     const view = cache.read(slab, cache.lastOffset, first.length)!;
-    for (let k = 0; k < 20; k++) cache.store(bytes(3000, 100 + k));
+    const buffers = new Set<ArrayBufferLike>([view.buffer]);
+    const stored: { slab: number; offset: number; data: Uint8Array }[] = [];
+    for (let k = 0; k < 20; k++) {
+      const data = bytes(3000, 100 + k);
+      stored.push({ slab: cache.store(data), offset: cache.lastOffset, data });
+      buffers.add(cache.read(stored[k]!.slab, stored[k]!.offset, data.length)!.buffer);
+    }
+    expect([...buffers].map((b) => b.byteLength)).toEqual([8 << 10]);
     expect(cache.read(slab, 0, first.length)).toBeNull();
-    expect(view).toEqual(first);
+    expect(view).not.toEqual(first); // a view is good only until eviction: its memory holds a newer item now
+    for (const s of stored.slice(-2)) expect(cache.read(s.slab, s.offset, s.data.length)).toEqual(s.data);
   });
 
   it('gives an item larger than a slab a slab of its own, and refuses one larger than the cache', () => {

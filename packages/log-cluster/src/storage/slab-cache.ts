@@ -16,8 +16,14 @@ export function defaultSlabBytes(capacityBytes: number): number {
  * sharing 2 cores. Here an item costs two numbers in the caller's columnar table, and the heap holds
  * one ArrayBuffer per slab.
  *
- * Stored bytes are never overwritten: eviction drops whole slabs (oldest first) and a new slab is a
- * new buffer, so a view handed out earlier keeps its bytes for as long as its holder keeps it.
+ * Eviction drops whole slabs, oldest first, and the memory of the standard-size ones is reused: they
+ * are cut from one buffer of the cache's capacity, allocated up front. V8 counts every ArrayBuffer's
+ * bytes as external memory and starts a mark-compact whenever that grows by 64 MB: with a new buffer
+ * per slab, every mark-compact of a TCP node was started by "external memory pressure" (every
+ * ~1.5 s at its maximum load, every ~16 s at 4 000 appends/s of 1 KiB), never by its heap, which was
+ * far from its limit, and the three nodes of a cluster, storing the same bytes, crossed it together.
+ * So a view from read() is valid only until the cache next stores: a holder that keeps the bytes
+ * longer copies them (Journal.readData does).
  */
 export class SlabCache {
   /** slabs[k] has sequence firstSeq + k; the last one is being filled. */
@@ -27,6 +33,8 @@ export class SlabCache {
   private heldBytes = 0;
   /** The offset of the last store's bytes in their slab. */
   lastOffset = 0;
+  /** Standard-size slabs not in use: pieces of one buffer of the capacity, allocated up front. */
+  private readonly free: Uint8Array[] = [];
 
   constructor(
     readonly capacityBytes: number,
@@ -34,6 +42,11 @@ export class SlabCache {
   ) {
     if (!Number.isInteger(capacityBytes) || capacityBytes < 0) throw new RangeError(`cache capacity must be a non-negative integer (got ${capacityBytes})`);
     if (!Number.isInteger(slabBytes) || slabBytes < 1) throw new RangeError(`slab size must be a positive integer (got ${slabBytes})`);
+    const slots = Math.floor(capacityBytes / slabBytes);
+    if (slots > 0) {
+      const arena = new ArrayBuffer(slots * slabBytes);
+      for (let k = slots - 1; k >= 0; k--) this.free.push(new Uint8Array(arena, k * slabBytes, slabBytes));
+    }
   }
 
   /** Bytes held in slabs (at most the capacity). */
@@ -73,15 +86,17 @@ export class SlabCache {
   }
 
   private openSlab(size: number): Uint8Array {
-    const slab = new Uint8Array(size);
+    // Room first (the new slab alone fits: store checked), so that an evicted slab can be reused.
+    for (let oldest = this.slabs[0]; oldest !== undefined && this.heldBytes + size > this.capacityBytes; oldest = this.slabs[0]) {
+      this.slabs.shift();
+      this.firstSeq++;
+      this.heldBytes -= oldest.length;
+      if (oldest.length === this.slabBytes) this.free.push(oldest);
+    }
+    const slab = (size === this.slabBytes ? this.free.pop() : undefined) ?? new Uint8Array(size);
     this.slabs.push(slab);
     this.filled = 0;
     this.heldBytes += size;
-    // The new slab alone fits (store checked), so the loop never drops it.
-    while (this.heldBytes > this.capacityBytes && this.slabs.length > 1) {
-      this.heldBytes -= this.slabs.shift()!.length;
-      this.firstSeq++;
-    }
     return slab;
   }
 }
