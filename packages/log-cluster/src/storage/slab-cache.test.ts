@@ -84,6 +84,20 @@ describe('SlabCache', () => {
     expect(cache.store(bytes(10, 2))).toBeGreaterThan(before);
   });
 
+  it('keeps storing into its one buffer after clears', () => {
+    const cache = new SlabCache(8 << 10, 4 << 10);
+    const buffers = new Set<ArrayBufferLike>();
+    for (let k = 0; k < 30; k++) {
+      if (k % 3 === 0) cache.clear();
+      const data = bytes(3000, k);
+      const slab = cache.store(data);
+      const read = cache.read(slab, cache.lastOffset, data.length)!;
+      expect(read).toEqual(data);
+      buffers.add(read.buffer);
+    }
+    expect([...buffers].map((b) => b.byteLength)).toEqual([8 << 10]);
+  });
+
   it('sizes slabs to the capacity', () => {
     expect(defaultSlabBytes(64 << 20)).toBe(1 << 20);
     expect(defaultSlabBytes(1 << 20)).toBe(64 << 10);

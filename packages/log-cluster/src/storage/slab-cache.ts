@@ -80,6 +80,7 @@ export class SlabCache {
 
   clear(): void {
     this.firstSeq += this.slabs.length;
+    for (const slab of this.slabs) if (slab.length === this.slabBytes) this.free.push(slab);
     this.slabs.length = 0;
     this.filled = 0;
     this.heldBytes = 0;
