@@ -30,8 +30,8 @@ export function removeTempDir(dir: string): void {
 }
 
 /** Spawns `cmd` detached (its own process group) and keeps the last lines of its output. */
-export function spawnManaged(name: string, cmd: string, args: readonly string[], cwd?: string): Managed {
-  const child = spawn(cmd, args, { cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnManaged(name: string, cmd: string, args: readonly string[], cwd?: string, env: NodeJS.ProcessEnv = process.env): Managed {
+  const child = spawn(cmd, args, { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   if (child.pid === undefined) throw new Error(`${name}: could not spawn ${cmd}`);
   const m: Managed = { name, child, pid: child.pid, tail: [], exited: false, lineListeners: new Set() };
   live.add(m);

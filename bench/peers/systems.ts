@@ -11,7 +11,7 @@ import { EmbeddedCluster } from '../../packages/log-cluster/src/cluster.ts';
 import { LogClient } from '../../packages/log-cluster/src/client.ts';
 import { realScheduler } from '../../packages/log-cluster/src/clock.ts';
 import { TcpConnector, type PeerAddress } from '../../packages/log-cluster/src/transport/tcp.ts';
-import { nodeProcessV8Flags } from '../../apps/server/src/cluster/node-v8-flags.ts';
+import { nodeProcessEnv, nodeProcessV8Flags } from '../../apps/server/src/cluster/node-v8-flags.ts';
 import { freePorts, makeTempDir, removeTempDir, sleep, spawnManaged, stopManaged, waitForLine, type Managed } from './procs.ts';
 import type { Target } from './workload.ts';
 
@@ -178,7 +178,7 @@ export async function startLogscopeTcp(): Promise<RunningSystem> {
         ...nodeProcessV8Flags(3),
         '--import', 'tsx', 'apps/server/src/cli.ts', 'node', '--id', String(i + 1), '--peers', peersArg,
         '--data-dir', join(dir, `node-${i + 1}`), '--partitions', String(PARTITIONS),
-      ], REPO_ROOT));
+      ], REPO_ROOT, nodeProcessEnv()));
     }
     await Promise.all(procs.map((m) => waitForLine(m, (l) => l.includes('"node-ready"'), 60_000)));
     const peers = new Map<number, PeerAddress>(ports.map((port, i) => [i + 1, { host: '127.0.0.1', port }]));

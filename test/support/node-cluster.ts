@@ -3,7 +3,7 @@ import net from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PeerAddress } from '../../packages/log-cluster/src/transport/tcp.ts';
-import { nodeProcessV8Flags } from '../../apps/server/src/cluster/node-v8-flags.ts';
+import { nodeProcessEnv, nodeProcessV8Flags } from '../../apps/server/src/cluster/node-v8-flags.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -59,7 +59,7 @@ export class NodeProcessCluster {
       process.execPath,
       [...nodeProcessV8Flags(this.peers.size), '--import', 'tsx', join(root, 'apps/server/src/cli.ts'), 'node', '--id', String(id), '--peers', this.peersArg, '--data-dir', join(this.dataDir, `node-${id}`), '--partitions', String(this.partitionCount)],
       // A node's flushes (segment, hard-state file, directory, background preallocation) run in the libuv pool.
-      { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? '8' } },
+      { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: nodeProcessEnv() },
     );
     this.children.set(id, child);
     this.outputs.set(id, '');

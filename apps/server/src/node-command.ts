@@ -6,7 +6,7 @@ import { CLUSTER_SECRET_BYTES_MIN } from '../../../packages/log-cluster/src/admi
 import { startNodeProcess } from '../../../packages/log-cluster/src/node-process.ts';
 import { parsePeers } from '../../../packages/log-cluster/src/transport/tcp.ts';
 import { loadTls, type TlsMaterial } from '../../../packages/log-cluster/src/transport/tls.ts';
-import { nodeProcessV8Flags, relaunchOrFollow } from './cluster/node-v8-flags.ts';
+import { nodeProcessEnv, nodeProcessV8Flags, relaunchOrFollow } from './cluster/node-v8-flags.ts';
 
 /**
  * `logscope node --id N --peers 1=h:p,2=h:p,3=h:p [--data-dir D] [--partitions 12] [--metrics-port 9100]
@@ -41,7 +41,7 @@ export async function run(argv: readonly string[]): Promise<void> {
   const tls = tlsOptions(values);
   // Started by hand (one node per machine, as "Run a real cluster" shows), the node runs again as a
   // child with the V8 flags the supervisor, the tests and the benches start node processes with.
-  const relaunched = relaunchOrFollow(nodeProcessV8Flags(1));
+  const relaunched = relaunchOrFollow(nodeProcessV8Flags(1), nodeProcessEnv());
   if (relaunched !== null) {
     process.exitCode = await relaunched;
     return;

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freePorts } from '../../../../test/support/node-cluster.ts';
-import { OLD_SPACE_INITIAL_MB, nodeProcessV8Flags } from './node-v8-flags.ts';
+import { NODE_PROCESS_THREADPOOL_SIZE, OLD_SPACE_INITIAL_MB, nodeProcessEnv, nodeProcessV8Flags } from './node-v8-flags.ts';
 
 const CLI = join(import.meta.dirname, '..', 'cli.ts');
 
@@ -18,6 +18,13 @@ async function until(condition: () => boolean, timeoutMs: number): Promise<boole
   }
   return condition();
 }
+
+describe('nodeProcessEnv', () => {
+  it('gives a node process its own libuv pool size unless one is set, and keeps the rest', () => {
+    expect(nodeProcessEnv({ PATH: '/bin' })).toEqual({ PATH: '/bin', UV_THREADPOOL_SIZE: String(NODE_PROCESS_THREADPOOL_SIZE) });
+    expect(nodeProcessEnv({ PATH: '/bin', UV_THREADPOOL_SIZE: '6' })).toEqual({ PATH: '/bin', UV_THREADPOOL_SIZE: '6' });
+  });
+});
 
 describe('nodeProcessV8Flags', () => {
   const room = `--initial-old-space-size=${OLD_SPACE_INITIAL_MB}`;

@@ -16,7 +16,7 @@ import { FileDisk } from '../../../../packages/log-cluster/src/storage/file-disk
 import { secretMatches } from '../../../../packages/log-cluster/src/admin.ts';
 import { loadTls, type TlsFiles } from '../../../../packages/log-cluster/src/transport/tls.ts';
 import { readClusterSecret } from '../node-command.ts';
-import { nodeProcessV8Flags } from './node-v8-flags.ts';
+import { nodeProcessEnv, nodeProcessV8Flags } from './node-v8-flags.ts';
 import { writeClusterState, type ClusterState } from './state.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
@@ -194,7 +194,7 @@ export class Supervisor {
       '--cluster-secret-file', this.secretFile,
       ...(o.tls === null ? [] : ['--tls-cert', o.tls.certFile, '--tls-key', o.tls.keyFile, '--tls-ca', o.tls.caFile]),
     ];
-    const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: nodeProcessEnv() });
     slot.child = child;
     slot.stopping = false;
     slot.log ??= createWriteStream(slot.logFile, { flags: 'a' });

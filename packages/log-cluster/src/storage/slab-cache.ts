@@ -14,7 +14,7 @@ export function defaultSlabBytes(capacityBytes: number): number {
  * meant ~80 k cached entries per node, each a Uint8Array, an ArrayBuffer, its off-heap store and
  * a map entry, that every mark-compact had to trace and sweep: 20–35 ms pauses on 3 node processes
  * sharing 2 cores. Here an item costs two numbers in the caller's columnar table, and the heap holds
- * one ArrayBuffer per slab.
+ * one ArrayBuffer for them all (below).
  *
  * Eviction drops whole slabs, oldest first, and the memory of the standard-size ones is reused: they
  * are cut from one buffer of the cache's capacity, allocated up front. V8 counts every ArrayBuffer's
