@@ -40,7 +40,8 @@ export async function run(argv: readonly string[]): Promise<void> {
   const clusterSecret = values['cluster-secret-file'] === undefined ? null : readClusterSecret(values['cluster-secret-file']);
   const tls = tlsOptions(values);
   // Started by hand (one node per machine, as "Run a real cluster" shows), the node runs again as a
-  // child with the V8 flags the supervisor, the tests and the benches start node processes with.
+  // child with the V8 flags and the libuv pool the supervisor, the tests and the benches start node
+  // processes with.
   const relaunched = relaunchOrFollow(nodeProcessV8Flags(1), nodeProcessEnv());
   if (relaunched !== null) {
     process.exitCode = await relaunched;
