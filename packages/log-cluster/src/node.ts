@@ -134,8 +134,14 @@ export class LogNode {
   private ticksSinceStart = 0;
   /** Replicas that are not quiesced: the only ones ticked (an idle partition costs nothing). */
   private readonly awake = new Set<Replica>();
-  /** Replicas that may have a Ready; the next process() looks only at them, unless scanAll. */
-  private readonly dirty = new Set<Replica>();
+  /**
+   * Replicas that may have a Ready; the next process() looks only at them, unless scanAll. A list
+   * and a flag per partition, not a Set: clearing a Set each round and growing it again each tick
+   * allocated a new hash table each time.
+   */
+  private readonly dirtyList: Replica[] = [];
+  private dirtyCount = 0;
+  private readonly dirtyFlags: Uint8Array;
   private scanAll = true;
 
   constructor(config: NodeConfig, deps: NodeDeps) {
@@ -160,6 +166,7 @@ export class LogNode {
     this.abstaining = report.uncertain || markerPresent;
     for (const { partition } of report.faulty) this.faultyPartitions.add(partition);
     this.placement = placement(config.partitionCount, config.nodeIds, config.replicationFactor);
+    this.dirtyFlags = new Uint8Array(config.partitionCount);
     for (const [partition, replicas] of this.placement) {
       if (!replicas.includes(config.id)) continue;
       const replica: Replica = new Replica({
@@ -321,7 +328,7 @@ export class LogNode {
       if (this.now() >= this.pausedUntilMs) {
         for (const replica of this.awake) {
           replica.raft.tick();
-          this.dirty.add(replica);
+          this.markDirty(replica);
           if (replica.raft.isQuiesced()) this.awake.delete(replica);
         }
         this.ticksSinceStart++;
@@ -360,7 +367,7 @@ export class LogNode {
         if (rttMs !== null) this.deps.observer?.replicationRtt?.(partition, message.from, rttMs / 1000);
       }
       replica.raft.step(message);
-      this.dirty.add(replica);
+      this.markDirty(replica);
     }
     this.scheduleProcess(null);
   }
@@ -380,7 +387,7 @@ export class LogNode {
    */
   private scheduleProcess(replica?: Replica | null): void {
     if (replica === undefined) this.scanAll = true;
-    else if (replica !== null) this.dirty.add(replica);
+    else if (replica !== null) this.markDirty(replica);
     if (this.processScheduled || !this.running) return;
     this.processScheduled = true;
     this.deps.scheduler.setTimer(0, () => {
@@ -403,11 +410,20 @@ export class LogNode {
   private process(): void {
     if (!this.running || this.now() < this.pausedUntilMs || this.rounds.length >= PIPELINE_ROUNDS_MAX) return;
     const readies: [Replica, Ready][] = [];
-    for (const replica of this.scanAll ? this.replicas.values() : this.dirty) {
-      if (replica.raft.hasReady()) readies.push([replica, replica.raft.ready()]);
+    if (this.scanAll) {
+      for (const replica of this.replicas.values()) if (replica.raft.hasReady()) readies.push([replica, replica.raft.ready()]);
+    } else {
+      for (let k = 0; k < this.dirtyCount; k++) {
+        const replica = this.dirtyList[k];
+        if (replica !== undefined && replica.raft.hasReady()) readies.push([replica, replica.raft.ready()]);
+      }
     }
     this.scanAll = false;
-    this.dirty.clear();
+    for (let k = 0; k < this.dirtyCount; k++) {
+      const replica = this.dirtyList[k];
+      if (replica !== undefined) this.dirtyFlags[replica.partition] = 0;
+    }
+    this.dirtyCount = 0;
     // Staged before this round's flush, so a marker goes only once the entries that repaired it are durable.
     const repaired = this.stageRepairedTails();
     if (readies.length === 0 && !repaired) return;
@@ -467,6 +483,12 @@ export class LogNode {
     this.scheduleProcess(null);
   }
 
+  private markDirty(replica: Replica): void {
+    if (this.dirtyFlags[replica.partition] === 1) return;
+    this.dirtyFlags[replica.partition] = 1;
+    this.dirtyList[this.dirtyCount++] = replica;
+  }
+
   /** Completes durable rounds from the head, in order: late messages out, then advance. */
   private completeRounds(): void {
     let completed = false;
@@ -478,7 +500,7 @@ export class LogNode {
       this.sendAll(round.late);
       for (const [replica, ready] of round.readies) {
         replica.raft.advance(ready);
-        this.dirty.add(replica);
+        this.markDirty(replica);
       }
       completed = true;
     }
@@ -591,7 +613,7 @@ export class LogNode {
     for (const replica of this.replicas.values()) {
       if (replica.raft.isQuiesced() && replica.replicas.includes(from)) {
         replica.raft.wake();
-        this.dirty.add(replica);
+        this.markDirty(replica);
       }
     }
   }
