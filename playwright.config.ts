@@ -14,15 +14,15 @@ if (process.env.E2E_ATTACHED_PORT === undefined) {
 }
 const attachedPort = Number(process.env.E2E_ATTACHED_PORT);
 /**
- * The drill specs the attached project runs against real processes (2 cores: not all six twice):
- * a real SIGKILL and restart, link faults spread over the processes' admin APIs, and abort.
- */
-/**
  * How Playwright stops the web servers. Its default is SIGKILL, which skips the scripts' removal of
  * their data dirs: every run left 300-470 MB of segments in the temp dir (66 GB of them filled this
  * machine's disk).
  */
 const STOP_GRACEFULLY = { signal: 'SIGTERM', timeout: 20_000 } as const;
+/**
+ * The drill specs the attached project runs against real processes (2 cores: not all six twice):
+ * a real SIGKILL and restart, link faults spread over the processes' admin APIs, and abort.
+ */
 const ATTACHED_DRILLS = /leader failover|minority isolation|abort mid-drill/;
 
 export default defineConfig({
