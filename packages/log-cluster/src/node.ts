@@ -412,17 +412,14 @@ export class LogNode {
     const readies: [Replica, Ready][] = [];
     if (this.scanAll) {
       for (const replica of this.replicas.values()) if (replica.raft.hasReady()) readies.push([replica, replica.raft.ready()]);
-    } else {
-      for (let k = 0; k < this.dirtyCount; k++) {
-        const replica = this.dirtyList[k];
-        if (replica !== undefined && replica.raft.hasReady()) readies.push([replica, replica.raft.ready()]);
-      }
     }
-    this.scanAll = false;
     for (let k = 0; k < this.dirtyCount; k++) {
       const replica = this.dirtyList[k];
-      if (replica !== undefined) this.dirtyFlags[replica.partition] = 0;
+      if (replica === undefined) continue;
+      this.dirtyFlags[replica.partition] = 0;
+      if (!this.scanAll && replica.raft.hasReady()) readies.push([replica, replica.raft.ready()]);
     }
+    this.scanAll = false;
     this.dirtyCount = 0;
     // Staged before this round's flush, so a marker goes only once the entries that repaired it are durable.
     const repaired = this.stageRepairedTails();
