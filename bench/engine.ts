@@ -292,6 +292,10 @@ export async function run(args: string[]): Promise<void> {
         points.push(...(await sweep('tcp', client, seconds, sizes)));
         client.close();
         connector.close();
+        // Stopped now, not at the end: three idle node processes would share the host with every
+        // later phase (identifiers A/B, the sweep's shapes).
+        tcp.stop();
+        tcp = null;
       }
     }
     const identifiers = sweepOnly ? null : await identifiersCost(join(dataDir, 'identifiers-ab'), seconds, rounds);
