@@ -12,6 +12,7 @@ import { METRIC_NAMES } from '@logscope/telemetry';
 import { EmbeddedCluster } from '../packages/log-cluster/src/cluster.ts';
 import { ENTRY_HEADER_BYTES } from '../packages/log-cluster/src/storage/journal.ts';
 import { replayFlushLoad, zeroFilledFile, type DiskReplay } from './disk-replay.ts';
+import { hostStealMeter, type HostSteal } from './machine.ts';
 import { newHistogram, openLoop } from './open-loop.ts';
 
 export interface SweepConfig {
@@ -45,6 +46,8 @@ export interface RatePoint {
   readonly flushesPerSec: number;
   /** The disk alone replaying those flushes, right after (see bench/disk-replay.ts). */
   readonly diskAlone: DiskReplay;
+  /** CPU time the host took from this VM during the run (null off Linux; see machine.ts). */
+  readonly hostSteal: HostSteal | null;
 }
 
 /** Let leadership settle and idle partitions quiesce before idle CPU is measured. */
@@ -102,12 +105,14 @@ const DISK_REPLAY_SECONDS = 3;
 async function measureRate(cluster: EmbeddedCluster, dataDir: string, client: LogClient, partitions: number, recordBytes: number, ratePerSec: number, seconds: number): Promise<RatePoint> {
   const loop = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
   const gc = gcMeter();
+  const steal = hostStealMeter();
   const flushesBefore = await flushCount(cluster);
   const cpu = cpuMeter();
   const started = performance.now();
   loop.enable();
   const { perSec, errors, histogram } = await openLoop(client, partitions, recordBytes, ratePerSec, seconds);
   loop.disable();
+  const hostSteal = steal();
   const cpuPercent = cpu();
   const elapsedSec = (performance.now() - started) / 1000;
   const pauses = gc();
@@ -134,6 +139,7 @@ async function measureRate(cluster: EmbeddedCluster, dataDir: string, client: Lo
     cpuPercent,
     flushesPerSec,
     diskAlone,
+    hostSteal,
   };
 }
 
@@ -202,16 +208,21 @@ if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(
   process.exit(0);
 }
 
+/** Rows written before the steal column existed have no hostSteal at all. */
+function stealCell(steal: HostSteal | null | undefined): string {
+  return steal === null || steal === undefined ? 'n/a' : `${steal.totalMs.toFixed(0)} / ${steal.worstSecondMs.toFixed(0)}`;
+}
+
 export function sweepTable(rows: readonly SweepRow[]): string {
   const lines = [
-    '| nodes × partitions | quiesce | idle CPU % of a core | rate/s | acked/s | p50 ms | p99 ms | p99.9 ms | max ms | errors | loop delay p99 / max ms | GC total / max ms | CPU % | flushes/s | disk alone at those flushes: p50 / p99 / max ms |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| nodes × partitions | quiesce | idle CPU % of a core | rate/s | acked/s | p50 ms | p99 ms | p99.9 ms | max ms | errors | loop delay p99 / max ms | GC total / max ms | CPU % | flushes/s | disk alone at those flushes: p50 / p99 / max ms | host steal total / worst 1 s ms |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const row of rows) {
     for (const [i, p] of row.rates.entries()) {
       const head = i === 0 ? `| ${row.nodes} × ${row.partitions} | ${row.quiesce ? 'on' : 'off'} | ${row.idleCpuPercent.toFixed(1)}` : '| | |';
       lines.push(
-        `${head} | ${p.ratePerSec} | ${p.ackedPerSec.toFixed(0)} | ${p.p50Ms.toFixed(2)} | ${p.p99Ms.toFixed(2)} | ${p.p999Ms.toFixed(2)} | ${p.maxMs.toFixed(2)} | ${p.errors} | ${p.loopDelayP99Ms.toFixed(1)} / ${p.loopDelayMaxMs.toFixed(1)} | ${p.gcPauseTotalMs.toFixed(0)} / ${p.gcPauseMaxMs.toFixed(1)} | ${p.cpuPercent.toFixed(0)} | ${p.flushesPerSec.toFixed(0)} | ${p.diskAlone.p50Ms.toFixed(2)} / ${p.diskAlone.p99Ms.toFixed(2)} / ${p.diskAlone.maxMs.toFixed(2)} |`,
+        `${head} | ${p.ratePerSec} | ${p.ackedPerSec.toFixed(0)} | ${p.p50Ms.toFixed(2)} | ${p.p99Ms.toFixed(2)} | ${p.p999Ms.toFixed(2)} | ${p.maxMs.toFixed(2)} | ${p.errors} | ${p.loopDelayP99Ms.toFixed(1)} / ${p.loopDelayMaxMs.toFixed(1)} | ${p.gcPauseTotalMs.toFixed(0)} / ${p.gcPauseMaxMs.toFixed(1)} | ${p.cpuPercent.toFixed(0)} | ${p.flushesPerSec.toFixed(0)} | ${p.diskAlone.p50Ms.toFixed(2)} / ${p.diskAlone.p99Ms.toFixed(2)} / ${p.diskAlone.maxMs.toFixed(2)} | ${stealCell(p.hostSteal)} |`,
       );
     }
   }
