@@ -208,9 +208,8 @@ if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(
   process.exit(0);
 }
 
-/** Rows written before the steal column existed have no hostSteal at all. */
-function stealCell(steal: HostSteal | null | undefined): string {
-  return steal === null || steal === undefined ? 'n/a' : `${steal.totalMs.toFixed(0)} / ${steal.worstSecondMs.toFixed(0)}`;
+function stealCell(steal: HostSteal | null): string {
+  return steal === null ? 'n/a' : `${steal.totalMs.toFixed(0)} / ${steal.worstSecondMs.toFixed(0)}`;
 }
 
 export function sweepTable(rows: readonly SweepRow[]): string {
