@@ -19,7 +19,7 @@ import { runSeeds } from '../packages/log-cluster/src/sim/run-seeds.ts';
 import { TcpConnector } from '../packages/log-cluster/src/transport/tcp.ts';
 import { NodeProcessCluster } from '../test/support/node-cluster.ts';
 import { measureDiskLimit, type DiskLimit } from './disk-limit.ts';
-import { machineLine } from './machine.ts';
+import { hostStealMeter, machineLine, type HostSteal } from './machine.ts';
 import { median } from './stats.ts';
 import { measurePreallocation, sweepPartitions, sweepTable, type SweepConfig } from './partition-sweep.ts';
 import { newHistogram, openLoop, type OpenLoopResult } from './open-loop.ts';
@@ -42,6 +42,8 @@ interface Point {
   readonly p999Ms: number;
   readonly maxMs: number;
   readonly errors: number;
+  /** CPU time the host took from this VM during the point (null off Linux; see machine.ts). */
+  readonly hostSteal: HostSteal | null;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -76,7 +78,7 @@ function measureOpenLoop(client: LogClient, recordBytes: number, ratePerSec: num
   return openLoop(client, PARTITIONS, recordBytes, ratePerSec, seconds);
 }
 
-function point(mode: Point['mode'], recordBytes: number, load: Point['load'], offered: number | null, result: Omit<Awaited<ReturnType<typeof measureMax>>, 'acked'>): Point {
+function point(mode: Point['mode'], recordBytes: number, load: Point['load'], offered: number | null, result: Omit<Awaited<ReturnType<typeof measureMax>>, 'acked'>, hostSteal: HostSteal | null): Point {
   const h = result.histogram;
   return {
     mode,
@@ -90,6 +92,7 @@ function point(mode: Point['mode'], recordBytes: number, load: Point['load'], of
     p999Ms: h.getValueAtPercentile(99.9) / 1000,
     maxMs: h.maxValue / 1000,
     errors: result.errors,
+    hostSteal,
   };
 }
 
@@ -97,19 +100,22 @@ async function sweep(mode: Point['mode'], client: LogClient, seconds: number, si
   const points: Point[] = [];
   for (const recordBytes of sizes) {
     await measureMax(client, recordBytes, 1); // warm-up
+    const maxSteal = hostStealMeter();
     const max = await measureMax(client, recordBytes, seconds);
-    points.push(point(mode, recordBytes, 'max', null, max));
+    points.push(point(mode, recordBytes, 'max', null, max, maxSteal()));
     const half = Math.max(100, Math.floor(max.perSec / 2));
-    points.push(point(mode, recordBytes, '50%', half, await measureOpenLoop(client, recordBytes, half, seconds)));
+    const halfSteal = hostStealMeter();
+    const halfLoad = await measureOpenLoop(client, recordBytes, half, seconds);
+    points.push(point(mode, recordBytes, '50%', half, halfLoad, halfSteal()));
   }
   return points;
 }
 
 function table(points: readonly Point[], disk: DiskLimit): string {
-  const rows = points.map((p) => `| ${p.mode} | ${p.recordBytes} B | ${p.load}${p.offeredPerSec !== null ? ` (${p.offeredPerSec.toFixed(0)}/s)` : ''} | ${p.ackedPerSec.toFixed(0)} | ${p.mbPerSec.toFixed(1)} | ${p.p50Ms.toFixed(2)} | ${p.p99Ms.toFixed(2)} | ${p.p999Ms.toFixed(2)} | ${p.maxMs.toFixed(2)} | ${p.errors} |`);
+  const rows = points.map((p) => `| ${p.mode} | ${p.recordBytes} B | ${p.load}${p.offeredPerSec !== null ? ` (${p.offeredPerSec.toFixed(0)}/s)` : ''} | ${p.ackedPerSec.toFixed(0)} | ${p.mbPerSec.toFixed(1)} | ${p.p50Ms.toFixed(2)} | ${p.p99Ms.toFixed(2)} | ${p.p999Ms.toFixed(2)} | ${p.maxMs.toFixed(2)} | ${p.errors} | ${p.hostSteal === null ? 'n/a' : `${p.hostSteal.totalMs.toFixed(0)} (${p.hostSteal.worstSecondMs.toFixed(0)})`} |`);
   return [
-    '| mode | record | load | acked appends/s | MB/s | p50 ms | p99 ms | p99.9 ms | max ms | errors |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| mode | record | load | acked appends/s | MB/s | p50 ms | p99 ms | p99.9 ms | max ms | errors | host steal ms (worst 1 s) |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
     `Disk limit (same directory): ${disk.fdatasyncPerSec.toFixed(0)} fdatasync/s after 4 KiB writes (p50 ${disk.fdatasyncP50Ms.toFixed(2)} ms, p99 ${disk.fdatasyncP99Ms.toFixed(2)} ms, max ${disk.fdatasyncMaxMs.toFixed(2)} ms; CPU ${disk.durableWriteCpuMicros.toFixed(0)} µs per write + fdatasync, ${disk.plainWriteCpuMicros.toFixed(0)} µs per plain write); ${disk.syncedWriteMBps.toFixed(0)} MB/s sequential with fdatasync per 1 MiB.`,
