@@ -92,51 +92,6 @@ describe.runIf(process.platform === 'linux')('FileDisk', () => {
     expect(spares(filling)).toEqual([]);
   });
 
-  it('stops zero-filling while files of a size fill faster than a spare does, and starts again once they slow down', async () => {
-    let clock = 0;
-    const disk = new FileDisk(directory, () => clock);
-    const bytes = 256 << 10;
-    const spares = (): string[] => fs.readdirSync(directory).filter((name) => name.startsWith('preallocating-'));
-    // Only while a fill is under way: asking would start one otherwise.
-    const untilFilled = async (): Promise<void> => {
-      for (let i = 0; i < 1000 && !disk.preallocatedReady(bytes); i++) await new Promise((resolve) => setTimeout(resolve, 10));
-    };
-    // First fill: the clock reads 0 when it starts and 1 000 when it ends, so a fill "takes" 1 s.
-    expect(disk.preallocatedReady(bytes)).toBe(false);
-    clock = 1_000;
-    await untilFilled();
-    expect(disk.preallocatedReady(bytes)).toBe(true);
-    // A roll at 1 000 adopts it (the first roll: no pace yet) and starts the next fill, also 1 s long.
-    const a = disk.openPreallocated('a.log', bytes);
-    expect(a.preallocated).toBe(true);
-    clock = 2_000;
-    await untilFilled();
-    // The next roll comes 500 ms after the one before, sooner than a fill takes: it still adopts the
-    // ready spare, but prepares no other.
-    clock = 1_500;
-    const b = disk.openPreallocated('b.log', bytes);
-    expect(b.preallocated).toBe(true);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(spares()).toEqual([]);
-    // Nor does a plain file opened 400 ms later, nor asking while the file is younger than a fill.
-    clock = 1_900;
-    const c = disk.openPreallocated('c.log', bytes);
-    expect(c.preallocated).toBe(false);
-    clock = 2_800;
-    expect(disk.preallocatedReady(bytes)).toBe(false);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(spares()).toEqual([]);
-    // Once the current file has been open longer than a fill takes, zero-filling resumes.
-    clock = 3_000;
-    expect(disk.preallocatedReady(bytes)).toBe(false);
-    for (let i = 0; i < 500 && spares().length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
-    expect(spares()).toHaveLength(1);
-    await untilFilled();
-    expect(disk.preallocatedReady(bytes)).toBe(true);
-    for (const file of [a, b, c]) file.close();
-    disk.dropSpares();
-  });
-
   it('a file closed with a write in flight (a crash) keeps its descriptor until the write ends: a file opened meanwhile never receives it', async () => {
     // Hold every thread-pool thread, so the append below is still queued when its file closes.
     const threads = Number(process.env.UV_THREADPOOL_SIZE ?? 4);

@@ -24,14 +24,6 @@ interface SpareFile {
   readonly bytes: number;
   fd: number | null;
   ready: boolean;
-  readonly startedMs: number;
-}
-
-/** Per size of preallocated file: when the journal last opened one (a roll), and how long before that the one before. */
-interface Rolls {
-  lastOpenMs: number;
-  /** Between the last two opens; null after the first. */
-  intervalMs: number | null;
 }
 
 /**
@@ -54,18 +46,11 @@ export class FileDisk implements Disk {
    */
   private readonly spares = new Map<number, SpareFile>();
   private spareSeq = 0;
-  private readonly rolls = new Map<number, Rolls>();
-  /** Per size, how long the last completed zero-fill took. */
-  private readonly fillMs = new Map<number, number>();
   /** Files closed while an operation of theirs ran: their descriptors close once it ends. */
   private closing = 0;
   private settledWaiters: (() => void)[] = [];
 
-  constructor(
-    readonly directory: string,
-    /** The clock that times rolls and zero-fills (see outrunning); tests pass their own. */
-    private readonly now: () => number = () => performance.now(),
-  ) {
+  constructor(readonly directory: string) {
     fs.mkdirSync(directory, { recursive: true });
     // A half-prepared file of a crashed process: not worth resuming (a new one is made when needed).
     for (const name of fs.readdirSync(directory)) if (name.startsWith(SPARE_PREFIX)) fs.rmSync(path.join(directory, name), { force: true });
@@ -74,7 +59,6 @@ export class FileDisk implements Disk {
   openPreallocated(name: string, bytes: number): DiskFile {
     checkName(name);
     invariant(!this.files.has(name), () => `openPreallocated: ${name} is open`);
-    this.noteRoll(bytes);
     const spare = this.spares.get(bytes);
     if (spare === undefined || !spare.ready || spare.fd === null) {
       if (spare === undefined) this.prepareSpare(bytes);
@@ -111,42 +95,13 @@ export class FileDisk implements Disk {
     this.spares.clear();
   }
 
-  private noteRoll(bytes: number): void {
-    const nowMs = this.now();
-    const rolls = this.rolls.get(bytes);
-    if (rolls === undefined) {
-      this.rolls.set(bytes, { lastOpenMs: nowMs, intervalMs: null });
-      return;
-    }
-    rolls.intervalMs = nowMs - rolls.lastOpenMs;
-    rolls.lastOpenMs = nowMs;
-  }
-
-  /**
-   * Whether files of this size are being filled faster than a spare is zero-filled: the last roll
-   * came sooner after the one before than the last fill took, and the current file has not been
-   * open that long yet. Then the zeros cannot keep ahead of the appends: they only share the device
-   * with them (another stream of synced writes, each growing the spare), while the appends write
-   * plain files anyway, where each large flush commits its size once. Embedded 3 × 12, 1 KiB at
-   * 100 k appends/s after the maximum (the engine bench's 50 % point), 7 alternated pairs against
-   * zero-filling always: p50 lower in 5, the maximum before it higher in 5, p99 lower in 4 (a
-   * noisy machine). Zero-filling resumes once a file stays open longer than a fill takes.
-   */
-  private outrunning(bytes: number): boolean {
-    const rolls = this.rolls.get(bytes);
-    const fillMs = this.fillMs.get(bytes);
-    if (rolls === undefined || rolls.intervalMs === null || fillMs === undefined) return false;
-    return rolls.intervalMs < fillMs && this.now() - rolls.lastOpenMs < fillMs;
-  }
-
   /** Zero-fills a new spare file in the background: paced writes, flushed as it goes, then its directory entry. */
   private prepareSpare(bytes: number): void {
     invariant(!this.spares.has(bytes), () => `a spare of ${bytes} bytes is already being prepared`);
-    if (this.outrunning(bytes)) return;
     // On a nearly full disk the zeros would take the space appends need (and fill it for nothing):
     // preallocate only with room for the spare and as much again besides.
     if (this.freeBytes() < bytes * PREALLOCATE_FREE_FACTOR) return;
-    const spare: SpareFile = { name: `${SPARE_PREFIX}${++this.spareSeq}.tmp`, bytes, fd: null, ready: false, startedMs: this.now() };
+    const spare: SpareFile = { name: `${SPARE_PREFIX}${++this.spareSeq}.tmp`, bytes, fd: null, ready: false };
     this.spares.set(bytes, spare);
     const abandon = (): void => {
       if (this.spares.get(bytes) === spare) this.spares.delete(bytes);
@@ -166,7 +121,6 @@ export class FileDisk implements Disk {
           this.syncDirectoryAsync((directoryError) => {
             if (directoryError !== null) return abandon();
             spare.ready = true;
-            this.fillMs.set(bytes, this.now() - spare.startedMs);
           });
           return;
         }
