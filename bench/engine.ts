@@ -19,7 +19,7 @@ import { runSeeds } from '../packages/log-cluster/src/sim/run-seeds.ts';
 import { TcpConnector } from '../packages/log-cluster/src/transport/tcp.ts';
 import { NodeProcessCluster } from '../test/support/node-cluster.ts';
 import { measureDiskLimit, type DiskLimit } from './disk-limit.ts';
-import { hostStealMeter, machineLine, type HostSteal } from './machine.ts';
+import { hostStealMeter, machineLine, stealCell, type HostSteal } from './machine.ts';
 import { median } from './stats.ts';
 import { measurePreallocation, sweepPartitions, sweepTable, type SweepConfig } from './partition-sweep.ts';
 import { newHistogram, openLoop, type OpenLoopResult } from './open-loop.ts';
@@ -112,9 +112,9 @@ async function sweep(mode: Point['mode'], client: LogClient, seconds: number, si
 }
 
 function table(points: readonly Point[], disk: DiskLimit): string {
-  const rows = points.map((p) => `| ${p.mode} | ${p.recordBytes} B | ${p.load}${p.offeredPerSec !== null ? ` (${p.offeredPerSec.toFixed(0)}/s)` : ''} | ${p.ackedPerSec.toFixed(0)} | ${p.mbPerSec.toFixed(1)} | ${p.p50Ms.toFixed(2)} | ${p.p99Ms.toFixed(2)} | ${p.p999Ms.toFixed(2)} | ${p.maxMs.toFixed(2)} | ${p.errors} | ${p.hostSteal === null ? 'n/a' : `${p.hostSteal.totalMs.toFixed(0)} (${p.hostSteal.worstSecondMs.toFixed(0)})`} |`);
+  const rows = points.map((p) => `| ${p.mode} | ${p.recordBytes} B | ${p.load}${p.offeredPerSec !== null ? ` (${p.offeredPerSec.toFixed(0)}/s)` : ''} | ${p.ackedPerSec.toFixed(0)} | ${p.mbPerSec.toFixed(1)} | ${p.p50Ms.toFixed(2)} | ${p.p99Ms.toFixed(2)} | ${p.p999Ms.toFixed(2)} | ${p.maxMs.toFixed(2)} | ${p.errors} | ${stealCell(p.hostSteal)} |`);
   return [
-    '| mode | record | load | acked appends/s | MB/s | p50 ms | p99 ms | p99.9 ms | max ms | errors | host steal ms (worst 1 s) |',
+    '| mode | record | load | acked appends/s | MB/s | p50 ms | p99 ms | p99.9 ms | max ms | errors | host steal total / worst 1 s ms |',
     '|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
     '',

@@ -35,6 +35,11 @@ function stealMs(): number | null {
   }
 }
 
+/** One table cell for a run's steal, as every bench prints it: total / worst second, ms. */
+export function stealCell(steal: HostSteal | null): string {
+  return steal === null ? 'n/a' : `${steal.totalMs.toFixed(0)} / ${steal.worstSecondMs.toFixed(0)}`;
+}
+
 export interface HostSteal {
   /** Over the whole span, all CPUs summed. */
   readonly totalMs: number;

@@ -12,7 +12,7 @@ import { METRIC_NAMES } from '@logscope/telemetry';
 import { EmbeddedCluster } from '../packages/log-cluster/src/cluster.ts';
 import { ENTRY_HEADER_BYTES } from '../packages/log-cluster/src/storage/journal.ts';
 import { replayFlushLoad, zeroFilledFile, type DiskReplay } from './disk-replay.ts';
-import { hostStealMeter, type HostSteal } from './machine.ts';
+import { hostStealMeter, stealCell, type HostSteal } from './machine.ts';
 import { newHistogram, openLoop } from './open-loop.ts';
 
 export interface SweepConfig {
@@ -206,10 +206,6 @@ if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(
   const row = await measureShape(job);
   process.stdout.write(`${ROW_PREFIX}${JSON.stringify(row)}\n`);
   process.exit(0);
-}
-
-function stealCell(steal: HostSteal | null): string {
-  return steal === null ? 'n/a' : `${steal.totalMs.toFixed(0)} / ${steal.worstSecondMs.toFixed(0)}`;
 }
 
 export function sweepTable(rows: readonly SweepRow[]): string {

@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { cleanupSync, findBinary, installCleanupHandlers, makeTempDir, removeTempDir, ResourceSampler, type ResourceUse } from './peers/procs.ts';
 import { ALL_SYSTEMS, PARTITIONS, REPO_ROOT, startEtcd, startLogscopeEmbedded, startLogscopeTcp, startNats, type RunningSystem, type SystemName } from './peers/systems.ts';
 import { measureDiskLimit, type DiskLimit } from './disk-limit.ts';
-import { hostStealMeter, type HostSteal } from './machine.ts';
+import { hostStealMeter, stealCell, type HostSteal } from './machine.ts';
 import { runPoint, type PointResult, type PointSpec } from './peers/workload.ts';
 
 interface Settings {
@@ -132,11 +132,11 @@ function markdown(settings: Settings, disk: DiskResult, rows: readonly Row[], in
   out.push('');
   out.push(`${settings.producers} producers, ${settings.seconds} s measured per point after ${settings.warmupSeconds} s warm-up; fixed rates open-loop (latency from the intended send time), max = ${settings.inflightPerProducer} writes in flight per producer (latency from the actual send). CPU in % of one core summed over the 3 server processes; RSS summed. Host steal: CPU time the hypervisor took from this VM during the point (/proc/stat), all CPUs summed.`);
   out.push('');
-  out.push('| system | record | offered | acked rec/s | MB/s | p50 ms | p99 ms | p99.9 ms | max ms | errors | server CPU % | server RSS MB | client CPU % | host steal ms (worst 1 s) |');
+  out.push('| system | record | offered | acked rec/s | MB/s | p50 ms | p99 ms | p99.9 ms | max ms | errors | server CPU % | server RSS MB | client CPU % | host steal total / worst 1 s ms |');
   out.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     const embedded = r.system === 'logscope-embedded';
-    out.push(`| ${LABEL[r.system]} | ${r.recordBytes} B | ${rateLabel(r.rate)} | ${f(r.ackedPerSec, 0)} | ${f(r.mbPerSec, 2)} | ${f(r.latency.p50Ms, 2)} | ${f(r.latency.p99Ms, 2)} | ${f(r.latency.p999Ms, 2)} | ${f(r.latency.maxMs, 2)} | ${r.errors + r.unfinished} | ${f(r.server.cpuPercent, 0)}${embedded ? '*' : ''} | ${f(r.server.rssMbMax, 0)}${embedded ? '*' : ''} | ${embedded ? '(incl.)' : f(r.client.cpuPercent, 0)} | ${r.hostSteal === null ? 'n/a' : `${f(r.hostSteal.totalMs, 0)} (${f(r.hostSteal.worstSecondMs, 0)})`} |`);
+    out.push(`| ${LABEL[r.system]} | ${r.recordBytes} B | ${rateLabel(r.rate)} | ${f(r.ackedPerSec, 0)} | ${f(r.mbPerSec, 2)} | ${f(r.latency.p50Ms, 2)} | ${f(r.latency.p99Ms, 2)} | ${f(r.latency.p999Ms, 2)} | ${f(r.latency.maxMs, 2)} | ${r.errors + r.unfinished} | ${f(r.server.cpuPercent, 0)}${embedded ? '*' : ''} | ${f(r.server.rssMbMax, 0)}${embedded ? '*' : ''} | ${embedded ? '(incl.)' : f(r.client.cpuPercent, 0)} | ${stealCell(r.hostSteal)} |`);
   }
   out.push('');
   out.push('\\* embedded: the whole bench process (cluster + load generator), from process.cpuUsage and RSS.');
