@@ -42,6 +42,8 @@ interface Point {
   readonly p999Ms: number;
   readonly maxMs: number;
   readonly errors: number;
+  /** Open loop only: p99 of how long after its intended time each append was sent (the generator's share, in p99Ms). */
+  readonly sentLateP99Ms: number | null;
   /** CPU time the host took from this VM during the point (null off Linux; see machine.ts). */
   readonly hostSteal: HostSteal | null;
 }
@@ -78,7 +80,7 @@ function measureOpenLoop(client: LogClient, recordBytes: number, ratePerSec: num
   return openLoop(client, PARTITIONS, recordBytes, ratePerSec, seconds);
 }
 
-function point(mode: Point['mode'], recordBytes: number, load: Point['load'], offered: number | null, result: Omit<Awaited<ReturnType<typeof measureMax>>, 'acked'>, hostSteal: HostSteal | null): Point {
+function point(mode: Point['mode'], recordBytes: number, load: Point['load'], offered: number | null, result: Omit<Awaited<ReturnType<typeof measureMax>>, 'acked'> & { lateness?: OpenLoopResult['lateness'] }, hostSteal: HostSteal | null): Point {
   const h = result.histogram;
   return {
     mode,
@@ -92,6 +94,7 @@ function point(mode: Point['mode'], recordBytes: number, load: Point['load'], of
     p999Ms: h.getValueAtPercentile(99.9) / 1000,
     maxMs: h.maxValue / 1000,
     errors: result.errors,
+    sentLateP99Ms: result.lateness === undefined ? null : result.lateness.getValueAtPercentile(99) / 1000,
     hostSteal,
   };
 }
@@ -112,10 +115,10 @@ async function sweep(mode: Point['mode'], client: LogClient, seconds: number, si
 }
 
 function table(points: readonly Point[], disk: DiskLimit): string {
-  const rows = points.map((p) => `| ${p.mode} | ${p.recordBytes} B | ${p.load}${p.offeredPerSec !== null ? ` (${p.offeredPerSec.toFixed(0)}/s)` : ''} | ${p.ackedPerSec.toFixed(0)} | ${p.mbPerSec.toFixed(1)} | ${p.p50Ms.toFixed(2)} | ${p.p99Ms.toFixed(2)} | ${p.p999Ms.toFixed(2)} | ${p.maxMs.toFixed(2)} | ${p.errors} | ${stealCell(p.hostSteal)} |`);
+  const rows = points.map((p) => `| ${p.mode} | ${p.recordBytes} B | ${p.load}${p.offeredPerSec !== null ? ` (${p.offeredPerSec.toFixed(0)}/s)` : ''} | ${p.ackedPerSec.toFixed(0)} | ${p.mbPerSec.toFixed(1)} | ${p.p50Ms.toFixed(2)} | ${p.p99Ms.toFixed(2)} | ${p.p999Ms.toFixed(2)} | ${p.maxMs.toFixed(2)} | ${p.sentLateP99Ms === null ? '—' : p.sentLateP99Ms.toFixed(2)} | ${p.errors} | ${stealCell(p.hostSteal)} |`);
   return [
-    '| mode | record | load | acked appends/s | MB/s | p50 ms | p99 ms | p99.9 ms | max ms | errors | host steal total / worst 1 s ms |',
-    '|---|---|---|---|---|---|---|---|---|---|---|',
+    '| mode | record | load | acked appends/s | MB/s | p50 ms | p99 ms | p99.9 ms | max ms | sent late p99 ms | errors | host steal total / worst 1 s ms |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
     `Disk limit (same directory): ${disk.fdatasyncPerSec.toFixed(0)} fdatasync/s after 4 KiB writes (p50 ${disk.fdatasyncP50Ms.toFixed(2)} ms, p99 ${disk.fdatasyncP99Ms.toFixed(2)} ms, max ${disk.fdatasyncMaxMs.toFixed(2)} ms; CPU ${disk.durableWriteCpuMicros.toFixed(0)} µs per write + fdatasync, ${disk.plainWriteCpuMicros.toFixed(0)} µs per plain write); ${disk.syncedWriteMBps.toFixed(0)} MB/s sequential with fdatasync per 1 MiB.`,

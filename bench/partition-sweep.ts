@@ -36,6 +36,8 @@ export interface RatePoint {
   readonly p999Ms: number;
   readonly maxMs: number;
   readonly errors: number;
+  /** p99 of how long after its intended time each append was sent: the generator's share of p99Ms. */
+  readonly sentLateP99Ms: number;
   /** Event-loop delay of the process (every node runs on it) over the run. */
   readonly loopDelayP99Ms: number;
   readonly loopDelayMaxMs: number;
@@ -110,7 +112,7 @@ async function measureRate(cluster: EmbeddedCluster, dataDir: string, client: Lo
   const cpu = cpuMeter();
   const started = performance.now();
   loop.enable();
-  const { perSec, errors, histogram } = await openLoop(client, partitions, recordBytes, ratePerSec, seconds);
+  const { perSec, errors, histogram, lateness } = await openLoop(client, partitions, recordBytes, ratePerSec, seconds);
   loop.disable();
   const hostSteal = steal();
   const cpuPercent = cpu();
@@ -132,6 +134,7 @@ async function measureRate(cluster: EmbeddedCluster, dataDir: string, client: Lo
     p999Ms: histogram.getValueAtPercentile(99.9) / 1000,
     maxMs: histogram.maxValue / 1000,
     errors,
+    sentLateP99Ms: lateness.getValueAtPercentile(99) / 1000,
     loopDelayP99Ms: loop.percentile(99) / 1e6,
     loopDelayMaxMs: loop.max / 1e6,
     gcPauseTotalMs: pauses.totalMs,
@@ -210,14 +213,14 @@ if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(
 
 export function sweepTable(rows: readonly SweepRow[]): string {
   const lines = [
-    '| nodes × partitions | quiesce | idle CPU % of a core | rate/s | acked/s | p50 ms | p99 ms | p99.9 ms | max ms | errors | loop delay p99 / max ms | GC total / max ms | CPU % | flushes/s | disk alone at those flushes: p50 / p99 / max ms | host steal total / worst 1 s ms |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| nodes × partitions | quiesce | idle CPU % of a core | rate/s | acked/s | p50 ms | p99 ms | p99.9 ms | max ms | sent late p99 ms | errors | loop delay p99 / max ms | GC total / max ms | CPU % | flushes/s | disk alone at those flushes: p50 / p99 / max ms | host steal total / worst 1 s ms |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const row of rows) {
     for (const [i, p] of row.rates.entries()) {
       const head = i === 0 ? `| ${row.nodes} × ${row.partitions} | ${row.quiesce ? 'on' : 'off'} | ${row.idleCpuPercent.toFixed(1)}` : '| | |';
       lines.push(
-        `${head} | ${p.ratePerSec} | ${p.ackedPerSec.toFixed(0)} | ${p.p50Ms.toFixed(2)} | ${p.p99Ms.toFixed(2)} | ${p.p999Ms.toFixed(2)} | ${p.maxMs.toFixed(2)} | ${p.errors} | ${p.loopDelayP99Ms.toFixed(1)} / ${p.loopDelayMaxMs.toFixed(1)} | ${p.gcPauseTotalMs.toFixed(0)} / ${p.gcPauseMaxMs.toFixed(1)} | ${p.cpuPercent.toFixed(0)} | ${p.flushesPerSec.toFixed(0)} | ${p.diskAlone.p50Ms.toFixed(2)} / ${p.diskAlone.p99Ms.toFixed(2)} / ${p.diskAlone.maxMs.toFixed(2)} | ${stealCell(p.hostSteal)} |`,
+        `${head} | ${p.ratePerSec} | ${p.ackedPerSec.toFixed(0)} | ${p.p50Ms.toFixed(2)} | ${p.p99Ms.toFixed(2)} | ${p.p999Ms.toFixed(2)} | ${p.maxMs.toFixed(2)} | ${p.sentLateP99Ms.toFixed(2)} | ${p.errors} | ${p.loopDelayP99Ms.toFixed(1)} / ${p.loopDelayMaxMs.toFixed(1)} | ${p.gcPauseTotalMs.toFixed(0)} / ${p.gcPauseMaxMs.toFixed(1)} | ${p.cpuPercent.toFixed(0)} | ${p.flushesPerSec.toFixed(0)} | ${p.diskAlone.p50Ms.toFixed(2)} / ${p.diskAlone.p99Ms.toFixed(2)} / ${p.diskAlone.maxMs.toFixed(2)} | ${stealCell(p.hostSteal)} |`,
       );
     }
   }

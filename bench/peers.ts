@@ -130,13 +130,13 @@ function markdown(settings: Settings, disk: DiskResult, rows: readonly Row[], in
   const out: string[] = [];
   out.push(`Disk of ${disk.dir}: ${f(disk.fdatasyncPerSec, 0)} fdatasync/s (4 KiB append + fdatasync; p50 ${f(disk.fdatasyncP50Ms, 2)} ms, p99 ${f(disk.fdatasyncP99Ms, 2)} ms, max ${f(disk.fdatasyncMaxMs, 2)} ms; CPU ${f(disk.durableWriteCpuMicros, 0)} µs per write + fdatasync, ${f(disk.plainWriteCpuMicros, 0)} µs per plain write); sequential 1 MiB write + fdatasync ${f(disk.syncedWriteMBps, 0)} MB/s`);
   out.push('');
-  out.push(`${settings.producers} producers, ${settings.seconds} s measured per point after ${settings.warmupSeconds} s warm-up; fixed rates open-loop (latency from the intended send time), max = ${settings.inflightPerProducer} writes in flight per producer (latency from the actual send). CPU in % of one core summed over the 3 server processes; RSS summed. Host steal: CPU time the hypervisor took from this VM during the point (/proc/stat), all CPUs summed.`);
+  out.push(`${settings.producers} producers, ${settings.seconds} s measured per point after ${settings.warmupSeconds} s warm-up; fixed rates open-loop (latency from the intended send time; the generator wakes each millisecond, so a send leaves 0–1.07 ms after that time: *sent late*, the generator's own share of the latency), max = ${settings.inflightPerProducer} writes in flight per producer (latency from the actual send). CPU in % of one core summed over the 3 server processes; RSS summed. Host steal: CPU time the hypervisor took from this VM during the point (/proc/stat), all CPUs summed.`);
   out.push('');
-  out.push('| system | record | offered | acked rec/s | MB/s | p50 ms | p99 ms | p99.9 ms | max ms | errors | server CPU % | server RSS MB | client CPU % | host steal total / worst 1 s ms |');
-  out.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  out.push('| system | record | offered | acked rec/s | MB/s | p50 ms | p99 ms | p99.9 ms | max ms | sent late p99 ms | errors | server CPU % | server RSS MB | client CPU % | host steal total / worst 1 s ms |');
+  out.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     const embedded = r.system === 'logscope-embedded';
-    out.push(`| ${LABEL[r.system]} | ${r.recordBytes} B | ${rateLabel(r.rate)} | ${f(r.ackedPerSec, 0)} | ${f(r.mbPerSec, 2)} | ${f(r.latency.p50Ms, 2)} | ${f(r.latency.p99Ms, 2)} | ${f(r.latency.p999Ms, 2)} | ${f(r.latency.maxMs, 2)} | ${r.errors + r.unfinished} | ${f(r.server.cpuPercent, 0)}${embedded ? '*' : ''} | ${f(r.server.rssMbMax, 0)}${embedded ? '*' : ''} | ${embedded ? '(incl.)' : f(r.client.cpuPercent, 0)} | ${stealCell(r.hostSteal)} |`);
+    out.push(`| ${LABEL[r.system]} | ${r.recordBytes} B | ${rateLabel(r.rate)} | ${f(r.ackedPerSec, 0)} | ${f(r.mbPerSec, 2)} | ${f(r.latency.p50Ms, 2)} | ${f(r.latency.p99Ms, 2)} | ${f(r.latency.p999Ms, 2)} | ${f(r.latency.maxMs, 2)} | ${r.generatorLateness === null ? '—' : f(r.generatorLateness.p99Ms, 2)} | ${r.errors + r.unfinished} | ${f(r.server.cpuPercent, 0)}${embedded ? '*' : ''} | ${f(r.server.rssMbMax, 0)}${embedded ? '*' : ''} | ${embedded ? '(incl.)' : f(r.client.cpuPercent, 0)} | ${stealCell(r.hostSteal)} |`);
   }
   out.push('');
   out.push('\\* embedded: the whole bench process (cluster + load generator), from process.cpuUsage and RSS.');
@@ -208,7 +208,7 @@ export async function run(argv: readonly string[] = process.argv.slice(2)): Prom
           const result = await runPoint(running.target, spec);
           const row: Row = { ...result, system, rate, server: server.stop(), client: client.stop(), hostSteal: steal() };
           rows.push(row);
-          console.log(`  ${LABEL[system]} ${recordBytes} B ${rateLabel(rate)}: ${f(row.ackedPerSec, 0)} rec/s, p50 ${f(row.latency.p50Ms, 2)} ms, p99 ${f(row.latency.p99Ms, 2)} ms, max ${f(row.latency.maxMs, 1)} ms, errors ${row.errors}${row.firstError !== null ? ` (${row.firstError})` : ''}, unfinished ${row.unfinished}`);
+          console.log(`  ${LABEL[system]} ${recordBytes} B ${rateLabel(rate)}: ${f(row.ackedPerSec, 0)} rec/s, p50 ${f(row.latency.p50Ms, 2)} ms, p99 ${f(row.latency.p99Ms, 2)} ms, max ${f(row.latency.maxMs, 1)} ms${row.generatorLateness === null ? '' : `, sent late p99 ${f(row.generatorLateness.p99Ms, 2)} ms`}, errors ${row.errors}${row.firstError !== null ? ` (${row.firstError})` : ''}, unfinished ${row.unfinished}`);
         }
       } catch (error) {
         info.error = error instanceof Error ? error.message : String(error);

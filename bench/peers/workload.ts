@@ -39,6 +39,8 @@ export interface PointResult {
   ackedPerSec: number;
   mbPerSec: number;
   latency: LatencySummary;
+  /** Fixed rates: from each write's intended send time to its send, the generator's own share of `latency`; null at max. */
+  generatorLateness: LatencySummary | null;
   errors: number;
   firstError: string | null;
   unfinished: number;
@@ -66,6 +68,7 @@ export async function runPoint(target: Target, spec: PointSpec): Promise<PointRe
   const record = new Uint8Array(spec.recordBytes);
   for (let i = 0; i < record.length; i++) record[i] = (i * 31 + 7) & 0xff;
   const hist = newHistogram();
+  const lateness = newHistogram();
   const t0 = performance.now();
   const measureStart = t0 + spec.warmupSeconds * 1000;
   const measureEnd = measureStart + spec.seconds * 1000;
@@ -104,9 +107,13 @@ export async function runPoint(target: Target, spec: PointSpec): Promise<PointRe
       if (now >= measureEnd) break;
       const due = Math.min(Math.floor((now - t0) / intervalMs) + 1, Math.ceil((measureEnd - t0) / intervalMs));
       while (k < due && outstanding < spec.outstandingMax) {
-        void issue(k % spec.producers, t0 + k * intervalMs);
+        const intendedAt = t0 + k * intervalMs;
+        if (intendedAt >= measureStart && intendedAt < measureEnd) lateness.recordValue(Math.max(1, Math.round((performance.now() - intendedAt) * 1000)));
+        void issue(k % spec.producers, intendedAt);
         k++;
       }
+      // Timers fire on whole milliseconds: each write leaves 0-1.07 ms after its intended time
+      // (generatorLateness), the same for every system. See bench/open-loop.ts for why it stays.
       await sleep(1);
     }
   }
@@ -120,6 +127,7 @@ export async function runPoint(target: Target, spec: PointSpec): Promise<PointRe
     ackedPerSec: ackedInWindow / spec.seconds,
     mbPerSec: (ackedInWindow * spec.recordBytes) / spec.seconds / 1e6,
     latency: summarize(hist),
+    generatorLateness: spec.rate === 'max' ? null : summarize(lateness),
     errors,
     firstError,
     unfinished: outstanding,
