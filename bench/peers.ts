@@ -1,6 +1,7 @@
 // Peer benchmark (issue 7): the same open-loop write workload against etcd (3 members),
 // NATS JetStream (3 servers, R3 file stream), Logscope embedded and Logscope as 3 TCP node
-// processes, plus the temp dir's disk limit (fdatasync rate, sequential write+fdatasync).
+// processes; and two references of what this machine allows: the temp dir's disk limit (fdatasync
+// rate, sequential write+fdatasync) and the quorum floor (bench/peers/floor-node.ts).
 // `npm run bench -- peers [--quick] [--seconds N] [--producers N] [--systems etcd,nats,...]`
 // Writes bench/results/peers-<timestamp>.json and prints a Markdown table.
 
@@ -11,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { cleanupSync, findBinary, installCleanupHandlers, makeTempDir, removeTempDir, ResourceSampler, type ResourceUse } from './peers/procs.ts';
-import { ALL_SYSTEMS, PARTITIONS, REPO_ROOT, startEtcd, startLogscopeEmbedded, startLogscopeTcp, startNats, type RunningSystem, type SystemName } from './peers/systems.ts';
+import { ALL_SYSTEMS, PARTITIONS, REPO_ROOT, startEtcd, startFloor, startLogscopeEmbedded, startLogscopeTcp, startNats, type RunningSystem, type SystemName } from './peers/systems.ts';
 import { measureDiskLimit, type DiskLimit } from './disk-limit.ts';
 import { hostStealMeter, stealCell, type HostSteal } from './machine.ts';
 import { runPoint, type PointResult, type PointSpec } from './peers/workload.ts';
@@ -110,6 +111,7 @@ function versionOf(system: SystemName, binaries: { etcd: string | null; nats: st
   };
   if (system === 'etcd') return `${first(binaries.etcd ?? 'etcd', ['--version'])}; npm etcd3 ${pkgVersion('etcd3')}`;
   if (system === 'nats') return `${first(binaries.nats ?? 'nats-server', ['--version'])}; npm nats ${pkgVersion('nats')}`;
+  if (system === 'floor') return `bench/peers/floor-node.ts, Node ${process.version}`;
   return `Logscope (this tree), Node ${process.version}`;
 }
 
@@ -117,6 +119,7 @@ async function startSystem(system: SystemName, binaries: { etcd: string | null; 
   if (system === 'etcd') return startEtcd(binaries.etcd ?? 'etcd');
   if (system === 'nats') return startNats(binaries.nats ?? 'nats-server');
   if (system === 'logscope-embedded') return startLogscopeEmbedded();
+  if (system === 'floor') return startFloor();
   return startLogscopeTcp();
 }
 
@@ -124,7 +127,7 @@ const f = (n: number, digits = 1): string => (Number.isFinite(n) ? n.toFixed(dig
 const rateLabel = (r: number | 'max'): string => (r === 'max' ? 'max' : `${r}/s`);
 type DiskResult = DiskLimit & { readonly dir: string };
 
-const LABEL: Record<SystemName, string> = { etcd: 'etcd', nats: 'NATS JetStream', 'logscope-embedded': 'Logscope embedded', 'logscope-tcp': 'Logscope TCP' };
+const LABEL: Record<SystemName, string> = { etcd: 'etcd', nats: 'NATS JetStream', 'logscope-embedded': 'Logscope embedded', 'logscope-tcp': 'Logscope TCP', floor: 'Quorum floor (bare Node)' };
 
 function markdown(settings: Settings, disk: DiskResult, rows: readonly Row[], infos: readonly SystemInfo[]): string {
   const out: string[] = [];
@@ -140,7 +143,7 @@ function markdown(settings: Settings, disk: DiskResult, rows: readonly Row[], in
   }
   out.push('');
   out.push('\\* embedded: the whole bench process (cluster + load generator), from process.cpuUsage and RSS.');
-  const peers = (['etcd', 'nats'] as const).filter((p) => rows.some((r) => r.system === p));
+  const peers = (['etcd', 'nats', 'floor'] as const).filter((p) => rows.some((r) => r.system === p));
   const ours = (['logscope-embedded', 'logscope-tcp'] as const).filter((p) => rows.some((r) => r.system === p));
   if (peers.length > 0 && ours.length > 0) {
     out.push('');

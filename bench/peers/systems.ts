@@ -1,8 +1,10 @@
-// The four systems under test, each started on loopback ports in its own temp dir:
-// etcd (3 members), NATS JetStream (3 servers, one R3 file stream), Logscope embedded
-// (3 nodes in this process) and Logscope over TCP (3 node processes).
+// The systems under test, each started on loopback ports in its own temp dir: etcd (3 members),
+// NATS JetStream (3 servers, one R3 file stream), Logscope embedded (3 nodes in this process),
+// Logscope over TCP (3 node processes), and the quorum floor (3 bare Node processes, see
+// floor-node.ts): not a system, the reference for what this machine allows.
 
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Etcd3 } from 'etcd3';
@@ -14,6 +16,7 @@ import { TcpConnector, type PeerAddress } from '../../packages/log-cluster/src/t
 import { nodeProcessEnv, nodeProcessV8Flags } from '../../apps/server/src/cluster/node-v8-flags.ts';
 import { freePorts, makeTempDir, removeTempDir, sleep, spawnManaged, stopManaged, waitForLine, type Managed } from './procs.ts';
 import type { Target } from './workload.ts';
+import { frame, onFrames, send } from './floor-node.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const PARTITIONS = 12;
@@ -28,8 +31,8 @@ export interface RunningSystem {
   stop(): Promise<void>;
 }
 
-export type SystemName = 'etcd' | 'nats' | 'logscope-embedded' | 'logscope-tcp';
-export const ALL_SYSTEMS: readonly SystemName[] = ['etcd', 'nats', 'logscope-embedded', 'logscope-tcp'];
+export type SystemName = 'etcd' | 'nats' | 'logscope-embedded' | 'logscope-tcp' | 'floor';
+export const ALL_SYSTEMS: readonly SystemName[] = ['etcd', 'nats', 'logscope-embedded', 'logscope-tcp', 'floor'];
 
 async function retry<T>(what: string, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -189,6 +192,79 @@ export async function startLogscopeTcp(): Promise<RunningSystem> {
       name: 'logscope-tcp',
       durability: LOGSCOPE_DURABILITY,
       target: { send: (producer, record) => c.append({ partition: producer % PARTITIONS }, [record]) },
+      pids: procs.map((p) => p.pid),
+      stop: async () => {
+        c.close();
+        await stopAll(procs, dir);
+      },
+    };
+  } catch (error) {
+    client?.close();
+    await stopAll(procs, dir);
+    throw error;
+  }
+}
+
+export const FLOOR_DURABILITY = 'a reference, not a system: each of 3 bare Node processes writes a batch with one O_DSYNC pwrite (zero-filled file, group commit) before it counts; acknowledged once the leader and one follower have (2 of 3); one fixed leader, one log, no consensus, checksums, indexes or recovery';
+
+/** The client of the quorum floor: one connection to its leader, records acknowledged in order. */
+class FloorClient {
+  private nextRecord = 0;
+  private readonly waiting: { record: number; resolve: () => void; reject: (error: Error) => void }[] = [];
+  private failure: Error | null = null;
+
+  constructor(private readonly socket: net.Socket) {
+    socket.setNoDelay(true);
+    onFrames(socket, (_type, lastRecord) => {
+      while (this.waiting.length > 0 && this.waiting[0]!.record <= lastRecord) this.waiting.shift()!.resolve();
+    });
+    const fail = (error: Error): void => {
+      this.failure ??= error;
+      for (const w of this.waiting.splice(0)) w.reject(error);
+    };
+    socket.on('error', fail);
+    socket.on('close', () => fail(new Error('floor leader closed the connection')));
+  }
+
+  send(record: Uint8Array): Promise<void> {
+    if (this.failure !== null) return Promise.reject(this.failure);
+    const id = ++this.nextRecord;
+    send(this.socket, frame(1, id, record));
+    return new Promise((resolve, reject) => this.waiting.push({ record: id, resolve, reject }));
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+export async function startFloor(): Promise<RunningSystem> {
+  const dir = makeTempDir('logscope-peers-floor-');
+  const ports = await freePorts(3);
+  const procs: Managed[] = [];
+  let client: FloorClient | null = null;
+  try {
+    const spawnNode = (i: number, extra: string[]): Managed => {
+      const nodeDir = join(dir, `node-${i + 1}`);
+      mkdirSync(nodeDir);
+      return spawnManaged(`floor node ${i + 1}`, process.execPath, ['--import', 'tsx', 'bench/peers/floor-node.ts', '--id', String(i + 1), '--port', String(ports[i]), '--dir', nodeDir, ...extra], REPO_ROOT, nodeProcessEnv());
+    };
+    procs.push(spawnNode(1, []), spawnNode(2, []));
+    await Promise.all(procs.map((m) => waitForLine(m, (l) => l.includes('"floor-ready"'), 60_000)));
+    const leader = spawnNode(0, ['--followers', `${ports[1]},${ports[2]}`]);
+    procs.unshift(leader);
+    await waitForLine(leader, (l) => l.includes('"floor-ready"'), 60_000);
+    const socket = await new Promise<net.Socket>((resolve, reject) => {
+      const s = net.connect(ports[0]!, '127.0.0.1', () => resolve(s));
+      s.once('error', reject);
+    });
+    const c = new FloorClient(socket);
+    client = c;
+    await withTimeout(c.send(new Uint8Array(1)), SEND_TIMEOUT_MS);
+    return {
+      name: 'floor',
+      durability: FLOOR_DURABILITY,
+      target: { send: (_producer, record) => c.send(record) },
       pids: procs.map((p) => p.pid),
       stop: async () => {
         c.close();

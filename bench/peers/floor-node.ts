@@ -1,0 +1,183 @@
+// One process of the peers bench's *quorum floor*: the least a replicated, fsync-before-ack write
+// costs on this machine with Node, as a reference beside the real systems. Three processes; node 1
+// leads for good and takes a client's records over one TCP connection. It sends each batch to both
+// followers and writes it to its own file; each follower writes the batch it got and answers with
+// the batch's number; a batch is acknowledged once the leader's write and one follower's are done
+// (2 of 3), in order. Every write is one O_DSYNC pwrite into a zero-filled file (no size change to
+// commit), through libuv's pool as Logscope's are; a write takes every record that arrived while
+// the one before ran (group commit). Nothing else: no terms, elections, checksums, indexes,
+// identifiers, retention, telemetry or recovery.
+//
+// `node --import tsx bench/peers/floor-node.ts --id N --port P --dir D [--followers P2,P3]`
+// Frames: [u32 length of the rest][u8 type][u32 number][payload], little-endian.
+
+import { closeSync, constants, openSync, write, writeSync } from 'node:fs';
+import net from 'node:net';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+
+const CLIENT_RECORD = 1;
+const REPLICATE = 2;
+const FOLLOWER_ACK = 3;
+const CLIENT_ACK = 4;
+const HEADER_BYTES = 9;
+
+/** The file each node writes, zero-filled first and reused from the start once full. */
+const FILE_BYTES = 256 * 1024 * 1024;
+const ZERO_CHUNK_BYTES = 4 * 1024 * 1024;
+
+export function frame(type: number, number: number, payload: Uint8Array | null): Buffer {
+  const out = Buffer.allocUnsafe(HEADER_BYTES + (payload?.length ?? 0));
+  out.writeUInt32LE(out.length - 4, 0);
+  out.writeUInt8(type, 4);
+  out.writeUInt32LE(number, 5);
+  if (payload !== null) out.set(payload, HEADER_BYTES);
+  return out;
+}
+
+/** Calls `handle` for each whole frame arriving on `socket`. */
+export function onFrames(socket: net.Socket, handle: (type: number, number: number, payload: Buffer) => void): void {
+  let buffered: Buffer = Buffer.alloc(0);
+  socket.on('data', (chunk: Buffer) => {
+    buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+    let at = 0;
+    while (buffered.length - at >= 4) {
+      const length = buffered.readUInt32LE(at);
+      if (buffered.length - at - 4 < length) break;
+      handle(buffered.readUInt8(at + 4), buffered.readUInt32LE(at + 5), buffered.subarray(at + HEADER_BYTES, at + 4 + length));
+      at += 4 + length;
+    }
+    buffered = at === buffered.length ? Buffer.alloc(0) : buffered.subarray(at);
+  });
+}
+
+/** Frames written in one tick leave in one writev, as in Logscope's TCP transport. */
+export function send(socket: net.Socket, bytes: Buffer): void {
+  if (socket.writableCorked === 0) {
+    socket.cork();
+    process.nextTick(() => socket.uncork());
+  }
+  socket.write(bytes);
+}
+
+/** Group commit on one O_DSYNC file: write() queues, and one pwrite takes all queued at a time. */
+class DurableLog {
+  private readonly fd: number;
+  private position = 0;
+  private queued: Buffer[] = [];
+  private queuedTag = 0;
+  private writing = false;
+
+  constructor(path: string, private readonly written: (tag: number) => void) {
+    this.fd = openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_DSYNC, 0o600);
+    const zeros = Buffer.alloc(ZERO_CHUNK_BYTES);
+    for (let at = 0; at < FILE_BYTES; at += zeros.length) writeSync(this.fd, zeros, 0, zeros.length, at);
+  }
+
+  /** Queues `data`; once it is durable, written(tag) is called with the last tag queued with it. */
+  write(data: Buffer, tag: number): void {
+    this.queued.push(data);
+    this.queuedTag = tag;
+    if (!this.writing) this.next();
+  }
+
+  private next(): void {
+    if (this.queued.length === 0) return;
+    const data = this.queued.length === 1 ? this.queued[0]! : Buffer.concat(this.queued);
+    const tag = this.queuedTag;
+    this.queued = [];
+    if (this.position + data.length > FILE_BYTES) this.position = 0;
+    const position = this.position;
+    this.position += data.length;
+    this.writing = true;
+    write(this.fd, data, 0, data.length, position, (error) => {
+      if (error !== null) throw error;
+      this.writing = false;
+      this.written(tag);
+      this.next();
+    });
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
+}
+
+function runFollower(port: number, dir: string): void {
+  const server = net.createServer((socket) => {
+    socket.setNoDelay(true);
+    const log = new DurableLog(join(dir, 'log'), (batch) => send(socket, frame(FOLLOWER_ACK, batch, null)));
+    onFrames(socket, (type, number, payload) => {
+      if (type === REPLICATE) log.write(payload, number);
+    });
+    socket.on('close', () => log.close());
+  });
+  server.listen(port, '127.0.0.1', () => console.log(JSON.stringify({ event: 'floor-ready', role: 'follower', port })));
+}
+
+async function runLeader(port: number, dir: string, followerPorts: readonly number[]): Promise<void> {
+  const followers = await Promise.all(followerPorts.map((p) => new Promise<net.Socket>((resolve, reject) => {
+    const socket = net.connect(p, '127.0.0.1', () => resolve(socket));
+    socket.setNoDelay(true);
+    socket.once('error', reject);
+  })));
+  let client: net.Socket | null = null;
+  /** Per batch: the last client record in it. */
+  const batchLastRecord = new Map<number, number>();
+  let nextBatch = 1;
+  let ownDurable = 0;
+  let followerDurable = 0;
+  let acked = 0;
+  const commit = (): void => {
+    const committed = Math.min(ownDurable, followerDurable);
+    if (committed <= acked || client === null) return;
+    const lastRecord = batchLastRecord.get(committed)!;
+    for (let b = acked + 1; b <= committed; b++) batchLastRecord.delete(b);
+    acked = committed;
+    send(client, frame(CLIENT_ACK, lastRecord, null));
+  };
+  const log = new DurableLog(join(dir, 'log'), (batch) => {
+    ownDurable = batch;
+    commit();
+  });
+  for (const follower of followers) {
+    onFrames(follower, (type, number) => {
+      if (type !== FOLLOWER_ACK) return;
+      // A quorum of 2 of 3: the leader and the faster follower.
+      followerDurable = Math.max(followerDurable, number);
+      commit();
+    });
+  }
+  // Records of one tick go out as one batch: to the followers, and to the leader's own log.
+  let tickRecords: Buffer[] = [];
+  let tickLastRecord = 0;
+  const flushTick = (): void => {
+    const batch = nextBatch++;
+    const data = tickRecords.length === 1 ? tickRecords[0]! : Buffer.concat(tickRecords);
+    tickRecords = [];
+    batchLastRecord.set(batch, tickLastRecord);
+    for (const follower of followers) send(follower, frame(REPLICATE, batch, data));
+    log.write(data, batch);
+  };
+  const server = net.createServer((socket) => {
+    socket.setNoDelay(true);
+    client = socket;
+    onFrames(socket, (type, number, payload) => {
+      if (type !== CLIENT_RECORD) return;
+      if (tickRecords.length === 0) setImmediate(flushTick);
+      // Copied: the payload is a view of a socket chunk that later frames may share.
+      tickRecords.push(Buffer.from(payload));
+      tickLastRecord = number;
+    });
+  });
+  server.listen(port, '127.0.0.1', () => console.log(JSON.stringify({ event: 'floor-ready', role: 'leader', port })));
+}
+
+if (process.argv[1]?.endsWith('floor-node.ts') === true) {
+  const { values } = parseArgs({ options: { id: { type: 'string' }, port: { type: 'string' }, dir: { type: 'string' }, followers: { type: 'string' } } });
+  const port = Number(values.port);
+  const dir = values.dir;
+  if (!Number.isInteger(port) || dir === undefined) throw new Error('usage: floor-node.ts --id N --port P --dir D [--followers P2,P3]');
+  if (values.followers !== undefined) void runLeader(port, dir, values.followers.split(',').map(Number));
+  else runFollower(port, dir);
+}
