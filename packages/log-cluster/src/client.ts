@@ -8,8 +8,10 @@ import type { NodeId } from './raft/types.ts';
 export interface ClientOptions {
   /**
    * How long a producer waits to fill a batch when nothing of the partition is in flight. 0 (the
-   * default) sends at once: batches then form while the previous one awaits its commit, which
-   * batches as much under load and adds no delay when idle.
+   * default) sends once the current turn's code and promise reactions are done (Scheduler.soon):
+   * appends made in one turn (say, by producers answering the acknowledgements that just came
+   * in) share a batch, later ones form the next while it awaits its commit, and nothing waits
+   * for timers or I/O.
    */
   readonly lingerMs: number;
   readonly batchBytesMax: number;
@@ -242,11 +244,19 @@ export class LogClient {
       void this.sendBatch(partition, producer);
     }
     if (this.canSend(producer) && producer.unsettled.size === 0 && producer.lingerTimer === null) {
-      producer.lingerTimer = this.scheduler.setTimer(this.options.lingerMs, () => {
-        producer.lingerTimer = null;
-        if (this.canSend(producer) && producer.unsettled.size === 0 && !producer.fenced) void this.sendBatch(partition, producer);
-      });
+      producer.lingerTimer =
+        this.options.lingerMs <= 0 && this.scheduler.soon !== undefined
+          ? this.scheduler.soon(() => this.lingerEnded(partition, producer))
+          : this.scheduler.setTimer(this.options.lingerMs, () => this.lingerEnded(partition, producer));
     }
+  }
+
+  /** The linger (or the turn) is over: what is queued goes, as much as pipelining allows. */
+  private lingerEnded(partition: number, producer: PartitionProducer): void {
+    producer.lingerTimer = null;
+    if (!this.canSend(producer) || producer.unsettled.size > 0 || producer.fenced) return;
+    void this.sendBatch(partition, producer);
+    this.maybeSend(partition, producer);
   }
 
   /** Whether a batch may go now: something is queued and fewer than the cap are in flight. */
@@ -258,10 +268,15 @@ export class LogClient {
     return producer.nextSequence - oldest < this.options.maxInFlightBatches;
   }
 
-  /** Whether enough is queued to send: a full batch when idle (or no linger), else the pipelining minimum. */
+  /**
+   * Whether enough is queued to send now: a full batch when idle (less waits for the linger timer,
+   * at least to the end of the turn), else the pipelining minimum. Sending the first append of a
+   * turn at once made batches of 1 and n - 1 in turn for n appends a partition kept in flight: the
+   * acknowledgement of one batch sent what was queued before the producers could answer it.
+   */
   private batchReady(producer: PartitionProducer): boolean {
     return producer.unsettled.size === 0
-      ? producer.queuedBytes >= this.options.batchBytesMax || this.options.lingerMs <= 0
+      ? producer.queuedBytes >= this.options.batchBytesMax
       : producer.queuedBytes >= Math.min(this.options.pipelineBytesMin, this.options.batchBytesMax);
   }
 

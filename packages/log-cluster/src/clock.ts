@@ -7,6 +7,12 @@ export interface Scheduler {
   now(): number;
   /** Runs fn after delayMs (0 = as soon as possible, but never synchronously). Returns a cancel function. */
   setTimer(delayMs: number, fn: () => void): () => void;
+  /**
+   * Runs fn once the current turn's code and every promise reaction it set off are done, before
+   * the event loop goes on to timers or I/O. Returns a cancel function. Optional: without it,
+   * callers use setTimer(0).
+   */
+  soon?(fn: () => void): () => void;
 }
 
 export const realScheduler: Scheduler = {
@@ -18,6 +24,16 @@ export const realScheduler: Scheduler = {
     }
     const handle = setTimeout(fn, delayMs);
     return () => clearTimeout(handle);
+  },
+  soon(fn) {
+    // A tick queued from a promise reaction runs after every reaction queued meanwhile.
+    let cancelled = false;
+    process.nextTick(() => {
+      if (!cancelled) fn();
+    });
+    return () => {
+      cancelled = true;
+    };
   },
 };
 

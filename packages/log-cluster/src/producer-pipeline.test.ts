@@ -134,7 +134,7 @@ describe('a producer with several batches in flight', () => {
     }
   });
 
-  it('a partial batch waits for the one in flight (and grows); whole batches go together', async () => {
+  it('appends made in one turn share a batch; later ones wait for it and share the next', async () => {
     const cluster = await start(1);
     const seen: Seen = { inFlightMax: 0, gapAnswers: 0, repeats: [] };
     const batches: number[] = [];
@@ -146,10 +146,21 @@ describe('a producer with several batches in flight', () => {
       },
     };
     const record = new Uint8Array(100);
-    // Small appends: the first goes alone, the other 49 wait for it and go as one batch.
+    // 50 small appends in one turn go as one batch; 30 made while it awaits its commit, as the next.
     const small = new LogClient(counting, realScheduler, {});
-    await Promise.all(Array.from({ length: 50 }, () => small.append({ partition: 0 }, [record])));
-    expect(batches).toEqual([1, 49]);
+    const first = Promise.all(Array.from({ length: 50 }, () => small.append({ partition: 0 }, [record])));
+    await new Promise((resolve) => setImmediate(resolve));
+    const second = Promise.all(Array.from({ length: 30 }, () => small.append({ partition: 0 }, [record])));
+    await Promise.all([first, second]);
+    expect(batches).toEqual([50, 30]);
+    // Eight producers that each append again once acknowledged (a closed loop): every batch
+    // carries all eight. Sending the first append of a turn at once made batches of 1 and 7.
+    batches.length = 0;
+    const producer = async (): Promise<void> => {
+      for (let round = 0; round < 10; round++) await small.append({ partition: 0 }, [record]);
+    };
+    await Promise.all(Array.from({ length: 8 }, producer));
+    expect(batches).toEqual(Array.from({ length: 10 }, () => 8));
     small.close();
     // Appends that each fill a batch: several in flight at once.
     batches.length = 0;
