@@ -60,6 +60,20 @@ async function stopAll(procs: readonly Managed[], dir: string): Promise<void> {
   removeTempDir(dir);
 }
 
+/** A system of server processes working in `dir`, driven through `client`: stop() closes the client, then stops them. */
+function processSystem(name: string, durability: string, procs: readonly Managed[], dir: string, client: { close(): void }, target: Target): RunningSystem {
+  return {
+    name,
+    durability,
+    target,
+    pids: procs.map((p) => p.pid),
+    stop: async () => {
+      client.close();
+      await stopAll(procs, dir);
+    },
+  };
+}
+
 export async function startEtcd(binary: string): Promise<RunningSystem> {
   const dir = makeTempDir('logscope-peers-etcd-');
   const ports = await freePorts(6);
@@ -188,16 +202,7 @@ export async function startLogscopeTcp(): Promise<RunningSystem> {
     const c = new LogClient(new TcpConnector(peers), realScheduler, { appendTimeoutMs: SEND_TIMEOUT_MS });
     client = c;
     await warmLogscope(c);
-    return {
-      name: 'logscope-tcp',
-      durability: LOGSCOPE_DURABILITY,
-      target: { send: (producer, record) => c.append({ partition: producer % PARTITIONS }, [record]) },
-      pids: procs.map((p) => p.pid),
-      stop: async () => {
-        c.close();
-        await stopAll(procs, dir);
-      },
-    };
+    return processSystem('logscope-tcp', LOGSCOPE_DURABILITY, procs, dir, c, { send: (producer, record) => c.append({ partition: producer % PARTITIONS }, [record]) });
   } catch (error) {
     client?.close();
     await stopAll(procs, dir);
@@ -261,16 +266,7 @@ export async function startFloor(): Promise<RunningSystem> {
     const c = new FloorClient(socket);
     client = c;
     await withTimeout(c.send(new Uint8Array(1)), SEND_TIMEOUT_MS);
-    return {
-      name: 'floor',
-      durability: FLOOR_DURABILITY,
-      target: { send: (_producer, record) => c.send(record) },
-      pids: procs.map((p) => p.pid),
-      stop: async () => {
-        c.close();
-        await stopAll(procs, dir);
-      },
-    };
+    return processSystem('floor', FLOOR_DURABILITY, procs, dir, c, { send: (_producer, record) => c.send(record) });
   } catch (error) {
     client?.close();
     await stopAll(procs, dir);
