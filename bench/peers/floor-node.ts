@@ -16,7 +16,7 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
-const CLIENT_RECORD = 1;
+export const CLIENT_RECORD = 1;
 const REPLICATE = 2;
 const FOLLOWER_ACK = 3;
 const CLIENT_ACK = 4;
@@ -37,9 +37,17 @@ export function frame(type: number, number: number, payload: Uint8Array | null):
 
 /** Calls `handle` for each whole frame arriving on `socket`. */
 export function onFrames(socket: net.Socket, handle: (type: number, number: number, payload: Buffer) => void): void {
-  let buffered: Buffer = Buffer.alloc(0);
+  let chunks: Buffer[] = [];
+  let bufferedBytes = 0;
+  /** What the frame at the head needs in all, header included (4 until its length is known). */
+  let needed = 4;
   socket.on('data', (chunk: Buffer) => {
-    buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+    chunks.push(chunk);
+    bufferedBytes += chunk.length;
+    if (bufferedBytes < needed) return;
+    // Joined once the next frame is whole, not on every chunk: a big batch spans many chunks, and
+    // joining each time copied it over and over.
+    const buffered = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, bufferedBytes);
     let at = 0;
     while (buffered.length - at >= 4) {
       const length = buffered.readUInt32LE(at);
@@ -47,7 +55,10 @@ export function onFrames(socket: net.Socket, handle: (type: number, number: numb
       handle(buffered.readUInt8(at + 4), buffered.readUInt32LE(at + 5), buffered.subarray(at + HEADER_BYTES, at + 4 + length));
       at += 4 + length;
     }
-    buffered = at === buffered.length ? Buffer.alloc(0) : buffered.subarray(at);
+    const rest = buffered.subarray(at);
+    chunks = rest.length === 0 ? [] : [rest];
+    bufferedBytes = rest.length;
+    needed = rest.length >= 4 ? 4 + rest.readUInt32LE(0) : 4;
   });
 }
 

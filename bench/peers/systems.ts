@@ -16,7 +16,7 @@ import { TcpConnector, type PeerAddress } from '../../packages/log-cluster/src/t
 import { nodeProcessEnv, nodeProcessV8Flags } from '../../apps/server/src/cluster/node-v8-flags.ts';
 import { freePorts, makeTempDir, removeTempDir, sleep, spawnManaged, stopManaged, waitForLine, type Managed } from './procs.ts';
 import type { Target } from './workload.ts';
-import { frame, onFrames, send } from './floor-node.ts';
+import { CLIENT_RECORD, frame, onFrames, send } from './floor-node.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const PARTITIONS = 12;
@@ -234,7 +234,7 @@ class FloorClient {
   send(record: Uint8Array): Promise<void> {
     if (this.failure !== null) return Promise.reject(this.failure);
     const id = ++this.nextRecord;
-    send(this.socket, frame(1, id, record));
+    send(this.socket, frame(CLIENT_RECORD, id, record));
     return new Promise((resolve, reject) => this.waiting.push({ record: id, resolve, reject }));
   }
 
