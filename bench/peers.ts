@@ -112,6 +112,7 @@ function versionOf(system: SystemName, binaries: { etcd: string | null; nats: st
   if (system === 'etcd') return `${first(binaries.etcd ?? 'etcd', ['--version'])}; npm etcd3 ${pkgVersion('etcd3')}`;
   if (system === 'nats') return `${first(binaries.nats ?? 'nats-server', ['--version'])}; npm nats ${pkgVersion('nats')}`;
   if (system === 'floor') return `bench/peers/floor-node.ts, Node ${process.version}`;
+  if (system === 'floor-2w') return `bench/peers/floor-node.ts --second-write, Node ${process.version}`;
   return `Logscope (this tree), Node ${process.version}`;
 }
 
@@ -120,6 +121,7 @@ async function startSystem(system: SystemName, binaries: { etcd: string | null; 
   if (system === 'nats') return startNats(binaries.nats ?? 'nats-server');
   if (system === 'logscope-embedded') return startLogscopeEmbedded();
   if (system === 'floor') return startFloor();
+  if (system === 'floor-2w') return startFloor(true);
   return startLogscopeTcp();
 }
 
@@ -127,7 +129,7 @@ const f = (n: number, digits = 1): string => (Number.isFinite(n) ? n.toFixed(dig
 const rateLabel = (r: number | 'max'): string => (r === 'max' ? 'max' : `${r}/s`);
 type DiskResult = DiskLimit & { readonly dir: string };
 
-const LABEL: Record<SystemName, string> = { etcd: 'etcd', nats: 'NATS JetStream', 'logscope-embedded': 'Logscope embedded', 'logscope-tcp': 'Logscope TCP', floor: 'Quorum floor (bare Node)' };
+const LABEL: Record<SystemName, string> = { etcd: 'etcd', nats: 'NATS JetStream', 'logscope-embedded': 'Logscope embedded', 'logscope-tcp': 'Logscope TCP', floor: 'Quorum floor (bare Node)', 'floor-2w': 'Quorum floor + 2nd durable write' };
 
 function markdown(settings: Settings, disk: DiskResult, rows: readonly Row[], infos: readonly SystemInfo[]): string {
   const out: string[] = [];
@@ -143,7 +145,7 @@ function markdown(settings: Settings, disk: DiskResult, rows: readonly Row[], in
   }
   out.push('');
   out.push('\\* embedded: the whole bench process (cluster + load generator), from process.cpuUsage and RSS.');
-  const peers = (['etcd', 'nats', 'floor'] as const).filter((p) => rows.some((r) => r.system === p));
+  const peers = (['etcd', 'nats', 'floor', 'floor-2w'] as const).filter((p) => rows.some((r) => r.system === p));
   const ours = (['logscope-embedded', 'logscope-tcp'] as const).filter((p) => rows.some((r) => r.system === p));
   if (peers.length > 0 && ours.length > 0) {
     out.push('');

@@ -8,7 +8,12 @@
 // the one before ran (group commit). Nothing else: no terms, elections, checksums, indexes,
 // identifiers, retention, telemetry or recovery.
 //
-// `node --import tsx bench/peers/floor-node.ts --id N --port P --dir D [--followers P2,P3]`
+// With --second-write, each node also writes SECOND_WRITE_BYTES per batch to a second file, in
+// parallel and just as durably, and a batch counts once both are done: the shape of Logscope's
+// flush, whose record identifiers go to a companion file in the same step (storage/identifiers.ts).
+// The two floors side by side show what that second durable write costs on this machine by itself.
+//
+// `node --import tsx bench/peers/floor-node.ts --id N --port P --dir D [--followers P2,P3] [--second-write]`
 // Frames: [u32 length of the rest][u8 type][u32 number][payload], little-endian.
 
 import { closeSync, constants, openSync, write, writeSync } from 'node:fs';
@@ -25,6 +30,9 @@ const HEADER_BYTES = 9;
 /** The file each node writes, zero-filled first and reused from the start once full. */
 const FILE_BYTES = 256 * 1024 * 1024;
 const ZERO_CHUNK_BYTES = 4 * 1024 * 1024;
+/** The second write's size: one of Logscope's record identifiers (a flush of one partition writes one). */
+const SECOND_WRITE_BYTES = 52;
+const SECOND_FILE_BYTES = 16 * 1024 * 1024;
 
 export function frame(type: number, number: number, payload: Uint8Array | null): Buffer {
   const out = Buffer.allocUnsafe(HEADER_BYTES + (payload?.length ?? 0));
@@ -71,18 +79,41 @@ export function send(socket: net.Socket, bytes: Buffer): void {
   socket.write(bytes);
 }
 
-/** Group commit on one O_DSYNC file: write() queues, and one pwrite takes all queued at a time. */
-class DurableLog {
-  private readonly fd: number;
+/** A zero-filled file opened O_DSYNC, and the next place to write in it (from the start once full). */
+class DsyncFile {
+  readonly fd: number;
   private position = 0;
+
+  constructor(path: string, private readonly bytes: number) {
+    this.fd = openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_DSYNC, 0o600);
+    const zeros = Buffer.alloc(Math.min(ZERO_CHUNK_BYTES, bytes));
+    for (let at = 0; at < bytes; at += zeros.length) writeSync(this.fd, zeros, 0, zeros.length, at);
+  }
+
+  /** Where `length` bytes go next. */
+  take(length: number): number {
+    if (this.position + length > this.bytes) this.position = 0;
+    const at = this.position;
+    this.position += length;
+    return at;
+  }
+}
+
+/**
+ * Group commit on one O_DSYNC file (and, with a second file, one more durable write in parallel):
+ * write() queues, and one pwrite takes all queued at a time.
+ */
+class DurableLog {
+  private readonly log: DsyncFile;
+  private readonly second: DsyncFile | null;
+  private readonly secondData = Buffer.alloc(SECOND_WRITE_BYTES, 1);
   private queued: Buffer[] = [];
   private queuedTag = 0;
   private writing = false;
 
-  constructor(path: string, private readonly written: (tag: number) => void) {
-    this.fd = openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_DSYNC, 0o600);
-    const zeros = Buffer.alloc(ZERO_CHUNK_BYTES);
-    for (let at = 0; at < FILE_BYTES; at += zeros.length) writeSync(this.fd, zeros, 0, zeros.length, at);
+  constructor(dir: string, secondWrite: boolean, private readonly written: (tag: number) => void) {
+    this.log = new DsyncFile(join(dir, 'log'), FILE_BYTES);
+    this.second = secondWrite ? new DsyncFile(join(dir, 'second'), SECOND_FILE_BYTES) : null;
   }
 
   /** Queues `data`; once it is durable, written(tag) is called with the last tag queued with it. */
@@ -97,27 +128,29 @@ class DurableLog {
     const data = this.queued.length === 1 ? this.queued[0]! : Buffer.concat(this.queued);
     const tag = this.queuedTag;
     this.queued = [];
-    if (this.position + data.length > FILE_BYTES) this.position = 0;
-    const position = this.position;
-    this.position += data.length;
     this.writing = true;
-    write(this.fd, data, 0, data.length, position, (error) => {
+    let pending = this.second === null ? 1 : 2;
+    const done = (error: Error | null): void => {
       if (error !== null) throw error;
+      if (--pending > 0) return;
       this.writing = false;
       this.written(tag);
       this.next();
-    });
+    };
+    write(this.log.fd, data, 0, data.length, this.log.take(data.length), done);
+    if (this.second !== null) write(this.second.fd, this.secondData, 0, SECOND_WRITE_BYTES, this.second.take(SECOND_WRITE_BYTES), done);
   }
 
   close(): void {
-    closeSync(this.fd);
+    closeSync(this.log.fd);
+    if (this.second !== null) closeSync(this.second.fd);
   }
 }
 
-function runFollower(port: number, dir: string): void {
+function runFollower(port: number, dir: string, secondWrite: boolean): void {
   const server = net.createServer((socket) => {
     socket.setNoDelay(true);
-    const log = new DurableLog(join(dir, 'log'), (batch) => send(socket, frame(FOLLOWER_ACK, batch, null)));
+    const log = new DurableLog(dir, secondWrite, (batch) => send(socket, frame(FOLLOWER_ACK, batch, null)));
     onFrames(socket, (type, number, payload) => {
       if (type === REPLICATE) log.write(payload, number);
     });
@@ -126,7 +159,7 @@ function runFollower(port: number, dir: string): void {
   server.listen(port, '127.0.0.1', () => console.log(JSON.stringify({ event: 'floor-ready', role: 'follower', port })));
 }
 
-async function runLeader(port: number, dir: string, followerPorts: readonly number[]): Promise<void> {
+async function runLeader(port: number, dir: string, followerPorts: readonly number[], secondWrite: boolean): Promise<void> {
   const followers = await Promise.all(followerPorts.map((p) => new Promise<net.Socket>((resolve, reject) => {
     const socket = net.connect(p, '127.0.0.1', () => resolve(socket));
     socket.setNoDelay(true);
@@ -147,7 +180,7 @@ async function runLeader(port: number, dir: string, followerPorts: readonly numb
     acked = committed;
     send(client, frame(CLIENT_ACK, lastRecord, null));
   };
-  const log = new DurableLog(join(dir, 'log'), (batch) => {
+  const log = new DurableLog(dir, secondWrite, (batch) => {
     ownDurable = batch;
     commit();
   });
@@ -185,10 +218,11 @@ async function runLeader(port: number, dir: string, followerPorts: readonly numb
 }
 
 if (process.argv[1]?.endsWith('floor-node.ts') === true) {
-  const { values } = parseArgs({ options: { id: { type: 'string' }, port: { type: 'string' }, dir: { type: 'string' }, followers: { type: 'string' } } });
+  const { values } = parseArgs({ options: { id: { type: 'string' }, port: { type: 'string' }, dir: { type: 'string' }, followers: { type: 'string' }, 'second-write': { type: 'boolean', default: false } } });
   const port = Number(values.port);
   const dir = values.dir;
-  if (!Number.isInteger(port) || dir === undefined) throw new Error('usage: floor-node.ts --id N --port P --dir D [--followers P2,P3]');
-  if (values.followers !== undefined) void runLeader(port, dir, values.followers.split(',').map(Number));
-  else runFollower(port, dir);
+  if (!Number.isInteger(port) || dir === undefined) throw new Error('usage: floor-node.ts --id N --port P --dir D [--followers P2,P3] [--second-write]');
+  const secondWrite = values['second-write'] === true;
+  if (values.followers !== undefined) void runLeader(port, dir, values.followers.split(',').map(Number), secondWrite);
+  else runFollower(port, dir, secondWrite);
 }

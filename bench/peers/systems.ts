@@ -31,8 +31,8 @@ export interface RunningSystem {
   stop(): Promise<void>;
 }
 
-export type SystemName = 'etcd' | 'nats' | 'logscope-embedded' | 'logscope-tcp' | 'floor';
-export const ALL_SYSTEMS: readonly SystemName[] = ['etcd', 'nats', 'logscope-embedded', 'logscope-tcp', 'floor'];
+export type SystemName = 'etcd' | 'nats' | 'logscope-embedded' | 'logscope-tcp' | 'floor' | 'floor-2w';
+export const ALL_SYSTEMS: readonly SystemName[] = ['etcd', 'nats', 'logscope-embedded', 'logscope-tcp', 'floor', 'floor-2w'];
 
 async function retry<T>(what: string, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -243,7 +243,10 @@ class FloorClient {
   }
 }
 
-export async function startFloor(): Promise<RunningSystem> {
+export const FLOOR_2W_DURABILITY = 'the quorum floor with a second O_DSYNC pwrite per batch (52 B, to a second zero-filled file, in parallel), counted once both are done: the shape of Logscope\'s flush with its record identifiers';
+
+/** The quorum floor; `secondWrite`: with one more durable write per batch, as Logscope's identifiers. */
+export async function startFloor(secondWrite = false): Promise<RunningSystem> {
   const dir = makeTempDir('logscope-peers-floor-');
   const ports = await freePorts(3);
   const procs: Managed[] = [];
@@ -252,7 +255,8 @@ export async function startFloor(): Promise<RunningSystem> {
     const spawnNode = (i: number, extra: string[]): Managed => {
       const nodeDir = join(dir, `node-${i + 1}`);
       mkdirSync(nodeDir);
-      return spawnManaged(`floor node ${i + 1}`, process.execPath, ['--import', 'tsx', 'bench/peers/floor-node.ts', '--id', String(i + 1), '--port', String(ports[i]), '--dir', nodeDir, ...extra], REPO_ROOT, nodeProcessEnv());
+      const args = ['--import', 'tsx', 'bench/peers/floor-node.ts', '--id', String(i + 1), '--port', String(ports[i]), '--dir', nodeDir, ...(secondWrite ? ['--second-write'] : []), ...extra];
+      return spawnManaged(`floor node ${i + 1}`, process.execPath, args, REPO_ROOT, nodeProcessEnv());
     };
     procs.push(spawnNode(1, []), spawnNode(2, []));
     await Promise.all(procs.map((m) => waitForLine(m, (l) => l.includes('"floor-ready"'), 60_000)));
@@ -266,7 +270,7 @@ export async function startFloor(): Promise<RunningSystem> {
     const c = new FloorClient(socket);
     client = c;
     await withTimeout(c.send(new Uint8Array(1)), SEND_TIMEOUT_MS);
-    return processSystem('floor', FLOOR_DURABILITY, procs, dir, c, { send: (_producer, record) => c.send(record) });
+    return processSystem(secondWrite ? 'floor-2w' : 'floor', secondWrite ? FLOOR_2W_DURABILITY : FLOOR_DURABILITY, procs, dir, c, { send: (_producer, record) => c.send(record) });
   } catch (error) {
     client?.close();
     await stopAll(procs, dir);
