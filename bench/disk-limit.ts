@@ -1,6 +1,7 @@
 import { closeSync, fdatasyncSync, openSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import hdr from 'hdr-histogram-js';
+import { recordMsSince } from './stats.ts';
 
 export interface DiskLimit {
   /** fdatasync calls per second, each after a 4 KiB write (the floor of a durable ack). */
@@ -34,7 +35,7 @@ export function measureDiskLimit(dir: string, seconds = 3): DiskLimit {
       position += small.length;
       const t = performance.now();
       fdatasyncSync(fd);
-      histogram.recordValue(Math.max(1, Math.round((performance.now() - t) * 1000)));
+      recordMsSince(histogram, t);
       syncs++;
     }
     const syncElapsed = (performance.now() - syncStart) / 1000;

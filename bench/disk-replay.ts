@@ -5,6 +5,7 @@ import { closeSync, constants, fdatasyncSync, openSync, rmSync, write, writeSync
 import { join } from 'node:path';
 import { IDENTIFIER_BYTES } from '../packages/log-cluster/src/storage/identifiers.ts';
 import { newHistogram } from './open-loop.ts';
+import { recordMsSince } from './stats.ts';
 
 export interface FlushLoad {
   /** Writers, one per node: each has its own segment and identifiers file, as each node has. */
@@ -83,7 +84,7 @@ export async function replayFlushLoad(dir: string, load: FlushLoad, seconds: num
             begin = performance.now();
           }
           await Promise.all([writeAt(file.segment, records, segmentAt), writeAt(file.identifiers, identifiers, identifiersAt)]);
-          histogram.recordValue(Math.max(1, Math.round((performance.now() - begin) * 1000)));
+          recordMsSince(histogram, begin);
           flushes++;
           segmentAt = (segmentAt + records.length) % (FILE_BYTES - records.length);
           identifiersAt = (identifiersAt + identifiers.length) % (FILE_BYTES - identifiers.length);

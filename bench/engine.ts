@@ -20,7 +20,7 @@ import { TcpConnector } from '../packages/log-cluster/src/transport/tcp.ts';
 import { NodeProcessCluster } from '../test/support/node-cluster.ts';
 import { measureDiskLimit, type DiskLimit } from './disk-limit.ts';
 import { hostStealMeter, machineLine, stealCell, type HostSteal } from './machine.ts';
-import { median } from './stats.ts';
+import { median, recordMsSince } from './stats.ts';
 import { measurePreallocation, sweepPartitions, sweepTable, type SweepConfig } from './partition-sweep.ts';
 import { newHistogram, openLoop, type OpenLoopResult } from './open-loop.ts';
 
@@ -64,7 +64,7 @@ async function measureMax(client: LogClient, recordBytes: number, seconds: numbe
       try {
         await client.append({ partition: n++ % PARTITIONS }, [record]);
         acked++;
-        histogram.recordValue(Math.max(1, Math.round((performance.now() - start) * 1000)));
+        recordMsSince(histogram, start);
       } catch {
         errors++;
       }

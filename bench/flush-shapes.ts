@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { IDENTIFIER_BYTES } from '../packages/log-cluster/src/storage/identifiers.ts';
 import { writeAt, zeroFilledFile } from './disk-replay.ts';
 import { machineLine } from './machine.ts';
-import { median } from './stats.ts';
+import { median, recordMsSince } from './stats.ts';
 import { newHistogram } from './open-loop.ts';
 
 const FILE_BYTES = 32 << 20;
@@ -89,7 +89,7 @@ export async function run(args: string[]): Promise<void> {
             while (performance.now() < end) {
               const t = performance.now();
               await flush(shape, w, records, identifiers);
-              histogram.recordValue(Math.max(1, Math.round((performance.now() - t) * 1000)));
+              recordMsSince(histogram, t);
             }
           }),
         );

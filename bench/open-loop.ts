@@ -4,6 +4,7 @@
 
 import hdr from 'hdr-histogram-js';
 import type { LogClient } from '../packages/log-cluster/src/client.ts';
+import { recordMsSince } from './stats.ts';
 
 /**
  * How often the loop wakes to issue the appends that are due. Timers fire on whole milliseconds
@@ -52,11 +53,11 @@ export async function openLoop(client: LogClient, partitions: number, recordByte
     const dueCount = Math.min(total, Math.floor(((performance.now() - startMs) / 1000) * ratePerSec) + 1);
     for (; issued < dueCount; issued++) {
       const intendedMs = startMs + (issued / ratePerSec) * 1000;
-      lateness.recordValue(Math.max(1, Math.round((performance.now() - intendedMs) * 1000)));
+      recordMsSince(lateness, intendedMs);
       client.append({ partition: issued % partitions }, [record]).then(
         () => {
           acked++;
-          histogram.recordValue(Math.max(1, Math.round((performance.now() - intendedMs) * 1000)));
+          recordMsSince(histogram, intendedMs);
           settle();
         },
         () => {

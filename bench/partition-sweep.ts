@@ -14,6 +14,7 @@ import { ENTRY_HEADER_BYTES } from '../packages/log-cluster/src/storage/journal.
 import { replayFlushLoad, zeroFilledFile, type DiskReplay } from './disk-replay.ts';
 import { hostStealMeter, stealCell, type HostSteal } from './machine.ts';
 import { newHistogram, openLoop } from './open-loop.ts';
+import { recordMsSince } from './stats.ts';
 
 export interface SweepConfig {
   readonly nodes: number;
@@ -278,7 +279,7 @@ export function measurePreallocation(dir: string, syncs: number): PreallocationA
         const t = performance.now();
         writeSync(fd, block, 0, block.length, i * 4096);
         fdatasyncSync(fd);
-        h.recordValue(Math.max(1, Math.round((performance.now() - t) * 1000)));
+        recordMsSince(h, t);
       }
     }
     return {

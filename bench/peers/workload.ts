@@ -3,6 +3,7 @@
 // sends it delayed) or the maximum (each producer keeps a fixed number of writes in flight).
 
 import { build, type Histogram } from 'hdr-histogram-js';
+import { recordMsSince } from '../stats.ts';
 
 export interface Target {
   /** One record, acknowledged only once the system's durable quorum path has it. */
@@ -81,7 +82,7 @@ export async function runPoint(target: Target, spec: PointSpec): Promise<PointRe
     outstanding++;
     return target.send(producer, record).then(() => {
       const now = performance.now();
-      if (intendedAt >= measureStart && intendedAt < measureEnd) hist.recordValue(Math.max(1, Math.round((now - intendedAt) * 1000)));
+      if (intendedAt >= measureStart && intendedAt < measureEnd) recordMsSince(hist, intendedAt, now);
       if (now >= measureStart && now < measureEnd) ackedInWindow++;
     }, (error: unknown) => {
       errors++;
@@ -108,7 +109,7 @@ export async function runPoint(target: Target, spec: PointSpec): Promise<PointRe
       const due = Math.min(Math.floor((now - t0) / intervalMs) + 1, Math.ceil((measureEnd - t0) / intervalMs));
       while (k < due && outstanding < spec.outstandingMax) {
         const intendedAt = t0 + k * intervalMs;
-        if (intendedAt >= measureStart && intendedAt < measureEnd) lateness.recordValue(Math.max(1, Math.round((performance.now() - intendedAt) * 1000)));
+        if (intendedAt >= measureStart && intendedAt < measureEnd) recordMsSince(lateness, intendedAt);
         void issue(k % spec.producers, intendedAt);
         k++;
       }
