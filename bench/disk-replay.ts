@@ -3,7 +3,9 @@
 // nodes' own; what the cluster adds above this is (event loop, CPU, GC, raft round trips).
 import { closeSync, constants, fdatasyncSync, openSync, rmSync, write, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { METRIC_NAMES } from '@logscope/telemetry';
 import { IDENTIFIER_BYTES } from '../packages/log-cluster/src/storage/identifiers.ts';
+import { ENTRY_HEADER_BYTES } from '../packages/log-cluster/src/storage/journal.ts';
 import { newHistogram } from './open-loop.ts';
 import { recordMsSince } from './stats.ts';
 
@@ -18,6 +20,21 @@ export interface FlushLoad {
   readonly recordsPerFlush: number;
 }
 
+/** A node's flushes so far: the fsync counter in its Prometheus text (0 when absent). */
+export function flushesIn(metricsText: string): number {
+  const line = metricsText.split('\n').find((l) => l.startsWith(`${METRIC_NAMES.fsyncs} `));
+  return Number(line?.split(' ')[1] ?? 0);
+}
+
+/**
+ * The flush load a run made: `writers` journals flushing `flushesPerSec` together, carrying
+ * `appendsPerSec` single-record appends of `recordBytes`, each on `replicationFactor` journals.
+ */
+export function flushLoadOf(writers: number, flushesPerSec: number, appendsPerSec: number, replicationFactor: number, recordBytes: number): FlushLoad {
+  const entriesPerFlush = flushesPerSec > 0 ? (appendsPerSec * replicationFactor) / flushesPerSec : 0;
+  return { writers, flushesPerSec, recordBytesPerFlush: entriesPerFlush * (recordBytes + ENTRY_HEADER_BYTES), recordsPerFlush: entriesPerFlush };
+}
+
 export interface DiskReplay {
   readonly flushesPerSec: number;
   readonly p50Ms: number;
@@ -26,6 +43,8 @@ export interface DiskReplay {
 }
 
 const FILE_BYTES = 16 << 20;
+/** How long a run's flush load is replayed on the disk alone, right after the run. */
+export const DISK_REPLAY_SECONDS = 3;
 const ZERO_CHUNK = Buffer.alloc(1 << 20);
 
 /** Creates `path` zero-filled to `bytes` and synced, like the journal's preallocated segments: writes then only overwrite. */

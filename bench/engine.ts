@@ -1,7 +1,8 @@
 // `npm run bench -- engine [--seconds N] [--quick] [--sweep] [--sweep-only] [--ab] [--identifiers-only [--rounds N]]`: acknowledged durable
 // appends/s and append latency (open-loop, from the intended send time) of a 3-node RF=3 cluster,
 // embedded and as three processes over TCP, at the measured maximum and at 50 % of it, for 100 B and
-// 1 KiB records — beside the physical limit of the same disk and the simulator's seeds per minute.
+// 1 KiB records — beside the physical limit of the same disk (idle, and replaying each 50 % row's
+// flushes) and the simulator's seeds per minute.
 // Then the partition sweep (bench/partition-sweep.ts): by default 5 nodes × 256 and × 1 024 partitions
 // at 2 000 appends/s of 256 B plus their idle CPU; --sweep runs 3 and 5 nodes × 12, 256, 1 024
 // partitions at 500 and 2 000/s; --ab adds each configuration with quiescence off.
@@ -19,9 +20,10 @@ import { runSeeds } from '../packages/log-cluster/src/sim/run-seeds.ts';
 import { TcpConnector } from '../packages/log-cluster/src/transport/tcp.ts';
 import { NodeProcessCluster } from '../test/support/node-cluster.ts';
 import { measureDiskLimit, type DiskLimit } from './disk-limit.ts';
+import { DISK_REPLAY_SECONDS, flushesIn, flushLoadOf, replayFlushLoad, type DiskReplay } from './disk-replay.ts';
 import { hostStealMeter, machineLine, stealCell, type HostSteal } from './machine.ts';
 import { median, recordMsSince } from './stats.ts';
-import { measurePreallocation, sweepPartitions, sweepTable, type SweepConfig } from './partition-sweep.ts';
+import { flushCount, measurePreallocation, sweepPartitions, sweepTable, type SweepConfig } from './partition-sweep.ts';
 import { newHistogram, openLoop, type OpenLoopResult } from './open-loop.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -46,7 +48,18 @@ interface Point {
   readonly sentLateP99Ms: number | null;
   /** CPU time the host took from this VM during the point (null off Linux; see machine.ts). */
   readonly hostSteal: HostSteal | null;
+  /** 50 % rows: the three journals' flushes per second during the point. */
+  readonly flushesPerSec: number | null;
+  /**
+   * 50 % rows: the disk alone replaying those flushes right after (three writers, the point's
+   * bytes per flush; bench/disk-replay.ts). The 4 KiB fdatasync p99 is the disk idle; this is the
+   * disk at the load the row put on it, so p99 over it is the cluster's own share.
+   */
+  readonly diskAlone: DiskReplay | null;
 }
+
+/** Flushes every node of a cluster has made so far. */
+type FlushCounter = () => Promise<number>;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -80,7 +93,7 @@ function measureOpenLoop(client: LogClient, recordBytes: number, ratePerSec: num
   return openLoop(client, PARTITIONS, recordBytes, ratePerSec, seconds);
 }
 
-function point(mode: Point['mode'], recordBytes: number, load: Point['load'], offered: number | null, result: Omit<Awaited<ReturnType<typeof measureMax>>, 'acked'> & { lateness?: OpenLoopResult['lateness'] }, hostSteal: HostSteal | null): Point {
+function point(mode: Point['mode'], recordBytes: number, load: Point['load'], offered: number | null, result: Omit<Awaited<ReturnType<typeof measureMax>>, 'acked'> & { lateness?: OpenLoopResult['lateness'] }, hostSteal: HostSteal | null, flushes: { perSec: number; diskAlone: DiskReplay } | null = null): Point {
   const h = result.histogram;
   return {
     mode,
@@ -96,10 +109,26 @@ function point(mode: Point['mode'], recordBytes: number, load: Point['load'], of
     errors: result.errors,
     sentLateP99Ms: result.lateness === undefined ? null : result.lateness.getValueAtPercentile(99) / 1000,
     hostSteal,
+    flushesPerSec: flushes?.perSec ?? null,
+    diskAlone: flushes?.diskAlone ?? null,
   };
 }
 
-async function sweep(mode: Point['mode'], client: LogClient, seconds: number, sizes: readonly number[]): Promise<Point[]> {
+/** Node processes: every node's flush counter, scraped from the metrics URL its ready line printed. */
+function processFlushes(cluster: NodeProcessCluster): FlushCounter {
+  const urls = [...cluster.outputs.values()].map((output) => {
+    const url = /"metricsUrl":"([^"]+)"/.exec(output)?.[1];
+    if (url === undefined) throw new Error(`a node printed no metrics URL:\n${output}`);
+    return `${url}/metrics`;
+  });
+  return async () => {
+    let total = 0;
+    for (const url of urls) total += flushesIn(await (await fetch(url)).text());
+    return total;
+  };
+}
+
+async function sweep(mode: Point['mode'], client: LogClient, seconds: number, sizes: readonly number[], flushes: FlushCounter, replayDir: string): Promise<Point[]> {
   const points: Point[] = [];
   for (const recordBytes of sizes) {
     await measureMax(client, recordBytes, 1); // warm-up
@@ -108,17 +137,23 @@ async function sweep(mode: Point['mode'], client: LogClient, seconds: number, si
     points.push(point(mode, recordBytes, 'max', null, max, maxSteal()));
     const half = Math.max(100, Math.floor(max.perSec / 2));
     const halfSteal = hostStealMeter();
+    const flushesBefore = await flushes();
+    const started = performance.now();
     const halfLoad = await measureOpenLoop(client, recordBytes, half, seconds);
-    points.push(point(mode, recordBytes, '50%', half, halfLoad, halfSteal()));
+    const flushesPerSec = ((await flushes()) - flushesBefore) / ((performance.now() - started) / 1000);
+    const hostSteal = halfSteal();
+    const diskAlone = await replayFlushLoad(replayDir, flushLoadOf(3, flushesPerSec, halfLoad.perSec, 3, recordBytes), DISK_REPLAY_SECONDS);
+    points.push(point(mode, recordBytes, '50%', half, halfLoad, hostSteal, { perSec: flushesPerSec, diskAlone }));
   }
   return points;
 }
 
 function table(points: readonly Point[], disk: DiskLimit): string {
-  const rows = points.map((p) => `| ${p.mode} | ${p.recordBytes} B | ${p.load}${p.offeredPerSec !== null ? ` (${p.offeredPerSec.toFixed(0)}/s)` : ''} | ${p.ackedPerSec.toFixed(0)} | ${p.mbPerSec.toFixed(1)} | ${p.p50Ms.toFixed(2)} | ${p.p99Ms.toFixed(2)} | ${p.p999Ms.toFixed(2)} | ${p.maxMs.toFixed(2)} | ${p.sentLateP99Ms === null ? '—' : p.sentLateP99Ms.toFixed(2)} | ${p.errors} | ${stealCell(p.hostSteal)} |`);
+  const alone = (p: Point): string => (p.diskAlone === null || p.flushesPerSec === null ? '— | —' : `${p.flushesPerSec.toFixed(0)} | ${p.diskAlone.p50Ms.toFixed(2)} / ${p.diskAlone.p99Ms.toFixed(2)} / ${p.diskAlone.maxMs.toFixed(2)}`);
+  const rows = points.map((p) => `| ${p.mode} | ${p.recordBytes} B | ${p.load}${p.offeredPerSec !== null ? ` (${p.offeredPerSec.toFixed(0)}/s)` : ''} | ${p.ackedPerSec.toFixed(0)} | ${p.mbPerSec.toFixed(1)} | ${p.p50Ms.toFixed(2)} | ${p.p99Ms.toFixed(2)} | ${p.p999Ms.toFixed(2)} | ${p.maxMs.toFixed(2)} | ${p.sentLateP99Ms === null ? '—' : p.sentLateP99Ms.toFixed(2)} | ${p.errors} | ${alone(p)} | ${stealCell(p.hostSteal)} |`);
   return [
-    '| mode | record | load | acked appends/s | MB/s | p50 ms | p99 ms | p99.9 ms | max ms | sent late p99 ms | errors | host steal total / worst 1 s ms |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| mode | record | load | acked appends/s | MB/s | p50 ms | p99 ms | p99.9 ms | max ms | sent late p99 ms | errors | flushes/s | disk alone at those flushes: p50 / p99 / max ms | host steal total / worst 1 s ms |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
     `Disk limit (same directory): ${disk.fdatasyncPerSec.toFixed(0)} fdatasync/s after 4 KiB writes (p50 ${disk.fdatasyncP50Ms.toFixed(2)} ms, p99 ${disk.fdatasyncP99Ms.toFixed(2)} ms, max ${disk.fdatasyncMaxMs.toFixed(2)} ms; CPU ${disk.durableWriteCpuMicros.toFixed(0)} µs per write + fdatasync, ${disk.plainWriteCpuMicros.toFixed(0)} µs per plain write); ${disk.syncedWriteMBps.toFixed(0)} MB/s sequential with fdatasync per 1 MiB.`,
@@ -282,7 +317,7 @@ export async function run(args: string[]): Promise<void> {
     if (!sweepOnly) {
       const cluster = await EmbeddedCluster.start({ dataDir: join(dataDir, 'embedded'), nodeCount: 3, partitionCount: PARTITIONS });
       await cluster.waitForLeaders();
-      points.push(...(await sweep('embedded', cluster.client({ appendTimeoutMs: 30_000 }), seconds, sizes)));
+      points.push(...(await sweep('embedded', cluster.client({ appendTimeoutMs: 30_000 }), seconds, sizes, () => flushCount(cluster), dataDir)));
       await cluster.stop();
 
       if (!values['skip-tcp']) {
@@ -298,7 +333,7 @@ export async function run(args: string[]): Promise<void> {
             await sleep(50);
           }
         }
-        points.push(...(await sweep('tcp', client, seconds, sizes)));
+        points.push(...(await sweep('tcp', client, seconds, sizes, processFlushes(tcp), dataDir)));
         client.close();
         connector.close();
         // Stopped now, not at the end: three idle node processes would share the host with every
@@ -327,7 +362,10 @@ export async function run(args: string[]): Promise<void> {
       const kib = points.find((p) => p.mode === mode && p.recordBytes === 1024 && p.load === 'max');
       const halfLoad = points.find((p) => p.mode === mode && p.recordBytes === 1024 && p.load === '50%');
       if (kib !== undefined) console.log(`${mode}, 1 KiB at max: ${kib.mbPerSec.toFixed(1)} MB/s = ${((kib.mbPerSec / (disk.syncedWriteMBps / 3)) * 100).toFixed(0)} % of disk bandwidth / 3 (target ≥ 60 %)`);
-      if (halfLoad !== undefined) console.log(`${mode}, 1 KiB at 50 % load: p99 ${halfLoad.p99Ms.toFixed(2)} ms = ${(halfLoad.p99Ms / disk.fdatasyncP99Ms).toFixed(1)} × the fdatasync p99 (target ≤ 4 ×)`);
+      if (halfLoad !== undefined) {
+        const alone = halfLoad.diskAlone === null ? '' : `; the disk alone at that load's ${halfLoad.flushesPerSec?.toFixed(0)} flushes/s: p99 ${halfLoad.diskAlone.p99Ms.toFixed(2)} ms (the cluster ${(halfLoad.p99Ms / Math.max(halfLoad.diskAlone.p99Ms, 1e-3)).toFixed(1)} × that)`;
+        console.log(`${mode}, 1 KiB at 50 % load: p99 ${halfLoad.p99Ms.toFixed(2)} ms = ${(halfLoad.p99Ms / disk.fdatasyncP99Ms).toFixed(1)} × the fdatasync p99 (target ≤ 4 ×)${alone}`);
+      }
     }
     if (identifiers !== null) console.log(identifiersReport(identifiers));
     // --sweep-only runs no seeds: a "0 seeds/min" line would read as a failure.

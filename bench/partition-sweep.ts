@@ -8,10 +8,8 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import type { LogClient } from '../packages/log-cluster/src/client.ts';
-import { METRIC_NAMES } from '@logscope/telemetry';
 import { EmbeddedCluster } from '../packages/log-cluster/src/cluster.ts';
-import { ENTRY_HEADER_BYTES } from '../packages/log-cluster/src/storage/journal.ts';
-import { replayFlushLoad, zeroFilledFile, type DiskReplay } from './disk-replay.ts';
+import { DISK_REPLAY_SECONDS, flushesIn, flushLoadOf, replayFlushLoad, zeroFilledFile, type DiskReplay } from './disk-replay.ts';
 import { hostStealMeter, stealCell, type HostSteal } from './machine.ts';
 import { newHistogram, openLoop } from './open-loop.ts';
 import { recordMsSince } from './stats.ts';
@@ -107,17 +105,13 @@ function gcMeter(): () => { totalMs: number; maxMs: number } {
 }
 
 /** Flushes every node of the cluster has made so far (its fsync counter). */
-async function flushCount(cluster: EmbeddedCluster): Promise<number> {
+export async function flushCount(cluster: EmbeddedCluster): Promise<number> {
   let total = 0;
   for (const id of cluster.nodeIds()) {
-    const text = await cluster.telemetry(id).metricsText();
-    const line = text.split('\n').find((l) => l.startsWith(`${METRIC_NAMES.fsyncs} `));
-    total += Number(line?.split(' ')[1] ?? 0);
+    total += flushesIn(await cluster.telemetry(id).metricsText());
   }
   return total;
 }
-
-const DISK_REPLAY_SECONDS = 3;
 
 /**
  * Open loop at a fixed rate over every partition: latency from each append's intended send time.
@@ -139,12 +133,7 @@ async function measureRate(cluster: EmbeddedCluster, dataDir: string, client: Lo
   const elapsedSec = (performance.now() - started) / 1000;
   const pauses = gc();
   const flushesPerSec = ((await flushCount(cluster)) - flushesBefore) / elapsedSec;
-  const entriesPerFlush = flushesPerSec > 0 ? (perSec * cluster.replicationFactor) / flushesPerSec : 0;
-  const diskAlone = await replayFlushLoad(
-    dataDir,
-    { writers: cluster.nodeIds().length, flushesPerSec, recordBytesPerFlush: entriesPerFlush * (recordBytes + ENTRY_HEADER_BYTES), recordsPerFlush: entriesPerFlush },
-    DISK_REPLAY_SECONDS,
-  );
+  const diskAlone = await replayFlushLoad(dataDir, flushLoadOf(cluster.nodeIds().length, flushesPerSec, perSec, cluster.replicationFactor, recordBytes), DISK_REPLAY_SECONDS);
   return {
     ratePerSec,
     recordBytes,
