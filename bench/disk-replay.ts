@@ -43,7 +43,7 @@ export interface DiskReplay {
 }
 
 const FILE_BYTES = 16 << 20;
-/** How long a run's flush load is replayed on the disk alone, right after the run. */
+/** How long a run's flush load is replayed on the disk alone (after the run, the cluster idle). */
 export const DISK_REPLAY_SECONDS = 3;
 const ZERO_CHUNK = Buffer.alloc(1 << 20);
 

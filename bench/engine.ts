@@ -114,7 +114,11 @@ function point(mode: Point['mode'], recordBytes: number, load: Point['load'], of
   };
 }
 
-/** Node processes: every node's flush counter, scraped from the metrics URL its ready line printed. */
+/**
+ * Node processes: every node's flush counter, scraped from the metrics URL its ready line printed.
+ * That renders each node's whole metrics text (the cost flushCount avoids in one process), but at
+ * 12 partitions it is a few hundred series, and in the node processes, not the bench's.
+ */
 function processFlushes(cluster: NodeProcessCluster): FlushCounter {
   const urls = [...cluster.outputs.values()].map((output) => {
     const url = /"metricsUrl":"([^"]+)"/.exec(output)?.[1];
