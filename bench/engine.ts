@@ -28,6 +28,8 @@ import { newHistogram, openLoop, type OpenLoopResult } from './open-loop.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const PARTITIONS = 12;
+/** Nodes of each cluster the bench starts; every node holds every partition (RF = NODES). */
+const NODES = 3;
 /** Appends kept outstanding when measuring the maximum (closed loop). */
 const MAX_OUTSTANDING = 4096;
 /** Open loop: appends issued late by more than this are counted as missed, not silently dropped. */
@@ -146,7 +148,7 @@ async function sweep(mode: Point['mode'], client: LogClient, seconds: number, si
     const halfLoad = await measureOpenLoop(client, recordBytes, half, seconds);
     const flushesPerSec = ((await flushes()) - flushesBefore) / ((performance.now() - started) / 1000);
     const hostSteal = halfSteal();
-    const diskAlone = await replayFlushLoad(replayDir, flushLoadOf(3, flushesPerSec, halfLoad.perSec, 3, recordBytes), DISK_REPLAY_SECONDS);
+    const diskAlone = await replayFlushLoad(replayDir, flushLoadOf(NODES, flushesPerSec, halfLoad.perSec, NODES, recordBytes), DISK_REPLAY_SECONDS);
     points.push(point(mode, recordBytes, '50%', half, halfLoad, hostSteal, { perSec: flushesPerSec, diskAlone }));
   }
   return points;
@@ -219,7 +221,7 @@ async function identifiersCost(dataDir: string, seconds: number, rounds: number)
       const clusterDir = join(dataDir, `${side}-${round}`);
       const cluster = await EmbeddedCluster.start({
         dataDir: clusterDir,
-        nodeCount: 3,
+        nodeCount: NODES,
         partitionCount: PARTITIONS,
         node: { journal: { ...DEFAULT_NODE_CONFIG.journal, identifiers: side === 'with' } },
       });
@@ -319,7 +321,7 @@ export async function run(args: string[]): Promise<void> {
     }
     const sweepOnly = values['sweep-only'];
     if (!sweepOnly) {
-      const cluster = await EmbeddedCluster.start({ dataDir: join(dataDir, 'embedded'), nodeCount: 3, partitionCount: PARTITIONS });
+      const cluster = await EmbeddedCluster.start({ dataDir: join(dataDir, 'embedded'), nodeCount: NODES, partitionCount: PARTITIONS });
       await cluster.waitForLeaders();
       points.push(...(await sweep('embedded', cluster.client({ appendTimeoutMs: 30_000 }), seconds, sizes, () => flushCount(cluster), dataDir)));
       await cluster.stop();
@@ -327,7 +329,7 @@ export async function run(args: string[]): Promise<void> {
       if (!values['skip-tcp']) {
         const tcpDir = join(dataDir, 'tcp');
         mkdirSync(tcpDir, { recursive: true });
-        tcp = await NodeProcessCluster.start(tcpDir, { partitionCount: PARTITIONS });
+        tcp = await NodeProcessCluster.start(tcpDir, { nodeCount: NODES, partitionCount: PARTITIONS });
         const connector = new TcpConnector(tcp.peers);
         const client = new LogClient(connector, realScheduler, { appendTimeoutMs: 30_000 });
         for (let i = 0; i < 100; i++) {
