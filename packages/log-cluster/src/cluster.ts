@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { NodeTelemetry, ROTATION_SLICE_PAUSE_MS } from '@logscope/telemetry';
+import { NodeTelemetry } from '@logscope/telemetry';
 import { realScheduler, realWallClock, type Scheduler } from './clock.ts';
 import { LogClient, type ClientOptions } from './client.ts';
 import { LogError } from './errors.ts';
@@ -81,20 +81,10 @@ export class EmbeddedCluster implements FaultSurface {
     const cluster = new EmbeddedCluster(options);
     for (const id of cluster.slots.keys()) cluster.startNode(id);
     cluster.rotateTimer = setInterval(() => {
-      // One node at a time, a few milliseconds apart, all at the same instant (windows line up
-      // across nodes): every node in one turn encoded ~100 histograms at once, a 10–14 ms stall
-      // each second at 5 × 256 that every write in flight waited out (a CPU profile's longest busy
-      // runs); one node per turn, back to back, still made one long busy run (see
-      // ROTATION_SLICE_PAUSE_MS).
+      // Every node at the same instant, so windows line up across nodes: a rotation only swaps
+      // histograms, and each node paces the encoding of what it closed (see ENCODE_SPREAD_MS).
       const now = realWallClock();
-      const slots = [...cluster.slots.values()];
-      const next = (): void => {
-        const slot = slots.shift();
-        if (slot === undefined) return;
-        slot.telemetry.rotate(now);
-        if (slots.length > 0) setTimeout(next, ROTATION_SLICE_PAUSE_MS).unref();
-      };
-      next();
+      for (const slot of cluster.slots.values()) slot.telemetry.rotate(now);
     }, TELEMETRY_WINDOW_MS);
     cluster.rotateTimer.unref();
     return cluster;

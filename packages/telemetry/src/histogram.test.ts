@@ -15,6 +15,28 @@ const withinHdrPrecision = (actual: number, expected: number) =>
   expect(Math.abs(actual - expected)).toBeLessThanOrEqual(Math.max(1, expected / 1000));
 
 describe('LatencyRecorder', () => {
+  it('closes a window at the rotation instant, whenever it is encoded', () => {
+    const recorder = new LatencyRecorder({ nowMs: 0 });
+    for (const micros of [100, 200, 300]) recorder.recordMicros(micros);
+    recorder.rotate(1_000);
+    // Recorded after the rotation, before anyone encoded the closed window: the next window's.
+    recorder.recordMicros(5_000);
+    recorder.recordMicros(6_000);
+    const [first] = recorder.windows(); // a reader gets the closed window though no one paced its encoding yet
+    expect(first).toMatchObject({ startMs: 0, endMs: 1_000 });
+    expect(summary(decodeHistogram(first!.encoded))).toMatchObject({ count: 3 });
+    expect(recorder.encodeClosed()).toBe(false); // already encoded by that read
+    recorder.rotate(2_000);
+    expect(recorder.encodeClosed()).toBe(true);
+    recorder.rotate(3_000); // reuses the emptied histogram of the first window: it must hold nothing old
+    recorder.recordMicros(7_000);
+    recorder.rotate(4_000);
+    const windows = recorder.windows();
+    expect(windows.map((w) => [w.startMs, summary(decodeHistogram(w.encoded)).count])).toEqual([[0, 3], [1_000, 2], [2_000, 0], [3_000, 1]]);
+    withinHdrPrecision(summary(decodeHistogram(windows[1]!.encoded)).minMicros, 5_000);
+    withinHdrPrecision(summary(decodeHistogram(windows[3]!.encoded)).maxMicros, 7_000);
+  });
+
   it('keeps exact high percentiles and max, including a single outlier', () => {
     const recorder = new LatencyRecorder({ nowMs: 0 });
     // 9,999 fast writes 100..10098 µs, then one 2.5 s stall.

@@ -39,10 +39,14 @@ export interface LatencyRecorderOptions {
   nowMs?: number;
 }
 
-/** A 64-bit JS histogram with the shared range; autoResize only where merging foreign data. */
-function newHistogram(autoResize: boolean): Histogram {
+/**
+ * A JS histogram with the shared range; autoResize only where merging foreign data. A recorder's
+ * windows count in 32 bits (one second never holds 2^32 values) and hold half the memory, so that
+ * a recorder can keep a spare; merges of many windows count in 64. The encoding is the same for both.
+ */
+function newHistogram(autoResize: boolean, bitBucketSize: 32 | 64 = 64): Histogram {
   return build({
-    bitBucketSize: 64,
+    bitBucketSize,
     autoResize,
     lowestDiscernibleValue: LOWEST_DISCERNIBLE_MICROS,
     highestTrackableValue: HIGHEST_TRACKABLE_MICROS,
@@ -69,10 +73,14 @@ function emptyEncoded(): string {
 export class LatencyRecorder {
   readonly windowMs: number;
   readonly maxClosedWindows: number;
-  private current: Histogram = newHistogram(false);
+  private current: Histogram = newHistogram(false, 32);
   private currentStartMs: number;
   /** Oldest first; bounded by maxClosedWindows. */
   private closed: HistogramWindow[] = [];
+  /** The window the last rotate() closed, not encoded yet (see encodeClosed). */
+  private closing: { histogram: Histogram; startMs: number; endMs: number } | null = null;
+  /** The emptied histogram of the last encoded window: the next rotation swaps it in. */
+  private spare: Histogram | null = null;
   /** Values above HIGHEST_TRACKABLE_MICROS recorded as the highest value. */
   private clampedCount = 0;
 
@@ -107,27 +115,51 @@ export class LatencyRecorder {
     return this.current.totalCount;
   }
 
-  /** Closes the current window at nowMs and opens the next one. */
+  /**
+   * Closes the current window at nowMs and opens the next one. Only swaps histograms: a value
+   * recorded from now on counts in the next window whenever the closed one is encoded (see
+   * encodeClosed), so a node can close all its windows at one instant and pace their encoding.
+   */
   rotate(nowMs: number): void {
     // A zero-length window carries no time; keep recording into the current one.
     if (nowMs <= this.currentStartMs) return;
+    this.encodeClosed();
     // Most windows of most partitions are empty: encoding (deflate, on the event loop) and clearing
     // the counts of each, every second, was most of an idle node's CPU and stalled every write with it.
-    const empty = this.current.totalCount === 0;
-    this.closed.push({
-      startMs: this.currentStartMs,
-      endMs: nowMs,
-      encoded: empty ? emptyEncoded() : encodeIntoCompressedBase64(this.current, ENCODE_COMPRESSION_LEVEL),
-    });
+    if (this.current.totalCount === 0) {
+      this.keep({ startMs: this.currentStartMs, endMs: nowMs, encoded: emptyEncoded() });
+    } else {
+      this.closing = { histogram: this.current, startMs: this.currentStartMs, endMs: nowMs };
+      this.current = this.spare ?? newHistogram(false, 32);
+      this.spare = null;
+    }
+    this.currentStartMs = nowMs;
+  }
+
+  /**
+   * Encodes the window the last rotate() closed, if it is not yet; false when there was none.
+   * Windows() does it first, so a reader never misses a closed window.
+   */
+  encodeClosed(): boolean {
+    const closing = this.closing;
+    if (closing === null) return false;
+    this.closing = null;
+    this.keep({ startMs: closing.startMs, endMs: closing.endMs, encoded: encodeIntoCompressedBase64(closing.histogram, ENCODE_COMPRESSION_LEVEL) });
+    closing.histogram.reset();
+    this.spare = closing.histogram;
+    return true;
+  }
+
+  private keep(window: HistogramWindow): void {
+    this.closed.push(window);
     if (this.closed.length > this.maxClosedWindows) {
       this.closed.splice(0, this.closed.length - this.maxClosedWindows);
     }
-    if (!empty) this.current.reset();
-    this.currentStartMs = nowMs;
   }
 
   /** Closed windows that ended after sinceMs (all when omitted), oldest first. */
   windows(sinceMs?: number): HistogramWindow[] {
+    this.encodeClosed();
     const since = sinceMs ?? Number.NEGATIVE_INFINITY;
     return this.closed.filter((w) => w.endMs > since).map((w) => ({ ...w }));
   }

@@ -16,20 +16,20 @@ export const LATENCY_BUCKETS_SECONDS: readonly number[] = [
 /** Per-partition exact append recorders kept at most; beyond, only the node-wide one records. */
 export const MAX_PARTITION_RECORDERS = 256;
 /**
- * Per-partition recorders rotated per event-loop turn: encoding a window costs up to a millisecond
- * on a busy machine, and 256 of them in one turn stalled every write of the node (and, embedded,
- * of every node) for a large part of a second, once a second.
+ * Closed windows are encoded a few at a time, paced over at most ENCODE_SPREAD_MS after the
+ * rotation (slices ENCODE_SLICE_PAUSE_MS apart, at least ENCODES_PER_SLICE each). Rotation itself
+ * only swaps histograms, so every window still closes at the rotation's instant.
+ *
+ * A window's encoding costs tens of microseconds, up to a millisecond on a busy machine. Rotated
+ * all in one turn, an embedded 5 × 256 cluster stalled every write in flight for 10–14 ms each
+ * second; in slices of 16 encodings 5 ms apart (the windows closing as their slice ran), the first
+ * ~40 ms of each second still held ~20 such slices of ~0.35 ms on top of the writes, and a third to
+ * two fifths of the slowest 1 % of appends (2 000/s) completed in them. Spread over a few hundred
+ * milliseconds, the same work is a few percent of a core there.
  */
-const PARTITION_ROTATIONS_PER_TURN = 16;
-/**
- * Pause between those slices (and, embedded, between nodes' rotations). Run back to back (one per
- * turn), the slices of an embedded 5 × 256 cluster made one 10–26 ms busy run every second: the
- * writes in flight then came out 10–30 ms slow, once a second (a cluster of slow traces at that
- * instant). Paced, a write meets at most a slice per hop; the last recorders close their window up
- * to ~80 ms late (their values in that time count in the window closing, as before for the turns a
- * rotation took).
- */
-export const ROTATION_SLICE_PAUSE_MS = 5;
+const ENCODE_SPREAD_MS = 400;
+const ENCODE_SLICE_PAUSE_MS = 10;
+const ENCODES_PER_SLICE = 2;
 /** Distinct `reason` label values; further reasons are folded into "other" (labels must stay small). */
 export const MAX_APPEND_ERROR_REASONS = 16;
 export const OTHER_REASON = 'other';
@@ -140,8 +140,9 @@ export class NodeTelemetry {
   private readonly fsyncRecorder: LatencyRecorder;
   private readonly rttRecorder: LatencyRecorder;
   private readonly partitionAppendRecorders = new Map<number, LatencyRecorder>();
-  /** A rotation of the per-partition recorders still under way (see PARTITION_ROTATIONS_PER_TURN). */
-  private partitionRotation: { nowMs: number; recorders: LatencyRecorder[]; next: number } | null = null;
+  /** Recorders whose window the last rotation closed, encoded a slice at a time (see ENCODE_SPREAD_MS). */
+  private encoding: { recorders: LatencyRecorder[]; next: number; perSlice: number } | null = null;
+  private encodeTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly recorderOptions: { windowMs?: number; maxClosedWindows?: number; nowMs: number };
   /** Last rotation, so recorders created later start on the same window boundary. */
   private lastRotateMs: number | undefined;
@@ -382,34 +383,39 @@ export class NodeTelemetry {
   /** Closes the current window of every recorder; the engine calls it every second. */
   rotate(nowMs: number): void {
     this.lastRotateMs = nowMs;
-    this.appendRecorder.rotate(nowMs);
-    this.fsyncRecorder.rotate(nowMs);
-    this.rttRecorder.rotate(nowMs);
-    this.finishPartitionRotation();
-    this.partitionRotation = { nowMs, recorders: [...this.partitionAppendRecorders.values()], next: 0 };
-    this.rotatePartitionSlice();
+    this.finishEncoding();
+    const recorders = [this.appendRecorder, this.fsyncRecorder, this.rttRecorder, ...this.partitionAppendRecorders.values()];
+    for (const recorder of recorders) recorder.rotate(nowMs);
+    const slices = Math.max(1, Math.floor(ENCODE_SPREAD_MS / ENCODE_SLICE_PAUSE_MS));
+    this.encoding = { recorders, next: 0, perSlice: Math.max(ENCODES_PER_SLICE, Math.ceil(recorders.length / slices)) };
+    this.encodeTimer = setTimeout(this.encodeSlice, ENCODE_SLICE_PAUSE_MS).unref();
     this.spans.rotate(nowMs);
   }
 
-  private readonly rotatePartitionSlice = (): void => {
-    const rotation = this.partitionRotation;
-    if (rotation === null) return;
-    const end = Math.min(rotation.recorders.length, rotation.next + PARTITION_ROTATIONS_PER_TURN);
-    for (; rotation.next < end; rotation.next++) rotation.recorders[rotation.next]?.rotate(rotation.nowMs);
-    if (rotation.next < rotation.recorders.length) setTimeout(this.rotatePartitionSlice, ROTATION_SLICE_PAUSE_MS).unref();
-    else this.partitionRotation = null;
+  private readonly encodeSlice = (): void => {
+    this.encodeTimer = null;
+    const encoding = this.encoding;
+    if (encoding === null) return;
+    // Recorders with nothing to encode (empty windows, or already read) cost no slice.
+    let encoded = 0;
+    while (encoding.next < encoding.recorders.length && encoded < encoding.perSlice) {
+      if (encoding.recorders[encoding.next++]!.encodeClosed()) encoded++;
+    }
+    if (encoding.next < encoding.recorders.length) this.encodeTimer = setTimeout(this.encodeSlice, ENCODE_SLICE_PAUSE_MS).unref();
+    else this.encoding = null;
   };
 
-  private finishPartitionRotation(): void {
-    const rotation = this.partitionRotation;
-    if (rotation === null) return;
-    for (; rotation.next < rotation.recorders.length; rotation.next++) rotation.recorders[rotation.next]?.rotate(rotation.nowMs);
-    this.partitionRotation = null;
+  private finishEncoding(): void {
+    if (this.encodeTimer !== null) clearTimeout(this.encodeTimer);
+    this.encodeTimer = null;
+    const encoding = this.encoding;
+    if (encoding === null) return;
+    for (; encoding.next < encoding.recorders.length; encoding.next++) encoding.recorders[encoding.next]!.encodeClosed();
+    this.encoding = null;
   }
 
   /** Closed exact-histogram windows that ended after sinceMs. */
   histogramsJson(sinceMs?: number): HistogramsJson {
-    this.finishPartitionRotation();
     const windows: HistogramWindowJson[] = [];
     const add = (metric: HistogramMetric, partition: number | null, recorder: LatencyRecorder) => {
       for (const w of recorder.windows(sinceMs)) windows.push({ metric, partition, ...w });
