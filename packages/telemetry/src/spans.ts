@@ -84,9 +84,14 @@ export interface SpanRecorderOptions {
 }
 
 interface Candidate {
-  trace: SampledTrace;
+  readonly totalMicros: number;
+  readonly nowMs: number;
   /** Drawn once at arrival so a trace evicted from the slowest set is sampled fairly. */
-  sampled: boolean;
+  readonly sampled: boolean;
+  /** Builds the spans; called once, when the trace is first read (see offerTrace). */
+  readonly build: () => readonly Span[];
+  /** The built trace (null: not read yet, undefined: built empty, never listed). */
+  trace: SampledTrace | null | undefined;
 }
 
 interface SpanWindow {
@@ -94,7 +99,7 @@ interface SpanWindow {
   endMs: number;
   /** Sorted slowest first, at most slowestPerWindow. */
   slowest: Candidate[];
-  sampled: SampledTrace[];
+  sampled: Candidate[];
 }
 
 export class SpanRecorder {
@@ -125,40 +130,26 @@ export class SpanRecorder {
   }
 
   /**
-   * Like recordTrace, but builds the spans only when the trace will be kept (one of the window's
-   * slowest, or drawn for the sample): on the write path most traces are dropped, and building
-   * seven spans with random ids for each was the bulk of the tracing cost.
+   * Like recordTrace, but builds the spans only when a kept trace (one of the window's slowest, or
+   * drawn for the sample) is first read. On the write path most traces are dropped, and building
+   * seven spans with random ids for each was the bulk of the tracing cost. The traces kept are the
+   * slowest, so they arrive together when writes are slow: built as they completed, 16–50 µs each
+   * on the event loop, they added to the very writes still waiting (5 × 256 at 2 000/s: p99 0.4–
+   * 0.9 ms lower without building, 5 of 5 alternated pairs). `build` must read only what no
+   * longer changes.
    */
   offerTrace(totalMicros: number, nowMs: number, build: () => readonly Span[]): void {
     this.rotate(nowMs);
     const window = this.windowFor(nowMs);
     const sampled = this.random() < this.sampleRate;
-    const tail = window.slowest[window.slowest.length - 1];
-    const entersSlowest = window.slowest.length < this.slowestPerWindow || (tail !== undefined && totalMicros > tail.trace.totalMicros);
-    if (!entersSlowest && (!sampled || window.sampled.length >= this.maxSampledPerWindow)) return;
-    const spans = build();
-    const first = spans[0];
-    if (first === undefined) return;
-
-    const kept = spans.slice(0, MAX_SPANS_PER_TRACE);
-    const startMs = Math.min(...kept.map((s) => nanoStringToMs(s.startUnixNano)));
-    const candidate: Candidate = {
-      trace: {
-        traceId: first.traceId,
-        totalMicros,
-        startMs: Number.isFinite(startMs) ? startMs : nowMs,
-        partition: first.partition,
-        slow: true,
-        spans: kept,
-      },
-      sampled,
-    };
-
     const slowest = window.slowest;
     const last = slowest[slowest.length - 1];
-    if (slowest.length < this.slowestPerWindow || (last !== undefined && totalMicros > last.trace.totalMicros)) {
+    const entersSlowest = slowest.length < this.slowestPerWindow || (last !== undefined && totalMicros > last.totalMicros);
+    if (!entersSlowest && (!sampled || window.sampled.length >= this.maxSampledPerWindow)) return;
+    const candidate: Candidate = { totalMicros, nowMs, sampled, build, trace: null };
+    if (entersSlowest) {
       // Insert keeping slowest-first order; K is small so a linear scan is fine.
-      let at = slowest.findIndex((c) => c.trace.totalMicros < totalMicros);
+      let at = slowest.findIndex((c) => c.totalMicros < totalMicros);
       if (at === -1) at = slowest.length;
       slowest.splice(at, 0, candidate);
       if (slowest.length > this.slowestPerWindow) {
@@ -172,7 +163,7 @@ export class SpanRecorder {
 
   private offerSample(window: SpanWindow, candidate: Candidate): void {
     if (!candidate.sampled || window.sampled.length >= this.maxSampledPerWindow) return;
-    window.sampled.push({ ...candidate.trace, slow: false });
+    window.sampled.push(candidate);
   }
 
   private windowFor(nowMs: number): SpanWindow {
@@ -202,11 +193,39 @@ export class SpanRecorder {
     for (const w of this.closed) {
       if (w.endMs <= since) continue;
       untilMs = w.endMs;
-      for (const c of w.slowest) traces.push(c.trace);
-      traces.push(...w.sampled);
+      for (const c of w.slowest) {
+        const trace = traceOf(c);
+        if (trace !== undefined) traces.push(trace);
+      }
+      for (const c of w.sampled) {
+        const trace = traceOf(c);
+        if (trace !== undefined) traces.push({ ...trace, slow: false });
+      }
     }
     return { nodeId: this.nodeId, untilMs, traces };
   }
+}
+
+/** A kept candidate's trace, built on first read; undefined when its build gave no spans. */
+function traceOf(candidate: Candidate): SampledTrace | undefined {
+  if (candidate.trace === null) {
+    const kept = candidate.build().slice(0, MAX_SPANS_PER_TRACE);
+    const first = kept[0];
+    if (first === undefined) {
+      candidate.trace = undefined;
+    } else {
+      const startMs = Math.min(...kept.map((s) => nanoStringToMs(s.startUnixNano)));
+      candidate.trace = {
+        traceId: first.traceId,
+        totalMicros: candidate.totalMicros,
+        startMs: Number.isFinite(startMs) ? startMs : candidate.nowMs,
+        partition: first.partition,
+        slow: true,
+        spans: kept,
+      };
+    }
+  }
+  return candidate.trace;
 }
 
 function nanoStringToMs(unixNano: string): number {
