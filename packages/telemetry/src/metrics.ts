@@ -23,9 +23,9 @@ export const MAX_PARTITION_RECORDERS = 256;
  * A window's encoding costs tens of microseconds, up to a millisecond on a busy machine. Rotated
  * all in one turn, an embedded 5 × 256 cluster stalled every write in flight for 10–14 ms each
  * second; in slices of 16 encodings 5 ms apart (the windows closing as their slice ran), the first
- * ~40 ms of each second still held ~20 such slices of ~0.35 ms on top of the writes, and a third to
- * two fifths of the slowest 1 % of appends (2 000/s) completed in them. Spread over a few hundred
- * milliseconds, the same work is a few percent of a core there.
+ * ~40 ms of each second still held ~20 such slices of ~0.35 ms on top of the writes, and in three of
+ * four runs a quarter to two fifths of the slowest 1 % of appends (2 000/s) completed just after
+ * them. Spread over a few hundred milliseconds, the same work is a few percent of a core there.
  */
 const ENCODE_SPREAD_MS = 400;
 const ENCODE_SLICE_PAUSE_MS = 10;
