@@ -1,5 +1,6 @@
 import { LogError, notLeader } from './errors.ts';
 import { invariant } from './invariant.ts';
+import { IndexRing } from './index-ring.ts';
 import { BATCH_BYTES_MAX, BATCH_RECORDS_MAX, PRODUCER_IN_FLIGHT_MAX, RECORD_BYTES_MAX, batchBytes, decodeHeader, decodeRecords, encodeBatch } from './payload.ts';
 import type { ClientResponse, ReadRecord } from './protocol.ts';
 import { Raft } from './raft/raft.ts';
@@ -103,7 +104,8 @@ export class Replica {
   private readonly log: PartitionLog;
   private readonly now: () => number;
   private readonly readMode: ReadMode;
-  private readonly waiters = new Map<number, Waiter>();
+  /** Appends waiting for commit, by log index (see IndexRing for why not a Map). */
+  private readonly waiters = new IndexRing<Waiter>();
   private readonly committedProducers = new Map<number, CommittedProducer>();
   private pendingProducers = new Map<number, PendingProducer>();
   private commitIndex = 0;
@@ -331,8 +333,10 @@ export class Replica {
   onFollowerAck(follower: NodeId, index: number): number | null {
     const now = this.now();
     this.lastAckMs.set(follower, now);
-    for (const waiter of this.waiters.values()) {
-      if (waiter.index <= index && !waiter.timing.followerAckMs.has(follower)) waiter.timing.followerAckMs.set(follower, now);
+    const last = Math.min(index, this.waiters.end - 1);
+    for (let i = this.waiters.first; i <= last; i++) {
+      const waiter = this.waiters.get(i);
+      if (waiter !== undefined && !waiter.timing.followerAckMs.has(follower)) waiter.timing.followerAckMs.set(follower, now);
     }
     const probe = this.rttProbe.get(follower);
     if (probe !== undefined && probe.open && index >= probe.index) {
@@ -413,7 +417,7 @@ export class Replica {
 
   /** Fails every waiting append and read: the node is stopping or lost leadership. Retries are safe (idempotent). */
   failWaiters(error: LogError): void {
-    const waiters = [...this.waiters.values()];
+    const waiters = this.waiters.values();
     this.waiters.clear();
     for (const waiter of waiters) waiter.done({ kind: 'error', error: error.toJSON() }, null);
     const reads = [...this.readWaiters.values(), ...this.confirmedReads.map((read) => read.waiter)];

@@ -1,4 +1,5 @@
 import { allocBytes } from '../bytes.ts';
+import { IndexRing } from '../index-ring.ts';
 import { invariant } from '../invariant.ts';
 import type { Entry, HardState, RaftLogStorage, SnapshotMeta } from '../raft/types.ts';
 import { crc32c } from './crc32c.ts';
@@ -946,7 +947,7 @@ export class PartitionLog implements RaftLogStorage {
   /** @internal */ start: SnapshotMeta = EMPTY_START;
   /** @internal */ hard: HardState = EMPTY_HARD_STATE;
   /** @internal */ readonly table = new EntryTable();
-  /** @internal Pending entry data (staged or being flushed), by index: pinned until durable. */ readonly data = new Map<number, Uint8Array>();
+  /** @internal Pending entry data (staged or being flushed), by index: pinned until durable (see IndexRing for why not a Map). */ readonly data = new IndexRing<Uint8Array>();
   /** @internal Segment of the record that set the log start (0 none, negative pending batch). */ startSegment = 0;
   /** @internal Acknowledged entries recovery could not read back, until a leader repairs them. */ faulty: FaultyTail | null = null;
   /** @internal Marker files that keep `faulty` across crashes. */ faultyMarkers: string[] = [];
@@ -1040,11 +1041,7 @@ export class PartitionLog implements RaftLogStorage {
   /** @internal Drops entries up to `index`; the log then starts at `start`. */
   dropThrough(start: SnapshotMeta): void {
     const n = Math.min(start.index - this.start.index, this.table.length);
-    if (n > this.data.size) {
-      for (const index of [...this.data.keys()]) if (index <= start.index) this.data.delete(index);
-    } else {
-      for (let i = 0; i < n; i++) this.data.delete(this.start.index + 1 + i);
-    }
+    this.data.deleteThrough(start.index);
     if (n >= this.table.length) this.table.truncate(0);
     else this.table.dropFront(n);
     this.start = start;
