@@ -132,8 +132,14 @@ export class LogNode {
   private readonly incarnation: number;
   private readonly peerIncarnations = new Map<NodeId, number>();
   private ticksSinceStart = 0;
-  /** Replicas that are not quiesced: the only ones ticked (an idle partition costs nothing). */
-  private readonly awake = new Set<Replica>();
+  /**
+   * Replicas that are not quiesced: the only ones ticked (an idle partition costs nothing). A list
+   * and a slot per partition (-1: not in it), not a Set, for the reason given for dirtyList below:
+   * partitions fall quiet and wake again between appends at a few appends per second each.
+   */
+  private readonly awakeList: Replica[] = [];
+  private awakeCount = 0;
+  private readonly awakeSlots: Int32Array;
   /**
    * Replicas that may have a Ready; the next process() looks only at them, unless scanAll. A list
    * and a flag per partition, not a Set: clearing a Set each round and growing it again each tick
@@ -167,6 +173,7 @@ export class LogNode {
     for (const { partition } of report.faulty) this.faultyPartitions.add(partition);
     this.placement = placement(config.partitionCount, config.nodeIds, config.replicationFactor);
     this.dirtyFlags = new Uint8Array(config.partitionCount);
+    this.awakeSlots = new Int32Array(config.partitionCount).fill(-1);
     for (const [partition, replicas] of this.placement) {
       if (!replicas.includes(config.id)) continue;
       const replica: Replica = new Replica({
@@ -186,11 +193,11 @@ export class LogNode {
             preVote: true,
             checkQuorum: true,
             quiesce: config.quiesce,
-            onWake: () => this.awake.add(replica),
+            onWake: () => this.markAwake(replica),
           },
         });
       this.replicas.set(partition, replica);
-      this.awake.add(replica);
+      this.markAwake(replica);
     }
     deps.transport.setHandler((from, messages) => this.receive(from, messages));
     // Peers learn at once that this is a new process (see onHello).
@@ -326,10 +333,12 @@ export class LogNode {
     this.cancelTick = this.deps.scheduler.setTimer(this.config.tickMs, () => {
       if (!this.running) return;
       if (this.now() >= this.pausedUntilMs) {
-        for (const replica of this.awake) {
+        // From the end, so the replica a removal moves into slot k was ticked already.
+        for (let k = this.awakeCount - 1; k >= 0; k--) {
+          const replica = this.awakeList[k]!;
           replica.raft.tick();
           this.markDirty(replica);
-          if (replica.raft.isQuiesced()) this.awake.delete(replica);
+          if (replica.raft.isQuiesced()) this.unmarkAwake(k);
         }
         this.ticksSinceStart++;
         if (this.config.quiesce) this.tickLiveness();
@@ -478,6 +487,21 @@ export class LogNode {
       this.completeRounds();
     }
     this.scheduleProcess(null);
+  }
+
+  private markAwake(replica: Replica): void {
+    if (this.awakeSlots[replica.partition] !== -1) return;
+    this.awakeSlots[replica.partition] = this.awakeCount;
+    this.awakeList[this.awakeCount++] = replica;
+  }
+
+  /** Removes the replica in slot k: the last one takes its place. */
+  private unmarkAwake(k: number): void {
+    const removed = this.awakeList[k]!;
+    const last = this.awakeList[--this.awakeCount]!;
+    this.awakeList[k] = last;
+    this.awakeSlots[last.partition] = k;
+    this.awakeSlots[removed.partition] = -1;
   }
 
   private markDirty(replica: Replica): void {
