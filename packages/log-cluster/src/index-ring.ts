@@ -12,8 +12,8 @@ const SLOTS_KEPT_MAX = 1024;
  * ordered hash tables allocate a new table when they shrink, and again when deleted entries fill
  * them. A long-lived Map's new table then lives until the partition's next append, ~128 ms at
  * 5 × 256 partitions and 2 000 appends/s: long enough to be promoted. A sampling heap profile of
- * what survived scavenges there had these two maps' deletes as the largest sites, ~30 % of what
- * reached the old generation, and so of the mark-compacts it started.
+ * what survived scavenges there had these two maps' deletes as the largest sites (32 %); with
+ * this ring (and the node's awake list) the heap promoted 1.75 MB/s instead of 3.25.
  *
  * Any non-negative integer key works; memory is proportional to the span of the keys held.
  */
