@@ -48,6 +48,15 @@ export const QUIESCE_HEARTBEAT = 1;
  */
 export const QUIESCE_IDLE_HEARTBEATS = 1;
 
+/**
+ * The outbox while nothing is to send; never pushed into (send() starts a fresh one). Not a new []
+ * at each ready(): in a quiet partition that array would wait for the next message long enough to
+ * be promoted, and once handed out and dropped, the scavenger still counts it as live (it is in
+ * the old generation) and keeps the messages in it alive, with their entries and data, until the
+ * next mark-compact.
+ */
+const NO_MESSAGES: Message[] = [];
+
 export interface RaftOptions extends RaftConfig {
   /**
    * Storage recovery found a corrupted segment: this replica may have lost entries it acknowledged, so
@@ -176,7 +185,7 @@ export class Raft {
   private readStates: ReadState[] = [];
 
   // Ready bookkeeping: what has been handed to the caller already.
-  private msgs: Message[] = [];
+  private msgs: Message[] = NO_MESSAGES;
   private handedOutIndex: number;
   private snapshotHandedOut = false;
   private applied: number;
@@ -404,7 +413,7 @@ export class Raft {
     this.prevHardState = hs;
     this.snapshotHandedOut = this.pendingSnapshot !== null;
     this.handedOutIndex = this.lastIndex();
-    this.msgs = [];
+    this.msgs = NO_MESSAGES;
     const lastCommitted = committed.at(-1);
     if (lastCommitted !== undefined) this.applied = lastCommitted.index;
     return rd;
@@ -1250,7 +1259,12 @@ export class Raft {
     if (index < this.unstableOffset || this.termAt(index) !== term) return;
     invariant(index <= this.handedOutIndex, () => `stableTo(${index}) past what was handed out (${this.handedOutIndex})`);
     invariant(this.storage.lastIndex() >= index && this.storage.term(index) === term, () => `advance: storage does not show entry ${index} of term ${term}`);
-    this.unstable = this.unstable.slice(index + 1 - this.unstableOffset);
+    // In place, not a new array: this one is long-lived, and a new one would wait for the
+    // partition's next append, be promoted meanwhile, and then keep the entries pushed into it
+    // alive from the old generation after it was dropped (see NO_MESSAGES).
+    const drop = index + 1 - this.unstableOffset;
+    if (drop >= this.unstable.length) this.unstable.length = 0;
+    else this.unstable.splice(0, drop);
     this.unstableOffset = index + 1;
   }
 
@@ -1266,6 +1280,7 @@ export class Raft {
 
   private send(m: MessageFields): void {
     invariant(this.msgs.length < MAX_PENDING_MESSAGES, 'outgoing messages not drained: call ready()');
+    if (this.msgs === NO_MESSAGES) this.msgs = [];
     this.msgs.push(message({ ...m, from: this.id, term: m.term ?? this.term }));
   }
 }
