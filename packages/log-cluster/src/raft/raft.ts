@@ -56,6 +56,7 @@ export const QUIESCE_IDLE_HEARTBEATS = 1;
  * next mark-compact.
  */
 const NO_MESSAGES: Message[] = [];
+Object.freeze(NO_MESSAGES); // a push into it by mistake throws, instead of sending to every partition
 
 export interface RaftOptions extends RaftConfig {
   /**
