@@ -65,6 +65,32 @@ describe('follower lag on the leader', () => {
     client.close();
   });
 
+  it('a down follower\'s lag still ages from the first record it missed when nobody read it while appends went on', { timeout: 2 * SETTLE_MS }, async () => {
+    // The leader drops append-time samples the followers are past as it appends, not only when lag
+    // is read: it must keep the one a down follower's lag is measured from.
+    const client = cluster.client();
+    await client.append({ partition: PARTITION }, [new TextEncoder().encode('warm-up')]);
+    const leader = cluster.leaderOf(PARTITION);
+    const follower = cluster.replicasOf(PARTITION).find((n) => n !== leader)!;
+    await until(() => lagOf(follower)?.lagRecords === 0, 'the follower to catch up');
+    cluster.crash(follower);
+    const firstMissedMs = Date.now();
+    for (let i = 0; i < 30; i++) {
+      await client.append({ partition: PARTITION }, [new TextEncoder().encode(`missed ${i}`)]);
+      await sleep(15); // more than the sampling resolution apart: every append is a sample
+    }
+    const lag = lagOf(follower);
+    const sinceFirstS = (Date.now() - firstMissedMs) / 1000;
+    expect(cluster.leaderOf(PARTITION)).toBe(leader);
+    expect(lag?.lagRecords).toBe(30);
+    // At least the 30 pauses since the first missed record (not the age of a later one), at most the time since before it.
+    expect(lag?.lagSeconds).toBeGreaterThanOrEqual(0.45);
+    expect(lag?.lagSeconds).toBeLessThanOrEqual(sinceFirstS + 0.02);
+    await cluster.restart(follower);
+    await until(() => lagOf(follower)?.lagRecords === 0, 'the restarted follower to catch up');
+    client.close();
+  });
+
   it('a new leader reports a follower it has not heard from as unknown, not as the whole log behind', { timeout: 3 * SETTLE_MS }, async () => {
     const client = cluster.client();
     for (let i = 0; i < 20; i++) await client.append({ partition: PARTITION }, [new TextEncoder().encode(`r${i}`)]);

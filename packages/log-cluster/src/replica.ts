@@ -1,5 +1,6 @@
 import { LogError, notLeader } from './errors.ts';
 import { invariant } from './invariant.ts';
+import { AppendTimes } from './append-times.ts';
 import { IndexRing } from './index-ring.ts';
 import { BATCH_BYTES_MAX, BATCH_RECORDS_MAX, PRODUCER_IN_FLIGHT_MAX, RECORD_BYTES_MAX, batchBytes, decodeHeader, decodeRecords, encodeBatch } from './payload.ts';
 import type { ClientResponse, ReadRecord } from './protocol.ts';
@@ -116,10 +117,8 @@ export class Replica {
   private readonly readWaiters = new Map<number, ReadWaiter>();
   /** Confirmed reads whose index this replica has not applied yet, in index order. */
   private confirmedReads: { index: number; waiter: ReadWaiter }[] = [];
-  /** Leader: sampled append times, ascending by index: entries from `index` on were appended at or after `ms`. */
-  private appendTimes: { index: number; ms: number }[] = [];
-  /** Leader: the append time assumed for entries older than every sample (inherited from an earlier leader, or dropped). */
-  private appendFloorMs = 0;
+  /** Leader: sampled append times, for the followers' lag in seconds. */
+  private readonly appendTimes = new AppendTimes(APPEND_TIMES_MAX, APPEND_TIME_RESOLUTION_MS);
   /** Leader: when each follower last accepted an append in this leadership (absent: position unknown). */
   private readonly lastAckMs = new Map<NodeId, number>();
   /**
@@ -231,7 +230,10 @@ export class Replica {
     }
     this.notePendingBatch(producerId, sequence, result.index, result.term);
     this.waiters.set(result.index, { index: result.index, term: result.term, timing, recordBytes, done });
-    this.noteAppended(result.index, timing.proposedMs);
+    // Samples every follower is past go here as well as when lag is read: a node nobody scrapes
+    // (a bench, an unwatched process) kept up to APPEND_TIMES_MAX of them per partition.
+    this.appendTimes.dropThrough(this.raft.lowestFollowerMatch());
+    this.appendTimes.note(result.index, timing.proposedMs);
   }
 
   /**
@@ -369,50 +371,15 @@ export class Replica {
       // match can trail our log start (a follower being caught up): it then holds nothing past it.
       const matchOffsetEnd = this.log.offsetEnd(Math.min(progress.match, this.log.lastIndex()));
       const lagRecords = Math.max(0, endOffset - matchOffsetEnd);
-      const lagMs = progress.match >= status.lastIndex ? 0 : Math.max(0, now - this.appendedMs(progress.match + 1));
+      const lagMs = progress.match >= status.lastIndex ? 0 : Math.max(0, now - this.appendTimes.appendedMs(progress.match + 1));
       minMatch = Math.min(minMatch, progress.match);
       // recentActive alone flaps (check-quorum clears it every election timeout until the next
       // response); an accepted append within the window counts as heard from too.
       const heard = progress.recentActive || now - ackMs < IN_SYNC_LAG_MS_MAX;
       result.push({ replica, lagRecords, lagSeconds: lagMs / 1000, inSync: heard && lagMs < IN_SYNC_LAG_MS_MAX });
     }
-    this.dropAppendTimesThrough(minMatch);
+    this.appendTimes.dropThrough(minMatch);
     return result;
-  }
-
-  /** Leader: samples when the entry at `index` was appended (one sample per APPEND_TIME_RESOLUTION_MS). */
-  private noteAppended(index: number, ms: number): void {
-    const last = this.appendTimes[this.appendTimes.length - 1];
-    if (last !== undefined && (index <= last.index || ms - last.ms < APPEND_TIME_RESOLUTION_MS)) return;
-    this.appendTimes.push({ index, ms });
-    if (this.appendTimes.length > APPEND_TIMES_MAX) {
-      // Drop the older half at once (amortized); what they covered is now assumed as old as the last dropped.
-      const dropped = this.appendTimes.splice(0, APPEND_TIMES_MAX / 2);
-      this.appendFloorMs = dropped[dropped.length - 1]?.ms ?? this.appendFloorMs;
-    }
-  }
-
-  /** Leader: the append time of the entry at `index` (to the sampling resolution; a lower bound for inherited entries). */
-  private appendedMs(index: number): number {
-    let lo = 0;
-    let hi = this.appendTimes.length - 1;
-    let found = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if ((this.appendTimes[mid]?.index ?? Infinity) <= index) {
-        found = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
-    return found < 0 ? this.appendFloorMs : (this.appendTimes[found]?.ms ?? this.appendFloorMs);
-  }
-
-  /** Every follower holds entries through `index`: samples no lag can need any more go. */
-  private dropAppendTimesThrough(index: number): void {
-    let drop = 0;
-    // Keep the sample that covers index + 1.
-    while (drop + 1 < this.appendTimes.length && (this.appendTimes[drop + 1]?.index ?? Infinity) <= index + 1) drop++;
-    if (drop > 0) this.appendTimes.splice(0, drop);
   }
 
   /** Fails every waiting append and read: the node is stopping or lost leadership. Retries are safe (idempotent). */
@@ -464,8 +431,7 @@ export class Replica {
   private startLeading(term: number): void {
     this.leaderTerm = term;
     // Entries inherited from earlier leaders are at least as old as this leadership.
-    this.appendTimes = [];
-    this.appendFloorMs = this.now();
+    this.appendTimes.reset(this.now());
     this.lastAckMs.clear();
     this.rttProbe.clear();
     this.pendingProducers = new Map();

@@ -473,6 +473,15 @@ export class Raft {
     };
   }
 
+  /** Leader: the lowest match among the other replicas (its last index when there are none); 0 on any other replica. */
+  lowestFollowerMatch(): number {
+    if (this.role !== 'leader') return 0;
+    const self = this.progress.get(this.id);
+    let lowest = this.lastIndex();
+    for (const pr of this.progressList) if (pr !== self && pr.match < lowest) lowest = pr.match;
+    return lowest;
+  }
+
   /** The faulty tail not yet repaired (null once a leader or a majority's answers repaired it). */
   faultyTail(): FaultyTail | null {
     return this.faulty;
