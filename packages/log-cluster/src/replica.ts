@@ -1,6 +1,7 @@
 import { LogError, notLeader } from './errors.ts';
 import { invariant } from './invariant.ts';
 import { AppendTimes } from './append-times.ts';
+import { CommittedBatches } from './committed-batches.ts';
 import { IndexRing } from './index-ring.ts';
 import { BATCH_BYTES_MAX, BATCH_RECORDS_MAX, PRODUCER_IN_FLIGHT_MAX, RECORD_BYTES_MAX, batchBytes, decodeHeader, decodeRecords, encodeBatch } from './payload.ts';
 import type { ClientResponse, ReadRecord } from './protocol.ts';
@@ -54,22 +55,17 @@ interface ReadWaiter {
   readonly done: ReadDone;
 }
 
-interface CommittedBatch {
-  readonly sequence: number;
-  readonly offset: number;
-  readonly count: number;
-}
-
-/** A producer's newest committed batches (at most PRODUCER_IN_FLIGHT_MAX, oldest first). */
-type CommittedProducer = CommittedBatch[];
-
 interface PendingBatch {
   readonly index: number;
   readonly term: number;
 }
 
-/** A producer's batches in this leader's uncommitted log, by sequence. */
-type PendingProducer = Map<number, PendingBatch>;
+/**
+ * A producer's batches in this leader's uncommitted log, by sequence. An IndexRing, and kept when it
+ * empties: a Map per producer made and dropped with nearly every append (and the outer map's table
+ * with it) lived until the partition's next append, long enough to be promoted.
+ */
+type PendingProducer = IndexRing<PendingBatch>;
 
 /** Answers a client append with an error (a function, not a closure made per append). */
 function failWith(done: Waiter['done'], error: LogError): void {
@@ -107,7 +103,8 @@ export class Replica {
   private readonly readMode: ReadMode;
   /** Appends waiting for commit, by log index (see IndexRing for why not a Map). */
   private readonly waiters = new IndexRing<Waiter>();
-  private readonly committedProducers = new Map<number, CommittedProducer>();
+  /** Each producer's newest committed batches (PRODUCER_IN_FLIGHT_MAX of them). */
+  private readonly committedProducers = new Map<number, CommittedBatches>();
   private pendingProducers = new Map<number, PendingProducer>();
   private commitIndex = 0;
   /** Record offset below which everything is committed. */
@@ -179,6 +176,10 @@ export class Replica {
 
   /** Client append: resolves once the batch is committed on a majority (done is called exactly once). */
   propose(producerId: number, sequence: number, records: readonly Uint8Array[], done: Waiter['done']): void {
+    // The batch header stores a u32 (the TCP codec reads one); an in-process caller could pass anything.
+    if (!Number.isInteger(sequence) || sequence < 0 || sequence > 0xffff_ffff) {
+      return failWith(done, new LogError('OutOfOrderSequence', `sequence ${sequence} is not an unsigned 32-bit integer`, { partition: this.partition }));
+    }
     if (records.length === 0 || records.length > BATCH_RECORDS_MAX) {
       return failWith(done, new LogError('TooLarge', `a batch holds 1..${BATCH_RECORDS_MAX} records (got ${records.length})`, { partition: this.partition }));
     }
@@ -210,10 +211,10 @@ export class Replica {
       return;
     }
     const committed = this.committedProducers.get(producerId);
-    const answered = committed?.find((batch) => batch.sequence === sequence);
-    if (answered !== undefined) return done({ kind: 'append', baseOffset: answered.offset, count: answered.count }, null);
-    let lastSequence = committed?.at(-1)?.sequence ?? -1;
-    for (const s of pending?.keys() ?? []) lastSequence = Math.max(lastSequence, s);
+    const answered = committed?.find(sequence) ?? -1;
+    if (committed !== undefined && answered >= 0) return done({ kind: 'append', baseOffset: committed.offsetAt(answered), count: committed.countAt(answered) }, null);
+    let lastSequence = committed?.lastSequence() ?? -1;
+    if (pending !== undefined && pending.size > 0) lastSequence = Math.max(lastSequence, pending.end - 1);
     if (lastSequence >= 0 && sequence > lastSequence + 1) {
       // An earlier batch of this producer has not arrived yet (it is being retried): ask again shortly.
       return failWith(done, new LogError('Unavailable', `producer ${producerId} sent sequence ${sequence} before ${lastSequence + 1} on partition ${this.partition}; retry shortly`, { partition: this.partition }));
@@ -452,7 +453,7 @@ export class Replica {
 
   private notePendingBatch(producerId: number, sequence: number, index: number, term: number): void {
     let pending = this.pendingProducers.get(producerId);
-    if (pending === undefined) this.pendingProducers.set(producerId, (pending = new Map()));
+    if (pending === undefined) this.pendingProducers.set(producerId, (pending = new IndexRing()));
     pending.set(sequence, { index, term });
   }
 
@@ -465,12 +466,9 @@ export class Replica {
       this.highWatermark = entry.offset + entry.count;
       const header = decodeHeader(entry.data);
       if (header !== null) {
-        this.noteCommittedBatch(header.producerId, { sequence: header.sequence, offset: entry.offset, count: entry.count });
+        this.noteCommittedBatch(header.producerId, header.sequence, entry.offset, entry.count);
         const pending = this.pendingProducers.get(header.producerId);
-        if (pending?.get(header.sequence)?.index === entry.index) {
-          pending.delete(header.sequence);
-          if (pending.size === 0) this.pendingProducers.delete(header.producerId);
-        }
+        if (pending?.get(header.sequence)?.index === entry.index) pending.delete(header.sequence);
       }
       const waiter = this.waiters.get(entry.index);
       if (waiter !== undefined) {
@@ -486,11 +484,10 @@ export class Replica {
     }
   }
 
-  private noteCommittedBatch(producerId: number, batch: CommittedBatch): void {
-    const committed = this.committedProducers.get(producerId);
-    if (committed === undefined) return void this.committedProducers.set(producerId, [batch]);
-    committed.push(batch);
-    if (committed.length > PRODUCER_IN_FLIGHT_MAX) committed.shift();
+  private noteCommittedBatch(producerId: number, sequence: number, offset: number, count: number): void {
+    let committed = this.committedProducers.get(producerId);
+    if (committed === undefined) this.committedProducers.set(producerId, (committed = new CommittedBatches(PRODUCER_IN_FLIGHT_MAX)));
+    committed.add(sequence, offset, count);
   }
 
   private readEntries(lo: number, hi: number): Entry[] {
