@@ -41,14 +41,20 @@ describe('follower lag on the leader', () => {
     return cluster.node(leader)?.replica(PARTITION)?.followerLag().find((l) => l.replica === node);
   };
 
-  it('one record behind reads as that record\'s age, not a whole second', { timeout: 2 * SETTLE_MS }, async () => {
-    const client = cluster.client();
+  /** Crashes a follower that holds everything so far: the next record is the first it misses. */
+  async function crashCaughtUpFollower(client: ReturnType<EmbeddedCluster['client']>): Promise<{ leader: number; follower: number }> {
     await client.append({ partition: PARTITION }, [new TextEncoder().encode('warm-up')]);
     const leader = cluster.leaderOf(PARTITION);
     const follower = cluster.replicasOf(PARTITION).find((n) => n !== leader)!;
-    // The follower holds everything before it crashes, so exactly the next record is missing.
     await until(() => lagOf(follower)?.lagRecords === 0, 'the follower to catch up');
     cluster.crash(follower);
+    return { leader, follower };
+  }
+
+  it('one record behind reads as that record\'s age, not a whole second', { timeout: 2 * SETTLE_MS }, async () => {
+    const client = cluster.client();
+    // Exactly the next record is missing.
+    const { leader, follower } = await crashCaughtUpFollower(client);
     const beforeMs = Date.now();
     await client.append({ partition: PARTITION }, [new TextEncoder().encode('missed by the follower')]);
     await sleep(150);
@@ -69,11 +75,7 @@ describe('follower lag on the leader', () => {
     // The leader drops append-time samples the followers are past as it appends, not only when lag
     // is read: it must keep the one a down follower's lag is measured from.
     const client = cluster.client();
-    await client.append({ partition: PARTITION }, [new TextEncoder().encode('warm-up')]);
-    const leader = cluster.leaderOf(PARTITION);
-    const follower = cluster.replicasOf(PARTITION).find((n) => n !== leader)!;
-    await until(() => lagOf(follower)?.lagRecords === 0, 'the follower to catch up');
-    cluster.crash(follower);
+    const { leader, follower } = await crashCaughtUpFollower(client);
     const firstMissedMs = Date.now();
     for (let i = 0; i < 30; i++) {
       await client.append({ partition: PARTITION }, [new TextEncoder().encode(`missed ${i}`)]);
