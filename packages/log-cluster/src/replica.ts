@@ -360,26 +360,23 @@ export class Replica {
     const now = this.now();
     const endOffset = this.raft.lastOffsetEnd();
     const result: FollowerLag[] = [];
-    let minMatch = status.lastIndex;
     for (const [replica, progress] of status.progress) {
       if (replica === status.id) continue;
       const ackMs = this.lastAckMs.get(replica);
       if (ackMs === undefined) {
         result.push({ replica, lagRecords: null, lagSeconds: null, inSync: false });
-        minMatch = Math.min(minMatch, progress.match);
         continue;
       }
       // match can trail our log start (a follower being caught up): it then holds nothing past it.
       const matchOffsetEnd = this.log.offsetEnd(Math.min(progress.match, this.log.lastIndex()));
       const lagRecords = Math.max(0, endOffset - matchOffsetEnd);
       const lagMs = progress.match >= status.lastIndex ? 0 : Math.max(0, now - this.appendTimes.appendedMs(progress.match + 1));
-      minMatch = Math.min(minMatch, progress.match);
       // recentActive alone flaps (check-quorum clears it every election timeout until the next
       // response); an accepted append within the window counts as heard from too.
       const heard = progress.recentActive || now - ackMs < IN_SYNC_LAG_MS_MAX;
       result.push({ replica, lagRecords, lagSeconds: lagMs / 1000, inSync: heard && lagMs < IN_SYNC_LAG_MS_MAX });
     }
-    this.appendTimes.dropThrough(minMatch);
+    this.appendTimes.dropThrough(this.raft.lowestFollowerMatch());
     return result;
   }
 
