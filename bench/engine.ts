@@ -15,6 +15,7 @@ import hdr from 'hdr-histogram-js';
 import { LogClient } from '../packages/log-cluster/src/client.ts';
 import { realScheduler } from '../packages/log-cluster/src/clock.ts';
 import { EmbeddedCluster } from '../packages/log-cluster/src/cluster.ts';
+import { PLAIN_ENTRY_BYTES } from '../packages/log-cluster/src/storage/entry-table.ts';
 import { DEFAULT_NODE_CONFIG } from '../packages/log-cluster/src/node.ts';
 import { runSeeds } from '../packages/log-cluster/src/sim/run-seeds.ts';
 import { TcpConnector } from '../packages/log-cluster/src/transport/tcp.ts';
@@ -320,10 +321,18 @@ export async function run(args: string[]): Promise<void> {
       return;
     }
     const sweepOnly = values['sweep-only'];
+    /** The embedded nodes' per-entry index after their points (see EntryTable). */
+    let index: { entries: number; bytes: number } | null = null;
     if (!sweepOnly) {
       const cluster = await EmbeddedCluster.start({ dataDir: join(dataDir, 'embedded'), nodeCount: NODES, partitionCount: PARTITIONS });
       await cluster.waitForLeaders();
       points.push(...(await sweep('embedded', cluster.client({ appendTimeoutMs: 30_000 }), seconds, sizes, () => flushCount(cluster), dataDir)));
+      index = { entries: 0, bytes: 0 };
+      for (let id = 1; id <= NODES; id++) {
+        const stats = cluster.node(id)?.journalIndex();
+        index.entries += stats?.entries ?? 0;
+        index.bytes += stats?.bytes ?? 0;
+      }
       await cluster.stop();
 
       if (!values['skip-tcp']) {
@@ -373,13 +382,16 @@ export async function run(args: string[]): Promise<void> {
         console.log(`${mode}, 1 KiB at 50 % load: p99 ${halfLoad.p99Ms.toFixed(2)} ms = ${(halfLoad.p99Ms / disk.fdatasyncP99Ms).toFixed(1)} × the fdatasync p99 (target ≤ 4 ×)${alone}`);
       }
     }
+    if (index !== null && index.entries > 0) {
+      console.log(`embedded, after its points: ${index.entries} entries indexed in ${(index.bytes / 2 ** 20).toFixed(1)} MiB over ${NODES} nodes = ${(index.bytes / index.entries).toFixed(1)} bytes an entry (all but each table's newest chunk sealed; plain columns take ${PLAIN_ENTRY_BYTES})`);
+    }
     if (identifiers !== null) console.log(identifiersReport(identifiers));
     // --sweep-only runs no seeds: a "0 seeds/min" line would read as a failure.
     if (!sweepOnly) console.log(`simulator: ${sim.seedsRun} seeds in ${(sim.elapsedMs / 1000).toFixed(1)} s = ${seedsPerMinute.toFixed(0)} seeds/min on all cores, ${sim.failures.length} failing (target ≥ 1,000/min)`);
     const resultsDir = join(root, 'bench', 'results');
     mkdirSync(resultsDir, { recursive: true });
     const file = join(resultsDir, `engine-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-    writeFileSync(file, JSON.stringify({ machine: machineLine(dataDir), seconds, disk, preallocation, points, sweep: sweepRows, simulator: { seeds: sim.seedsRun, seedsPerMinute, failures: sim.failures.length }, identifiers }, null, 2));
+    writeFileSync(file, JSON.stringify({ machine: machineLine(dataDir), seconds, disk, preallocation, points, sweep: sweepRows, index, simulator: { seeds: sim.seedsRun, seedsPerMinute, failures: sim.failures.length }, identifiers }, null, 2));
     console.log(`results: ${file}`);
   } finally {
     cleanup();

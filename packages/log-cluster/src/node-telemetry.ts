@@ -89,5 +89,6 @@ export function refreshNodeGauges(telemetry: NodeTelemetry, node: LogNode): void
   }
   telemetry.setUnderReplicatedPartitions(underReplicated);
   telemetry.setDiskUsedBytes(node.diskUsedBytes());
+  telemetry.setJournalIndexBytes(node.journalIndex().bytes);
   telemetry.setDiskFree(node.diskFreeBytes(), node.diskFull);
 }

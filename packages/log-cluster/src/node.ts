@@ -221,6 +221,11 @@ export class LogNode {
     return this.journal.usedBytes();
   }
 
+  /** The journal's per-entry index (see EntryTable): entries and bytes of memory. */
+  journalIndex(): { entries: number; bytes: number } {
+    return this.journal.indexStats();
+  }
+
   /** Whether a flush waits for disk space (the node keeps serving; nothing new becomes durable here). */
   get diskFull(): boolean {
     return this.journal.isBlocked();

@@ -27,6 +27,7 @@ const EXPECTED_TYPES: Record<string, 'counter' | 'gauge' | 'histogram'> = {
   logscope_disk_used_bytes: 'gauge',
   logscope_disk_free_bytes: 'gauge',
   logscope_disk_full: 'gauge',
+  logscope_journal_index_bytes: 'gauge',
   logscope_partition_leader_changes_total: 'counter',
 };
 
@@ -49,6 +50,7 @@ function populated(): NodeTelemetry {
   t.setReplicaState(0, 3, { lagRecords: 250, lagSeconds: 1.5, inSync: false });
   t.setUnderReplicatedPartitions(1);
   t.setDiskUsedBytes(4096);
+  t.setJournalIndexBytes(212_992);
   return t;
 }
 

@@ -58,6 +58,7 @@ export const METRIC_NAMES = {
   diskUsedBytes: 'logscope_disk_used_bytes',
   diskFreeBytes: 'logscope_disk_free_bytes',
   diskFull: 'logscope_disk_full',
+  journalIndexBytes: 'logscope_journal_index_bytes',
   partitionLeaderChanges: 'logscope_partition_leader_changes_total',
 } as const;
 
@@ -132,6 +133,7 @@ export class NodeTelemetry {
   private readonly replicaInSync: Gauge<ReplicaLabels>;
   private readonly underReplicated: Gauge;
   private readonly diskUsedBytes: Gauge;
+  private readonly journalIndexBytes: Gauge;
   private readonly diskFreeBytes: Gauge;
   private readonly diskFull: Gauge;
   private readonly partitionLeaderChanges: Counter<PartitionLabel>;
@@ -190,6 +192,7 @@ export class NodeTelemetry {
     this.replicaInSync = gauge(n.replicaInSync, '1 when the replica is in sync (leader only).', pr);
     this.underReplicated = gauge(n.underReplicatedPartitions, 'Partitions led here with fewer in-sync replicas than replicas.');
     this.diskUsedBytes = gauge(n.diskUsedBytes, 'Bytes used by this node\'s log directory.');
+    this.journalIndexBytes = gauge(n.journalIndexBytes, 'Bytes of memory in this node\'s per-entry index of its logs (grows with entries kept, not bytes).');
     this.diskFreeBytes = gauge(n.diskFreeBytes, 'Bytes still free for this node\'s log directory.');
     this.diskFull = gauge(n.diskFull, '1 while a flush waits for disk space (nothing new becomes durable on this node), else 0.');
     this.partitionLeaderChanges = counter(n.partitionLeaderChanges, 'Leader changes this node observed.', p);
@@ -337,6 +340,10 @@ export class NodeTelemetry {
 
   setDiskUsedBytes(bytes: number): void {
     this.diskUsedBytes.set(bytes);
+  }
+
+  setJournalIndexBytes(bytes: number): void {
+    this.journalIndexBytes.set(bytes);
   }
 
   setDiskFree(freeBytes: number, full: boolean): void {

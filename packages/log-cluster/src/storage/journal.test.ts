@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Entry } from '../raft/types.ts';
 import { FileDisk } from './file-disk.ts';
+import { CHUNK_ENTRIES_DEFAULT } from './entry-table.ts';
 import { IDENTIFIER_BYTES } from './identifiers.ts';
 import { Journal, type JournalOptions } from './journal.ts';
 import { MemDisk } from './mem-disk.ts';
@@ -324,6 +325,37 @@ describe('journal on real files', () => {
       await flush(journal);
     }
     expect(journal.log(1).entries(1, 21, 1 << 20)).toEqual(entries(1, 20, 1, 0, 100));
+    journal.close();
+  });
+
+  it('shrinks the index of entries past the cache and still reads them whole, after a conflict truncates into them and after reopen', async () => {
+    const options = { ...OPTIONS, cacheBytes: 64 << 10, segmentBytes: 256 << 10 };
+    let { journal } = Journal.open(new FileDisk(directory), options);
+    const n = 10_000;
+    for (let from = 1; from <= n; from += 500) {
+      journal.appendEntries(1, entries(from, from + 499, 1, (from - 1) * 2, 100));
+      await flush(journal);
+    }
+    // Every chunk but the last sealed (at most 13 bytes an entry), the last plain (52).
+    const chunk = CHUNK_ENTRIES_DEFAULT;
+    const bound = (entries: number): number => (Math.ceil(entries / chunk) - 1) * chunk * 13 + chunk * 52;
+    expect(Math.ceil(n / chunk)).toBeGreaterThan(2);
+    expect(journal.indexStats()).toEqual({ entries: n, bytes: expect.any(Number) });
+    expect(journal.indexStats().bytes).toBeLessThanOrEqual(bound(n));
+    expect(journal.log(1).entries(1, n + 1, 1 << 30)).toEqual(entries(1, n, 1, 0, 100));
+    expect(journal.log(1).indexForOffset(2 * 4321 + 1)).toBe(4322);
+
+    // A new leader's entries replace 3 000… (inside a sealed chunk).
+    journal.appendEntries(1, entries(3000, 3010, 2, 2 * 2999, 100));
+    await flush(journal);
+    const expected = [...entries(1, 2999, 1, 0, 100), ...entries(3000, 3010, 2, 2 * 2999, 100)];
+    expect(journal.log(1).lastIndex()).toBe(3010);
+    expect(journal.log(1).entries(1, 3011, 1 << 30)).toEqual(expected);
+    journal.close();
+
+    ({ journal } = Journal.open(new FileDisk(directory), options));
+    expect(journal.indexStats().bytes).toBeLessThanOrEqual(bound(3010));
+    expect(journal.log(1).entries(1, 3011, 1 << 30)).toEqual(expected);
     journal.close();
   });
 

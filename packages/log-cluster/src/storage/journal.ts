@@ -211,6 +211,8 @@ export class Journal {
   static open(disk: Disk, options: JournalOptions): { journal: Journal; report: RecoveryReport } {
     const journal = new Journal(disk, options);
     const report = journal.recover();
+    // Recovered entries are written and uncached: all but each table's last chunk seal at once.
+    for (const log of journal.logs.values()) log.table.seal(journal.cache.liveFrom);
     return { journal, report };
   }
 
@@ -365,6 +367,17 @@ export class Journal {
     }
     this.flush(() => {});
     return deletedBytes;
+  }
+
+  /** The logs' entry tables, the index that grows with every entry kept: entries and bytes of memory. */
+  indexStats(): { entries: number; bytes: number } {
+    let entries = 0;
+    let bytes = 0;
+    for (const log of this.logs.values()) {
+      entries += log.table.length;
+      bytes += log.table.memoryBytes;
+    }
+    return { entries, bytes };
   }
 
   usedBytes(): number {
@@ -608,6 +621,8 @@ export class Journal {
       log.data.delete(index);
       this.cacheAdd(log, index, data);
     }
+    // Entries past the cache's reach shrink to their sealed form (see EntryTable).
+    for (const log of batch.located) log.table.seal(this.cache.liveFrom);
     for (const state of obsoleteStateFiles) {
       this.closeAndRemove(state.name);
       this.closeAndRemove(state.copy.name);
@@ -625,7 +640,7 @@ export class Journal {
   /** Copies a written entry's data into the cache (the caller's buffer then dies young). */
   private cacheAdd(log: PartitionLog, index: number, data: Uint8Array): void {
     const i = index - log.start.index - 1;
-    if (i < 0 || i >= log.table.length || log.table.segment(i) <= 0) return;
+    if (i < 0 || i >= log.table.length || log.table.segment(i) <= 0 || !log.table.cacheable(i)) return;
     const slab = this.cache.store(data);
     if (slab >= 0) log.table.setCached(i, slab, this.cache.lastOffset);
   }

@@ -49,6 +49,11 @@ export class SlabCache {
     }
   }
 
+  /** The oldest slab still held: items stored in an older one are gone. */
+  get liveFrom(): number {
+    return this.firstSeq;
+  }
+
   /** Bytes held in slabs (at most the capacity). */
   get bytes(): number {
     return this.heldBytes;
