@@ -13,6 +13,7 @@ import { EmbeddedCluster } from '../../packages/log-cluster/src/cluster.ts';
 import { LogClient } from '../../packages/log-cluster/src/client.ts';
 import { realScheduler } from '../../packages/log-cluster/src/clock.ts';
 import { TcpConnector, type PeerAddress } from '../../packages/log-cluster/src/transport/tcp.ts';
+import { nodeEntryArgs } from '../../apps/server/src/cluster/node-entry.ts';
 import { nodeProcessEnv, nodeProcessV8Flags } from '../../apps/server/src/cluster/node-v8-flags.ts';
 import { freePorts, makeTempDir, removeTempDir, sleep, spawnManaged, stopManaged, waitForLine, type Managed } from './procs.ts';
 import type { Target } from './workload.ts';
@@ -193,7 +194,7 @@ export async function startLogscopeTcp(): Promise<RunningSystem> {
     for (let i = 0; i < 3; i++) {
       procs.push(spawnManaged(`logscope node ${i + 1}`, process.execPath, [
         ...nodeProcessV8Flags(3),
-        '--import', 'tsx', 'apps/server/src/cli.ts', 'node', '--id', String(i + 1), '--peers', peersArg,
+        ...nodeEntryArgs(), '--id', String(i + 1), '--peers', peersArg,
         '--data-dir', join(dir, `node-${i + 1}`), '--partitions', String(PARTITIONS),
       ], REPO_ROOT, nodeProcessEnv()));
     }

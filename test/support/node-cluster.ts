@@ -3,6 +3,7 @@ import net from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PeerAddress } from '../../packages/log-cluster/src/transport/tcp.ts';
+import { nodeEntryArgs } from '../../apps/server/src/cluster/node-entry.ts';
 import { nodeProcessEnv, nodeProcessV8Flags } from '../../apps/server/src/cluster/node-v8-flags.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -57,7 +58,7 @@ export class NodeProcessCluster {
   startNode(id: number): Promise<ChildProcess> {
     const child = spawn(
       process.execPath,
-      [...nodeProcessV8Flags(this.peers.size), '--import', 'tsx', join(root, 'apps/server/src/cli.ts'), 'node', '--id', String(id), '--peers', this.peersArg, '--data-dir', join(this.dataDir, `node-${id}`), '--partitions', String(this.partitionCount)],
+      [...nodeProcessV8Flags(this.peers.size), ...nodeEntryArgs(), '--id', String(id), '--peers', this.peersArg, '--data-dir', join(this.dataDir, `node-${id}`), '--partitions', String(this.partitionCount)],
       // A node's flushes (segment, hard-state file, directory, background preallocation) run in the libuv pool.
       { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: nodeProcessEnv() },
     );

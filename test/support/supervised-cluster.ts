@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { readClusterState, type ClusterState } from '../../apps/server/src/cluster/state.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-/** Node processes start slowly on a busy 2-core machine (tsx compiles on start). */
+/** The CLI compiles its modules on start (tsx), slowly on a busy 2-core machine. */
 const CLUSTER_READY_TIMEOUT_MS = 90_000;
 
 /** Runs the real CLI (`npx tsx apps/server/src/cli.ts …`) and collects its output. */

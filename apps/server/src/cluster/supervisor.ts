@@ -16,13 +16,12 @@ import { FileDisk } from '../../../../packages/log-cluster/src/storage/file-disk
 import { secretMatches } from '../../../../packages/log-cluster/src/admin.ts';
 import { loadTls, type TlsFiles } from '../../../../packages/log-cluster/src/transport/tls.ts';
 import { readClusterSecret } from '../node-command.ts';
+import { nodeEntryArgs } from './node-entry.ts';
 import { nodeProcessEnv, nodeProcessV8Flags } from './node-v8-flags.ts';
 import { writeClusterState, type ClusterState } from './state.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
-/** `logscope node` without the console's modules: a restart waits on the engine's only. */
-const NODE_ENTRY = join(root, 'apps/server/src/node-main.ts');
-/** A node that has not printed its ready line by then failed to start (tsx compiles on start: slow on a busy machine). */
+/** A node that has not printed its ready line by then failed to start (generous: a busy machine). */
 const NODE_READY_TIMEOUT_MS = 120_000;
 /** A stopping node gets this long after SIGTERM before SIGKILL. */
 const NODE_STOP_TIMEOUT_MS = 10_000;
@@ -188,7 +187,7 @@ export class Supervisor {
     const o = this.options;
     const args = [
       ...nodeProcessV8Flags(this.slots.size),
-      '--import', 'tsx', NODE_ENTRY, '--id', String(id), '--peers', this.peersArg, '--data-dir', slot.dataDir,
+      ...nodeEntryArgs(), '--id', String(id), '--peers', this.peersArg, '--data-dir', slot.dataDir,
       '--partitions', String(o.partitionCount), '--replication-factor', String(o.replicationFactor),
       '--host', o.host, '--metrics-host', o.host, '--metrics-port', String(slot.metricsPort),
       '--cluster-secret-file', this.secretFile,
