@@ -11,6 +11,8 @@ export class CommittedBatches {
   private readonly columns: Float64Array;
   private head = 0;
   private count = 0;
+  /** When the newest batch was applied here (the replica's clock): what producer expiry goes by. */
+  lastCommittedMs = 0;
 
   constructor(readonly capacity: number) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`CommittedBatches capacity must be a positive integer (got ${capacity})`);

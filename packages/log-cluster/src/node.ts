@@ -4,7 +4,7 @@ import { invariant } from './invariant.ts';
 import { placement, type PlacementMap } from './placement.ts';
 import type { ClientRequest, ClientResponse, PartitionMessage, Transport } from './protocol.ts';
 import type { Message, NodeId, Ready } from './raft/types.ts';
-import { Replica, type ReadMode, type WriteTiming } from './replica.ts';
+import { PRODUCER_EXPIRY_MS, Replica, type ReadMode, type WriteTiming } from './replica.ts';
 import { Journal, type JournalOptions } from './storage/journal.ts';
 import type { Disk, RecoveryReport } from './storage/types.ts';
 
@@ -25,6 +25,8 @@ export interface NodeConfig {
   readonly readMode?: ReadMode;
   /** Idle partitions stop ticking and heartbeating (RaftOptions.quiesce); node pairs then exchange one liveness heartbeat. */
   readonly quiesce: boolean;
+  /** A producer with no batch committed on a partition for this long is forgotten there (ReplicaContext.producerExpiryMs). */
+  readonly producerExpiryMs: number;
 }
 
 export const DEFAULT_NODE_CONFIG: Omit<NodeConfig, 'id' | 'nodeIds' | 'partitionCount'> = {
@@ -38,6 +40,7 @@ export const DEFAULT_NODE_CONFIG: Omit<NodeConfig, 'id' | 'nodeIds' | 'partition
   journal: { segmentBytes: 64 << 20, retentionBytes: 4 * 2 ** 30, retentionMs: 24 * 3600_000, cacheBytes: 64 << 20 },
   retentionIntervalMs: 10_000,
   quiesce: true,
+  producerExpiryMs: PRODUCER_EXPIRY_MS,
 };
 
 /**
@@ -184,6 +187,7 @@ export class LogNode {
           now: () => deps.scheduler.now(),
           abstainFromVoting: this.abstaining,
           readMode: config.readMode ?? 'linearizable',
+          producerExpiryMs: config.producerExpiryMs,
           raft: {
             electionTicks: config.electionTicks,
             heartbeatTicks: config.heartbeatTicks,

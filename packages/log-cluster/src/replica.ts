@@ -20,6 +20,18 @@ export const IN_SYNC_LAG_MS_MAX = 10_000;
 export const APPEND_TIME_RESOLUTION_MS = 10;
 /** Bound on the append-time samples (≥ 10 min at full resolution); the oldest are dropped past it. */
 export const APPEND_TIMES_MAX = 65_536;
+/**
+ * A producer with no batch committed on a partition for this long is forgotten there, as Kafka
+ * expires producer ids: each client instance is a new producer, so a runbook or CLI that makes
+ * one per append grew this state without end (~200 bytes a producer, on every replica). A client
+ * retries a batch only until its append deadline (seconds), far inside this; a producer that comes
+ * back after it continues with its next sequence as a new one.
+ */
+export const PRODUCER_EXPIRY_MS = 3_600_000;
+/** The expiry sweep runs at most this often (or every quarter of the expiry, if shorter)… */
+const PRODUCER_SWEEP_INTERVAL_MS = 60_000;
+/** …and looks at this many producers per commit, so that a partition with many never stalls on it. */
+const PRODUCER_SWEEP_SLICE = 256;
 
 /** One follower's lag as its leader sees it; null = unknown (this leader has not learned its position yet). */
 export interface FollowerLag {
@@ -86,6 +98,8 @@ export interface ReplicaContext {
    * show that its stale-read rule catches that read path.
    */
   readonly readMode?: ReadMode;
+  /** See PRODUCER_EXPIRY_MS (the default). */
+  readonly producerExpiryMs?: number;
 }
 
 export type ReadMode = 'linearizable' | 'unsafe-local';
@@ -106,6 +120,10 @@ export class Replica {
   /** Each producer's newest committed batches (PRODUCER_IN_FLIGHT_MAX of them). */
   private readonly committedProducers = new Map<number, CommittedBatches>();
   private pendingProducers = new Map<number, PendingProducer>();
+  private readonly producerExpiryMs: number;
+  /** Where the expiry sweep stands in committedProducers (null between sweeps), and when the next starts. */
+  private producerSweep: MapIterator<[number, CommittedBatches]> | null = null;
+  private nextProducerSweepMs = 0;
   private commitIndex = 0;
   /** Record offset below which everything is committed. */
   private highWatermark = 0;
@@ -132,6 +150,8 @@ export class Replica {
     this.log = context.log;
     this.now = context.now;
     this.readMode = context.readMode ?? 'linearizable';
+    this.producerExpiryMs = context.producerExpiryMs ?? PRODUCER_EXPIRY_MS;
+    invariant(this.producerExpiryMs > 0, () => `producer expiry ${this.producerExpiryMs} ms must be positive`);
     // The persisted commit index is not trusted at start: segments and the hard-state file are
     // synced separately, so after a crash (or a cut corrupted segment) the log may hold entries that
     // were overwritten before that commit was written. Commit is relearned from the leader (Raft
@@ -463,7 +483,7 @@ export class Replica {
       this.highWatermark = entry.offset + entry.count;
       const header = decodeHeader(entry.data);
       if (header !== null) {
-        this.noteCommittedBatch(header.producerId, header.sequence, entry.offset, entry.count);
+        this.noteCommittedBatch(header.producerId, header.sequence, entry.offset, entry.count, now);
         const pending = this.pendingProducers.get(header.producerId);
         if (pending?.get(header.sequence)?.index === entry.index) pending.delete(header.sequence);
       }
@@ -479,12 +499,45 @@ export class Replica {
         }
       }
     }
+    this.sweepProducers(now);
   }
 
-  private noteCommittedBatch(producerId: number, sequence: number, offset: number, count: number): void {
+  private noteCommittedBatch(producerId: number, sequence: number, offset: number, count: number, now: number): void {
     let committed = this.committedProducers.get(producerId);
     if (committed === undefined) this.committedProducers.set(producerId, (committed = new CommittedBatches(PRODUCER_IN_FLIGHT_MAX)));
     committed.add(sequence, offset, count);
+    committed.lastCommittedMs = now;
+  }
+
+  /** Producers this replica remembers (committed batches, or batches in flight while it leads). */
+  producerCount(): number {
+    let count = this.committedProducers.size;
+    for (const producerId of this.pendingProducers.keys()) if (!this.committedProducers.has(producerId)) count++;
+    return count;
+  }
+
+  /**
+   * Forgets producers idle past the expiry, a slice per call (see PRODUCER_EXPIRY_MS). Runs where
+   * producers are added, on applying commits: a partition that commits nothing adds none.
+   */
+  private sweepProducers(now: number): void {
+    if (this.producerSweep === null && now < this.nextProducerSweepMs) return;
+    this.producerSweep ??= this.committedProducers.entries();
+    for (let k = 0; k < PRODUCER_SWEEP_SLICE; k++) {
+      const next = this.producerSweep.next();
+      if (next.done === true) {
+        this.producerSweep = null;
+        this.nextProducerSweepMs = now + Math.min(PRODUCER_SWEEP_INTERVAL_MS, this.producerExpiryMs / 4);
+        return;
+      }
+      const [producerId, committed] = next.value;
+      if (now - committed.lastCommittedMs < this.producerExpiryMs) continue;
+      // A batch of it still waits for commit here (this replica leads): not idle.
+      if ((this.pendingProducers.get(producerId)?.size ?? 0) > 0) continue;
+      // Deleting the entry just visited leaves the iterator valid (Map iteration is live).
+      this.committedProducers.delete(producerId);
+      this.pendingProducers.delete(producerId);
+    }
   }
 
   private readEntries(lo: number, hi: number): Entry[] {
