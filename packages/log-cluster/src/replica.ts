@@ -23,7 +23,7 @@ export const APPEND_TIMES_MAX = 65_536;
 /**
  * A producer with no batch committed on a partition for this long is forgotten there, as Kafka
  * expires producer ids: each client instance is a new producer, so a runbook or CLI that makes
- * one per append grew this state without end (~200 bytes a producer, on every replica). A client
+ * one per append grew this state without end (~500 bytes a producer, on every replica). A client
  * retries a batch only until its append deadline (seconds), far inside this; a producer that comes
  * back after it continues with its next sequence as a new one.
  */
