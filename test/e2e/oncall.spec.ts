@@ -143,6 +143,8 @@ test('the per-node latency view names the node whose fsync was slowed', async ({
     await expect(page.getByTestId('worst-node')).toContainText(`Worst: node ${slow}`, { timeout: 45_000 });
     await expect(page.getByTestId('node-row').first()).toContainText(`node ${slow}`);
     await expect(page.getByTestId('node-row').first()).toContainText('fsync slowed 40 ms');
+    // Each node reports the memory of its log index (entries written since start: at least bytes).
+    await expect(page.getByTestId('index-memory').first()).toHaveText(/^\d+(\.\d)? (B|KiB|MiB|GiB)$/);
     await shot(page, 'latency-per-node');
   } finally {
     await mutate(page.request, 'faults.heal', { id: injected.data!.fault.id });

@@ -87,6 +87,7 @@ function NodeTable({ data, metric, onPickNode }: { data: NonNullable<ReturnType<
             <th scope="col">fsync p99</th>
             <th scope="col">replication RTT p99</th>
             <th scope="col">disk used</th>
+            <th scope="col" title="Memory of the node's per-entry index of its logs: it grows with the entries kept, not their bytes">log index memory</th>
             <th scope="col">worst lag</th>
           </tr>
         </thead>
@@ -103,6 +104,7 @@ function NodeTable({ data, metric, onPickNode }: { data: NonNullable<ReturnType<
               <td className={metric === 'fsync' ? 'sorted' : ''}>{formatMs(r.fsyncP99Ms)}</td>
               <td className={metric === 'replication-rtt' ? 'sorted' : ''}>{formatMs(r.rttP99Ms)}</td>
               <td>{formatBytes(r.diskUsedBytes)}</td>
+              <td data-testid="index-memory">{formatBytes(r.indexBytes)}</td>
               <td>{r.maxLagSeconds === null ? 'unknown' : `${r.maxLagSeconds.toFixed(3)} s`}</td>
             </tr>
           ))}

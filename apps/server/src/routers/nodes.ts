@@ -42,6 +42,8 @@ export const nodesRouter = router({
         fsyncP99Ms: p99(node, 'fsync'),
         rttP99Ms: p99(node, 'replication_rtt'),
         diskUsedBytes: snap?.snapshot.diskUsedBytes ?? null,
+        /** Memory of its per-entry log index: what grows with the entries it keeps (null: not reported). */
+        indexBytes: snap !== undefined && snap.snapshot.journalIndexBytes >= 0 ? snap.snapshot.journalIndexBytes : null,
         /** Worst lag of this node's follower replicas; null when unknown (no leader has heard from it). */
         maxLagSeconds: known.length === 0 ? (lags.length > 0 ? null : 0) : Math.max(...known),
         fsyncDelayMs: h?.fsyncDelayMs ?? 0,

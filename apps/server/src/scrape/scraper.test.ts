@@ -33,6 +33,7 @@ describe('Scraper over real HTTP targets', () => {
     for (let i = 1; i <= 100; i++) telemetry.recordAppendLatency(i / 1000, 3);
     telemetry.setPartitionState(3, { leaderId: 7, isLeader: true, term: 5, commitIndex: 40, highWatermark: 33, logEndOffset: 33 });
     telemetry.setReplicaState(3, 8, { lagRecords: 12, lagSeconds: 0.5, inSync: false });
+    telemetry.setJournalIndexBytes(212_992);
     telemetry.rotate(Date.now());
     good = await serveTelemetry(telemetry, { port: 0 });
     // Accepts and never answers.
@@ -81,6 +82,7 @@ describe('Scraper over real HTTP targets', () => {
     const snap = scraper.snapshots().find((s) => s.nodeId === 7);
     expect(snap?.snapshot.partitions.get(3)).toMatchObject({ leaderId: 7, isLeader: true, term: 5, commitIndex: 40, highWatermark: 33 });
     expect(snap?.snapshot.replicas.get(3)?.get(8)).toEqual({ lagRecords: 12, lagSeconds: 0.5, inSync: false });
+    expect(snap?.snapshot.journalIndexBytes).toBe(212_992);
     expect(stores.series.latest('lag_records:3:8')).toBe(12);
     const merged = stores.histograms.merge({ metric: 'append', partition: 3 }, 0, Date.now() + 1);
     expect(merged.histogram.totalCount).toBe(100);

@@ -26,6 +26,8 @@ export interface NodeSnapshot {
   /** -1 when the node does not report it. */
   diskFreeBytes: number;
   diskFull: boolean;
+  /** Memory of the node's per-entry log index (logscope_journal_index_bytes); -1 when the node does not report it. */
+  journalIndexBytes: number;
   partitions: Map<number, PartitionGauges>;
   /** Leader only: partition → replica → lag. */
   replicas: Map<number, Map<number, ReplicaGauges>>;
@@ -48,6 +50,7 @@ export function toSnapshot(samples: readonly ParsedSample[]): NodeSnapshot {
     diskUsedBytes: 0,
     diskFreeBytes: -1,
     diskFull: false,
+    journalIndexBytes: -1,
     partitions: new Map(),
     replicas: new Map(),
   };
@@ -75,6 +78,7 @@ export function toSnapshot(samples: readonly ParsedSample[]): NodeSnapshot {
       case n.diskUsedBytes: snap.diskUsedBytes = s.value; break;
       case n.diskFreeBytes: snap.diskFreeBytes = s.value; break;
       case n.diskFull: snap.diskFull = s.value === 1; break;
+      case n.journalIndexBytes: snap.journalIndexBytes = s.value; break;
       case n.partitionLeader:
       case n.partitionIsLeader:
       case n.raftTerm:
