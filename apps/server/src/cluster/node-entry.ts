@@ -18,7 +18,7 @@ const NODE_MAIN = join(root, 'apps/server/src/node-main.ts');
  */
 export const NODE_BUNDLE_DIR = join(root, 'node_modules', '.cache', 'logscope');
 
-/** Bundles of other sources older than this are removed when a new one is written. */
+/** Bundles of other sources not written for this long are removed whenever one is built. */
 const STALE_BUNDLE_MS = 24 * 3600_000;
 
 let bundle: string | null = null;
