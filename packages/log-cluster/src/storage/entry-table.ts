@@ -251,7 +251,10 @@ export class EntryTable {
   private size = 0;
   private readonly shift: number;
   private readonly mask: number;
-  /** Chunks before this one are sealed, or were found not ready while the cache reached below `sealRetryCacheFrom`. */
+  /**
+   * Chunks before this one are sealed, or cannot be ('never'); this one is tried again once the
+   * cache's oldest live slab reaches `sealRetryCacheFrom` (it held an entry cached at or after it).
+   */
   private sealFrom = 0;
   private sealRetryCacheFrom = 0;
 
