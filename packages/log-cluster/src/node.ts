@@ -18,6 +18,8 @@ export interface NodeConfig {
   readonly heartbeatTicks: number;
   readonly maxBytesPerMessage: number;
   readonly maxInflightMessages: number;
+  /** Entry bytes in flight to one follower of a partition (RaftConfig.maxInflightBytes). */
+  readonly maxInflightBytes: number;
   readonly journal: Omit<JournalOptions, 'now'>;
   /** How often retention looks for whole segments to delete. */
   readonly retentionIntervalMs: number;
@@ -37,6 +39,9 @@ export const DEFAULT_NODE_CONFIG: Omit<NodeConfig, 'id' | 'nodeIds' | 'partition
   heartbeatTicks: 3,
   maxBytesPerMessage: 1 << 20,
   maxInflightMessages: 64,
+  // Four pages: a follower catching up is sent 4 MiB per round trip (GB/s on loopback), and a leader
+  // reads at most that much per partition in one turn when it comes back.
+  maxInflightBytes: 4 << 20,
   journal: { segmentBytes: 64 << 20, retentionBytes: 4 * 2 ** 30, retentionMs: 24 * 3600_000, cacheBytes: 64 << 20 },
   retentionIntervalMs: 10_000,
   quiesce: true,
@@ -194,6 +199,7 @@ export class LogNode {
             random: deps.random,
             maxBytesPerMessage: config.maxBytesPerMessage,
             maxInflightMessages: config.maxInflightMessages,
+            maxInflightBytes: config.maxInflightBytes,
             preVote: true,
             checkQuorum: true,
             quiesce: config.quiesce,

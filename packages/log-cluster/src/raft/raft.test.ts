@@ -69,6 +69,7 @@ class Net {
       random: () => (this.chaos === null ? node.rand : this.chaos.rng()),
       maxBytesPerMessage: 1024,
       maxInflightMessages: 4,
+      maxInflightBytes: 0,
       preVote: true,
       checkQuorum: true,
       ...this.overrides,
@@ -490,6 +491,53 @@ describe('Raft replication', () => {
     expect(net.log(2)).toEqual(net.log(1));
     expect(leader.status().commit).toBe(11);
   });
+
+  it('reads no further for a follower while its storage defers reads and an append is in flight, and still catches it up', () => {
+    const inFlightTo3 = (deferred: boolean): number => {
+      const net = electedNet(3, { maxBytesPerMessage: 8, maxInflightMessages: 4 });
+      net.tick(1);
+      net.isolate(3);
+      for (let i = 0; i < 12; i++) net.propose(1, 'abcdef');
+      expect(net.raft(1).status().commit).toBe(13);
+      const storage: MemoryRaftStorage & { readDeferred?: (index: number) => boolean } = net.node(1).storage;
+      storage.readDeferred = (index) => deferred && index <= storage.lastIndex();
+      let inFlight = 0;
+      let most = 0;
+      net.filter = (m) => {
+        if (m.from === 1 && m.to === 3 && m.type === 'append' && m.entries.length > 0) most = Math.max(most, ++inFlight);
+        if (m.from === 3 && m.to === 1 && m.type === 'appendResp' && !m.reject && inFlight > 0) inFlight--;
+        return m;
+      };
+      net.heal();
+      net.tick(5);
+      expect(net.log(3)).toEqual(net.log(1));
+      return most;
+    };
+    // One entry per append. Deferred: one at a time, each answer asking for the next (a re-send
+    // after a heartbeat answer may join it); else the pipeline fills to its four messages.
+    expect(inFlightTo3(false)).toBeGreaterThanOrEqual(4);
+    expect(inFlightTo3(true)).toBeLessThanOrEqual(2);
+  });
+
+  it('limits entry bytes in flight per follower, and frees them as acks come', () => {
+    const net = electedNet(3, { maxBytesPerMessage: 10, maxInflightMessages: 8, maxInflightBytes: 12 });
+    net.tick(1);
+    net.isolate(2);
+    net.isolate(3);
+    const leader = net.raft(1);
+    for (let i = 0; i < 10; i++) leader.propose(new Uint8Array(6), 1);
+    const rd = leader.ready();
+    // Two appends of one 6-byte entry each reach the 12-byte limit; eight messages would be allowed.
+    const appendsTo2 = rd.messages.filter((m) => m.to === 2 && m.type === 'append' && m.entries.length > 0);
+    expect(appendsTo2.map((m) => m.entries.length)).toEqual([1, 1]);
+    net.node(1).storage.append(rd.entries);
+    leader.advance(rd);
+    net.heal();
+    net.tick(5);
+    expect(net.log(2)).toEqual(net.log(1));
+    expect(net.log(3)).toEqual(net.log(1));
+    expect(leader.status().commit).toBe(11);
+  });
 });
 
 describe('Raft liveness and leases', () => {
@@ -830,7 +878,7 @@ describe('Raft under chaos', () => {
     it(`keeps one leader per term and agreeing committed logs with loss, duplication, reordering, crashes and retention (seed ${seed})`, () => {
       const rng = seededRandom(seed);
       // Seeds cycle through the pre-vote / check-quorum combinations.
-      const net = new Net(5, { maxBytesPerMessage: 16, maxInflightMessages: 3, preVote: seed % 2 === 0, checkQuorum: seed % 4 < 2 });
+      const net = new Net(5, { maxBytesPerMessage: 16, maxInflightMessages: 3, maxInflightBytes: seed % 3 === 0 ? 20 : 0, preVote: seed % 2 === 0, checkQuorum: seed % 4 < 2 });
       net.chaos = { rng, drop: Number(process.env.RAFT_DROP ?? 0.1), duplicate: Number(process.env.RAFT_DUP ?? 0.05) };
       let proposed = 0;
       for (let step = 0; step < 600; step++) {

@@ -110,6 +110,9 @@ interface PeerProgress {
   pendingSnapshot: number;
   /** Replicate: last index of each append in flight, oldest first. */
   inflights: number[];
+  /** Replicate: entry data bytes of each append in `inflights`, and their sum. */
+  inflightBytes: number[];
+  inflightBytesTotal: number;
   /** An append went to it since the last heartbeat interval: that interval's heartbeat is not needed. */
   appendedSinceHeartbeat: boolean;
   /** Its match when its previous heartbeat answer arrived: no progress since means appends were lost. */
@@ -117,6 +120,17 @@ interface PeerProgress {
 }
 
 type CampaignKind = 'pre' | 'election' | 'transfer';
+
+function clearInflights(pr: PeerProgress): void {
+  pr.inflights = [];
+  pr.inflightBytes = [];
+  pr.inflightBytesTotal = 0;
+}
+
+function freeOldestInflight(pr: PeerProgress): void {
+  pr.inflights.shift();
+  pr.inflightBytesTotal -= pr.inflightBytes.shift() ?? 0;
+}
 
 function entryEnd(e: Entry): number {
   return e.offset + e.count;
@@ -202,6 +216,7 @@ export class Raft {
     invariant(config.heartbeatTicks >= 1, 'heartbeatTicks >= 1');
     invariant(config.electionTicks > config.heartbeatTicks, 'electionTicks must exceed heartbeatTicks');
     invariant(config.maxInflightMessages >= 1, 'maxInflightMessages >= 1');
+    invariant(Number.isInteger(config.maxInflightBytes) && config.maxInflightBytes >= 0, 'maxInflightBytes >= 0');
     invariant(config.maxBytesPerMessage >= 1, 'maxBytesPerMessage >= 1');
 
     this.id = config.id;
@@ -606,6 +621,8 @@ export class Raft {
         probeSent: false,
         pendingSnapshot: 0,
         inflights: [],
+        inflightBytes: [],
+        inflightBytesTotal: 0,
         appendedSinceHeartbeat: false,
         matchAtHeartbeatResp: 0,
       };
@@ -886,7 +903,6 @@ export class Raft {
         // Which prefix still matches is unknown (the cut may have resurrected overwritten entries):
         // probe back from the follower's end.
         pr.match = 0;
-        pr.inflights = [];
         this.becomeProbe(pr);
         pr.next = Math.max(1, Math.min(m.rejectHint + 1, this.lastIndex() + 1));
         this.sendAppend(m.from, true);
@@ -909,7 +925,7 @@ export class Raft {
     } else if (pr.state === 'snapshot' && pr.match >= pr.pendingSnapshot) {
       this.becomeReplicate(pr);
     } else if (pr.state === 'replicate') {
-      while (pr.inflights.length > 0 && (pr.inflights[0] ?? 0) <= m.index) pr.inflights.shift();
+      while (pr.inflights.length > 0 && (pr.inflights[0] ?? 0) <= m.index) freeOldestInflight(pr);
     }
     // No append of its own for a new commit (etcd's bcastAppend): it rides on the next append or
     // heartbeat (every heartbeatTicks), which under load is soon. Followers need it for nothing
@@ -936,7 +952,7 @@ export class Raft {
     // Snapshot messages can be lost; re-probe, which re-sends it if still needed.
     if (pr.state === 'snapshot') this.becomeProbe(pr);
     // Lost appends would otherwise fill the window forever; free one slot per heartbeat round.
-    if (pr.state === 'replicate' && pr.inflights.length >= this.config.maxInflightMessages) pr.inflights.shift();
+    if (pr.state === 'replicate' && this.isPaused(pr)) freeOldestInflight(pr);
     // Behind: re-send what may have been lost. Not while appends are in flight and being answered
     // (match moved since the last heartbeat answer): the re-send was an empty append, and at 256
     // partitions and 2 000 appends/s one followed nearly every heartbeat answer, a fifth of all messages.
@@ -1042,7 +1058,10 @@ export class Raft {
       case 'probe':
         return pr.probeSent;
       case 'replicate':
-        return pr.inflights.length >= this.config.maxInflightMessages;
+        // Bytes as well as messages (etcd's MaxInflightBytes): a follower far behind is sent pages of
+        // up to maxBytesPerMessage, and without this a leader read maxInflightMessages of them from
+        // its segments in one event-loop turn when the follower came back.
+        return pr.inflights.length >= this.config.maxInflightMessages || (this.config.maxInflightBytes > 0 && pr.inflightBytesTotal >= this.config.maxInflightBytes);
       case 'snapshot':
         return true;
     }
@@ -1053,7 +1072,7 @@ export class Raft {
     pr.state = 'probe';
     pr.probeSent = false;
     pr.pendingSnapshot = 0;
-    pr.inflights = [];
+    clearInflights(pr);
   }
 
   private becomeReplicate(pr: PeerProgress): void {
@@ -1061,7 +1080,7 @@ export class Raft {
     pr.next = pr.match + 1;
     pr.probeSent = false;
     pr.pendingSnapshot = 0;
-    pr.inflights = [];
+    clearInflights(pr);
   }
 
   /** Handles a rejected append; false when the rejection is stale. */
@@ -1099,10 +1118,14 @@ export class Raft {
       pr.state = 'snapshot';
       pr.pendingSnapshot = snap.index;
       pr.next = snap.index + 1;
-      pr.inflights = [];
+      clearInflights(pr);
       pr.probeSent = false;
       return true;
     }
+    // A follower far behind is fed from the leader's segments within their read budget: filling
+    // the pipeline stops while an append is in flight, whose answer asks again. Re-sends (answers
+    // to heartbeats, rejections) and new proposals still go: what is in flight may be lost.
+    if (!sendIfEmpty && pr.state === 'replicate' && pr.inflights.length > 0 && pr.next <= last && this.storage.readDeferred?.(pr.next) === true) return false;
     const hi = Math.min(last + 1, pr.next + MAX_ENTRIES_PER_APPEND);
     const entries = pr.next <= last ? this.entriesBetween(pr.next, hi, this.config.maxBytesPerMessage) : [];
     if (entries.length === 0 && !sendIfEmpty) return false;
@@ -1113,7 +1136,11 @@ export class Raft {
       if (lastSent !== undefined) {
         // Optimistic: assume it arrives; a rejection moves us back to probing.
         pr.next = lastSent.index + 1;
+        let bytes = 0;
+        for (const entry of entries) bytes += entry.data.length;
         pr.inflights.push(lastSent.index);
+        pr.inflightBytes.push(bytes);
+        pr.inflightBytesTotal += bytes;
       }
     } else {
       pr.probeSent = true;

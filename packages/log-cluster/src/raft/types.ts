@@ -101,6 +101,11 @@ export interface RaftLogStorage {
   term(index: number): number | undefined;
   /** Entries [lo, hi), at least one when lo < hi, at most maxBytes of data after the first. */
   entries(lo: number, hi: number, maxBytes: number): Entry[];
+  /**
+   * Whether reading entry `index` now would go over the storage's read budget (optional): a leader
+   * with appends in flight to a follower then waits for their answers before it reads more for it.
+   */
+  readDeferred?(index: number): boolean;
   /** The current log start. */
   snapshot(): SnapshotMeta;
 }
@@ -152,6 +157,8 @@ export interface RaftConfig {
   readonly maxBytesPerMessage: number;
   /** Append messages in flight per follower before waiting for acks. */
   readonly maxInflightMessages: number;
+  /** Entry data bytes in flight per follower before waiting for acks; 0 for no limit. One append may take it past the limit. */
+  readonly maxInflightBytes: number;
   readonly preVote: boolean;
   readonly checkQuorum: boolean;
   /**
