@@ -329,7 +329,7 @@ describe('journal on real files', () => {
   });
 
   it('shrinks the index of entries past the cache and still reads them whole, after a conflict truncates into them and after reopen', async () => {
-    const options = { ...OPTIONS, cacheBytes: 64 << 10, segmentBytes: 256 << 10 };
+    const options = { ...OPTIONS, cacheBytes: 64 << 10, segmentBytes: 256 << 10, segmentReadBytesPerSec: Number.POSITIVE_INFINITY };
     let { journal } = Journal.open(new FileDisk(directory), options);
     const n = 10_000;
     for (let from = 1; from <= n; from += 500) {
@@ -371,6 +371,81 @@ describe('journal on real files', () => {
     }
     expect(kept).toEqual(entries(1, 640, 1, 0, 1000));
     expect(journal.log(1).entries(600, 641, 1 << 20)).toEqual(entries(600, 640, 1, 599 * 2, 1000));
+    journal.close();
+  });
+
+  it('reads runs of old entries from a segment at once, partitions interleaved, every byte intact', async () => {
+    let reads = 0;
+    const wrapped = new WeakSet<DiskFile>();
+    const counted = (file: DiskFile): DiskFile => {
+      if (wrapped.has(file)) return file; // openPreallocated may open through open()
+      wrapped.add(file);
+      const read = file.read.bind(file);
+      file.read = (position, length) => {
+        reads++;
+        return read(position, length);
+      };
+      return file;
+    };
+    class CountingDisk extends FileDisk {
+      override open(name: string): DiskFile {
+        return counted(super.open(name));
+      }
+      override openPreallocated(name: string, bytes: number): DiskFile {
+        return counted(super.openPreallocated(name, bytes));
+      }
+    }
+    // Nothing cached: every read below goes to the segments.
+    const { journal } = Journal.open(new CountingDisk(directory), { ...OPTIONS, cacheBytes: 0, segmentReadBytesPerSec: Number.POSITIVE_INFINITY });
+    const flushes = 50;
+    for (let f = 0; f < flushes; f++) {
+      journal.appendEntries(1, entries(f * 8 + 1, f * 8 + 8, 1, f * 16, 100)); // a run of 8 in each flush
+      journal.appendEntries(2, entries(f + 1, f + 1, 1, f * 2, 20_000)); // a gap no read spans
+      await flush(journal);
+    }
+    for (let f = 0; f < flushes; f++) {
+      journal.appendEntries(3, entries(f + 1, f + 1, 1, f * 2, 10)); // 10 bytes…
+      journal.appendEntries(4, entries(f + 1, f + 1, 1, f * 2, 4000)); // …then 4 000 of another partition's
+      await flush(journal);
+    }
+    const read = (partition: number, last: number): Entry[] => {
+      reads = 0;
+      return journal.log(partition).entries(1, last + 1, 1 << 30);
+    };
+    expect(read(1, flushes * 8)).toEqual(entries(1, flushes * 8, 1, 0, 100));
+    // One per flush's run, not one per entry (and one more where the run crosses into the next segment).
+    expect(reads).toBeGreaterThanOrEqual(flushes);
+    expect(reads).toBeLessThanOrEqual(flushes + 2);
+    const sparse = read(3, flushes);
+    expect(sparse).toEqual(entries(1, flushes, 1, 0, 10));
+    // Partition 3's entries are joined across flushes through partition 4's (gaps under 8 KiB)…
+    expect(reads).toBeLessThanOrEqual(2);
+    // …but each is handed out as its own copy, not as a view pinning the span around it.
+    for (const entry of sparse) expect(entry.data.buffer.byteLength).toBe(10);
+    journal.close();
+  });
+
+  it('reads segments within its read budget, at least one entry at a time; entries in memory cost nothing', async () => {
+    let now = 0;
+    // 64 KiB/s: 1 KiB saved up at most.
+    const { journal } = Journal.open(new FileDisk(directory), { ...OPTIONS, now: () => now, cacheBytes: 0, segmentReadBytesPerSec: 64 << 10 });
+    journal.appendEntries(1, entries(1, 100, 1, 0, 100));
+    await flush(journal);
+    const log = journal.log(1);
+    expect(log.readDeferred(1)).toBe(false);
+    expect(log.entries(1, 101, 1 << 20)).toEqual(entries(1, 10, 1, 0, 100)); // 1 000 of 1 024 bytes
+    expect(log.readDeferred(11)).toBe(false);
+    expect(log.entries(11, 101, 1 << 20)).toEqual(entries(11, 11, 1, 20, 100)); // over it: one entry
+    expect(log.readDeferred(12)).toBe(true);
+    expect(log.entries(12, 101, 1 << 20)).toHaveLength(1);
+    now += 1000 / 64; // 1 KiB later: the debt of 176 bytes paid, 848 to read
+    expect(log.readDeferred(13)).toBe(false);
+    expect(log.entries(13, 101, 1 << 20)).toEqual(entries(13, 20, 1, 24, 100));
+    // Pending entries are in memory: neither deferred nor cut short, though the budget is spent.
+    journal.appendEntries(1, entries(101, 130, 1, 200, 100));
+    expect(log.readDeferred(101)).toBe(false);
+    expect(log.entries(101, 131, 1 << 20)).toEqual(entries(101, 130, 1, 200, 100));
+    await flush(journal);
     journal.close();
   });
 
