@@ -5,6 +5,7 @@ import { placement, type PlacementMap } from './placement.ts';
 import type { ClientRequest, ClientResponse, PartitionMessage, Transport } from './protocol.ts';
 import type { Message, NodeId, Ready } from './raft/types.ts';
 import { PRODUCER_EXPIRY_MS, Replica, type ReadMode, type WriteTiming } from './replica.ts';
+import { NodeInflight } from './raft/node-inflight.ts';
 import { Journal, type JournalOptions } from './storage/journal.ts';
 import type { Disk, RecoveryReport } from './storage/types.ts';
 
@@ -20,6 +21,8 @@ export interface NodeConfig {
   readonly maxInflightMessages: number;
   /** Entry bytes in flight to one follower of a partition (RaftConfig.maxInflightBytes). */
   readonly maxInflightBytes: number;
+  /** Entry bytes in flight to one follower node over all the partitions this node leads (NodeInflight). */
+  readonly maxNodeInflightBytes: number;
   readonly journal: Omit<JournalOptions, 'now'>;
   /** How often retention looks for whole segments to delete. */
   readonly retentionIntervalMs: number;
@@ -42,6 +45,9 @@ export const DEFAULT_NODE_CONFIG: Omit<NodeConfig, 'id' | 'nodeIds' | 'partition
   // Four pages: a follower catching up is sent 4 MiB per round trip (GB/s on loopback), and a leader
   // reads at most that much per partition in one turn when it comes back.
   maxInflightBytes: 4 << 20,
+  // A few pages per follower node: a node that comes back holding hundreds of partitions is fed
+  // this much at a time, not hundreds of pipelines at once. Normal load keeps far less in flight.
+  maxNodeInflightBytes: 8 << 20,
   journal: { segmentBytes: 64 << 20, retentionBytes: 4 * 2 ** 30, retentionMs: 24 * 3600_000, cacheBytes: 64 << 20 },
   retentionIntervalMs: 10_000,
   quiesce: true,
@@ -111,6 +117,7 @@ export class LogNode {
   private readonly deps: NodeDeps;
   private readonly journal: Journal;
   private readonly replicas = new Map<number, Replica>();
+  private readonly nodeInflight: NodeInflight;
   /** Every partition's replica set: derived once from the node ids, the same on every node. */
   private readonly placement: PlacementMap;
   private running = true;
@@ -164,6 +171,7 @@ export class LogNode {
     this.incarnation = Math.floor(deps.random() * 2 ** 48) + 1;
     this.config = config;
     this.deps = deps;
+    this.nodeInflight = new NodeInflight(config.maxNodeInflightBytes);
     const { journal, report } = Journal.open(deps.disk, {
       ...config.journal,
       now: () => deps.scheduler.now(),
@@ -200,6 +208,7 @@ export class LogNode {
             maxBytesPerMessage: config.maxBytesPerMessage,
             maxInflightMessages: config.maxInflightMessages,
             maxInflightBytes: config.maxInflightBytes,
+            nodeInflight: this.nodeInflight,
             preVote: true,
             checkQuorum: true,
             quiesce: config.quiesce,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryRaftStorage } from './memory-storage.ts';
+import { NodeInflight } from './node-inflight.ts';
 import { message, QUIESCE_HEARTBEAT, QUIESCE_IDLE_HEARTBEATS, Raft, type RaftOptions } from './raft.ts';
 import { FAULT_ANSWER_CANNOT_TELL, FAULT_ANSWER_DONT_HAVE, FAULT_ANSWER_HAVE, FAULT_ANSWER_HAVE_FAULTY, type Entry, type Message, type NodeId, type RaftConfig, type ReadState } from './types.ts';
 import { seededRandom } from '../sim/random.ts';
@@ -490,6 +491,44 @@ describe('Raft replication', () => {
     net.tick(5);
     expect(net.log(2)).toEqual(net.log(1));
     expect(leader.status().commit).toBe(11);
+  });
+
+  it('shares a node-wide limit of bytes in flight per follower between partitions, and gives every byte back', () => {
+    const shared = new NodeInflight(12);
+    // Two partitions led by node 1, both sharing its limit of 12 bytes in flight to each follower.
+    const nets = [electedNet(3, { maxBytesPerMessage: 10, maxInflightMessages: 8, nodeInflight: shared }), electedNet(3, { maxBytesPerMessage: 10, maxInflightMessages: 8, nodeInflight: shared })];
+    const sentTo2 = nets.map((net) => {
+      net.tick(1);
+      net.isolate(2);
+      net.isolate(3);
+      const leader = net.raft(1);
+      for (let i = 0; i < 10; i++) leader.propose(new Uint8Array(6), 1);
+      const rd = leader.ready();
+      net.node(1).storage.append(rd.entries);
+      leader.advance(rd);
+      return rd.messages.filter((m) => m.to === 2 && m.type === 'append' && m.entries.length > 0).length;
+    });
+    // The first partition fills the share (two appends of 6 bytes); the second, with nothing in
+    // flight, still sends one: none starves.
+    expect(sentTo2).toEqual([2, 1]);
+    expect(shared.inFlight(2)).toBe(18);
+    for (const net of nets) {
+      net.heal();
+      net.tick(5);
+      expect(net.log(2)).toEqual(net.log(1));
+      expect(net.log(3)).toEqual(net.log(1));
+    }
+    expect([shared.inFlight(2), shared.inFlight(3)]).toEqual([0, 0]);
+    // A leader that loses its leadership with appends in flight gives their bytes back.
+    const net = nets[0]!;
+    net.isolate(3);
+    for (let i = 0; i < 3; i++) net.propose(1, 'abcdef');
+    expect(shared.inFlight(3)).toBeGreaterThan(0);
+    net.heal();
+    net.isolate(1); // it steps down on its own (check-quorum)
+    net.tick(3 * ELECTION_TICKS);
+    expect(net.raft(1).status().role).not.toBe('leader');
+    expect(shared.inFlight(3)).toBe(0);
   });
 
   it('reads no further for a follower while its storage defers reads and an append is in flight, and still catches it up', () => {

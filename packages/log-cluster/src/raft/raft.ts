@@ -29,6 +29,8 @@ export const MAX_COMMITTED_ENTRIES_PER_READY = 4096;
 export const MAX_COMMITTED_BYTES_PER_READY = 16 * 1024 * 1024;
 /** Entries per append message, on top of config.maxBytesPerMessage (no-ops weigh 0 bytes). */
 export const MAX_ENTRIES_PER_APPEND = 4096;
+/** Entry data of a probe, or of an append past the node's share of bytes in flight (NodeInflight). */
+export const SMALL_PAGE_BYTES = 64 * 1024;
 /** Outgoing messages queued between Readys; more means the caller stopped draining Readys (a bug). */
 export const MAX_PENDING_MESSAGES = 1 << 16;
 /** One proposal's data; the node rejects larger batches before they get here (TooLarge). */
@@ -100,6 +102,7 @@ export function message(m: MessageFields & { from: NodeId; term: number }): Mess
 
 /** The leader's view of one replica (etcd's tracker.Progress). */
 interface PeerProgress {
+  readonly id: NodeId;
   match: number;
   next: number;
   state: 'probe' | 'replicate' | 'snapshot';
@@ -120,17 +123,6 @@ interface PeerProgress {
 }
 
 type CampaignKind = 'pre' | 'election' | 'transfer';
-
-function clearInflights(pr: PeerProgress): void {
-  pr.inflights = [];
-  pr.inflightBytes = [];
-  pr.inflightBytesTotal = 0;
-}
-
-function freeOldestInflight(pr: PeerProgress): void {
-  pr.inflights.shift();
-  pr.inflightBytesTotal -= pr.inflightBytes.shift() ?? 0;
-}
 
 function entryEnd(e: Entry): number {
   return e.offset + e.count;
@@ -580,8 +572,24 @@ export class Raft {
     this.randomizedElectionTicks = this.config.electionTicks + Math.floor(r * this.config.electionTicks);
     this.transferee = NONE;
     this.votes.clear();
+    // What was in flight counts no more toward the node's share (the answers may still come; they are stale).
+    for (const pr of this.progressList) this.clearInflights(pr);
     this.progress.clear();
     this.progressList = [];
+  }
+
+  private clearInflights(pr: PeerProgress): void {
+    this.config.nodeInflight?.remove(pr.id, pr.inflightBytesTotal);
+    pr.inflights = [];
+    pr.inflightBytes = [];
+    pr.inflightBytesTotal = 0;
+  }
+
+  private freeOldestInflight(pr: PeerProgress): void {
+    pr.inflights.shift();
+    const bytes = pr.inflightBytes.shift() ?? 0;
+    pr.inflightBytesTotal -= bytes;
+    this.config.nodeInflight?.remove(pr.id, bytes);
   }
 
   private becomeFollower(term: number, lead: NodeId): void {
@@ -614,6 +622,7 @@ export class Raft {
     const next = this.lastIndex() + 1;
     for (const id of this.config.peers) {
       const pr: PeerProgress = {
+        id,
         match: 0,
         next,
         state: 'probe',
@@ -925,7 +934,7 @@ export class Raft {
     } else if (pr.state === 'snapshot' && pr.match >= pr.pendingSnapshot) {
       this.becomeReplicate(pr);
     } else if (pr.state === 'replicate') {
-      while (pr.inflights.length > 0 && (pr.inflights[0] ?? 0) <= m.index) freeOldestInflight(pr);
+      while (pr.inflights.length > 0 && (pr.inflights[0] ?? 0) <= m.index) this.freeOldestInflight(pr);
     }
     // No append of its own for a new commit (etcd's bcastAppend): it rides on the next append or
     // heartbeat (every heartbeatTicks), which under load is soon. Followers need it for nothing
@@ -951,13 +960,14 @@ export class Raft {
     pr.probeSent = false;
     // Snapshot messages can be lost; re-probe, which re-sends it if still needed.
     if (pr.state === 'snapshot') this.becomeProbe(pr);
-    // Lost appends would otherwise fill the window forever; free one slot per heartbeat round.
-    if (pr.state === 'replicate' && this.isPaused(pr)) freeOldestInflight(pr);
     // Behind: re-send what may have been lost. Not while appends are in flight and being answered
     // (match moved since the last heartbeat answer): the re-send was an empty append, and at 256
     // partitions and 2 000 appends/s one followed nearly every heartbeat answer, a fifth of all messages.
     const stalled = pr.state !== 'replicate' || pr.match === pr.matchAtHeartbeatResp;
     pr.matchAtHeartbeatResp = pr.match;
+    // Lost appends would otherwise hold the window (or, with no progress, the node's share) forever;
+    // free one slot per heartbeat round.
+    if (pr.state === 'replicate' && (this.windowFull(pr) || (stalled && this.isPaused(pr)))) this.freeOldestInflight(pr);
     if (pr.match < this.lastIndex() && stalled) this.sendAppend(m.from, true);
   }
 
@@ -1058,13 +1068,22 @@ export class Raft {
       case 'probe':
         return pr.probeSent;
       case 'replicate':
-        // Bytes as well as messages (etcd's MaxInflightBytes): a follower far behind is sent pages of
-        // up to maxBytesPerMessage, and without this a leader read maxInflightMessages of them from
-        // its segments in one event-loop turn when the follower came back.
-        return pr.inflights.length >= this.config.maxInflightMessages || (this.config.maxInflightBytes > 0 && pr.inflightBytesTotal >= this.config.maxInflightBytes);
+        // Past the node's share of bytes in flight to this follower (over all its partitions), a
+        // partition with an append in flight waits for its answer. One with none in flight always
+        // sends, so none starves.
+        return this.windowFull(pr) || (pr.inflights.length > 0 && this.config.nodeInflight?.full(pr.id) === true);
       case 'snapshot':
         return true;
     }
+  }
+
+  /**
+   * The partition's own window to a replicating follower is full. Bytes as well as messages (etcd's
+   * MaxInflightBytes): a follower far behind is sent pages of up to maxBytesPerMessage, and without
+   * it a leader read maxInflightMessages of them from its segments in the turn the follower came back.
+   */
+  private windowFull(pr: PeerProgress): boolean {
+    return pr.inflights.length >= this.config.maxInflightMessages || (this.config.maxInflightBytes > 0 && pr.inflightBytesTotal >= this.config.maxInflightBytes);
   }
 
   private becomeProbe(pr: PeerProgress): void {
@@ -1072,7 +1091,7 @@ export class Raft {
     pr.state = 'probe';
     pr.probeSent = false;
     pr.pendingSnapshot = 0;
-    clearInflights(pr);
+    this.clearInflights(pr);
   }
 
   private becomeReplicate(pr: PeerProgress): void {
@@ -1080,7 +1099,7 @@ export class Raft {
     pr.next = pr.match + 1;
     pr.probeSent = false;
     pr.pendingSnapshot = 0;
-    clearInflights(pr);
+    this.clearInflights(pr);
   }
 
   /** Handles a rejected append; false when the rejection is stale. */
@@ -1118,7 +1137,7 @@ export class Raft {
       pr.state = 'snapshot';
       pr.pendingSnapshot = snap.index;
       pr.next = snap.index + 1;
-      clearInflights(pr);
+      this.clearInflights(pr);
       pr.probeSent = false;
       return true;
     }
@@ -1127,7 +1146,11 @@ export class Raft {
     // to heartbeats, rejections) and new proposals still go: what is in flight may be lost.
     if (!sendIfEmpty && pr.state === 'replicate' && pr.inflights.length > 0 && pr.next <= last && this.storage.readDeferred?.(pr.next) === true) return false;
     const hi = Math.min(last + 1, pr.next + MAX_ENTRIES_PER_APPEND);
-    const entries = pr.next <= last ? this.entriesBetween(pr.next, hi, this.config.maxBytesPerMessage) : [];
+    // A probe (whose answer may be a rejection) and an append past the node's share carry a small
+    // page: when a follower holding many partitions comes back, each of them sends one at once.
+    const small = pr.state === 'probe' || this.config.nodeInflight?.full(to) === true;
+    const pageBytes = small ? Math.min(this.config.maxBytesPerMessage, SMALL_PAGE_BYTES) : this.config.maxBytesPerMessage;
+    const entries = pr.next <= last ? this.entriesBetween(pr.next, hi, pageBytes) : [];
     if (entries.length === 0 && !sendIfEmpty) return false;
     this.send({ type: 'append', to, index: prevIndex, logTerm: prevTerm, entries, commit: this.commit });
     pr.appendedSinceHeartbeat = true;
@@ -1141,6 +1164,7 @@ export class Raft {
         pr.inflights.push(lastSent.index);
         pr.inflightBytes.push(bytes);
         pr.inflightBytesTotal += bytes;
+        this.config.nodeInflight?.add(to, bytes);
       }
     } else {
       pr.probeSent = true;

@@ -3,6 +3,8 @@
  * and out of it; storage, transport and time are the caller's business.
  */
 
+import type { NodeInflight } from './node-inflight.ts';
+
 /** Node ids are small positive integers; 0 means "none" (no vote, no known leader). */
 export type NodeId = number;
 export const NONE: NodeId = 0;
@@ -159,6 +161,8 @@ export interface RaftConfig {
   readonly maxInflightMessages: number;
   /** Entry data bytes in flight per follower before waiting for acks; 0 for no limit. One append may take it past the limit. */
   readonly maxInflightBytes: number;
+  /** Entry bytes in flight to each follower over all partitions of this node (shared; absent: no limit). */
+  readonly nodeInflight?: NodeInflight;
   readonly preVote: boolean;
   readonly checkQuorum: boolean;
   /**
