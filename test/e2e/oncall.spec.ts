@@ -145,6 +145,8 @@ test('the per-node latency view names the node whose fsync was slowed', async ({
     await expect(page.getByTestId('node-row').first()).toContainText('fsync slowed 40 ms');
     // Each node reports the memory of its log index (entries written since start: at least bytes).
     await expect(page.getByTestId('index-memory').first()).toHaveText(/^\d+(\.\d)? (B|KiB|MiB|GiB)$/);
+    // And what it feeds followers catching up from disk (idle when no follower is behind).
+    await expect(page.getByTestId('catch-up-feed').first()).toHaveText(/^(idle|\d+(\.\d)? (B|KiB|MiB|GiB)\/s from disk · \d+(\.\d)? (B|KiB|MiB|GiB) in flight( · read budget reached)?)$/);
     await shot(page, 'latency-per-node');
   } finally {
     await mutate(page.request, 'faults.heal', { id: injected.data!.fault.id });

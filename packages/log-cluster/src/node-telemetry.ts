@@ -90,5 +90,7 @@ export function refreshNodeGauges(telemetry: NodeTelemetry, node: LogNode): void
   telemetry.setUnderReplicatedPartitions(underReplicated);
   telemetry.setDiskUsedBytes(node.diskUsedBytes());
   telemetry.setJournalIndexBytes(node.journalIndex().bytes);
+  const catchUp = node.catchUpStats();
+  telemetry.setCatchUp(catchUp.segmentReadBytes, catchUp.readsThrottled, catchUp.inflightBytes);
   telemetry.setDiskFree(node.diskFreeBytes(), node.diskFull);
 }

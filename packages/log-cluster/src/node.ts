@@ -245,6 +245,15 @@ export class LogNode {
     return this.journal.indexStats();
   }
 
+  /**
+   * A follower's catch-up as this node feeds it: bytes its log reads took from segments and times
+   * the read budget held them back (both since start), and entry bytes in flight to followers now.
+   */
+  catchUpStats(): { segmentReadBytes: number; readsThrottled: number; inflightBytes: number } {
+    const reads = this.journal.readStats();
+    return { segmentReadBytes: reads.segmentBytes, readsThrottled: reads.throttled, inflightBytes: this.nodeInflight.total() };
+  }
+
   /** Whether a flush waits for disk space (the node keeps serving; nothing new becomes durable here). */
   get diskFull(): boolean {
     return this.journal.isBlocked();

@@ -28,6 +28,9 @@ const EXPECTED_TYPES: Record<string, 'counter' | 'gauge' | 'histogram'> = {
   logscope_disk_free_bytes: 'gauge',
   logscope_disk_full: 'gauge',
   logscope_journal_index_bytes: 'gauge',
+  logscope_segment_read_bytes_total: 'counter',
+  logscope_segment_reads_throttled_total: 'counter',
+  logscope_replication_inflight_bytes: 'gauge',
   logscope_partition_leader_changes_total: 'counter',
 };
 
@@ -82,6 +85,20 @@ describe('NodeTelemetry', () => {
     expect(find(samples, 'logscope_append_latency_seconds_bucket', { le: '+Inf' })).toBe(2);
     expect(find(samples, 'logscope_append_latency_seconds_count')).toBe(2);
     expect(find(samples, 'logscope_append_latency_seconds_sum')).toBeCloseTo(0.006, 9);
+  });
+
+  it('follows the node\'s catch-up totals as counters, from zero again after the node restarts', async () => {
+    const t = new NodeTelemetry({ nodeId: 1 });
+    const read = async (): Promise<number[]> => {
+      const samples = parseMetrics(await t.metricsText());
+      return ['logscope_segment_read_bytes_total', 'logscope_segment_reads_throttled_total', 'logscope_replication_inflight_bytes'].map((name) => find(samples, name) ?? Number.NaN);
+    };
+    t.setCatchUp(1000, 2, 4096);
+    expect(await read()).toEqual([1000, 2, 4096]);
+    t.setCatchUp(2500, 5, 0);
+    expect(await read()).toEqual([2500, 5, 0]);
+    t.setCatchUp(300, 1, 512); // restarted: its totals begin again
+    expect(await read()).toEqual([2800, 6, 512]);
   });
 
   it('runs collect hooks before exposition', async () => {

@@ -59,6 +59,9 @@ export const METRIC_NAMES = {
   diskFreeBytes: 'logscope_disk_free_bytes',
   diskFull: 'logscope_disk_full',
   journalIndexBytes: 'logscope_journal_index_bytes',
+  segmentReadBytes: 'logscope_segment_read_bytes_total',
+  segmentReadsThrottled: 'logscope_segment_reads_throttled_total',
+  replicationInflightBytes: 'logscope_replication_inflight_bytes',
   partitionLeaderChanges: 'logscope_partition_leader_changes_total',
 } as const;
 
@@ -134,6 +137,11 @@ export class NodeTelemetry {
   private readonly underReplicated: Gauge;
   private readonly diskUsedBytes: Gauge;
   private readonly journalIndexBytes: Gauge;
+  private readonly segmentReadBytes: Counter;
+  private readonly segmentReadsThrottled: Counter;
+  private readonly replicationInflightBytes: Gauge;
+  /** The node's own totals at the last collect: counters go up by the difference (from zero after a restart). */
+  private lastReadTotals = { bytes: 0, throttled: 0 };
   private readonly diskFreeBytes: Gauge;
   private readonly diskFull: Gauge;
   private readonly partitionLeaderChanges: Counter<PartitionLabel>;
@@ -193,6 +201,9 @@ export class NodeTelemetry {
     this.underReplicated = gauge(n.underReplicatedPartitions, 'Partitions led here with fewer in-sync replicas than replicas.');
     this.diskUsedBytes = gauge(n.diskUsedBytes, 'Bytes used by this node\'s log directory.');
     this.journalIndexBytes = gauge(n.journalIndexBytes, 'Bytes of memory in this node\'s per-entry index of its logs (grows with entries kept, not bytes).');
+    this.segmentReadBytes = counter(n.segmentReadBytes, 'Entry bytes this node\'s log reads took from segments (followers catching up, consumers reading history), not from memory.');
+    this.segmentReadsThrottled = counter(n.segmentReadsThrottled, 'Times the segment read budget cut a log read short or made a leader wait for an append in flight.');
+    this.replicationInflightBytes = gauge(n.replicationInflightBytes, 'Entry bytes in flight from the partitions this node leads to their followers (bounded per follower node).');
     this.diskFreeBytes = gauge(n.diskFreeBytes, 'Bytes still free for this node\'s log directory.');
     this.diskFull = gauge(n.diskFull, '1 while a flush waits for disk space (nothing new becomes durable on this node), else 0.');
     this.partitionLeaderChanges = counter(n.partitionLeaderChanges, 'Leader changes this node observed.', p);
@@ -344,6 +355,16 @@ export class NodeTelemetry {
 
   setJournalIndexBytes(bytes: number): void {
     this.journalIndexBytes.set(bytes);
+  }
+
+  /** The node's catch-up figures: its totals since it started (counters follow them), and bytes in flight now. */
+  setCatchUp(segmentReadBytesTotal: number, readsThrottledTotal: number, inflightBytes: number): void {
+    const last = this.lastReadTotals;
+    // A total below the last one is a restarted node (an embedded cluster keeps a node's telemetry): count from zero.
+    this.segmentReadBytes.inc(segmentReadBytesTotal >= last.bytes ? segmentReadBytesTotal - last.bytes : segmentReadBytesTotal);
+    this.segmentReadsThrottled.inc(readsThrottledTotal >= last.throttled ? readsThrottledTotal - last.throttled : readsThrottledTotal);
+    this.lastReadTotals = { bytes: segmentReadBytesTotal, throttled: readsThrottledTotal };
+    this.replicationInflightBytes.set(inflightBytes);
   }
 
   setDiskFree(freeBytes: number, full: boolean): void {

@@ -1,5 +1,6 @@
 // "Which node?" in five seconds: per-node p99 lines (worst first) for the chosen metric and a
-// node table (leaders led, append / fsync / RTT p99, disk used, lag), with a leader-skew warning
+// node table (leaders led, append / fsync / RTT p99, disk used, index memory, catch-up feed, lag),
+// with a leader-skew warning
 // and the action that moves leadership back to the preferred replicas.
 import { useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
@@ -17,6 +18,14 @@ function formatBytes(b: number | null): string {
   if (b >= 1 << 20) return `${(b / (1 << 20)).toFixed(1)} MiB`;
   if (b >= 1 << 10) return `${(b / (1 << 10)).toFixed(0)} KiB`;
   return `${b} B`;
+}
+
+/** A node feeding followers that catch up: what its reads take from segments, what it has in flight, and whether its read budget holds it back. */
+function formatCatchUp(c: { segmentReadBytesPerSec: number; throttledPerSec: number; inflightBytes: number } | null): string {
+  if (c === null) return '—';
+  if (c.segmentReadBytesPerSec < 1 && c.inflightBytes === 0) return 'idle';
+  const throttled = c.throttledPerSec > 0 ? ' · read budget reached' : '';
+  return `${formatBytes(Math.round(c.segmentReadBytesPerSec))}/s from disk · ${formatBytes(c.inflightBytes)} in flight${throttled}`;
 }
 
 export function NodeLatency({ range, metric, onPickNode }: { range: RangeSpec; metric: NodeMetric; onPickNode: (node: number) => void }) {
@@ -88,6 +97,7 @@ function NodeTable({ data, metric, onPickNode }: { data: NonNullable<ReturnType<
             <th scope="col">replication RTT p99</th>
             <th scope="col">disk used</th>
             <th scope="col" title="Memory of the node's per-entry index of its logs: it grows with the entries kept, not their bytes">log index memory</th>
+            <th scope="col" title="Feeding followers that catch up (and consumers reading history): bytes a second its log reads take from disk, entry bytes in flight to its followers, and whether its read budget (64 MiB/s) holds reads back">catch-up feed</th>
             <th scope="col">worst lag</th>
           </tr>
         </thead>
@@ -105,6 +115,7 @@ function NodeTable({ data, metric, onPickNode }: { data: NonNullable<ReturnType<
               <td className={metric === 'replication-rtt' ? 'sorted' : ''}>{formatMs(r.rttP99Ms)}</td>
               <td>{formatBytes(r.diskUsedBytes)}</td>
               <td data-testid="index-memory">{formatBytes(r.indexBytes)}</td>
+              <td data-testid="catch-up-feed">{formatCatchUp(r.catchUp)}</td>
               <td>{r.maxLagSeconds === null ? 'unknown' : `${r.maxLagSeconds.toFixed(3)} s`}</td>
             </tr>
           ))}

@@ -44,6 +44,14 @@ export const nodesRouter = router({
         diskUsedBytes: snap?.snapshot.diskUsedBytes ?? null,
         /** Memory of its per-entry log index: what grows with the entries it keeps (null: not reported). */
         indexBytes: snap !== undefined && snap.snapshot.journalIndexBytes >= 0 ? snap.snapshot.journalIndexBytes : null,
+        /**
+         * Feeding followers that catch up (and consumers reading history): bytes a second its reads
+         * take from segments, how often its read budget holds them back, and entry bytes in flight
+         * to followers. Null when the node does not report them.
+         */
+        catchUp: snap !== undefined && snap.snapshot.segmentReadBytesTotal >= 0
+          ? { segmentReadBytesPerSec: snap.segmentReadBytesPerSec, throttledPerSec: snap.readsThrottledPerSec, inflightBytes: Math.max(0, snap.snapshot.replicationInflightBytes) }
+          : null,
         /** Worst lag of this node's follower replicas; null when unknown (no leader has heard from it). */
         maxLagSeconds: known.length === 0 ? (lags.length > 0 ? null : 0) : Math.max(...known),
         fsyncDelayMs: h?.fsyncDelayMs ?? 0,

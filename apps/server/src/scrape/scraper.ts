@@ -27,13 +27,25 @@ export interface TargetStatus {
   scrapeErrors: number;
 }
 
+/** Per-scrape rates of a node's counters (0 until two good scrapes; from zero after a restart). */
+interface Rates {
+  appendsPerSec: number;
+  bytesPerSec: number;
+  /** Bytes a second its log reads took from segments (followers catching up, history reads). */
+  segmentReadBytesPerSec: number;
+  /** Times a second its segment read budget held a read back. */
+  readsThrottledPerSec: number;
+}
+
+const NO_RATES: Rates = { appendsPerSec: 0, bytesPerSec: 0, segmentReadBytesPerSec: 0, readsThrottledPerSec: 0 };
+
 interface TargetState {
   source: ScrapeSource;
   status: TargetStatus;
   snapshot: NodeSnapshot | null;
   /** The previous good snapshot's counters, for rates. */
-  previous: { tMs: number; records: number; bytes: number } | null;
-  rates: { appendsPerSec: number; bytesPerSec: number };
+  previous: { tMs: number; records: number; bytes: number; segmentReadBytes: number; readsThrottled: number } | null;
+  rates: Rates;
   histogramsSinceMs: number | undefined;
   spansSinceMs: number | undefined;
 }
@@ -108,7 +120,7 @@ export class Scraper {
       },
       snapshot: null,
       previous: null,
-      rates: { appendsPerSec: 0, bytesPerSec: 0 },
+      rates: NO_RATES,
       histogramsSinceMs: undefined,
       spansSinceMs: undefined,
     }));
@@ -236,14 +248,16 @@ export class Scraper {
     if (t.previous !== null && tMs > t.previous.tMs) {
       const dtSec = (tMs - t.previous.tMs) / 1000;
       // A counter going down is a node restart: count from zero rather than report a negative rate.
-      const dRecords = snapshot.recordsAppendedTotal - t.previous.records;
-      const dBytes = snapshot.bytesAppendedTotal - t.previous.bytes;
+      // A counter going down is a node restart: count from zero rather than report a negative rate.
+      const perSec = (now: number, before: number): number => (now < 0 ? 0 : (now >= before ? now - before : now) / dtSec);
       t.rates = {
-        appendsPerSec: (dRecords >= 0 ? dRecords : snapshot.recordsAppendedTotal) / dtSec,
-        bytesPerSec: (dBytes >= 0 ? dBytes : snapshot.bytesAppendedTotal) / dtSec,
+        appendsPerSec: perSec(snapshot.recordsAppendedTotal, t.previous.records),
+        bytesPerSec: perSec(snapshot.bytesAppendedTotal, t.previous.bytes),
+        segmentReadBytesPerSec: perSec(snapshot.segmentReadBytesTotal, t.previous.segmentReadBytes),
+        readsThrottledPerSec: perSec(snapshot.segmentReadsThrottledTotal, t.previous.readsThrottled),
       };
     }
-    t.previous = { tMs, records: snapshot.recordsAppendedTotal, bytes: snapshot.bytesAppendedTotal };
+    t.previous = { tMs, records: snapshot.recordsAppendedTotal, bytes: snapshot.bytesAppendedTotal, segmentReadBytes: snapshot.segmentReadBytesTotal, readsThrottled: snapshot.segmentReadsThrottledTotal };
     t.snapshot = snapshot;
     for (const w of histograms.data.windows) {
       this.stores.histograms.add(nodeId, w.metric, w.partition, w);
@@ -258,7 +272,7 @@ export class Scraper {
   }
 
   /** Latest good snapshot per node id, with whether its target is up now. */
-  snapshots(): { nodeId: number; up: boolean; snapshot: NodeSnapshot; appendsPerSec: number; bytesPerSec: number }[] {
+  snapshots(): ({ nodeId: number; up: boolean; snapshot: NodeSnapshot } & Rates)[] {
     const out = [];
     for (const t of this.targets) {
       if (t.status.nodeId === null || t.snapshot === null) continue;

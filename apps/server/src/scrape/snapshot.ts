@@ -28,6 +28,12 @@ export interface NodeSnapshot {
   diskFull: boolean;
   /** Memory of the node's per-entry log index (logscope_journal_index_bytes); -1 when the node does not report it. */
   journalIndexBytes: number;
+  /** Entry bytes its log reads took from segments (logscope_segment_read_bytes_total); -1 when not reported. */
+  segmentReadBytesTotal: number;
+  /** Times its segment read budget held a read back (logscope_segment_reads_throttled_total); -1 when not reported. */
+  segmentReadsThrottledTotal: number;
+  /** Entry bytes in flight to followers now (logscope_replication_inflight_bytes); -1 when not reported. */
+  replicationInflightBytes: number;
   partitions: Map<number, PartitionGauges>;
   /** Leader only: partition → replica → lag. */
   replicas: Map<number, Map<number, ReplicaGauges>>;
@@ -51,6 +57,9 @@ export function toSnapshot(samples: readonly ParsedSample[]): NodeSnapshot {
     diskFreeBytes: -1,
     diskFull: false,
     journalIndexBytes: -1,
+    segmentReadBytesTotal: -1,
+    segmentReadsThrottledTotal: -1,
+    replicationInflightBytes: -1,
     partitions: new Map(),
     replicas: new Map(),
   };
@@ -79,6 +88,9 @@ export function toSnapshot(samples: readonly ParsedSample[]): NodeSnapshot {
       case n.diskFreeBytes: snap.diskFreeBytes = s.value; break;
       case n.diskFull: snap.diskFull = s.value === 1; break;
       case n.journalIndexBytes: snap.journalIndexBytes = s.value; break;
+      case n.segmentReadBytes: snap.segmentReadBytesTotal = s.value; break;
+      case n.segmentReadsThrottled: snap.segmentReadsThrottledTotal = s.value; break;
+      case n.replicationInflightBytes: snap.replicationInflightBytes = s.value; break;
       case n.partitionLeader:
       case n.partitionIsLeader:
       case n.raftTerm:

@@ -29,6 +29,13 @@ export class NodeInflight {
     this.bytes.set(to, left);
   }
 
+  /** Bytes in flight to every follower node together (a gauge). */
+  total(): number {
+    let sum = 0;
+    for (const bytes of this.bytes.values()) sum += bytes;
+    return sum;
+  }
+
   /** Bytes in flight to `to` (for tests and gauges). */
   inFlight(to: NodeId): number {
     return this.bytes.get(to) ?? 0;

@@ -445,6 +445,9 @@ describe('journal on real files', () => {
     journal.appendEntries(1, entries(101, 130, 1, 200, 100));
     expect(log.readDeferred(101)).toBe(false);
     expect(log.entries(101, 131, 1 << 20)).toEqual(entries(101, 130, 1, 200, 100));
+    // Counted for the node's metrics: 20 entries came from the segment; four reads were cut short
+    // and one leader was told to wait.
+    expect(journal.readStats()).toEqual({ segmentBytes: 2000, throttled: 5 });
     await flush(journal);
     journal.close();
   });

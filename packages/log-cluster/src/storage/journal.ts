@@ -224,6 +224,9 @@ export class Journal {
   /** Read budget (see SEGMENT_READ_BYTES_PER_SEC): bytes available at `readTokensAtMs`; negative after a read over it. */
   private readTokens = 0;
   private readTokensAtMs = Number.NEGATIVE_INFINITY;
+  /** Bytes log reads took from segments, and times the read budget cut a read short or made a leader wait (see readStats). */
+  private segmentReadBytes = 0;
+  private readsThrottled = 0;
 
   private constructor(
     private readonly disk: Disk,
@@ -446,6 +449,16 @@ export class Journal {
     return copy;
   }
 
+  /** What log reads took from segments since the journal opened, and how often the read budget held them back. */
+  readStats(): { segmentBytes: number; throttled: number } {
+    return { segmentBytes: this.segmentReadBytes, throttled: this.readsThrottled };
+  }
+
+  /** @internal A log read was cut short, or a leader waits, for the read budget. */
+  noteReadThrottled(): void {
+    this.readsThrottled++;
+  }
+
   /** @internal Bytes log reads may take from segments now. */
   segmentReadBudget(): number {
     const now = this.options.now();
@@ -473,7 +486,11 @@ export class Journal {
    */
   segmentData(log: PartitionLog, from: number, to: number, out: Uint8Array[]): void {
     const table = log.table;
-    for (let index = from; index < to; index++) this.readTokens -= table.bytes(index - log.start.index - 1);
+    for (let index = from; index < to; index++) {
+      const bytes = table.bytes(index - log.start.index - 1);
+      this.readTokens -= bytes;
+      this.segmentReadBytes += bytes;
+    }
     const base = log.start.index + 1;
     let index = from;
     while (index < to) {
@@ -1091,16 +1108,25 @@ export class PartitionLog implements RaftLogStorage {
       if (budget === Number.POSITIVE_INFINITY) budget = this.journal.segmentReadBudget();
       let runEnd = index;
       let runBytes = 0;
+      let cut = false;
       for (; runEnd < hi && (runEnd === index || !this.journal.inMemory(this, runEnd)); runEnd++) {
         const entryBytes = this.table.bytes(runEnd - base);
-        if (runEnd > lo && (bytes + runBytes + entryBytes > maxBytes || runBytes + entryBytes > budget)) break;
+        if (runEnd > lo && bytes + runBytes + entryBytes > maxBytes) break;
+        if (runEnd > lo && runBytes + entryBytes > budget) {
+          cut = true;
+          break;
+        }
         runBytes += entryBytes;
       }
-      if (runEnd === index) break;
-      this.journal.segmentData(this, index, runEnd, data);
-      budget -= runBytes;
-      bytes += runBytes;
-      index = runEnd;
+      const progressed = runEnd > index;
+      if (progressed) {
+        this.journal.segmentData(this, index, runEnd, data);
+        budget -= runBytes;
+        bytes += runBytes;
+        index = runEnd;
+      }
+      if (cut) this.journal.noteReadThrottled();
+      if (cut || !progressed) break;
     }
     const end = index;
     const result: Entry[] = [];
@@ -1113,7 +1139,9 @@ export class PartitionLog implements RaftLogStorage {
 
   readDeferred(index: number): boolean {
     if (index <= this.start.index || index > this.lastIndex() || this.journal.inMemory(this, index)) return false;
-    return this.journal.segmentReadBudget() <= 0;
+    if (this.journal.segmentReadBudget() > 0) return false;
+    this.journal.noteReadThrottled();
+    return true;
   }
 
   snapshot(): SnapshotMeta {
