@@ -3,7 +3,9 @@
 // load of 1 KiB appends at 1 000/s. The reference, in the same cluster and round, is the same load
 // just before the stop. Prints, as medians over rounds: the load's p50 / p99 / p99.9 / max before
 // and while node 3 catches up, the bench process's longest event-loop stall (embedded: the nodes'
-// loop), and how long node 3 took to hold what its leaders had committed.
+// loop), the other nodes' flush (write + fdatasync) p99 and max over the same seconds (what the
+// disk did: node 3's catch-up writes share it here), and how long node 3 took to hold what its
+// leaders had committed.
 // `npm run bench -- catch-up [--backlog-mb 150] [--rounds 3] [--seconds 6] [--mode both|embedded|tcp]`
 // Writes bench/results/catch-up-<timestamp>.json.
 
@@ -18,7 +20,8 @@ import { realScheduler } from '../packages/log-cluster/src/clock.ts';
 import { EmbeddedCluster } from '../packages/log-cluster/src/cluster.ts';
 import { SEGMENT_READ_BYTES_PER_SEC } from '../packages/log-cluster/src/storage/journal.ts';
 import { TcpConnector } from '../packages/log-cluster/src/transport/tcp.ts';
-import { METRIC_NAMES } from '../packages/telemetry/src/metrics.ts';
+import { mergeEncoded, summary } from '../packages/telemetry/src/histogram.ts';
+import { METRIC_NAMES, type HistogramsJson } from '../packages/telemetry/src/metrics.ts';
 import { NodeProcessCluster } from '../test/support/node-cluster.ts';
 import { hostStealMeter, machineLine, stealCell, type HostSteal } from './machine.ts';
 import { openLoop } from './open-loop.ts';
@@ -47,6 +50,9 @@ interface Latency {
   readonly maxMs: number;
   readonly errors: number;
   readonly loopStallMaxMs: number;
+  /** The flushes (write + fdatasync) of the nodes that stay up, over the same seconds: what the disk did. */
+  readonly flushP99Ms: number;
+  readonly flushMaxMs: number;
 }
 
 interface Round {
@@ -68,18 +74,32 @@ interface Subject {
   startReturning(): Promise<void>;
   /** Partitions on which node 3 is more than CAUGHT_UP_ENTRIES behind (or unknown). */
   lagging(): Promise<number>;
+  /** The 1 s histogram windows of every node but node 3 since `sinceMs` (wall clock). */
+  histograms(sinceMs: number): Promise<HistogramsJson[]>;
   close(): Promise<void>;
 }
+
+/** Telemetry windows close every second: wait this long after a load for its last one. */
+const WINDOW_CLOSE_WAIT_MS = 1_200;
 
 async function measure(subject: Subject, seconds: number, during: (() => Promise<void>) | null): Promise<Latency> {
   const loop = monitorEventLoopDelay({ resolution: 1 });
   loop.enable();
+  const fromWallMs = Date.now();
   const load = openLoop(subject.client, PARTITIONS, RECORD_BYTES, RATE, seconds);
   await during?.();
   const result = await load;
+  const untilWallMs = Date.now();
   loop.disable();
+  await new Promise((resolve) => setTimeout(resolve, WINDOW_CLOSE_WAIT_MS));
+  // Windows that began within the load (the first may have begun up to a second before it).
+  const flushes = (await subject.histograms(fromWallMs - 1_000)).flatMap((node) => node.windows.filter((w) => w.metric === 'fsync' && w.partition === null && w.startMs >= fromWallMs - 1_000 && w.startMs < untilWallMs));
+  const flush = summary(mergeEncoded(flushes.map((w) => w.encoded)));
   const h = result.histogram;
-  return { p50Ms: h.getValueAtPercentile(50) / 1000, p99Ms: h.getValueAtPercentile(99) / 1000, p999Ms: h.getValueAtPercentile(99.9) / 1000, maxMs: h.maxValue / 1000, errors: result.errors, loopStallMaxMs: loop.max / 1e6 };
+  return {
+    p50Ms: h.getValueAtPercentile(50) / 1000, p99Ms: h.getValueAtPercentile(99) / 1000, p999Ms: h.getValueAtPercentile(99.9) / 1000, maxMs: h.maxValue / 1000,
+    errors: result.errors, loopStallMaxMs: loop.max / 1e6, flushP99Ms: flush.p99Micros / 1000, flushMaxMs: flush.maxMicros / 1000,
+  };
 }
 
 async function writeBacklog(client: LogClient, bytes: number): Promise<number> {
@@ -146,6 +166,7 @@ async function embeddedSubject(dataDir: string): Promise<Subject> {
       }
       return behind;
     },
+    histograms: async (sinceMs) => Array.from({ length: NODES }, (_, i) => i + 1).filter((id) => id !== RETURNING).map((id) => cluster.telemetry(id).histogramsJson(sinceMs)),
     close: () => cluster.stop(),
   };
 }
@@ -175,6 +196,7 @@ async function tcpSubject(dataDir: string): Promise<Subject> {
   };
   const leaders = Array.from({ length: NODES }, (_, i) => i + 1).filter((id) => id !== RETURNING);
   const urls = leaders.map(metricsUrl);
+  const histogramUrls = urls.map((url) => url.replace(/\/metrics$/, '/histograms'));
   return {
     client,
     stopReturning: async () => {
@@ -196,6 +218,7 @@ async function tcpSubject(dataDir: string): Promise<Subject> {
       }
       return behind.size + (PARTITIONS - seen.size);
     },
+    histograms: async (sinceMs) => Promise.all(histogramUrls.map(async (url) => (await (await fetch(`${url}?since=${sinceMs}`)).json()) as HistogramsJson)),
     close: async () => {
       client.close();
       cluster.stop();
@@ -203,11 +226,11 @@ async function tcpSubject(dataDir: string): Promise<Subject> {
   };
 }
 
-const row = (label: string, l: Latency): string => `| ${label} | ${l.p50Ms.toFixed(2)} | ${l.p99Ms.toFixed(2)} | ${l.p999Ms.toFixed(2)} | ${l.maxMs.toFixed(2)} | ${l.errors} | ${l.loopStallMaxMs.toFixed(1)} |`;
+const row = (label: string, l: Latency): string => `| ${label} | ${l.p50Ms.toFixed(2)} | ${l.p99Ms.toFixed(2)} | ${l.p999Ms.toFixed(2)} | ${l.maxMs.toFixed(2)} | ${l.errors} | ${l.loopStallMaxMs.toFixed(1)} | ${l.flushP99Ms.toFixed(2)} / ${l.flushMaxMs.toFixed(1)} |`;
 
 function medianLatency(ls: readonly Latency[]): Latency {
   const m = (f: (l: Latency) => number): number => median(ls.map(f));
-  return { p50Ms: m((l) => l.p50Ms), p99Ms: m((l) => l.p99Ms), p999Ms: m((l) => l.p999Ms), maxMs: m((l) => l.maxMs), errors: m((l) => l.errors), loopStallMaxMs: m((l) => l.loopStallMaxMs) };
+  return { p50Ms: m((l) => l.p50Ms), p99Ms: m((l) => l.p99Ms), p999Ms: m((l) => l.p999Ms), maxMs: m((l) => l.maxMs), errors: m((l) => l.errors), loopStallMaxMs: m((l) => l.loopStallMaxMs), flushP99Ms: m((l) => l.flushP99Ms), flushMaxMs: m((l) => l.flushMaxMs) };
 }
 
 function report(mode: Mode, rounds: readonly Round[]): string {
@@ -215,8 +238,8 @@ function report(mode: Mode, rounds: readonly Round[]): string {
   return [
     `${mode}, ${NODES} × ${PARTITIONS}, ${RECORD_BYTES} B at ${RATE}/s; node ${RETURNING} back after ${rounds[0]?.backlogMB.toFixed(0)} MB written without it (median of ${rounds.length} rounds):`,
     '',
-    '| load | p50 ms | p99 ms | p99.9 ms | max ms | errors | loop stall max ms |',
-    '|---|---|---|---|---|---|---|',
+    `| load | p50 ms | p99 ms | p99.9 ms | max ms | errors | loop stall max ms | flushes of the other nodes: p99 / max ms |`,
+    '|---|---|---|---|---|---|---|---|',
     row('before (reference)', medianLatency(rounds.map((r) => r.before))),
     row(`while node ${RETURNING} catches up`, medianLatency(rounds.map((r) => r.during))),
     '',
