@@ -385,16 +385,21 @@ class RealFile implements DiskFile {
   }
 
   read(position: number, length: number): Uint8Array {
+    const buffer = new Uint8Array(length);
+    this.readInto(position, buffer, length);
+    return buffer;
+  }
+
+  readInto(position: number, target: Uint8Array, length: number): void {
     invariant(!this.closed, `read of closed file ${this.name}`);
     invariant(position >= 0 && position + length <= this.writtenBytes, () => `read [${position}, ${position + length}) beyond written ${this.writtenBytes} of ${this.name}`);
-    const buffer = new Uint8Array(length);
+    invariant(length <= target.length, () => `read of ${length} bytes into ${target.length}`);
     let done = 0;
     while (done < length) {
-      const n = fs.readSync(this.fd, buffer, done, length - done, position + done);
+      const n = fs.readSync(this.fd, target, done, length - done, position + done);
       invariant(n > 0, `short read of ${this.name}`);
       done += n;
     }
-    return buffer;
   }
 
   truncate(length: number): void {

@@ -511,6 +511,7 @@ class CountingDisk implements Disk {
         file.sync(done);
       },
       read: (position: number, length: number) => file.read(position, length),
+      readInto: (position: number, target: Uint8Array, length: number) => file.readInto(position, target, length),
       truncate: (length: number) => file.truncate(length),
       appendDurably: (data: Uint8Array) => file.appendDurably(data),
       close: () => file.close(),

@@ -198,6 +198,12 @@ class MemFile implements DiskFile {
     return this.state.data.slice(position, position + length);
   }
 
+  readInto(position: number, target: Uint8Array, length: number): void {
+    invariant(!this.dead && this.open, `read of closed file ${this.name}`);
+    invariant(position >= 0 && length >= 0 && position + length <= this.state.writtenBytes && length <= target.length, () => `read [${position}, ${position + length}) beyond ${this.state.writtenBytes} of ${this.name}, or into ${target.length} bytes`);
+    target.set(this.state.data.subarray(position, position + length));
+  }
+
   truncate(length: number): void {
     invariant(!this.dead && this.open, `truncate of closed file ${this.name}`);
     invariant(length >= 0 && length <= this.state.writtenBytes, `truncate of ${this.name} to ${length} > ${this.state.writtenBytes}`);

@@ -23,6 +23,8 @@ export interface DiskFile {
   /** fdatasync: when done is called without error, every byte appended before the call is durable. */
   sync(done: IoCallback): void;
   read(position: number, length: number): Uint8Array;
+  /** Reads `length` bytes at `position` into the start of `target` (no new buffer: recovery reuses one). */
+  readInto(position: number, target: Uint8Array, length: number): void;
   /** Cuts the file to `length` bytes and makes the cut durable. */
   truncate(length: number): void;
   /**
