@@ -79,9 +79,9 @@ export interface JournalOptions {
  * Log reads from segments run on the event loop that serves appends. A follower that comes back
  * after minutes is hundreds of MB behind on every partition it holds, and its leaders read whatever
  * their pipelines allowed in the turn its answers arrived: 150 MB behind on 12 partitions stalled a
- * 3-node cluster's appends for up to 0.3 s. A read, with its buffer and its copy into a message,
+ * 3-node cluster's appends for up to 0.8 s. A read, with its buffer and its copy into a message,
  * cost 2-8 ms per MB on this 2-core machine, so at this rate a leader gives reads about a tenth of
- * its loop; each leader feeds a follower 64 MiB/s (3 nodes: ~1.2 s for 150 MB, from two leaders).
+ * its loop; each leader feeds a follower 64 MiB/s (3 nodes, 150 MB behind: caught up in 1.2-2.1 s).
  */
 export const SEGMENT_READ_BYTES_PER_SEC = 64 << 20;
 /** What the read budget saves up while idle, in seconds of its rate (1 MiB at the default): a consumer's or a follower's first page goes at once. */
@@ -1010,10 +1010,10 @@ export class Journal {
   }
 
   /**
-   * Replays the record at `position`; returns its end, or null when it is bad. An ENTRIES record's
-   * identifier goes to `unnamed` when given (recovery names it again).
+   * Replays the record at `recordAt` of `bytes`, which begin at segment position `base`; returns
+   * its end in the segment, or null when it is bad. An ENTRIES record's identifier goes to
+   * `unnamed` when given (recovery names it again).
    */
-  /** Replays the record at `recordAt` of `bytes`, which begin at segment position `base`; the record's end in the segment, or null. */
   private replayRecord(bytes: Uint8Array, recordAt: number, base: number, seq: number, unnamed: RecordIdentifier[] | null): number | null {
     const body = recordBody(bytes, recordAt);
     const position = base + recordAt;

@@ -23,7 +23,7 @@ export function defaultSlabBytes(capacityBytes: number): number {
  * ~1.5 s at its maximum load, every ~16 s at 4 000 appends/s of 1 KiB), never by its heap, which was
  * far from its limit, and the three nodes of a cluster, storing the same bytes, crossed it together.
  * So a view from read() is valid only until the cache next stores: a holder that keeps the bytes
- * longer copies them (Journal.readData does).
+ * longer copies them (Journal.memoryData does).
  */
 export class SlabCache {
   /** slabs[k] has sequence firstSeq + k; the last one is being filled. */
