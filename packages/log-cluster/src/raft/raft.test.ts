@@ -200,6 +200,22 @@ function terms(entries: readonly Entry[]): number[] {
   return entries.map((e) => e.term);
 }
 
+/**
+ * With followers 2 and 3 cut off, leader 1 proposes `count` entries of `bytes` each and persists
+ * its Ready; returns the appends to node 2 in it that carry entries (what flow control let out).
+ */
+function appendsTo2WhileCut(net: Net, count: number, bytes: number): Message[] {
+  net.tick(1);
+  net.isolate(2);
+  net.isolate(3);
+  const leader = net.raft(1);
+  for (let i = 0; i < count; i++) leader.propose(new Uint8Array(bytes), 1);
+  const rd = leader.ready();
+  net.node(1).storage.append(rd.entries);
+  leader.advance(rd);
+  return rd.messages.filter((m) => m.to === 2 && m.type === 'append' && m.entries.length > 0);
+}
+
 function electedNet(n: number, overrides: Partial<RaftConfig> = {}): Net {
   const net = new Net(n, overrides);
   net.campaign(1);
@@ -474,19 +490,12 @@ describe('Raft replication', () => {
 
   it('limits appends in flight per follower and bytes per message', () => {
     const net = electedNet(3, { maxBytesPerMessage: 10, maxInflightMessages: 2 });
-    net.tick(1);
-    net.isolate(2);
-    net.isolate(3);
-    const leader = net.raft(1);
-    for (let i = 0; i < 10; i++) leader.propose(new Uint8Array(6), 1);
-    const rd = leader.ready();
-    const appendsTo2 = rd.messages.filter((m) => m.to === 2 && m.type === 'append');
+    const appendsTo2 = appendsTo2WhileCut(net, 10, 6);
     expect(appendsTo2.length).toBe(2);
     for (const m of appendsTo2) {
       expect(m.entries.length).toBe(1); // 6 + 6 bytes would exceed 10
     }
-    net.node(1).storage.append(rd.entries);
-    leader.advance(rd);
+    const leader = net.raft(1);
     net.heal();
     net.tick(5);
     expect(net.log(2)).toEqual(net.log(1));
@@ -497,17 +506,7 @@ describe('Raft replication', () => {
     const shared = new NodeInflight(12);
     // Two partitions led by node 1, both sharing its limit of 12 bytes in flight to each follower.
     const nets = [electedNet(3, { maxBytesPerMessage: 10, maxInflightMessages: 8, nodeInflight: shared }), electedNet(3, { maxBytesPerMessage: 10, maxInflightMessages: 8, nodeInflight: shared })];
-    const sentTo2 = nets.map((net) => {
-      net.tick(1);
-      net.isolate(2);
-      net.isolate(3);
-      const leader = net.raft(1);
-      for (let i = 0; i < 10; i++) leader.propose(new Uint8Array(6), 1);
-      const rd = leader.ready();
-      net.node(1).storage.append(rd.entries);
-      leader.advance(rd);
-      return rd.messages.filter((m) => m.to === 2 && m.type === 'append' && m.entries.length > 0).length;
-    });
+    const sentTo2 = nets.map((net) => appendsTo2WhileCut(net, 10, 6).length);
     // The first partition fills the share (two appends of 6 bytes); the second, with nothing in
     // flight, still sends one: none starves.
     expect(sentTo2).toEqual([2, 1]);
@@ -560,17 +559,9 @@ describe('Raft replication', () => {
 
   it('limits entry bytes in flight per follower, and frees them as acks come', () => {
     const net = electedNet(3, { maxBytesPerMessage: 10, maxInflightMessages: 8, maxInflightBytes: 12 });
-    net.tick(1);
-    net.isolate(2);
-    net.isolate(3);
-    const leader = net.raft(1);
-    for (let i = 0; i < 10; i++) leader.propose(new Uint8Array(6), 1);
-    const rd = leader.ready();
     // Two appends of one 6-byte entry each reach the 12-byte limit; eight messages would be allowed.
-    const appendsTo2 = rd.messages.filter((m) => m.to === 2 && m.type === 'append' && m.entries.length > 0);
-    expect(appendsTo2.map((m) => m.entries.length)).toEqual([1, 1]);
-    net.node(1).storage.append(rd.entries);
-    leader.advance(rd);
+    expect(appendsTo2WhileCut(net, 10, 6).map((m) => m.entries.length)).toEqual([1, 1]);
+    const leader = net.raft(1);
     net.heal();
     net.tick(5);
     expect(net.log(2)).toEqual(net.log(1));
