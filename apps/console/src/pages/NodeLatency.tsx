@@ -1,7 +1,6 @@
 // "Which node?" in five seconds: per-node p99 lines (worst first) for the chosen metric and a
 // node table (leaders led, append / fsync / RTT p99, disk used, index memory, catch-up feed, lag),
-// with a leader-skew warning
-// and the action that moves leadership back to the preferred replicas.
+// with a leader-skew warning and the action that moves leadership back to the preferred replicas.
 import { useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { friendlyError, faultActions, useNodeSeries, useNodeTable, type NodeMetric } from '../api.ts';

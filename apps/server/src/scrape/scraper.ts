@@ -248,8 +248,8 @@ export class Scraper {
     if (t.previous !== null && tMs > t.previous.tMs) {
       const dtSec = (tMs - t.previous.tMs) / 1000;
       // A counter going down is a node restart: count from zero rather than report a negative rate.
-      // A counter going down is a node restart: count from zero rather than report a negative rate.
-      const perSec = (now: number, before: number): number => (now < 0 ? 0 : (now >= before ? now - before : now) / dtSec);
+      // A negative total is a counter the node does not report (yet).
+      const perSec = (now: number, before: number): number => (now < 0 ? 0 : (now >= before ? now - Math.max(before, 0) : now) / dtSec);
       t.rates = {
         appendsPerSec: perSec(snapshot.recordsAppendedTotal, t.previous.records),
         bytesPerSec: perSec(snapshot.bytesAppendedTotal, t.previous.bytes),
