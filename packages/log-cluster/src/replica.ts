@@ -165,7 +165,8 @@ export class Replica {
       firstIndex: () => log.firstIndex(),
       lastIndex: () => log.lastIndex(),
       term: (index) => log.term(index),
-      entries: (lo, hi, maxBytes) => log.entries(lo, hi, maxBytes),
+      entries: (lo, hi, maxBytes, rationed) => log.entries(lo, hi, maxBytes, rationed),
+      readDeferred: (index) => log.readDeferred(index),
       snapshot: () => log.snapshot(),
     };
     this.raft = new Raft({ ...context.raft, id: context.nodeId, peers: context.replicas, storage, abstainFromVoting: context.abstainFromVoting, faultyTail: log.faultyTail() });
@@ -291,7 +292,8 @@ export class Replica {
       let index = this.log.indexForOffset(offset);
       let bytes = 0;
       while (index !== undefined && index <= this.commitIndex && records.length < limitRecords && bytes < limitBytes) {
-        const batch = this.log.entries(index, Math.min(this.commitIndex + 1, index + 64), limitBytes);
+        // A consumer far behind reads from segments within the node's read budget, as followers do.
+        const batch = this.log.entries(index, Math.min(this.commitIndex + 1, index + 64), limitBytes, true);
         if (batch.length === 0) break;
         for (const entry of batch) {
           const values = decodeRecords(entry.data);

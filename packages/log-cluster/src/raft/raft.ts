@@ -399,12 +399,16 @@ export class Raft {
     const hs = this.hardState();
     const soft: SoftState = { leader: this.lead, role: this.role };
     const softChanged = soft.leader !== this.prevSoftState.leader || soft.role !== this.prevSoftState.role;
+    // A follower's apply reads are rationed like the appends a leader sends: a restarted node
+    // re-applies its whole log, and at full speed that took its loop (in an embedded cluster,
+    // every node's) for hundreds of ms. A leader's are not: its acknowledgements wait for them.
     const committed =
       this.applied < this.commit
         ? this.entriesBetween(
             this.applied + 1,
             Math.min(this.commit, this.applied + MAX_COMMITTED_ENTRIES_PER_READY) + 1,
             MAX_COMMITTED_BYTES_PER_READY,
+            this.role !== 'leader',
           )
         : [];
     const rd: Ready = {
@@ -1150,7 +1154,7 @@ export class Raft {
     // page: when a follower holding many partitions comes back, each of them sends one at once.
     const small = pr.state === 'probe' || this.config.nodeInflight?.full(to) === true;
     const pageBytes = small ? Math.min(this.config.maxBytesPerMessage, SMALL_PAGE_BYTES) : this.config.maxBytesPerMessage;
-    const entries = pr.next <= last ? this.entriesBetween(pr.next, hi, pageBytes) : [];
+    const entries = pr.next <= last ? this.entriesBetween(pr.next, hi, pageBytes, true) : [];
     if (entries.length === 0 && !sendIfEmpty) return false;
     this.send({ type: 'append', to, index: prevIndex, logTerm: prevTerm, entries, commit: this.commit });
     pr.appendedSinceHeartbeat = true;
@@ -1252,14 +1256,14 @@ export class Raft {
   }
 
   /** Entries [lo, hi) from storage then unstable: at least one when lo < hi, at most maxBytes of data after the first. */
-  private entriesBetween(lo: number, hi: number, maxBytes: number): Entry[] {
+  private entriesBetween(lo: number, hi: number, maxBytes: number, rationed = false): Entry[] {
     invariant(lo >= this.firstIndex() && lo <= hi && hi <= this.lastIndex() + 1, () => `entries [${lo}, ${hi}) outside the log`);
     if (lo === hi) return [];
     let out: Entry[] = [];
     let bytes = 0;
     if (lo < this.unstableOffset) {
       const stableHi = Math.min(hi, this.unstableOffset);
-      out = this.storage.entries(lo, stableHi, maxBytes);
+      out = this.storage.entries(lo, stableHi, maxBytes, rationed);
       invariant(out.length >= 1 && out[0]?.index === lo, () => `storage.entries(${lo}, ${stableHi}) did not start at ${lo}`);
       if (out.length < stableHi - lo) return out; // storage hit the byte budget
       for (const e of out) bytes += e.data.length;

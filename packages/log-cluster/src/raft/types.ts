@@ -102,7 +102,11 @@ export interface RaftLogStorage {
   /** Term of entry `index`, for firstIndex-1 (the snapshot) through lastIndex; undefined outside. */
   term(index: number): number | undefined;
   /** Entries [lo, hi), at least one when lo < hi, at most maxBytes of data after the first. */
-  entries(lo: number, hi: number, maxBytes: number): Entry[];
+  /**
+   * `rationed`: a read storage may cut short within its read budget (see readDeferred): appends a
+   * leader sends, a client's reads, and a follower's apply; a leader's apply is never rationed.
+   */
+  entries(lo: number, hi: number, maxBytes: number, rationed?: boolean): Entry[];
   /**
    * Whether reading entry `index` now would go over the storage's read budget (optional): a leader
    * with appends in flight to a follower then waits for their answers before it reads more for it.

@@ -425,7 +425,7 @@ describe('journal on real files', () => {
     journal.close();
   });
 
-  it('reads segments within its read budget, at least one entry at a time; entries in memory cost nothing', async () => {
+  it('rations reads within its read budget, at least one entry at a time; entries in memory and unrationed reads (a leader applying) cost nothing', async () => {
     let now = 0;
     // 64 KiB/s: 1 KiB saved up at most.
     const { journal } = Journal.open(new FileDisk(directory), { ...OPTIONS, now: () => now, cacheBytes: 0, segmentReadBytesPerSec: 64 << 10 });
@@ -433,21 +433,26 @@ describe('journal on real files', () => {
     await flush(journal);
     const log = journal.log(1);
     expect(log.readDeferred(1)).toBe(false);
-    expect(log.entries(1, 101, 1 << 20)).toEqual(entries(1, 10, 1, 0, 100)); // 1 000 of 1 024 bytes
+    expect(log.entries(1, 101, 1 << 20, true)).toEqual(entries(1, 10, 1, 0, 100)); // 1 000 of 1 024 bytes
     expect(log.readDeferred(11)).toBe(false);
-    expect(log.entries(11, 101, 1 << 20)).toEqual(entries(11, 11, 1, 20, 100)); // over it: one entry
+    expect(log.entries(11, 101, 1 << 20, true)).toEqual(entries(11, 11, 1, 20, 100)); // over it: one entry
     expect(log.readDeferred(12)).toBe(true);
-    expect(log.entries(12, 101, 1 << 20)).toHaveLength(1);
+    expect(log.entries(12, 101, 1 << 20, true)).toHaveLength(1);
     now += 1000 / 64; // 1 KiB later: the debt of 176 bytes paid, 848 to read
     expect(log.readDeferred(13)).toBe(false);
-    expect(log.entries(13, 101, 1 << 20)).toEqual(entries(13, 20, 1, 24, 100));
+    expect(log.entries(13, 101, 1 << 20, true)).toEqual(entries(13, 20, 1, 24, 100));
     // Pending entries are in memory: neither deferred nor cut short, though the budget is spent.
     journal.appendEntries(1, entries(101, 130, 1, 200, 100));
     expect(log.readDeferred(101)).toBe(false);
-    expect(log.entries(101, 131, 1 << 20)).toEqual(entries(101, 130, 1, 200, 100));
+    expect(log.entries(101, 131, 1 << 20, true)).toEqual(entries(101, 130, 1, 200, 100));
     // Counted for the node's metrics: 20 entries came from the segment; four reads were cut short
     // and one leader was told to wait.
     expect(journal.readStats()).toEqual({ segmentBytes: 2000, throttled: 5 });
+    // An unrationed read (a leader applying) takes all it asks for, 8 000 bytes with 48 left in the budget,
+    // and leaves the budget as it was (charged, the next rationed read would have to wait).
+    expect(log.entries(21, 101, 1 << 20)).toEqual(entries(21, 100, 1, 40, 100));
+    expect(log.readDeferred(21)).toBe(false);
+    expect(journal.readStats()).toEqual({ segmentBytes: 10_000, throttled: 5 });
     await flush(journal);
     journal.close();
   });

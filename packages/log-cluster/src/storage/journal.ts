@@ -486,11 +486,11 @@ export class Journal {
    * an entry on the event loop). What is read here is not cached: a scan of old entries would
    * otherwise push out the recent ones that followers and tailing consumers need.
    */
-  segmentData(log: PartitionLog, from: number, to: number, out: Uint8Array[]): void {
+  segmentData(log: PartitionLog, from: number, to: number, out: Uint8Array[], rationed: boolean): void {
     const table = log.table;
     for (let index = from; index < to; index++) {
       const bytes = table.bytes(index - log.start.index - 1);
-      this.readTokens -= bytes;
+      if (rationed) this.readTokens -= bytes;
       this.segmentReadBytes += bytes;
     }
     const base = log.start.index + 1;
@@ -1149,15 +1149,17 @@ export class PartitionLog implements RaftLogStorage {
     return this.table.term(index - this.start.index - 1);
   }
 
-  entries(lo: number, hi: number, maxBytes: number): Entry[] {
+  entries(lo: number, hi: number, maxBytes: number, rationed = false): Entry[] {
     invariant(lo >= this.firstIndex() && hi <= this.lastIndex() + 1 && lo <= hi, () => `partition ${this.partition}: entries [${lo}, ${hi}) outside [${this.firstIndex()}, ${this.lastIndex() + 1})`);
     const base = this.start.index + 1;
     const data: Uint8Array[] = [];
     let bytes = 0;
     let index = lo;
-    // Entries in memory cost nothing; those on disk are read a run at a time, within the read budget.
-    // The first entry always comes, so a read and an append always make progress.
+    // Entries in memory cost nothing; those on disk are read a run at a time, within the read budget
+    // when rationed (see RaftLogStorage.entries: a leader's apply is not, as its acknowledgements
+    // wait for it). The first entry always comes, so every read makes progress.
     let budget = Number.POSITIVE_INFINITY;
+    let budgetRead = !rationed;
     while (index < hi) {
       const size = this.table.bytes(index - base);
       if (index > lo && bytes + size > maxBytes) break;
@@ -1168,7 +1170,10 @@ export class PartitionLog implements RaftLogStorage {
         index++;
         continue;
       }
-      if (budget === Number.POSITIVE_INFINITY) budget = this.journal.segmentReadBudget();
+      if (!budgetRead) {
+        budget = this.journal.segmentReadBudget();
+        budgetRead = true;
+      }
       let runEnd = index;
       let runBytes = 0;
       let cut = false;
@@ -1183,7 +1188,7 @@ export class PartitionLog implements RaftLogStorage {
       }
       const progressed = runEnd > index;
       if (progressed) {
-        this.journal.segmentData(this, index, runEnd, data);
+        this.journal.segmentData(this, index, runEnd, data, rationed);
         budget -= runBytes;
         bytes += runBytes;
         index = runEnd;
