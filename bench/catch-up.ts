@@ -189,14 +189,9 @@ function laggingFromMetrics(text: string): { partitions: Set<string>; behind: Se
 async function tcpSubject(dataDir: string): Promise<Subject> {
   const cluster = await NodeProcessCluster.start(dataDir, { nodeCount: NODES, partitionCount: PARTITIONS });
   const client = new LogClient(new TcpConnector(cluster.peers), realScheduler, { appendTimeoutMs: 30_000 });
-  const metricsUrl = (id: number): string => {
-    const url = /"metricsUrl":"([^"]+)"/.exec(cluster.outputs.get(id) ?? '')?.[1];
-    if (url === undefined) throw new Error(`node ${id} printed no metrics URL`);
-    return `${url}/metrics`;
-  };
   const leaders = Array.from({ length: NODES }, (_, i) => i + 1).filter((id) => id !== RETURNING);
-  const urls = leaders.map(metricsUrl);
-  const histogramUrls = urls.map((url) => url.replace(/\/metrics$/, '/histograms'));
+  const urls = leaders.map((id) => `${cluster.telemetryUrl(id)}/metrics`);
+  const histogramUrls = leaders.map((id) => `${cluster.telemetryUrl(id)}/histograms`);
   return {
     client,
     stopReturning: async () => {

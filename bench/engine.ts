@@ -123,11 +123,7 @@ function point(mode: Point['mode'], recordBytes: number, load: Point['load'], of
  * 12 partitions it is a few hundred series, and in the node processes, not the bench's.
  */
 function processFlushes(cluster: NodeProcessCluster): FlushCounter {
-  const urls = [...cluster.outputs.values()].map((output) => {
-    const url = /"metricsUrl":"([^"]+)"/.exec(output)?.[1];
-    if (url === undefined) throw new Error(`a node printed no metrics URL:\n${output}`);
-    return `${url}/metrics`;
-  });
+  const urls = [...cluster.outputs.keys()].map((id) => `${cluster.telemetryUrl(id)}/metrics`);
   return async () => {
     let total = 0;
     for (const url of urls) total += flushesIn(await (await fetch(url)).text());

@@ -87,6 +87,14 @@ export class NodeProcessCluster {
     });
   }
 
+  /** The base URL of node `id`'s telemetry (/metrics, /histograms), from the ready line it printed when it last started. */
+  telemetryUrl(id: number): string {
+    const output = this.outputs.get(id) ?? '';
+    const url = /"metricsUrl":"([^"]+)"/.exec(output)?.[1];
+    if (url === undefined) throw new Error(`node ${id} printed no metrics URL:\n${output}`);
+    return url;
+  }
+
   /** kill -9: no clean shutdown, the OS keeps what was written. */
   kill(id: number): void {
     this.children.get(id)?.kill('SIGKILL');
