@@ -488,12 +488,8 @@ export class Journal {
    */
   segmentData(log: PartitionLog, from: number, to: number, out: Uint8Array[], rationed: boolean): void {
     const table = log.table;
-    for (let index = from; index < to; index++) {
-      const bytes = table.bytes(index - log.start.index - 1);
-      if (rationed) this.readTokens -= bytes;
-      this.segmentReadBytes += bytes;
-    }
     const base = log.start.index + 1;
+    let read = 0;
     let index = from;
     while (index < to) {
       const i = index - base;
@@ -514,6 +510,7 @@ export class Journal {
       const segment = this.segments.find((s) => s.seq === seq);
       invariant(segment !== undefined, () => `partition ${log.partition} entry ${index}: segment ${seq} is gone`);
       const span = segment.file.read(spanStart, spanEnd - spanStart);
+      read += useful;
       // Views pin the whole span while any entry of it is held (a message, a client's answer): only
       // when at least half of it is entry data; else each entry gets its own copy.
       const views = useful * 2 >= span.length;
@@ -524,6 +521,8 @@ export class Journal {
         out.push(views ? view : view.slice());
       }
     }
+    if (rationed) this.readTokens -= read;
+    this.segmentReadBytes += read;
   }
 
   // ---- staging ------------------------------------------------------------------------------
@@ -1073,6 +1072,8 @@ class SegmentScan {
   /** Segment position of the buffer's first byte. */
   base = 0;
   private length = 0;
+  /** The buffer's valid bytes, made once per fill (recovery asks for them once per record). */
+  private valid: Uint8Array = new Uint8Array(0);
 
   constructor(
     private readonly file: DiskFile,
@@ -1095,7 +1096,7 @@ class SegmentScan {
       const need = RECORD_PREFIX_BYTES + Math.min(length, RECORD_BYTES_MAX);
       if (!this.holds(position, need)) this.fill(position, need);
     }
-    return this.buffer.subarray(0, this.length);
+    return this.valid;
   }
 
   /** Whether [position, position + bytes) is in the buffer, or all the segment has of it. */
@@ -1110,6 +1111,7 @@ class SegmentScan {
     this.file.readInto(position, this.buffer, bytes);
     this.base = position;
     this.length = bytes;
+    this.valid = this.buffer.subarray(0, bytes);
   }
 }
 
@@ -1158,8 +1160,8 @@ export class PartitionLog implements RaftLogStorage {
     // Entries in memory cost nothing; those on disk are read a run at a time, within the read budget
     // when rationed (see RaftLogStorage.entries: a leader's apply is not, as its acknowledgements
     // wait for it). The first entry always comes, so every read makes progress.
-    let budget = Number.POSITIVE_INFINITY;
-    let budgetRead = !rationed;
+    // Fetched when the first entry on disk needs it (most reads are all in memory).
+    let budget: number | null = rationed ? null : Number.POSITIVE_INFINITY;
     while (index < hi) {
       const size = this.table.bytes(index - base);
       if (index > lo && bytes + size > maxBytes) break;
@@ -1170,10 +1172,7 @@ export class PartitionLog implements RaftLogStorage {
         index++;
         continue;
       }
-      if (!budgetRead) {
-        budget = this.journal.segmentReadBudget();
-        budgetRead = true;
-      }
+      budget ??= this.journal.segmentReadBudget();
       let runEnd = index;
       let runBytes = 0;
       let cut = false;
