@@ -7,7 +7,7 @@ import type { Message, NodeId, Ready } from './raft/types.ts';
 import { PRODUCER_EXPIRY_MS, Replica, type ReadMode, type WriteTiming } from './replica.ts';
 import { NodeInflight } from './raft/node-inflight.ts';
 import { Journal, type JournalOptions } from './storage/journal.ts';
-import type { Disk, RecoveryReport } from './storage/types.ts';
+import { CorruptReadError, type Disk, type RecoveryReport } from './storage/types.ts';
 
 export interface NodeConfig {
   readonly id: NodeId;
@@ -289,7 +289,10 @@ export class LogNode {
         const replica = this.replicaFor(request.partition);
         if (replica instanceof LogError) return Promise.resolve(errorResponse(replica));
         return new Promise((resolve) => {
-          replica.read(request.offset, request.maxRecords, request.maxBytes, resolve);
+          if (!this.guarded(() => replica.read(request.offset, request.maxRecords, request.maxBytes, resolve))) {
+            resolve(errorResponse(new LogError('Unavailable', `node ${this.id} is down`)));
+            return;
+          }
           // The read's confirmation round goes out with the next Ready.
           this.scheduleProcess(replica);
         });
@@ -322,8 +325,7 @@ export class LogNode {
   transferLeadership(partition: number, to: NodeId): void {
     const replica = this.replicas.get(partition);
     if (replica === undefined) throw unknownPartition(partition, this.config.partitionCount);
-    replica.raft.transferLeadership(to);
-    this.scheduleProcess(replica);
+    if (this.guarded(() => replica.raft.transferLeadership(to))) this.scheduleProcess(replica);
   }
 
   /** A GC-like stall: no ticks, no messages handled, no client answers until it ends. */
@@ -365,26 +367,49 @@ export class LogNode {
   private scheduleTick(): void {
     this.cancelTick = this.deps.scheduler.setTimer(this.config.tickMs, () => {
       if (!this.running) return;
-      if (this.now() >= this.pausedUntilMs) {
-        // From the end, so the replica a removal moves into slot k was ticked already.
-        for (let k = this.awakeCount - 1; k >= 0; k--) {
-          const replica = this.awakeList[k]!;
-          replica.raft.tick();
-          this.markDirty(replica);
-          if (replica.raft.isQuiesced()) this.unmarkAwake(k);
-        }
-        this.ticksSinceStart++;
-        if (this.config.quiesce) this.tickLiveness();
-        this.maybeEnforceRetention();
-        this.maybeClearAbstain();
-        this.maybeRetryDiskFull();
-        this.scheduleProcess(null);
-      }
-      this.scheduleTick();
+      if (this.now() >= this.pausedUntilMs && this.guarded(() => this.tickAll())) this.scheduleProcess(null);
+      if (this.running) this.scheduleTick();
     });
   }
 
+  /** One tick of every awake replica, and the node's periodic chores. */
+  private tickAll(): void {
+    // From the end, so the replica a removal moves into slot k was ticked already.
+    for (let k = this.awakeCount - 1; k >= 0; k--) {
+      const replica = this.awakeList[k]!;
+      replica.raft.tick();
+      this.markDirty(replica);
+      if (replica.raft.isQuiesced()) this.unmarkAwake(k);
+    }
+    this.ticksSinceStart++;
+    if (this.config.quiesce) this.tickLiveness();
+    this.maybeEnforceRetention();
+    this.maybeClearAbstain();
+    this.maybeRetryDiskFull();
+  }
+
+  /**
+   * Runs `fn`, which may read the log from disk; a read that found a corrupt record (see
+   * CorruptReadError) stops the node as a failed flush does. Returns whether the node still runs.
+   */
+  private guarded(fn: () => void): boolean {
+    try {
+      fn();
+    } catch (error) {
+      if (!(error instanceof CorruptReadError)) throw error;
+      if (this.running) {
+        this.onDiskError?.(error);
+        this.stop();
+      }
+    }
+    return this.running;
+  }
+
   private receive(from: NodeId, messages: readonly PartitionMessage[]): void {
+    this.guarded(() => this.receiveNow(from, messages));
+  }
+
+  private receiveNow(from: NodeId, messages: readonly PartitionMessage[]): void {
     if (!this.running) return;
     this.ticksSinceHeard.set(from, 0);
     this.silentNodes.delete(from);
@@ -434,7 +459,7 @@ export class LogNode {
     this.processScheduled = true;
     this.deps.scheduler.setTimer(0, () => {
       this.processScheduled = false;
-      this.process();
+      this.guarded(() => this.process());
     });
   }
 
@@ -514,7 +539,7 @@ export class LogNode {
           return;
         }
         round.durable = true;
-        this.completeRounds();
+        this.guarded(() => this.completeRounds());
       });
     } else {
       this.completeRounds();
@@ -561,7 +586,7 @@ export class LogNode {
     if (completed) this.scheduleProcess(null);
   }
 
-  /** Set by the owner to learn that the node stopped on a disk error (disk full, I/O error). */
+  /** Set by the owner to learn that the node stopped on a disk error (disk full, I/O error, a corrupt record read: CorruptReadError). */
   onDiskError: ((error: Error) => void) | null = null;
 
   private sendAll(byNode: Map<NodeId, PartitionMessage[]>): void {

@@ -425,35 +425,76 @@ describe('journal on real files', () => {
     journal.close();
   });
 
-  it('rations reads within its read budget, at least one entry at a time; entries in memory and unrationed reads (a leader applying) cost nothing', async () => {
+  it('rations reads within its read budget, at least one entry at a time, charging what it read from disk; entries in memory and unrationed reads (a leader applying) cost nothing', async () => {
     let now = 0;
     // 64 KiB/s: 1 KiB saved up at most.
     const { journal } = Journal.open(new FileDisk(directory), { ...OPTIONS, now: () => now, cacheBytes: 0, segmentReadBytesPerSec: 64 << 10 });
-    journal.appendEntries(1, entries(1, 100, 1, 0, 100));
+    // One record per entry: a read of k of them reads k × (100 bytes of data and 49 of headers).
+    for (let index = 1; index <= 100; index++) journal.appendEntries(1, entries(index, index, 1, (index - 1) * 2, 100));
+    const onDisk = 100 + 49;
     await flush(journal);
     const log = journal.log(1);
     expect(log.readDeferred(1)).toBe(false);
-    expect(log.entries(1, 101, 1 << 20, true)).toEqual(entries(1, 10, 1, 0, 100)); // 1 000 of 1 024 bytes
-    expect(log.readDeferred(11)).toBe(false);
-    expect(log.entries(11, 101, 1 << 20, true)).toEqual(entries(11, 11, 1, 20, 100)); // over it: one entry
-    expect(log.readDeferred(12)).toBe(true);
-    expect(log.entries(12, 101, 1 << 20, true)).toHaveLength(1);
-    now += 1000 / 64; // 1 KiB later: the debt of 176 bytes paid, 848 to read
-    expect(log.readDeferred(13)).toBe(false);
-    expect(log.entries(13, 101, 1 << 20, true)).toEqual(entries(13, 20, 1, 24, 100));
+    expect(log.entries(1, 101, 1 << 20, true)).toEqual(entries(1, 10, 1, 0, 100)); // 1 000 bytes of data within 1 024…
+    expect(journal.readStats()).toEqual({ segmentBytes: 10 * onDisk, throttled: 1 }); // …and 1 490 charged: 466 in debt
+    expect(log.readDeferred(11)).toBe(true);
+    expect(log.entries(11, 101, 1 << 20, true)).toEqual(entries(11, 11, 1, 20, 100)); // in debt: one entry
+    now += 1000 / 64; // 1 KiB later: 409 to read
+    expect(log.readDeferred(12)).toBe(false);
+    expect(log.entries(12, 101, 1 << 20, true)).toEqual(entries(12, 15, 1, 22, 100));
     // Pending entries are in memory: neither deferred nor cut short, though the budget is spent.
     journal.appendEntries(1, entries(101, 130, 1, 200, 100));
     expect(log.readDeferred(101)).toBe(false);
     expect(log.entries(101, 131, 1 << 20, true)).toEqual(entries(101, 130, 1, 200, 100));
-    // Counted for the node's metrics: 20 entries came from the segment; four reads were cut short
+    // Counted for the node's metrics: 15 entries came from the segment; three reads were cut short
     // and one leader was told to wait.
-    expect(journal.readStats()).toEqual({ segmentBytes: 2000, throttled: 5 });
-    // An unrationed read (a leader applying) takes all it asks for, 8 000 bytes with 48 left in the budget,
-    // and leaves the budget as it was (charged, the next rationed read would have to wait).
-    expect(log.entries(21, 101, 1 << 20)).toEqual(entries(21, 100, 1, 40, 100));
-    expect(log.readDeferred(21)).toBe(false);
-    expect(journal.readStats()).toEqual({ segmentBytes: 10_000, throttled: 5 });
+    expect(journal.readStats()).toEqual({ segmentBytes: 15 * onDisk, throttled: 4 });
+    // An unrationed read (a leader applying) takes all it asks for, and leaves the budget as it was
+    // (in debt: the next rationed read still waits).
+    expect(log.entries(16, 101, 1 << 20)).toEqual(entries(16, 100, 1, 30, 100));
+    expect(log.readDeferred(16)).toBe(true);
+    expect(journal.readStats()).toEqual({ segmentBytes: 100 * onDisk, throttled: 5 });
     await flush(journal);
+    journal.close();
+  });
+
+  it('checks every record a read touches: a byte changed on disk since recovery is never served, and a log start inside a record still reads', async () => {
+    const disk = new FileDisk(directory);
+    const { journal } = Journal.open(disk, { ...OPTIONS, cacheBytes: 0 });
+    // Records, back to back: partition 1's entries 1-4 at 0 (17 + 4 × 132 bytes), partition 2's 1-2 at 545, partition 1's 5-6 at 726.
+    journal.appendEntries(1, entries(1, 4, 1, 0, 100));
+    journal.appendEntries(2, entries(1, 2, 1, 0, 50));
+    journal.appendEntries(1, entries(5, 6, 1, 8, 100));
+    await flush(journal);
+    const [segment] = segmentFiles();
+    const log = journal.log(1);
+    expect(log.entries(1, 7, 1 << 20)).toEqual(entries(1, 6, 1, 0, 100));
+    // The log now starts inside the first record: entries 3-6 still read, from that record's start.
+    journal.applySnapshot(1, { index: 2, term: 1, nextOffset: 4 });
+    await flush(journal);
+    expect(log.entries(3, 7, 1 << 20)).toEqual(entries(3, 6, 1, 4, 100));
+    const corruptAt = (position: number): unknown => {
+      disk.corruptByte(segment!, position);
+      try {
+        log.entries(3, 7, 1 << 20);
+        return null;
+      } catch (error) {
+        return error;
+      } finally {
+        disk.corruptByte(segment!, position); // flipped back
+      }
+    };
+    // Entry 1's data: below the log start, but in the record entry 3 is read from.
+    expect(corruptAt(17 + 32 + 5)).toMatchObject({ name: 'CorruptReadError', file: segment, position: 0, partition: 1, index: 3 });
+    // Partition 2's record, which the read of partition 1's run spans.
+    expect(corruptAt(545 + 20)).toMatchObject({ name: 'CorruptReadError', position: 545, partition: 1, index: 3 });
+    // The length of the record holding entries 5-6.
+    expect(corruptAt(726 + 1)).toMatchObject({ name: 'CorruptReadError', position: 726 });
+    // Entry 6's data, the last byte the read wants.
+    expect(corruptAt(726 + 17 + 2 * 132 - 1)).toMatchObject({ name: 'CorruptReadError', position: 726, index: 3 });
+    // Nothing was kept of the failed reads.
+    expect(log.entries(3, 7, 1 << 20)).toEqual(entries(3, 6, 1, 4, 100));
+    expect(journal.log(2).entries(1, 3, 1 << 20)).toEqual(entries(1, 2, 1, 0, 50));
     journal.close();
   });
 

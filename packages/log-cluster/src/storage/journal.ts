@@ -20,7 +20,7 @@ import {
   type FaultyTail,
   type RecordIdentifier,
 } from './identifiers.ts';
-import { DiskFullError, type Disk, type DiskFile, type IoCallback, type RecoveryReport } from './types.ts';
+import { CorruptReadError, DiskFullError, type Disk, type DiskFile, type IoCallback, type RecoveryReport } from './types.ts';
 
 /**
  * One journal per node, holding every partition replica of the node, so a flush costs one
@@ -99,7 +99,7 @@ const SNAPSHOT_PAYLOAD_BYTES = 25;
 /** A length field beyond this is corruption, not a record. */
 export const RECORD_BYTES_MAX = 64 << 20;
 /** appendEntries splits into records of about this much data, so one bad CRC costs little. */
-const RECORD_ENTRIES_BYTES_TARGET = 1 << 20;
+const RECORD_ENTRIES_BYTES_TARGET = 64 << 10;
 /**
  * Identifier files are zero-filled ahead too, at this fraction of a segment (52 bytes per record:
  * enough unless records average under ~420 bytes; past it the segment rolls early), so their
@@ -485,6 +485,12 @@ export class Journal {
    * catching up, or a consumer far behind, asks for thousands in a row; one read each cost ~1.7 µs
    * an entry on the event loop). What is read here is not cached: a scan of old entries would
    * otherwise push out the recent ones that followers and tailing consumers need.
+   *
+   * Every record a read touches is checked as recovery checks it (length, CRC32C) and each entry's
+   * header against the index, so a byte that rotted since recovery is never sent to a follower,
+   * which would store it under a CRC of its own, or to a consumer: the read throws CorruptReadError
+   * instead. The read starts at the first entry's record and runs to the last one's end, so it takes
+   * the records' headers and, at the ends, the rest of a record only partly wanted (at most ~1 MiB).
    */
   segmentData(log: PartitionLog, from: number, to: number, out: Uint8Array[], rationed: boolean): void {
     const table = log.table;
@@ -509,20 +515,57 @@ export class Journal {
       }
       const segment = this.segments.find((s) => s.seq === seq);
       invariant(segment !== undefined, () => `partition ${log.partition} entry ${index}: segment ${seq} is gone`);
-      const span = segment.file.read(spanStart, spanEnd - spanStart);
-      read += useful;
+      const recordStart = recordStartOf(log, i);
+      const span = segment.file.read(recordStart, spanEnd - recordStart);
+      read += span.length + this.checkRecords(segment, span, recordStart, log.partition, index);
       // Views pin the whole span while any entry of it is held (a message, a client's answer): only
       // when at least half of it is entry data; else each entry gets its own copy.
       const views = useful * 2 >= span.length;
+      const view = new DataView(span.buffer, span.byteOffset, span.byteLength);
       for (; index < last; index++) {
         const j = index - base;
-        const at = table.position(j) - spanStart;
-        const view = span.subarray(at, at + table.bytes(j));
-        out.push(views ? view : view.slice());
+        const at = table.position(j) - recordStart;
+        const header = at - ENTRY_HEADER_BYTES;
+        // The CRC says the record is what was written; its header says it is the entry the index
+        // means (a misdirected write can leave a valid record where another belonged).
+        if (header < 0 || getU64(view, header) !== index || getU64(view, header + 8) !== table.term(j) || view.getUint32(header + 28, true) !== table.bytes(j)) {
+          throw new CorruptReadError(segment.name, recordStart + Math.max(0, header), log.partition, index, 'the entry header there is not the entry the index names');
+        }
+        const data = span.subarray(at, at + table.bytes(j));
+        out.push(views ? data : data.slice());
       }
     }
     if (rationed) this.readTokens -= read;
     this.segmentReadBytes += read;
+  }
+
+  /**
+   * Checks each record of `span` (segment bytes from `at`, where a record starts) as recovery
+   * would; the last one may run past the span, and is read to its end for its CRC. Returns the bytes
+   * read for that; throws CorruptReadError at the first bad record.
+   */
+  private checkRecords(segment: SegmentInfo, span: Uint8Array, at: number, partition: number, index: number): number {
+    const view = new DataView(span.buffer, span.byteOffset, span.byteLength);
+    const bad = (p: number, what: string): CorruptReadError => new CorruptReadError(segment.name, at + p, partition, index, what);
+    let extra = 0;
+    let p = 0;
+    while (p < span.length) {
+      // Every record that starts inside the span has its prefix there (the last one holds entry data after it).
+      if (p + RECORD_PREFIX_BYTES > span.length) throw bad(p, 'a record runs past the data read');
+      const length = view.getUint32(p, true);
+      if (length < RECORD_BODY_HEADER_BYTES || length > RECORD_BYTES_MAX) throw bad(p, `record length ${length}`);
+      const end = p + RECORD_PREFIX_BYTES + length;
+      let crc = crc32c(span.subarray(p + RECORD_PREFIX_BYTES, Math.min(end, span.length)));
+      if (end > span.length) {
+        if (at + end > segment.file.size()) throw bad(p, `record length ${length} runs past the segment's end`);
+        const rest = segment.file.read(at + span.length, end - span.length);
+        extra += rest.length;
+        crc = crc32c(rest, crc);
+      }
+      if (crc !== view.getUint32(p + 4, true)) throw bad(p, 'CRC32C mismatch');
+      p = end;
+    }
+    return extra;
   }
 
   // ---- staging ------------------------------------------------------------------------------
@@ -699,6 +742,10 @@ export class Journal {
   private locate(batch: Batch, seq: number, base: number): void {
     for (const log of batch.located) {
       if (log.startSegment === -batch.id) log.startSegment = seq;
+      if (log.headRecordSegment === -batch.id) {
+        log.headRecordSegment = seq;
+        log.headRecordAt += base;
+      }
       // Pending entries are only at the tail, and all belong to this batch now.
       for (let i = log.table.length - 1; i >= 0; i--) {
         const segment = log.table.segment(i);
@@ -1127,6 +1174,13 @@ export class PartitionLog implements RaftLogStorage {
   /** @internal Segment of the record that set the log start (0 none, negative pending batch). */ startSegment = 0;
   /** @internal Acknowledged entries recovery could not read back, until a leader repairs them. */ faulty: FaultyTail | null = null;
   /** @internal Marker files that keep `faulty` across crashes. */ faultyMarkers: string[] = [];
+  /**
+   * @internal Where the record holding the table's first entry starts, when a log start cut that
+   * record (dropThrough): the index no longer has the entries before it to find it (recordStartOf).
+   * Valid while headRecordSegment is that entry's segment; 0 otherwise.
+   */
+  headRecordSegment = 0;
+  /** @internal See headRecordSegment. */ headRecordAt = 0;
 
   constructor(
     readonly partition: number,
@@ -1249,6 +1303,7 @@ export class PartitionLog implements RaftLogStorage {
     this.table.truncate(0);
     this.data.clear();
     this.startSegment = 0;
+    this.headRecordSegment = 0;
     this.faulty = null;
     this.faultyMarkers = [];
   }
@@ -1258,19 +1313,51 @@ export class PartitionLog implements RaftLogStorage {
     const keep = index - this.start.index;
     for (let i = keep; i < this.table.length; i++) this.data.delete(this.start.index + 1 + i);
     this.table.truncate(keep);
+    if (keep === 0) this.headRecordSegment = 0;
   }
 
   /** @internal Drops entries up to `index`; the log then starts at `start`. */
   dropThrough(start: SnapshotMeta): void {
     const n = Math.min(start.index - this.start.index, this.table.length);
     this.data.deleteThrough(start.index);
-    if (n >= this.table.length) this.table.truncate(0);
-    else this.table.dropFront(n);
+    if (n >= this.table.length) {
+      this.table.truncate(0);
+      this.headRecordSegment = 0;
+    } else if (n > 0) {
+      // Found while the entries before it are still in the index.
+      this.headRecordAt = recordStartOf(this, n);
+      this.headRecordSegment = this.table.segment(n);
+      this.table.dropFront(n);
+    }
     this.start = start;
   }
 }
 
 const EMPTY_START: SnapshotMeta = { index: 0, term: 0, nextOffset: 0 };
+
+/** Bytes from a record's start to the data of its first entry. */
+const FIRST_ENTRY_DATA_AT = RECORD_PREFIX_BYTES + RECORD_BODY_HEADER_BYTES + ENTRIES_COUNT_BYTES + ENTRY_HEADER_BYTES;
+
+/**
+ * Where the record holding entry i (a table index) starts, in its segment (or its pending batch).
+ * A record's entries lie back to back, each data one entry header after the previous one's, and
+ * two records of a partition lie at least a record header further apart: so the index alone says
+ * where a record begins, except where a log start cut it (headRecordAt).
+ */
+function recordStartOf(log: PartitionLog, i: number): number {
+  const table = log.table;
+  const segment = table.segment(i);
+  let k = i;
+  let position = table.position(i);
+  while (k > 0) {
+    const before = table.position(k - 1) + table.bytes(k - 1) + ENTRY_HEADER_BYTES;
+    if (table.segment(k - 1) !== segment || before !== position) break;
+    k--;
+    position = table.position(k);
+  }
+  if (k === 0 && log.headRecordSegment === segment && log.headRecordSegment !== 0) return log.headRecordAt;
+  return position - FIRST_ENTRY_DATA_AT;
+}
 const EMPTY_HARD_STATE: HardState = { term: 0, vote: 0, commit: 0 };
 
 // ---- applying records (the same code stages live and replays at recovery) ----------------------

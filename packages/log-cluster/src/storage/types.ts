@@ -69,6 +69,25 @@ export class DiskFullError extends Error {
   readonly code = 'ENOSPC';
 }
 
+/**
+ * A log read found a record on disk that is not what was written (bit rot, a misdirected write, a
+ * bad sector since recovery): its CRC32C, its length or an entry header does not match. Nothing of
+ * it is served; the node stops as it does on a failed flush, and its next recovery finds the record
+ * and has what followed it repaired from the other replicas.
+ */
+export class CorruptReadError extends Error {
+  override name = 'CorruptReadError';
+  constructor(
+    readonly file: string,
+    readonly position: number,
+    readonly partition: number,
+    readonly index: number,
+    what: string,
+  ) {
+    super(`corrupt record in ${file} at ${position} (partition ${partition}, entry ${index}): ${what}`);
+  }
+}
+
 /** What recovery found and did, for logs, metrics and the corrupted-segment drill. */
 export interface RecoveryReport {
   readonly segmentsScanned: number;
