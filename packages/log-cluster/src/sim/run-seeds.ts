@@ -7,6 +7,9 @@ export interface SeedsSummary {
   readonly faultsInjected: number;
   readonly ackedChecked: number;
   readonly deletedByRetention: number;
+  /** Bytes rotted under running nodes ('rotSegment'), and how many of them a read caught before the node restarted. */
+  readonly rotted: number;
+  readonly corruptReadsCaught: number;
   readonly failures: readonly SimResult[];
   readonly elapsedMs: number;
 }
@@ -47,6 +50,8 @@ export async function runSeeds(first: number, count: number, options: { jobs?: n
     faultsInjected: results.reduce((sum, r) => sum + r.faultsInjected, 0),
     ackedChecked: results.reduce((sum, r) => sum + r.acked - r.deletedByRetention, 0),
     deletedByRetention: results.reduce((sum, r) => sum + r.deletedByRetention, 0),
+    rotted: results.reduce((sum, r) => sum + (r.faultKinds['rotSegment'] ?? 0), 0),
+    corruptReadsCaught: results.reduce((sum, r) => sum + r.corruptReadsCaught, 0),
     failures: results.filter((r) => r.violations.length > 0).sort((a, b) => a.seed - b.seed),
     elapsedMs: performance.now() - startedMs,
   };

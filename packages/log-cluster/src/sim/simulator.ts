@@ -6,6 +6,7 @@ import type { ReadMode } from '../replica.ts';
 import type { ClientRequest, ClientResponse, NodeConnector } from '../protocol.ts';
 import type { NodeId } from '../raft/types.ts';
 import { MemDisk } from '../storage/mem-disk.ts';
+import { CorruptReadError } from '../storage/types.ts';
 import { InProcessNetwork } from '../transport/in-process.ts';
 import { checkHistory, type AckedAppend, type ObservedRead, type ReplicaLog } from './checker.ts';
 import { Random } from './random.ts';
@@ -54,7 +55,7 @@ export const DEFAULT_SIM_OPTIONS: SimOptions = {
   workloadMs: 3_000,
   faultIntervalMs: 400,
   livenessDeadlineMs: 10_000,
-  faults: ['crash', 'crash', 'isolate', 'cutLink', 'linkLoss', 'linkDelay', 'slowFsync', 'pause', 'diskFull', 'corruptSegment', 'transferLeadership'],
+  faults: ['crash', 'crash', 'isolate', 'cutLink', 'linkLoss', 'linkDelay', 'slowFsync', 'pause', 'diskFull', 'corruptSegment', 'rotSegment', 'transferLeadership'],
   trace: false,
   retentionBytes: null,
   storageFaults: false,
@@ -71,13 +72,15 @@ export interface SimResult {
   readonly reads: number;
   /** Reads of an offset acknowledged before the read began (the stale-read rule checks each). */
   readonly readsOfAcked: number;
+  /** Reads that found a rotted byte ('rotSegment') and stopped their node before it served it. */
+  readonly corruptReadsCaught: number;
   readonly nodeCount: number;
   readonly violations: readonly string[];
   readonly events: number;
   readonly virtualMs: number;
 }
 
-export type FaultKind = 'crash' | 'isolate' | 'cutLink' | 'linkLoss' | 'linkDelay' | 'slowFsync' | 'pause' | 'diskFull' | 'corruptSegment' | 'transferLeadership' | 'storageFault';
+export type FaultKind = 'crash' | 'isolate' | 'cutLink' | 'linkLoss' | 'linkDelay' | 'slowFsync' | 'pause' | 'diskFull' | 'corruptSegment' | 'rotSegment' | 'transferLeadership' | 'storageFault';
 
 /** Every link gets a little delay and jitter by default, so messages reorder as on a real network. */
 const BASE_LINK = { cut: false, delayMs: 0.2, jitterMs: 1.5, lossRate: 0 };
@@ -142,12 +145,18 @@ export async function simulate(seed: number, overrides: Partial<SimOptions> = {}
     });
   }
   const nodeRandom = random.fork();
+  /** Nodes whose disk a byte rotted under while they ran ('rotSegment'), until they start again. */
+  const rotted = new Set<NodeId>();
+  let corruptReadsCaught = 0;
   const start = (sim: SimNode): void => {
     if (sim.node !== null) return;
     try {
       const node = new LogNode({ ...config, id: sim.id }, { disk: sim.disk, transport: network.attach(sim.id), scheduler, random: nodeRandom.next });
-      node.onDiskError = () => {
+      rotted.delete(sim.id); // recovery has read every record again
+      node.onDiskError = (error) => {
         if (sim.node === node) sim.node = null;
+        if (error instanceof CorruptReadError && rotted.has(sim.id)) corruptReadsCaught++;
+        else if (error instanceof CorruptReadError) violations.push(`node ${sim.id} read a corrupt record where nothing changed its disk: ${error.message}`);
       };
       sim.node = node;
     } catch (error) {
@@ -318,6 +327,26 @@ export async function simulate(seed: number, overrides: Partial<SimOptions> = {}
         later(50, 500, () => start(sim));
         break;
       }
+      case 'rotSegment': {
+        // Bit rot under a running node: a durable byte of a record changes, in the first half of a
+        // segment (see corruptSegment). A read of it must stop the node instead of serving it or
+        // sending it to a follower; the node restarts later, and its recovery repairs.
+        const segments = sim.disk.list().filter((name) => name.startsWith('seg-') && name.endsWith('.log'));
+        const segment = segments.length === 0 ? undefined : faultRandom.pick(segments);
+        const synced = segment === undefined ? 0 : sim.disk.syncedBytes(segment);
+        if (corruptions > 0 || sim.node === null || segment === undefined || synced < 2) {
+          injected = false;
+          break;
+        }
+        corruptions++;
+        rotted.add(sim.id);
+        sim.disk.corruptByte(segment, faultRandom.int(0, Math.floor(synced / 2) - 1));
+        later(200, 1_500, () => {
+          crash(sim);
+          later(50, 500, () => start(sim));
+        });
+        break;
+      }
       case 'storageFault': {
         const what = storageFaults?.inject({
           disk: (id) => sims.get(id)!.disk,
@@ -461,7 +490,7 @@ export async function simulate(seed: number, overrides: Partial<SimOptions> = {}
     for (const client of [...clients, ...readers]) client.close();
     for (const sim of sims.values()) sim.node?.stop();
   }
-  return { seed, nodeCount, faultsInjected, faultKinds, acked: acked.length, deletedByRetention, reads: reads.length, readsOfAcked, violations, events: scheduler.eventsRun, virtualMs: scheduler.now() };
+  return { seed, nodeCount, faultsInjected, faultKinds, acked: acked.length, deletedByRetention, reads: reads.length, readsOfAcked, corruptReadsCaught, violations, events: scheduler.eventsRun, virtualMs: scheduler.now() };
 }
 
 /** A partition's whole committed log through the client, from its log start (retention may have moved it). */

@@ -107,9 +107,9 @@ export class StorageFaults {
     this.node = this.random.pick(nodeIds);
   }
 
-  /** The fault kinds to draw from: a segment corruption would be a second faulty replica, so it goes. */
+  /** The fault kinds to draw from: a segment corruption or rot would be a second faulty replica, so they go. */
   faultKinds(kinds: readonly FaultKind[]): FaultKind[] {
-    return [...kinds.filter((kind) => kind !== 'corruptSegment'), ...Array.from({ length: STORAGE_FAULT_WEIGHT }, (): FaultKind => 'storageFault')];
+    return [...kinds.filter((kind) => kind !== 'corruptSegment' && kind !== 'rotSegment'), ...Array.from({ length: STORAGE_FAULT_WEIGHT }, (): FaultKind => 'storageFault')];
   }
 
   /**
