@@ -2,8 +2,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { LogClient } from '../../packages/log-cluster/src/client.ts';
+import { realScheduler } from '../../packages/log-cluster/src/clock.ts';
 import { EmbeddedCluster } from '../../packages/log-cluster/src/cluster.ts';
 import { DEFAULT_NODE_CONFIG } from '../../packages/log-cluster/src/node.ts';
+import { corruptNewestSegment } from '../../packages/log-cluster/src/storage/corrupt.ts';
+import { FileDisk } from '../../packages/log-cluster/src/storage/file-disk.ts';
+import { TcpConnector } from '../../packages/log-cluster/src/transport/tcp.ts';
+import { NodeProcessCluster } from '../support/node-cluster.ts';
 
 const RECORDS = 400;
 const encoder = new TextEncoder();
@@ -61,5 +67,48 @@ describe('a byte that rots under a running leader (embedded cluster, real files)
     await until('the repaired node leads again', () => cluster!.leaderOf(0) === leader);
     expect(await readAll()).toEqual(values);
     expect(cluster.health().every((node) => node.up)).toBe(true);
+  });
+});
+
+describe('a byte that rots under a running leader process (real node processes over TCP, real files)', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'logscope-rotted-read-tcp-'));
+  let nodes: NodeProcessCluster | null = null;
+  afterAll(() => {
+    nodes?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('makes the leader process say why and exit; a fresh client reads every record intact, and so it does once the node restarted and another died', async () => {
+    nodes = await NodeProcessCluster.start(dataDir, { partitionCount: 1, nodeArgs: ['--cache-mib', '0'] });
+    const client = (): LogClient => new LogClient(new TcpConnector(nodes!.peers), realScheduler, { appendTimeoutMs: 15_000 });
+    const producer = client();
+    const values: string[] = [];
+    for (let i = 0; i < RECORDS; i += 8) {
+      const batch = Array.from({ length: 8 }, (_, k) => `record-${i + k}-${'x'.repeat(100)}`);
+      const result = await producer.append({ partition: 0 }, batch.map((value) => encoder.encode(value)));
+      batch.forEach((value, k) => (values[result.baseOffset + k] = value));
+    }
+    const readAll = async (): Promise<string[]> => (await client().readAll(0, 0)).map((record) => decoder.decode(record.value));
+    const leader = producer.leaderOf(0);
+    expect(leader).toBeGreaterThan(0);
+    const child = nodes.children.get(leader)!;
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    // The byte flips on disk under the running process, as rot would (the supervisor's corruptSegment code).
+    const where = corruptNewestSegment(new FileDisk(join(dataDir, `node-${leader}`)), leader, false);
+
+    expect(await readAll()).toEqual(values);
+    expect(await exited).toBe(1);
+    const said = nodes.outputs.get(leader) ?? '';
+    expect(said).toContain('"event":"disk-error"');
+    expect(said).toContain(`corrupt record in ${where.file}`);
+    producer.close();
+
+    // Restarted, recovery finds the record and the others repair what followed it; then another node
+    // dies, and the restarted one is half of what is left.
+    await nodes.startNode(leader);
+    await sleep(2_000);
+    const other = [...nodes.peers.keys()].find((id) => id !== leader)!;
+    nodes.kill(other);
+    expect(await readAll()).toEqual(values);
   });
 });

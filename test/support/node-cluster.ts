@@ -40,12 +40,14 @@ export class NodeProcessCluster {
     readonly peers: ReadonlyMap<number, PeerAddress>,
     private readonly dataDir: string,
     private readonly partitionCount: number,
+    /** More `logscope node` flags for every node. */
+    private readonly nodeArgs: readonly string[],
   ) {}
 
-  static async start(dataDir: string, options: { nodeCount?: number; partitionCount: number }): Promise<NodeProcessCluster> {
+  static async start(dataDir: string, options: { nodeCount?: number; partitionCount: number; nodeArgs?: readonly string[] }): Promise<NodeProcessCluster> {
     const ports = await freePorts(options.nodeCount ?? 3);
     const peers = new Map<number, PeerAddress>(ports.map((port, i) => [i + 1, { host: '127.0.0.1', port }]));
-    const cluster = new NodeProcessCluster(peers, dataDir, options.partitionCount);
+    const cluster = new NodeProcessCluster(peers, dataDir, options.partitionCount, options.nodeArgs ?? []);
     await Promise.all([...peers.keys()].map((id) => cluster.startNode(id)));
     return cluster;
   }
@@ -58,7 +60,7 @@ export class NodeProcessCluster {
   startNode(id: number): Promise<ChildProcess> {
     const child = spawn(
       process.execPath,
-      [...nodeProcessV8Flags(this.peers.size), ...nodeEntryArgs(), '--id', String(id), '--peers', this.peersArg, '--data-dir', join(this.dataDir, `node-${id}`), '--partitions', String(this.partitionCount)],
+      [...nodeProcessV8Flags(this.peers.size), ...nodeEntryArgs(), '--id', String(id), '--peers', this.peersArg, '--data-dir', join(this.dataDir, `node-${id}`), '--partitions', String(this.partitionCount), ...this.nodeArgs],
       // A node's flushes (segment, hard-state file, directory, background preallocation) run in the libuv pool.
       { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: nodeProcessEnv() },
     );

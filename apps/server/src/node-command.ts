@@ -10,7 +10,7 @@ import { nodeProcessEnv, nodeProcessV8Flags, relaunchOrFollow } from './cluster/
 
 /**
  * `logscope node --id N --peers 1=h:p,2=h:p,3=h:p [--data-dir D] [--partitions 12] [--metrics-port 9100]
- *  [--cluster-secret-file F] [--tls-cert C --tls-key K --tls-ca A]`
+ *  [--cache-mib 64] [--cluster-secret-file F] [--tls-cert C --tls-key K --tls-ca A]`
  */
 export async function run(argv: readonly string[]): Promise<void> {
   const { values } = parseArgs({
@@ -24,6 +24,7 @@ export async function run(argv: readonly string[]): Promise<void> {
       host: { type: 'string', default: '127.0.0.1' },
       'metrics-port': { type: 'string', default: '0' },
       'metrics-host': { type: 'string', default: '127.0.0.1' },
+      'cache-mib': { type: 'string', default: '64' },
       'cluster-secret-file': { type: 'string' },
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
@@ -37,6 +38,8 @@ export async function run(argv: readonly string[]): Promise<void> {
   const partitionCount = Number(values.partitions);
   const replicationFactor = Number(values['replication-factor']);
   if (!Number.isInteger(partitionCount) || partitionCount < 1) throw new Error('--partitions must be a positive integer');
+  const cacheMib = Number(values['cache-mib']);
+  if (!Number.isInteger(cacheMib) || cacheMib < 0) throw new Error('--cache-mib must be a whole number of MiB, 0 or more (0: every read of a durable entry from disk)');
   const clusterSecret = values['cluster-secret-file'] === undefined ? null : readClusterSecret(values['cluster-secret-file']);
   const tls = tlsOptions(values);
   // Started by hand (one node per machine, as "Run a real cluster" shows), the node runs again as a
@@ -53,6 +56,7 @@ export async function run(argv: readonly string[]): Promise<void> {
     dataDir: values['data-dir'] ?? `.logscope/node-${id}`,
     partitionCount,
     replicationFactor,
+    cacheBytes: cacheMib * 2 ** 20,
     host: values.host ?? '127.0.0.1',
     metricsPort: Number(values['metrics-port']),
     metricsHost: values['metrics-host'] ?? '127.0.0.1',

@@ -17,6 +17,8 @@ export interface NodeProcessOptions {
   readonly dataDir: string;
   readonly partitionCount: number;
   readonly replicationFactor: number;
+  /** Bytes of recent entries kept in memory for reads and appends (default: DEFAULT_NODE_CONFIG's 64 MiB). */
+  readonly cacheBytes?: number;
   /** Host to bind the node port to (peers and clients). */
   readonly host: string;
   readonly metricsPort: number;
@@ -52,7 +54,14 @@ export async function startNodeProcess(options: NodeProcessOptions): Promise<Run
   const transport = new FaultyTransport(tcp);
   const nodeIds = [...options.peers.keys()].sort((a, b) => a - b);
   const node = new LogNode(
-    { ...DEFAULT_NODE_CONFIG, id: options.id, nodeIds, partitionCount: options.partitionCount, replicationFactor: options.replicationFactor },
+    {
+      ...DEFAULT_NODE_CONFIG,
+      id: options.id,
+      nodeIds,
+      partitionCount: options.partitionCount,
+      replicationFactor: options.replicationFactor,
+      journal: { ...DEFAULT_NODE_CONFIG.journal, cacheBytes: options.cacheBytes ?? DEFAULT_NODE_CONFIG.journal.cacheBytes },
+    },
     { disk, transport, scheduler: realScheduler, random: Math.random, observer: nodeObserver(telemetry, realWallClock, () => realScheduler.now(), Math.random) },
   );
   if (node.recovery.corruption !== null) telemetry.recordRecoveryCorruption();
