@@ -289,7 +289,10 @@ export class LogNode {
         const replica = this.replicaFor(request.partition);
         if (replica instanceof LogError) return Promise.resolve(errorResponse(replica));
         return new Promise((resolve) => {
-          if (!this.guarded(() => replica.read(request.offset, request.maxRecords, request.maxBytes, resolve))) {
+          try {
+            replica.read(request.offset, request.maxRecords, request.maxBytes, resolve);
+          } catch (error) {
+            this.readFailed(error);
             resolve(errorResponse(new LogError('Unavailable', `node ${this.id} is down`)));
             return;
           }
@@ -325,7 +328,12 @@ export class LogNode {
   transferLeadership(partition: number, to: NodeId): void {
     const replica = this.replicas.get(partition);
     if (replica === undefined) throw unknownPartition(partition, this.config.partitionCount);
-    if (this.guarded(() => replica.raft.transferLeadership(to))) this.scheduleProcess(replica);
+    try {
+      replica.raft.transferLeadership(to);
+    } catch (error) {
+      return this.readFailed(error);
+    }
+    this.scheduleProcess(replica);
   }
 
   /** A GC-like stall: no ticks, no messages handled, no client answers until it ends. */
@@ -367,8 +375,15 @@ export class LogNode {
   private scheduleTick(): void {
     this.cancelTick = this.deps.scheduler.setTimer(this.config.tickMs, () => {
       if (!this.running) return;
-      if (this.now() >= this.pausedUntilMs && this.guarded(() => this.tickAll())) this.scheduleProcess(null);
-      if (this.running) this.scheduleTick();
+      if (this.now() >= this.pausedUntilMs) {
+        try {
+          this.tickAll();
+        } catch (error) {
+          return this.readFailed(error);
+        }
+        this.scheduleProcess(null);
+      }
+      this.scheduleTick();
     });
   }
 
@@ -389,24 +404,23 @@ export class LogNode {
   }
 
   /**
-   * Runs `fn`, which may read the log from disk; a read that found a corrupt record (see
-   * CorruptReadError) stops the node as a failed flush does. Returns whether the node still runs.
+   * What every entry point (a message, a tick, a round, a client call) does with what it threw: a log
+   * read that found a corrupt record (CorruptReadError) stops the node, as a failed flush does;
+   * anything else is a bug and goes on up.
    */
-  private guarded(fn: () => void): boolean {
-    try {
-      fn();
-    } catch (error) {
-      if (!(error instanceof CorruptReadError)) throw error;
-      if (this.running) {
-        this.onDiskError?.(error);
-        this.stop();
-      }
-    }
-    return this.running;
+  private readFailed(error: unknown): void {
+    if (!(error instanceof CorruptReadError)) throw error;
+    if (!this.running) return;
+    this.onDiskError?.(error);
+    this.stop();
   }
 
   private receive(from: NodeId, messages: readonly PartitionMessage[]): void {
-    this.guarded(() => this.receiveNow(from, messages));
+    try {
+      this.receiveNow(from, messages);
+    } catch (error) {
+      this.readFailed(error);
+    }
   }
 
   private receiveNow(from: NodeId, messages: readonly PartitionMessage[]): void {
@@ -459,7 +473,11 @@ export class LogNode {
     this.processScheduled = true;
     this.deps.scheduler.setTimer(0, () => {
       this.processScheduled = false;
-      this.guarded(() => this.process());
+      try {
+        this.process();
+      } catch (error) {
+        this.readFailed(error);
+      }
     });
   }
 
@@ -539,7 +557,11 @@ export class LogNode {
           return;
         }
         round.durable = true;
-        this.guarded(() => this.completeRounds());
+        try {
+          this.completeRounds();
+        } catch (error) {
+          this.readFailed(error);
+        }
       });
     } else {
       this.completeRounds();
