@@ -24,6 +24,17 @@ async function until(what: string, condition: () => boolean, timeoutMs = 15_000)
   }
 }
 
+/** RECORDS records of ~110 bytes to partition 0, 8 an append; returns them by offset. */
+async function appendRecords(producer: LogClient): Promise<string[]> {
+  const values: string[] = [];
+  for (let i = 0; i < RECORDS; i += 8) {
+    const batch = Array.from({ length: 8 }, (_, k) => `record-${i + k}-${'x'.repeat(100)}`);
+    const result = await producer.append({ partition: 0 }, batch.map((value) => encoder.encode(value)));
+    batch.forEach((value, k) => (values[result.baseOffset + k] = value));
+  }
+  return values;
+}
+
 describe('a byte that rots under a running leader (embedded cluster, real files)', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'logscope-rotted-read-'));
   let cluster: EmbeddedCluster | null = null;
@@ -36,13 +47,7 @@ describe('a byte that rots under a running leader (embedded cluster, real files)
     // No entry cache: every read of a durable entry comes from its segment, as for a consumer far behind.
     cluster = await EmbeddedCluster.start({ dataDir, nodeCount: 3, partitionCount: 1, node: { journal: { ...DEFAULT_NODE_CONFIG.journal, cacheBytes: 0 } } });
     expect(await cluster.waitForLeaders()).toBe(true);
-    const producer = cluster.client();
-    const values: string[] = [];
-    for (let i = 0; i < RECORDS; i += 8) {
-      const batch = Array.from({ length: 8 }, (_, k) => `record-${i + k}-${'x'.repeat(100)}`);
-      const result = await producer.append({ partition: 0 }, batch.map((value) => encoder.encode(value)));
-      batch.forEach((value, k) => (values[result.baseOffset + k] = value));
-    }
+    const values = await appendRecords(cluster.client());
     const readAll = async (): Promise<string[]> => (await cluster!.client({ appendTimeoutMs: 15_000 }).readAll(0, 0)).map((record) => decoder.decode(record.value));
     expect(await readAll()).toEqual(values);
 
@@ -82,12 +87,7 @@ describe('a byte that rots under a running leader process (real node processes o
     nodes = await NodeProcessCluster.start(dataDir, { partitionCount: 1, nodeArgs: ['--cache-mib', '0'] });
     const client = (): LogClient => new LogClient(new TcpConnector(nodes!.peers), realScheduler, { appendTimeoutMs: 15_000 });
     const producer = client();
-    const values: string[] = [];
-    for (let i = 0; i < RECORDS; i += 8) {
-      const batch = Array.from({ length: 8 }, (_, k) => `record-${i + k}-${'x'.repeat(100)}`);
-      const result = await producer.append({ partition: 0 }, batch.map((value) => encoder.encode(value)));
-      batch.forEach((value, k) => (values[result.baseOffset + k] = value));
-    }
+    const values = await appendRecords(producer);
     const readAll = async (): Promise<string[]> => (await client().readAll(0, 0)).map((record) => decoder.decode(record.value));
     const leader = producer.leaderOf(0);
     expect(leader).toBeGreaterThan(0);
