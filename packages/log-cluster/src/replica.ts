@@ -167,6 +167,7 @@ export class Replica {
       term: (index) => log.term(index),
       entries: (lo, hi, maxBytes, rationed) => log.entries(lo, hi, maxBytes, rationed),
       readDeferred: (index) => log.readDeferred(index),
+      offsetEnd: (index) => log.offsetEnd(index),
       snapshot: () => log.snapshot(),
     };
     this.raft = new Raft({ ...context.raft, id: context.nodeId, peers: context.replicas, storage, abstainFromVoting: context.abstainFromVoting, faultyTail: log.faultyTail() });

@@ -69,7 +69,7 @@ export class MemoryRaftStorage implements RaftLogStorage {
     invariant(first.index > this.snap.index, () => `append at ${first.index} at or below snapshot ${this.snap.index}`);
     invariant(first.index <= this.lastIndex() + 1, () => `append at ${first.index} leaves a gap after ${this.lastIndex()}`);
     this.log.length = first.index - this.snap.index - 1;
-    let expectedOffset = this.offsetEnd(first.index - 1);
+    let expectedOffset = this.endOffsetOf(first.index - 1);
     for (const e of entries) {
       invariant(e.index === this.lastIndex() + 1, () => `append: index ${e.index} not contiguous`);
       invariant(e.offset === expectedOffset, () => `append: entry ${e.index} offset ${e.offset} != ${expectedOffset}`);
@@ -100,10 +100,10 @@ export class MemoryRaftStorage implements RaftLogStorage {
   }
 
   /** Record offset just past entry `index` (the snapshot's nextOffset when index is the log start). */
-  private offsetEnd(index: number): number {
+  private endOffsetOf(index: number): number {
     if (index === this.snap.index) return this.snap.nextOffset;
     const e = this.log[index - this.snap.index - 1];
-    invariant(e !== undefined, () => `offsetEnd: entry ${index} missing`);
+    invariant(e !== undefined, () => `endOffsetOf: entry ${index} missing`);
     return e.offset + e.count;
   }
 }

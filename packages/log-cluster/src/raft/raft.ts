@@ -1250,6 +1250,8 @@ export class Raft {
     }
     const snap = this.storage.snapshot();
     if (index === snap.index) return snap.nextOffset;
+    // Every partition asks this for its last entry when its node starts: from the index, not the disk.
+    if (this.storage.offsetEnd !== undefined) return this.storage.offsetEnd(index);
     const [e] = this.storage.entries(index, index + 1, 0);
     invariant(e !== undefined && e.index === index, () => `offsetEndAt(${index}): storage has no such entry`);
     return entryEnd(e);

@@ -112,6 +112,11 @@ export interface RaftLogStorage {
    * with appends in flight to a follower then waits for their answers before it reads more for it.
    */
   readDeferred?(index: number): boolean;
+  /**
+   * Record offset just past entry `index`, firstIndex-1 through lastIndex, from metadata alone
+   * (optional): without it raft reads the entry, which may mean a read from disk.
+   */
+  offsetEnd?(index: number): number;
   /** The current log start. */
   snapshot(): SnapshotMeta;
 }
