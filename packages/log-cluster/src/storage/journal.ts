@@ -98,7 +98,10 @@ export const ENTRY_HEADER_BYTES = 32;
 const SNAPSHOT_PAYLOAD_BYTES = 25;
 /** A length field beyond this is corruption, not a record. */
 export const RECORD_BYTES_MAX = 64 << 20;
-/** appendEntries splits into records of about this much data, so one bad CRC costs little. */
+/**
+ * appendEntries splits into records of about this much data, so one bad CRC costs little, and a log
+ * read, which checks whole records, re-reads little around its ends (see segmentData).
+ */
 const RECORD_ENTRIES_BYTES_TARGET = 64 << 10;
 /**
  * Identifier files are zero-filled ahead too, at this fraction of a segment (52 bytes per record:
@@ -490,7 +493,7 @@ export class Journal {
    * header against the index, so a byte that rotted since recovery is never sent to a follower,
    * which would store it under a CRC of its own, or to a consumer: the read throws CorruptReadError
    * instead. The read starts at the first entry's record and runs to the last one's end, so it takes
-   * the records' headers and, at the ends, the rest of a record only partly wanted (at most ~1 MiB).
+   * the records' headers and, at the ends, the rest of a record only partly wanted (at most ~64 KiB).
    */
   segmentData(log: PartitionLog, from: number, to: number, out: Uint8Array[], rationed: boolean): void {
     const table = log.table;
@@ -1334,6 +1337,7 @@ export class PartitionLog implements RaftLogStorage {
 }
 
 const EMPTY_START: SnapshotMeta = { index: 0, term: 0, nextOffset: 0 };
+const EMPTY_HARD_STATE: HardState = { term: 0, vote: 0, commit: 0 };
 
 /** Bytes from a record's start to the data of its first entry. */
 const FIRST_ENTRY_DATA_AT = RECORD_PREFIX_BYTES + RECORD_BODY_HEADER_BYTES + ENTRIES_COUNT_BYTES + ENTRY_HEADER_BYTES;
@@ -1358,7 +1362,6 @@ function recordStartOf(log: PartitionLog, i: number): number {
   if (k === 0 && log.headRecordSegment === segment && log.headRecordSegment !== 0) return log.headRecordAt;
   return position - FIRST_ENTRY_DATA_AT;
 }
-const EMPTY_HARD_STATE: HardState = { term: 0, vote: 0, commit: 0 };
 
 // ---- applying records (the same code stages live and replays at recovery) ----------------------
 
