@@ -3,7 +3,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { RemoteCluster } from '../../apps/server/src/cluster/remote-cluster.ts';
 import type { DrillRun } from '../../apps/server/src/drills/model.ts';
+import { corruptNewestSegment } from '../../packages/log-cluster/src/storage/corrupt.ts';
+import { FileDisk } from '../../packages/log-cluster/src/storage/file-disk.ts';
 import { runCli, SupervisedCluster } from '../support/supervised-cluster.ts';
 
 /** Five `logscope node` processes under `logscope cluster up`, as an operator would run them. */
@@ -76,4 +79,51 @@ describe('a supervised cluster of five node processes', () => {
       execFileSync('promtool', ['check', 'metrics'], { input: text });
     }
   });
+});
+
+/** Three node processes under `logscope cluster up --cache-mib 0`: every read of a durable entry comes from its segment. */
+describe('a supervised node process that reads a rotted byte', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'logscope-procs-rot-'));
+  let cluster: SupervisedCluster;
+  let remote: RemoteCluster | null = null;
+
+  beforeAll(async () => {
+    cluster = await SupervisedCluster.start(dataDir, ['--nodes', '3', '--partitions', '1', '--cache-mib', '0']);
+  }, 120_000);
+
+  afterAll(async () => {
+    await remote?.stop();
+    await cluster?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('exits, the supervisor and the console say it was a corrupt record and where, and a fresh client reads every record intact', async () => {
+    remote = await RemoteCluster.fromStateFile(dataDir);
+    expect(await remote.waitForLeaders(20_000)).toBe(true);
+    const producer = remote.client({ appendTimeoutMs: 15_000 });
+    const values: string[] = [];
+    for (let i = 0; i < 200; i += 8) {
+      const batch = Array.from({ length: 8 }, (_, k) => `record-${i + k}`);
+      const result = await producer.append({ partition: 0 }, batch.map((value) => new TextEncoder().encode(value)));
+      batch.forEach((value, k) => (values[result.baseOffset + k] = value));
+    }
+    const leader = producer.leaderOf(0);
+    const node = cluster.state().nodes.find((n) => n.id === leader);
+    if (node === undefined) throw new Error(`no leader node ${leader}`);
+    // Rot under the running process, where the supervisor's corruptSegment would flip it on a stopped one.
+    const where = corruptNewestSegment(new FileDisk(node.dataDir), leader, false);
+
+    const read = await remote.client({ appendTimeoutMs: 15_000 }).readAll(0, 0);
+    expect(read.map((record) => new TextDecoder().decode(record.value))).toEqual(values);
+    await vi.waitFor(() => expect(cluster.state().nodes.find((n) => n.id === leader)?.exited?.reason).toContain(`corrupt record in ${where.file}`), { timeout: 10_000, interval: 100 });
+    expect(cluster.state().nodes.find((n) => n.id === leader)).toMatchObject({ pid: null, exited: { code: 1, signal: null } });
+    await remote.refreshNow();
+    const health = remote.health().find((h) => h.node === leader);
+    expect(health?.up).toBe(false);
+    expect(health?.reason).toMatch(new RegExp(`^process exited \\(code 1\\): disk error: corrupt record in ${where.file} at \\d+ \\(partition 0, entry \\d+\\): `));
+
+    // Restarted through the supervisor, it runs again and the reason is gone.
+    await runCli(['cluster', 'restart', String(leader), '--data-dir', dataDir], { timeoutMs: 60_000 });
+    expect(cluster.state().nodes.find((n) => n.id === leader)?.exited).toBeNull();
+  }, 120_000);
 });

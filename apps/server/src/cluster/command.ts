@@ -10,7 +10,7 @@ import { loadTls } from '../../../../packages/log-cluster/src/transport/tls.ts';
 
 const USAGE = `Usage:
   logscope cluster up --data-dir D [--nodes 5] [--partitions 64] [--replication-factor 3] [--host 127.0.0.1]
-                      [--base-port P] [--cluster-secret-file F] [--tls-cert C --tls-key K --tls-ca A]
+                      [--base-port P] [--cache-mib 64] [--cluster-secret-file F] [--tls-cert C --tls-key K --tls-ca A]
   logscope cluster status  --data-dir D
   logscope cluster crash N --data-dir D       (SIGKILL of node N's process)
   logscope cluster restart N --data-dir D
@@ -33,6 +33,7 @@ export async function run(argv: string[]): Promise<void> {
       'replication-factor': { type: 'string', default: '3' },
       host: { type: 'string', default: '127.0.0.1' },
       'base-port': { type: 'string' },
+      'cache-mib': { type: 'string' },
       'cluster-secret-file': { type: 'string' },
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
@@ -62,6 +63,7 @@ export async function run(argv: string[]): Promise<void> {
       replicationFactor: count('replication-factor', values['replication-factor'], 1, 9),
       host: values.host ?? '127.0.0.1',
       basePort: values['base-port'] === undefined ? null : count('base-port', values['base-port'], 1, 65_000),
+      cacheMib: values['cache-mib'] === undefined ? null : count('cache-mib', values['cache-mib'], 0, 1 << 20),
       secretFile: values['cluster-secret-file'] ?? null,
       tls: tlsGiven === 3 ? { certFile: values['tls-cert'] ?? '', keyFile: values['tls-key'] ?? '', caFile: values['tls-ca'] ?? '' } : null,
     });

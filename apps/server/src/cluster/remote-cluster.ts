@@ -16,7 +16,7 @@ import type { DrillCluster, DrillNode, DrillReplica } from '../drills/engine.ts'
 import { ScrapeError, type ScrapeSource } from '../scrape/sources.ts';
 import { readClusterSecret } from '../node-command.ts';
 import { HttpClient } from './http-client.ts';
-import { readClusterState, type ClusterState } from './state.ts';
+import { clusterStateSchema, readClusterState, type ClusterState } from './state.ts';
 
 /** How often every node's status is read: the drill checks see leaders and high watermarks this fresh. */
 export const STATUS_POLL_MS_DEFAULT = 100;
@@ -376,7 +376,9 @@ export class RemoteCluster implements DrillCluster {
   /** One status round over every node (rounds never overlap). */
   refresh(): Promise<void> {
     this.polling ??= (async () => {
-      await Promise.all(this.nodeIds().map((id) => this.refreshNode(id)));
+      const answered = await Promise.all(this.nodeIds().map((id) => this.refreshNode(id)));
+      const down = this.nodeIds().filter((_, k) => answered[k] !== true && !this.crashed.has(this.nodeIds()[k]!));
+      if (down.length > 0) await this.askSupervisorWhy(down);
     })().finally(() => {
       this.polling = null;
     });
@@ -396,6 +398,28 @@ export class RemoteCluster implements DrillCluster {
       if (/ECONNREFUSED|ECONNRESET|EHOSTUNREACH|socket hang up/.test(message)) view.status = null;
       view.lastError = message;
       return false;
+    }
+  }
+
+  /**
+   * Why nodes that do not answer are down, when the supervisor knows: a process that exited by
+   * itself, and the reason it gave (a disk error: a failed flush, a corrupt record read).
+   */
+  private async askSupervisorWhy(down: readonly number[]): Promise<void> {
+    const url = this.options.supervisorUrl;
+    if (url === null) return;
+    try {
+      const reply = await this.http.request(`${url}/supervisor/state`, { headers: { authorization: `Bearer ${this.options.secret.toString('utf8')}` }, timeoutMs: STATUS_TIMEOUT_MS });
+      if (reply.status !== 200) return;
+      const state = clusterStateSchema.parse(JSON.parse(reply.text));
+      for (const id of down) {
+        const exited = state.nodes.find((node) => node.id === id)?.exited;
+        const view = this.views.get(id);
+        if (exited === null || exited === undefined || view === undefined) continue;
+        view.lastError = `process exited (${exited.signal ?? `code ${exited.code ?? '?'}`})${exited.reason === null ? '' : `: ${exited.reason}`}`;
+      }
+    } catch {
+      // The supervisor is down too: the scrape error stays the reason.
     }
   }
 

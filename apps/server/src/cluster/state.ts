@@ -19,6 +19,8 @@ const nodeSchema = z.object({
   pid: z.number().int().positive().nullable(),
   dataDir: z.string(),
   logFile: z.string(),
+  /** How the node's process last ended by itself, until it starts again (absent in state files before it). */
+  exited: z.object({ code: z.number().int().nullable(), signal: z.string().nullable(), reason: z.string().nullable() }).nullable().optional(),
 });
 
 export const clusterStateSchema = z.object({

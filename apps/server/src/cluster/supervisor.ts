@@ -37,6 +37,8 @@ export interface SupervisorOptions {
   host: string;
   /** Node ports P..P+n-1, metrics/admin P+n..P+2n-1, supervisor P+2n; null picks free ports. */
   basePort: number | null;
+  /** Each node's entry cache (`logscope node --cache-mib`); null leaves the node's default. */
+  cacheMib?: number | null;
   /** Generated in the data dir when null. */
   secretFile: string | null;
   tls: TlsFiles | null;
@@ -53,6 +55,17 @@ interface Slot {
   log: WriteStream | null;
   /** Set when the supervisor itself stopped the process (crash or shutdown), so its exit is expected. */
   stopping: boolean;
+  /** How its process last ended by itself (not a crash or stop the supervisor did), until it starts again. */
+  exited: NodeExit | null;
+  /** The error of the last `disk-error` line the running process printed. */
+  diskError: string | null;
+}
+
+/** A node process that exited by itself, and why when it said (a disk error: a failed flush, a corrupt record read). */
+export interface NodeExit {
+  code: number | null;
+  signal: string | null;
+  reason: string | null;
 }
 
 export class Supervisor {
@@ -80,7 +93,7 @@ export class Supervisor {
       supervisor.slots.set(id, {
         id, port: ports[i] ?? 0, metricsPort: ports[options.nodeCount + i] ?? 0,
         dataDir: join(dataDir, `node-${id}`), logFile: join(dataDir, `node-${id}.log`),
-        child: null, log: null, stopping: false,
+        child: null, log: null, stopping: false, exited: null, diskError: null,
       });
     }
     try {
@@ -146,7 +159,7 @@ export class Supervisor {
       tls: this.options.tls === null ? null : { certFile: resolve(this.options.tls.certFile), keyFile: resolve(this.options.tls.keyFile), caFile: resolve(this.options.tls.caFile) },
       nodes: [...this.slots.values()].map((s) => ({
         id: s.id, host: this.options.host, port: s.port, metricsUrl: `${scheme}://${urlHost(this.options.host)}:${s.metricsPort}`,
-        pid: s.child?.pid ?? null, dataDir: s.dataDir, logFile: s.logFile,
+        pid: s.child?.pid ?? null, dataDir: s.dataDir, logFile: s.logFile, exited: s.exited,
       })),
     };
   }
@@ -191,11 +204,14 @@ export class Supervisor {
       '--partitions', String(o.partitionCount), '--replication-factor', String(o.replicationFactor),
       '--host', o.host, '--metrics-host', o.host, '--metrics-port', String(slot.metricsPort),
       '--cluster-secret-file', this.secretFile,
+      ...(o.cacheMib === null || o.cacheMib === undefined ? [] : ['--cache-mib', String(o.cacheMib)]),
       ...(o.tls === null ? [] : ['--tls-cert', o.tls.certFile, '--tls-key', o.tls.keyFile, '--tls-ca', o.tls.caFile]),
     ];
     const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: nodeProcessEnv() });
     slot.child = child;
     slot.stopping = false;
+    slot.exited = null;
+    slot.diskError = null;
     slot.log ??= createWriteStream(slot.logFile, { flags: 'a' });
     const log = slot.log;
     child.stdout?.pipe(log, { end: false });
@@ -206,7 +222,12 @@ export class Supervisor {
       let ready = false;
       const timer = setTimeout(() => reject(new Error(`node ${id} not ready in ${NODE_READY_TIMEOUT_MS} ms; see ${slot.logFile}`)), NODE_READY_TIMEOUT_MS);
       child.stdout?.on('data', (chunk: Buffer) => {
-        if (ready) return;
+        // A node that stops on a disk error says why on its last line before it exits (node-command.ts).
+        if (ready) {
+          const text = chunk.toString();
+          if (text.includes('"disk-error"')) slot.diskError = diskErrorOf(text) ?? slot.diskError;
+          return;
+        }
         output += chunk.toString();
         if (output.includes('"node-ready"')) {
           ready = true;
@@ -219,7 +240,8 @@ export class Supervisor {
         if (slot.child === child) slot.child = null;
         if (!ready) reject(new Error(`node ${id} exited before it was ready (${signal ?? code}); see ${slot.logFile}`));
         if (!slot.stopping && !this.closed) {
-          this.log({ event: 'node-exited', node: id, code, signal, note: 'not restarted until told (logscope cluster restart, or the console)' });
+          slot.exited = { code, signal, reason: slot.diskError };
+          this.log({ event: 'node-exited', node: id, code, signal, reason: slot.diskError, note: 'not restarted until told (logscope cluster restart, or the console)' });
           this.writeState();
         }
       });
@@ -333,4 +355,19 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
   res.end(text);
+}
+
+/** The error of the last `disk-error` event line in `text`, if one parses. */
+function diskErrorOf(text: string): string | null {
+  let found: string | null = null;
+  for (const line of text.split('\n')) {
+    if (!line.includes('"disk-error"')) continue;
+    try {
+      const event = JSON.parse(line) as { event?: unknown; error?: unknown };
+      if (event.event === 'disk-error' && typeof event.error === 'string') found = `disk error: ${event.error}`;
+    } catch {
+      // not a whole JSON line (a chunk boundary): the next line or the exit says the rest
+    }
+  }
+  return found;
 }
