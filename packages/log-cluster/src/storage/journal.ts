@@ -556,7 +556,7 @@ export class Journal {
       // Every record that starts inside the span has its prefix there (the last one holds entry data after it).
       if (p + RECORD_PREFIX_BYTES > span.length) throw bad(p, 'a record runs past the data read');
       const length = view.getUint32(p, true);
-      if (length < RECORD_BODY_HEADER_BYTES || length > RECORD_BYTES_MAX) throw bad(p, `record length ${length}`);
+      if (!saneRecordLength(length)) throw bad(p, `record length ${length}`);
       const end = p + RECORD_PREFIX_BYTES + length;
       let crc = crc32c(span.subarray(p + RECORD_PREFIX_BYTES, Math.min(end, span.length)));
       if (end > span.length) {
@@ -1359,7 +1359,8 @@ function recordStartOf(log: PartitionLog, i: number): number {
     k--;
     position = table.position(k);
   }
-  if (k === 0 && log.headRecordSegment === segment && log.headRecordSegment !== 0) return log.headRecordAt;
+  // (No entry's segment is 0, the value that means none is kept.)
+  if (k === 0 && log.headRecordSegment === segment) return log.headRecordAt;
   return position - FIRST_ENTRY_DATA_AT;
 }
 
@@ -1489,12 +1490,17 @@ function encodeSnapshot(partition: number, start: SnapshotMeta, kept: boolean): 
   return finishRecord(record, RECORD_TYPE_SNAPSHOT, partition);
 }
 
+/** Whether a record's length field could be a record's (recovery and log reads both ask). */
+function saneRecordLength(length: number): boolean {
+  return length >= RECORD_BODY_HEADER_BYTES && length <= RECORD_BYTES_MAX;
+}
+
 /** The body (type onwards) of a well-formed record at `position`, or null. */
 function recordBody(bytes: Uint8Array, position: number): Uint8Array | null {
   if (position + RECORD_PREFIX_BYTES > bytes.length) return null;
   const view = new DataView(bytes.buffer, bytes.byteOffset + position, RECORD_PREFIX_BYTES);
   const length = view.getUint32(0, true);
-  if (length < RECORD_BODY_HEADER_BYTES || length > RECORD_BYTES_MAX) return null;
+  if (!saneRecordLength(length)) return null;
   const end = position + RECORD_PREFIX_BYTES + length;
   if (end > bytes.length) return null;
   const body = bytes.subarray(position + RECORD_PREFIX_BYTES, end);
@@ -1505,7 +1511,7 @@ function recordBody(bytes: Uint8Array, position: number): Uint8Array | null {
 function isFullRecord(bytes: Uint8Array, position: number): boolean {
   if (position + RECORD_PREFIX_BYTES > bytes.length) return false;
   const length = new DataView(bytes.buffer, bytes.byteOffset + position, 4).getUint32(0, true);
-  return length >= RECORD_BODY_HEADER_BYTES && length <= RECORD_BYTES_MAX && position + RECORD_PREFIX_BYTES + length <= bytes.length;
+  return saneRecordLength(length) && position + RECORD_PREFIX_BYTES + length <= bytes.length;
 }
 
 /** Where the last record the identifiers name ends (0 when they name none). */
