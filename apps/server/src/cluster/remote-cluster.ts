@@ -376,8 +376,9 @@ export class RemoteCluster implements DrillCluster {
   /** One status round over every node (rounds never overlap). */
   refresh(): Promise<void> {
     this.polling ??= (async () => {
-      const answered = await Promise.all(this.nodeIds().map((id) => this.refreshNode(id)));
-      const down = this.nodeIds().filter((_, k) => answered[k] !== true && !this.crashed.has(this.nodeIds()[k]!));
+      const ids = this.nodeIds();
+      const answered = await Promise.all(ids.map((id) => this.refreshNode(id)));
+      const down = ids.filter((id, k) => answered[k] !== true && !this.crashed.has(id));
       if (down.length > 0) await this.askSupervisorWhy(down);
     })().finally(() => {
       this.polling = null;
