@@ -245,6 +245,11 @@ export class LogNode {
     return this.journal.indexStats();
   }
 
+  /** What the journal's scrub checked since this node started, and the passes over the whole log it finished. */
+  scrubStats(): { bytes: number; passes: number } {
+    return this.journal.scrubStats();
+  }
+
   /**
    * A follower's catch-up as this node feeds it: bytes its log reads took from segments and times
    * the read budget held them back (both since start), and entry bytes in flight to followers now.
@@ -401,6 +406,8 @@ export class LogNode {
     this.maybeEnforceRetention();
     this.maybeClearAbstain();
     this.maybeRetryDiskFull();
+    // Last: a rotted record it finds stops the node (CorruptReadError, see readFailed).
+    this.journal.scrub();
   }
 
   /**

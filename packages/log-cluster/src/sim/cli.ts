@@ -53,7 +53,7 @@ const summary = await runSeeds(toInt('from', values.from), toInt('seeds', values
 });
 const violations = summary.failures.reduce((sum, r) => sum + r.violations.length, 0);
 const seedsPerMinute = (summary.seedsRun / summary.elapsedMs) * 60_000;
-console.log(`simulator: ${summary.seedsRun} seeds run, ${summary.faultsInjected} faults injected, ${summary.ackedChecked} acked records checked${summary.deletedByRetention > 0 ? ` (${summary.deletedByRetention} more deleted by retention)` : ''}${summary.rotted > 0 ? `, ${summary.rotted} bytes rotted under running nodes (${summary.corruptReadsCaught} caught by a read before a restart)` : ''}, ${violations} violations (${seedsPerMinute.toFixed(0)} seeds/min)`);
+console.log(`simulator: ${summary.seedsRun} seeds run, ${summary.faultsInjected} faults injected, ${summary.ackedChecked} acked records checked${summary.deletedByRetention > 0 ? ` (${summary.deletedByRetention} more deleted by retention)` : ''}${summary.rotted > 0 ? `, ${summary.rotted} bytes rotted under running nodes (${summary.corruptReadsCaught} caught before a restart, ${summary.corruptScrubsCaught} of them by the scrub)` : ''}, ${violations} violations (${seedsPerMinute.toFixed(0)} seeds/min)`);
 for (const failure of summary.failures) {
   const replayFlags = `${values['storage-faults'] ? ' --storage-faults' : ''}${values['no-identifiers'] ? ' --no-identifiers' : ''}${values['retention-kib'] !== undefined ? ` --retention-kib ${values['retention-kib']}` : ''}${values.faults !== undefined ? ` --faults ${values.faults}` : ''}`;
   console.log(`FAILED seed ${failure.seed} (replay: npm run sim -- --seed ${failure.seed}${replayFlags})`);

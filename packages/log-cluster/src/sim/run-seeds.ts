@@ -10,6 +10,7 @@ export interface SeedsSummary {
   /** Bytes rotted under running nodes ('rotSegment'), and how many of them a read caught before the node restarted. */
   readonly rotted: number;
   readonly corruptReadsCaught: number;
+  readonly corruptScrubsCaught: number;
   readonly failures: readonly SimResult[];
   readonly elapsedMs: number;
 }
@@ -52,6 +53,7 @@ export async function runSeeds(first: number, count: number, options: { jobs?: n
     deletedByRetention: results.reduce((sum, r) => sum + r.deletedByRetention, 0),
     rotted: results.reduce((sum, r) => sum + (r.faultKinds['rotSegment'] ?? 0), 0),
     corruptReadsCaught: results.reduce((sum, r) => sum + r.corruptReadsCaught, 0),
+    corruptScrubsCaught: results.reduce((sum, r) => sum + r.corruptScrubsCaught, 0),
     failures: results.filter((r) => r.violations.length > 0).sort((a, b) => a.seed - b.seed),
     elapsedMs: performance.now() - startedMs,
   };

@@ -73,7 +73,22 @@ export interface JournalOptions {
   segmentReadBytesPerSec?: number;
   /** @internal Bytes recovery reads at a time (default SCAN_CHUNK_BYTES); the simulator uses small ones so records straddle them. */
   scanChunkBytes?: number;
+  /** Bytes per second scrub() may read (default SCRUB_BYTES_PER_SEC; 0 turns the scrub off). */
+  scrubBytesPerSec?: number;
+  /** A new scrub pass starts at most this long after the last one started (default SCRUB_PASS_INTERVAL_MS). */
+  scrubPassIntervalMs?: number;
 }
+
+/**
+ * The scrub's pace (see Journal.scrub). A byte that rots in data nobody reads stays hidden until a
+ * restart's recovery trips on it, and then everything after it is cut and fetched again, maybe once
+ * another replica has rotted too. At 4 MiB/s a node reads 1 GiB of log in ~4 minutes, with reads of
+ * at most SCRUB_CHUNK_BYTES per call (tens of µs from the page cache).
+ */
+export const SCRUB_BYTES_PER_SEC = 4 << 20;
+export const SCRUB_PASS_INTERVAL_MS = 60_000;
+/** The most one scrub call reads (more only for a record larger than this, read whole). */
+const SCRUB_CHUNK_BYTES = 256 << 10;
 
 /**
  * Log reads from segments run on the event loop that serves appends. A follower that comes back
@@ -139,6 +154,8 @@ interface SegmentInfo {
   lastWriteMs: number;
   /** Retention removes it once the batch carrying the new log starts is durable. */
   deleting: boolean;
+  /** Where the last completed flush left it: records end here, each whole and synced (the scrub reads up to it). */
+  durableBytes: number;
 }
 
 interface StateFileInfo {
@@ -181,6 +198,9 @@ interface Batch {
   readonly waiters: IoCallback[];
   /** When its flush began (options.now()), once it has. */
   flushStartedMs: number;
+  /** The segment its records went to and where they end there, once its flush has started. */
+  segmentWritten: SegmentInfo | null;
+  segmentEnd: number;
   /** Set when its flush starts: how to take its writes back, what goes once it is durable. */
   undo: (() => void)[];
   obsoleteStateFiles: StateFileInfo[];
@@ -232,6 +252,15 @@ export class Journal {
   /** Bytes log reads took from segments, and times the read budget cut a read short or made a leader wait (see readStats). */
   private segmentReadBytes = 0;
   private readsThrottled = 0;
+  /** The scrub's place: segment seq (0: a pass has yet to start) and position there, a record start. */
+  private scrubSeq = 0;
+  private scrubAt = 0;
+  /** Bytes the scrub may read now (see scrub), as of scrubTokensAtMs. */
+  private scrubTokens = 0;
+  private scrubTokensAtMs = Number.NEGATIVE_INFINITY;
+  private scrubPassStartedMs = Number.NEGATIVE_INFINITY;
+  private scrubbedBytes = 0;
+  private scrubPasses = 0;
 
   private constructor(
     private readonly disk: Disk,
@@ -571,10 +600,110 @@ export class Journal {
     return extra;
   }
 
+  /**
+   * Reads on where the last call stopped through the segments' durable records, oldest segment
+   * first, and checks each as recovery does (length, CRC32C), at most SCRUB_BYTES_PER_SEC on average:
+   * the node calls it on every tick. Reads only find rot in what they read, and a follower's or a
+   * tailing consumer's reads come from memory, so a byte that rots in cold data would otherwise wait
+   * for a restart (ZFS and TigerBeetle scrub for the same reason). A pass ends at the newest
+   * segment's durable end; the next starts SCRUB_PASS_INTERVAL_MS after it started, or when it
+   * ends if later. Throws CorruptReadError at a bad record: the node stops as on a bad read, and its
+   * restart's recovery cuts there and has the rest fetched again. Returns the bytes read (a record
+   * a read ended inside is read again by the next).
+   */
+  scrub(): number {
+    const rate = this.options.scrubBytesPerSec ?? SCRUB_BYTES_PER_SEC;
+    if (rate <= 0 || this.closed) return 0;
+    const now = this.options.now();
+    if (this.scrubSeq === 0) {
+      if (now < this.scrubPassStartedMs + (this.options.scrubPassIntervalMs ?? SCRUB_PASS_INTERVAL_MS)) return 0;
+      this.scrubPassStartedMs = now;
+      this.scrubSeq = 1;
+      this.scrubAt = 0;
+      this.scrubTokensAtMs = now;
+    }
+    // Reads of a whole step at a time: a read ends inside a record, which the next one reads again.
+    const step = Math.min(SCRUB_CHUNK_BYTES, rate);
+    if (now > this.scrubTokensAtMs) {
+      this.scrubTokens = Math.min(step, this.scrubTokens + ((now - this.scrubTokensAtMs) * rate) / 1000);
+      this.scrubTokensAtMs = now;
+    }
+    if (this.scrubTokens < step) return 0;
+    let read = 0;
+    while (this.scrubTokens > 0) {
+      // Segments are in seq order; one retention is deleting is gone soon, and was checked when read.
+      const segment = this.segments.find((s) => s.seq >= this.scrubSeq && !s.deleting);
+      if (segment === undefined) {
+        this.scrubSeq = 0; // the pass is done
+        this.scrubPasses++;
+        break;
+      }
+      if (segment.seq !== this.scrubSeq) {
+        this.scrubSeq = segment.seq;
+        this.scrubAt = 0;
+      }
+      if (this.scrubAt >= segment.durableBytes) {
+        if (segment === this.segments[this.segments.length - 1]) {
+          this.scrubSeq = 0;
+          this.scrubPasses++;
+          break;
+        }
+        this.scrubSeq = segment.seq + 1;
+        this.scrubAt = 0;
+        continue;
+      }
+      const checkedFrom = this.scrubAt;
+      const n = this.scrubRecords(segment, Math.max(1, Math.floor(this.scrubTokens)));
+      this.scrubTokens -= n;
+      read += n;
+      this.scrubbedBytes += this.scrubAt - checkedFrom;
+    }
+    return read;
+  }
+
+  /** Checks the whole records of `segment` from scrubAt in about `want` bytes (at least one record); returns the bytes read. */
+  private scrubRecords(segment: SegmentInfo, want: number): number {
+    const at = this.scrubAt;
+    const end = segment.durableBytes;
+    const bad = (position: number, partition: number, what: string): CorruptReadError => new CorruptReadError(segment.name, position, partition, -1, `${what} (found by the scrub)`, 'scrub');
+    let bytes = segment.file.read(at, Math.min(Math.max(want, RECORD_PREFIX_BYTES), end - at));
+    let view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    let read = bytes.length;
+    let p = 0;
+    while (at + p < end) {
+      if (p + RECORD_PREFIX_BYTES > bytes.length) {
+        if (p > 0) break;
+        throw bad(at, -1, 'a record runs past the durable end');
+      }
+      const length = view.getUint32(p, true);
+      if (!saneRecordLength(length)) throw bad(at + p, -1, `record length ${length}`);
+      const recordEnd = p + RECORD_PREFIX_BYTES + length;
+      if (at + recordEnd > end) throw bad(at + p, -1, `record length ${length} runs past the durable end`);
+      if (recordEnd > bytes.length) {
+        if (p > 0) break; // the next call starts at this record
+        bytes = segment.file.read(at, recordEnd);
+        view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        read += bytes.length;
+      }
+      if (crc32c(bytes.subarray(p + RECORD_PREFIX_BYTES, recordEnd)) !== view.getUint32(p + 4, true)) {
+        const partition = view.getUint32(p + RECORD_PREFIX_BYTES + 1, true); // maybe the rotted byte
+        throw bad(at + p, this.logs.has(partition) ? partition : -1, 'CRC32C mismatch');
+      }
+      p = recordEnd;
+    }
+    this.scrubAt = at + p;
+    return read;
+  }
+
+  /** The record bytes the scrub checked since the journal opened, and the passes it finished. */
+  scrubStats(): { bytes: number; passes: number } {
+    return { bytes: this.scrubbedBytes, passes: this.scrubPasses };
+  }
+
   // ---- staging ------------------------------------------------------------------------------
 
   private newBatch(): Batch {
-    return { id: this.nextBatchId++, records: [], recordBytes: 0, located: new Set(), written: [], hardStates: new Map(), removeAfter: [], identifiers: [], removeMarkersAfter: [], waiters: [], flushStartedMs: 0, undo: [], obsoleteStateFiles: [] };
+    return { id: this.nextBatchId++, records: [], recordBytes: 0, located: new Set(), written: [], hardStates: new Map(), removeAfter: [], identifiers: [], removeMarkersAfter: [], waiters: [], flushStartedMs: 0, segmentWritten: null, segmentEnd: 0, undo: [], obsoleteStateFiles: [] };
   }
 
   private stageStart(log: PartitionLog, start: SnapshotMeta, kept: boolean): void {
@@ -615,6 +744,8 @@ export class Journal {
       const base = segment.file.size();
       this.locate(batch, segment.seq, base);
       segment.lastWriteMs = this.options.now();
+      batch.segmentWritten = segment;
+      batch.segmentEnd = base + batch.recordBytes;
       writes.push({ file: segment.file, data: batch.records });
       if (this.identifiersOn && batch.identifiers.length > 0) {
         // Same flush, separate file: a fault that damages the records leaves their identifiers.
@@ -775,6 +906,7 @@ export class Journal {
       this.closeAndRemove(state.copy.name);
     }
     if (obsoleteStateFiles.length > 0) this.stateFiles = this.stateFiles.filter((s) => !obsoleteStateFiles.includes(s));
+    if (batch.segmentWritten !== null) batch.segmentWritten.durableBytes = Math.max(batch.segmentWritten.durableBytes, batch.segmentEnd);
     for (const segment of batch.removeAfter) this.dropSegment(segment);
     for (const marker of batch.removeMarkersAfter) this.disk.remove(marker);
     this.options.onFlushed?.(this.options.now() - batch.flushStartedMs, flushBytes(batch));
@@ -857,7 +989,7 @@ export class Journal {
   private createSegment(seq: number): SegmentInfo {
     const name = `seg-${String(seq).padStart(SEQUENCE_DIGITS, '0')}.log`;
     // Zero-filled ahead of time where the disk can (etcd's file pipeline): appends only overwrite.
-    const segment: SegmentInfo = { seq, name, file: this.openFile(name, this.options.segmentBytes), lastWriteMs: this.options.now(), deleting: false };
+    const segment: SegmentInfo = { seq, name, file: this.openFile(name, this.options.segmentBytes), lastWriteMs: this.options.now(), deleting: false, durableBytes: 0 };
     this.segments.push(segment);
     return segment;
   }
@@ -940,7 +1072,7 @@ export class Journal {
     const nowMs = this.options.now();
     for (let s = 0; s < segmentNames.length; s++) {
       const { seq, name } = segmentNames[s]!;
-      const segment: SegmentInfo = { seq, name, file: this.openFile(name), lastWriteMs: nowMs, deleting: false };
+      const segment: SegmentInfo = { seq, name, file: this.openFile(name), lastWriteMs: nowMs, deleting: false, durableBytes: 0 };
       this.segments.push(segment);
       segmentsScanned++;
       const size = segment.file.size();
@@ -1007,6 +1139,10 @@ export class Journal {
       break;
     }
     if (this.segments.length === 0) this.createSegment(1);
+    // What recovery kept is whole records; the scrub starts over on them.
+    for (const segment of this.segments) segment.durableBytes = segment.file.size();
+    this.scrubSeq = 0;
+    this.scrubAt = 0;
 
     for (const log of this.logs.values()) {
       if (log.start.term === TERM_UNKNOWN) {

@@ -83,8 +83,12 @@ export class CorruptReadError extends Error {
     readonly partition: number,
     readonly index: number,
     what: string,
+    /** A log read, or the scrub (which knows no entry: index -1). */
+    readonly source: 'read' | 'scrub' = 'read',
   ) {
-    super(`corrupt record in ${file} at ${position} (partition ${partition}, entry ${index}): ${what}`);
+    // A scrub knows no entry (-1), and maybe no partition (-1: the record's length was bad).
+    const where = partition < 0 ? '' : index < 0 ? ` (partition ${partition})` : ` (partition ${partition}, entry ${index})`;
+    super(`corrupt record in ${file} at ${position}${where}: ${what}`);
   }
 }
 

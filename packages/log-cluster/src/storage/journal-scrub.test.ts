@@ -1,0 +1,142 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Entry } from '../raft/types.ts';
+import { FileDisk } from './file-disk.ts';
+import { Journal, type JournalOptions } from './journal.ts';
+import { CorruptReadError } from './types.ts';
+
+/** Entries [from, to] of term 1 with `bytes` of data each. */
+function entries(from: number, to: number, bytes: number): Entry[] {
+  const out: Entry[] = [];
+  for (let index = from; index <= to; index++) out.push({ index, term: 1, offset: index - 1, count: 1, data: Uint8Array.from({ length: bytes }, (_, i) => (index * 7 + i) & 0xff) });
+  return out;
+}
+
+function flush(journal: Journal): Promise<void> {
+  return new Promise((resolve, reject) => journal.flush((error) => (error === null ? resolve() : reject(error))));
+}
+
+let directory = '';
+beforeEach(() => {
+  directory = fs.mkdtempSync(path.join(os.tmpdir(), 'logscope-scrub-'));
+});
+afterEach(() => {
+  fs.rmSync(directory, { recursive: true, force: true });
+});
+
+function segmentSizes(): Map<string, number> {
+  const sizes = new Map<string, number>();
+  for (const name of fs.readdirSync(directory).sort()) if (/^seg-\d+\.log$/.test(name)) sizes.set(name, fs.statSync(path.join(directory, name)).size);
+  return sizes;
+}
+
+function flipByte(name: string, position: number): void {
+  const fd = fs.openSync(path.join(directory, name), 'r+');
+  const byte = Buffer.alloc(1);
+  fs.readSync(fd, byte, 0, 1, position);
+  byte[0] = byte[0]! ^ 0x5a;
+  fs.writeSync(fd, byte, 0, 1, position);
+  fs.closeSync(fd);
+}
+
+/** Scrubs with the clock moving 10 ms a call until `stop` says so (or 100 000 calls); the bytes read. */
+function scrubUntil(journal: Journal, clock: { ms: number }, stop: () => boolean): number {
+  let read = 0;
+  for (let calls = 0; calls < 100_000 && !stop(); calls++) {
+    clock.ms += 10;
+    read += journal.scrub();
+  }
+  return read;
+}
+
+describe('journal scrub', () => {
+  it('reads every durable record once a pass, at its rate, and names the record a rotted byte is in', async () => {
+    const clock = { ms: 0 };
+    const options: JournalOptions = { segmentBytes: 64 << 10, retentionBytes: 1 << 30, retentionMs: 3600_000, now: () => clock.ms, cacheBytes: 1 << 20, scrubBytesPerSec: 64 << 10, scrubPassIntervalMs: 10_000 };
+    const { journal } = Journal.open(new FileDisk(directory), options);
+    // Three partitions, each flush a record per partition (~4 KiB each): several segments.
+    for (let round = 0; round < 20; round++) {
+      for (const partition of [1, 2, 3]) journal.appendEntries(partition, entries(round * 4 + 1, round * 4 + 4, 1000));
+      await flush(journal);
+    }
+    const sizes = segmentSizes();
+    const recordBytes = 8 + 5 + 4 + 4 * (32 + 1000); // prefix, header, count, 4 entries
+    const total = 20 * 3 * recordBytes; // segments are zero-filled ahead: their files are larger
+    expect(sizes.size).toBeGreaterThanOrEqual(4);
+
+    // A pass checks each durable record once, reading 64 KiB (a second of its rate) at a time; a
+    // read that ends inside a record leaves it to the next.
+    let read = 0;
+    let reads = 0;
+    while (journal.scrubStats().passes === 0) {
+      clock.ms += 10;
+      const n = journal.scrub();
+      if (n > 0) reads++;
+      expect(n).toBeLessThanOrEqual((64 << 10) + recordBytes); // a step, and at most one record it ended inside
+      read += n;
+      expect(clock.ms).toBeLessThan(10_000);
+    }
+    expect(journal.scrubStats()).toEqual({ bytes: total, passes: 1 });
+    expect(read).toBeGreaterThanOrEqual(total);
+    expect(read).toBeLessThanOrEqual(total + reads * recordBytes);
+    expect(clock.ms).toBeGreaterThanOrEqual(Math.floor(total / (64 << 10)) * 1000);
+
+    // The next pass waits for the interval: nothing is read before 10 s after the first one started.
+    expect(scrubUntil(journal, clock, () => clock.ms >= 10_000 - 10)).toBe(0);
+
+    // A byte rots in the second segment, inside its third record: the pass stops there.
+    const [, second] = [...sizes.keys()];
+    flipByte(second!, 2 * recordBytes + 100);
+    let error: unknown = null;
+    try {
+      scrubUntil(journal, clock, () => journal.scrubStats().passes === 2);
+    } catch (thrown) {
+      error = thrown;
+    }
+    expect(error).toBeInstanceOf(CorruptReadError);
+    expect(error).toMatchObject({ file: second, position: 2 * recordBytes, index: -1 });
+    expect([1, 2, 3]).toContain((error as CorruptReadError).partition);
+    expect((error as Error).message).toMatch(new RegExp(`^corrupt record in ${second} at ${2 * recordBytes} \\(partition \\d\\): CRC32C mismatch \\(found by the scrub\\)$`));
+
+    // The same byte back as it was: the pass goes on from that record and ends.
+    flipByte(second!, 2 * recordBytes + 100);
+    scrubUntil(journal, clock, () => journal.scrubStats().passes === 2);
+    expect(journal.scrubStats().passes).toBe(2);
+    journal.close();
+  });
+
+  it('never reads past what a completed flush made durable, and follows retention', async () => {
+    const clock = { ms: 0 };
+    const options: JournalOptions = { segmentBytes: 16 << 10, retentionBytes: 48 << 10, retentionMs: 3600_000, now: () => clock.ms, cacheBytes: 1 << 20, scrubBytesPerSec: 64 << 20, scrubPassIntervalMs: 0 };
+    const { journal } = Journal.open(new FileDisk(directory), options);
+    let index = 1;
+    for (let round = 0; round < 40; round++) {
+      journal.appendEntries(1, entries(index, index + 3, 1000));
+      index += 4;
+      // Staged and being written: the scrub sees none of it until the flush completes.
+      const flushed = flush(journal);
+      const before = journal.scrubStats().passes;
+      scrubUntil(journal, clock, () => journal.scrubStats().passes >= before + 2);
+      await flushed;
+      // Retention deletes old segments as the log grows; a pass goes on with what is left.
+      if (round % 8 === 7) journal.enforceRetention();
+    }
+    const passes = journal.scrubStats().passes;
+    scrubUntil(journal, clock, () => journal.scrubStats().passes >= passes + 1);
+    expect(journal.scrubStats().passes).toBe(passes + 1);
+    expect(segmentSizes().size).toBeLessThan(10);
+    journal.close();
+  });
+
+  it('is off at rate 0', async () => {
+    const clock = { ms: 0 };
+    const { journal } = Journal.open(new FileDisk(directory), { segmentBytes: 1 << 20, retentionBytes: 1 << 30, retentionMs: 3600_000, now: () => clock.ms, cacheBytes: 1 << 20, scrubBytesPerSec: 0 });
+    journal.appendEntries(1, entries(1, 10, 100));
+    await flush(journal);
+    expect(scrubUntil(journal, clock, () => clock.ms > 120_000)).toBe(0);
+    expect(journal.scrubStats()).toEqual({ bytes: 0, passes: 0 });
+    journal.close();
+  });
+});
