@@ -714,15 +714,17 @@ export class LogNode {
    * A peer announced its incarnation. A new one (or the first we hear) means it may have restarted
    * and forgotten that it led: quiesced partitions it replicates would otherwise wait for its
    * heartbeats forever, since a quick restart never looks silent. They wake and elect if needed.
+   * Partitions this node leads probe what the peer still holds (Raft.peerRestarted).
    */
   private onHello(from: NodeId, incarnation: number): void {
     if (this.peerIncarnations.get(from) === incarnation) return;
+    const restarted = this.peerIncarnations.has(from);
     this.peerIncarnations.set(from, incarnation);
     for (const replica of this.replicas.values()) {
-      if (replica.raft.isQuiesced() && replica.replicas.includes(from)) {
-        replica.raft.wake();
-        this.markDirty(replica);
-      }
+      if (!replica.replicas.includes(from)) continue;
+      if (replica.raft.isQuiesced()) replica.raft.wake();
+      if (restarted) replica.raft.peerRestarted(from);
+      this.markDirty(replica);
     }
   }
 

@@ -790,6 +790,37 @@ describe('Raft faulty tails (protocol-aware recovery)', () => {
     expect(net.raft(3).faultyTail()).toEqual(tail);
   });
 
+  it('an idle leader probes a follower that restarted: it learns the commit again, or gets back what it lost', () => {
+    const net = electedNet(3, { quiesce: true });
+    for (const s of ['a', 'b', 'c']) net.propose(1, s);
+    net.tick(QUIESCE_IDLE_HEARTBEATS * HEARTBEAT_TICKS + ELECTION_TICKS);
+    expect(net.raft(1).isQuiesced()).toBe(true);
+    const last = net.raft(1).status().lastIndex;
+    // Node 2 restarts with its log intact but without the commit (the node persists no commit-only
+    // change). The node layer wakes the partition on its new incarnation; heartbeats alone never
+    // vouch for its log, so it would not learn the commit until the next proposal.
+    const hs = net.node(2).storage.hardState();
+    net.node(2).storage = new MemoryRaftStorage({ hardState: { ...hs, commit: 0 }, entries: net.log(2) });
+    net.restart(2);
+    net.raft(1).wake();
+    net.tick(3 * ELECTION_TICKS);
+    expect(net.raft(2).status().commit).toBe(0);
+    expect(net.raft(1).status().progress?.get(2)?.match).toBe(last);
+    // Told it restarted, the leader probes at its end: the answer vouches for the log, and the next
+    // heartbeat carries the commit.
+    net.raft(1).peerRestarted(2);
+    net.tick(2);
+    expect(net.raft(2).status().commit).toBe(last);
+    expect(net.raft(1).status().progress?.get(2)).toMatchObject({ match: last, state: 'replicate' });
+    // One whose recovery cut acknowledged entries (a faulty tail) rejects the probe and gets them back.
+    const tail = loseTail(net, 3, 1);
+    net.raft(1).peerRestarted(3);
+    net.tick(2);
+    expect(net.log(3)).toEqual(net.log(1));
+    expect(net.raft(3).faultyTail()).toBeNull();
+    expect(net.raft(1).status().progress?.get(3)).toMatchObject({ match: tail.lastIndex, state: 'replicate' });
+  });
+
   it('a leader repairs a faulty follower: the follower gets its entries back and may campaign again', () => {
     const net = electedNet(3, { checkQuorum: false });
     for (const s of ['a', 'b', 'c']) net.propose(1, s);
