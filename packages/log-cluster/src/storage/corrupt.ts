@@ -23,7 +23,8 @@ function newestSegment(disk: FileDisk, nodeId: number, what: string): string {
  * the end to the last non-zero byte.
  */
 function dataEnd(file: DiskFile): number {
-  let end = file.size();
+  // A running node's file may have an append in flight: its bytes are not there to read yet.
+  let end = file.writtenSize?.() ?? file.size();
   while (end > 0) {
     const from = Math.max(0, end - SCAN_CHUNK_BYTES);
     const chunk = file.read(from, end - from);

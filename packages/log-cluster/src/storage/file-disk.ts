@@ -306,6 +306,10 @@ class RealFile implements DiskFile {
     return this.sizeBytes;
   }
 
+  writtenSize(): number {
+    return this.writtenBytes;
+  }
+
   /** @internal This file was preallocated under another name: rename it before any other operation runs. */
   adoptFrom(fromPath: string, toPath: string): void {
     this.enqueue((next) => {

@@ -16,6 +16,11 @@ export interface DiskFile {
   /** Bytes written so far (synced or not). */
   size(): number;
   /**
+   * Bytes whose appends have completed (size() also counts appends still queued or in flight): what
+   * reads may ask for. Optional: the memory disk completes appends only as the simulator says.
+   */
+  writtenSize?(): number;
+  /**
    * Appends at the end; pieces are written contiguously in order (one writev). Fails with a
    * DiskFullError when the disk is full; nothing is written then.
    */
