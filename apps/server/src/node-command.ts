@@ -66,7 +66,7 @@ export async function run(argv: readonly string[]): Promise<void> {
   // A node stopped by a disk error (a failed flush, a corrupt record read) serves nothing more: it
   // says why and exits, so the supervisor shows it down, and a restart runs recovery, which repairs.
   running.node.onDiskError = (error) => {
-    process.stdout.write(JSON.stringify({ event: 'disk-error', node: id, error: error.message }) + '\n', () => process.exit(1));
+    process.stdout.write(JSON.stringify({ event: 'disk-error', node: id, error: error.message, kind: error.name }) + '\n', () => process.exit(1));
   };
   // One machine-readable line so scripts (the supervisor, the integration tests) know the ports.
   const metricsUrl = `${tls === null ? 'http' : 'https'}://${values['metrics-host']}:${running.metricsPort}`;

@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { AutoRestart } from './auto-restart.ts';
 import { join } from 'node:path';
 import { NodeTelemetry } from '@logscope/telemetry';
 import { realScheduler, realWallClock, type Scheduler } from './clock.ts';
@@ -21,6 +22,8 @@ export interface EmbeddedClusterOptions {
   readonly partitionCount?: number;
   readonly replicationFactor?: number;
   readonly node?: Partial<Omit<NodeConfig, 'id' | 'nodeIds' | 'partitionCount' | 'replicationFactor'>>;
+  /** A node that stopped on a corrupt record starts again by itself, to repair it (default true; see AutoRestart). */
+  readonly autoRestart?: boolean;
 }
 
 interface NodeSlot {
@@ -32,6 +35,8 @@ interface NodeSlot {
   pausedUntilMs: number;
   /** Ends once the disk is as the last crash leaves it (see crash). */
   powerCut: Promise<void>;
+  /** An automatic restart not yet run (see AutoRestart). */
+  restartTimer: NodeJS.Timeout | null;
 }
 
 /** Histogram windows and spans are rotated on this period. */
@@ -52,6 +57,8 @@ export class EmbeddedCluster implements FaultSurface {
   private readonly scheduler: Scheduler = realScheduler;
   private rotateTimer: NodeJS.Timeout | null = null;
   private readonly clients: LogClient[] = [];
+  private readonly autoRestart: AutoRestart;
+  private stopped = false;
 
   private constructor(options: EmbeddedClusterOptions) {
     const nodeCount = options.nodeCount ?? 3;
@@ -60,10 +67,11 @@ export class EmbeddedCluster implements FaultSurface {
     const nodeIds = Array.from({ length: nodeCount }, (_, i) => i + 1);
     this.config = { ...DEFAULT_NODE_CONFIG, ...options.node, nodeIds, partitionCount: this.partitionCount, replicationFactor: this.replicationFactor };
     this.network = new InProcessNetwork(this.scheduler, Math.random);
+    this.autoRestart = new AutoRestart(options.autoRestart ?? true);
     for (const id of nodeIds) {
       const dir = join(options.dataDir, `node-${id}`);
       mkdirSync(dir, { recursive: true });
-      this.slots.set(id, { id, disk: new FileDisk(dir), telemetry: new NodeTelemetry({ nodeId: id }), node: null, downReason: 'not started', pausedUntilMs: 0, powerCut: Promise.resolve() });
+      this.slots.set(id, { id, disk: new FileDisk(dir), telemetry: new NodeTelemetry({ nodeId: id }), node: null, downReason: 'not started', pausedUntilMs: 0, powerCut: Promise.resolve(), restartTimer: null });
     }
     this.connector = {
       nodeIds: () => nodeIds,
@@ -271,7 +279,9 @@ export class EmbeddedCluster implements FaultSurface {
 
   /** Clean shutdown: clients stop, in-flight flushes finish, files are synced and closed. */
   async stop(): Promise<void> {
+    this.stopped = true;
     if (this.rotateTimer !== null) clearInterval(this.rotateTimer);
+    for (const slot of this.slots.values()) if (slot.restartTimer !== null) clearTimeout(slot.restartTimer);
     for (const client of this.clients) client.close();
     await Promise.all([...this.slots.values()].map(async (slot) => {
       await slot.node?.shutdown();
@@ -318,7 +328,18 @@ export class EmbeddedCluster implements FaultSurface {
     node.onDiskFull = (full, freeBytes) => console.warn(JSON.stringify({ event: full ? 'disk-full' : 'disk-space-back', node: node.id, freeBytes }));
     node.onDiskError = (error) => {
       slot.node = null;
-      slot.downReason = `disk error: ${error.message}`;
+      const decision = this.autoRestart.decide(id, error.name);
+      slot.downReason = `disk error: ${error.message}; ${decision.note}`;
+      console.warn(JSON.stringify({ event: 'disk-error', node: id, error: error.message, kind: error.name, note: decision.note }));
+      if (!decision.restart || this.stopped) return;
+      slot.restartTimer = setTimeout(() => {
+        slot.restartTimer = null;
+        if (this.stopped || slot.node !== null) return;
+        // Recovery finds the record, cuts the log there, and the peers send the rest again.
+        this.restart(id).catch((restartError: unknown) => {
+          slot.downReason = `disk error: ${error.message}; the automatic restart failed: ${restartError instanceof Error ? restartError.message : String(restartError)}`;
+        });
+      }, decision.delayMs);
     };
     slot.telemetry.onCollect(() => {
       if (slot.node === node) refreshNodeGauges(slot.telemetry, node);

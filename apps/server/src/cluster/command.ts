@@ -10,7 +10,8 @@ import { loadTls } from '../../../../packages/log-cluster/src/transport/tls.ts';
 
 const USAGE = `Usage:
   logscope cluster up --data-dir D [--nodes 5] [--partitions 64] [--replication-factor 3] [--host 127.0.0.1]
-                      [--base-port P] [--cache-mib 64] [--cluster-secret-file F] [--tls-cert C --tls-key K --tls-ca A]
+                      [--base-port P] [--cache-mib 64] [--no-auto-restart] [--cluster-secret-file F]
+                      [--tls-cert C --tls-key K --tls-ca A]
   logscope cluster status  --data-dir D
   logscope cluster crash N --data-dir D       (SIGKILL of node N's process)
   logscope cluster restart N --data-dir D
@@ -19,7 +20,9 @@ up starts the node processes and stays in the foreground (Ctrl-C stops them); it
 D/cluster.json (nodes, ports, pids, secret file) for \`logscope up --cluster D\` and
 \`logscope drill run NAME --cluster D\`. With --base-port P: node ports P..P+n-1, metrics and admin
 P+n..P+2n-1, the supervisor's control API P+2n; otherwise free ports. Without
---cluster-secret-file a secret is generated in D/cluster.secret (mode 0600).
+--cluster-secret-file a secret is generated in D/cluster.secret (mode 0600). A node that exits on a
+corrupt record (a read or the scrub found one) is started again after 1 s, at most 3 times in 10
+min, since its recovery repairs it; --no-auto-restart leaves it down. Other exits wait to be told.
 `;
 
 export async function run(argv: string[]): Promise<void> {
@@ -34,6 +37,7 @@ export async function run(argv: string[]): Promise<void> {
       host: { type: 'string', default: '127.0.0.1' },
       'base-port': { type: 'string' },
       'cache-mib': { type: 'string' },
+      'no-auto-restart': { type: 'boolean' },
       'cluster-secret-file': { type: 'string' },
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
@@ -64,6 +68,7 @@ export async function run(argv: string[]): Promise<void> {
       host: values.host ?? '127.0.0.1',
       basePort: values['base-port'] === undefined ? null : count('base-port', values['base-port'], 1, 65_000),
       cacheMib: values['cache-mib'] === undefined ? null : count('cache-mib', values['cache-mib'], 0, 1 << 20),
+      autoRestart: values['no-auto-restart'] !== true,
       secretFile: values['cluster-secret-file'] ?? null,
       tls: tlsGiven === 3 ? { certFile: values['tls-cert'] ?? '', keyFile: values['tls-key'] ?? '', caFile: values['tls-ca'] ?? '' } : null,
     });

@@ -1,7 +1,8 @@
 // `logscope cluster up`: starts N `logscope node` processes on this machine, keeps its state in
 // <data-dir>/cluster.json, and serves a small control API (behind the cluster secret) through
 // which a console crashes a node for real (SIGKILL), corrupts a stopped node's segment, and
-// restarts it. Nodes that exit are not restarted until told: a crash drill needs them down.
+// restarts it. Nodes that exit are not restarted until told (a crash drill needs them down), except
+// one that stopped on a corrupt record: its restart is the repair (AutoRestart).
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -11,6 +12,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import net from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { AutoRestart } from '../../../../packages/log-cluster/src/auto-restart.ts';
 import { corruptNewestSegment, cutNewestSegmentTail } from '../../../../packages/log-cluster/src/storage/corrupt.ts';
 import { FileDisk } from '../../../../packages/log-cluster/src/storage/file-disk.ts';
 import { secretMatches } from '../../../../packages/log-cluster/src/admin.ts';
@@ -39,6 +41,8 @@ export interface SupervisorOptions {
   basePort: number | null;
   /** Each node's entry cache (`logscope node --cache-mib`); null leaves the node's default. */
   cacheMib?: number | null;
+  /** A node process that exited on a corrupt record is started again (default true; see AutoRestart). */
+  autoRestart?: boolean;
   /** Generated in the data dir when null. */
   secretFile: string | null;
   tls: TlsFiles | null;
@@ -57,8 +61,11 @@ interface Slot {
   stopping: boolean;
   /** How its process last ended by itself (not a crash or stop the supervisor did), until it starts again. */
   exited: NodeExit | null;
-  /** The error of the last `disk-error` line the running process printed. */
+  /** The error of the last `disk-error` line the running process printed, and its kind (the error's name). */
   diskError: string | null;
+  diskErrorKind: string | null;
+  /** An automatic restart not yet run. */
+  restartTimer: NodeJS.Timeout | null;
 }
 
 /** A node process that exited by itself, and why when it said (a disk error: a failed flush, a corrupt record read). */
@@ -73,12 +80,15 @@ export class Supervisor {
   private control: net.Server | null = null;
   private controlUrl = '';
   private closed = false;
+  private readonly autoRestart: AutoRestart;
 
   private constructor(
     readonly options: SupervisorOptions,
     readonly secretFile: string,
     private readonly secret: Buffer,
-  ) {}
+  ) {
+    this.autoRestart = new AutoRestart(options.autoRestart ?? true);
+  }
 
   static async start(options: SupervisorOptions): Promise<Supervisor> {
     const dataDir = resolve(options.dataDir);
@@ -93,7 +103,7 @@ export class Supervisor {
       supervisor.slots.set(id, {
         id, port: ports[i] ?? 0, metricsPort: ports[options.nodeCount + i] ?? 0,
         dataDir: join(dataDir, `node-${id}`), logFile: join(dataDir, `node-${id}.log`),
-        child: null, log: null, stopping: false, exited: null, diskError: null,
+        child: null, log: null, stopping: false, exited: null, diskError: null, diskErrorKind: null, restartTimer: null,
       });
     }
     try {
@@ -167,6 +177,7 @@ export class Supervisor {
   /** Stops every node cleanly (SIGTERM, then SIGKILL after a grace period) and the control API. */
   async stop(): Promise<void> {
     this.closed = true;
+    for (const slot of this.slots.values()) if (slot.restartTimer !== null) clearTimeout(slot.restartTimer);
     await Promise.all([...this.slots.values()].map((slot) => new Promise<void>((done) => {
       const child = slot.child;
       if (child === null) {
@@ -212,6 +223,7 @@ export class Supervisor {
     slot.stopping = false;
     slot.exited = null;
     slot.diskError = null;
+    slot.diskErrorKind = null;
     slot.log ??= createWriteStream(slot.logFile, { flags: 'a' });
     const log = slot.log;
     child.stdout?.pipe(log, { end: false });
@@ -219,13 +231,20 @@ export class Supervisor {
     this.log({ event: 'node-starting', node: id, pid: child.pid });
     return new Promise<void>((resolveReady, reject) => {
       let output = '';
+      /** After ready: the last line's start, kept until its end comes (a line may span chunks). */
+      let partial = '';
       let ready = false;
       const timer = setTimeout(() => reject(new Error(`node ${id} not ready in ${NODE_READY_TIMEOUT_MS} ms; see ${slot.logFile}`)), NODE_READY_TIMEOUT_MS);
       child.stdout?.on('data', (chunk: Buffer) => {
         // A node that stops on a disk error says why on its last line before it exits (node-command.ts).
         if (ready) {
-          const text = chunk.toString();
-          if (text.includes('"disk-error"')) slot.diskError = diskErrorOf(text) ?? slot.diskError;
+          const lines = (partial + chunk.toString()).split('\n');
+          partial = lines.pop() ?? '';
+          if (partial.length > 64 << 10) partial = ''; // not a line of ours
+          for (const line of lines) {
+            const diskError = diskErrorOf(line);
+            if (diskError !== null) [slot.diskError, slot.diskErrorKind] = [diskError.reason, diskError.kind];
+          }
           return;
         }
         output += chunk.toString();
@@ -240,9 +259,19 @@ export class Supervisor {
         if (slot.child === child) slot.child = null;
         if (!ready) reject(new Error(`node ${id} exited before it was ready (${signal ?? code}); see ${slot.logFile}`));
         if (!slot.stopping && !this.closed) {
-          slot.exited = { code, signal, reason: slot.diskError };
-          this.log({ event: 'node-exited', node: id, code, signal, reason: slot.diskError, note: 'not restarted until told (logscope cluster restart, or the console)' });
+          const decision = slot.diskError === null ? null : this.autoRestart.decide(id, slot.diskErrorKind);
+          const note = decision?.note ?? 'not restarted until told (logscope cluster restart, or the console)';
+          slot.exited = { code, signal, reason: slot.diskError === null ? null : `${slot.diskError}; ${note}` };
+          this.log({ event: 'node-exited', node: id, code, signal, reason: slot.diskError, note });
           this.writeState();
+          if (decision?.restart === true) {
+            slot.restartTimer = setTimeout(() => {
+              slot.restartTimer = null;
+              if (this.closed || slot.child !== null) return;
+              this.log({ event: 'node-restarting', node: id, reason: slot.diskError, note: 'recovery cuts the log at the corrupt record; the peers send the rest again' });
+              this.restart(id).catch((error: unknown) => this.log({ event: 'node-restart-failed', node: id, error: error instanceof Error ? error.message : String(error) }));
+            }, decision.delayMs);
+          }
         }
       });
     });
@@ -358,16 +387,14 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 }
 
 /** The error of the last `disk-error` event line in `text`, if one parses. */
-function diskErrorOf(text: string): string | null {
-  let found: string | null = null;
-  for (const line of text.split('\n')) {
-    if (!line.includes('"disk-error"')) continue;
-    try {
-      const event = JSON.parse(line) as { event?: unknown; error?: unknown };
-      if (event.event === 'disk-error' && typeof event.error === 'string') found = `disk error: ${event.error}`;
-    } catch {
-      // not a whole JSON line (a chunk boundary): the next line or the exit says the rest
-    }
+/** A node's `disk-error` line (node-command.ts): why it stopped, and the error's name. */
+function diskErrorOf(line: string): { reason: string; kind: string | null } | null {
+  if (!line.includes('"disk-error"')) return null;
+  try {
+    const event = JSON.parse(line) as { event?: unknown; error?: unknown; kind?: unknown };
+    if (event.event !== 'disk-error' || typeof event.error !== 'string') return null;
+    return { reason: `disk error: ${event.error}`, kind: typeof event.kind === 'string' ? event.kind : null };
+  } catch {
+    return null; // another process's text that mentions it
   }
-  return found;
 }
