@@ -4,13 +4,14 @@ import { parseArgs } from 'node:util';
 // starts faster, and restart drills over processes wait on that start.
 import { CLUSTER_SECRET_BYTES_MIN } from '../../../packages/log-cluster/src/admin.ts';
 import { startNodeProcess } from '../../../packages/log-cluster/src/node-process.ts';
+import { SCRUB_BYTES_PER_SEC } from '../../../packages/log-cluster/src/storage/journal.ts';
 import { parsePeers } from '../../../packages/log-cluster/src/transport/tcp.ts';
 import { loadTls, type TlsMaterial } from '../../../packages/log-cluster/src/transport/tls.ts';
 import { nodeProcessEnv, nodeProcessV8Flags, relaunchOrFollow } from './cluster/node-v8-flags.ts';
 
 /**
  * `logscope node --id N --peers 1=h:p,2=h:p,3=h:p [--data-dir D] [--partitions 12] [--metrics-port 9100]
- *  [--cache-mib 64] [--cluster-secret-file F] [--tls-cert C --tls-key K --tls-ca A]`
+ *  [--cache-mib 64] [--scrub-mib-per-s 4] [--cluster-secret-file F] [--tls-cert C --tls-key K --tls-ca A]`
  */
 export async function run(argv: readonly string[]): Promise<void> {
   const { values } = parseArgs({
@@ -25,6 +26,7 @@ export async function run(argv: readonly string[]): Promise<void> {
       'metrics-port': { type: 'string', default: '0' },
       'metrics-host': { type: 'string', default: '127.0.0.1' },
       'cache-mib': { type: 'string', default: '64' },
+      'scrub-mib-per-s': { type: 'string', default: String(SCRUB_BYTES_PER_SEC / 2 ** 20) },
       'cluster-secret-file': { type: 'string' },
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
@@ -40,6 +42,8 @@ export async function run(argv: readonly string[]): Promise<void> {
   if (!Number.isInteger(partitionCount) || partitionCount < 1) throw new Error('--partitions must be a positive integer');
   const cacheMib = Number(values['cache-mib']);
   if (!Number.isInteger(cacheMib) || cacheMib < 0) throw new Error('--cache-mib must be a whole number of MiB, 0 or more (0: every read of a durable entry from disk)');
+  const scrubMibPerSec = Number(values['scrub-mib-per-s']);
+  if (!Number.isFinite(scrubMibPerSec) || scrubMibPerSec < 0 || scrubMibPerSec > 1024) throw new Error('--scrub-mib-per-s must be a number of MiB/s from 0 to 1024 (0: no scrub; the log is checked only when read)');
   const clusterSecret = values['cluster-secret-file'] === undefined ? null : readClusterSecret(values['cluster-secret-file']);
   const tls = tlsOptions(values);
   // Started by hand (one node per machine, as "Run a real cluster" shows), the node runs again as a
@@ -57,6 +61,7 @@ export async function run(argv: readonly string[]): Promise<void> {
     partitionCount,
     replicationFactor,
     cacheBytes: cacheMib * 2 ** 20,
+    scrubBytesPerSec: Math.round(scrubMibPerSec * 2 ** 20),
     host: values.host ?? '127.0.0.1',
     metricsPort: Number(values['metrics-port']),
     metricsHost: values['metrics-host'] ?? '127.0.0.1',

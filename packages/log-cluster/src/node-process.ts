@@ -19,6 +19,8 @@ export interface NodeProcessOptions {
   readonly replicationFactor: number;
   /** Bytes of recent entries kept in memory for reads and appends (default: DEFAULT_NODE_CONFIG's 64 MiB). */
   readonly cacheBytes?: number;
+  /** What the journal's scrub reads per second (default: SCRUB_BYTES_PER_SEC; 0: no scrub). */
+  readonly scrubBytesPerSec?: number;
   /** Host to bind the node port to (peers and clients). */
   readonly host: string;
   readonly metricsPort: number;
@@ -60,7 +62,7 @@ export async function startNodeProcess(options: NodeProcessOptions): Promise<Run
       nodeIds,
       partitionCount: options.partitionCount,
       replicationFactor: options.replicationFactor,
-      journal: { ...DEFAULT_NODE_CONFIG.journal, cacheBytes: options.cacheBytes ?? DEFAULT_NODE_CONFIG.journal.cacheBytes },
+      journal: { ...DEFAULT_NODE_CONFIG.journal, cacheBytes: options.cacheBytes ?? DEFAULT_NODE_CONFIG.journal.cacheBytes, ...(options.scrubBytesPerSec === undefined ? {} : { scrubBytesPerSec: options.scrubBytesPerSec }) },
     },
     { disk, transport, scheduler: realScheduler, random: Math.random, observer: nodeObserver(telemetry, realWallClock, () => realScheduler.now(), Math.random) },
   );

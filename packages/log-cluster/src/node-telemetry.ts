@@ -92,5 +92,7 @@ export function refreshNodeGauges(telemetry: NodeTelemetry, node: LogNode): void
   telemetry.setJournalIndexBytes(node.journalIndex().bytes);
   const catchUp = node.catchUpStats();
   telemetry.setCatchUp(catchUp.segmentReadBytes, catchUp.readsThrottled, catchUp.inflightBytes);
+  const scrub = node.scrubStats();
+  telemetry.setScrub(scrub.bytes, scrub.passes);
   telemetry.setDiskFree(node.diskFreeBytes(), node.diskFull);
 }

@@ -31,6 +31,8 @@ const EXPECTED_TYPES: Record<string, 'counter' | 'gauge' | 'histogram'> = {
   logscope_segment_read_bytes_total: 'counter',
   logscope_segment_reads_throttled_total: 'counter',
   logscope_replication_inflight_bytes: 'gauge',
+  logscope_scrub_bytes_total: 'counter',
+  logscope_scrub_passes_total: 'counter',
   logscope_partition_leader_changes_total: 'counter',
 };
 
@@ -99,6 +101,19 @@ describe('NodeTelemetry', () => {
     expect(await read()).toEqual([2500, 5, 0]);
     t.setCatchUp(300, 1, 512); // restarted: its totals begin again
     expect(await read()).toEqual([2800, 6, 512]);
+  });
+
+  it('follows the node\'s scrub totals as counters, from zero again after the node restarts', async () => {
+    const t = new NodeTelemetry({ nodeId: 1 });
+    const read = async (): Promise<number[]> => {
+      const samples = parseMetrics(await t.metricsText());
+      return ['logscope_scrub_bytes_total', 'logscope_scrub_passes_total'].map((name) => find(samples, name) ?? Number.NaN);
+    };
+    t.setScrub(4096, 1);
+    t.setScrub(10_000, 2);
+    expect(await read()).toEqual([10_000, 2]);
+    t.setScrub(100, 0); // restarted
+    expect(await read()).toEqual([10_100, 2]);
   });
 
   it('runs collect hooks before exposition', async () => {

@@ -62,6 +62,8 @@ export const METRIC_NAMES = {
   segmentReadBytes: 'logscope_segment_read_bytes_total',
   segmentReadsThrottled: 'logscope_segment_reads_throttled_total',
   replicationInflightBytes: 'logscope_replication_inflight_bytes',
+  scrubBytes: 'logscope_scrub_bytes_total',
+  scrubPasses: 'logscope_scrub_passes_total',
   partitionLeaderChanges: 'logscope_partition_leader_changes_total',
 } as const;
 
@@ -142,6 +144,9 @@ export class NodeTelemetry {
   private readonly replicationInflightBytes: Gauge;
   /** The node's own totals at the last collect: counters go up by the difference (from zero after a restart). */
   private lastReadTotals = { bytes: 0, throttled: 0 };
+  private readonly scrubBytes: Counter;
+  private readonly scrubPasses: Counter;
+  private lastScrubTotals = { bytes: 0, passes: 0 };
   private readonly diskFreeBytes: Gauge;
   private readonly diskFull: Gauge;
   private readonly partitionLeaderChanges: Counter<PartitionLabel>;
@@ -204,6 +209,8 @@ export class NodeTelemetry {
     this.segmentReadBytes = counter(n.segmentReadBytes, 'Entry bytes this node\'s log reads took from segments (followers catching up, consumers reading history), not from memory.');
     this.segmentReadsThrottled = counter(n.segmentReadsThrottled, 'Times the segment read budget cut a log read short or made a leader wait for an append in flight.');
     this.replicationInflightBytes = gauge(n.replicationInflightBytes, 'Entry bytes in flight from the partitions this node leads to their followers (bounded per follower node).');
+    this.scrubBytes = counter(n.scrubBytes, 'Record bytes this node\'s scrub read back from its segments and checked (CRC32C), finding rot in data nothing reads.');
+    this.scrubPasses = counter(n.scrubPasses, 'Passes over this node\'s whole log its scrub finished.');
     this.diskFreeBytes = gauge(n.diskFreeBytes, 'Bytes still free for this node\'s log directory.');
     this.diskFull = gauge(n.diskFull, '1 while a flush waits for disk space (nothing new becomes durable on this node), else 0.');
     this.partitionLeaderChanges = counter(n.partitionLeaderChanges, 'Leader changes this node observed.', p);
@@ -365,6 +372,14 @@ export class NodeTelemetry {
     this.segmentReadsThrottled.inc(readsThrottledTotal >= last.throttled ? readsThrottledTotal - last.throttled : readsThrottledTotal);
     this.lastReadTotals = { bytes: segmentReadBytesTotal, throttled: readsThrottledTotal };
     this.replicationInflightBytes.set(inflightBytes);
+  }
+
+  /** The node's scrub totals since it started (counters follow them, from zero again after a restart). */
+  setScrub(bytesTotal: number, passesTotal: number): void {
+    const last = this.lastScrubTotals;
+    this.scrubBytes.inc(bytesTotal >= last.bytes ? bytesTotal - last.bytes : bytesTotal);
+    this.scrubPasses.inc(passesTotal >= last.passes ? passesTotal - last.passes : passesTotal);
+    this.lastScrubTotals = { bytes: bytesTotal, passes: passesTotal };
   }
 
   setDiskFree(freeBytes: number, full: boolean): void {
