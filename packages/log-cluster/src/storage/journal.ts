@@ -261,6 +261,8 @@ export class Journal {
   private scrubPassStartedMs = Number.NEGATIVE_INFINITY;
   private scrubbedBytes = 0;
   private scrubPasses = 0;
+  /** One buffer for every scrub read (a new one per step was 4 MiB/s of garbage per node). */
+  private scrubBuffer: Uint8Array = new Uint8Array(0);
 
   private constructor(
     private readonly disk: Disk,
@@ -666,7 +668,7 @@ export class Journal {
     const at = this.scrubAt;
     const end = segment.durableBytes;
     const bad = (position: number, partition: number, what: string): CorruptReadError => new CorruptReadError(segment.name, position, partition, -1, `${what} (found by the scrub)`, 'scrub');
-    let bytes = segment.file.read(at, Math.min(Math.max(want, RECORD_PREFIX_BYTES), end - at));
+    let bytes = this.scrubRead(segment, at, Math.min(Math.max(want, RECORD_PREFIX_BYTES), end - at));
     let view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     let read = bytes.length;
     let p = 0;
@@ -681,7 +683,7 @@ export class Journal {
       if (at + recordEnd > end) throw bad(at + p, -1, `record length ${length} runs past the durable end`);
       if (recordEnd > bytes.length) {
         if (p > 0) break; // the next call starts at this record
-        bytes = segment.file.read(at, recordEnd);
+        bytes = this.scrubRead(segment, at, recordEnd);
         view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
         read += bytes.length;
       }
@@ -693,6 +695,13 @@ export class Journal {
     }
     this.scrubAt = at + p;
     return read;
+  }
+
+  /** `length` bytes of `segment` from `position`, in the scrub's buffer (valid until the next call). */
+  private scrubRead(segment: SegmentInfo, position: number, length: number): Uint8Array {
+    if (this.scrubBuffer.length < length) this.scrubBuffer = new Uint8Array(Math.max(length, SCRUB_CHUNK_BYTES));
+    segment.file.readInto(position, this.scrubBuffer, length);
+    return this.scrubBuffer.subarray(0, length);
   }
 
   /** The record bytes the scrub checked since the journal opened, and the passes it finished. */
