@@ -49,7 +49,11 @@ export interface FaultSurface {
   slowFsync(node: NodeId, delayMs: number): MaybePromise<void>;
   /** Stalls the node (no ticks, no messages, no answers) for durationMs, like a GC pause. */
   pause(node: NodeId, durationMs: number): MaybePromise<void>;
-  /** Flips one byte inside a record of the node's newest segment; takes effect (CRC mismatch) at the next restart. Returns the file and position. */
+  /**
+   * Flips one byte inside a record of the node's newest segment. A stopped node's next recovery finds
+   * it (CRC mismatch); a running node's scrub or a read of that record does, and the node stops and
+   * restarts itself to repair it. Returns the file and position.
+   */
   corruptSegment(node: NodeId): MaybePromise<{ file: string; position: number }>;
   /** Cuts the fdatasync'ed tail of the node's newest segment (keeping its record identifiers); takes effect at the next restart. */
   cutSegmentTail(node: NodeId): MaybePromise<{ file: string; cutBytes: number }>;

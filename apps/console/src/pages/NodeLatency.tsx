@@ -20,6 +20,12 @@ function formatBytes(b: number | null): string {
 }
 
 /** A node feeding followers that catch up: what its reads take from segments, what it has in flight, and whether its read budget holds it back. */
+function formatScrub(s: { bytesPerSec: number; passes: number } | null): string {
+  if (s === null) return 'not reported';
+  const passes = `${s.passes} ${s.passes === 1 ? 'pass' : 'passes'}`;
+  return s.bytesPerSec < 1 ? `between passes · ${passes}` : `${formatBytes(Math.round(s.bytesPerSec))}/s checked · ${passes}`;
+}
+
 function formatCatchUp(c: { segmentReadBytesPerSec: number; throttledPerSec: number; inflightBytes: number } | null): string {
   if (c === null) return '—';
   if (c.segmentReadBytesPerSec < 1 && c.inflightBytes === 0) return 'idle';
@@ -97,6 +103,7 @@ function NodeTable({ data, metric, onPickNode }: { data: NonNullable<ReturnType<
             <th scope="col">disk used</th>
             <th scope="col" title="Memory of the node's per-entry index of its logs: it grows with the entries kept, not their bytes">log index memory</th>
             <th scope="col" title="Feeding followers that catch up (and consumers reading history): bytes a second its log reads take from disk, entry bytes in flight to its followers, and whether its read budget (64 MiB/s) holds reads back">catch-up feed</th>
+            <th scope="col" title="The node reads its whole log back in the background and checks every record's CRC, so a byte that rots where nothing reads is found (the node then restarts by itself to repair it): bytes a second it checks now, and whole passes since the node started">scrub</th>
             <th scope="col">worst lag</th>
           </tr>
         </thead>
@@ -115,6 +122,7 @@ function NodeTable({ data, metric, onPickNode }: { data: NonNullable<ReturnType<
               <td>{formatBytes(r.diskUsedBytes)}</td>
               <td data-testid="index-memory">{formatBytes(r.indexBytes)}</td>
               <td data-testid="catch-up-feed">{formatCatchUp(r.catchUp)}</td>
+              <td data-testid="scrub">{formatScrub(r.scrub)}</td>
               <td>{r.maxLagSeconds === null ? 'unknown' : `${r.maxLagSeconds.toFixed(3)} s`}</td>
             </tr>
           ))}

@@ -52,6 +52,13 @@ export const nodesRouter = router({
         catchUp: snap !== undefined && snap.snapshot.segmentReadBytesTotal >= 0
           ? { segmentReadBytesPerSec: snap.segmentReadBytesPerSec, throttledPerSec: snap.readsThrottledPerSec, inflightBytes: Math.max(0, snap.snapshot.replicationInflightBytes) }
           : null,
+        /**
+         * Its scrub, reading its whole log back to find rot nothing reads: record bytes a second it
+         * checks now, and passes over the whole log since the node started. Null when not reported.
+         */
+        scrub: snap !== undefined && snap.snapshot.scrubBytesTotal >= 0
+          ? { bytesPerSec: snap.scrubBytesPerSec, passes: Math.max(0, snap.snapshot.scrubPassesTotal) }
+          : null,
         /** Worst lag of this node's follower replicas; null when unknown (no leader has heard from it). */
         maxLagSeconds: known.length === 0 ? (lags.length > 0 ? null : 0) : Math.max(...known),
         fsyncDelayMs: h?.fsyncDelayMs ?? 0,

@@ -35,6 +35,7 @@ describe('Scraper over real HTTP targets', () => {
     telemetry.setReplicaState(3, 8, { lagRecords: 12, lagSeconds: 0.5, inSync: false });
     telemetry.setJournalIndexBytes(212_992);
     telemetry.setCatchUp(1_048_576, 3, 65_536);
+    telemetry.setScrub(524_288, 2);
     telemetry.rotate(Date.now());
     good = await serveTelemetry(telemetry, { port: 0 });
     // Accepts and never answers.
@@ -84,7 +85,7 @@ describe('Scraper over real HTTP targets', () => {
     expect(snap?.snapshot.partitions.get(3)).toMatchObject({ leaderId: 7, isLeader: true, term: 5, commitIndex: 40, highWatermark: 33 });
     expect(snap?.snapshot.replicas.get(3)?.get(8)).toEqual({ lagRecords: 12, lagSeconds: 0.5, inSync: false });
     expect(snap?.snapshot.journalIndexBytes).toBe(212_992);
-    expect(snap?.snapshot).toMatchObject({ segmentReadBytesTotal: 1_048_576, segmentReadsThrottledTotal: 3, replicationInflightBytes: 65_536 });
+    expect(snap?.snapshot).toMatchObject({ segmentReadBytesTotal: 1_048_576, segmentReadsThrottledTotal: 3, replicationInflightBytes: 65_536, scrubBytesTotal: 524_288, scrubPassesTotal: 2 });
     expect(stores.series.latest('lag_records:3:8')).toBe(12);
     const merged = stores.histograms.merge({ metric: 'append', partition: 3 }, 0, Date.now() + 1);
     expect(merged.histogram.totalCount).toBe(100);
@@ -93,11 +94,13 @@ describe('Scraper over real HTTP targets', () => {
 
   it('counts each failing scrape and recovers nothing it should not', async () => {
     telemetry.setCatchUp(3 * 1_048_576, 7, 0); // 2 MiB and 4 throttled reads more by the next scrape
+    telemetry.setScrub(524_288 + 4 * 1_048_576, 3); // and 4 MiB more scrubbed
     await scraper.tick();
     // Rates over the same interval: their ratio is the counters' (both from the same two scrapes).
     const rates = scraper.snapshots().find((s) => s.nodeId === 7);
     expect(rates?.segmentReadBytesPerSec).toBeGreaterThan(0);
     expect((rates?.readsThrottledPerSec ?? 0) / (rates?.segmentReadBytesPerSec ?? 1)).toBeCloseTo(4 / 2_097_152, 12);
+    expect((rates?.scrubBytesPerSec ?? 0) / (rates?.segmentReadBytesPerSec ?? 1)).toBeCloseTo(2, 12);
     const statuses = scraper.statuses();
     expect(statuses.map((s) => s.scrapeErrors)).toEqual([0, 2, 2, 2, 2]);
     // Windows are asked with `since`: a second scrape adds nothing twice.

@@ -35,16 +35,18 @@ interface Rates {
   segmentReadBytesPerSec: number;
   /** Times a second its segment read budget held a read back. */
   readsThrottledPerSec: number;
+  /** Record bytes a second its scrub checked. */
+  scrubBytesPerSec: number;
 }
 
-const NO_RATES: Rates = { appendsPerSec: 0, bytesPerSec: 0, segmentReadBytesPerSec: 0, readsThrottledPerSec: 0 };
+const NO_RATES: Rates = { appendsPerSec: 0, bytesPerSec: 0, segmentReadBytesPerSec: 0, readsThrottledPerSec: 0, scrubBytesPerSec: 0 };
 
 interface TargetState {
   source: ScrapeSource;
   status: TargetStatus;
   snapshot: NodeSnapshot | null;
   /** The previous good snapshot's counters, for rates. */
-  previous: { tMs: number; records: number; bytes: number; segmentReadBytes: number; readsThrottled: number } | null;
+  previous: { tMs: number; records: number; bytes: number; segmentReadBytes: number; readsThrottled: number; scrubBytes: number } | null;
   rates: Rates;
   histogramsSinceMs: number | undefined;
   spansSinceMs: number | undefined;
@@ -255,9 +257,10 @@ export class Scraper {
         bytesPerSec: perSec(snapshot.bytesAppendedTotal, t.previous.bytes),
         segmentReadBytesPerSec: perSec(snapshot.segmentReadBytesTotal, t.previous.segmentReadBytes),
         readsThrottledPerSec: perSec(snapshot.segmentReadsThrottledTotal, t.previous.readsThrottled),
+        scrubBytesPerSec: perSec(snapshot.scrubBytesTotal, t.previous.scrubBytes),
       };
     }
-    t.previous = { tMs, records: snapshot.recordsAppendedTotal, bytes: snapshot.bytesAppendedTotal, segmentReadBytes: snapshot.segmentReadBytesTotal, readsThrottled: snapshot.segmentReadsThrottledTotal };
+    t.previous = { tMs, records: snapshot.recordsAppendedTotal, bytes: snapshot.bytesAppendedTotal, segmentReadBytes: snapshot.segmentReadBytesTotal, readsThrottled: snapshot.segmentReadsThrottledTotal, scrubBytes: snapshot.scrubBytesTotal };
     t.snapshot = snapshot;
     for (const w of histograms.data.windows) {
       this.stores.histograms.add(nodeId, w.metric, w.partition, w);

@@ -34,6 +34,9 @@ export interface NodeSnapshot {
   segmentReadsThrottledTotal: number;
   /** Entry bytes in flight to followers now (logscope_replication_inflight_bytes); -1 when not reported. */
   replicationInflightBytes: number;
+  /** Record bytes its scrub checked (logscope_scrub_bytes_total), and passes over its whole log it finished; -1 when not reported. */
+  scrubBytesTotal: number;
+  scrubPassesTotal: number;
   partitions: Map<number, PartitionGauges>;
   /** Leader only: partition → replica → lag. */
   replicas: Map<number, Map<number, ReplicaGauges>>;
@@ -60,6 +63,8 @@ export function toSnapshot(samples: readonly ParsedSample[]): NodeSnapshot {
     segmentReadBytesTotal: -1,
     segmentReadsThrottledTotal: -1,
     replicationInflightBytes: -1,
+    scrubBytesTotal: -1,
+    scrubPassesTotal: -1,
     partitions: new Map(),
     replicas: new Map(),
   };
@@ -91,6 +96,8 @@ export function toSnapshot(samples: readonly ParsedSample[]): NodeSnapshot {
       case n.segmentReadBytes: snap.segmentReadBytesTotal = s.value; break;
       case n.segmentReadsThrottled: snap.segmentReadsThrottledTotal = s.value; break;
       case n.replicationInflightBytes: snap.replicationInflightBytes = s.value; break;
+      case n.scrubBytes: snap.scrubBytesTotal = s.value; break;
+      case n.scrubPasses: snap.scrubPassesTotal = s.value; break;
       case n.partitionLeader:
       case n.partitionIsLeader:
       case n.raftTerm:
