@@ -127,7 +127,7 @@ export async function simulate(seed: number, overrides: Partial<SimOptions> = {}
     // a small budget (1 KiB at a time), so that a follower behind is fed many pages from disk and
     // its leader defers and resumes all the time.
     ...(seed % 2 === 1 ? { maxBytesPerMessage: 256, maxInflightBytes: 1024, maxNodeInflightBytes: 2048 } : {}),
-    journal: { segmentBytes: 16 << 10, retentionBytes: options.retentionBytes ?? 2 ** 50, retentionMs: 1e12, cacheBytes: 16 << 10, identifiers: options.identifiers, segmentReadBytesPerSec: seed % 2 === 1 ? 64 << 10 : undefined, scanChunkBytes: 256 + (seed % 13) * 97, scrubBytesPerSec: seed % 3 === 0 ? 0 : seed % 3 === 1 ? 16 << 10 : 256 << 10, scrubPassIntervalMs: 1_000 },
+    journal: { segmentBytes: 16 << 10, retentionBytes: options.retentionBytes ?? 2 ** 50, retentionMs: 1e12, cacheBytes: 16 << 10, identifiers: options.identifiers, segmentReadBytesPerSec: seed % 2 === 1 ? 64 << 10 : undefined, scanChunkBytes: 256 + (seed % 13) * 97, scrubBytesPerSec: seed % 3 === 0 ? 0 : seed % 3 === 1 ? 16 << 10 : 256 << 10, scrubPassIntervalMs: seed % 4 < 2 ? 200 : 1_000 },
     retentionIntervalMs: 100,
   };
   const violations: string[] = [];

@@ -609,7 +609,7 @@ export class Journal {
    * tailing consumer's reads come from memory, so a byte that rots in cold data would otherwise wait
    * for a restart (ZFS and TigerBeetle scrub for the same reason). A pass ends at the newest
    * segment's durable end; the next starts SCRUB_PASS_INTERVAL_MS after it started, or when it
-   * ends if later. Throws CorruptReadError at a bad record: the node stops as on a bad read, and its
+   * ends if later (the first, that long after recovery, which checked every record too). Throws CorruptReadError at a bad record: the node stops as on a bad read, and its
    * restart's recovery cuts there and has the rest fetched again. Returns the bytes read (a record
    * a read ended inside is read again by the next).
    */
@@ -633,7 +633,7 @@ export class Journal {
     if (this.scrubTokens < step) return 0;
     let read = 0;
     while (this.scrubTokens > 0) {
-      // Segments are in seq order; one retention is deleting is gone soon, and was checked when read.
+      // Segments are in seq order; one that retention is deleting goes soon, so it is skipped.
       const segment = this.segments.find((s) => s.seq >= this.scrubSeq && !s.deleting);
       if (segment === undefined) {
         this.scrubSeq = 0; // the pass is done
@@ -1148,10 +1148,11 @@ export class Journal {
       break;
     }
     if (this.segments.length === 0) this.createSegment(1);
-    // What recovery kept is whole records; the scrub starts over on them.
+    // What recovery kept is whole records, each checked just now: that was a scrub pass.
     for (const segment of this.segments) segment.durableBytes = segment.file.size();
     this.scrubSeq = 0;
     this.scrubAt = 0;
+    this.scrubPassStartedMs = this.options.now();
 
     for (const log of this.logs.values()) {
       if (log.start.term === TERM_UNKNOWN) {
