@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
-import { AutoRestart } from './auto-restart.ts';
 import { join } from 'node:path';
 import { NodeTelemetry } from '@logscope/telemetry';
+import { AutoRestart } from './auto-restart.ts';
 import { realScheduler, realWallClock, type Scheduler } from './clock.ts';
 import { LogClient, type ClientOptions } from './client.ts';
 import { LogError } from './errors.ts';

@@ -386,7 +386,6 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-/** The error of the last `disk-error` event line in `text`, if one parses. */
 /** A node's `disk-error` line (node-command.ts): why it stopped, and the error's name. */
 function diskErrorOf(line: string): { reason: string; kind: string | null } | null {
   if (!line.includes('"disk-error"')) return null;
