@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RemoteCluster } from '../../apps/server/src/cluster/remote-cluster.ts';
 import type { DrillRun } from '../../apps/server/src/drills/model.ts';
+import type { LogClient } from '../../packages/log-cluster/src/client.ts';
 import { corruptNewestSegment } from '../../packages/log-cluster/src/storage/corrupt.ts';
 import { FileDisk } from '../../packages/log-cluster/src/storage/file-disk.ts';
 import { runCli, SupervisedCluster } from '../support/supervised-cluster.ts';
@@ -81,6 +82,18 @@ describe('a supervised cluster of five node processes', () => {
   });
 });
 
+/** 200 small records appended to partition 0, by offset, and the producer that appended them (it knows the leader). */
+async function appendRecords(remote: RemoteCluster): Promise<{ producer: LogClient; values: string[] }> {
+  const producer = remote.client({ appendTimeoutMs: 15_000 });
+  const values: string[] = [];
+  for (let i = 0; i < 200; i += 8) {
+    const batch = Array.from({ length: 8 }, (_, k) => `record-${i + k}`);
+    const result = await producer.append({ partition: 0 }, batch.map((value) => new TextEncoder().encode(value)));
+    batch.forEach((value, k) => (values[result.baseOffset + k] = value));
+  }
+  return { producer, values };
+}
+
 /**
  * Three node processes under `logscope cluster up --cache-mib 0`: every read of a durable entry
  * comes from its segment. First with --no-auto-restart, to see the node down and why.
@@ -103,13 +116,7 @@ describe('a supervised node process that reads a rotted byte', () => {
   it('exits, the supervisor and the console say it was a corrupt record and where, and a fresh client reads every record intact', async () => {
     remote = await RemoteCluster.fromStateFile(dataDir);
     expect(await remote.waitForLeaders(20_000)).toBe(true);
-    const producer = remote.client({ appendTimeoutMs: 15_000 });
-    const values: string[] = [];
-    for (let i = 0; i < 200; i += 8) {
-      const batch = Array.from({ length: 8 }, (_, k) => `record-${i + k}`);
-      const result = await producer.append({ partition: 0 }, batch.map((value) => new TextEncoder().encode(value)));
-      batch.forEach((value, k) => (values[result.baseOffset + k] = value));
-    }
+    const { producer, values } = await appendRecords(remote);
     const leader = producer.leaderOf(0);
     const node = cluster.state().nodes.find((n) => n.id === leader);
     if (node === undefined) throw new Error(`no leader node ${leader}`);
@@ -152,13 +159,7 @@ describe('a supervised node process that reads a rotted byte, with automatic res
   it('comes back by itself within seconds, repaired: with another node killed, a fresh client still reads every record', async () => {
     remote = await RemoteCluster.fromStateFile(dataDir);
     expect(await remote.waitForLeaders(20_000)).toBe(true);
-    const producer = remote.client({ appendTimeoutMs: 15_000 });
-    const values: string[] = [];
-    for (let i = 0; i < 200; i += 8) {
-      const batch = Array.from({ length: 8 }, (_, k) => `record-${i + k}`);
-      const result = await producer.append({ partition: 0 }, batch.map((value) => new TextEncoder().encode(value)));
-      batch.forEach((value, k) => (values[result.baseOffset + k] = value));
-    }
+    const { producer, values } = await appendRecords(remote);
     const readAll = async (): Promise<string[]> => (await remote!.client({ appendTimeoutMs: 15_000 }).readAll(0, 0)).map((record) => new TextDecoder().decode(record.value));
     const leader = producer.leaderOf(0);
     const before = cluster.state().nodes.find((n) => n.id === leader);
