@@ -92,42 +92,45 @@ function NodeTable({ data, metric, onPickNode }: { data: NonNullable<ReturnType<
         </p>
       )}
       {message !== null && <p role="status">{message}</p>}
-      <table aria-label="Nodes, worst first">
-        <thead>
-          <tr>
-            <th scope="col">node</th>
-            <th scope="col">leaders led</th>
-            <th scope="col">append p99</th>
-            <th scope="col">fsync p99</th>
-            <th scope="col">replication RTT p99</th>
-            <th scope="col">disk used</th>
-            <th scope="col" title="Memory of the node's per-entry index of its logs: it grows with the entries kept, not their bytes">log index memory</th>
-            <th scope="col" title="Feeding followers that catch up (and consumers reading history): bytes a second its log reads take from disk, entry bytes in flight to its followers, and whether its read budget (64 MiB/s) holds reads back">catch-up feed</th>
-            <th scope="col" title="The node reads its whole log back in the background and checks every record's CRC, so a byte that rots where nothing reads is found (the node then restarts by itself to repair it): bytes a second it checks now, and whole passes since the node started">scrub</th>
-            <th scope="col">worst lag</th>
-          </tr>
-        </thead>
-        <tbody>
-          {data.rows.map((r) => (
-            <tr key={r.node} data-testid="node-row">
-              <th scope="row">
-                <button type="button" className="link" onClick={() => onPickNode(r.node)} aria-label={`Filter by node ${r.node}`}>node {r.node}</button>
-                {!r.up && <span className="sev-critical"> down</span>}
-                {r.fsyncDelayMs > 0 && <span className="sev-warning"> (fsync slowed {r.fsyncDelayMs} ms)</span>}
-              </th>
-              <td>{r.leadersLed} of {r.replicas}</td>
-              <td className={metric === 'append' ? 'sorted' : ''}>{formatMs(r.appendP99Ms)}</td>
-              <td className={metric === 'fsync' ? 'sorted' : ''}>{formatMs(r.fsyncP99Ms)}</td>
-              <td className={metric === 'replication-rtt' ? 'sorted' : ''}>{formatMs(r.rttP99Ms)}</td>
-              <td>{formatBytes(r.diskUsedBytes)}</td>
-              <td data-testid="index-memory">{formatBytes(r.indexBytes)}</td>
-              <td data-testid="catch-up-feed">{formatCatchUp(r.catchUp)}</td>
-              <td data-testid="scrub">{formatScrub(r.scrub)}</td>
-              <td>{r.maxLagSeconds === null ? 'unknown' : `${r.maxLagSeconds.toFixed(3)} s`}</td>
+      {/* Ten columns do not fit half a page: the table scrolls sideways (and by keyboard) inside its card; the scrub, least urgent, comes last. */}
+      <div className="table-wrap" role="region" aria-label="Node table (scrolls sideways)" tabIndex={0}>
+        <table aria-label="Nodes, worst first">
+          <thead>
+            <tr>
+              <th scope="col">node</th>
+              <th scope="col">leaders led</th>
+              <th scope="col">append p99</th>
+              <th scope="col">fsync p99</th>
+              <th scope="col">replication RTT p99</th>
+              <th scope="col">disk used</th>
+              <th scope="col" title="Memory of the node's per-entry index of its logs: it grows with the entries kept, not their bytes">log index memory</th>
+              <th scope="col" title="Feeding followers that catch up (and consumers reading history): bytes a second its log reads take from disk, entry bytes in flight to its followers, and whether its read budget (64 MiB/s) holds reads back">catch-up feed</th>
+              <th scope="col">worst lag</th>
+              <th scope="col" title="The node reads its whole log back in the background and checks every record's CRC, so a byte that rots where nothing reads is found (the node then restarts by itself to repair it): bytes a second it checks now, and whole passes since the node started">scrub</th>
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {data.rows.map((r) => (
+              <tr key={r.node} data-testid="node-row">
+                <th scope="row">
+                  <button type="button" className="link" onClick={() => onPickNode(r.node)} aria-label={`Filter by node ${r.node}`}>node {r.node}</button>
+                  {!r.up && <span className="sev-critical"> down</span>}
+                  {r.fsyncDelayMs > 0 && <span className="sev-warning"> (fsync slowed {r.fsyncDelayMs} ms)</span>}
+                </th>
+                <td>{r.leadersLed} of {r.replicas}</td>
+                <td className={metric === 'append' ? 'sorted' : ''}>{formatMs(r.appendP99Ms)}</td>
+                <td className={metric === 'fsync' ? 'sorted' : ''}>{formatMs(r.fsyncP99Ms)}</td>
+                <td className={metric === 'replication-rtt' ? 'sorted' : ''}>{formatMs(r.rttP99Ms)}</td>
+                <td>{formatBytes(r.diskUsedBytes)}</td>
+                <td data-testid="index-memory">{formatBytes(r.indexBytes)}</td>
+                <td data-testid="catch-up-feed">{formatCatchUp(r.catchUp)}</td>
+                <td>{r.maxLagSeconds === null ? 'unknown' : `${r.maxLagSeconds.toFixed(3)} s`}</td>
+                <td data-testid="scrub">{formatScrub(r.scrub)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
     </>
   );
 }
