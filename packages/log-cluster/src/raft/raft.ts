@@ -522,10 +522,11 @@ export class Raft {
    * A follower's node started again (a new incarnation). Until an append from us vouches for its
    * log, it takes no commit from heartbeats; on an idle partition none would come, and the leader,
    * whose progress still counts what the follower acknowledged before, would send nothing: the
-   * follower would sit without a commit (or, had its recovery cut entries, without them) until the
-   * next proposal. So its progress starts over as a probe at our end (lowering match is safe:
-   * commit never moves back), re-sent each heartbeat round until answered: an intact log answers
-   * at once and learns the commit, a cut one rejects with its end and is sent what it lacks.
+   * follower would sit without a commit until the next proposal. (A log its recovery cut short
+   * asks to be re-synced once a heartbeat's commit passes its end: handleHeartbeat.) So its
+   * progress starts over as a probe at our end (lowering match is safe: commit never moves back),
+   * re-sent each heartbeat round until answered: an intact log answers at once and learns the
+   * commit, a cut one rejects with its end and is sent what it lacks.
    */
   peerRestarted(id: NodeId): void {
     if (this.role !== 'leader' || id === this.id) return;
