@@ -21,6 +21,9 @@ export type AutoRestartDecision =
 export class AutoRestart {
   /** Per node, when its automatic restarts were decided (within the window). */
   private readonly history = new Map<number, number[]>();
+  /** Per node, the restart granted and not yet run. */
+  private readonly timers = new Map<number, NodeJS.Timeout>();
+  private stopped = false;
 
   constructor(
     private readonly enabled: boolean,
@@ -28,7 +31,7 @@ export class AutoRestart {
   ) {}
 
   /** Decides for `node`, which stopped on an error named `errorName`, and counts a restart it grants. */
-  decide(node: number, errorName: string | null): AutoRestartDecision {
+  private decide(node: number, errorName: string | null): AutoRestartDecision {
     if (errorName === null || !REPAIRED_BY_RESTART.has(errorName)) return { restart: false, note: 'not restarted until told (a failed write: check the disk)' };
     if (!this.enabled) return { restart: false, note: 'not restarted until told (automatic restarts are off)' };
     const now = this.now();
@@ -42,9 +45,25 @@ export class AutoRestart {
     return { restart: true, delayMs: AUTO_RESTART_DELAY_MS, note: `restarting by itself in ${AUTO_RESTART_DELAY_MS / 1000} s to repair it (automatic restart ${recent.length} of at most ${AUTO_RESTARTS_MAX} in ${minutes} min)` };
   }
 
-  /** Automatic restarts of `node` within the window. */
-  recent(node: number): number {
-    const now = this.now();
-    return (this.history.get(node) ?? []).filter((at) => now - at < AUTO_RESTART_WINDOW_MS).length;
+  /**
+   * Decides for `node` (see decide) and, when a restart is granted, runs `restart` after the delay
+   * unless stop() comes first; `restart` itself leaves a node that runs again by then alone.
+   */
+  schedule(node: number, errorName: string | null, restart: () => Promise<void>): AutoRestartDecision {
+    const decision = this.decide(node, errorName);
+    if (!decision.restart || this.stopped) return decision;
+    clearTimeout(this.timers.get(node));
+    this.timers.set(node, setTimeout(() => {
+      this.timers.delete(node);
+      if (!this.stopped) void restart();
+    }, decision.delayMs));
+    return decision;
+  }
+
+  /** No restart runs from now on (the cluster or the supervisor is stopping). */
+  stop(): void {
+    this.stopped = true;
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
   }
 }

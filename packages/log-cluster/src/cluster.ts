@@ -35,8 +35,6 @@ interface NodeSlot {
   pausedUntilMs: number;
   /** Ends once the disk is as the last crash leaves it (see crash). */
   powerCut: Promise<void>;
-  /** An automatic restart not yet run (see AutoRestart). */
-  restartTimer: NodeJS.Timeout | null;
 }
 
 /** Histogram windows and spans are rotated on this period. */
@@ -58,7 +56,6 @@ export class EmbeddedCluster implements FaultSurface {
   private rotateTimer: NodeJS.Timeout | null = null;
   private readonly clients: LogClient[] = [];
   private readonly autoRestart: AutoRestart;
-  private stopped = false;
 
   private constructor(options: EmbeddedClusterOptions) {
     const nodeCount = options.nodeCount ?? 3;
@@ -71,7 +68,7 @@ export class EmbeddedCluster implements FaultSurface {
     for (const id of nodeIds) {
       const dir = join(options.dataDir, `node-${id}`);
       mkdirSync(dir, { recursive: true });
-      this.slots.set(id, { id, disk: new FileDisk(dir), telemetry: new NodeTelemetry({ nodeId: id }), node: null, downReason: 'not started', pausedUntilMs: 0, powerCut: Promise.resolve(), restartTimer: null });
+      this.slots.set(id, { id, disk: new FileDisk(dir), telemetry: new NodeTelemetry({ nodeId: id }), node: null, downReason: 'not started', pausedUntilMs: 0, powerCut: Promise.resolve() });
     }
     this.connector = {
       nodeIds: () => nodeIds,
@@ -279,9 +276,8 @@ export class EmbeddedCluster implements FaultSurface {
 
   /** Clean shutdown: clients stop, in-flight flushes finish, files are synced and closed. */
   async stop(): Promise<void> {
-    this.stopped = true;
+    this.autoRestart.stop();
     if (this.rotateTimer !== null) clearInterval(this.rotateTimer);
-    for (const slot of this.slots.values()) if (slot.restartTimer !== null) clearTimeout(slot.restartTimer);
     for (const client of this.clients) client.close();
     await Promise.all([...this.slots.values()].map(async (slot) => {
       await slot.node?.shutdown();
@@ -328,18 +324,12 @@ export class EmbeddedCluster implements FaultSurface {
     node.onDiskFull = (full, freeBytes) => console.warn(JSON.stringify({ event: full ? 'disk-full' : 'disk-space-back', node: node.id, freeBytes }));
     node.onDiskError = (error) => {
       slot.node = null;
-      const decision = this.autoRestart.decide(id, error.name);
+      // Restarted, its recovery finds the record, cuts the log there, and the peers send the rest again.
+      const decision = this.autoRestart.schedule(id, error.name, () => this.restart(id).catch((restartError: unknown) => {
+        slot.downReason = `disk error: ${error.message}; the automatic restart failed: ${restartError instanceof Error ? restartError.message : String(restartError)}`;
+      }));
       slot.downReason = `disk error: ${error.message}; ${decision.note}`;
       console.warn(JSON.stringify({ event: 'disk-error', node: id, error: error.message, kind: error.name, note: decision.note }));
-      if (!decision.restart || this.stopped) return;
-      slot.restartTimer = setTimeout(() => {
-        slot.restartTimer = null;
-        if (this.stopped || slot.node !== null) return;
-        // Recovery finds the record, cuts the log there, and the peers send the rest again.
-        this.restart(id).catch((restartError: unknown) => {
-          slot.downReason = `disk error: ${error.message}; the automatic restart failed: ${restartError instanceof Error ? restartError.message : String(restartError)}`;
-        });
-      }, decision.delayMs);
     };
     slot.telemetry.onCollect(() => {
       if (slot.node === node) refreshNodeGauges(slot.telemetry, node);

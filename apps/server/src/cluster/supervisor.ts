@@ -61,11 +61,8 @@ interface Slot {
   stopping: boolean;
   /** How its process last ended by itself (not a crash or stop the supervisor did), until it starts again. */
   exited: NodeExit | null;
-  /** The error of the last `disk-error` line the running process printed, and its kind (the error's name). */
-  diskError: string | null;
-  diskErrorKind: string | null;
-  /** An automatic restart not yet run. */
-  restartTimer: NodeJS.Timeout | null;
+  /** The last `disk-error` line the running process printed: why it stopped, and the error's name. */
+  diskError: { reason: string; kind: string | null } | null;
 }
 
 /** A node process that exited by itself, and why when it said (a disk error: a failed flush, a corrupt record read). */
@@ -103,7 +100,7 @@ export class Supervisor {
       supervisor.slots.set(id, {
         id, port: ports[i] ?? 0, metricsPort: ports[options.nodeCount + i] ?? 0,
         dataDir: join(dataDir, `node-${id}`), logFile: join(dataDir, `node-${id}.log`),
-        child: null, log: null, stopping: false, exited: null, diskError: null, diskErrorKind: null, restartTimer: null,
+        child: null, log: null, stopping: false, exited: null, diskError: null,
       });
     }
     try {
@@ -177,7 +174,7 @@ export class Supervisor {
   /** Stops every node cleanly (SIGTERM, then SIGKILL after a grace period) and the control API. */
   async stop(): Promise<void> {
     this.closed = true;
-    for (const slot of this.slots.values()) if (slot.restartTimer !== null) clearTimeout(slot.restartTimer);
+    this.autoRestart.stop();
     await Promise.all([...this.slots.values()].map((slot) => new Promise<void>((done) => {
       const child = slot.child;
       if (child === null) {
@@ -223,7 +220,6 @@ export class Supervisor {
     slot.stopping = false;
     slot.exited = null;
     slot.diskError = null;
-    slot.diskErrorKind = null;
     slot.log ??= createWriteStream(slot.logFile, { flags: 'a' });
     const log = slot.log;
     child.stdout?.pipe(log, { end: false });
@@ -242,8 +238,7 @@ export class Supervisor {
           partial = lines.pop() ?? '';
           if (partial.length > 64 << 10) partial = ''; // not a line of ours
           for (const line of lines) {
-            const diskError = diskErrorOf(line);
-            if (diskError !== null) [slot.diskError, slot.diskErrorKind] = [diskError.reason, diskError.kind];
+            slot.diskError = diskErrorOf(line) ?? slot.diskError;
           }
           return;
         }
@@ -259,19 +254,16 @@ export class Supervisor {
         if (slot.child === child) slot.child = null;
         if (!ready) reject(new Error(`node ${id} exited before it was ready (${signal ?? code}); see ${slot.logFile}`));
         if (!slot.stopping && !this.closed) {
-          const decision = slot.diskError === null ? null : this.autoRestart.decide(id, slot.diskErrorKind);
+          const diskError = slot.diskError;
+          const decision = diskError === null ? null : this.autoRestart.schedule(id, diskError.kind, async () => {
+            if (slot.child !== null) return; // restarted by hand meanwhile
+            this.log({ event: 'node-restarting', node: id, reason: diskError.reason, note: 'recovery cuts the log at the corrupt record; the peers send the rest again' });
+            await this.restart(id).catch((error: unknown) => this.log({ event: 'node-restart-failed', node: id, error: error instanceof Error ? error.message : String(error) }));
+          });
           const note = decision?.note ?? 'not restarted until told (logscope cluster restart, or the console)';
-          slot.exited = { code, signal, reason: slot.diskError === null ? null : `${slot.diskError}; ${note}` };
-          this.log({ event: 'node-exited', node: id, code, signal, reason: slot.diskError, note });
+          slot.exited = { code, signal, reason: diskError === null ? null : `${diskError.reason}; ${note}` };
+          this.log({ event: 'node-exited', node: id, code, signal, reason: diskError?.reason ?? null, note });
           this.writeState();
-          if (decision?.restart === true) {
-            slot.restartTimer = setTimeout(() => {
-              slot.restartTimer = null;
-              if (this.closed || slot.child !== null) return;
-              this.log({ event: 'node-restarting', node: id, reason: slot.diskError, note: 'recovery cuts the log at the corrupt record; the peers send the rest again' });
-              this.restart(id).catch((error: unknown) => this.log({ event: 'node-restart-failed', node: id, error: error instanceof Error ? error.message : String(error) }));
-            }, decision.delayMs);
-          }
         }
       });
     });
