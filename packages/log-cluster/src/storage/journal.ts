@@ -591,7 +591,8 @@ export class Journal {
       const end = p + RECORD_PREFIX_BYTES + length;
       let crc = crc32c(span.subarray(p + RECORD_PREFIX_BYTES, Math.min(end, span.length)));
       if (end > span.length) {
-        if (at + end > segment.file.size()) throw bad(p, `record length ${length} runs past the segment's end`);
+        // Past the durable end (not the file's size, which counts a flush in flight: bytes not there to read yet).
+        if (at + end > segment.durableBytes) throw bad(p, `record length ${length} runs past the segment's durable end`);
         const rest = segment.file.read(at + span.length, end - span.length);
         extra += rest.length;
         crc = crc32c(rest, crc);
