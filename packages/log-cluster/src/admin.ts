@@ -41,6 +41,8 @@ export interface AdminStatus {
   partitionCount: number;
   replicationFactor: number;
   running: boolean;
+  /** When this node process started its log (wall clock, ms): a new value means it restarted. */
+  startedAtMs: number;
   /** The node's disk is full: flushes wait until space returns. */
   diskFull: boolean;
   diskFreeBytes: number;
@@ -86,6 +88,7 @@ export function nodeStatus(node: LogNode, faults: ProcessFaults, peers: Readonly
     partitionCount: node.config.partitionCount,
     replicationFactor: node.config.replicationFactor,
     running: node.isRunning,
+    startedAtMs: node.startedAtMs,
     diskFull: node.diskFull,
     diskFreeBytes: node.diskFreeBytes(),
     recovery: node.recovery,
@@ -130,6 +133,7 @@ const CALLS: Record<string, (f: ProcessFaults, a: Args) => unknown> = {
   slowFsync: (f, a) => f.slowFsync(int(a, 'node', 1), Math.min(int(a, 'delayMs'), FAULT_DURATION_MS_MAX)),
   pause: (f, a) => f.pause(int(a, 'node', 1), Math.min(int(a, 'durationMs', 1), FAULT_DURATION_MS_MAX)),
   corruptSegment: (f, a) => f.corruptSegment(int(a, 'node', 1)),
+  startScrub: (f, a) => f.startScrub(int(a, 'node', 1)),
   cutSegmentTail: (f, a) => f.cutSegmentTail(int(a, 'node', 1)),
   setDiskFull: (f, a) => f.setDiskFull(int(a, 'node', 1), bool(a, 'full', true)),
   transferLeadership: (f, a) => f.transferLeadership(int(a, 'partition'), int(a, 'to', 1)),

@@ -223,6 +223,12 @@ export class EmbeddedCluster implements FaultSurface {
     return where;
   }
 
+  startScrub(node: NodeId): { bytes: number; bytesPerSec: number } {
+    const running = this.slot(node).node;
+    if (running === null) throw new LogError('Unavailable', `node ${node} is down: there is nothing to scrub until it restarts (its recovery checks every record)`);
+    return running.startScrub();
+  }
+
   async cutSegmentTail(node: NodeId): Promise<{ file: string; cutBytes: number }> {
     const slot = this.slot(node);
     if (slot.node === null) await this.stoppedDiskQuiet(slot);

@@ -55,6 +55,12 @@ export interface FaultSurface {
    * restarts itself to repair it. Returns the file and position.
    */
   corruptSegment(node: NodeId): MaybePromise<{ file: string; position: number }>;
+  /**
+   * Starts a scrub pass over the node's whole log now, at its usual rate (not a fault: the runbook
+   * action after a disk alert, and how a drill finds a rotted byte without waiting for the next
+   * pass). Returns the bytes it will read and the rate; fails if the node is down or its scrub is off.
+   */
+  startScrub(node: NodeId): MaybePromise<{ bytes: number; bytesPerSec: number }>;
   /** Cuts the fdatasync'ed tail of the node's newest segment (keeping its record identifiers); takes effect at the next restart. */
   cutSegmentTail(node: NodeId): MaybePromise<{ file: string; cutBytes: number }>;
   /** Makes the node's disk full (true) or gives the space back (false). */

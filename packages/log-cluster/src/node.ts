@@ -114,6 +114,8 @@ export class LogNode {
   readonly id: NodeId;
   readonly config: NodeConfig;
   readonly recovery: RecoveryReport;
+  /** Wall-clock start, for operators and drills (a restart is a new LogNode); the protocol never reads it. */
+  readonly startedAtMs = Date.now();
   private readonly deps: NodeDeps;
   private readonly journal: Journal;
   private readonly replicas = new Map<number, Replica>();
@@ -248,6 +250,16 @@ export class LogNode {
   /** What the journal's scrub checked since this node started, and the passes over the whole log it finished. */
   scrubStats(): { bytes: number; passes: number } {
     return this.journal.scrubStats();
+  }
+
+  /** Starts a scrub pass over the whole log now (Journal.startScrubPass): what it will read, and how fast. */
+  startScrub(): { bytes: number; bytesPerSec: number } {
+    if (!this.running) throw new LogError('Unavailable', `node ${this.id} is not running`);
+    try {
+      return this.journal.startScrubPass();
+    } catch (error) {
+      throw new LogError('Unavailable', `node ${this.id}: ${error instanceof Error ? error.message : String(error)}`);
+    }
   }
 
   /**

@@ -147,6 +147,11 @@ export class ProcessFaults implements FaultSurface {
     return where;
   }
 
+  startScrub(node: NodeId): { bytes: number; bytesPerSec: number } {
+    this.own(node, 'scrub');
+    return this.deps.node.startScrub();
+  }
+
   cutSegmentTail(node: NodeId): { file: string; cutBytes: number } {
     this.own(node, 'cut the segment tail of');
     const where = cutNewestSegmentTail(this.deps.disk, node, true);

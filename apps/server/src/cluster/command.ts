@@ -1,4 +1,4 @@
-// `logscope cluster up|status|crash|restart`: the supervisor of node processes on this machine.
+// `logscope cluster up|status|crash|restart|scrub`: the supervisor of node processes on this machine.
 
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -10,11 +10,12 @@ import { loadTls } from '../../../../packages/log-cluster/src/transport/tls.ts';
 
 const USAGE = `Usage:
   logscope cluster up --data-dir D [--nodes 5] [--partitions 64] [--replication-factor 3] [--host 127.0.0.1]
-                      [--base-port P] [--cache-mib 64] [--no-auto-restart] [--cluster-secret-file F]
-                      [--tls-cert C --tls-key K --tls-ca A]
+                      [--base-port P] [--cache-mib 64] [--scrub-mib-per-s 4] [--no-auto-restart]
+                      [--cluster-secret-file F] [--tls-cert C --tls-key K --tls-ca A]
   logscope cluster status  --data-dir D
   logscope cluster crash N --data-dir D       (SIGKILL of node N's process)
   logscope cluster restart N --data-dir D
+  logscope cluster scrub N --data-dir D       (node N checks its whole log now, at its scrub rate)
 
 up starts the node processes and stays in the foreground (Ctrl-C stops them); it writes
 D/cluster.json (nodes, ports, pids, secret file) for \`logscope up --cluster D\` and
@@ -23,7 +24,16 @@ P+n..P+2n-1, the supervisor's control API P+2n; otherwise free ports. Without
 --cluster-secret-file a secret is generated in D/cluster.secret (mode 0600). A node that exits on a
 corrupt record (a read or the scrub found one) is started again after 1 s, at most 3 times in 10
 min, since its recovery repairs it; --no-auto-restart leaves it down. Other exits wait to be told.
+Each node's scrub reads its log back in the background (--scrub-mib-per-s, default 4; 0: off);
+scrub N starts a pass at once, e.g. after a disk alert, and prints what it will read.
 `;
+
+/** --scrub-mib-per-s, checked here so a bad value fails `up` at once instead of every node's start. */
+function scrubRate(text: string): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n < 0 || n > 1024) throw new Error('--scrub-mib-per-s must be a number of MiB/s from 0 to 1024 (0: no scrub; the log is checked only when read)');
+  return n;
+}
 
 export async function run(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -37,6 +47,7 @@ export async function run(argv: string[]): Promise<void> {
       host: { type: 'string', default: '127.0.0.1' },
       'base-port': { type: 'string' },
       'cache-mib': { type: 'string' },
+      'scrub-mib-per-s': { type: 'string' },
       'no-auto-restart': { type: 'boolean' },
       'cluster-secret-file': { type: 'string' },
       'tls-cert': { type: 'string' },
@@ -68,6 +79,7 @@ export async function run(argv: string[]): Promise<void> {
       host: values.host ?? '127.0.0.1',
       basePort: values['base-port'] === undefined ? null : count('base-port', values['base-port'], 1, 65_000),
       cacheMib: values['cache-mib'] === undefined ? null : count('cache-mib', values['cache-mib'], 0, 1 << 20),
+      scrubMibPerSec: values['scrub-mib-per-s'] === undefined ? null : scrubRate(values['scrub-mib-per-s']),
       autoRestart: values['no-auto-restart'] !== true,
       secretFile: values['cluster-secret-file'] ?? null,
       tls: tlsGiven === 3 ? { certFile: values['tls-cert'] ?? '', keyFile: values['tls-key'] ?? '', caFile: values['tls-ca'] ?? '' } : null,
@@ -90,6 +102,18 @@ export async function run(argv: string[]): Promise<void> {
   try {
     if (sub === 'status') {
       const reply = await http.request(`${state.supervisor.url}/supervisor/state`, { headers: { authorization: `Bearer ${secret}` } });
+      process.stdout.write(reply.text + '\n');
+      if (reply.status !== 200) process.exitCode = 1;
+      return;
+    }
+    if (sub === 'scrub' && nodeArg !== undefined) {
+      const node = state.nodes.find((n) => String(n.id) === nodeArg);
+      if (node === undefined) {
+        process.stderr.write(`logscope cluster scrub: no node ${nodeArg} in ${dataDir}/cluster.json (nodes: ${state.nodes.map((n) => n.id).join(', ')})\n`);
+        process.exitCode = 1;
+        return;
+      }
+      const reply = await http.request(`${node.metricsUrl.replace(/\/+$/, '')}/admin/startScrub`, { method: 'POST', headers: { authorization: `Bearer ${secret}` }, body: JSON.stringify({ node: node.id }), timeoutMs: 10_000 });
       process.stdout.write(reply.text + '\n');
       if (reply.status !== 200) process.exitCode = 1;
       return;

@@ -298,6 +298,12 @@ export class RemoteCluster implements DrillCluster {
     return this.admin<{ file: string; position: number }>(node, 'corruptSegment', { node });
   }
 
+  async startScrub(node: number): Promise<{ bytes: number; bytesPerSec: number }> {
+    this.known(node);
+    if (this.liveStatus(node) === null) throw new LogError('Unavailable', `node ${node} is down: there is nothing to scrub until it restarts (its recovery checks every record)`);
+    return this.admin<{ bytes: number; bytesPerSec: number }>(node, 'startScrub', { node });
+  }
+
   async cutSegmentTail(node: number): Promise<{ file: string; cutBytes: number }> {
     this.known(node);
     if (this.liveStatus(node) === null && this.options.supervisorUrl !== null) return this.supervisorCall<{ file: string; cutBytes: number }>('cutSegmentTail', node);

@@ -41,6 +41,8 @@ export interface SupervisorOptions {
   basePort: number | null;
   /** Each node's entry cache (`logscope node --cache-mib`); null leaves the node's default. */
   cacheMib?: number | null;
+  /** Each node's scrub rate (`logscope node --scrub-mib-per-s`); null leaves the node's default. */
+  scrubMibPerSec?: number | null;
   /** A node process that exited on a corrupt record is started again (default true; see AutoRestart). */
   autoRestart?: boolean;
   /** Generated in the data dir when null. */
@@ -213,6 +215,7 @@ export class Supervisor {
       '--host', o.host, '--metrics-host', o.host, '--metrics-port', String(slot.metricsPort),
       '--cluster-secret-file', this.secretFile,
       ...(o.cacheMib === null || o.cacheMib === undefined ? [] : ['--cache-mib', String(o.cacheMib)]),
+      ...(o.scrubMibPerSec === null || o.scrubMibPerSec === undefined ? [] : ['--scrub-mib-per-s', String(o.scrubMibPerSec)]),
       ...(o.tls === null ? [] : ['--tls-cert', o.tls.certFile, '--tls-key', o.tls.keyFile, '--tls-ca', o.tls.caFile]),
     ];
     const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: nodeProcessEnv() });

@@ -47,6 +47,7 @@ export function describeEntry(e: AuditEntry, runs: readonly DrillRun[], faultDes
     case 'faults.preferredLeaders': text = 'move leadership to the preferred replicas'; break;
     case 'faults.crash': case 'faults.restart': case 'faults.isolate': case 'faults.pause': case 'faults.corruptSegment':
       text = `${path.slice('faults.'.length)} node ${str(field(input, 'node'))}`; break;
+    case 'faults.startScrub': text = `start a scrub pass on node ${str(field(input, 'node'))}`; break;
     case 'faults.slowFsync': text = `slow node ${str(field(input, 'node'))}'s fsync by ${str(field(input, 'delayMs'))} ms`; break;
     case 'faults.transferLeadership': text = `move partition ${str(field(input, 'partition'))}'s leadership to node ${str(field(input, 'to'))}`; break;
     case 'drills.start': text = `start drill ${run?.title ?? str(field(input, 'name'))} (${str(field(input, 'mode') ?? 'guided')})`; break;

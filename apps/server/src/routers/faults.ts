@@ -121,6 +121,13 @@ export const faultsRouter = router({
     const corrupted = await engineCall(() => c.corruptSegment(input.node));
     return { ...state(ctx.services), corrupted };
   }),
+  /** Not a fault: the node checks its whole log now (the runbook step after a disk alert). */
+  startScrub: operatorProcedure.input(node).mutation(async ({ ctx, input }) => {
+    const c = requireCluster(ctx.services);
+    assertNode(ctx.services, input.node);
+    const scrub = await engineCall(() => c.startScrub(input.node));
+    return { ...state(ctx.services), scrub };
+  }),
   diskFull: operatorProcedure.input(z.object({ node: nodeIdSchema, full: z.boolean() })).mutation(async ({ ctx, input }) => {
     const c = requireCluster(ctx.services);
     assertNode(ctx.services, input.node);

@@ -112,6 +112,31 @@ describe('journal scrub', () => {
     journal.close();
   });
 
+  it('starts a pass at once when asked, from the oldest segment, even over one under way', async () => {
+    const clock = { ms: 0 };
+    const options: JournalOptions = { segmentBytes: 64 << 10, retentionBytes: 1 << 30, retentionMs: 3600_000, now: () => clock.ms, cacheBytes: 1 << 20, scrubBytesPerSec: 64 << 10, scrubPassIntervalMs: 10_000 };
+    const { journal } = Journal.open(new FileDisk(directory), options);
+    for (let round = 0; round < 20; round++) {
+      for (const partition of [1, 2, 3]) journal.appendEntries(partition, entries(round * 4 + 1, round * 4 + 4, 1000));
+      await flush(journal);
+    }
+    const total = 20 * 3 * (8 + 5 + 4 + 4 * (32 + 1000));
+    // Right after recovery the next pass would wait 10 s; asked, it starts now, at its rate.
+    expect(journal.startScrubPass()).toEqual({ bytes: total, bytesPerSec: 64 << 10 });
+    scrubUntil(journal, clock, () => journal.scrubStats().passes === 1);
+    expect(journal.scrubStats()).toEqual({ bytes: total, passes: 1 });
+    expect(clock.ms).toBeLessThan(Math.ceil(total / (64 << 10)) * 1000 + 1000);
+    // Asked again halfway through the next pass: it starts over at the oldest segment.
+    journal.startScrubPass();
+    scrubUntil(journal, clock, () => journal.scrubStats().bytes >= 1.5 * total);
+    const halfway = journal.scrubStats().bytes - total;
+    expect(journal.scrubStats().passes).toBe(1);
+    journal.startScrubPass();
+    scrubUntil(journal, clock, () => journal.scrubStats().passes === 2);
+    expect(journal.scrubStats().bytes).toBe(2 * total + halfway);
+    journal.close();
+  });
+
   it('never reads past what a completed flush made durable, and follows retention', async () => {
     const clock = { ms: 0 };
     const options: JournalOptions = { segmentBytes: 16 << 10, retentionBytes: 48 << 10, retentionMs: 3600_000, now: () => clock.ms, cacheBytes: 1 << 20, scrubBytesPerSec: 64 << 20, scrubPassIntervalMs: 0 };
@@ -142,6 +167,7 @@ describe('journal scrub', () => {
     await flush(journal);
     expect(scrubUntil(journal, clock, () => clock.ms > 120_000)).toBe(0);
     expect(journal.scrubStats()).toEqual({ bytes: 0, passes: 0 });
+    expect(() => journal.startScrubPass()).toThrow('the scrub is off on this node (its rate is 0)');
     journal.close();
   });
 });

@@ -710,6 +710,22 @@ export class Journal {
     return { bytes: this.scrubbedBytes, passes: this.scrubPasses };
   }
 
+  /**
+   * Starts a scrub pass at the oldest segment on the next scrub() call, at the usual rate,
+   * ending any pass under way: an operator who suspects the disk (an alert, a drill) wants it
+   * checked now, not at the next interval. Returns the bytes the pass will read and its rate;
+   * throws when the scrub is off (rate 0).
+   */
+  startScrubPass(): { bytes: number; bytesPerSec: number } {
+    const rate = this.options.scrubBytesPerSec ?? SCRUB_BYTES_PER_SEC;
+    if (rate <= 0) throw new Error('the scrub is off on this node (its rate is 0)');
+    this.scrubSeq = 0;
+    this.scrubPassStartedMs = Number.NEGATIVE_INFINITY;
+    let bytes = 0;
+    for (const segment of this.segments) if (!segment.deleting) bytes += segment.durableBytes;
+    return { bytes, bytesPerSec: rate };
+  }
+
   // ---- staging ------------------------------------------------------------------------------
 
   private newBatch(): Batch {
