@@ -47,6 +47,32 @@ describe('a supervised cluster of five node processes', () => {
     expect(() => process.kill(oldPid ?? 0, 0)).toThrow(); // no such process
   }, 180_000);
 
+  it('logscope drill run bit-rot --cluster: the scrub finds a byte rotted under a running follower process, which restarts by itself and loses nothing', async () => {
+    // What an operator runs after a disk alert: the node checks its whole log now, and says how much.
+    const scrub = await runCli(['cluster', 'scrub', '2', '--data-dir', dataDir]);
+    expect(scrub.code).toBe(0);
+    expect(JSON.parse(scrub.stdout)).toMatchObject({ ok: true, result: { bytesPerSec: 4 << 20 } });
+    expect((JSON.parse(scrub.stdout) as { result: { bytes: number } }).result.bytes).toBeGreaterThan(0);
+    const unknown = await runCli(['cluster', 'scrub', '9', '--data-dir', dataDir]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('no node 9 in');
+
+    const before = cluster.state();
+    const result = await runCli(['drill', 'run', 'bit-rot', '--cluster', dataDir, '--json'], { timeoutMs: 150_000 });
+    expect(result.stderr).toBe('');
+    const run = JSON.parse(result.stdout) as DrillRun;
+    expect(run.status, run.outcome ?? '').toBe('passed');
+    expect(run.verdict?.lost).toBe(0);
+    expect(run.verdict?.checked).toBeGreaterThan(100);
+    const victim = run.bindings.victim ?? 0;
+    expect(run.steps[0]?.did).toMatch(new RegExp(`^flipped the byte at \\d+ of seg-\\d+\\.log under running node ${victim}; started a scrub pass`));
+    expect(run.steps[0]?.figure).toMatch(new RegExp(`^node ${victim}: stopped on the rotted record and restarted by itself`));
+    // A real exit of that process, found by the scrub, and a new process the supervisor started by itself.
+    expect(cluster.output()).toMatch(new RegExp(`"event":"node-exited","node":${victim},.*found by the scrub`));
+    expect(cluster.output()).toContain(`"event":"node-restarting","node":${victim}`);
+    expect(cluster.state().nodes.find((n) => n.id === victim)?.pid).not.toBe(before.nodes.find((n) => n.id === victim)?.pid);
+  }, 180_000);
+
   it('the admin API refuses a missing or wrong cluster secret, answers the right one, and the node logs every attempt', async () => {
     const node = cluster.state().nodes[0];
     if (node === undefined) throw new Error('no node');

@@ -48,6 +48,13 @@ test('corrupted segment: recovery finds the CRC mismatch, the replica repairs fr
   }, 'drill-corrupted-segment');
 });
 
+test('bit rot under a running node: the scrub finds it, the node restarts by itself, the leaders repair it', async ({ page }) => {
+  await runGuidedDrill(page, {
+    title: 'Bit rot under a running node',
+    steps: ['Rot a byte under a running follower', 'Watch the replica repair'],
+  }, 'drill-bit-rot');
+});
+
 test('corrupted tail: recovery keeps the acknowledged entries it lost as faulty, the leader repairs them', async ({ page }) => {
   await runGuidedDrill(page, {
     title: 'Corrupted tail',

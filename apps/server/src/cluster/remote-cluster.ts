@@ -170,6 +170,7 @@ export class RemoteCluster implements DrillCluster {
     };
     return {
       isRunning: status !== null && status.running,
+      startedAtMs: status?.startedAtMs ?? 0,
       diskFull: status?.diskFull ?? false,
       diskFreeBytes: () => status?.diskFreeBytes ?? 0,
       recovery: { corruption: status?.recovery.corruption ?? null, faulty: status?.recovery.faulty ?? [] },

@@ -191,6 +191,30 @@ const drills: DrillDefinition[] = [
     ],
   },
   {
+    name: 'bit-rot',
+    title: 'Bit rot under a running node',
+    summary: 'Flip a byte in a running follower\'s segment, where no read will look; a scrub pass finds it, the node stops rather than serve it, restarts by itself, and the leaders repair it.',
+    faultStep: 0,
+    detect: { from: 0, to: 0, label: 'rot found, node restarted' },
+    recover: { from: 0, to: 1, label: 'replica repaired' },
+    steps: [
+      {
+        title: 'Rot a byte under a running follower',
+        narrative: 'Flip one byte inside a record of the newest segment of a follower of the busiest partition, while it runs. Its reads come from memory, so only the scrub will read that record; start a pass now instead of waiting for the next one (logscope cluster scrub N does the same).',
+        action: { kind: 'rotSegment', node: 'follower' },
+        observation: { chart: 'overview', expect: 'The node goes down with a disk error "found by the scrub", comes back a second later on its own, and logscope_recovery_corruptions_total goes up by one on it.' },
+        check: { hypothesis: 'The scrub finds the rotted record; the node stops instead of serving it and restarts by itself, and its recovery cuts the log there.', spec: { kind: 'restartedByItself' }, deadlineMs: 90_000 },
+      },
+      {
+        title: 'Watch the replica repair',
+        narrative: 'The leaders send everything past the cut again, on every partition the node replicates.',
+        action: { kind: 'none', label: 'Watch the repair' },
+        observation: { chart: 'replication', expect: 'The repaired node\'s lag spikes then returns to zero.' },
+        check: { hypothesis: 'The repaired node catches up on every partition it replicates.', spec: { kind: 'caughtUp' }, deadlineMs: 20_000 },
+      },
+    ],
+  },
+  {
     name: 'corrupted-tail',
     title: 'Corrupted tail',
     summary: 'Cut the fdatasync\'ed tail of a follower\'s newest segment; record identifiers show those records were acknowledged, so the replica keeps them as faulty instead of forgetting them, and a leader repairs it.',

@@ -24,6 +24,8 @@ export interface DrillReplica {
 }
 export interface DrillNode {
   readonly isRunning: boolean;
+  /** Wall-clock start of this incarnation (ms): later than a step's action means it restarted since. */
+  readonly startedAtMs: number;
   readonly recovery: {
     readonly corruption: { readonly file: string; readonly position: number } | null;
     readonly faulty: readonly { readonly partition: number; readonly tail: { readonly firstIndex: number; readonly lastIndex: number } }[];
@@ -571,6 +573,14 @@ export class DrillEngine {
         }
         return `crashed node ${n}, flipped the byte at ${where.position} of ${where.file}, restarted it`;
       }
+      case 'rotSegment': {
+        const n = this.resolve(active, action.node);
+        this.bind(active, [action.node], [n]);
+        const where = await c.corruptSegment(n);
+        const scrub = await c.startScrub(n);
+        const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+        return `flipped the byte at ${where.position} of ${where.file} under running node ${n}; started a scrub pass over its ${mib(scrub.bytes)} of segments at ${mib(scrub.bytesPerSec)}/s (about ${fmtMs((scrub.bytes / scrub.bytesPerSec) * 1000)})`;
+      }
       case 'cutSegmentTail': {
         const n = this.resolve(active, action.node);
         this.bind(active, [action.node], [n]);
@@ -771,6 +781,20 @@ export class DrillEngine {
           ? { pass: false, figure: `node ${victim ?? '?'}: no corruption reported by recovery`, reason: 'recovery reported no CRC mismatch' }
           : { pass: true, figure: `node ${victim ?? '?'}: CRC mismatch in ${corruption.file} at ${corruption.position} (logscope_recovery_corruptions_total +1)`, reason: `recovery found a CRC mismatch in ${corruption.file} at position ${corruption.position} and truncated there` };
       }
+      case 'restartedByItself': {
+        if (victim === undefined) return { pass: false, figure: '', reason: 'no victim bound' };
+        const actedAtMs = active.run.steps.reduce((latest, st) => Math.max(latest, st.actionAtMs ?? 0), 0);
+        const node = c.node(victim);
+        if (node === null || !node.isRunning) {
+          const why = c.health().find((h) => h.node === victim)?.reason ?? null;
+          return { pass: false, figure: `node ${victim} is down${why === null ? '' : `: ${why}`}`, reason: `node ${victim} has not come back yet` };
+        }
+        if (node.startedAtMs <= actedAtMs) return { pass: false, figure: `node ${victim} runs the incarnation it had before the rot (no bad record found yet)`, reason: `node ${victim} has not stopped on the rotted record yet` };
+        const corruption = node.recovery.corruption;
+        if (corruption === null) return { pass: false, figure: `node ${victim} restarted, but its recovery found no CRC mismatch`, reason: `node ${victim} restarted without its recovery finding the rotted record` };
+        const after = fmtMs(node.startedAtMs - actedAtMs);
+        return { pass: true, figure: `node ${victim}: stopped on the rotted record and restarted by itself ${after} after the rot; its recovery cut ${corruption.file} at ${corruption.position}`, reason: `node ${victim} found the rotted record, stopped rather than serve it, restarted by itself and cut its log at ${corruption.file}:${corruption.position}; the leaders send the rest again` };
+      }
       case 'faultyTailKept': {
         const faulty = victim === undefined ? [] : (c.node(victim)?.recovery.faulty ?? []);
         if (faulty.length === 0) return { pass: false, figure: `node ${victim ?? '?'}: no faulty tail reported by recovery`, reason: 'recovery found no acknowledged entries missing' };
@@ -945,6 +969,7 @@ export class DrillEngine {
       case 'isolate':
       case 'slowFsync':
       case 'corruptSegment':
+      case 'rotSegment':
       case 'transferLeadershipAway':
         return `step 1 targets ${name(action.node)}`;
       default:

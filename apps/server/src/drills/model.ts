@@ -18,6 +18,8 @@ export const actionSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('slowFsync'), node: nodeRefSchema, delayMs: z.number().int().min(1).max(10_000) }),
   /** Crash, flip a byte in the node's newest segment, restart: recovery must notice. */
   z.object({ kind: z.literal('corruptSegment'), node: nodeRefSchema }),
+  /** Flip a byte in the running node's newest segment and start a scrub pass on it: the scrub must find it. */
+  z.object({ kind: z.literal('rotSegment'), node: nodeRefSchema }),
   /** Crash, cut the fsynced tail of the node's newest segment, restart: recovery must keep it as faulty. */
   z.object({ kind: z.literal('cutSegmentTail'), node: nodeRefSchema }),
   /** Fills the node's disk (full) or gives the space back; a node resolved here is bound as `second`. */
@@ -56,6 +58,8 @@ export const checkSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('noLeadershipOn'), node: nodeRefSchema }),
   /** The victim's recovery found a CRC mismatch (logscope_recovery_corruptions_total). */
   z.object({ kind: z.literal('corruptionDetected') }),
+  /** The victim stopped on the rotted record and restarted by itself (nobody restarted it), and its recovery found the record. */
+  z.object({ kind: z.literal('restartedByItself') }),
   /** The victim's recovery kept acknowledged entries it could not read as a faulty tail (record identifiers), not cut them. */
   z.object({ kind: z.literal('faultyTailKept') }),
   /** The `second` node reports its disk full, and a probe append fails with DiskFull naming it. */
