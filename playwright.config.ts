@@ -20,10 +20,11 @@ const attachedPort = Number(process.env.E2E_ATTACHED_PORT);
  */
 const STOP_GRACEFULLY = { signal: 'SIGTERM', timeout: 20_000 } as const;
 /**
- * The drill specs the attached project runs against real processes (2 cores: not all six twice):
- * a real SIGKILL and restart, link faults spread over the processes' admin APIs, and abort.
+ * The drill specs the attached project runs against real processes (2 cores: not every drill twice):
+ * a real SIGKILL and restart, link faults spread over the processes' admin APIs, a process that
+ * exits on a rotted byte and is restarted by its supervisor, and abort.
  */
-const ATTACHED_DRILLS = /leader failover|minority isolation|abort mid-drill/;
+const ATTACHED_DRILLS = /leader failover|minority isolation|bit rot|abort mid-drill/;
 
 export default defineConfig({
   testDir: 'test/e2e',

@@ -204,6 +204,16 @@ describe('a supervised node process that reads a rotted byte, with automatic res
       expect(now?.pid).not.toBe(before.pid);
       expect(now?.exited ?? null).toBeNull();
     }, { timeout: 60_000, interval: 200 });
+    // cluster.json lists the restart, and the console reads it from the supervisor for its audit trail.
+    await vi.waitFor(() => {
+      const recorded = cluster.state().autoRestarts?.find((e) => e.node === leader);
+      expect(recorded).toMatchObject({ restart: true, restarted: { error: null } });
+      expect(recorded?.reason).toContain(`corrupt record in ${where.file}`);
+    }, { timeout: 10_000, interval: 100 });
+    await vi.waitFor(async () => {
+      await remote?.refreshNow();
+      expect(remote?.autoRestarts().find((e) => e.node === leader)?.restarted?.error).toBeNull();
+    }, { timeout: 10_000, interval: 200 });
     // Its recovery found the record (the node's log says so); let it catch up, then kill another node:
     // the restarted one is half of what is left, and every record reads back intact.
     await vi.waitFor(() => expect(readFileSync(before.logFile, 'utf8')).toMatch(new RegExp(`"corruption":\\{"file":"${where.file}"`)), { timeout: 20_000, interval: 200 });

@@ -1,8 +1,10 @@
-// Annotations for every time chart: fault windows (what was injected, by whom, when it healed)
-// and drill steps, from the audit trail (faults.* mutations) and the drill runs (the engine
+// Annotations for every time chart: fault windows (what was injected, by whom, when it healed;
+// a node down on a disk error until it restarted by itself) and drill steps, from the audit trail
+// (faults.* mutations, automatic restarts) and the drill runs (the engine
 // injects through the cluster directly, so its faults appear once, with their drill).
 
 import type { AuditEntry } from './auth.ts';
+import { AUTO_RESTART_ACTION } from './auto-restart-audit.ts';
 import { findDrill } from './drills/builtin.ts';
 import type { DrillRun } from './drills/model.ts';
 import { drillEngineOf } from './drills/registry.ts';
@@ -88,11 +90,40 @@ function classify(e: AuditEntry): { open?: { key: string; label: string; duratio
   }
 }
 
+/**
+ * A node that stopped on a disk error, from its stop to its automatic restart (open while it was
+ * left down: an operator's restart is a new window's business, the trail says who did it).
+ */
+function autoRestartWindow(e: AuditEntry): FaultWindow | null {
+  if (e.action !== AUTO_RESTART_ACTION) return null;
+  const input = (typeof e.input === 'object' && e.input !== null ? e.input : {}) as Record<string, unknown>;
+  const node = num(input['node']);
+  const stoppedAtMs = num(input['stoppedAtMs']);
+  if (node === null || stoppedAtMs === null) return null;
+  const reason = typeof input['reason'] === 'string' ? input['reason'] : 'a disk error';
+  const restarted = e.outcome === 'ok';
+  return {
+    id: `audit-${e.seq}`,
+    source: 'audit',
+    label: `node ${node} stopped on ${reason}`,
+    by: `the cluster by itself (audit #${e.seq})`,
+    auditSeq: e.seq,
+    startMs: stoppedAtMs,
+    endMs: restarted ? e.timeMs : null,
+    healedBy: restarted ? 'restarted by itself' : null,
+  };
+}
+
 /** Fault windows from the audit trail, oldest first. */
 export function auditFaultWindows(entries: readonly AuditEntry[]): FaultWindow[] {
   const out: FaultWindow[] = [];
   let open: Open[] = [];
   for (const e of [...entries].sort((a, b) => a.seq - b.seq)) {
+    const down = autoRestartWindow(e);
+    if (down !== null) {
+      out.push(down);
+      continue;
+    }
     const c = classify(e);
     if (c === null) continue;
     if (c.close) {

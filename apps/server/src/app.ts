@@ -23,6 +23,7 @@ import { HistogramStore } from './store/histograms.ts';
 import { PrometheusHistory } from './store/prometheus-history.ts';
 import { SeriesStore } from './store/series.ts';
 import { TraceStore } from './store/traces.ts';
+import { AutoRestartAudit } from './auto-restart-audit.ts';
 
 export const DEFAULT_PORT = 7070;
 export const DEFAULT_HOST = '127.0.0.1';
@@ -99,12 +100,14 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
   const audit = AuditTrail.open(options.dataDir);
   const tickListeners = new Set<(tMs: number) => void>();
   let clientSinceMs: number | undefined;
+  const autoRestarts = cluster?.autoRestarts === undefined ? null : new AutoRestartAudit(audit, () => cluster.autoRestarts?.() ?? []);
 
   const scraper = new Scraper(sources, { series, histograms, traces }, {
     ...(options.scrapeIntervalMs !== undefined ? { intervalMs: options.scrapeIntervalMs } : {}),
     ...(options.scrapeTimeoutMs !== undefined ? { timeoutMs: options.scrapeTimeoutMs } : {}),
     onTick: (tMs) => {
       view.update(scraper.snapshots(), tMs);
+      autoRestarts?.poll();
       if (load !== null) {
         for (const w of load.latency.windows(clientSinceMs)) {
           histograms.add(CLIENT_NODE_ID, 'client', null, w);

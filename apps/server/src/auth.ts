@@ -43,7 +43,8 @@ export interface AuditEntry {
   /** 1-based position in the trail. */
   seq: number;
   timeMs: number;
-  role: Role;
+  /** Who: the caller's role, or `system` for what the cluster did by itself (an automatic restart). */
+  role: Role | 'system';
   action: string;
   input: unknown;
   outcome: 'ok' | 'refused' | 'error';

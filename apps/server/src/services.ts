@@ -1,6 +1,7 @@
 // Everything the routers read or act on, built once by createApp.
 
 import type { Fault, FaultSurface, NodeHealth } from '../../../packages/log-cluster/src/faults.ts';
+import type { AutoRestartEvent } from '../../../packages/log-cluster/src/auto-restart.ts';
 import type { AuditTrail } from './auth.ts';
 import type { LoadGenerator } from './load/generator.ts';
 import type { Scraper } from './scrape/scraper.ts';
@@ -15,6 +16,8 @@ export type { Fault, NodeHealth };
 /** What the server uses of an EmbeddedCluster (kept narrow so tests and attach mode need less). */
 export interface ClusterHandle extends FaultSurface {
   readonly partitionCount: number;
+  /** Nodes that stopped on a disk error and whether each restarted by itself (none on a cluster that cannot say). */
+  autoRestarts?(): readonly AutoRestartEvent[];
   leaderOf(partition: number): number;
   replicasOf(partition: number): number[];
 }

@@ -14,6 +14,25 @@ export const AUTO_RESTART_WINDOW_MS = 10 * 60_000;
 /** The error names that a restart repairs (CorruptReadError's name, also what a node process prints). */
 const REPAIRED_BY_RESTART = new Set(['CorruptReadError']);
 
+/** What became of a node that stopped on a disk error: the audit trail and the console's timeline show it. */
+export interface AutoRestartEvent {
+  /** Per AutoRestart, from 1: a consumer remembers the last it took. */
+  readonly seq: number;
+  readonly node: number;
+  /** When the node stopped (ms, wall clock). */
+  readonly stoppedAtMs: number;
+  /** The error it stopped on. */
+  readonly reason: string;
+  /** The decision, as the down reason gives it. */
+  readonly note: string;
+  readonly restart: boolean;
+  /** When the restart ran and whether it worked; null while it is pending, and for good when none was granted. */
+  readonly restarted: { readonly atMs: number; readonly error: string | null } | null;
+}
+
+/** Events kept (oldest dropped first): enough for a console that polls every second or so. */
+const EVENTS_KEPT = 100;
+
 export type AutoRestartDecision =
   | { readonly restart: true; readonly delayMs: number; readonly note: string }
   | { readonly restart: false; readonly note: string };
@@ -24,10 +43,14 @@ export class AutoRestart {
   /** Per node, the restart granted and not yet run. */
   private readonly timers = new Map<number, NodeJS.Timeout>();
   private stopped = false;
+  private events: AutoRestartEvent[] = [];
+  private nextSeq = 1;
 
   constructor(
     private readonly enabled: boolean,
     private readonly now: () => number = Date.now,
+    /** Called after an event is recorded or its restart settles (the supervisor rewrites cluster.json). */
+    private readonly onChange: () => void = () => undefined,
   ) {}
 
   /** Decides for `node`, which stopped on an error named `errorName`, and counts a restart it grants. */
@@ -46,18 +69,34 @@ export class AutoRestart {
   }
 
   /**
-   * Decides for `node` (see decide) and, when a restart is granted, runs `restart` after the delay
-   * unless stop() comes first; `restart` itself leaves a node that runs again by then alone.
+   * Decides for `node`, which stopped on `reason` (an error named `errorName`; see decide), records
+   * the event, and, when a restart is granted, runs `restart` after the delay unless stop() comes
+   * first; `restart` itself leaves a node that runs again by then alone, and rejects if it failed.
    */
-  schedule(node: number, errorName: string | null, restart: () => Promise<void>): AutoRestartDecision {
+  schedule(node: number, errorName: string | null, reason: string, restart: () => Promise<void>): AutoRestartDecision {
     const decision = this.decide(node, errorName);
+    const event: AutoRestartEvent = { seq: this.nextSeq++, node, stoppedAtMs: this.now(), reason, note: decision.note, restart: decision.restart, restarted: null };
+    this.events.push(event);
+    if (this.events.length > EVENTS_KEPT) this.events = this.events.slice(-EVENTS_KEPT);
+    this.onChange();
     if (!decision.restart || this.stopped) return decision;
     clearTimeout(this.timers.get(node));
     this.timers.set(node, setTimeout(() => {
       this.timers.delete(node);
-      if (!this.stopped) void restart();
+      if (this.stopped) return;
+      const settle = (error: string | null): void => {
+        const i = this.events.findIndex((e) => e.seq === event.seq);
+        if (i >= 0) this.events[i] = { ...event, restarted: { atMs: this.now(), error } };
+        this.onChange();
+      };
+      restart().then(() => settle(null), (error: unknown) => settle(error instanceof Error ? error.message : String(error)));
     }, decision.delayMs));
     return decision;
+  }
+
+  /** The nodes that stopped on a disk error and what became of each, oldest first (the last EVENTS_KEPT). */
+  recorded(): readonly AutoRestartEvent[] {
+    return this.events;
   }
 
   /** No restart runs from now on (the cluster or the supervisor is stopping). */

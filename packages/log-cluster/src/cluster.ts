@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { NodeTelemetry } from '@logscope/telemetry';
-import { AutoRestart } from './auto-restart.ts';
+import { AutoRestart, type AutoRestartEvent } from './auto-restart.ts';
 import { realScheduler, realWallClock, type Scheduler } from './clock.ts';
 import { LogClient, type ClientOptions } from './client.ts';
 import { LogError } from './errors.ts';
@@ -229,6 +229,11 @@ export class EmbeddedCluster implements FaultSurface {
     return running.startScrub();
   }
 
+  /** Nodes that stopped on a disk error, and whether each restarted by itself (see AutoRestart). */
+  autoRestarts(): readonly AutoRestartEvent[] {
+    return this.autoRestart.recorded();
+  }
+
   async cutSegmentTail(node: NodeId): Promise<{ file: string; cutBytes: number }> {
     const slot = this.slot(node);
     if (slot.node === null) await this.stoppedDiskQuiet(slot);
@@ -331,8 +336,9 @@ export class EmbeddedCluster implements FaultSurface {
     node.onDiskError = (error) => {
       slot.node = null;
       // Restarted, its recovery finds the record, cuts the log there, and the peers send the rest again.
-      const decision = this.autoRestart.schedule(id, error.name, () => this.restart(id).catch((restartError: unknown) => {
+      const decision = this.autoRestart.schedule(id, error.name, `disk error: ${error.message}`, () => this.restart(id).catch((restartError: unknown) => {
         slot.downReason = `disk error: ${error.message}; the automatic restart failed: ${restartError instanceof Error ? restartError.message : String(restartError)}`;
+        throw restartError;
       }));
       slot.downReason = `disk error: ${error.message}; ${decision.note}`;
       console.warn(JSON.stringify({ event: 'disk-error', node: id, error: error.message, kind: error.name, note: decision.note }));

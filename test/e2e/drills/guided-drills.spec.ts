@@ -53,6 +53,12 @@ test('bit rot under a running node: the scrub finds it, the node restarts by its
     title: 'Bit rot under a running node',
     steps: ['Rot a byte under a running follower', 'Watch the replica repair'],
   }, 'drill-bit-rot');
+  // Nobody pressed Restart: the trail says the cluster did it, and why.
+  await page.goto('/?page=audit');
+  await page.getByLabel('Action').selectOption({ label: 'Cluster (by itself)' });
+  const row = page.getByTestId('audit-row').first();
+  await expect(row).toContainText(/node \d restarted by itself after it stopped on disk error: corrupt record in seg-\d+\.log at \d+ \(partition \d+\): CRC32C mismatch \(found by the scrub\)/, { timeout: 15_000 });
+  await expect(row.locator('td').nth(2)).toHaveText('system');
 });
 
 test('corrupted tail: recovery keeps the acknowledged entries it lost as faulty, the leader repairs them', async ({ page }) => {

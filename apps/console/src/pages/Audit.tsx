@@ -12,6 +12,7 @@ const ACTIONS: { value: string; label: string }[] = [
   { value: 'faults', label: 'Faults' },
   { value: 'drills', label: 'Drills' },
   { value: 'load', label: 'Load' },
+  { value: 'cluster', label: 'Cluster (by itself)' },
 ];
 const OUTCOMES = ['', 'ok', 'refused', 'error'] as const;
 

@@ -6,6 +6,7 @@
 
 import { LogClient, type ClientOptions } from '../../../../packages/log-cluster/src/client.ts';
 import { realScheduler } from '../../../../packages/log-cluster/src/clock.ts';
+import type { AutoRestartEvent } from '../../../../packages/log-cluster/src/auto-restart.ts';
 import { LogError, type LogErrorCode } from '../../../../packages/log-cluster/src/errors.ts';
 import type { Fault, NodeHealth } from '../../../../packages/log-cluster/src/faults.ts';
 import type { AdminPartitionStatus, AdminStatus } from '../../../../packages/log-cluster/src/admin.ts';
@@ -32,6 +33,8 @@ const STATUS_STALE_MS = 5_000;
 /** A restarted process must answer its admin API within this. */
 const RESTART_READY_TIMEOUT_MS = 30_000;
 const STATUS_TIMEOUT_MS = 3_000;
+/** How often the supervisor's state is read while every node answers (automatic restarts). */
+const SUPERVISOR_POLL_MS = 1_000;
 /** The supervisor answers a restart once the process printed its ready line (it waits up to 120 s). */
 const SUPERVISOR_CALL_TIMEOUT_MS = 130_000;
 
@@ -82,6 +85,8 @@ export class RemoteCluster implements DrillCluster {
   private statusTimer: NodeJS.Timeout | null = null;
   private histogramTimer: NodeJS.Timeout | null = null;
   private polling: Promise<void> | null = null;
+  private supervisorAskedMs = Number.NEGATIVE_INFINITY;
+  private supervisorAutoRestarts: readonly AutoRestartEvent[] = [];
 
   private constructor(private readonly options: RemoteClusterOptions) {
     this.partitionCount = options.partitionCount;
@@ -339,6 +344,11 @@ export class RemoteCluster implements DrillCluster {
     if (failures.length > 0) throw new LogError('Unavailable', `healing failed on ${failures.join('; ')}`);
   }
 
+  /** Nodes the supervisor restarted by itself after a disk error (as of its last answer; none without a supervisor). */
+  autoRestarts(): readonly AutoRestartEvent[] {
+    return this.supervisorAutoRestarts;
+  }
+
   health(): readonly NodeHealth[] {
     return this.nodeIds().map((id) => {
       const status = this.liveStatus(id);
@@ -386,7 +396,8 @@ export class RemoteCluster implements DrillCluster {
       const ids = this.nodeIds();
       const answered = await Promise.all(ids.map((id) => this.refreshNode(id)));
       const down = ids.filter((id, k) => answered[k] !== true && !this.crashed.has(id));
-      if (down.length > 0) await this.askSupervisorWhy(down);
+      // Every round while a node is down (its reason); else once a second, for automatic restarts.
+      if (down.length > 0 || Date.now() - this.supervisorAskedMs >= SUPERVISOR_POLL_MS) await this.askSupervisor(down);
     })().finally(() => {
       this.polling = null;
     });
@@ -411,15 +422,18 @@ export class RemoteCluster implements DrillCluster {
 
   /**
    * Why nodes that do not answer are down, when the supervisor knows: a process that exited by
-   * itself, and the reason it gave (a disk error: a failed flush, a corrupt record read).
+   * itself, and the reason it gave (a disk error: a failed flush, a corrupt record read); and the
+   * nodes it restarted by itself.
    */
-  private async askSupervisorWhy(down: readonly number[]): Promise<void> {
+  private async askSupervisor(down: readonly number[]): Promise<void> {
     const url = this.options.supervisorUrl;
     if (url === null) return;
+    this.supervisorAskedMs = Date.now();
     try {
       const reply = await this.http.request(`${url}/supervisor/state`, { headers: { authorization: `Bearer ${this.options.secret.toString('utf8')}` }, timeoutMs: STATUS_TIMEOUT_MS });
       if (reply.status !== 200) return;
       const state = clusterStateSchema.parse(JSON.parse(reply.text));
+      this.supervisorAutoRestarts = state.autoRestarts ?? [];
       for (const id of down) {
         const exited = state.nodes.find((node) => node.id === id)?.exited;
         const view = this.views.get(id);

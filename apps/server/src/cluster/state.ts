@@ -31,6 +31,16 @@ export const clusterStateSchema = z.object({
   replicationFactor: z.number().int().positive(),
   tls: z.object({ certFile: z.string(), keyFile: z.string(), caFile: z.string() }).nullable(),
   nodes: z.array(nodeSchema).min(1),
+  /** Nodes that stopped on a disk error and what became of each (AutoRestartEvent); absent in older files. */
+  autoRestarts: z.array(z.object({
+    seq: z.number().int().positive(),
+    node: z.number().int().positive(),
+    stoppedAtMs: z.number(),
+    reason: z.string(),
+    note: z.string(),
+    restart: z.boolean(),
+    restarted: z.object({ atMs: z.number(), error: z.string().nullable() }).nullable(),
+  })).optional(),
 });
 
 export type ClusterState = z.infer<typeof clusterStateSchema>;

@@ -86,7 +86,8 @@ export class Supervisor {
     readonly secretFile: string,
     private readonly secret: Buffer,
   ) {
-    this.autoRestart = new AutoRestart(options.autoRestart ?? true);
+    // cluster.json carries each automatic restart, for the console's audit trail and timeline.
+    this.autoRestart = new AutoRestart(options.autoRestart ?? true, Date.now, () => this.writeState());
   }
 
   static async start(options: SupervisorOptions): Promise<Supervisor> {
@@ -170,6 +171,7 @@ export class Supervisor {
         id: s.id, host: this.options.host, port: s.port, metricsUrl: `${scheme}://${urlHost(this.options.host)}:${s.metricsPort}`,
         pid: s.child?.pid ?? null, dataDir: s.dataDir, logFile: s.logFile, exited: s.exited,
       })),
+      autoRestarts: [...this.autoRestart.recorded()],
     };
   }
 
@@ -258,10 +260,13 @@ export class Supervisor {
         if (!ready) reject(new Error(`node ${id} exited before it was ready (${signal ?? code}); see ${slot.logFile}`));
         if (!slot.stopping && !this.closed) {
           const diskError = slot.diskError;
-          const decision = diskError === null ? null : this.autoRestart.schedule(id, diskError.kind, async () => {
+          const decision = diskError === null ? null : this.autoRestart.schedule(id, diskError.kind, diskError.reason, async () => {
             if (slot.child !== null) return; // restarted by hand meanwhile
             this.log({ event: 'node-restarting', node: id, reason: diskError.reason, note: 'recovery cuts the log at the corrupt record; the peers send the rest again' });
-            await this.restart(id).catch((error: unknown) => this.log({ event: 'node-restart-failed', node: id, error: error instanceof Error ? error.message : String(error) }));
+            await this.restart(id).catch((error: unknown) => {
+              this.log({ event: 'node-restart-failed', node: id, error: error instanceof Error ? error.message : String(error) });
+              throw error;
+            });
           });
           const note = decision?.note ?? 'not restarted until told (logscope cluster restart, or the console)';
           slot.exited = { code, signal, reason: diskError === null ? null : `${diskError.reason}; ${note}` };

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AUDIT_PAGE_MAX, type AuditEntry } from '../auth.ts';
+import { AUTO_RESTART_ACTION } from '../auto-restart-audit.ts';
 import { drillEngineOf } from '../drills/registry.ts';
 import type { DrillRun } from '../drills/model.ts';
 import { describeAction, faultActionSchema } from '../faults/actions.ts';
@@ -58,6 +59,13 @@ export function describeEntry(e: AuditEntry, runs: readonly DrillRun[], faultDes
       break;
     }
     case 'drills.abort': text = `abort drill ${run?.title ?? ''}`.trim(); break;
+    case AUTO_RESTART_ACTION: {
+      const node = str(field(input, 'node'));
+      const reason = str(field(input, 'reason'));
+      // Not an operator's request refused or failed: what the cluster did, and why, is the text.
+      if (e.outcome === 'ok') return { text: `node ${node} restarted by itself after it stopped on ${reason}`, drillRunId: null };
+      return { text: field(input, 'restarted') === true ? `node ${node}'s automatic restart failed after it stopped on ${reason}` : `node ${node} stopped on ${reason} and was left down`, drillRunId: null };
+    }
     case 'load.start': text = 'start the load generator'; break;
     case 'load.stop': text = 'stop the load generator'; break;
     case 'load.configure': text = `set the load to ${str(field(input, 'ratePerSec'))} records/s`; break;
