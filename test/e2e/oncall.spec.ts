@@ -70,6 +70,30 @@ test('a fault button previews its blast radius, heals itself at its time limit, 
   expect(faults.recent[0]).toMatchObject({ description: `slow node ${leader}'s fsync by 50 ms`, healedBy: 'operator' });
 });
 
+test('scrub a node\'s log now: the preview says what it reads and what a bad record would stop; it is audited without a time limit', async ({ page }) => {
+  await settled(page);
+  await asOperator(page, '/?page=faults');
+  const map = await query<PartitionMap>(page.request, 'partitions.map');
+  const leader = map.partitions.find((p) => p.leader !== 0)!.leader;
+  const led = map.partitions.filter((p) => p.leader === leader).map((p) => p.partition);
+  await page.getByLabel('Action').selectOption({ label: 'Scrub a node\'s log now (check every record)' });
+  await page.getByLabel('Node', { exact: true }).selectOption(String(leader));
+  await expect(page.getByLabel('Time limit')).toHaveCount(0); // nothing to heal
+  await page.getByRole('button', { name: 'Preview blast radius' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Confirm fault' });
+  const blast = dialog.getByTestId('blast-radius');
+  await expect(blast).toContainText(new RegExp(`node ${leader} reads back its whole log \\(at most [\\d.]+ MiB on disk: about \\d+ s at the default 4 MiB/s\\)`));
+  await expect(blast).toContainText(`the ${led.length} partition(s) it leads would elect a new leader`);
+  await expect(dialog.getByTestId('blast-leader-loss')).toHaveText('none');
+  await expect(dialog).not.toContainText('Heals itself after');
+  await expect(dialog.getByTestId('cluster-healthy')).toBeVisible({ timeout: 30_000 });
+  await shot(page, 'fault-scrub-confirm');
+  await dialog.getByRole('button', { name: `Confirm: scrub node ${leader}'s whole log now` }).click();
+  await expect(dialog).toBeHidden();
+  const audit = await query<{ entries: { text: string }[] }>(page.request, 'audit.list', { action: 'faults.inject', limit: 1 });
+  expect(audit.entries[0]?.text).toBe(`scrub node ${leader}'s whole log now`);
+});
+
 test('during a drill every page shows a banner with Abort', async ({ page }) => {
   await settled(page);
   await asOperator(page, '/?page=drills');

@@ -1,5 +1,5 @@
 // Runbook buttons outside drills: crash/restart, isolate, cut a link, slow a disk, pause, move
-// leadership, load rate. Every action goes through a confirm step that shows its blast radius
+// leadership, load rate, and a scrub of a node's log now (after a disk alert). Every action goes through a confirm step that shows its blast radius
 // from the current map (which partitions lose their leader, which lose quorum) and carries a
 // time limit after which the server heals it; active faults are listed with Heal.
 import { useQueryClient } from '@tanstack/react-query';
@@ -21,6 +21,7 @@ const KINDS: { kind: Kind; label: string }[] = [
   { kind: 'pause', label: 'Pause node (GC-like stall)' },
   { kind: 'transferLeadership', label: 'Move a partition\'s leadership' },
   { kind: 'load', label: 'Set the load rate' },
+  { kind: 'scrub', label: 'Scrub a node\'s log now (check every record)' },
 ];
 
 /** Time limits offered; the server heals the fault when it passes. */
@@ -30,7 +31,7 @@ const newKey = (): string => (typeof crypto.randomUUID === 'function' ? crypto.r
 
 function buildAction(kind: Kind, f: { node: number; target: number; delayMs: number; partition: number; ratePerSec: number }): FaultActionInput {
   switch (kind) {
-    case 'crash': case 'isolate': case 'pause': return { kind, node: f.node };
+    case 'crash': case 'isolate': case 'pause': case 'scrub': return { kind, node: f.node };
     case 'slowFsync': return { kind, node: f.node, delayMs: f.delayMs };
     case 'cutLink': return { kind, source: f.node, target: f.target };
     case 'linkDelay': return { kind, source: f.node, target: f.target, delayMs: f.delayMs };
@@ -56,7 +57,7 @@ export default function FaultsPage(_props: PageProps) {
   const needsNode = kind !== 'load' && kind !== 'transferLeadership';
   const needsTarget = kind === 'cutLink' || kind === 'linkDelay' || kind === 'transferLeadership';
   const needsDelay = kind === 'slowFsync' || kind === 'linkDelay';
-  const instant = kind === 'transferLeadership';
+  const instant = kind === 'transferLeadership' || kind === 'scrub';
 
   return (
     <div className="faults">
@@ -165,7 +166,7 @@ function Confirm({ action, idempotencyKey, timeLimitMs, onDone }: { action: Faul
             Lose their leader: <strong data-testid="blast-leader-loss">{p.blast.leaderLoss.length === 0 ? 'none' : p.blast.leaderLoss.map((x) => `p${x}`).join(', ')}</strong>{' · '}
             Lose quorum: <strong data-testid="blast-quorum-loss" className={p.blast.quorumLoss.length > 0 ? 'sev-critical' : ''}>{p.blast.quorumLoss.length === 0 ? 'none' : p.blast.quorumLoss.map((x) => `p${x}`).join(', ')}</strong>
           </p>
-          {action.kind !== 'transferLeadership' && <p className="muted">Heals itself after {Math.round(timeLimitMs / 1000)} s unless healed sooner.</p>}
+          {action.kind !== 'transferLeadership' && action.kind !== 'scrub' && <p className="muted">Heals itself after {Math.round(timeLimitMs / 1000)} s unless healed sooner.</p>}
           {unhealthy ? (
             <div role="alert" className="sev-warning">
               The cluster is not healthy: {p.problems.join('; ')}.{' '}

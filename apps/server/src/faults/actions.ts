@@ -16,6 +16,8 @@ export const faultActionSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('linkDelay'), source: nodeIdSchema, target: nodeIdSchema, delayMs: z.number().int().min(1).max(FAULT_DELAY_MS_MAX) }),
   z.object({ kind: z.literal('transferLeadership'), partition: partitionSchema, to: nodeIdSchema }),
   z.object({ kind: z.literal('load'), ratePerSec: z.number().int().min(1).max(RATE_MAX_PER_SEC) }),
+  /** Not a fault: the node checks its whole log now (after a disk alert); it may stop on what it finds. */
+  z.object({ kind: z.literal('scrub'), node: nodeIdSchema }),
 ]).superRefine((a, ctx) => {
   if ((a.kind === 'cutLink' || a.kind === 'linkDelay') && a.source === a.target) ctx.addIssue({ code: 'custom', message: 'the two ends of a link must be different nodes', path: ['target'] });
 });
@@ -32,10 +34,11 @@ export function describeAction(a: FaultAction): string {
     case 'linkDelay': return `delay the link ${a.source}↔${a.target} by ${a.delayMs} ms`;
     case 'transferLeadership': return `move partition ${a.partition}'s leadership to node ${a.to}`;
     case 'load': return `set the load to ${a.ratePerSec} records/s`;
+    case 'scrub': return `scrub node ${a.node}'s whole log now`;
   }
 }
 
 /** Actions with nothing to heal afterwards (applied once, no time limit). */
 export function isInstant(a: FaultAction): boolean {
-  return a.kind === 'transferLeadership';
+  return a.kind === 'transferLeadership' || a.kind === 'scrub';
 }

@@ -2,6 +2,7 @@
 // partitions lose their leader (an election, a short stall), which lose their quorum (no
 // writes until healed), and which only lose a replica or get slower.
 
+import { SCRUB_BYTES_PER_SEC } from '../../../../packages/log-cluster/src/storage/journal.ts';
 import type { ClusterHandle } from '../services.ts';
 import type { FaultAction } from './actions.ts';
 
@@ -28,7 +29,12 @@ function silencedNodes(action: FaultAction): number[] {
   }
 }
 
-export function blastRadius(cluster: ClusterHandle, action: FaultAction): BlastRadius {
+/** What the map alone does not say: a node's bytes on disk (its scraped logscope_disk_used_bytes). */
+export interface BlastFacts {
+  logBytes?(node: number): number | null;
+}
+
+export function blastRadius(cluster: ClusterHandle, action: FaultAction, facts: BlastFacts = {}): BlastRadius {
   const down = new Set(cluster.health().filter((h) => !h.up).map((h) => h.node));
   const silenced = new Set([...down, ...silencedNodes(action)]);
   const touched = new Set<number>(
@@ -65,10 +71,24 @@ export function blastRadius(cluster: ClusterHandle, action: FaultAction): BlastR
     notes.push(`${degraded.length} partition(s) replicate over the link ${action.source}↔${action.target}; with three replicas none loses quorum`);
   }
   if (action.kind === 'load') notes.push(`the load generator sends ${action.ratePerSec} records/s instead of its current rate`);
+  if (action.kind === 'scrub') notes.push(...scrubNotes(cluster, action.node, facts.logBytes?.(action.node) ?? null));
   notes.push(...moves);
   if (notes.length === 0) notes.push(degraded.length > 0 ? `${degraded.length} partition(s) lose one replica but keep their leader and quorum: ${list(degraded)}` : 'no partition is affected');
   else if (degraded.length > 0 && (action.kind === 'crash' || action.kind === 'isolate' || action.kind === 'pause')) {
     notes.push(`${degraded.length} more partition(s) lose one follower but keep leader and quorum`);
   }
   return { leaderLoss, quorumLoss, degraded, notes };
+}
+
+/** A scrub stops nothing by itself; what it may find stops the node, and then its partitions elect. */
+function scrubNotes(cluster: ClusterHandle, node: number, logBytes: number | null): string[] {
+  const mib = logBytes === null ? null : logBytes / 2 ** 20;
+  const rate = SCRUB_BYTES_PER_SEC / 2 ** 20;
+  const size = mib === null ? 'its whole log' : `its whole log (at most ${mib.toFixed(1)} MiB on disk: about ${Math.max(1, Math.ceil(mib / rate))} s at the default ${rate} MiB/s)`;
+  const led = Array.from({ length: cluster.partitionCount }, (_, p) => p).filter((p) => cluster.leaderOf(p) === node);
+  const list = led.length <= 16 ? led.join(', ') : `${led.slice(0, 16).join(', ')}…`;
+  return [
+    `node ${node} reads back ${size} and checks every record, in small steps beside its work; nothing stops or slows on purpose`,
+    `if a record fails its check, node ${node} stops rather than serve it and restarts by itself 1 s later (its recovery cuts the log there; the leaders send the rest again)${led.length > 0 ? `: the ${led.length} partition(s) it leads would elect a new leader (${list})` : ''}`,
+  ];
 }

@@ -92,6 +92,31 @@ describe('runbook faults', () => {
     await healthy();
   });
 
+  it('a scrub now: the preview says how much the node reads and what a bad record would stop; it starts a pass at once', async () => {
+    await healthy();
+    const node = h.cluster.leaderOf(0);
+    const led = Array.from({ length: 6 }, (_, p) => p).filter((p) => h.cluster.leaderOf(p) === node);
+    // The size comes from the node's scraped logscope_disk_used_bytes.
+    const preview = await eventually(async () => {
+      const p = await h.caller().faults.preview({ action: { kind: 'scrub', node } });
+      return p.blast.notes[0]?.includes('MiB on disk') === true ? p : undefined;
+    }, 10_000, 'a preview with the node\'s size on disk');
+    expect(preview.description).toBe(`scrub node ${node}'s whole log now`);
+    expect(preview.blast).toMatchObject({ leaderLoss: [], quorumLoss: [] });
+    expect(preview.blast.notes[0]).toMatch(new RegExp(`^node ${node} reads back its whole log \\(at most \\d+\\.\\d MiB on disk: about \\d+ s at the default 4 MiB/s\\) and checks every record`));
+    expect(preview.blast.notes[1]).toContain(`node ${node} stops rather than serve it and restarts by itself 1 s later`);
+    expect(preview.blast.notes[1]).toContain(`the ${led.length} partition(s) it leads would elect a new leader (${led.join(', ')})`);
+
+    // The first pass would wait a minute after start; asked, the node checks its log now.
+    const passes = h.cluster.node(node)?.scrubStats().passes ?? -1;
+    const { fault } = await h.operator().faults.inject({ action: { kind: 'scrub', node }, timeLimitMs: 1_000 });
+    expect(fault).toMatchObject({ status: 'healed', expiresMs: null });
+    await eventually(() => ((h.cluster.node(node)?.scrubStats().passes ?? 0) > passes ? true : undefined), 10_000, 'a finished scrub pass');
+    expect(h.cluster.health().every((n) => n.up)).toBe(true);
+    const audit = await h.caller().audit.list({ action: 'faults.inject', limit: 1 });
+    expect(audit.entries[0]?.text).toBe(`scrub node ${node}'s whole log now`);
+  });
+
   it('leader skew is reported and moving leadership to the preferred replicas spreads it', async () => {
     await healthy();
     const target = h.cluster.nodeIds()[0]!;

@@ -4,9 +4,10 @@
 
 import { randomBytes } from 'node:crypto';
 import type { LoadGenerator } from '../load/generator.ts';
+import type { Scraper } from '../scrape/scraper.ts';
 import type { ClusterHandle } from '../services.ts';
 import { describeAction, isInstant, type FaultAction } from './actions.ts';
-import { blastRadius, type BlastRadius } from './blast-radius.ts';
+import { blastRadius, type BlastFacts, type BlastRadius } from './blast-radius.ts';
 
 /** The longest time limit an operator may give a fault. */
 export const FAULT_TIME_LIMIT_MS_MAX = 30 * 60_000;
@@ -45,11 +46,11 @@ export class FaultControl {
   /** Nodes whose console isolation was healed link by link (the cluster still lists the isolation). */
   private readonly healedIsolations = new Set<number>();
 
-  constructor(private readonly cluster: ClusterHandle, private readonly load: LoadGenerator | null) {}
+  constructor(private readonly cluster: ClusterHandle, private readonly load: LoadGenerator | null, private readonly facts: BlastFacts = {}) {}
 
   preview(action: FaultAction): { description: string; blast: BlastRadius; problems: string[] } {
     this.validate(action);
-    return { description: describeAction(action), blast: blastRadius(this.cluster, action), problems: this.problems() };
+    return { description: describeAction(action), blast: blastRadius(this.cluster, action, this.facts), problems: this.problems() };
   }
 
   /** Why injecting now would stack on an unhealthy cluster (empty when healthy). */
@@ -88,7 +89,7 @@ export class FaultControl {
       throw new FaultControlError('PRECONDITION_FAILED', `the cluster is not healthy: ${problems.join('; ')}. Heal it first, or inject with force`);
     }
     const timeLimitMs = Math.min(FAULT_TIME_LIMIT_MS_MAX, Math.max(FAULT_TIME_LIMIT_MS_MIN, options.timeLimitMs));
-    const blast = blastRadius(this.cluster, action);
+    const blast = blastRadius(this.cluster, action, this.facts);
     await this.apply(action, timeLimitMs);
     const now = Date.now();
     const instant = isInstant(action);
@@ -183,6 +184,10 @@ export class FaultControl {
       case 'cutLink': return c.cutLink(a.source, a.target, true);
       case 'linkDelay': return c.setLinkDelay(a.source, a.target, a.delayMs, 0, true);
       case 'transferLeadership': return c.transferLeadership(a.partition, a.to);
+      case 'scrub': {
+        await c.startScrub(a.node);
+        return;
+      }
       case 'load': {
         const load = this.load;
         if (load === null) return;
@@ -208,6 +213,7 @@ export class FaultControl {
       case 'cutLink': c.healLink(a.source, a.target, true); break;
       case 'linkDelay': c.setLinkDelay(a.source, a.target, 0, 0, true); break;
       case 'transferLeadership': break;
+      case 'scrub': break;
       case 'load':
         if (this.loadRateBefore !== null && this.active().every((f) => f.action.kind !== 'load')) {
           this.load?.configure({ ratePerSec: this.loadRateBefore });
@@ -238,10 +244,13 @@ export class FaultControl {
 const controls = new WeakMap<object, FaultControl>();
 
 /** One controller per server (keyed by its services); null in attach mode (no fault surface). */
-export function faultControlOf(services: { cluster: ClusterHandle | null; load: LoadGenerator | null }): FaultControl | null {
+export function faultControlOf(services: { cluster: ClusterHandle | null; load: LoadGenerator | null; scraper?: Scraper }): FaultControl | null {
   if (services.cluster === null) return null;
   let control = controls.get(services);
-  if (control === undefined) controls.set(services, (control = new FaultControl(services.cluster, services.load)));
+  const scraper = services.scraper;
+  // A node's bytes on disk, as last scraped: how long a scrub of its log takes.
+  const facts: BlastFacts = scraper === undefined ? {} : { logBytes: (node) => scraper.snapshots().find((s) => s.nodeId === node)?.snapshot.diskUsedBytes || null };
+  if (control === undefined) controls.set(services, (control = new FaultControl(services.cluster, services.load, facts)));
   return control;
 }
 

@@ -3,7 +3,7 @@ import { AUDIT_PAGE_MAX, type AuditEntry } from '../auth.ts';
 import { AUTO_RESTART_ACTION } from '../auto-restart-audit.ts';
 import { drillEngineOf } from '../drills/registry.ts';
 import type { DrillRun } from '../drills/model.ts';
-import { describeAction, faultActionSchema } from '../faults/actions.ts';
+import { describeAction, faultActionSchema, isInstant } from '../faults/actions.ts';
 import { faultControlOf } from '../faults/control.ts';
 import type { Services } from '../services.ts';
 import { router, viewerProcedure } from '../trpc.ts';
@@ -40,7 +40,9 @@ export function describeEntry(e: AuditEntry, runs: readonly DrillRun[], faultDes
   switch (path) {
     case 'faults.inject': {
       const action = faultActionSchema.safeParse(field(input, 'action'));
-      text = `${action.success ? describeAction(action.data) : 'inject a fault'} for at most ${seconds(field(input, 'timeLimitMs'))}${field(input, 'force') === true ? ' (forced on an unhealthy cluster)' : ''}`;
+      // An instant action (a leadership move, a scrub) has no time limit to tell.
+      const limit = action.success && isInstant(action.data) ? '' : ` for at most ${seconds(field(input, 'timeLimitMs'))}`;
+      text = `${action.success ? describeAction(action.data) : 'inject a fault'}${limit}${field(input, 'force') === true ? ' (forced on an unhealthy cluster)' : ''}`;
       break;
     }
     case 'faults.heal': text = `heal ${faultDescriptions.get(str(field(input, 'id'))) ?? `fault ${str(field(input, 'id'))}`}`; break;
