@@ -1,0 +1,21 @@
+// A short run of the fault soak (test/support/soak.ts; `npm run soak` runs longer ones): five node
+// processes, 16 partitions, a seeded schedule of SIGKILLs, rotted bytes under running nodes with a
+// scrub, pauses, isolations and slow disks, with producers and readers through it all.
+import { describe, expect, it } from 'vitest';
+import { runSoak, soakPassed } from '../support/soak.ts';
+
+describe('a fault soak of five node processes', () => {
+  it('loses no acknowledged record, moves none, duplicates none, and never reads an acknowledged offset stale', async () => {
+    const result = await runSoak({ seconds: 40, seed: 20261128, nodes: 5, partitions: 16, cacheMib: null });
+    const summary = JSON.stringify({ ...result, faults: result.faults.length });
+    expect(result.lost, summary).toEqual([]);
+    expect(result.moved, summary).toEqual([]);
+    expect(result.duplicates, summary).toBe(0);
+    expect(result.staleReads, summary).toEqual([]);
+    // It did something: writes and reads under several faults.
+    expect(result.acknowledged).toBeGreaterThan(1_000);
+    expect(result.readsChecked).toBeGreaterThan(1_000);
+    expect(result.faults.length, result.faults.join('\n')).toBeGreaterThanOrEqual(6);
+    expect(soakPassed(result)).toBe(true);
+  }, 180_000);
+});
