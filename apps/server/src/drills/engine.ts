@@ -121,6 +121,8 @@ interface Active {
   faultAtMs: number | null;
   /** Per step: partitions whose lag was seen at zero (caughtUp). */
   zeroSeen: Set<number>;
+  /** The victim's start time as its own clock gave it when the rot step acted (restartedByItself). */
+  victimStartedAtMs: number | null;
   watcher: NodeJS.Timeout | null;
   loadRateBefore: number | null;
   probe: DrillClient | null;
@@ -234,7 +236,7 @@ export class DrillEngine {
     };
     const active: Active = {
       run, def, aborted: false, abortReason: '', checking: null, done, resolveDone, finishing: null,
-      ledgerStart: this.load?.ledger.size ?? 0, probeAcks: [], faultHw: new Map(), faultAtMs: null, zeroSeen: new Set(),
+      ledgerStart: this.load?.ledger.size ?? 0, probeAcks: [], faultHw: new Map(), faultAtMs: null, zeroSeen: new Set(), victimStartedAtMs: null,
       watcher: null, loadRateBefore: null, probe: null, reader: null, idleSinceMs: mode === 'guided' ? now : null, precheck: null,
     };
     run.target = this.targetPreview(def, partition);
@@ -576,6 +578,7 @@ export class DrillEngine {
       case 'rotSegment': {
         const n = this.resolve(active, action.node);
         this.bind(active, [action.node], [n]);
+        active.victimStartedAtMs = c.node(n)?.startedAtMs ?? null;
         const where = await c.corruptSegment(n);
         const scrub = await c.startScrub(n);
         const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
@@ -785,15 +788,18 @@ export class DrillEngine {
         if (victim === undefined) return { pass: false, figure: '', reason: 'no victim bound' };
         const actedAtMs = active.run.steps.reduce((latest, st) => Math.max(latest, st.actionAtMs ?? 0), 0);
         const node = c.node(victim);
+        // Compared with the start the node itself reported before, not with this server's clock: a
+        // node on another machine may have a clock seconds off.
+        const before = active.victimStartedAtMs;
         if (node === null || !node.isRunning) {
           const why = c.health().find((h) => h.node === victim)?.reason ?? null;
           return { pass: false, figure: `node ${victim} is down${why === null ? '' : `: ${why}`}`, reason: `node ${victim} has not come back yet` };
         }
-        if (node.startedAtMs <= actedAtMs) return { pass: false, figure: `node ${victim} runs the incarnation it had before the rot (no bad record found yet)`, reason: `node ${victim} has not stopped on the rotted record yet` };
+        if (before === null || node.startedAtMs === before) return { pass: false, figure: `node ${victim} runs the incarnation it had before the rot (no bad record found yet)`, reason: `node ${victim} has not stopped on the rotted record yet` };
         const corruption = node.recovery.corruption;
         if (corruption === null) return { pass: false, figure: `node ${victim} restarted, but its recovery found no CRC mismatch`, reason: `node ${victim} restarted without its recovery finding the rotted record` };
-        const after = fmtMs(node.startedAtMs - actedAtMs);
-        return { pass: true, figure: `node ${victim}: stopped on the rotted record and restarted by itself ${after} after the rot; its recovery cut ${corruption.file} at ${corruption.position}`, reason: `node ${victim} found the rotted record, stopped rather than serve it, restarted by itself and cut its log at ${corruption.file}:${corruption.position}; the leaders send the rest again` };
+        const after = fmtMs(Math.max(0, Date.now() - actedAtMs));
+        return { pass: true, figure: `node ${victim}: stopped on the rotted record and restarted by itself (back within ${after} of the rot); its recovery cut ${corruption.file} at ${corruption.position}`, reason: `node ${victim} found the rotted record, stopped rather than serve it, restarted by itself and cut its log at ${corruption.file}:${corruption.position}; the leaders send the rest again` };
       }
       case 'faultyTailKept': {
         const faulty = victim === undefined ? [] : (c.node(victim)?.recovery.faulty ?? []);

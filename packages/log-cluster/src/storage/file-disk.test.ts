@@ -4,7 +4,18 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FileDisk } from './file-disk.ts';
+import type { DiskFile } from './types.ts';
 import { untilPreallocated } from './test-helpers.ts';
+
+/** FileDisk's files read asynchronously; the error the read ended with (null: it read them all). */
+function readAsync(file: DiskFile, position: number, target: Uint8Array, length: number): Promise<Error | null> {
+  const read = file.readIntoAsync?.bind(file);
+  if (read === undefined) throw new Error(`${file.name} has no asynchronous read`);
+  let settle: (error: Error | null) => void = () => undefined;
+  const done = new Promise<Error | null>((resolve) => (settle = resolve));
+  read(position, target, length, (error) => settle(error)); // a refused read throws here, not in the promise
+  return done;
+}
 
 let directory = '';
 beforeEach(() => {
@@ -112,5 +123,35 @@ describe.runIf(process.platform === 'linux')('FileDisk', () => {
     expect(onDisk.subarray(0, 100).every((b) => b === 1)).toBe(true);
     expect(onDisk.subarray(100).every((b) => b === 2)).toBe(true);
     other.close();
+  });
+
+  it('a file closed with a read in flight keeps its descriptor until the read ends: the read fails, and a file opened meanwhile is never read for it', async () => {
+    const disk = new FileDisk(directory);
+    const scrubbed = disk.open('scrubbed.log');
+    await append(scrubbed, new Uint8Array(8192).fill(0xaa));
+    // Hold every thread-pool thread, so the read below is still queued when its file closes.
+    const threads = Number(process.env.UV_THREADPOOL_SIZE ?? 4);
+    const blockers = Array.from({ length: threads }, () => new Promise((resolve) => crypto.pbkdf2('p', 's', 300_000, 32, 'sha256', resolve)));
+    const target = new Uint8Array(8192);
+    const read = readAsync(scrubbed, 0, target, 8192);
+    scrubbed.close();
+    // Opened after the close: with the descriptor closed at once, it would take the same number
+    // and the queued read would read this file's bytes as if they were scrubbed.log's.
+    const other = disk.open('other.log');
+    await append(other, new Uint8Array(8192).fill(0x55));
+    await Promise.all(blockers);
+    const error = await read;
+    expect(error?.message).toBe('scrubbed.log was closed during a read');
+    expect(target.every((b) => b === 0xaa || b === 0)).toBe(true); // never the other file's 0x55
+    await disk.settled();
+    other.close();
+
+    // Without a close, it reads what is there; beyond what was written it refuses at once.
+    const open = disk.open('scrubbed.log');
+    const again = new Uint8Array(8192);
+    expect(await readAsync(open, 0, again, 8192)).toBeNull();
+    expect(again.every((b) => b === 0xaa)).toBe(true);
+    expect(() => readAsync(open, 8000, again, 400)).toThrow(/beyond written 8192/);
+    open.close();
   });
 });

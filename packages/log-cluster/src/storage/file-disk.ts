@@ -288,6 +288,10 @@ class RealFile implements DiskFile {
   private readonly queue: Operation[] = [];
   private running = false;
   private closed = false;
+  /** Reads in the thread pool (readIntoAsync): a close waits for them too. */
+  private readsInFlight = 0;
+  /** Closed while an operation or a read still used the descriptor: the last of them closes it. */
+  private closePending = false;
   /** A preallocated file whose rename failed: every later operation fails with this. */
   private adoptError: Error | null = null;
 
@@ -406,7 +410,21 @@ class RealFile implements DiskFile {
     }
   }
 
+  readIntoAsync(position: number, target: Uint8Array, length: number, done: IoCallback): void {
+    invariant(!this.closed, `read of closed file ${this.name}`);
+    invariant(position >= 0 && position + length <= this.writtenBytes, () => `read [${position}, ${position + length}) beyond written ${this.writtenBytes} of ${this.name}`);
+    invariant(length <= target.length, () => `read of ${length} bytes into ${target.length}`);
+    this.readsInFlight++;
+    readAll(this.fd, target, 0, length, position, (error) => {
+      this.readsInFlight--;
+      this.finishClose();
+      if (error === null && this.closed) return done(new Error(`${this.name} was closed during a read`));
+      done(error);
+    });
+  }
+
   truncate(length: number): void {
+    // A read in flight is of durable bytes, which no truncate of a running node's file cuts.
     invariant(!this.closed && !this.running && this.queue.length === 0, `truncate of ${this.name} with I/O in flight`);
     invariant(length >= 0 && length <= this.sizeBytes, `truncate of ${this.name} to ${length} > size ${this.sizeBytes}`);
     fs.ftruncateSync(this.fd, length);
@@ -443,10 +461,22 @@ class RealFile implements DiskFile {
     this.closed = true;
     this.queue.length = 0;
     this.disk.forget(this);
-    // A write in the thread pool still uses the descriptor: closed now, its number could go to the
-    // next file opened, and the write (a crashed node's) would land in that file. Close once it ends.
-    if (this.running) this.disk.closeDeferred();
-    else fs.closeSync(this.fd);
+    // A write (or a read) in the thread pool still uses the descriptor: closed now, its number could
+    // go to the next file opened, and the write (a crashed node's) would land in that file, or the
+    // read would read it. Close once the last of them ends.
+    if (this.running || this.readsInFlight > 0) {
+      this.closePending = true;
+      this.disk.closeDeferred();
+    } else {
+      fs.closeSync(this.fd);
+    }
+  }
+
+  /** The deferred close, once nothing in the thread pool uses the descriptor. */
+  private finishClose(): void {
+    if (!this.closePending || this.running || this.readsInFlight > 0) return;
+    this.closePending = false;
+    fs.close(this.fd, () => this.disk.closeDone());
   }
 
   private enqueue(operation: Operation): void {
@@ -456,10 +486,8 @@ class RealFile implements DiskFile {
 
   private runNext(): void {
     if (this.closed) {
-      if (this.running) {
-        this.running = false;
-        fs.close(this.fd, () => this.disk.closeDone());
-      }
+      this.running = false;
+      this.finishClose();
       return;
     }
     const operation = this.queue.shift();
@@ -493,6 +521,16 @@ function writeAll(fd: number, pieces: readonly Uint8Array[], length: number, pos
       skip = 0;
     }
     writeAll(fd, rest, length - n, position + n, done);
+  });
+}
+
+/** pread until `length` bytes are in `target` from `at` (a module function calling itself: see writeAll). */
+function readAll(fd: number, target: Uint8Array, at: number, length: number, position: number, done: (error: Error | null) => void): void {
+  fs.read(fd, target, at, length - at, position + at, (error, n) => {
+    if (error !== null) return done(error);
+    if (n === 0) return done(new Error(`short read at ${position + at}`));
+    if (at + n >= length) return done(null);
+    readAll(fd, target, at + n, length, position, done);
   });
 }
 

@@ -41,12 +41,21 @@ function flipByte(name: string, position: number): void {
   fs.closeSync(fd);
 }
 
-/** Scrubs with the clock moving 10 ms a call until `stop` says so (or 100 000 calls); the bytes read. */
-function scrubUntil(journal: Journal, clock: { ms: number }, stop: () => boolean): number {
+/** Until the scrub's read in the thread pool is delivered (it reads a FileDisk asynchronously); the clock stands still meanwhile. */
+async function readDelivered(journal: Journal): Promise<void> {
+  while (journal.scrubReading) await new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * Scrubs with the clock moving 10 ms a call until `stop` says so (or 100 000 calls), each call's
+ * read delivered before the next; the bytes read.
+ */
+async function scrubUntil(journal: Journal, clock: { ms: number }, stop: () => boolean): Promise<number> {
   let read = 0;
   for (let calls = 0; calls < 100_000 && !stop(); calls++) {
     clock.ms += 10;
     read += journal.scrub();
+    await readDelivered(journal);
   }
   return read;
 }
@@ -75,6 +84,7 @@ describe('journal scrub', () => {
     while (journal.scrubStats().passes === 0) {
       clock.ms += 10;
       const n = journal.scrub();
+      await readDelivered(journal);
       if (n > 0 && passStarted < 0) passStarted = clock.ms;
       if (n > 0) reads++;
       expect(n).toBeLessThanOrEqual((64 << 10) + recordBytes); // a step, and at most one record it ended inside
@@ -89,14 +99,14 @@ describe('journal scrub', () => {
     expect(clock.ms - passStarted).toBeGreaterThanOrEqual(Math.floor(total / (64 << 10)) * 1000 - 1000);
 
     // The next pass waits for the interval: nothing is read before 10 s after this one began.
-    expect(scrubUntil(journal, clock, () => clock.ms >= 20_000 - 10)).toBe(0);
+    expect(await scrubUntil(journal, clock, () => clock.ms >= 20_000 - 10)).toBe(0);
 
     // A byte rots in the second segment, inside its third record: the pass stops there.
     const [, second] = [...sizes.keys()];
     flipByte(second!, 2 * recordBytes + 100);
     let error: unknown = null;
     try {
-      scrubUntil(journal, clock, () => journal.scrubStats().passes === 2);
+      await scrubUntil(journal, clock, () => journal.scrubStats().passes === 2);
     } catch (thrown) {
       error = thrown;
     }
@@ -107,7 +117,7 @@ describe('journal scrub', () => {
 
     // The same byte back as it was: the pass goes on from that record and ends.
     flipByte(second!, 2 * recordBytes + 100);
-    scrubUntil(journal, clock, () => journal.scrubStats().passes === 2);
+    await scrubUntil(journal, clock, () => journal.scrubStats().passes === 2);
     expect(journal.scrubStats().passes).toBe(2);
     journal.close();
   });
@@ -123,16 +133,16 @@ describe('journal scrub', () => {
     const total = 20 * 3 * (8 + 5 + 4 + 4 * (32 + 1000));
     // Right after recovery the next pass would wait 10 s; asked, it starts now, at its rate.
     expect(journal.startScrubPass()).toEqual({ bytes: total, bytesPerSec: 64 << 10 });
-    scrubUntil(journal, clock, () => journal.scrubStats().passes === 1);
+    await scrubUntil(journal, clock, () => journal.scrubStats().passes === 1);
     expect(journal.scrubStats()).toEqual({ bytes: total, passes: 1 });
     expect(clock.ms).toBeLessThan(Math.ceil(total / (64 << 10)) * 1000 + 1000);
     // Asked again halfway through the next pass: it starts over at the oldest segment.
     journal.startScrubPass();
-    scrubUntil(journal, clock, () => journal.scrubStats().bytes >= 1.5 * total);
+    await scrubUntil(journal, clock, () => journal.scrubStats().bytes >= 1.5 * total);
     const halfway = journal.scrubStats().bytes - total;
     expect(journal.scrubStats().passes).toBe(1);
     journal.startScrubPass();
-    scrubUntil(journal, clock, () => journal.scrubStats().passes === 2);
+    await scrubUntil(journal, clock, () => journal.scrubStats().passes === 2);
     expect(journal.scrubStats().bytes).toBe(2 * total + halfway);
     journal.close();
   });
@@ -148,13 +158,13 @@ describe('journal scrub', () => {
       // Staged and being written: the scrub sees none of it until the flush completes.
       const flushed = flush(journal);
       const before = journal.scrubStats().passes;
-      scrubUntil(journal, clock, () => journal.scrubStats().passes >= before + 2);
+      await scrubUntil(journal, clock, () => journal.scrubStats().passes >= before + 2);
       await flushed;
       // Retention deletes old segments as the log grows; a pass goes on with what is left.
       if (round % 8 === 7) journal.enforceRetention();
     }
     const passes = journal.scrubStats().passes;
-    scrubUntil(journal, clock, () => journal.scrubStats().passes >= passes + 1);
+    await scrubUntil(journal, clock, () => journal.scrubStats().passes >= passes + 1);
     expect(journal.scrubStats().passes).toBe(passes + 1);
     expect(segmentSizes().size).toBeLessThan(10);
     journal.close();
@@ -165,7 +175,7 @@ describe('journal scrub', () => {
     const { journal } = Journal.open(new FileDisk(directory), { segmentBytes: 1 << 20, retentionBytes: 1 << 30, retentionMs: 3600_000, now: () => clock.ms, cacheBytes: 1 << 20, scrubBytesPerSec: 0 });
     journal.appendEntries(1, entries(1, 10, 100));
     await flush(journal);
-    expect(scrubUntil(journal, clock, () => clock.ms > 120_000)).toBe(0);
+    expect(await scrubUntil(journal, clock, () => clock.ms > 120_000)).toBe(0);
     expect(journal.scrubStats()).toEqual({ bytes: 0, passes: 0 });
     expect(() => journal.startScrubPass()).toThrow('the scrub is off on this node (its rate is 0)');
     journal.close();

@@ -263,6 +263,12 @@ export class Journal {
   private scrubPasses = 0;
   /** One buffer for every scrub read (a new one per step was 4 MiB/s of garbage per node). */
   private scrubBuffer: Uint8Array = new Uint8Array(0);
+  /** A record longer than the last read: the next read takes at least this much. */
+  private scrubNeed = 0;
+  /** A scrub read is in the thread pool (only one at a time; the buffer is its target). */
+  private scrubInFlight = false;
+  /** What that read found (a bad record, an I/O error): thrown by the next scrub() call. */
+  private scrubFailure: Error | null = null;
 
   private constructor(
     private readonly disk: Disk,
@@ -615,14 +621,21 @@ export class Journal {
    * a read ended inside is read again by the next).
    */
   scrub(): number {
+    // What the last read in the thread pool found: thrown here, where the node catches it.
+    const failure = this.scrubFailure;
+    if (failure !== null) {
+      this.scrubFailure = null;
+      throw failure;
+    }
     const rate = this.options.scrubBytesPerSec ?? SCRUB_BYTES_PER_SEC;
-    if (rate <= 0 || this.closed) return 0;
+    if (rate <= 0 || this.closed || this.scrubInFlight) return 0;
     const now = this.options.now();
     if (this.scrubSeq === 0) {
       if (now < this.scrubPassStartedMs + (this.options.scrubPassIntervalMs ?? SCRUB_PASS_INTERVAL_MS)) return 0;
       this.scrubPassStartedMs = now;
       this.scrubSeq = 1;
       this.scrubAt = 0;
+      this.scrubNeed = 0;
       this.scrubTokensAtMs = now;
     }
     // Reads of a whole step at a time: a read ends inside a record, which the next one reads again.
@@ -644,6 +657,7 @@ export class Journal {
       if (segment.seq !== this.scrubSeq) {
         this.scrubSeq = segment.seq;
         this.scrubAt = 0;
+        this.scrubNeed = 0;
       }
       if (this.scrubAt >= segment.durableBytes) {
         if (segment === this.segments[this.segments.length - 1]) {
@@ -653,26 +667,55 @@ export class Journal {
         }
         this.scrubSeq = segment.seq + 1;
         this.scrubAt = 0;
+        this.scrubNeed = 0;
         continue;
       }
-      const checkedFrom = this.scrubAt;
-      const n = this.scrubRecords(segment, Math.max(1, Math.floor(this.scrubTokens)));
-      this.scrubTokens -= n;
-      read += n;
-      this.scrubbedBytes += this.scrubAt - checkedFrom;
+      const at = this.scrubAt;
+      const end = segment.durableBytes;
+      const length = Math.min(Math.max(Math.floor(this.scrubTokens), RECORD_PREFIX_BYTES, this.scrubNeed), end - at);
+      this.scrubTokens -= length;
+      read += length;
+      const buffer = this.scrubBufferOf(length);
+      const file = segment.file;
+      if (file.readIntoAsync !== undefined) {
+        // A read from the device can take milliseconds: the thread pool waits for it, not the
+        // event loop that serves appends; the records are checked when it completes.
+        this.scrubInFlight = true;
+        file.readIntoAsync(at, buffer, length, (error) => this.scrubReadDone(segment, at, end, buffer.subarray(0, length), error));
+        break;
+      }
+      file.readInto(at, buffer, length);
+      this.scrubChecked(segment, at, end, buffer.subarray(0, length));
     }
     return read;
   }
 
-  /** Checks the whole records of `segment` from scrubAt in about `want` bytes (at least one record); returns the bytes read. */
-  private scrubRecords(segment: SegmentInfo, want: number): number {
-    const at = this.scrubAt;
-    const end = segment.durableBytes;
+  /** An asynchronous scrub read completed: check what it read, unless the pass moved on meanwhile. */
+  private scrubReadDone(segment: SegmentInfo, at: number, end: number, bytes: Uint8Array, error: Error | null): void {
+    this.scrubInFlight = false;
+    if (this.closed) return;
+    // Retention closed the segment meanwhile, or startScrubPass began a new pass: nothing to keep.
+    if (segment.deleting || !this.segments.includes(segment) || this.scrubSeq !== segment.seq || this.scrubAt !== at) return;
+    if (error !== null) {
+      this.scrubFailure = error;
+      return;
+    }
+    try {
+      this.scrubChecked(segment, at, end, bytes);
+    } catch (thrown) {
+      this.scrubFailure = thrown instanceof Error ? thrown : new Error(String(thrown));
+    }
+  }
+
+  /**
+   * Checks the whole records in `bytes` (read at `at` of `segment`, whose durable end was `end`) as
+   * recovery does and moves the scrub past them; a record longer than `bytes` is read whole next.
+   */
+  private scrubChecked(segment: SegmentInfo, at: number, end: number, bytes: Uint8Array): void {
     const bad = (position: number, partition: number, what: string): CorruptReadError => new CorruptReadError(segment.name, position, partition, -1, `${what} (found by the scrub)`, 'scrub');
-    let bytes = this.scrubRead(segment, at, Math.min(Math.max(want, RECORD_PREFIX_BYTES), end - at));
-    let view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    let read = bytes.length;
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     let p = 0;
+    let need = 0;
     while (at + p < end) {
       if (p + RECORD_PREFIX_BYTES > bytes.length) {
         if (p > 0) break;
@@ -683,10 +726,8 @@ export class Journal {
       const recordEnd = p + RECORD_PREFIX_BYTES + length;
       if (at + recordEnd > end) throw bad(at + p, -1, `record length ${length} runs past the durable end`);
       if (recordEnd > bytes.length) {
-        if (p > 0) break; // the next call starts at this record
-        bytes = this.scrubRead(segment, at, recordEnd);
-        view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-        read += bytes.length;
+        if (p === 0) need = recordEnd; // the next read takes this record whole
+        break;
       }
       if (crc32c(bytes.subarray(p + RECORD_PREFIX_BYTES, recordEnd)) !== view.getUint32(p + 4, true)) {
         const partition = view.getUint32(p + RECORD_PREFIX_BYTES + 1, true); // maybe the rotted byte
@@ -694,15 +735,20 @@ export class Journal {
       }
       p = recordEnd;
     }
+    this.scrubbedBytes += p;
     this.scrubAt = at + p;
-    return read;
+    this.scrubNeed = need;
   }
 
   /** `length` bytes of `segment` from `position`, in the scrub's buffer (valid until the next call). */
-  private scrubRead(segment: SegmentInfo, position: number, length: number): Uint8Array {
+  private scrubBufferOf(length: number): Uint8Array {
     if (this.scrubBuffer.length < length) this.scrubBuffer = new Uint8Array(Math.max(length, SCRUB_CHUNK_BYTES));
-    segment.file.readInto(position, this.scrubBuffer, length);
-    return this.scrubBuffer.subarray(0, length);
+    return this.scrubBuffer;
+  }
+
+  /** A scrub read is in the thread pool: scrub() reads nothing more until it completes. */
+  get scrubReading(): boolean {
+    return this.scrubInFlight;
   }
 
   /** The record bytes the scrub checked since the journal opened, and the passes it finished. */
@@ -720,6 +766,7 @@ export class Journal {
     const rate = this.options.scrubBytesPerSec ?? SCRUB_BYTES_PER_SEC;
     if (rate <= 0) throw new Error('the scrub is off on this node (its rate is 0)');
     this.scrubSeq = 0;
+    this.scrubNeed = 0;
     this.scrubPassStartedMs = Number.NEGATIVE_INFINITY;
     let bytes = 0;
     for (const segment of this.segments) if (!segment.deleting) bytes += segment.durableBytes;

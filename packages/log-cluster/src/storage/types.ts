@@ -30,6 +30,12 @@ export interface DiskFile {
   read(position: number, length: number): Uint8Array;
   /** Reads `length` bytes at `position` into the start of `target` (no new buffer: recovery reuses one). */
   readInto(position: number, target: Uint8Array, length: number): void;
+  /**
+   * readInto in the thread pool: the event loop does not wait for the device. `target` must not be
+   * touched until `done`. A close() meanwhile waits for the read (its descriptor stays this file's)
+   * and the read then fails. Optional: the memory disk reads synchronously.
+   */
+  readIntoAsync?(position: number, target: Uint8Array, length: number, done: IoCallback): void;
   /** Cuts the file to `length` bytes and makes the cut durable. */
   truncate(length: number): void;
   /**
