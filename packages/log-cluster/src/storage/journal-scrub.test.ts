@@ -60,16 +60,24 @@ async function scrubUntil(journal: Journal, clock: { ms: number }, stop: () => b
   return read;
 }
 
+/**
+ * A journal over 64 KiB segments, scrubbing 64 KiB/s with passes 10 s apart on its own clock, after
+ * 20 flushes of a record per partition for three partitions (4 entries of 1 000 B each): several segments.
+ */
+async function threePartitionLog(): Promise<{ journal: Journal; clock: { ms: number } }> {
+  const clock = { ms: 0 };
+  const options: JournalOptions = { segmentBytes: 64 << 10, retentionBytes: 1 << 30, retentionMs: 3600_000, now: () => clock.ms, cacheBytes: 1 << 20, scrubBytesPerSec: 64 << 10, scrubPassIntervalMs: 10_000 };
+  const { journal } = Journal.open(new FileDisk(directory), options);
+  for (let round = 0; round < 20; round++) {
+    for (const partition of [1, 2, 3]) journal.appendEntries(partition, entries(round * 4 + 1, round * 4 + 4, 1000));
+    await flush(journal);
+  }
+  return { journal, clock };
+}
+
 describe('journal scrub', () => {
   it('reads every durable record once a pass, at its rate, and names the record a rotted byte is in', async () => {
-    const clock = { ms: 0 };
-    const options: JournalOptions = { segmentBytes: 64 << 10, retentionBytes: 1 << 30, retentionMs: 3600_000, now: () => clock.ms, cacheBytes: 1 << 20, scrubBytesPerSec: 64 << 10, scrubPassIntervalMs: 10_000 };
-    const { journal } = Journal.open(new FileDisk(directory), options);
-    // Three partitions, each flush a record per partition (~4 KiB each): several segments.
-    for (let round = 0; round < 20; round++) {
-      for (const partition of [1, 2, 3]) journal.appendEntries(partition, entries(round * 4 + 1, round * 4 + 4, 1000));
-      await flush(journal);
-    }
+    const { journal, clock } = await threePartitionLog();
     const sizes = segmentSizes();
     const recordBytes = 8 + 5 + 4 + 4 * (32 + 1000); // prefix, header, count, 4 entries
     const total = 20 * 3 * recordBytes; // segments are zero-filled ahead: their files are larger
@@ -123,13 +131,7 @@ describe('journal scrub', () => {
   });
 
   it('starts a pass at once when asked, from the oldest segment, even over one under way', async () => {
-    const clock = { ms: 0 };
-    const options: JournalOptions = { segmentBytes: 64 << 10, retentionBytes: 1 << 30, retentionMs: 3600_000, now: () => clock.ms, cacheBytes: 1 << 20, scrubBytesPerSec: 64 << 10, scrubPassIntervalMs: 10_000 };
-    const { journal } = Journal.open(new FileDisk(directory), options);
-    for (let round = 0; round < 20; round++) {
-      for (const partition of [1, 2, 3]) journal.appendEntries(partition, entries(round * 4 + 1, round * 4 + 4, 1000));
-      await flush(journal);
-    }
+    const { journal, clock } = await threePartitionLog();
     const total = 20 * 3 * (8 + 5 + 4 + 4 * (32 + 1000));
     // Right after recovery the next pass would wait 10 s; asked, it starts now, at its rate.
     expect(journal.startScrubPass()).toEqual({ bytes: total, bytesPerSec: 64 << 10 });
