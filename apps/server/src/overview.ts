@@ -1,6 +1,7 @@
 // cluster.overview: the figures the Overview page and its live subscription show.
 
 import { summary } from '@logscope/telemetry';
+import { AUTO_RESTART_WINDOW_MS, AUTO_RESTARTS_MAX } from '../../../packages/log-cluster/src/auto-restart.ts';
 import { drillEngineOf } from './drills/registry.ts';
 import { faultControlOf } from './faults/control.ts';
 import { knownNodeIds } from './routers/common.ts';
@@ -9,7 +10,7 @@ import type { Services } from './services.ts';
 /** Latency figures of the overview cover this trailing window. */
 export const OVERVIEW_LATENCY_WINDOW_MS = 60_000;
 
-export type AlertKind = 'node-down' | 'partition-leaderless' | 'under-replicated' | 'latency-slo' | 'scrape-target-down' | 'disk-full';
+export type AlertKind = 'node-down' | 'partition-leaderless' | 'under-replicated' | 'latency-slo' | 'scrape-target-down' | 'disk-full' | 'restarted-by-itself';
 
 export interface Alert {
   kind: AlertKind;
@@ -87,6 +88,23 @@ export function computeOverview(services: Services, nowMs = Date.now()) {
     const scrape = statuses.find((s) => s.nodeId === n.nodeId && !s.up);
     const alsoScrape = scrape !== undefined && n.downReason !== scrape.lastError ? `; its scrape target ${scrape.name} is down too` : '';
     alerts.push({ kind: 'node-down', severity: 'critical', message: `node ${n.nodeId} is down${n.downReason ? ` (${n.downReason})` : ''}${alsoScrape}`, page: 'overview', node: n.nodeId });
+  }
+  // A node that came back by itself after a corrupt record runs, so nothing else alerts: its disk
+  // may still be failing, and past AUTO_RESTARTS_MAX in the window the next one stays down.
+  const recentRestarts = (services.cluster?.autoRestarts?.() ?? []).filter((e) => e.restart && e.restarted !== null && e.restarted.error === null && nowMs - e.stoppedAtMs < AUTO_RESTART_WINDOW_MS);
+  for (const node of new Set(recentRestarts.map((e) => e.node))) {
+    if (downNodes.has(node)) continue;
+    const mine = recentRestarts.filter((e) => e.node === node);
+    const last = mine[mine.length - 1];
+    if (last === undefined) continue;
+    const minutes = AUTO_RESTART_WINDOW_MS / 60_000;
+    alerts.push({
+      kind: 'restarted-by-itself',
+      severity: 'warning',
+      message: `node ${node} restarted by itself ${mine.length} time(s) in the last ${minutes} min after it stopped on ${last.reason}; its disk may be failing (after ${AUTO_RESTARTS_MAX} in ${minutes} min it stays down)`,
+      page: 'overview',
+      node,
+    });
   }
   for (const s of statuses) {
     if (!s.up && (s.nodeId === null || !downNodes.has(s.nodeId))) alerts.push({ kind: 'scrape-target-down', severity: 'warning', message: `scrape target ${s.name} is down: ${s.lastError ?? 'unknown error'}`, page: 'overview', ...(s.nodeId !== null ? { node: s.nodeId } : {}) });

@@ -138,4 +138,30 @@ describe('runbook faults', () => {
     expect(moved.length).toBeGreaterThan(0);
     await eventually(async () => ((await h.caller().faults.leadershipSkew()).length === 0 ? true : undefined), 15_000, 'leaders on their preferred replicas');
   });
+
+  it('a node that stops on a rotted byte and restarts by itself: the audit trail says so as the system, and the overview warns its disk may be failing', async () => {
+    await healthy();
+    const node = h.cluster.nodeIds()[1]!;
+    // Writes first, so its newest segment has records to rot.
+    const client = h.cluster.client();
+    for (let p = 0; p < 6; p++) await client.append({ partition: p }, [new TextEncoder().encode(`rot-${p}`)]);
+    const where = await h.cluster.corruptSegment(node);
+    await h.operator().faults.startScrub({ node });
+    const entry = await eventually(async () => {
+      const page = await h.caller().audit.list({ action: 'cluster', limit: 5 });
+      return page.entries.find((e) => e.role === 'system' && (e.input as { node?: number }).node === node);
+    }, 20_000, 'the automatic restart in the audit trail');
+    expect(entry.action).toBe('cluster.autoRestart');
+    expect(entry.outcome).toBe('ok');
+    expect(entry.text).toMatch(new RegExp(`^node ${node} restarted by itself after it stopped on disk error: corrupt record in ${where.file} at \\d+.*\\(found by the scrub\\)$`));
+    const alert = await eventually(async () => (await h.caller().cluster.overview()).alerts.find((a) => a.kind === 'restarted-by-itself'), 10_000, 'the warning');
+    expect(alert).toMatchObject({ severity: 'warning', node, page: 'overview' });
+    expect(alert.message).toMatch(new RegExp(`^node ${node} restarted by itself 1 time\\(s\\) in the last 10 min after it stopped on disk error: corrupt record in ${where.file}.*; its disk may be failing \\(after 3 in 10 min it stays down\\)$`));
+    // The timeline shows its time down, stop to restart.
+    const marks = await h.caller().annotations.list({ range: { lastMs: 120_000 } });
+    expect(marks.windows.some((w) => w.label.startsWith(`node ${node} stopped on disk error: corrupt record in ${where.file}`) && w.healedBy === 'restarted by itself' && w.endMs !== null)).toBe(true);
+    client.close();
+    await h.operator().faults.healAll(); // the rot stays listed as an injected fault until healed
+    await healthy();
+  });
 });
