@@ -56,6 +56,9 @@ describe('a supervised cluster of five node processes', () => {
     const unknown = await runCli(['cluster', 'scrub', '9', '--data-dir', dataDir]);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('no node 9 in');
+    const unnamed = await runCli(['cluster', 'scrub', '--data-dir', dataDir]);
+    expect(unnamed.code).toBe(2);
+    expect(unnamed.stderr).toBe('logscope cluster scrub: which node? (logscope cluster scrub N --data-dir D)\n');
 
     const before = cluster.state();
     const result = await runCli(['drill', 'run', 'bit-rot', '--cluster', dataDir, '--json'], { timeoutMs: 150_000 });

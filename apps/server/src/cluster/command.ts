@@ -106,6 +106,11 @@ export async function run(argv: string[]): Promise<void> {
       if (reply.status !== 200) process.exitCode = 1;
       return;
     }
+    if ((sub === 'crash' || sub === 'restart' || sub === 'scrub') && nodeArg === undefined) {
+      process.stderr.write(`logscope cluster ${sub}: which node? (logscope cluster ${sub} N --data-dir D)\n`);
+      process.exitCode = 2;
+      return;
+    }
     if (sub === 'scrub' && nodeArg !== undefined) {
       const node = state.nodes.find((n) => String(n.id) === nodeArg);
       if (node === undefined) {
