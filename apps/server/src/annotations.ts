@@ -102,6 +102,7 @@ function autoRestartWindow(e: AuditEntry): FaultWindow | null {
   if (node === null || stoppedAtMs === null) return null;
   const reason = typeof input['reason'] === 'string' ? input['reason'] : 'a disk error';
   const restarted = e.outcome === 'ok';
+  const restartedAtMs = num(input['restartedAtMs']) ?? e.timeMs;
   return {
     id: `audit-${e.seq}`,
     source: 'audit',
@@ -109,7 +110,7 @@ function autoRestartWindow(e: AuditEntry): FaultWindow | null {
     by: `the cluster by itself (audit #${e.seq})`,
     auditSeq: e.seq,
     startMs: stoppedAtMs,
-    endMs: restarted ? e.timeMs : null,
+    endMs: restarted ? restartedAtMs : null,
     healedBy: restarted ? 'restarted by itself' : null,
   };
 }

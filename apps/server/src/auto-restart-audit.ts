@@ -40,10 +40,11 @@ export class AutoRestartAudit {
       this.recorded.add(key);
       const failed = event.restarted?.error ?? null;
       void this.audit.append({
-        timeMs: event.restarted?.atMs ?? event.stoppedAtMs,
+        // When it is recorded, so the trail stays in time order; the event's own times are in input.
+        timeMs: Date.now(),
         role: 'system',
         action: AUTO_RESTART_ACTION,
-        input: { node: event.node, stoppedAtMs: event.stoppedAtMs, reason: event.reason, restarted: event.restart },
+        input: { node: event.node, stoppedAtMs: event.stoppedAtMs, restartedAtMs: event.restarted?.atMs ?? null, reason: event.reason, restarted: event.restart },
         outcome: event.restart && failed === null ? 'ok' : 'error',
         message: failed === null ? event.note : `the automatic restart failed: ${failed}`,
       }).catch((error: unknown) => console.error(`audit: automatic restart of node ${event.node} not recorded: ${error instanceof Error ? error.message : String(error)}`));
