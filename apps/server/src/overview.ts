@@ -102,7 +102,8 @@ export function computeOverview(services: Services, nowMs = Date.now()) {
       kind: 'restarted-by-itself',
       severity: 'warning',
       message: `node ${node} restarted by itself ${mine.length} time(s) in the last ${minutes} min after it stopped on ${last.reason}; its disk may be failing (after ${AUTO_RESTARTS_MAX} in ${minutes} min it stays down)`,
-      page: 'overview',
+      // The Latency page has its time down on the charts and its scrub in the node table.
+      page: 'latency',
       node,
     });
   }

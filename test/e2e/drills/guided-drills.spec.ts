@@ -59,6 +59,11 @@ test('bit rot under a running node: the scrub finds it, the node restarts by its
   const row = page.getByTestId('audit-row').first();
   await expect(row).toContainText(/node \d restarted by itself after it stopped on disk error: corrupt record in seg-\d+\.log at \d+ \(partition \d+\): CRC32C mismatch \(found by the scrub\)/, { timeout: 15_000 });
   await expect(row.locator('td').nth(2)).toHaveText('system');
+  // The node runs again, and the Overview still warns that its disk may be failing.
+  await page.goto('/');
+  const warning = page.getByTestId('overview-alerts').getByRole('listitem').filter({ hasText: 'restarted by itself' });
+  await expect(warning).toContainText(/▲ warning restarted by itself — node \d restarted by itself 1 time\(s\) in the last 10 min after it stopped on disk error: corrupt record .*; its disk may be failing/);
+  await expect(warning.getByRole('link', { name: 'Explain on latency' })).toBeVisible();
 });
 
 test('corrupted tail: recovery keeps the acknowledged entries it lost as faulty, the leader repairs them', async ({ page }) => {

@@ -155,7 +155,7 @@ describe('runbook faults', () => {
     expect(entry.outcome).toBe('ok');
     expect(entry.text).toMatch(new RegExp(`^node ${node} restarted by itself after it stopped on disk error: corrupt record in ${where.file} at \\d+.*\\(found by the scrub\\)$`));
     const alert = await eventually(async () => (await h.caller().cluster.overview()).alerts.find((a) => a.kind === 'restarted-by-itself'), 10_000, 'the warning');
-    expect(alert).toMatchObject({ severity: 'warning', node, page: 'overview' });
+    expect(alert).toMatchObject({ severity: 'warning', node, page: 'latency' });
     expect(alert.message).toMatch(new RegExp(`^node ${node} restarted by itself 1 time\\(s\\) in the last 10 min after it stopped on disk error: corrupt record in ${where.file}.*; its disk may be failing \\(after 3 in 10 min it stays down\\)$`));
     // The timeline shows its time down, stop to restart.
     const marks = await h.caller().annotations.list({ range: { lastMs: 120_000 } });
