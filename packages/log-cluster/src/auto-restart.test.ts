@@ -30,7 +30,7 @@ describe('AutoRestart', () => {
     await vi.advanceTimersByTimeAsync(AUTO_RESTART_DELAY_MS);
     expect(auto.recorded()[0]?.restarted).toEqual({ atMs: Date.now(), error: 'port in use' });
 
-    expect(auto.schedule(3, 'Error', 'disk error: EIO', async () => undefined)).toEqual({ restart: false, note: 'not restarted until told (a failed write: check the disk)' });
+    expect(auto.schedule(3, 'DiskReadError', 'disk error: read of seg-1.log at 0 failed: EIO', async () => undefined)).toEqual({ restart: false, note: 'not restarted until told (a failed write or read: check the disk)' });
     for (let i = 1; i < AUTO_RESTARTS_MAX; i++) expect(auto.schedule(1, 'CorruptReadError', 'disk error: b', async () => undefined).restart).toBe(true);
     const capped = auto.schedule(1, 'CorruptReadError', 'disk error: c', async () => undefined);
     expect(capped).toEqual({ restart: false, note: 'not restarted: 3 automatic restarts in 10 min already; the disk may be failing, so it waits to be told' });

@@ -55,7 +55,7 @@ export class AutoRestart {
 
   /** Decides for `node`, which stopped on an error named `errorName`, and counts a restart it grants. */
   private decide(node: number, errorName: string | null): AutoRestartDecision {
-    if (errorName === null || !REPAIRED_BY_RESTART.has(errorName)) return { restart: false, note: 'not restarted until told (a failed write: check the disk)' };
+    if (errorName === null || !REPAIRED_BY_RESTART.has(errorName)) return { restart: false, note: 'not restarted until told (a failed write or read: check the disk)' };
     if (!this.enabled) return { restart: false, note: 'not restarted until told (automatic restarts are off)' };
     const now = this.now();
     const recent = (this.history.get(node) ?? []).filter((at) => now - at < AUTO_RESTART_WINDOW_MS);

@@ -7,7 +7,7 @@ import type { Message, NodeId, Ready } from './raft/types.ts';
 import { PRODUCER_EXPIRY_MS, Replica, type ReadMode, type WriteTiming } from './replica.ts';
 import { NodeInflight } from './raft/node-inflight.ts';
 import { Journal, type JournalOptions } from './storage/journal.ts';
-import { CorruptReadError, type Disk, type RecoveryReport } from './storage/types.ts';
+import { CorruptReadError, DiskReadError, type Disk, type RecoveryReport } from './storage/types.ts';
 
 export interface NodeConfig {
   readonly id: NodeId;
@@ -418,8 +418,15 @@ export class LogNode {
     this.maybeEnforceRetention();
     this.maybeClearAbstain();
     this.maybeRetryDiskFull();
-    // Last: a rotted record it finds stops the node (CorruptReadError, see readFailed).
-    this.journal.scrub();
+    // Last: a rotted record it finds stops the node (CorruptReadError, see readFailed); so does a
+    // read the device failed, like a failed flush (the disk is in doubt).
+    try {
+      this.journal.scrub();
+    } catch (error) {
+      if (!(error instanceof DiskReadError)) throw error;
+      this.onDiskError?.(error);
+      this.stop();
+    }
   }
 
   /**

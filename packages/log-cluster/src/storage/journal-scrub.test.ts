@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Entry } from '../raft/types.ts';
 import { FileDisk } from './file-disk.ts';
 import { Journal, type JournalOptions } from './journal.ts';
-import { CorruptReadError } from './types.ts';
+import { CorruptReadError, DiskReadError, type Disk, type DiskFile } from './types.ts';
 
 /** Entries [from, to] of term 1 with `bytes` of data each. */
 function entries(from: number, to: number, bytes: number): Entry[] {
@@ -169,6 +169,39 @@ describe('journal scrub', () => {
     await scrubUntil(journal, clock, () => journal.scrubStats().passes >= passes + 1);
     expect(journal.scrubStats().passes).toBe(passes + 1);
     expect(segmentSizes().size).toBeLessThan(10);
+    journal.close();
+  });
+
+  it('reports a read the device failed as a DiskReadError naming the file and position, and serves nothing from it', async () => {
+    const clock = { ms: 0 };
+    const disk = new FileDisk(directory);
+    // The device fails every asynchronous read (EIO), as a latent sector error would.
+    const failing = (file: DiskFile): DiskFile =>
+      new Proxy(file, {
+        get: (target, key) =>
+          key === 'readIntoAsync'
+            ? (_position: number, _into: Uint8Array, _length: number, done: (error: Error | null) => void) => setImmediate(() => done(Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' })))
+            : (Reflect.get(target, key, target) as unknown),
+      });
+    const wrapped: Disk = new Proxy(disk, {
+      get: (target, key) => {
+        const value = Reflect.get(target, key, target) as unknown;
+        if (key === 'open' || key === 'openPreallocated') return (...args: Parameters<FileDisk['open']>) => failing((value as (...a: Parameters<FileDisk['open']>) => DiskFile).apply(target, args));
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const { journal } = Journal.open(wrapped, { segmentBytes: 1 << 20, retentionBytes: 1 << 30, retentionMs: 3600_000, now: () => clock.ms, cacheBytes: 1 << 20, scrubBytesPerSec: 64 << 10, scrubPassIntervalMs: 0 });
+    journal.appendEntries(1, entries(1, 10, 100));
+    await flush(journal);
+    let error: unknown = null;
+    try {
+      await scrubUntil(journal, clock, () => journal.scrubStats().passes > 0);
+    } catch (thrown) {
+      error = thrown;
+    }
+    expect(error).toBeInstanceOf(DiskReadError);
+    expect((error as Error).message).toMatch(/^read of seg-\d+\.log at 0 failed: EIO: i\/o error, read$/);
+    expect(journal.scrubStats()).toEqual({ bytes: 0, passes: 0 });
     journal.close();
   });
 

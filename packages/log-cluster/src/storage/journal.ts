@@ -20,7 +20,7 @@ import {
   type FaultyTail,
   type RecordIdentifier,
 } from './identifiers.ts';
-import { CorruptReadError, DiskFullError, type Disk, type DiskFile, type IoCallback, type RecoveryReport } from './types.ts';
+import { CorruptReadError, DiskFullError, DiskReadError, type Disk, type DiskFile, type IoCallback, type RecoveryReport } from './types.ts';
 
 /**
  * One journal per node, holding every partition replica of the node, so a flush costs one
@@ -697,7 +697,7 @@ export class Journal {
     // Retention closed the segment meanwhile, or startScrubPass began a new pass: nothing to keep.
     if (segment.deleting || !this.segments.includes(segment) || this.scrubSeq !== segment.seq || this.scrubAt !== at) return;
     if (error !== null) {
-      this.scrubFailure = error;
+      this.scrubFailure = new DiskReadError(segment.name, at, error);
       return;
     }
     try {

@@ -103,6 +103,18 @@ export class CorruptReadError extends Error {
   }
 }
 
+/**
+ * The device failed a read the scrub issued (EIO: a latent sector error, a dying disk). Nothing was
+ * served from it; the node stops as it does on a failed flush, and, the disk in doubt, is not
+ * restarted by itself.
+ */
+export class DiskReadError extends Error {
+  override name = 'DiskReadError';
+  constructor(readonly file: string, readonly position: number, cause: Error) {
+    super(`read of ${file} at ${position} failed: ${cause.message}`, { cause });
+  }
+}
+
 /** What recovery found and did, for logs, metrics and the corrupted-segment drill. */
 export interface RecoveryReport {
   readonly segmentsScanned: number;
