@@ -247,10 +247,12 @@ const controls = new WeakMap<object, FaultControl>();
 export function faultControlOf(services: { cluster: ClusterHandle | null; load: LoadGenerator | null; scraper?: Scraper }): FaultControl | null {
   if (services.cluster === null) return null;
   let control = controls.get(services);
-  const scraper = services.scraper;
-  // A node's bytes on disk, as last scraped: how long a scrub of its log takes.
-  const facts: BlastFacts = scraper === undefined ? {} : { logBytes: (node) => scraper.snapshots().find((s) => s.nodeId === node)?.snapshot.diskUsedBytes || null };
-  if (control === undefined) controls.set(services, (control = new FaultControl(services.cluster, services.load, facts)));
+  if (control === undefined) {
+    const scraper = services.scraper;
+    // A node's bytes on disk, as last scraped: how long a scrub of its log takes (0: not reported yet).
+    const facts: BlastFacts = scraper === undefined ? {} : { logBytes: (node) => scraper.snapshots().find((s) => s.nodeId === node)?.snapshot.diskUsedBytes || null };
+    controls.set(services, (control = new FaultControl(services.cluster, services.load, facts)));
+  }
   return control;
 }
 
