@@ -399,9 +399,7 @@ class RealFile implements DiskFile {
   }
 
   readInto(position: number, target: Uint8Array, length: number): void {
-    invariant(!this.closed, `read of closed file ${this.name}`);
-    invariant(position >= 0 && position + length <= this.writtenBytes, () => `read [${position}, ${position + length}) beyond written ${this.writtenBytes} of ${this.name}`);
-    invariant(length <= target.length, () => `read of ${length} bytes into ${target.length}`);
+    this.checkRead(position, target, length);
     let done = 0;
     while (done < length) {
       const n = fs.readSync(this.fd, target, done, length - done, position + done);
@@ -410,10 +408,15 @@ class RealFile implements DiskFile {
     }
   }
 
-  readIntoAsync(position: number, target: Uint8Array, length: number, done: IoCallback): void {
+  /** What a read (blocking or not) may ask for: an open file's written bytes, into room enough. */
+  private checkRead(position: number, target: Uint8Array, length: number): void {
     invariant(!this.closed, `read of closed file ${this.name}`);
     invariant(position >= 0 && position + length <= this.writtenBytes, () => `read [${position}, ${position + length}) beyond written ${this.writtenBytes} of ${this.name}`);
     invariant(length <= target.length, () => `read of ${length} bytes into ${target.length}`);
+  }
+
+  readIntoAsync(position: number, target: Uint8Array, length: number, done: IoCallback): void {
+    this.checkRead(position, target, length);
     this.readsInFlight++;
     readAll(this.fd, target, 0, length, position, (error) => {
       this.readsInFlight--;
