@@ -367,9 +367,8 @@ export class NodeTelemetry {
   /** The node's catch-up figures: its totals since it started (counters follow them), and bytes in flight now. */
   setCatchUp(segmentReadBytesTotal: number, readsThrottledTotal: number, inflightBytes: number): void {
     const last = this.lastReadTotals;
-    // A total below the last one is a restarted node (an embedded cluster keeps a node's telemetry): count from zero.
-    this.segmentReadBytes.inc(segmentReadBytesTotal >= last.bytes ? segmentReadBytesTotal - last.bytes : segmentReadBytesTotal);
-    this.segmentReadsThrottled.inc(readsThrottledTotal >= last.throttled ? readsThrottledTotal - last.throttled : readsThrottledTotal);
+    this.segmentReadBytes.inc(growthSince(segmentReadBytesTotal, last.bytes));
+    this.segmentReadsThrottled.inc(growthSince(readsThrottledTotal, last.throttled));
     this.lastReadTotals = { bytes: segmentReadBytesTotal, throttled: readsThrottledTotal };
     this.replicationInflightBytes.set(inflightBytes);
   }
@@ -377,8 +376,8 @@ export class NodeTelemetry {
   /** The node's scrub totals since it started (counters follow them, from zero again after a restart). */
   setScrub(bytesTotal: number, passesTotal: number): void {
     const last = this.lastScrubTotals;
-    this.scrubBytes.inc(bytesTotal >= last.bytes ? bytesTotal - last.bytes : bytesTotal);
-    this.scrubPasses.inc(passesTotal >= last.passes ? passesTotal - last.passes : passesTotal);
+    this.scrubBytes.inc(growthSince(bytesTotal, last.bytes));
+    this.scrubPasses.inc(growthSince(passesTotal, last.passes));
     this.lastScrubTotals = { bytes: bytesTotal, passes: passesTotal };
   }
 
@@ -469,4 +468,12 @@ export class NodeTelemetry {
     for (const [partition, recorder] of this.partitionAppendRecorders) add('append', partition, recorder);
     return { nodeId: this.nodeId, windows };
   }
+}
+
+/**
+ * How much a node's running total grew since `last`, for a counter that follows it. A total below
+ * the last one is a restarted node (an embedded cluster keeps a node's telemetry): it counts from zero.
+ */
+function growthSince(total: number, last: number): number {
+  return total >= last ? total - last : total;
 }
