@@ -9,6 +9,13 @@ import { parsePeers } from '../../../packages/log-cluster/src/transport/tcp.ts';
 import { loadTls, type TlsMaterial } from '../../../packages/log-cluster/src/transport/tls.ts';
 import { nodeProcessEnv, nodeProcessV8Flags, relaunchOrFollow } from './cluster/node-v8-flags.ts';
 
+/** --scrub-mib-per-s, for `logscope node` and for `cluster up`, which passes it on to its nodes. */
+export function parseScrubMibPerSec(text: string): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n < 0 || n > 1024) throw new Error('--scrub-mib-per-s must be a number of MiB/s from 0 to 1024 (0: no scrub; the log is checked only when read)');
+  return n;
+}
+
 /**
  * `logscope node --id N --peers 1=h:p,2=h:p,3=h:p [--data-dir D] [--partitions 12] [--metrics-port 9100]
  *  [--cache-mib 64] [--scrub-mib-per-s 4] [--cluster-secret-file F] [--tls-cert C --tls-key K --tls-ca A]`
@@ -42,8 +49,7 @@ export async function run(argv: readonly string[]): Promise<void> {
   if (!Number.isInteger(partitionCount) || partitionCount < 1) throw new Error('--partitions must be a positive integer');
   const cacheMib = Number(values['cache-mib']);
   if (!Number.isInteger(cacheMib) || cacheMib < 0) throw new Error('--cache-mib must be a whole number of MiB, 0 or more (0: every read of a durable entry from disk)');
-  const scrubMibPerSec = Number(values['scrub-mib-per-s']);
-  if (!Number.isFinite(scrubMibPerSec) || scrubMibPerSec < 0 || scrubMibPerSec > 1024) throw new Error('--scrub-mib-per-s must be a number of MiB/s from 0 to 1024 (0: no scrub; the log is checked only when read)');
+  const scrubMibPerSec = parseScrubMibPerSec(String(values['scrub-mib-per-s']));
   const clusterSecret = values['cluster-secret-file'] === undefined ? null : readClusterSecret(values['cluster-secret-file']);
   const tls = tlsOptions(values);
   // Started by hand (one node per machine, as "Run a real cluster" shows), the node runs again as a

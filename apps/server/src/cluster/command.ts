@@ -2,7 +2,7 @@
 
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { readClusterSecret } from '../node-command.ts';
+import { parseScrubMibPerSec, readClusterSecret } from '../node-command.ts';
 import { HttpClient } from './http-client.ts';
 import { readClusterState } from './state.ts';
 import { Supervisor } from './supervisor.ts';
@@ -27,13 +27,6 @@ min, since its recovery repairs it; --no-auto-restart leaves it down. Other exit
 Each node's scrub reads its log back in the background (--scrub-mib-per-s, default 4; 0: off);
 scrub N starts a pass at once, e.g. after a disk alert, and prints what it will read.
 `;
-
-/** --scrub-mib-per-s, checked here so a bad value fails `up` at once instead of every node's start. */
-function scrubRate(text: string): number {
-  const n = Number(text);
-  if (!Number.isFinite(n) || n < 0 || n > 1024) throw new Error('--scrub-mib-per-s must be a number of MiB/s from 0 to 1024 (0: no scrub; the log is checked only when read)');
-  return n;
-}
 
 export async function run(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -79,7 +72,8 @@ export async function run(argv: string[]): Promise<void> {
       host: values.host ?? '127.0.0.1',
       basePort: values['base-port'] === undefined ? null : count('base-port', values['base-port'], 1, 65_000),
       cacheMib: values['cache-mib'] === undefined ? null : count('cache-mib', values['cache-mib'], 0, 1 << 20),
-      scrubMibPerSec: values['scrub-mib-per-s'] === undefined ? null : scrubRate(values['scrub-mib-per-s']),
+      // Checked here, so a bad value fails `up` at once instead of every node's start.
+      scrubMibPerSec: values['scrub-mib-per-s'] === undefined ? null : parseScrubMibPerSec(values['scrub-mib-per-s']),
       autoRestart: values['no-auto-restart'] !== true,
       secretFile: values['cluster-secret-file'] ?? null,
       tls: tlsGiven === 3 ? { certFile: values['tls-cert'] ?? '', keyFile: values['tls-key'] ?? '', caFile: values['tls-ca'] ?? '' } : null,
