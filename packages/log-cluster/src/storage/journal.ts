@@ -616,9 +616,12 @@ export class Journal {
    * tailing consumer's reads come from memory, so a byte that rots in cold data would otherwise wait
    * for a restart (ZFS and TigerBeetle scrub for the same reason). A pass ends at the newest
    * segment's durable end; the next starts SCRUB_PASS_INTERVAL_MS after it started, or when it
-   * ends if later (the first, that long after recovery, which checked every record too). Throws CorruptReadError at a bad record: the node stops as on a bad read, and its
-   * restart's recovery cuts there and has the rest fetched again. Returns the bytes read (a record
-   * a read ended inside is read again by the next).
+   * ends if later (the first, that long after recovery, which checked every record too). Where the
+   * disk reads in the thread pool, a call issues one read and its records are checked when it
+   * arrives. Throws CorruptReadError at a bad record (found by this call, or by the last read to
+   * arrive): the node stops as on a bad read, and its restart's recovery cuts there and has the
+   * rest fetched again; DiskReadError when the device failed a read. Returns the bytes read or
+   * issued (a record a read ended inside is read again by the next).
    */
   scrub(): number {
     // What the last read in the thread pool found: thrown here, where the node catches it.
@@ -740,7 +743,7 @@ export class Journal {
     this.scrubNeed = need;
   }
 
-  /** `length` bytes of `segment` from `position`, in the scrub's buffer (valid until the next call). */
+  /** The scrub's one buffer, grown to hold at least `length` bytes (one read uses it at a time). */
   private scrubBufferOf(length: number): Uint8Array {
     if (this.scrubBuffer.length < length) this.scrubBuffer = new Uint8Array(Math.max(length, SCRUB_CHUNK_BYTES));
     return this.scrubBuffer;
