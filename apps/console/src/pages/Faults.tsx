@@ -1,7 +1,8 @@
 // Runbook buttons outside drills: crash/restart, isolate, cut a link, slow a disk, pause, move
 // leadership, load rate, and a scrub of a node's log now (after a disk alert). Every action goes
-// through a confirm step that shows its blast radius from the current map (which partitions lose their leader, which lose quorum) and carries a
-// time limit after which the server heals it; active faults are listed with Heal.
+// through a confirm step that shows its blast radius from the current map (which partitions lose
+// their leader, which lose quorum) and carries a time limit after which the server heals it;
+// active faults are listed with Heal.
 import { useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { friendlyError, faultActions, faultKeys, useFaultPreview, useNodesAndPartitions, useOperatorFaults, type FaultActionInput } from '../api.ts';
