@@ -940,6 +940,52 @@ describe('journal on preallocated segments', () => {
     third.close();
   });
 
+  it('appends faster than preallocateBelowBytesPerSec into plain segments and identifier files, leaves the plain one for a zero-filled one once appends slow down, and loses nothing', async () => {
+    let nowMs = 0;
+    const clocked: JournalOptions = { ...options, now: () => nowMs, preallocateBelowBytesPerSec: 100_000 };
+    const disk = new FileDisk(directory);
+    // Spares ready before the journal opens: from then on only the append rate keeps them unused.
+    await untilPreallocated(disk, [SEGMENT_BYTES, SEGMENT_BYTES / 8]);
+    const { journal } = Journal.open(disk, clocked);
+    let last = 0;
+    const appendOne = async (afterMs: number): Promise<void> => {
+      nowMs += afterMs;
+      last++;
+      journal.appendEntries(1, entries(last, last, 1, (last - 1) * 2, ENTRY_BYTES));
+      await flush(journal);
+    };
+    const size = (name: string): number => fs.statSync(path.join(directory, name)).size;
+
+    // A flush every 20 ms: 200 kB/s, past the limit from the first whole second on. The first
+    // segment was opened before any rate was known.
+    await appendOne(20);
+    expect(size(segmentFiles()[0]!)).toBe(SEGMENT_BYTES);
+    while (segmentFiles().length < 3) await appendOne(20);
+    const [, second, third] = segmentFiles();
+    // The second filled while appends ran fast: plain files, their size what was written, and not
+    // left early for a zero-filled one.
+    expect(size(second!)).toBeLessThan(SEGMENT_BYTES);
+    expect(size(second!)).toBeGreaterThan(SEGMENT_BYTES / 2);
+    expect(size(second!.replace('.log', '.ids'))).toBeLessThan(SEGMENT_BYTES / 8);
+    expect(size(third!)).toBeLessThan(SEGMENT_BYTES / 4);
+
+    // A flush every 300 ms: 13 kB/s. Within a few seconds the plain third segment is left.
+    await untilPreallocated(disk, [SEGMENT_BYTES, SEGMENT_BYTES / 8]);
+    for (let i = 0; i < 20 && segmentFiles().length < 4; i++) await appendOne(300);
+    const fourth = segmentFiles()[3];
+    expect(fourth).toBeDefined();
+    expect(size(third!)).toBeLessThan(SEGMENT_BYTES / 2);
+    expect(size(fourth!)).toBe(SEGMENT_BYTES);
+    expect(size(fourth!.replace('.log', '.ids'))).toBe(SEGMENT_BYTES / 8);
+
+    // Crash: every synced entry comes back, across plain and zero-filled segments.
+    const { journal: reopened, report } = Journal.open(new FileDisk(directory), clocked);
+    expect(report.corruption).toBeNull();
+    expect(report.faulty).toEqual([]);
+    expect(reopened.log(1).entries(1, last + 1, 1 << 30)).toEqual(Array.from({ length: last }, (_, i) => entries(i + 1, i + 1, 1, i * 2, ENTRY_BYTES)[0]));
+    reopened.close();
+  });
+
   it('rolls the segment when small records would run its identifiers past their zero-filled file (no identifier write grows a file), gives back the unused zeros, and loses nothing', async () => {
     const IDS_BYTES = SEGMENT_BYTES / 8;
     const disk = new FileDisk(directory);
