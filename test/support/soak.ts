@@ -8,7 +8,7 @@
 //
 //   npm run soak -- [--seconds 120] [--seed 7] [--nodes 5] [--partitions 16] [--cache-mib 64]
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -41,6 +41,8 @@ export interface SoakResult {
   readonly faults: readonly string[];
   /** Nodes the supervisor restarted by itself after a disk error. */
   readonly automaticRestarts: number;
+  /** A failed run's data directory, kept (null when it passed and was removed). */
+  readonly keptDirectory: string | null;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -63,6 +65,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   const dir = mkdtempSync(join(tmpdir(), 'logscope-soak-'));
   const cluster = await SupervisedCluster.start(dir, ['--nodes', String(options.nodes), '--partitions', String(options.partitions), ...(options.cacheMib === null ? [] : ['--cache-mib', String(options.cacheMib)])]);
   let remote: RemoteCluster | null = null;
+  // A failed run keeps its directory (node logs, segments, the supervisor's output): what lost a write is in there.
+  let keep = false;
   try {
     remote = await RemoteCluster.fromStateFile(dir);
     const r = remote;
@@ -197,7 +201,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       if (got === undefined) lost.push(`${value} (partition ${at.partition} offset ${at.offset})`);
       else if (got.partition !== at.partition || got.offset !== at.offset) moved.push(`${value}: acknowledged at ${at.partition}/${at.offset}, found at ${got.partition}/${got.offset}`);
     }
-    return {
+    const result: SoakResult = {
       seed: options.seed,
       acknowledged: acked.size,
       failedAppends: failed,
@@ -208,11 +212,15 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       duplicates,
       faults,
       automaticRestarts: r.autoRestarts().filter((e) => e.restart).length,
+      keptDirectory: null,
     };
+    keep = !soakPassed(result);
+    return keep ? { ...result, keptDirectory: dir } : result;
   } finally {
     await remote?.stop();
     await cluster.stop();
-    rmSync(dir, { recursive: true, force: true });
+    if (keep) writeFileSync(join(dir, 'supervisor.out'), cluster.output());
+    else rmSync(dir, { recursive: true, force: true });
   }
 }
 
