@@ -160,6 +160,62 @@ describe('journal on real files', () => {
     reopened.close();
   });
 
+  it('keeps the valid records of other partitions after a flipped byte: only the bad record\'s partition gets a faulty tail, across more crashes, and a crash before the cut salvages them again', async () => {
+    const { journal } = Journal.open(new FileDisk(directory), OPTIONS);
+    for (let batch = 0; batch < 3; batch++) {
+      journal.appendEntries(1, entries(batch * 4 + 1, batch * 4 + 4, 1, batch * 8, 100));
+      journal.appendEntries(2, entries(batch + 1, batch + 1, 1, batch * 2, 10));
+      await flush(journal);
+    }
+    journal.close();
+    const [segment] = segmentFiles();
+    // Each flush: partition 1's record (4 entries of 100 bytes), then partition 2's (1 of 10).
+    const p1Record = 8 + 5 + 4 + 4 * (32 + 100);
+    const p2Record = 8 + 5 + 4 + 32 + 10;
+    const badAt = p1Record + p2Record;
+    new FileDisk(directory).corruptByte(segment!, badAt + 200);
+    const before = fs.mkdtempSync(path.join(os.tmpdir(), 'logscope-journal-before-'));
+    for (const name of fs.readdirSync(directory)) fs.copyFileSync(path.join(directory, name), path.join(before, name));
+
+    const p2Entries = [...entries(1, 1, 1, 0, 10), ...entries(2, 2, 1, 2, 10), ...entries(3, 3, 1, 4, 10)];
+    const { journal: reopened, report } = Journal.open(new FileDisk(directory), OPTIONS);
+    expect(report.corruption).toEqual({ file: segment, position: badAt });
+    // Partition 1 lost its damaged record and its own record after it; partition 2 lost nothing.
+    expect(report.faulty).toEqual([{ partition: 1, tail: { firstIndex: 5, firstTerm: 1, lastIndex: 12, lastTerm: 1 } }]);
+    expect(reopened.log(1).lastIndex()).toBe(4);
+    expect(reopened.log(2).lastIndex()).toBe(3);
+    expect(reopened.log(2).faultyTail()).toBeNull();
+    expect(reopened.log(2).entries(1, 4, 1 << 20)).toEqual(p2Entries);
+    // The bad record and what followed it are cut; partition 2's records after it are a new segment.
+    expect(segmentFiles()).toHaveLength(2);
+    expect(fs.statSync(path.join(directory, segment!)).size).toBe(badAt);
+    reopened.appendEntries(2, entries(4, 4, 1, 6, 10));
+    await flush(reopened);
+    reopened.close();
+
+    const { journal: third, report: again } = Journal.open(new FileDisk(directory), OPTIONS);
+    expect(again.corruption).toBeNull();
+    expect(again.truncatedBytes).toBe(0);
+    expect(again.faulty.map((f) => f.partition)).toEqual([1]);
+    expect(third.log(2).entries(1, 5, 1 << 20)).toEqual([...p2Entries, ...entries(4, 4, 1, 6, 10)]);
+    third.close();
+
+    // A crash after the salvaged segment was written and before the cut: the old files are back
+    // beside it. Recovery salvages again, partition 2's records twice over, and replays them in turn.
+    for (const name of fs.readdirSync(before)) fs.copyFileSync(path.join(before, name), path.join(directory, name));
+    fs.rmSync(before, { recursive: true, force: true });
+    const { journal: fourth, report: twice } = Journal.open(new FileDisk(directory), OPTIONS);
+    expect(twice.corruption).toEqual({ file: segment, position: badAt });
+    expect(twice.faulty).toEqual([{ partition: 1, tail: { firstIndex: 5, firstTerm: 1, lastIndex: 12, lastTerm: 1 } }]);
+    expect(fourth.log(2).entries(1, 5, 1 << 20)).toEqual([...p2Entries, ...entries(4, 4, 1, 6, 10)]);
+    fourth.close();
+    const { journal: fifth, report: settled } = Journal.open(new FileDisk(directory), OPTIONS);
+    expect(settled.corruption).toBeNull();
+    expect(fifth.log(2).entries(1, 5, 1 << 20)).toEqual([...p2Entries, ...entries(4, 4, 1, 6, 10)]);
+    expect(fifth.log(1).lastIndex()).toBe(4);
+    fifth.close();
+  });
+
   it('keeps an fsynced tail that was cut as a faulty tail, across another crash, until it is cleared', async () => {
     const { journal } = Journal.open(new FileDisk(directory), OPTIONS);
     for (let batch = 0; batch < 3; batch++) {

@@ -1187,7 +1187,7 @@ export class Journal {
     let scanBuffer: Uint8Array = new Uint8Array(0);
     let segmentsScanned = 0;
     let recordsRecovered = 0;
-    const segmentNames = sequenced(SEGMENT_NAME);
+    let segmentNames = sequenced(SEGMENT_NAME);
     const nowMs = this.options.now();
     for (let s = 0; s < segmentNames.length; s++) {
       const { seq, name } = segmentNames[s]!;
@@ -1235,7 +1235,36 @@ export class Journal {
       if ((!bad && firstLost < 0) || unusedZeros) continue;
       const later = segmentNames.slice(s + 1);
       const laterHasData = later.some(({ name: laterName }) => this.openFile(laterName).size() > 0);
-      const lost = [...(firstLost < 0 ? [] : ids.slice(firstLost)), ...later.flatMap(({ name: laterName }) => this.readIdentifiers(laterName))];
+      // A named record that fails its check in the middle of the log (storage rot, not a torn
+      // write): the valid records of other partitions after it are kept (see salvageAfter).
+      const badId = bad && firstLost >= 0 && ids[firstLost]!.position === position ? ids[firstLost]! : null;
+      const salvage = badId === null ? null : this.salvageAfter(segment.file, size, ids, badId, later);
+      const lost = salvage?.lost ?? [...(firstLost < 0 ? [] : ids.slice(firstLost)), ...later.flatMap(({ name: laterName }) => this.readIdentifiers(laterName))];
+      let salvaged: { seq: number; name: string } | null = null;
+      if (salvage !== null && salvage.records.length > 0) {
+        // Written whole and durably before anything is cut: a crash before the cut finds the bad
+        // record again and salvages again (this segment's records twice, which replay takes in turn).
+        const salvagedSeq = (later[later.length - 1]?.seq ?? seq) + 1;
+        salvaged = { seq: salvagedSeq, name: `seg-${String(salvagedSeq).padStart(SEQUENCE_DIGITS, '0')}.log` };
+        let at = 0;
+        const named: RecordIdentifier[] = [];
+        for (const { bytes, id } of salvage.records) {
+          if (id !== null) named.push({ ...id, position: at });
+          at += bytes.length;
+        }
+        const file = this.openFile(salvaged.name);
+        file.truncate(0);
+        const joined = allocBytes(at);
+        at = 0;
+        for (const { bytes } of salvage.records) {
+          joined.set(bytes, at);
+          at += bytes.length;
+        }
+        file.appendDurably(joined);
+        const idsFile = this.openFile(identifiersFileName(salvaged.name));
+        idsFile.truncate(0);
+        idsFile.appendDurably(encodeIdentifiers(named, 0));
+      }
       if (lost.length > 0) {
         corruption = { file: name, position };
         this.markFaulty(faultyTails(lost));
@@ -1255,7 +1284,10 @@ export class Journal {
         this.closeAndRemove(laterName);
         this.closeAndRemove(identifiersFileName(laterName));
       }
-      break;
+      if (salvaged === null) break;
+      // The salvaged records are the log's next segment: replayed by the next turn of this loop.
+      truncatedBytes -= salvage?.records.reduce((sum, r) => sum + r.bytes.length, 0) ?? 0;
+      segmentNames = [...segmentNames.slice(0, s + 1), salvaged];
     }
     if (this.segments.length === 0) this.createSegment(1);
     // What recovery kept is whole records, each checked just now: that was a scrub pass.
@@ -1278,6 +1310,57 @@ export class Journal {
     const faulty: { partition: number; tail: FaultyTail }[] = [];
     for (const log of this.logs.values()) if (log.faulty !== null) faulty.push({ partition: log.partition, tail: log.faulty });
     return { segmentsScanned, recordsRecovered, truncatedBytes, corruption, faulty, uncertain };
+  }
+
+  /**
+   * The records after a bad named one (`bad`, at its position in `file`) and in the later segments
+   * that recovery can keep: every valid record of another partition, in order, up to a second bad
+   * named record. Before, recovery cut the log at the bad record, and every partition lost what
+   * followed it on this replica: one flipped byte made a faulty tail of every partition the node
+   * held, and two such nodes could between them lose a partition's committed entries whose own
+   * records were intact (a fault soak did: two rots, each in another partition's record). Now only
+   * the bad record's partition, and whatever follows a second fault, is `lost` (its identifiers,
+   * for faultyTails). Null when a kept record would be unnamed (recovery then cuts as before).
+   */
+  private salvageAfter(file: DiskFile, size: number, ids: readonly RecordIdentifier[], bad: RecordIdentifier, later: readonly { name: string }[]): { records: { bytes: Uint8Array; id: RecordIdentifier | null }[]; lost: RecordIdentifier[] } | null {
+    const records: { bytes: Uint8Array; id: RecordIdentifier | null }[] = [];
+    const lost: RecordIdentifier[] = [bad];
+    const files = [{ file, size, ids, from: bad.position + bad.length }, ...later.map(({ name }) => ({ file: this.openFile(name), size: this.openFile(name).size(), ids: this.readIdentifiers(name), from: 0 }))];
+    let stopped = false;
+    for (const f of files) {
+      const after = f === files[0] ? f.ids.filter((id) => id.position >= f.from) : f.ids;
+      if (stopped) {
+        lost.push(...after);
+        continue;
+      }
+      const byPosition = new Map(after.map((id) => [id.position, id]));
+      const bytes = f.size > f.from ? f.file.read(f.from, f.size - f.from) : new Uint8Array(0);
+      let at = 0;
+      for (;;) {
+        const body = recordBody(bytes, at);
+        if (body === null) break;
+        const type = body[0];
+        if (type !== RECORD_TYPE_ENTRIES && type !== RECORD_TYPE_SNAPSHOT) break;
+        const partition = new DataView(body.buffer, body.byteOffset + 1, 4).getUint32(0, true);
+        const length = RECORD_PREFIX_BYTES + body.length;
+        const id = byPosition.get(f.from + at) ?? null;
+        if (partition === bad.partition) {
+          if (id !== null) lost.push(id);
+        } else {
+          if (type === RECORD_TYPE_ENTRIES && id === null) return null;
+          records.push({ bytes: bytes.subarray(at, at + length), id });
+        }
+        at += length;
+      }
+      // Named records from where the parse stopped on: a second fault. It and all after it are lost
+      // (what recovery always took them for); a stop with none named is the end of the data.
+      const unread = after.filter((id) => id.position >= f.from + at);
+      if (unread.length > 0) {
+        lost.push(...unread);
+        stopped = true;
+      }
+    }
+    return { records, lost };
   }
 
   /** The valid identifiers of a segment (none when they are off); a torn tail of the file itself is cut. */
