@@ -6,7 +6,10 @@ import { runSoak, soakPassed } from '../support/soak.ts';
 
 describe('a fault soak of five node processes', () => {
   it('loses no acknowledged record, moves none, duplicates none, and never reads an acknowledged offset stale', async () => {
-    const result = await runSoak({ seconds: 40, seed: 20261128, nodes: 5, partitions: 16, cacheMib: null });
+    // Seed 21 rots bytes under two of partition 13's replicas (in other partitions' records) while
+    // its third is isolated: when recovery cut every partition's records after a bad one, this run
+    // lost acknowledged records of partition 13 (see Journal.salvageAfter).
+    const result = await runSoak({ seconds: 40, seed: 21, nodes: 5, partitions: 16, cacheMib: null });
     const summary = JSON.stringify({ ...result, faults: result.faults.length });
     expect(result.lost, summary).toEqual([]);
     expect(result.moved, summary).toEqual([]);
