@@ -262,6 +262,8 @@ export async function simulate(seed: number, overrides: Partial<SimOptions> = {}
   // Faults from the same surface the drills use; each heals itself after a while.
   const faultRandom = random.fork();
   let corruptions = 0;
+  /** The rots so far (rotSegment): node and the partition of the record a byte rotted in. */
+  const rots: { node: NodeId; partition: number }[] = [];
   const later = (minMs: number, maxMs: number, fn: () => void): void => void scheduler.setTimer(faultRandom.int(minMs, maxMs), fn);
   const storageFaults = options.storageFaults ? new StorageFaults(seed, nodeIds) : null;
   const faultKinds_ = storageFaults?.faultKinds(options.faults) ?? options.faults;
@@ -337,19 +339,26 @@ export async function simulate(seed: number, overrides: Partial<SimOptions> = {}
         break;
       }
       case 'rotSegment': {
-        // Bit rot under a running node: a durable byte of a record changes, in the first half of a
-        // segment (see corruptSegment). A read of it must stop the node instead of serving it or
-        // sending it to a follower; the node restarts later, and its recovery repairs.
+        // Bit rot under a running node: a durable byte of an ENTRIES record changes, in the first
+        // half of a segment (see corruptSegment). A read of it must stop the node instead of serving
+        // it or sending it to a follower; the node restarts later, and its recovery repairs. Up to
+        // two a seed, on two nodes, in records of two partitions: each partition still has at most
+        // one faulty replica, but each node's other partitions must keep what followed the bad
+        // record (recovery once cut them all, and two such nodes lost a partition's committed
+        // entries in a soak of real processes).
         const segments = sim.disk.list().filter((name) => name.startsWith('seg-') && name.endsWith('.log'));
         const segment = segments.length === 0 ? undefined : faultRandom.pick(segments);
         const synced = segment === undefined ? 0 : sim.disk.syncedBytes(segment);
-        if (corruptions > 0 || sim.node === null || segment === undefined || synced < 2) {
+        const second = corruptions === 1 && rots.length === 1 && rots[0]!.node !== sim.id;
+        const record = segment === undefined || synced < 2 ? undefined : pickEntriesRecord(sim.disk, segment, Math.floor(synced / 2), faultRandom, second ? rots[0]!.partition : null);
+        if ((corruptions > 0 && !second) || sim.node === null || segment === undefined || record === undefined) {
           injected = false;
           break;
         }
         corruptions++;
+        rots.push({ node: sim.id, partition: record.partition });
         rotted.add(sim.id);
-        sim.disk.corruptByte(segment, faultRandom.int(0, Math.floor(synced / 2) - 1));
+        sim.disk.corruptByte(segment, faultRandom.int(record.position, record.position + record.length - 1));
         later(200, 1_500, () => {
           crash(sim);
           later(50, 500, () => start(sim));
@@ -515,6 +524,28 @@ async function readWholeLog(client: LogClient, partition: number): Promise<Map<n
       from = error.details.earliestOffset;
     }
   }
+}
+
+/** A segment record's type byte for ENTRIES (storage/journal.ts: [u32 length][u32 crc][u8 type][u32 partition]…). */
+const RECORD_TYPE_ENTRIES = 1;
+
+/**
+ * A random ENTRIES record of `segment` that starts in its first `startsBefore` bytes and lies whole
+ * in the durable ones (not of partition `notPartition`), or undefined when there is none.
+ */
+function pickEntriesRecord(disk: MemDisk, segment: string, startsBefore: number, random: Random, notPartition: number | null): { position: number; length: number; partition: number } | undefined {
+  const synced = disk.syncedBytes(segment);
+  const bytes = disk.peek(segment, 0, synced);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const records: { position: number; length: number; partition: number }[] = [];
+  for (let position = 0; position < startsBefore && position + 13 <= synced; ) {
+    const length = 8 + view.getUint32(position, true);
+    if (length < 13 || position + length > synced) break;
+    const partition = view.getUint32(position + 9, true);
+    if (view.getUint8(position + 8) === RECORD_TYPE_ENTRIES && partition !== notPartition) records.push({ position, length, partition });
+    position += length;
+  }
+  return records.length === 0 ? undefined : random.pick(records);
 }
 
 function committedLog(node: NodeId, partition: number, replica: NonNullable<ReturnType<LogNode['replica']>>): ReplicaLog {

@@ -75,6 +75,13 @@ export class MemDisk implements Disk {
     return Number.isFinite(this.capacityBytes) ? Math.max(0, this.capacityBytes - this.usedBytes()) : Number.MAX_SAFE_INTEGER;
   }
 
+  /** A copy of `length` bytes of `name` from `position`, read without opening it (a running node's file stays as it is). */
+  peek(name: string, position: number, length: number): Uint8Array {
+    const state = this.states.get(name);
+    invariant(state !== undefined && position + length <= state.writtenBytes, () => `peek past the end of ${name}`);
+    return state.data.slice(position, position + length);
+  }
+
   /** Bytes of `name` that would survive a crash now (for tests). */
   syncedBytes(name: string): number {
     return this.states.get(name)?.syncedBytes ?? 0;
