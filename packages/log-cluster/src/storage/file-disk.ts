@@ -169,6 +169,15 @@ export class FileDisk implements Disk {
     this.syncDirectoryAsync(() => undefined);
   }
 
+  rename(from: string, to: string): void {
+    checkName(from);
+    checkName(to);
+    invariant(!this.files.has(from) && !this.files.has(to), () => `rename ${from} → ${to}: a file is open`);
+    invariant(!fs.existsSync(path.join(this.directory, to)), () => `rename ${from} → ${to}: ${to} exists`);
+    fs.renameSync(path.join(this.directory, from), path.join(this.directory, to));
+    this.syncDirectory();
+  }
+
   usedBytes(): number {
     let bytes = 0;
     for (const name of this.list()) {

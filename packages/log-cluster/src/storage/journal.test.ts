@@ -178,7 +178,12 @@ describe('journal on real files', () => {
     for (const name of fs.readdirSync(directory)) fs.copyFileSync(path.join(directory, name), path.join(before, name));
 
     const p2Entries = [...entries(1, 1, 1, 0, 10), ...entries(2, 2, 1, 2, 10), ...entries(3, 3, 1, 4, 10)];
+    // What an earlier recovery's salvage left when a crash cut it short: its temporary segment, and
+    // identifiers renamed without their segment. Neither may be read as records or identifiers.
+    fs.writeFileSync(path.join(directory, 'salvage-2.log'), Buffer.alloc(300, 0x41));
+    fs.writeFileSync(path.join(directory, 'seg-00000000000000000002.ids'), Buffer.alloc(IDENTIFIER_BYTES * 2, 0x42));
     const { journal: reopened, report } = Journal.open(new FileDisk(directory), OPTIONS);
+    expect(fs.readdirSync(directory).filter((name) => name.startsWith('salvage-'))).toEqual([]);
     expect(report.corruption).toEqual({ file: segment, position: badAt });
     // Partition 1 lost its damaged record and its own record after it; partition 2 lost nothing.
     expect(report.faulty).toEqual([{ partition: 1, tail: { firstIndex: 5, firstTerm: 1, lastIndex: 12, lastTerm: 1 } }]);
@@ -621,6 +626,9 @@ class CountingDisk implements Disk {
   }
   list(): string[] {
     return this.inner.list();
+  }
+  rename(from: string, to: string): void {
+    this.inner.rename(from, to);
   }
   remove(name: string): void {
     this.inner.remove(name);

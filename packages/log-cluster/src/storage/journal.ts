@@ -146,6 +146,10 @@ const APPEND_RATE_WINDOW_MS = 1000;
 export const ENTRY_DATA_BYTES_MAX = RECORD_BYTES_MAX - RECORD_BODY_HEADER_BYTES - ENTRIES_COUNT_BYTES - ENTRY_HEADER_BYTES;
 export const PARTITION_MAX = 0xffff_ffff;
 const SEQUENCE_DIGITS = 20;
+/** Salvaged records are written under this prefix, then renamed (see salvageAfter); leftovers of a crash are removed. */
+const SALVAGE_PREFIX = 'salvage-';
+/** The most recovery copies to keep records after a bad one, in segments (default 64 MiB each: 256 MiB). */
+const SALVAGE_SEGMENTS_MAX = 4;
 const SEGMENT_NAME = /^seg-(\d{20})\.log$/;
 const STATE_NAME = /^state-(\d{20})\.log$/;
 
@@ -1106,7 +1110,7 @@ export class Journal {
   }
 
   private createSegment(seq: number): SegmentInfo {
-    const name = `seg-${String(seq).padStart(SEQUENCE_DIGITS, '0')}.log`;
+    const name = segmentName(seq);
     // Zero-filled ahead of time where the disk can (etcd's file pipeline): appends only overwrite.
     const segment: SegmentInfo = { seq, name, file: this.openFile(name, this.preallocating() ? this.options.segmentBytes : 0), lastWriteMs: this.options.now(), deleting: false, durableBytes: 0 };
     this.segments.push(segment);
@@ -1182,6 +1186,13 @@ export class Journal {
       log.faultyMarkers.push(name);
     }
 
+    // A salvage a crash interrupted before its renames (the records are still where they were), and
+    // identifiers whose segment is gone (a crash between the renames, or between a removal's two files).
+    for (const name of names) {
+      const orphanIds = name.endsWith('.ids') && name.startsWith('seg-') && !names.includes(`${name.slice(0, -'.ids'.length)}.log`);
+      if (name.startsWith(SALVAGE_PREFIX) || orphanIds) this.disk.remove(name);
+    }
+
     this.segments = [];
     /** One buffer for every segment's scan (see SegmentScan). */
     let scanBuffer: Uint8Array = new Uint8Array(0);
@@ -1238,33 +1249,10 @@ export class Journal {
       // A named record that fails its check in the middle of the log (storage rot, not a torn
       // write): the valid records of other partitions after it are kept (see salvageAfter).
       const badId = bad && firstLost >= 0 && ids[firstLost]!.position === position ? ids[firstLost]! : null;
-      const salvage = badId === null ? null : this.salvageAfter(segment.file, size, ids, badId, later);
+      const salvagedSeq = (later[later.length - 1]?.seq ?? seq) + 1;
+      const salvage = badId === null ? null : this.salvageAfter(segment.file, size, ids, badId, later, salvagedSeq);
       const lost = salvage?.lost ?? [...(firstLost < 0 ? [] : ids.slice(firstLost)), ...later.flatMap(({ name: laterName }) => this.readIdentifiers(laterName))];
-      let salvaged: { seq: number; name: string } | null = null;
-      if (salvage !== null && salvage.records.length > 0) {
-        // Written whole and durably before anything is cut: a crash before the cut finds the bad
-        // record again and salvages again (this segment's records twice, which replay takes in turn).
-        const salvagedSeq = (later[later.length - 1]?.seq ?? seq) + 1;
-        salvaged = { seq: salvagedSeq, name: `seg-${String(salvagedSeq).padStart(SEQUENCE_DIGITS, '0')}.log` };
-        let at = 0;
-        const named: RecordIdentifier[] = [];
-        for (const { bytes, id } of salvage.records) {
-          if (id !== null) named.push({ ...id, position: at });
-          at += bytes.length;
-        }
-        const file = this.openFile(salvaged.name);
-        file.truncate(0);
-        const joined = allocBytes(at);
-        at = 0;
-        for (const { bytes } of salvage.records) {
-          joined.set(bytes, at);
-          at += bytes.length;
-        }
-        file.appendDurably(joined);
-        const idsFile = this.openFile(identifiersFileName(salvaged.name));
-        idsFile.truncate(0);
-        idsFile.appendDurably(encodeIdentifiers(named, 0));
-      }
+      const salvaged = salvage !== null && salvage.bytes > 0 ? { seq: salvagedSeq, name: segmentName(salvagedSeq) } : null;
       if (lost.length > 0) {
         corruption = { file: name, position };
         this.markFaulty(faultyTails(lost));
@@ -1276,17 +1264,21 @@ export class Journal {
         corruption = { file: name, position };
         uncertain = true;
       }
-      truncatedBytes += size - position;
-      if (position < size) segment.file.truncate(position);
-      if (firstLost >= 0) this.openFile(identifiersFileName(name)).truncate(firstLost * IDENTIFIER_BYTES);
-      for (const { name: laterName } of later) {
+      // Newest first, then this segment, then its identifiers: a crash part way leaves a prefix of
+      // the log with the bad record still in it, and the salvaged segment (complete) after it, so
+      // the next recovery salvages again; a crash between the last two cuts takes what follows the
+      // bad record for lost, as recovery did before salvaging.
+      for (const { name: laterName } of [...later].reverse()) {
         truncatedBytes += this.openFile(laterName).size();
         this.closeAndRemove(laterName);
         this.closeAndRemove(identifiersFileName(laterName));
       }
+      truncatedBytes += size - position;
+      if (position < size) segment.file.truncate(position);
+      if (firstLost >= 0) this.openFile(identifiersFileName(name)).truncate(firstLost * IDENTIFIER_BYTES);
       if (salvaged === null) break;
       // The salvaged records are the log's next segment: replayed by the next turn of this loop.
-      truncatedBytes -= salvage?.records.reduce((sum, r) => sum + r.bytes.length, 0) ?? 0;
+      truncatedBytes -= salvage?.bytes ?? 0;
       segmentNames = [...segmentNames.slice(0, s + 1), salvaged];
     }
     if (this.segments.length === 0) this.createSegment(1);
@@ -1313,28 +1305,46 @@ export class Journal {
   }
 
   /**
-   * The records after a bad named one (`bad`, at its position in `file`) and in the later segments
-   * that recovery can keep: every valid record of another partition, in order, up to a second bad
-   * named record. Before, recovery cut the log at the bad record, and every partition lost what
+   * Keeps the records after a bad named one (`bad`, at its position in `file`) and in the later
+   * segments that recovery can: every valid record of another partition, in order, up to a second
+   * bad named record. Before, recovery cut the log at the bad record, and every partition lost what
    * followed it on this replica: one flipped byte made a faulty tail of every partition the node
    * held, and two such nodes could between them lose a partition's committed entries whose own
-   * records were intact (a fault soak did: two rots, each in another partition's record). Now only
-   * the bad record's partition, and whatever follows a second fault, is `lost` (its identifiers,
-   * for faultyTails). Null when a kept record would be unnamed (recovery then cuts as before).
+   * records were intact (a fault soak did: two rots, each in another partition's record).
+   *
+   * The kept records go to `seg-<seq>` (after every segment there is), written whole and durably
+   * under a temporary name and renamed, identifiers first, before anything is cut. Returns what is
+   * `lost` (the bad record's partition, and whatever follows a second fault: identifiers for
+   * faultyTails) and the bytes kept; null when a kept record would be unnamed or the records to
+   * copy exceed SALVAGE_SEGMENTS_MAX segments (recovery then cuts everything after the bad record).
    */
-  private salvageAfter(file: DiskFile, size: number, ids: readonly RecordIdentifier[], bad: RecordIdentifier, later: readonly { name: string }[]): { records: { bytes: Uint8Array; id: RecordIdentifier | null }[]; lost: RecordIdentifier[] } | null {
-    const records: { bytes: Uint8Array; id: RecordIdentifier | null }[] = [];
+  private salvageAfter(file: DiskFile, size: number, ids: readonly RecordIdentifier[], bad: RecordIdentifier, later: readonly { name: string }[], seq: number): { lost: RecordIdentifier[]; bytes: number } | null {
+    const sources = [{ file, size, ids, from: bad.position + bad.length }, ...later.map(({ name }) => ({ file: this.openFile(name), size: this.openFile(name).size(), ids: this.readIdentifiers(name), from: 0 }))];
+    const tail = sources.reduce((sum, f) => sum + Math.max(0, f.size - f.from), 0);
+    if (tail > SALVAGE_SEGMENTS_MAX * this.options.segmentBytes) return null;
+    const temporary = `${SALVAGE_PREFIX}${seq}.log`;
+    const out = this.disk.open(temporary);
+    out.truncate(0);
+    const abandon = (): null => {
+      out.close();
+      this.disk.remove(temporary);
+      return null;
+    };
     const lost: RecordIdentifier[] = [bad];
-    const files = [{ file, size, ids, from: bad.position + bad.length }, ...later.map(({ name }) => ({ file: this.openFile(name), size: this.openFile(name).size(), ids: this.readIdentifiers(name), from: 0 }))];
+    const named: RecordIdentifier[] = [];
+    let written = 0;
     let stopped = false;
-    for (const f of files) {
-      const after = f === files[0] ? f.ids.filter((id) => id.position >= f.from) : f.ids;
+    for (const f of sources) {
+      const after = f === sources[0] ? f.ids.filter((id) => id.position >= f.from) : f.ids;
       if (stopped) {
         lost.push(...after);
         continue;
       }
       const byPosition = new Map(after.map((id) => [id.position, id]));
+      // One source segment at a time in memory (at most a segment, and its kept records once more).
       const bytes = f.size > f.from ? f.file.read(f.from, f.size - f.from) : new Uint8Array(0);
+      const kept: Uint8Array[] = [];
+      let keptBytes = 0;
       let at = 0;
       for (;;) {
         const body = recordBody(bytes, at);
@@ -1347,10 +1357,22 @@ export class Journal {
         if (partition === bad.partition) {
           if (id !== null) lost.push(id);
         } else {
-          if (type === RECORD_TYPE_ENTRIES && id === null) return null;
-          records.push({ bytes: bytes.subarray(at, at + length), id });
+          if (type === RECORD_TYPE_ENTRIES && id === null) return abandon();
+          if (id !== null) named.push({ ...id, position: written + keptBytes });
+          kept.push(bytes.subarray(at, at + length));
+          keptBytes += length;
         }
         at += length;
+      }
+      if (keptBytes > 0) {
+        const joined = allocBytes(keptBytes);
+        let offset = 0;
+        for (const record of kept) {
+          joined.set(record, offset);
+          offset += record.length;
+        }
+        out.appendDurably(joined);
+        written += keptBytes;
       }
       // Named records from where the parse stopped on: a second fault. It and all after it are lost
       // (what recovery always took them for); a stop with none named is the end of the data.
@@ -1360,7 +1382,22 @@ export class Journal {
         stopped = true;
       }
     }
-    return { records, lost };
+    out.close();
+    if (written === 0) {
+      this.disk.remove(temporary);
+      return { lost, bytes: 0 };
+    }
+    const temporaryIds = `${SALVAGE_PREFIX}${seq}.ids`;
+    const idsOut = this.disk.open(temporaryIds);
+    idsOut.truncate(0);
+    idsOut.appendDurably(encodeIdentifiers(named, 0));
+    idsOut.close();
+    // Identifiers first: a crash between the renames leaves them without their segment, removed by
+    // the next recovery (with the temporary segment) before anything reads them.
+    const name = segmentName(seq);
+    this.disk.rename(temporaryIds, identifiersFileName(name));
+    this.disk.rename(temporary, name);
+    return { lost, bytes: written };
   }
 
   /** The valid identifiers of a segment (none when they are off); a torn tail of the file itself is cut. */
@@ -1858,6 +1895,10 @@ function namedEnd(ids: readonly RecordIdentifier[]): number {
   let end = 0;
   for (const id of ids) end = Math.max(end, id.position + id.length);
   return end;
+}
+
+function segmentName(seq: number): string {
+  return `seg-${String(seq).padStart(SEQUENCE_DIGITS, '0')}.log`;
 }
 
 /** Whether every byte from `from` on is zero (a preallocated segment's unused tail). */

@@ -65,6 +65,14 @@ export class MemDisk implements Disk {
     this.states.delete(name);
   }
 
+  /** Durable at once: the simulator's crashes keep a rename. */
+  rename(from: string, to: string): void {
+    const state = this.states.get(from);
+    invariant(state !== undefined && !this.handles.has(from) && !this.handles.has(to) && !this.states.has(to), () => `rename ${from} → ${to}: missing, open or taken`);
+    this.states.delete(from);
+    this.states.set(to, state);
+  }
+
   usedBytes(): number {
     let bytes = 0;
     for (const state of this.states.values()) bytes += state.writtenBytes;

@@ -68,6 +68,8 @@ export interface Disk {
   preallocatedReady?(bytes: number): boolean;
   list(): string[];
   remove(name: string): void;
+  /** Renames a closed file, durably (directory synced) before it returns; `to` must not exist. */
+  rename(from: string, to: string): void;
   /** Bytes in use, for metrics and retention. */
   usedBytes(): number;
   /** Bytes still free for this directory (what appends may use), for alerts on a full disk. */
