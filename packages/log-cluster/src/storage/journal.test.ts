@@ -35,6 +35,7 @@ beforeEach(() => {
 });
 afterEach(() => {
   fs.rmSync(directory, { recursive: true, force: true });
+  fs.rmSync(`${directory}-before`, { recursive: true, force: true });
 });
 
 function segmentFiles(): string[] {
@@ -174,7 +175,8 @@ describe('journal on real files', () => {
     const p2Record = 8 + 5 + 4 + 32 + 10;
     const badAt = p1Record + p2Record;
     new FileDisk(directory).corruptByte(segment!, badAt + 200);
-    const before = fs.mkdtempSync(path.join(os.tmpdir(), 'logscope-journal-before-'));
+    const before = `${directory}-before`; // removed with the directory, even when the test fails
+    fs.mkdirSync(before);
     for (const name of fs.readdirSync(directory)) fs.copyFileSync(path.join(directory, name), path.join(before, name));
 
     const p2Entries = [...entries(1, 1, 1, 0, 10), ...entries(2, 2, 1, 2, 10), ...entries(3, 3, 1, 4, 10)];
@@ -208,7 +210,6 @@ describe('journal on real files', () => {
     // A crash after the salvaged segment was written and before the cut: the old files are back
     // beside it. Recovery salvages again, partition 2's records twice over, and replays them in turn.
     for (const name of fs.readdirSync(before)) fs.copyFileSync(path.join(before, name), path.join(directory, name));
-    fs.rmSync(before, { recursive: true, force: true });
     const { journal: fourth, report: twice } = Journal.open(new FileDisk(directory), OPTIONS);
     expect(twice.corruption).toEqual({ file: segment, position: badAt });
     expect(twice.faulty).toEqual([{ partition: 1, tail: { firstIndex: 5, firstTerm: 1, lastIndex: 12, lastTerm: 1 } }]);
