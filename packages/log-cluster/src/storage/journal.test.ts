@@ -38,6 +38,21 @@ afterEach(() => {
   fs.rmSync(`${directory}-before`, { recursive: true, force: true });
 });
 
+/** Each flush of writeTwoPartitions: partition 1's record (4 entries of 100 bytes), then partition 2's (1 of 10). */
+const TWO_PARTITIONS_FLUSH = { p1Record: 8 + 5 + 4 + 4 * (32 + 100), p2Record: 8 + 5 + 4 + 32 + 10 };
+
+/** Three flushes of partitions 1 (entries 1..12) and 2 (1..3) into a fresh journal, closed after; returns its segment. */
+async function writeTwoPartitions(): Promise<string> {
+  const { journal } = Journal.open(new FileDisk(directory), OPTIONS);
+  for (let batch = 0; batch < 3; batch++) {
+    journal.appendEntries(1, entries(batch * 4 + 1, batch * 4 + 4, 1, batch * 8, 100));
+    journal.appendEntries(2, entries(batch + 1, batch + 1, 1, batch * 2, 10));
+    await flush(journal);
+  }
+  journal.close();
+  return segmentFiles()[0]!;
+}
+
 function segmentFiles(): string[] {
   return fs.readdirSync(directory).filter((name) => name.startsWith('seg-') && name.endsWith('.log')).sort();
 }
@@ -162,19 +177,9 @@ describe('journal on real files', () => {
   });
 
   it('keeps the valid records of other partitions after a flipped byte: only the bad record\'s partition gets a faulty tail, across more crashes, and a crash before the cut salvages them again', async () => {
-    const { journal } = Journal.open(new FileDisk(directory), OPTIONS);
-    for (let batch = 0; batch < 3; batch++) {
-      journal.appendEntries(1, entries(batch * 4 + 1, batch * 4 + 4, 1, batch * 8, 100));
-      journal.appendEntries(2, entries(batch + 1, batch + 1, 1, batch * 2, 10));
-      await flush(journal);
-    }
-    journal.close();
-    const [segment] = segmentFiles();
-    // Each flush: partition 1's record (4 entries of 100 bytes), then partition 2's (1 of 10).
-    const p1Record = 8 + 5 + 4 + 4 * (32 + 100);
-    const p2Record = 8 + 5 + 4 + 32 + 10;
-    const badAt = p1Record + p2Record;
-    new FileDisk(directory).corruptByte(segment!, badAt + 200);
+    const segment = await writeTwoPartitions();
+    const badAt = TWO_PARTITIONS_FLUSH.p1Record + TWO_PARTITIONS_FLUSH.p2Record;
+    new FileDisk(directory).corruptByte(segment, badAt + 200);
     const before = `${directory}-before`; // removed with the directory, even when the test fails
     fs.mkdirSync(before);
     for (const name of fs.readdirSync(directory)) fs.copyFileSync(path.join(directory, name), path.join(before, name));
@@ -195,7 +200,7 @@ describe('journal on real files', () => {
     expect(reopened.log(2).entries(1, 4, 1 << 20)).toEqual(p2Entries);
     // The bad record and what followed it are cut; partition 2's records after it are a new segment.
     expect(segmentFiles()).toHaveLength(2);
-    expect(fs.statSync(path.join(directory, segment!)).size).toBe(badAt);
+    expect(fs.statSync(path.join(directory, segment)).size).toBe(badAt);
     reopened.appendEntries(2, entries(4, 4, 1, 6, 10));
     await flush(reopened);
     reopened.close();
@@ -223,17 +228,10 @@ describe('journal on real files', () => {
   });
 
   it('keeps an fsynced tail that was cut as a faulty tail, across another crash, until it is cleared', async () => {
-    const { journal } = Journal.open(new FileDisk(directory), OPTIONS);
-    for (let batch = 0; batch < 3; batch++) {
-      journal.appendEntries(1, entries(batch * 4 + 1, batch * 4 + 4, 1, batch * 8, 100));
-      journal.appendEntries(2, entries(batch + 1, batch + 1, 1, batch * 2, 10));
-      await flush(journal);
-    }
-    journal.close();
-    const [segment] = segmentFiles();
-    const file = path.join(directory, segment!);
+    const segment = await writeTwoPartitions();
+    const file = path.join(directory, segment);
     // The last flush was durable (acknowledged), then its bytes were lost: cut at a record boundary.
-    const lastFlushBytes = (8 + 5 + 4 + 4 * (32 + 100)) + (8 + 5 + 4 + 32 + 10);
+    const lastFlushBytes = TWO_PARTITIONS_FLUSH.p1Record + TWO_PARTITIONS_FLUSH.p2Record;
     fs.truncateSync(file, fs.statSync(file).size - lastFlushBytes);
 
     const { journal: reopened, report } = Journal.open(new FileDisk(directory), OPTIONS);
