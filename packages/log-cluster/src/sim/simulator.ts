@@ -5,6 +5,7 @@ import { replicasFor } from '../placement.ts';
 import type { ReadMode } from '../replica.ts';
 import type { ClientRequest, ClientResponse, NodeConnector } from '../protocol.ts';
 import type { NodeId } from '../raft/types.ts';
+import { segmentRecordAt } from '../storage/journal.ts';
 import { MemDisk } from '../storage/mem-disk.ts';
 import { CorruptReadError } from '../storage/types.ts';
 import { InProcessNetwork } from '../transport/in-process.ts';
@@ -526,24 +527,17 @@ async function readWholeLog(client: LogClient, partition: number): Promise<Map<n
   }
 }
 
-/** A segment record's type byte for ENTRIES (storage/journal.ts: [u32 length][u32 crc][u8 type][u32 partition]…). */
-const RECORD_TYPE_ENTRIES = 1;
-
 /**
  * A random ENTRIES record of `segment` that starts in its first `startsBefore` bytes and lies whole
  * in the durable ones (not of partition `notPartition`), or undefined when there is none.
  */
 function pickEntriesRecord(disk: MemDisk, segment: string, startsBefore: number, random: Random, notPartition: number | null): { position: number; length: number; partition: number } | undefined {
-  const synced = disk.syncedBytes(segment);
-  const bytes = disk.peek(segment, 0, synced);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const bytes = disk.peek(segment, 0, disk.syncedBytes(segment));
   const records: { position: number; length: number; partition: number }[] = [];
-  for (let position = 0; position < startsBefore && position + 13 <= synced; ) {
-    const length = 8 + view.getUint32(position, true);
-    if (length < 13 || position + length > synced) break;
-    const partition = view.getUint32(position + 9, true);
-    if (view.getUint8(position + 8) === RECORD_TYPE_ENTRIES && partition !== notPartition) records.push({ position, length, partition });
-    position += length;
+  let position = 0;
+  for (let record = segmentRecordAt(bytes, 0); record !== null && position < startsBefore; record = segmentRecordAt(bytes, position)) {
+    if (record.entries && record.partition !== notPartition) records.push({ position, length: record.length, partition: record.partition });
+    position += record.length;
   }
   return records.length === 0 ? undefined : random.pick(records);
 }

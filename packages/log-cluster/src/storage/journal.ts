@@ -1319,7 +1319,13 @@ export class Journal {
    * copy exceed SALVAGE_SEGMENTS_MAX segments (recovery then cuts everything after the bad record).
    */
   private salvageAfter(file: DiskFile, size: number, ids: readonly RecordIdentifier[], bad: RecordIdentifier, later: readonly { name: string }[], seq: number): { lost: RecordIdentifier[]; bytes: number } | null {
-    const sources = [{ file, size, ids, from: bad.position + bad.length }, ...later.map(({ name }) => ({ file: this.openFile(name), size: this.openFile(name).size(), ids: this.readIdentifiers(name), from: 0 }))];
+    const sources = [
+      { file, size, ids, from: bad.position + bad.length },
+      ...later.map(({ name }) => {
+        const laterFile = this.openFile(name);
+        return { file: laterFile, size: laterFile.size(), ids: this.readIdentifiers(name), from: 0 };
+      }),
+    ];
     const tail = sources.reduce((sum, f) => sum + Math.max(0, f.size - f.from), 0);
     if (tail > SALVAGE_SEGMENTS_MAX * this.options.segmentBytes) return null;
     const temporary = `${SALVAGE_PREFIX}${seq}.log`;
@@ -1346,32 +1352,20 @@ export class Journal {
       const kept: Uint8Array[] = [];
       let keptBytes = 0;
       let at = 0;
-      for (;;) {
-        const body = recordBody(bytes, at);
-        if (body === null) break;
-        const type = body[0];
-        if (type !== RECORD_TYPE_ENTRIES && type !== RECORD_TYPE_SNAPSHOT) break;
-        const partition = new DataView(body.buffer, body.byteOffset + 1, 4).getUint32(0, true);
-        const length = RECORD_PREFIX_BYTES + body.length;
+      for (let record = segmentRecordAt(bytes, at); record !== null; record = segmentRecordAt(bytes, at)) {
         const id = byPosition.get(f.from + at) ?? null;
-        if (partition === bad.partition) {
+        if (record.partition === bad.partition) {
           if (id !== null) lost.push(id);
         } else {
-          if (type === RECORD_TYPE_ENTRIES && id === null) return abandon();
+          if (record.entries && id === null) return abandon();
           if (id !== null) named.push({ ...id, position: written + keptBytes });
-          kept.push(bytes.subarray(at, at + length));
-          keptBytes += length;
+          kept.push(bytes.subarray(at, at + record.length));
+          keptBytes += record.length;
         }
-        at += length;
+        at += record.length;
       }
       if (keptBytes > 0) {
-        const joined = allocBytes(keptBytes);
-        let offset = 0;
-        for (const record of kept) {
-          joined.set(record, offset);
-          offset += record.length;
-        }
-        out.appendDurably(joined);
+        out.appendDurably(concat(kept, keptBytes));
         written += keptBytes;
       }
       // Named records from where the parse stopped on: a second fault. It and all after it are lost
@@ -1881,6 +1875,18 @@ function recordBody(bytes: Uint8Array, position: number): Uint8Array | null {
   if (end > bytes.length) return null;
   const body = bytes.subarray(position + RECORD_PREFIX_BYTES, end);
   return crc32c(body) === view.getUint32(4, true) ? body : null;
+}
+
+/**
+ * The valid record at `position` of a segment's `bytes`: whether it holds entries (else a log
+ * start), its partition and its whole length; null when it is bad, torn or of no known type.
+ */
+export function segmentRecordAt(bytes: Uint8Array, position: number): { entries: boolean; partition: number; length: number } | null {
+  const body = recordBody(bytes, position);
+  if (body === null) return null;
+  const type = body[0];
+  if (type !== RECORD_TYPE_ENTRIES && type !== RECORD_TYPE_SNAPSHOT) return null;
+  return { entries: type === RECORD_TYPE_ENTRIES, partition: new DataView(body.buffer, body.byteOffset + 1, 4).getUint32(0, true), length: RECORD_PREFIX_BYTES + body.length };
 }
 
 /** Whether the bad record at `position` has a sane length and all its bytes: a CRC mismatch, not a torn tail. */
