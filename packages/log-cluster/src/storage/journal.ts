@@ -828,7 +828,7 @@ export class Journal {
     let obsoleteStateFiles: StateFileInfo[] = [];
 
     if (batch.recordBytes > 0) {
-      this.countAppended(batch.recordBytes);
+      this.countAppended(batch.recordBytes, batch.flushStartedMs);
       let segment = this.activeSegment();
       if (segment.file.size() > 0 && (segment.file.size() + batch.recordBytes > this.options.segmentBytes || this.identifiersOutgrow(segment, batch.identifiers.length) || this.rollToPreallocated(segment))) {
         // A zero-filled segment left early (small records filled its identifiers first) gives its
@@ -1086,9 +1086,8 @@ export class Journal {
   }
 
   /** Counts a flush's segment bytes into the append rate; a window closes at the first flush a second or more after it opened. */
-  private countAppended(bytes: number): void {
+  private countAppended(bytes: number, nowMs: number): void {
     this.appendWindowBytes += bytes;
-    const nowMs = this.options.now();
     const elapsedMs = nowMs - this.appendWindowStartMs;
     if (elapsedMs < APPEND_RATE_WINDOW_MS) return;
     this.appendBytesPerSec = (this.appendWindowBytes / elapsedMs) * 1000;
