@@ -181,17 +181,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     const found = new Map<string, { partition: number; offset: number }>();
     let duplicates = 0;
     for (let partition = 0; partition < options.partitions; partition++) {
-      let offset = 0;
-      for (;;) {
-        const page = await fresh.read(partition, offset, 1_000);
-        for (const record of page.records) {
-          const value = decoder.decode(record.value);
-          if (found.has(value)) duplicates++;
-          found.set(value, { partition, offset: record.offset });
-        }
-        const last = page.records[page.records.length - 1];
-        if (last === undefined || last.offset + 1 >= page.highWatermark) break;
-        offset = last.offset + 1;
+      for (const record of await fresh.readAll(partition)) {
+        const value = decoder.decode(record.value);
+        if (found.has(value)) duplicates++;
+        found.set(value, { partition, offset: record.offset });
       }
     }
     const lost: string[] = [];
