@@ -3,11 +3,12 @@
 // every partition's records after a bad one: both replicas then lost those entries, and a fault
 // soak of real processes lost acknowledged records this way (seed 21). What a user checks: a
 // fresh client reads every acknowledged record back.
-import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EmbeddedCluster } from '../../packages/log-cluster/src/cluster.ts';
+import { flipByte } from '../../packages/log-cluster/src/storage/file-disk.ts';
 import { decodeIdentifiers } from '../../packages/log-cluster/src/storage/identifiers.ts';
 
 const encoder = new TextEncoder();
@@ -21,12 +22,7 @@ function rotFirstRecordOf(nodeDir: string, partition: number): { file: string; p
   if (record === undefined) throw new Error(`no record of partition ${partition} in ${ids}`);
   const file = ids.replace(/\.ids$/, '.log');
   const position = record.position + Math.floor(record.length / 2);
-  const fd = openSync(join(nodeDir, file), 'r+');
-  const byte = Buffer.alloc(1);
-  readSync(fd, byte, 0, 1, position);
-  byte[0] = (byte[0] ?? 0) ^ 0x5a;
-  writeSync(fd, byte, 0, 1, position);
-  closeSync(fd);
+  flipByte(join(nodeDir, file), position);
   return { file, position };
 }
 

@@ -195,16 +195,7 @@ export class FileDisk implements Disk {
 
   /** Fault hook "corrupted segment": flips every bit of one byte, in place and durably. */
   corruptByte(name: string, position: number): void {
-    const fd = fs.openSync(path.join(this.directory, name), 'r+');
-    try {
-      const byte = Buffer.alloc(1);
-      invariant(fs.readSync(fd, byte, 0, 1, position) === 1, `corruptByte: ${name} has no byte at ${position}`);
-      byte[0] = byte[0]! ^ 0xff;
-      fs.writeSync(fd, byte, 0, 1, position);
-      fs.fdatasyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
+    flipByte(path.join(this.directory, name), position);
   }
 
   /**
@@ -534,6 +525,23 @@ function writeAll(fd: number, pieces: readonly Uint8Array[], length: number, pos
     }
     writeAll(fd, rest, length - n, position + n, done);
   });
+}
+
+/**
+ * Flips every bit of the byte at `position` of the file at `filePath`, durably (fault injection).
+ * Also for a directory a FileDisk is open on: a second FileDisk would remove that one's spares.
+ */
+export function flipByte(filePath: string, position: number): void {
+  const fd = fs.openSync(filePath, 'r+');
+  try {
+    const byte = Buffer.alloc(1);
+    invariant(fs.readSync(fd, byte, 0, 1, position) === 1, `corruptByte: ${path.basename(filePath)} has no byte at ${position}`);
+    byte[0] = byte[0]! ^ 0xff;
+    fs.writeSync(fd, byte, 0, 1, position);
+    fs.fdatasyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /** pread until `length` bytes are in `target` from `at` (a module function calling itself: see writeAll). */
