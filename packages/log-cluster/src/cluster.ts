@@ -335,7 +335,8 @@ export class EmbeddedCluster implements FaultSurface {
     node.onDiskFull = (full, freeBytes) => console.warn(JSON.stringify({ event: full ? 'disk-full' : 'disk-space-back', node: node.id, freeBytes }));
     node.onDiskError = (error) => {
       slot.node = null;
-      // Restarted, its recovery finds the record, cuts the log there, and the peers send the rest again.
+      // Restarted, its recovery finds the record and drops that record's partition from there (the
+      // other partitions keep their records), and that partition's leader sends the rest again.
       const decision = this.autoRestart.schedule(id, error.name, `disk error: ${error.message}`, () => this.restart(id).catch((restartError: unknown) => {
         slot.downReason = `disk error: ${error.message}; the automatic restart failed: ${restartError instanceof Error ? restartError.message : String(restartError)}`;
         throw restartError;

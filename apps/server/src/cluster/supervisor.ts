@@ -262,7 +262,7 @@ export class Supervisor {
           const diskError = slot.diskError;
           const decision = diskError === null ? null : this.autoRestart.schedule(id, diskError.kind, diskError.reason, async () => {
             if (slot.child !== null) return; // restarted by hand meanwhile
-            this.log({ event: 'node-restarting', node: id, reason: diskError.reason, note: 'recovery cuts the log at the corrupt record; the peers send the rest again' });
+            this.log({ event: 'node-restarting', node: id, reason: diskError.reason, note: 'recovery drops the corrupt record\'s partition from there (the other partitions keep their records); its leader sends the rest again' });
             await this.restart(id).catch((error: unknown) => {
               this.log({ event: 'node-restart-failed', node: id, error: error instanceof Error ? error.message : String(error) });
               throw error;

@@ -203,7 +203,7 @@ const drills: DrillDefinition[] = [
         narrative: 'Flip one byte inside a record of the newest segment of a follower of the busiest partition, while it runs. Its reads come from memory, so only the scrub will read that record; start a pass now instead of waiting for the next one (logscope cluster scrub N does the same).',
         action: { kind: 'rotSegment', node: 'follower' },
         observation: { chart: 'overview', expect: 'The node goes down with a disk error "found by the scrub", comes back a second later on its own, and logscope_recovery_corruptions_total goes up by one on it.' },
-        check: { hypothesis: 'The scrub finds the rotted record; the node stops instead of serving it and restarts by itself, and its recovery cuts the log there.', spec: { kind: 'restartedByItself' }, deadlineMs: 90_000 },
+        check: { hypothesis: 'The scrub finds the rotted record; the node stops instead of serving it and restarts by itself, and its recovery cuts the bad record\'s partition there, the other partitions keeping their records.', spec: { kind: 'restartedByItself' }, deadlineMs: 90_000 },
       },
       {
         title: 'Watch the replica repair',

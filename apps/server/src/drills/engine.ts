@@ -799,7 +799,7 @@ export class DrillEngine {
         const corruption = node.recovery.corruption;
         if (corruption === null) return { pass: false, figure: `node ${victim} restarted, but its recovery found no CRC mismatch`, reason: `node ${victim} restarted without its recovery finding the rotted record` };
         const after = fmtMs(Math.max(0, Date.now() - actedAtMs));
-        return { pass: true, figure: `node ${victim}: stopped on the rotted record and restarted by itself (back within ${after} of the rot); its recovery cut ${corruption.file} at ${corruption.position}`, reason: `node ${victim} found the rotted record, stopped rather than serve it, restarted by itself and cut its log at ${corruption.file}:${corruption.position}; the leaders send the rest again` };
+        return { pass: true, figure: `node ${victim}: stopped on the rotted record and restarted by itself (back within ${after} of the rot); its recovery cut ${corruption.file} at ${corruption.position}`, reason: `node ${victim} found the rotted record, stopped rather than serve it, restarted by itself and cut its log at ${corruption.file}:${corruption.position}, keeping the other partitions' records after it; the leader of the bad record's partition sends the rest again` };
       }
       case 'faultyTailKept': {
         const faulty = victim === undefined ? [] : (c.node(victim)?.recovery.faulty ?? []);

@@ -89,6 +89,6 @@ function scrubNotes(cluster: ClusterHandle, node: number, logBytes: number | nul
   const list = led.length <= 16 ? led.join(', ') : `${led.slice(0, 16).join(', ')}…`;
   return [
     `node ${node} reads back ${size} and checks every record, in small steps beside its work; nothing stops or slows on purpose`,
-    `if a record fails its check, node ${node} stops rather than serve it and restarts by itself 1 s later (its recovery cuts the log there; the leaders send the rest again)${led.length > 0 ? `: the ${led.length} partition(s) it leads would elect a new leader (${list})` : ''}`,
+    `if a record fails its check, node ${node} stops rather than serve it and restarts by itself 1 s later (its recovery drops that record's partition from there on and keeps the other partitions' records; that partition's leader sends the rest again)${led.length > 0 ? `: the ${led.length} partition(s) it leads would elect a new leader (${list})` : ''}`,
   ];
 }
