@@ -1,27 +1,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PeerAddress } from '../../packages/log-cluster/src/transport/tcp.ts';
 import { nodeEntryArgs } from '../../apps/server/src/cluster/node-entry.ts';
+import { freeListenPorts } from '../../apps/server/src/cluster/ports.ts';
 import { nodeProcessEnv, nodeProcessV8Flags } from '../../apps/server/src/cluster/node-v8-flags.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-/** Ports free on loopback right now; the listeners stay open until all are picked, so they differ. */
-export async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: count }, () =>
-      new Promise<net.Server>((resolve, reject) => {
-        const server = net.createServer();
-        server.once('error', reject);
-        server.listen(0, '127.0.0.1', () => resolve(server));
-      }),
-    ),
-  );
-  const ports = servers.map((server) => (server.address() as net.AddressInfo).port);
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-  return ports;
+/** Ports free on loopback, below the ephemeral range (see freeListenPorts): a killed node restarts on its own. */
+export function freePorts(count: number): Promise<number[]> {
+  return freeListenPorts('127.0.0.1', count);
 }
 
 export async function freePort(): Promise<number> {

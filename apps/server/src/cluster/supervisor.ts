@@ -20,6 +20,7 @@ import { loadTls, type TlsFiles } from '../../../../packages/log-cluster/src/tra
 import { readClusterSecret } from '../node-command.ts';
 import { nodeEntryArgs } from './node-entry.ts';
 import { nodeProcessEnv, nodeProcessV8Flags } from './node-v8-flags.ts';
+import { freeListenPorts } from './ports.ts';
 import { writeClusterState, type ClusterState } from './state.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
@@ -96,7 +97,7 @@ export class Supervisor {
     const secretFile = options.secretFile === null ? ensureSecretFile(dataDir) : resolve(options.secretFile);
     const supervisor = new Supervisor({ ...options, dataDir }, secretFile, readClusterSecret(secretFile));
     const ports = options.basePort === null
-      ? await freePorts(options.host, 2 * options.nodeCount + 1)
+      ? await freeListenPorts(options.host, 2 * options.nodeCount + 1)
       : Array.from({ length: 2 * options.nodeCount + 1 }, (_, i) => (options.basePort ?? 0) + i);
     for (let i = 0; i < options.nodeCount; i++) {
       const id = i + 1;
@@ -351,18 +352,6 @@ function ensureSecretFile(dataDir: string): string {
 
 function urlHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
-}
-
-/** Ports free right now, all picked while every listener is open so they differ. */
-async function freePorts(host: string, count: number): Promise<number[]> {
-  const servers = await Promise.all(Array.from({ length: count }, () => new Promise<net.Server>((resolveListen, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, host, () => resolveListen(server));
-  })));
-  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise((done) => s.close(done))));
-  return ports;
 }
 
 function readBody(req: IncomingMessage): Promise<string> {
