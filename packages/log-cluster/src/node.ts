@@ -180,6 +180,7 @@ export class LogNode {
       onDiskFull: (full) => this.onJournalDiskFull(full),
       // Timed where the flush really starts and ends: rounds that join a running flush cannot tell.
       onFlushed: (durationMs, bytes) => deps.observer?.fsync?.(durationMs / 1000, bytes),
+      onFetched: (partition, failure) => this.entriesFetched(partition, failure),
     });
     this.journal = journal;
     this.recovery = report;
@@ -263,12 +264,13 @@ export class LogNode {
   }
 
   /**
-   * A follower's catch-up as this node feeds it: bytes its log reads took from segments and times
-   * the read budget held them back (both since start), and entry bytes in flight to followers now.
+   * A follower's catch-up as this node feeds it: bytes its log reads took from segments (of them,
+   * those read in the background) and times the read budget held them back (all since start), and
+   * entry bytes in flight to followers now.
    */
-  catchUpStats(): { segmentReadBytes: number; readsThrottled: number; inflightBytes: number } {
+  catchUpStats(): { segmentReadBytes: number; backgroundReadBytes: number; readsThrottled: number; inflightBytes: number } {
     const reads = this.journal.readStats();
-    return { segmentReadBytes: reads.segmentBytes, readsThrottled: reads.throttled, inflightBytes: this.nodeInflight.total() };
+    return { segmentReadBytes: reads.segmentBytes, backgroundReadBytes: reads.backgroundBytes, readsThrottled: reads.throttled, inflightBytes: this.nodeInflight.total() };
   }
 
   /** Whether a flush waits for disk space (the node keeps serving; nothing new becomes durable here). */
@@ -418,6 +420,7 @@ export class LogNode {
     this.maybeEnforceRetention();
     this.maybeClearAbstain();
     this.maybeRetryDiskFull();
+    this.journal.startWaitingFetches();
     // Last: a rotted record it finds stops the node (CorruptReadError, see readFailed); so does a
     // read the device failed, like a failed flush (the disk is in doubt).
     try {
@@ -427,6 +430,26 @@ export class LogNode {
       this.onDiskError?.(error);
       this.stop();
     }
+  }
+
+  /** A background read of a partition's entries ended (Journal's onFetched): send or serve what it read. */
+  private entriesFetched(partition: number, failure: Error | null): void {
+    if (!this.running) return;
+    if (failure !== null) {
+      // As a blocking read's: a bad record or a failed device read stops the node.
+      if (!(failure instanceof CorruptReadError) && !(failure instanceof DiskReadError)) throw failure;
+      this.onDiskError?.(failure);
+      this.stop();
+      return;
+    }
+    const replica = this.replicas.get(partition);
+    if (replica === undefined) return;
+    try {
+      replica.entriesFetched();
+    } catch (error) {
+      return this.readFailed(error);
+    }
+    this.scheduleProcess(replica);
   }
 
   /**

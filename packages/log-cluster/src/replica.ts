@@ -167,6 +167,7 @@ export class Replica {
       term: (index) => log.term(index),
       entries: (lo, hi, maxBytes, rationed) => log.entries(lo, hi, maxBytes, rationed),
       readDeferred: (index) => log.readDeferred(index),
+      fetching: (index) => log.fetching(index),
       offsetEnd: (index) => log.offsetEnd(index),
       snapshot: () => log.snapshot(),
     };
@@ -265,7 +266,7 @@ export class Replica {
    * NotLeader with its best hint, never a high watermark it is not sure of.
    */
   read(offset: number, maxRecords: number, maxBytes: number, done: ReadDone): void {
-    if (this.readMode === 'unsafe-local') return done(this.readCommitted(offset, maxRecords, maxBytes));
+    if (this.readMode === 'unsafe-local') return this.serveRead({ offset, maxRecords, maxBytes, done });
     const result = this.raft.readIndex();
     if (!result.ok) {
       // A new leader's commit can trail what the previous leader acknowledged until it commits an
@@ -293,7 +294,9 @@ export class Replica {
       let index = this.log.indexForOffset(offset);
       let bytes = 0;
       while (index !== undefined && index <= this.commitIndex && records.length < limitRecords && bytes < limitBytes) {
-        // A consumer far behind reads from segments within the node's read budget, as followers do.
+        // A consumer far behind reads from segments within the node's read budget, as followers do;
+        // past the first page, what is on disk is read ahead in the background for its next read.
+        if (records.length > 0 && this.log.fetching(index)) break;
         const batch = this.log.entries(index, Math.min(this.commitIndex + 1, index + 64), limitBytes, true);
         if (batch.length === 0) break;
         for (const entry of batch) {
@@ -414,6 +417,26 @@ export class Replica {
     for (const read of reads) read.done({ kind: 'error', error: error.toJSON() });
   }
 
+  /**
+   * Answers a read from the committed prefix. Entries it needs from disk are read in the background
+   * first (PartitionLog.prefetch), so a consumer far behind never holds up the event loop; committed
+   * entries never change, so answering after the read is as correct as before it.
+   */
+  private serveRead(read: ReadWaiter): void {
+    const index = read.offset < this.highWatermark && read.offset >= this.logStartOffset() ? this.log.indexForOffset(read.offset) : undefined;
+    const waits = index !== undefined && index <= this.commitIndex && this.log.prefetch(index, Math.min(read.maxBytes, READ_BYTES_MAX), (failure) => {
+      // A failed read stops the node (see Node's onFetched), which fails this one too.
+      if (failure !== null) read.done({ kind: 'error', error: new LogError('Unavailable', `partition ${this.partition}: ${failure.message}`).toJSON() });
+      else this.serveRead(read);
+    });
+    if (!waits) read.done(this.readCommitted(read.offset, read.maxRecords, read.maxBytes));
+  }
+
+  /** Entries of this log were read into memory in the background (Journal's onFetched): apply or send them. */
+  entriesFetched(): void {
+    this.raft.entriesFetched();
+  }
+
   /** Reads confirmed at an index this replica has applied are answered from its committed prefix. */
   private serveConfirmedReads(): void {
     if (this.confirmedReads.length === 0) return;
@@ -421,7 +444,7 @@ export class Replica {
     for (const read of this.confirmedReads) {
       if (read.index > this.commitIndex) break;
       served++;
-      read.waiter.done(this.readCommitted(read.waiter.offset, read.waiter.maxRecords, read.waiter.maxBytes));
+      this.serveRead(read.waiter);
     }
     if (served > 0) this.confirmedReads = this.confirmedReads.slice(served);
   }

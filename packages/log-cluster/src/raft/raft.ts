@@ -150,6 +150,8 @@ export class Raft {
   private readonly votes = new Map<NodeId, boolean>();
   /** Leader only (empty otherwise). */
   private readonly progress = new Map<NodeId, PeerProgress>();
+  /** A follower's apply waits for a background read of its next entry (see ready, entriesFetched). */
+  private applyFetching = false;
   /** The same progress records as an array, for the per-answer commit check (no iterator per pass). */
   private progressList: PeerProgress[] = [];
   private transferee: NodeId = NONE;
@@ -386,7 +388,7 @@ export class Raft {
       (this.pendingSnapshot !== null && !this.snapshotHandedOut) ||
       this.lastIndex() > this.handedOutIndex ||
       this.msgs.length > 0 ||
-      this.applied < this.commit ||
+      (this.applied < this.commit && !this.applyFetching) ||
       this.readRoundNeeded ||
       this.readStates.length > 0
     );
@@ -402,8 +404,11 @@ export class Raft {
     // A follower's apply reads are rationed like the appends a leader sends: a restarted node
     // re-applies its whole log, and at full speed that took its loop (in an embedded cluster,
     // every node's) for hundreds of ms. A leader's are not: its acknowledgements wait for them.
+    // What it has to read from disk, a follower's apply waits for a background read of (see
+    // RaftLogStorage.fetching): told by entriesFetched, it asks again.
+    this.applyFetching = this.role !== 'leader' && this.applied < this.commit && this.storage.fetching?.(this.applied + 1) === true;
     const committed =
-      this.applied < this.commit
+      this.applied < this.commit && !this.applyFetching
         ? this.entriesBetween(
             this.applied + 1,
             Math.min(this.commit, this.applied + MAX_COMMITTED_ENTRIES_PER_READY) + 1,
@@ -1147,6 +1152,22 @@ export class Raft {
   }
 
   /** Sends the next append (or the snapshot) to `to` if flow control allows; whether anything was sent. */
+  /**
+   * The storage read entries into memory in the background (see RaftLogStorage.fetching): a
+   * follower's apply that waited for them goes on; a leader's followers in replicate state that
+   * waited get what their pipelines allow.
+   */
+  entriesFetched(): void {
+    this.applyFetching = false;
+    if (this.role !== 'leader') return;
+    for (const to of this.config.peers) {
+      if (to === this.id || this.peer(to).state !== 'replicate') continue;
+      while (this.sendAppend(to, false)) {
+        // Fills the pipeline, as an append's answer does.
+      }
+    }
+  }
+
   private sendAppend(to: NodeId, sendIfEmpty: boolean): boolean {
     const pr = this.peer(to);
     if (this.isPaused(pr)) return false;
@@ -1170,12 +1191,16 @@ export class Raft {
     // the pipeline stops while an append is in flight, whose answer asks again. Re-sends (answers
     // to heartbeats, rejections) and new proposals still go: what is in flight may be lost.
     if (!sendIfEmpty && pr.state === 'replicate' && pr.inflights.length > 0 && pr.next <= last && this.storage.readDeferred?.(pr.next) === true) return false;
+    // Entries on disk come from a read in the background; entriesFetched sends them once it arrived.
+    // A probe goes without them: its answer says where the follower's log matches ours.
+    const fetching = pr.state !== 'snapshot' && pr.next <= last && this.storage.fetching?.(pr.next) === true;
+    if (fetching && pr.state === 'replicate') return false;
     const hi = Math.min(last + 1, pr.next + MAX_ENTRIES_PER_APPEND);
     // A probe (whose answer may be a rejection) and an append past the node's share carry a small
     // page: when a follower holding many partitions comes back, each of them sends one at once.
     const small = pr.state === 'probe' || this.config.nodeInflight?.full(to) === true;
     const pageBytes = small ? Math.min(this.config.maxBytesPerMessage, SMALL_PAGE_BYTES) : this.config.maxBytesPerMessage;
-    const entries = pr.next <= last ? this.entriesBetween(pr.next, hi, pageBytes, true) : [];
+    const entries = pr.next <= last && !fetching ? this.entriesBetween(pr.next, hi, pageBytes, true) : [];
     if (entries.length === 0 && !sendIfEmpty) return false;
     this.send({ type: 'append', to, index: prevIndex, logTerm: prevTerm, entries, commit: this.commit });
     pr.appendedSinceHeartbeat = true;

@@ -113,6 +113,12 @@ export interface RaftLogStorage {
    */
   readDeferred?(index: number): boolean;
   /**
+   * Whether entry `index` is being read into memory in the background (optional; reading it now
+   * would block on the disk): a leader then sends a follower nothing until told it arrived
+   * (Raft.entriesFetched). False: it can be read now.
+   */
+  fetching?(index: number): boolean;
+  /**
    * Record offset just past entry `index`, firstIndex-1 through lastIndex, from metadata alone
    * (optional): without it raft reads the entry, which may mean a read from disk.
    */

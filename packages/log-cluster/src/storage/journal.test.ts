@@ -496,7 +496,7 @@ describe('journal on real files', () => {
     const log = journal.log(1);
     expect(log.readDeferred(1)).toBe(false);
     expect(log.entries(1, 101, 1 << 20, true)).toEqual(entries(1, 10, 1, 0, 100)); // 1 000 bytes of data within 1 024…
-    expect(journal.readStats()).toEqual({ segmentBytes: 10 * onDisk, throttled: 1 }); // …and 1 490 charged: 466 in debt
+    expect(journal.readStats()).toEqual({ segmentBytes: 10 * onDisk, backgroundBytes: 0, throttled: 1 }); // …and 1 490 charged: 466 in debt
     expect(log.readDeferred(11)).toBe(true);
     expect(log.entries(11, 101, 1 << 20, true)).toEqual(entries(11, 11, 1, 20, 100)); // in debt: one entry
     now += 1000 / 64; // 1 KiB later: 409 to read
@@ -508,12 +508,12 @@ describe('journal on real files', () => {
     expect(log.entries(101, 131, 1 << 20, true)).toEqual(entries(101, 130, 1, 200, 100));
     // Counted for the node's metrics: 15 entries came from the segment; three reads were cut short
     // and one leader was told to wait.
-    expect(journal.readStats()).toEqual({ segmentBytes: 15 * onDisk, throttled: 4 });
+    expect(journal.readStats()).toEqual({ segmentBytes: 15 * onDisk, backgroundBytes: 0, throttled: 4 });
     // An unrationed read (a leader applying) takes all it asks for, and leaves the budget as it was
     // (in debt: the next rationed read still waits).
     expect(log.entries(16, 101, 1 << 20)).toEqual(entries(16, 100, 1, 30, 100));
     expect(log.readDeferred(16)).toBe(true);
-    expect(journal.readStats()).toEqual({ segmentBytes: 100 * onDisk, throttled: 5 });
+    expect(journal.readStats()).toEqual({ segmentBytes: 100 * onDisk, backgroundBytes: 0, throttled: 5 });
     await flush(journal);
     journal.close();
   });

@@ -57,6 +57,13 @@ export interface JournalOptions {
   /** Told after every physical flush (its writes and fdatasyncs) how long it took and how much it wrote. */
   onFlushed?: (durationMs: number, bytes: number) => void;
   /**
+   * Told when a background read of a partition's entries ended (see fetchInBackground): what it
+   * read is in memory now, for whoever waits to send or serve it. `failure`: a record it read was
+   * bad (CorruptReadError) or the device failed the read (DiskReadError); the node stops as on a
+   * blocking read's.
+   */
+  onFetched?: (partition: number, failure: Error | null) => void;
+  /**
    * Write and check record identifiers (default true). False is the recovery before them: a bad or
    * missing tail is always taken for a torn write. Kept for the simulator's comparison and benches.
    */
@@ -233,6 +240,35 @@ const READ_GAP_BYTES_MAX = 8 << 10;
 /** The most a segment read for a log read takes at once (an append message's default page). */
 const READ_SPAN_BYTES_MAX = 1 << 20;
 
+/**
+ * The most one background read fetches for a partition (see Journal.fetchInBackground): an append
+ * message's default page, and a client's largest read.
+ */
+export const FETCH_BYTES_MAX = 4 << 20;
+/** Fetched entries held at most, over all partitions, until taken; past it, log reads block as before. */
+const FETCHED_BYTES_MAX = 32 << 20;
+/** A fetched entry nobody took within this is dropped (its follower caught up otherwise, its leader stepped down). */
+const FETCHED_KEEP_MS = 2_000;
+
+/** An entry a background read brought into memory, and where it was read from (see takeFetched). */
+interface FetchedEntry {
+  readonly data: Uint8Array;
+  readonly seq: number;
+  readonly position: number;
+  readonly atMs: number;
+}
+
+/** One read of a background fetch: entries [from, to) of a partition, in the records [recordStart, end) of a segment. */
+interface FetchSpan {
+  readonly segment: SegmentInfo;
+  readonly from: number;
+  readonly to: number;
+  readonly recordStart: number;
+  readonly end: number;
+  readonly buffer: Uint8Array;
+  error: Error | null;
+}
+
 /** The bytes a batch's flush writes: its records and its hard states (one copy). */
 function flushBytes(batch: Batch): number {
   return batch.recordBytes + batch.hardStates.size * STATE_RECORD_BYTES;
@@ -274,6 +310,7 @@ export class Journal {
   private readTokensAtMs = Number.NEGATIVE_INFINITY;
   /** Bytes log reads took from segments, and times the read budget cut a read short or made a leader wait (see readStats). */
   private segmentReadBytes = 0;
+  private backgroundReadBytes = 0;
   private readsThrottled = 0;
   /** The scrub's place: segment seq (0: a pass has yet to start) and position there, a record start. */
   private scrubSeq = 0;
@@ -292,6 +329,11 @@ export class Journal {
   private scrubInFlight = false;
   /** What that read found (a bad record, an I/O error): thrown by the next scrub() call. */
   private scrubFailure: Error | null = null;
+  /** Bytes of fetched entries held (see fetchInBackground), and the logs holding any. */
+  private fetchedBytes = 0;
+  private readonly fetchedLogs = new Set<PartitionLog>();
+  /** Logs whose background read waits for the read budget (started by startWaitingFetches). */
+  private readonly waitingFetches = new Set<PartitionLog>();
 
   private constructor(
     private readonly disk: Disk,
@@ -493,6 +535,8 @@ export class Journal {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    for (const log of this.waitingFetches) this.fetchEnded(log, new Error('journal closed'));
+    this.waitingFetches.clear();
     for (const file of this.files.values()) file.close();
     this.files.clear();
   }
@@ -505,6 +549,8 @@ export class Journal {
   memoryData(log: PartitionLog, index: number): Uint8Array | null {
     const pending = log.data.get(index);
     if (pending !== undefined) return pending;
+    const fetched = this.takeFetched(log, index);
+    if (fetched !== null) return fetched;
     const i = index - log.start.index - 1;
     const slab = log.table.cacheSlab(i);
     if (slab < 0) return null;
@@ -515,9 +561,12 @@ export class Journal {
     return copy;
   }
 
-  /** What log reads took from segments since the journal opened, and how often the read budget held them back. */
-  readStats(): { segmentBytes: number; throttled: number } {
-    return { segmentBytes: this.segmentReadBytes, throttled: this.readsThrottled };
+  /**
+   * What log reads took from segments since the journal opened (of it, what background reads took,
+   * see fetchInBackground), and how often the read budget held them back.
+   */
+  readStats(): { segmentBytes: number; backgroundBytes: number; throttled: number } {
+    return { segmentBytes: this.segmentReadBytes, backgroundBytes: this.backgroundReadBytes, throttled: this.readsThrottled };
   }
 
   /** @internal A log read was cut short, or a leader waits, for the read budget. */
@@ -539,6 +588,7 @@ export class Journal {
   /** @internal Whether memoryData has entry `index`. */
   inMemory(log: PartitionLog, index: number): boolean {
     if (log.data.get(index) !== undefined) return true;
+    if (log.fetched.size > 0 && this.fetchedValid(log, index) !== undefined) return true;
     const slab = log.table.cacheSlab(index - log.start.index - 1);
     return slab >= 0 && slab >= this.cache.liveFrom;
   }
@@ -581,26 +631,212 @@ export class Journal {
       invariant(segment !== undefined, () => `partition ${log.partition} entry ${index}: segment ${seq} is gone`);
       const recordStart = recordStartOf(log, i);
       const span = segment.file.read(recordStart, spanEnd - recordStart);
-      read += span.length + this.checkRecords(segment, span, recordStart, log.partition, index);
-      // Views pin the whole span while any entry of it is held (a message, a client's answer): only
-      // when at least half of it is entry data; else each entry gets its own copy.
-      const views = useful * 2 >= span.length;
-      const view = new DataView(span.buffer, span.byteOffset, span.byteLength);
-      for (; index < last; index++) {
-        const j = index - base;
-        const at = table.position(j) - recordStart;
-        const header = at - ENTRY_HEADER_BYTES;
-        // The CRC says the record is what was written; its header says it is the entry the index
-        // means (a misdirected write can leave a valid record where another belonged).
-        if (header < 0 || getU64(view, header) !== index || getU64(view, header + 8) !== table.term(j) || view.getUint32(header + 28, true) !== table.bytes(j)) {
-          throw new CorruptReadError(segment.name, recordStart + Math.max(0, header), log.partition, index, 'the entry header there is not the entry the index names');
-        }
-        const data = span.subarray(at, at + table.bytes(j));
-        out.push(views ? data : data.slice());
-      }
+      read += span.length + this.takeSpan(log, segment, span, recordStart, index, last, useful, (_index, data) => out.push(data));
+      index = last;
     }
     if (rationed) this.readTokens -= read;
     this.segmentReadBytes += read;
+  }
+
+  /**
+   * Checks the records of `span` (segment bytes from `recordStart`, a record start) and hands out
+   * the data of entries [from, to) of `log` that it holds, in order. Returns the bytes read past it
+   * (the last record's rest, for its CRC); throws CorruptReadError at a bad record or entry header.
+   */
+  private takeSpan(log: PartitionLog, segment: SegmentInfo, span: Uint8Array, recordStart: number, from: number, to: number, useful: number, take: (index: number, data: Uint8Array) => void): number {
+    const table = log.table;
+    const base = log.start.index + 1;
+    const extra = this.checkRecords(segment, span, recordStart, log.partition, from);
+    // Views pin the whole span while any entry of it is held (a message, a client's answer): only
+    // when at least half of it is entry data; else each entry gets its own copy.
+    const views = useful * 2 >= span.length;
+    const view = new DataView(span.buffer, span.byteOffset, span.byteLength);
+    for (let index = from; index < to; index++) {
+      const j = index - base;
+      const at = table.position(j) - recordStart;
+      const header = at - ENTRY_HEADER_BYTES;
+      // The CRC says the record is what was written; its header says it is the entry the index
+      // means (a misdirected write can leave a valid record where another belonged).
+      if (header < 0 || getU64(view, header) !== index || getU64(view, header + 8) !== table.term(j) || view.getUint32(header + 28, true) !== table.bytes(j)) {
+        throw new CorruptReadError(segment.name, recordStart + Math.max(0, header), log.partition, index, 'the entry header there is not the entry the index names');
+      }
+      const data = span.subarray(at, at + table.bytes(j));
+      take(index, views ? data : data.slice());
+    }
+    return extra;
+  }
+
+  /**
+   * @internal Reads entries of `log` from `index` on (those not in memory, up to `maxBytes`) from
+   * their segments in the thread pool, within the read budget, so that a read from the device never
+   * holds up the event loop that serves appends; the records are checked when the read arrives, as
+   * a blocking read checks them. What it read is held (at most FETCHED_BYTES_MAX over all
+   * partitions) until a log read takes it (memoryData), and onFetched is told; so is `waiter`, if
+   * given. With the read budget spent, the read waits for the node's next tick (startWaitingFetches).
+   *
+   * Returns false when there is nothing to wait for, and the caller reads as before: the entry is
+   * in memory, the disk reads only blocking (the memory disk), or the fetched entries held are at
+   * their bound. True: a read is under way for this log (maybe from another index: the caller asks
+   * again once told).
+   */
+  fetchInBackground(log: PartitionLog, index: number, maxBytes: number, waiter: ((failure: Error | null) => void) | null): boolean {
+    if (this.closed || index <= log.start.index || index > log.lastIndex() || this.inMemory(log, index)) return false;
+    if (log.fetchState === 'idle') {
+      const seq = log.table.segment(index - log.start.index - 1);
+      const segment = this.segments.find((s) => s.seq === seq);
+      if (segment?.file.readIntoAsync === undefined || this.fetchedBytes >= FETCHED_BYTES_MAX) return false;
+      log.fetchFrom = index;
+      log.fetchBytes = Math.max(1, Math.min(maxBytes, FETCH_BYTES_MAX));
+      if (this.segmentReadBudget() > 0) {
+        if (!this.startFetch(log)) return false;
+      } else {
+        this.noteReadThrottled();
+        log.fetchState = 'waiting';
+        this.waitingFetches.add(log);
+      }
+    }
+    if (waiter !== null) log.fetchWaiters.push(waiter);
+    return true;
+  }
+
+  /**
+   * Starts the background reads that waited for the read budget, and drops fetched entries nobody
+   * took in FETCHED_KEEP_MS; the node calls it on every tick.
+   */
+  startWaitingFetches(): void {
+    if (this.closed) return;
+    for (const log of this.waitingFetches) {
+      if (this.segmentReadBudget() <= 0) break;
+      this.waitingFetches.delete(log);
+      log.fetchState = 'idle';
+      const index = log.fetchFrom;
+      if (index <= log.start.index || index > log.lastIndex() || this.inMemory(log, index) || !this.startFetch(log)) this.fetchEnded(log, null);
+    }
+    if (this.fetchedLogs.size === 0) return;
+    const keepFrom = this.options.now() - FETCHED_KEEP_MS;
+    for (const log of this.fetchedLogs) {
+      for (const [index, entry] of log.fetched) if (entry.atMs < keepFrom) this.dropFetched(log, index, entry);
+      if (log.fetched.size === 0) this.fetchedLogs.delete(log);
+    }
+  }
+
+  /** Plans and issues the reads of log.fetchFrom onward (see fetchInBackground); false when there is nothing to read. */
+  private startFetch(log: PartitionLog): boolean {
+    const table = log.table;
+    const base = log.start.index + 1;
+    // At least the first entry, as a blocking read takes it, so every read makes progress.
+    const limit = Math.max(1, Math.min(log.fetchBytes, this.segmentReadBudget()));
+    const spans: FetchSpan[] = [];
+    let bytes = 0;
+    let index = log.fetchFrom;
+    while (index <= log.lastIndex() && !this.inMemory(log, index)) {
+      const i = index - base;
+      const seq = table.segment(i);
+      if (seq <= 0 || (index > log.fetchFrom && bytes + table.bytes(i) > limit)) break;
+      const segment = this.segments.find((s) => s.seq === seq);
+      if (segment === undefined || segment.deleting || segment.file.readIntoAsync === undefined) break;
+      const spanStart = table.position(i);
+      let spanEnd = spanStart + table.bytes(i);
+      let useful = table.bytes(i);
+      bytes += table.bytes(i);
+      let last = index + 1;
+      for (; last <= log.lastIndex(); last++) {
+        const j = last - base;
+        const position = table.position(j);
+        const end = position + table.bytes(j);
+        if (table.segment(j) !== seq || position < spanEnd || position - spanEnd > READ_GAP_BYTES_MAX || end - spanStart > READ_SPAN_BYTES_MAX || bytes + table.bytes(j) > limit || this.inMemory(log, last)) break;
+        spanEnd = end;
+        useful += table.bytes(j);
+        bytes += table.bytes(j);
+      }
+      // To the end of the record holding the last entry, which its CRC covers: the check then needs
+      // no second read (it does one, blocking, when a cut log no longer knows the record's end).
+      // The record's other entries come too (they are read anyway), unless in memory already.
+      const recordStart = recordStartOf(log, i);
+      const lastInRecord = recordLastEntry(log, last - 1 - base);
+      while (last <= lastInRecord + base && !this.inMemory(log, last)) bytes += table.bytes(last++ - base);
+      const end = Math.min(table.position(lastInRecord) + table.bytes(lastInRecord), segment.durableBytes);
+      spans.push({ segment, from: index, to: last, recordStart, end, buffer: allocBytes(end - recordStart), error: null });
+      index = last;
+    }
+    if (spans.length === 0) return false;
+    let read = 0;
+    for (const span of spans) read += span.end - span.recordStart;
+    this.readTokens -= read;
+    this.segmentReadBytes += read;
+    this.backgroundReadBytes += read;
+    log.fetchState = 'reading';
+    let pending = spans.length;
+    for (const span of spans) {
+      span.segment.file.readIntoAsync!(span.recordStart, span.buffer, span.end - span.recordStart, (error) => {
+        span.error = error;
+        if (--pending === 0) this.fetchArrived(log, spans);
+      });
+    }
+    return true;
+  }
+
+  /** Every read of a background fetch of `log` answered: check and keep what they read. */
+  private fetchArrived(log: PartitionLog, spans: readonly FetchSpan[]): void {
+    log.fetchState = 'idle';
+    if (this.closed) return this.fetchEnded(log, new Error('journal closed'));
+    const table = log.table;
+    const base = log.start.index + 1;
+    const now = this.options.now();
+    let failure: Error | null = null;
+    try {
+      for (const span of spans) {
+        const { segment, from, to, recordStart } = span;
+        // Retention removed the segment meanwhile, or the log moved on (a new start, a cut, entries
+        // written again elsewhere): what was read is no longer what the index names. Not a fault.
+        if (segment.deleting || !this.segments.includes(segment)) continue;
+        if (from <= log.start.index || to - 1 > log.lastIndex() || table.segment(from - base) !== segment.seq || table.segment(to - 1 - base) !== segment.seq || recordStartOf(log, from - base) !== recordStart) continue;
+        if (span.error !== null) throw new DiskReadError(segment.name, recordStart, span.error);
+        let useful = 0;
+        for (let index = from; index < to; index++) useful += table.bytes(index - base);
+        this.segmentReadBytes += this.takeSpan(log, segment, span.buffer, recordStart, from, to, useful, (index, data) => {
+          if (log.data.get(index) !== undefined || log.fetched.has(index)) return;
+          log.fetched.set(index, { data, seq: segment.seq, position: table.position(index - base), atMs: now });
+          this.fetchedBytes += data.length;
+        });
+        if (log.fetched.size > 0) this.fetchedLogs.add(log);
+      }
+    } catch (error) {
+      failure = error instanceof Error ? error : new Error(String(error));
+    }
+    this.fetchEnded(log, failure);
+  }
+
+  /** A background fetch of `log` ended: tell who waits. */
+  private fetchEnded(log: PartitionLog, failure: Error | null): void {
+    const waiters = log.fetchWaiters;
+    log.fetchWaiters = [];
+    for (const waiter of waiters) waiter(failure);
+    if (!this.closed) this.options.onFetched?.(log.partition, failure);
+  }
+
+  /** The fetched entry `index` of `log`, while the index still names where it was read from. */
+  private fetchedValid(log: PartitionLog, index: number): FetchedEntry | undefined {
+    const entry = log.fetched.get(index);
+    if (entry === undefined) return undefined;
+    const i = index - log.start.index - 1;
+    if (index > log.start.index && index <= log.lastIndex() && log.table.segment(i) === entry.seq && log.table.position(i) === entry.position) return entry;
+    this.dropFetched(log, index, entry);
+    return undefined;
+  }
+
+  /** Takes the fetched entry `index` of `log` out of memory (a log read uses it once). */
+  private takeFetched(log: PartitionLog, index: number): Uint8Array | null {
+    if (log.fetched.size === 0) return null;
+    const entry = this.fetchedValid(log, index);
+    if (entry === undefined) return null;
+    this.dropFetched(log, index, entry);
+    return entry.data;
+  }
+
+  private dropFetched(log: PartitionLog, index: number, entry: FetchedEntry): void {
+    log.fetched.delete(index);
+    this.fetchedBytes -= entry.data.length;
   }
 
   /**
@@ -1553,6 +1789,13 @@ export class PartitionLog implements RaftLogStorage {
    */
   headRecordSegment = 0;
   /** @internal See headRecordSegment. */ headRecordAt = 0;
+  /** @internal Entries a background read brought into memory, until a log read takes them (Journal.fetchInBackground). */
+  readonly fetched = new Map<number, FetchedEntry>();
+  /** @internal That read: none, its reads in the thread pool, or waiting for the read budget; and what it asked for. */
+  fetchState: 'idle' | 'reading' | 'waiting' = 'idle';
+  /** @internal See fetchState. */ fetchFrom = 0;
+  /** @internal See fetchState. */ fetchBytes = 0;
+  /** @internal Told when that read ends. */ fetchWaiters: ((failure: Error | null) => void)[] = [];
 
   constructor(
     readonly partition: number,
@@ -1598,6 +1841,9 @@ export class PartitionLog implements RaftLogStorage {
         index++;
         continue;
       }
+      // Past the first entry, what is on disk comes from a background read (the caller is told when
+      // it is in memory) rather than from a read that blocks the event loop.
+      if (rationed && index > lo && this.journal.fetchInBackground(this, index, FETCH_BYTES_MAX, null)) break;
       budget ??= this.journal.segmentReadBudget();
       let runEnd = index;
       let runBytes = 0;
@@ -1628,6 +1874,23 @@ export class PartitionLog implements RaftLogStorage {
       result.push({ index, term: this.table.term(i), offset: this.table.offset(i), count: this.table.count(i), data: data[index - lo]! });
     }
     return result;
+  }
+
+  /**
+   * Whether entry `index` is on its way into memory by a background read, which this call starts
+   * when none is under way (see Journal.fetchInBackground); the journal's onFetched says when it
+   * arrived. False: it is in memory, or reads here block (then see readDeferred).
+   */
+  fetching(index: number): boolean {
+    return this.journal.fetchInBackground(this, index, FETCH_BYTES_MAX, null);
+  }
+
+  /**
+   * For a client's read from `index`: false when its entries can be read now (in memory, or reads
+   * here block); true when a background read brings them first, and `done` is called once it ended.
+   */
+  prefetch(index: number, maxBytes: number, done: (failure: Error | null) => void): boolean {
+    return this.journal.fetchInBackground(this, index, maxBytes, done);
   }
 
   readDeferred(index: number): boolean {
@@ -1717,6 +1980,18 @@ const FIRST_ENTRY_DATA_AT = RECORD_PREFIX_BYTES + RECORD_BODY_HEADER_BYTES + ENT
  * two records of a partition lie at least a record header further apart: so the index alone says
  * where a record begins, except where a log start cut it (headRecordAt).
  */
+/**
+ * The last entry of the record holding the table's entry `i`, as far as the table knows (a record's
+ * entries follow one another, each after its header; a cut log may have lost the record's last ones).
+ */
+function recordLastEntry(log: PartitionLog, i: number): number {
+  const table = log.table;
+  const segment = table.segment(i);
+  let k = i;
+  while (k + 1 < table.length && table.segment(k + 1) === segment && table.position(k + 1) === table.position(k) + table.bytes(k) + ENTRY_HEADER_BYTES) k++;
+  return k;
+}
+
 function recordStartOf(log: PartitionLog, i: number): number {
   const table = log.table;
   const segment = table.segment(i);
