@@ -328,15 +328,23 @@ export class LogNode {
           return Promise.resolve(errorResponse(diskFull));
         }
         return new Promise((resolve) => {
-          replica.propose(request.producerId, request.sequence, request.records, (response, timing) => {
-            if (response.kind === 'append' && timing !== null) {
-              const bytes = request.records.reduce((sum, record) => sum + record.byteLength, 0);
-              this.deps.observer?.appendCommitted?.(request.partition, (this.now() - timing.proposedMs) / 1000, response.count, bytes, timing);
-            } else if (response.kind === 'error') {
-              this.deps.observer?.appendFailed?.(request.partition, response.error.code);
-            }
-            resolve(response);
-          });
+          try {
+            replica.propose(request.producerId, request.sequence, request.records, (response, timing) => {
+              if (response.kind === 'append' && timing !== null) {
+                const bytes = request.records.reduce((sum, record) => sum + record.byteLength, 0);
+                this.deps.observer?.appendCommitted?.(request.partition, (this.now() - timing.proposedMs) / 1000, response.count, bytes, timing);
+              } else if (response.kind === 'error') {
+                this.deps.observer?.appendFailed?.(request.partition, response.error.code);
+              }
+              resolve(response);
+            });
+          } catch (error) {
+            // A proposal sends appends at once, which may read a follower's next entries from disk
+            // and find a rotted record there (CorruptReadError): the node stops, as on any bad read.
+            this.readFailed(error);
+            resolve(errorResponse(new LogError('Unavailable', `node ${this.id} is down`)));
+            return;
+          }
           this.scheduleProcess(replica);
         });
       }
