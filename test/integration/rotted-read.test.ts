@@ -10,19 +10,11 @@ import { corruptNewestSegment } from '../../packages/log-cluster/src/storage/cor
 import { FileDisk } from '../../packages/log-cluster/src/storage/file-disk.ts';
 import { TcpConnector } from '../../packages/log-cluster/src/transport/tcp.ts';
 import { NodeProcessCluster } from '../support/node-cluster.ts';
+import { sleep, until } from '../support/until.ts';
 
 const RECORDS = 400;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(what: string, condition: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await sleep(20);
-  }
-}
 
 /** RECORDS records of ~110 bytes to partition 0, 8 an append; returns them by offset. */
 async function appendRecords(producer: LogClient): Promise<string[]> {
