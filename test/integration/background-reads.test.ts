@@ -2,7 +2,8 @@
 // background reads (Journal.fetchInBackground), not by reads that block the event loop serving
 // appends. Embedded clusters on real files, with no entry cache, so every durable entry a leader
 // sends or serves comes from disk; at 3 nodes and at 5 (where placement leaves nodes without a
-// replica of a partition).
+// replica of a partition). Background reads 'always': by default they start once a blocking read
+// was slow, which data just written (in the page cache) never is (see journal-fetch.test.ts).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,17 +11,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { EmbeddedCluster } from '../../packages/log-cluster/src/cluster.ts';
 import type { LogClient } from '../../packages/log-cluster/src/client.ts';
 import { DEFAULT_NODE_CONFIG } from '../../packages/log-cluster/src/node.ts';
+import { until } from '../support/until.ts';
 
 const RECORD_BYTES = 1000;
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(what: string, condition: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await sleep(20);
-  }
-}
 
 /** `batches` appends of 10 records to every partition; the acknowledged values, by partition and offset. */
 async function appendAll(client: LogClient, partitions: number, batches: number, tag: string, into: string[][]): Promise<void> {
@@ -48,7 +41,7 @@ describe.each([
 
   it('feed a restarted follower and a fresh consumer every acknowledged record, read from the leaders\' segments in the background', async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'logscope-background-reads-'));
-    cluster = await EmbeddedCluster.start({ dataDir, nodeCount: nodes, partitionCount: partitions, node: { journal: { ...DEFAULT_NODE_CONFIG.journal, cacheBytes: 0 } }, autoRestart: false });
+    cluster = await EmbeddedCluster.start({ dataDir, nodeCount: nodes, partitionCount: partitions, node: { journal: { ...DEFAULT_NODE_CONFIG.journal, cacheBytes: 0, backgroundReads: 'always' } }, autoRestart: false });
     expect(await cluster.waitForLeaders()).toBe(true);
     const values: string[][] = [];
     await appendAll(cluster.client(), partitions, 20, 'before', values);

@@ -1151,7 +1151,6 @@ export class Raft {
     for (const to of this.config.peers) if (to !== this.id) this.sendAppend(to, true);
   }
 
-  /** Sends the next append (or the snapshot) to `to` if flow control allows; whether anything was sent. */
   /**
    * The storage read entries into memory in the background (see RaftLogStorage.fetching): a
    * follower's apply that waited for them goes on; a leader's followers in replicate state that
@@ -1168,6 +1167,7 @@ export class Raft {
     }
   }
 
+  /** Sends the next append (or the snapshot) to `to` if flow control allows; whether anything was sent. */
   private sendAppend(to: NodeId, sendIfEmpty: boolean): boolean {
     const pr = this.peer(to);
     if (this.isPaused(pr)) return false;

@@ -10,7 +10,8 @@ import { FileDisk, flipByte } from './file-disk.ts';
 import { Journal, type JournalOptions } from './journal.ts';
 import { CorruptReadError, type DiskFile } from './types.ts';
 
-const OPTIONS: JournalOptions = { segmentBytes: 1 << 20, retentionBytes: 1 << 30, retentionMs: 3600_000, now: () => 0, cacheBytes: 0, segmentReadBytesPerSec: Number.POSITIVE_INFINITY };
+// 'always': these tests are of the background reads themselves (see the last for when they start by default).
+const OPTIONS: JournalOptions = { segmentBytes: 1 << 20, retentionBytes: 1 << 30, retentionMs: 3600_000, now: () => 0, cacheBytes: 0, segmentReadBytesPerSec: Number.POSITIVE_INFINITY, backgroundReads: 'always' };
 
 function payload(index: number, term: number, bytes: number): Uint8Array {
   return Uint8Array.from({ length: bytes }, (_, i) => (index * 31 + term * 7 + i) & 0xff);
@@ -31,6 +32,10 @@ function flush(journal: Journal): Promise<void> {
 class CountingDisk extends FileDisk {
   blocking = 0;
   background = 0;
+  /** Milliseconds each blocking read takes on `clockMs` (as one from the device, not the page cache, would). */
+  blockingReadMs = 0;
+  /** The journal's read clock (JournalOptions.readClockMs): only blocking reads move it. */
+  clockMs = 0;
   private readonly wrapped = new WeakSet<DiskFile>();
 
   override open(name: string): DiskFile {
@@ -44,15 +49,12 @@ class CountingDisk extends FileDisk {
   private count(file: DiskFile): DiskFile {
     if (this.wrapped.has(file)) return file; // openPreallocated may open through open()
     this.wrapped.add(file);
+    // (read() reads through readInto.)
     const readInto = file.readInto.bind(file);
     file.readInto = (position, target, length) => {
       this.blocking++;
+      this.clockMs += this.blockingReadMs;
       readInto(position, target, length);
-    };
-    const read = file.read.bind(file);
-    file.read = (position, length) => {
-      this.blocking++;
-      return read(position, length);
     };
     const readIntoAsync = file.readIntoAsync!.bind(file);
     file.readIntoAsync = (position, target, length, done) => {
@@ -89,11 +91,11 @@ function open(disk: FileDisk, options: Partial<JournalOptions> = {}): { journal:
   return { journal, fetched, next };
 }
 
-/** 40 flushes, each with 5 entries of partition 1 and 5 of partition 2: 400 KB in all. */
-async function writeTwoPartitions(journal: Journal): Promise<void> {
+/** 40 flushes, each with 5 entries of partition 1 (1 000 bytes each) and 5 of partition 2 (`otherBytes` each). */
+async function writeTwoPartitions(journal: Journal, otherBytes = 300): Promise<void> {
   for (let f = 0; f < 40; f++) {
     journal.appendEntries(1, entries(f * 5 + 1, f * 5 + 5, 1, f * 5));
-    journal.appendEntries(2, entries(f * 5 + 1, f * 5 + 5, 1, f * 5, 300));
+    journal.appendEntries(2, entries(f * 5 + 1, f * 5 + 5, 1, f * 5, otherBytes));
     await flush(journal);
   }
 }
@@ -237,17 +239,87 @@ describe('background log reads', () => {
     journal.close();
   });
 
-  it('answer waiters when the journal closes first, so no client read is left without an answer', async () => {
-    let now = 0;
+  it('are off with backgroundReads never: every log read blocks, as before them', async () => {
     const disk = new CountingDisk(directory);
-    const { journal } = open(disk, { now: () => now, segmentReadBytesPerSec: 64 << 10 });
+    const { journal } = open(disk, { backgroundReads: 'never' });
     await writeTwoPartitions(journal);
     const log = journal.log(1);
-    await new Promise((resolve) => log.prefetch(1, 1 << 20, resolve));
+    expect(log.fetching(1)).toBe(false);
+    expect(log.prefetch(1, 1 << 20, () => expect.unreachable('called back'))).toBe(false);
+    disk.blocking = 0;
+    expect(log.entries(1, 201, 1 << 30, true)).toEqual(entries(1, 200, 1, 0));
+    expect(disk.blocking).toBeGreaterThan(0);
+    expect(disk.background).toBe(0);
+    journal.close();
+  });
+
+  it('by default start once a blocking read was slow (the data came from the device), and stop that read there', async () => {
+    const disk = new CountingDisk(directory);
+    const { journal, next } = open(disk, { backgroundReads: 'when-slow', readClockMs: () => disk.clockMs });
+    // Partition 2's records (10 KB a flush) part partition 1's: a blocking read takes one flush's at a time.
+    await writeTwoPartitions(journal, 2_000);
+    const log = journal.log(1);
+    // Reads from the page cache are quick (here: take no time): they block, which costs the loop less than the pool.
+    expect(log.fetching(1)).toBe(false);
+    disk.blocking = 0;
+    expect(log.entries(1, 201, 1 << 30, true)).toEqual(entries(1, 200, 1, 0));
+    expect(disk.background).toBe(0);
+    expect(disk.blocking).toBe(40);
+
+    // A slow one: the read stops after it (some entries, not all)…
+    disk.blockingReadMs = 20;
+    disk.blocking = 0;
+    const first = log.entries(1, 201, 1 << 30, true);
+    expect(disk.blocking).toBe(1);
+    expect(first.length).toBeGreaterThan(0);
+    expect(first.length).toBeLessThan(200);
+    expect(first).toEqual(entries(1, first.length, 1, 0));
+    // …and what follows comes from the pool, with no more blocking reads.
+    const arrived = next();
+    expect(log.fetching(first.length + 1)).toBe(true);
+    await arrived;
+    expect(log.entries(first.length + 1, 201, 1 << 30, true)).toEqual(entries(first.length + 1, 200, 1, first.length));
+    expect(disk.blocking).toBe(1);
+    expect(disk.background).toBeGreaterThan(0);
+    // A second later (background reads that took no time do not hold it), reads block again.
+    disk.clockMs += 1_000;
+    disk.blockingReadMs = 0;
+    expect(log.fetching(1)).toBe(false);
+    expect(log.entries(1, 201, 1 << 30, true)).toEqual(entries(1, 200, 1, 0));
+    expect(disk.blocking).toBe(41);
+    journal.close();
+  });
+
+  it('do not hold a client\'s page to the read budget, as blocking reads did not: it goes at once, whole, and takes a read waiting for the budget with it', async () => {
+    let now = 0;
+    const disk = new CountingDisk(directory);
+    const { journal, next } = open(disk, { now: () => now, segmentReadBytesPerSec: 64 << 10 });
+    await writeTwoPartitions(journal);
+    const log = journal.log(1);
+    let arrived = next();
+    expect(log.fetching(1)).toBe(true);
+    await arrived;
     expect(log.entries(1, 201, 1 << 30, true)).toHaveLength(5);
-    const answer = new Promise<Error | null>((resolve) => expect(log.prefetch(6, 1 << 20, resolve)).toBe(true)); // waits for the budget
+    expect(log.fetching(6)).toBe(true); // raft's read waits for the budget…
+    expect(disk.background).toBe(1);
+    arrived = next();
+    const answer = new Promise<Error | null>((resolve) => expect(log.prefetch(6, 1 << 20, resolve)).toBe(true));
+    expect(disk.background).toBeGreaterThan(1); // …a client's goes now
+    expect(await answer).toBeNull();
+    expect(await arrived).toEqual({ partition: 1, failure: null }); // raft is told too
+    disk.blocking = 0;
+    expect(log.entries(6, 201, 1 << 30, true)).toEqual(entries(6, 200, 1, 5));
+    expect(disk.blocking).toBe(0);
+    journal.close();
+  });
+
+  it('answer waiters when the journal closes first, so no client read is left without an answer', async () => {
+    const disk = new CountingDisk(directory);
+    const { journal, fetched } = open(disk);
+    await writeTwoPartitions(journal);
+    const answer = new Promise<Error | null>((resolve) => expect(journal.log(1).prefetch(1, 1 << 20, resolve)).toBe(true));
     journal.close();
     expect((await answer)?.message).toBe('journal closed');
-    now += 1000;
+    expect(fetched).toHaveLength(0); // the node that closed it hears nothing more
   });
 });

@@ -64,6 +64,20 @@ export interface JournalOptions {
    */
   onFetched?: (partition: number, failure: Error | null) => void;
   /**
+   * When log reads of entries on disk go to the thread pool (see fetchInBackground), where the disk
+   * can: 'when-slow' (default) once blocking reads were slow (see SLOW_READ_WINDOW_BYTES: the data
+   * came from the device, not the page cache), for SLOW_READ_HOLD_MS; 'always'; 'never' (every read blocks, as
+   * before background reads: the benches' comparison).
+   */
+  backgroundReads?: 'when-slow' | 'always' | 'never';
+  /**
+   * The most recovery copies to keep other partitions' records after a bad one (default
+   * SALVAGE_SEGMENTS_MAX segments); past it, it cuts every partition there (see salvageAfter).
+   */
+  salvageBytesMax?: number;
+  /** The clock that times reads for backgroundReads 'when-slow', in ms (default performance.now). */
+  readClockMs?: () => number;
+  /**
    * Write and check record identifiers (default true). False is the recovery before them: a bad or
    * missing tail is always taken for a torn write. Kept for the simulator's comparison and benches.
    */
@@ -237,7 +251,34 @@ interface Batch {
  * about what copying ~10 KiB from the page cache does, so a wider gap is cheaper as a second read.
  */
 const READ_GAP_BYTES_MAX = 8 << 10;
-/** The most a segment read for a log read takes at once (an append message's default page). */
+/**
+ * Blocking segment reads are judged a window at a time: SLOW_READ_WINDOW_BYTES read, or
+ * SLOW_READ_WINDOW_MS spent reading. Slower than SLOW_READ_BYTES_PER_MS over it, they came from the
+ * device, not from the page cache (which gives 1 MiB in 0.5-1 ms here, in 16 KiB reads): log reads
+ * then go to the thread pool for SLOW_READ_HOLD_MS, and for as long as background reads take
+ * SLOW_READ_MS or more (their time includes the pool's queue and the loop's). A window, not one
+ * read, so that the loop being preempted during one read does not count as the device. Where the
+ * data is in memory a blocking read costs the loop less than one in the pool, whose submitting and
+ * answer cost ~50 µs a call (a follower's return, embedded: p99 22-27 against 52-65 ms).
+ */
+const SLOW_READ_WINDOW_BYTES = 1 << 20;
+const SLOW_READ_WINDOW_MS = 10;
+const SLOW_READ_BYTES_PER_MS = 300_000;
+const SLOW_READ_MS = 2;
+const SLOW_READ_HOLD_MS = 1_000;
+/**
+ * The same for a background read (see Journal.fetchInBackground): there a read call costs the loop
+ * ~50 µs of submitting and answering, and the pool thread copies what it spans, so a partition's
+ * records are joined across up to this much of others' (which are neither checked nor copied again).
+ */
+const BACKGROUND_READ_GAP_BYTES_MAX = 256 << 10;
+/**
+ * The most a blocking segment read takes at once: from the page cache a call costs ~10 µs beside
+ * its copy, so smaller reads cost little, and the one that finds the data on the device (see
+ * SLOW_READ_WINDOW_BYTES) holds the loop for at most 128 KiB of device reads past the window.
+ */
+const BLOCKING_READ_SPAN_BYTES_MAX = 128 << 10;
+/** The most a background segment read takes at once (an append message's default page). */
 const READ_SPAN_BYTES_MAX = 1 << 20;
 
 /**
@@ -265,6 +306,8 @@ interface FetchSpan {
   readonly to: number;
   readonly recordStart: number;
   readonly end: number;
+  /** Where entry to - 1 was when the read was issued: a log cut and written again since moved it (segments only grow). */
+  readonly lastPosition: number;
   readonly buffer: Uint8Array;
   error: Error | null;
 }
@@ -332,13 +375,21 @@ export class Journal {
   /** Bytes of fetched entries held (see fetchInBackground), and the logs holding any. */
   private fetchedBytes = 0;
   private readonly fetchedLogs = new Set<PartitionLog>();
+  /** Until when (readClockMs) log reads go to the thread pool: blocking ones were slow (see SLOW_READ_WINDOW_BYTES). */
+  private slowReadsUntilMs = Number.NEGATIVE_INFINITY;
+  /** The window of blocking reads being judged: bytes read and ms taken. */
+  private blockingWindowBytes = 0;
+  private blockingWindowMs = 0;
   /** Logs whose background read waits for the read budget (started by startWaitingFetches). */
   private readonly waitingFetches = new Set<PartitionLog>();
+
+  private readonly readClock: () => number;
 
   private constructor(
     private readonly disk: Disk,
     private readonly options: JournalOptions,
   ) {
+    this.readClock = options.readClockMs ?? (() => performance.now());
     this.identifiersOn = options.identifiers !== false;
     this.preallocationAskedMs = options.now();
     this.appendWindowStartMs = options.now();
@@ -595,7 +646,8 @@ export class Journal {
 
   /**
    * @internal Data of entries [from, to) of `log`, none of them in memory (see memoryData), from
-   * their segments: entries close together in one segment are read with one read (a follower
+   * their segments, up to the returned index (short of `to` only after a read that was slow, see
+   * SLOW_READ_WINDOW_BYTES): entries close together in one segment are read with one read (a follower
    * catching up, or a consumer far behind, asks for thousands in a row; one read each cost ~1.7 µs
    * an entry on the event loop). What is read here is not cached: a scan of old entries would
    * otherwise push out the recent ones that followers and tailing consumers need.
@@ -606,7 +658,7 @@ export class Journal {
    * instead. The read starts at the first entry's record and runs to the last one's end, so it takes
    * the records' headers and, at the ends, the rest of a record only partly wanted (at most ~64 KiB).
    */
-  segmentData(log: PartitionLog, from: number, to: number, out: Uint8Array[], rationed: boolean): void {
+  segmentData(log: PartitionLog, from: number, to: number, out: Uint8Array[], rationed: boolean): number {
     const table = log.table;
     const base = log.start.index + 1;
     let read = 0;
@@ -623,19 +675,36 @@ export class Journal {
         const j = last - base;
         const position = table.position(j);
         const end = position + table.bytes(j);
-        if (table.segment(j) !== seq || position < spanEnd || position - spanEnd > READ_GAP_BYTES_MAX || end - spanStart > READ_SPAN_BYTES_MAX) break;
+        if (table.segment(j) !== seq || position < spanEnd || position - spanEnd > READ_GAP_BYTES_MAX || end - spanStart > BLOCKING_READ_SPAN_BYTES_MAX) break;
         spanEnd = end;
         useful += end - position;
       }
       const segment = this.segments.find((s) => s.seq === seq);
       invariant(segment !== undefined, () => `partition ${log.partition} entry ${index}: segment ${seq} is gone`);
       const recordStart = recordStartOf(log, i);
+      const startedMs = this.readClock();
       const span = segment.file.read(recordStart, spanEnd - recordStart);
+      const slow = segment.file.readIntoAsync !== undefined && this.blockingReadTook(span.length, this.readClock() - startedMs);
       read += span.length + this.takeSpan(log, segment, span, recordStart, index, last, useful, (_index, data) => out.push(data));
       index = last;
+      // From the device: this read stops here, and the next ones go to the thread pool.
+      if (slow) break;
     }
     if (rationed) this.readTokens -= read;
     this.segmentReadBytes += read;
+    return index;
+  }
+
+  /** Counts a blocking read into the window (see SLOW_READ_WINDOW_BYTES); true when it ended a window that was slow. */
+  private blockingReadTook(bytes: number, ms: number): boolean {
+    this.blockingWindowBytes += bytes;
+    this.blockingWindowMs += ms;
+    if (this.blockingWindowBytes < SLOW_READ_WINDOW_BYTES && this.blockingWindowMs < SLOW_READ_WINDOW_MS) return false;
+    const slow = this.blockingWindowMs * SLOW_READ_BYTES_PER_MS > this.blockingWindowBytes;
+    this.blockingWindowBytes = 0;
+    this.blockingWindowMs = 0;
+    if (slow) this.slowReadsUntilMs = this.readClock() + SLOW_READ_HOLD_MS;
+    return slow;
   }
 
   /**
@@ -643,10 +712,21 @@ export class Journal {
    * the data of entries [from, to) of `log` that it holds, in order. Returns the bytes read past it
    * (the last record's rest, for its CRC); throws CorruptReadError at a bad record or entry header.
    */
-  private takeSpan(log: PartitionLog, segment: SegmentInfo, span: Uint8Array, recordStart: number, from: number, to: number, useful: number, take: (index: number, data: Uint8Array) => void): number {
+  private takeSpan(log: PartitionLog, segment: SegmentInfo, span: Uint8Array, recordStart: number, from: number, to: number, useful: number, take: (index: number, data: Uint8Array) => void, sparse = false): number {
     const table = log.table;
     const base = log.start.index + 1;
-    const extra = this.checkRecords(segment, span, recordStart, log.partition, from);
+    let starts: number[] | null = null;
+    if (sparse) {
+      // Only this partition's records: the first starts the span; each later one where an entry
+      // does not follow the one before it (see recordStartOf).
+      starts = [0];
+      for (let index = from + 1; index < to; index++) {
+        const j = index - base;
+        const position = table.position(j);
+        if (position !== table.position(j - 1) + table.bytes(j - 1) + ENTRY_HEADER_BYTES) starts.push(position - FIRST_ENTRY_DATA_AT - recordStart);
+      }
+    }
+    const extra = this.checkRecords(segment, span, recordStart, log.partition, from, starts);
     // Views pin the whole span while any entry of it is held (a message, a client's answer): only
     // when at least half of it is entry data; else each entry gets its own copy.
     const views = useful * 2 >= span.length;
@@ -679,17 +759,30 @@ export class Journal {
    * their bound. True: a read is under way for this log (maybe from another index: the caller asks
    * again once told).
    */
-  fetchInBackground(log: PartitionLog, index: number, maxBytes: number, waiter: ((failure: Error | null) => void) | null): boolean {
+  fetchInBackground(log: PartitionLog, index: number, maxBytes: number, waiter: ((failure: Error | null) => void) | null, rationed = true): boolean {
     if (this.closed || index <= log.start.index || index > log.lastIndex() || this.inMemory(log, index)) return false;
+    const mode = this.options.backgroundReads ?? 'when-slow';
+    if (mode === 'never' || (mode === 'when-slow' && log.fetchState === 'idle' && this.readClock() >= this.slowReadsUntilMs)) return false;
+    let wasWaiting = false;
+    if (log.fetchState === 'waiting' && !rationed) {
+      // A client's page does not wait for the budget: the read waiting for it goes now, from here.
+      this.waitingFetches.delete(log);
+      log.fetchState = 'idle';
+      wasWaiting = true;
+    }
     if (log.fetchState === 'idle') {
       const seq = log.table.segment(index - log.start.index - 1);
       const segment = this.segments.find((s) => s.seq === seq);
-      if (segment?.file.readIntoAsync === undefined || this.fetchedBytes >= FETCHED_BYTES_MAX) return false;
       log.fetchFrom = index;
       log.fetchBytes = Math.max(1, Math.min(maxBytes, FETCH_BYTES_MAX));
-      if (this.segmentReadBudget() > 0) {
-        if (!this.startFetch(log)) return false;
-      } else {
+      log.fetchRationed = rationed;
+      if (segment?.file.readIntoAsync === undefined || this.fetchedBytes >= FETCHED_BYTES_MAX || ((!rationed || this.segmentReadBudget() > 0) && !this.startFetch(log))) {
+        // Read blocking, then; who waited for the read that waited for the budget asks again, as
+        // when startWaitingFetches cannot start one.
+        if (wasWaiting) this.fetchEnded(log, null);
+        return false;
+      }
+      if (log.fetchState === 'idle') {
         this.noteReadThrottled();
         log.fetchState = 'waiting';
         this.waitingFetches.add(log);
@@ -724,8 +817,9 @@ export class Journal {
   private startFetch(log: PartitionLog): boolean {
     const table = log.table;
     const base = log.start.index + 1;
-    // At least the first entry, as a blocking read takes it, so every read makes progress.
-    const limit = Math.max(1, Math.min(log.fetchBytes, this.segmentReadBudget()));
+    // At least the first entry, as a blocking read takes it, so every read makes progress; a
+    // client's page whole, as blocking reads filled it (charged all the same).
+    const limit = log.fetchRationed ? Math.max(1, Math.min(log.fetchBytes, this.segmentReadBudget())) : log.fetchBytes;
     const spans: FetchSpan[] = [];
     let bytes = 0;
     let index = log.fetchFrom;
@@ -744,7 +838,7 @@ export class Journal {
         const j = last - base;
         const position = table.position(j);
         const end = position + table.bytes(j);
-        if (table.segment(j) !== seq || position < spanEnd || position - spanEnd > READ_GAP_BYTES_MAX || end - spanStart > READ_SPAN_BYTES_MAX || bytes + table.bytes(j) > limit || this.inMemory(log, last)) break;
+        if (table.segment(j) !== seq || position < spanEnd || position - spanEnd > BACKGROUND_READ_GAP_BYTES_MAX || end - spanStart > READ_SPAN_BYTES_MAX || bytes + table.bytes(j) > limit || this.inMemory(log, last)) break;
         spanEnd = end;
         useful += table.bytes(j);
         bytes += table.bytes(j);
@@ -756,21 +850,28 @@ export class Journal {
       const lastInRecord = recordLastEntry(log, last - 1 - base);
       while (last <= lastInRecord + base && !this.inMemory(log, last)) bytes += table.bytes(last++ - base);
       const end = Math.min(table.position(lastInRecord) + table.bytes(lastInRecord), segment.durableBytes);
-      spans.push({ segment, from: index, to: last, recordStart, end, buffer: allocBytes(end - recordStart), error: null });
+      spans.push({ segment, from: index, to: last, recordStart, end, lastPosition: table.position(last - 1 - base), buffer: allocBytes(end - recordStart), error: null });
       index = last;
     }
     if (spans.length === 0) return false;
     let read = 0;
     for (const span of spans) read += span.end - span.recordStart;
-    this.readTokens -= read;
+    // The budget is the loop's (see SEGMENT_READ_BYTES_PER_SEC): what it checks and copies, the
+    // entries; other partitions' records between them are only copied by the pool.
+    this.readTokens -= bytes;
     this.segmentReadBytes += read;
     this.backgroundReadBytes += read;
     log.fetchState = 'reading';
     let pending = spans.length;
+    const startedMs = this.readClock();
     for (const span of spans) {
       span.segment.file.readIntoAsync!(span.recordStart, span.buffer, span.end - span.recordStart, (error) => {
         span.error = error;
-        if (--pending === 0) this.fetchArrived(log, spans);
+        if (--pending > 0) return;
+        // Still from the device: reads stay in the pool (else they block again once the hold ends,
+        // each time for a read from the device).
+        if (this.readClock() - startedMs >= SLOW_READ_MS) this.slowReadsUntilMs = this.readClock() + SLOW_READ_HOLD_MS;
+        this.fetchArrived(log, spans);
       });
     }
     return true;
@@ -790,15 +891,16 @@ export class Journal {
         // Retention removed the segment meanwhile, or the log moved on (a new start, a cut, entries
         // written again elsewhere): what was read is no longer what the index names. Not a fault.
         if (segment.deleting || !this.segments.includes(segment)) continue;
-        if (from <= log.start.index || to - 1 > log.lastIndex() || table.segment(from - base) !== segment.seq || table.segment(to - 1 - base) !== segment.seq || recordStartOf(log, from - base) !== recordStart) continue;
+        if (from <= log.start.index || to - 1 > log.lastIndex() || table.segment(from - base) !== segment.seq || table.segment(to - 1 - base) !== segment.seq || table.position(to - 1 - base) !== span.lastPosition || recordStartOf(log, from - base) !== recordStart) continue;
         if (span.error !== null) throw new DiskReadError(segment.name, recordStart, span.error);
         let useful = 0;
         for (let index = from; index < to; index++) useful += table.bytes(index - base);
-        this.segmentReadBytes += this.takeSpan(log, segment, span.buffer, recordStart, from, to, useful, (index, data) => {
+        const extra = this.takeSpan(log, segment, span.buffer, recordStart, from, to, useful, (index, data) => {
           if (log.data.get(index) !== undefined || log.fetched.has(index)) return;
           log.fetched.set(index, { data, seq: segment.seq, position: table.position(index - base), atMs: now });
           this.fetchedBytes += data.length;
-        });
+        }, true);
+        this.segmentReadBytes += extra;
         if (log.fetched.size > 0) this.fetchedLogs.add(log);
       }
     } catch (error) {
@@ -841,15 +943,19 @@ export class Journal {
 
   /**
    * Checks each record of `span` (segment bytes from `at`, where a record starts) as recovery
-   * would; the last one may run past the span, and is read to its end for its CRC. Returns the bytes
-   * read for that; throws CorruptReadError at the first bad record.
+   * would, or only those starting at `starts` (offsets in the span, in order: the records of one
+   * partition in a span that joins them across others'); the last one may run past the span, and
+   * is read to its end for its CRC. Returns the bytes read for that; throws CorruptReadError at the
+   * first bad record.
    */
-  private checkRecords(segment: SegmentInfo, span: Uint8Array, at: number, partition: number, index: number): number {
+  private checkRecords(segment: SegmentInfo, span: Uint8Array, at: number, partition: number, index: number, starts: readonly number[] | null = null): number {
     const view = new DataView(span.buffer, span.byteOffset, span.byteLength);
     const bad = (p: number, what: string): CorruptReadError => new CorruptReadError(segment.name, at + p, partition, index, what);
     let extra = 0;
     let p = 0;
-    while (p < span.length) {
+    let k = 0;
+    while (starts === null ? p < span.length : k < starts.length) {
+      if (starts !== null) p = starts[k++]!;
       // Every record that starts inside the span has its prefix there (the last one holds entry data after it).
       if (p + RECORD_PREFIX_BYTES > span.length) throw bad(p, 'a record runs past the data read');
       const length = view.getUint32(p, true);
@@ -1551,7 +1657,7 @@ export class Journal {
    * under a temporary name and renamed, identifiers first, before anything is cut. Returns what is
    * `lost` (the bad record's partition, and whatever follows a second fault: identifiers for
    * faultyTails) and the bytes kept; null when a kept record would be unnamed or the records to
-   * copy exceed SALVAGE_SEGMENTS_MAX segments (recovery then cuts everything after the bad record).
+   * copy exceed salvageBytesMax (recovery then cuts everything after the bad record).
    */
   private salvageAfter(file: DiskFile, size: number, ids: readonly RecordIdentifier[], bad: RecordIdentifier, later: readonly { name: string }[], seq: number): { lost: RecordIdentifier[]; bytes: number } | null {
     const sources = [
@@ -1562,7 +1668,7 @@ export class Journal {
       }),
     ];
     const tail = sources.reduce((sum, f) => sum + Math.max(0, f.size - f.from), 0);
-    if (tail > SALVAGE_SEGMENTS_MAX * this.options.segmentBytes) return null;
+    if (tail > (this.options.salvageBytesMax ?? SALVAGE_SEGMENTS_MAX * this.options.segmentBytes)) return null;
     const temporary = `${SALVAGE_PREFIX}${seq}.log`;
     const out = this.disk.open(temporary);
     out.truncate(0);
@@ -1795,6 +1901,7 @@ export class PartitionLog implements RaftLogStorage {
   fetchState: 'idle' | 'reading' | 'waiting' = 'idle';
   /** @internal See fetchState. */ fetchFrom = 0;
   /** @internal See fetchState. */ fetchBytes = 0;
+  /** @internal See fetchState: false for a client's page, which the read budget does not cut. */ fetchRationed = true;
   /** @internal Told when that read ends. */ fetchWaiters: ((failure: Error | null) => void)[] = [];
 
   constructor(
@@ -1859,10 +1966,12 @@ export class PartitionLog implements RaftLogStorage {
       }
       const progressed = runEnd > index;
       if (progressed) {
-        this.journal.segmentData(this, index, runEnd, data, rationed);
-        budget -= runBytes;
-        bytes += runBytes;
-        index = runEnd;
+        const reached = this.journal.segmentData(this, index, runEnd, data, rationed);
+        for (; index < reached; index++) {
+          budget -= this.table.bytes(index - base);
+          bytes += this.table.bytes(index - base);
+        }
+        if (reached < runEnd) break;
       }
       if (cut) this.journal.noteReadThrottled();
       if (cut || !progressed) break;
@@ -1887,10 +1996,11 @@ export class PartitionLog implements RaftLogStorage {
 
   /**
    * For a client's read from `index`: false when its entries can be read now (in memory, or reads
-   * here block); true when a background read brings them first, and `done` is called once it ended.
+   * here block); true when a background read brings them first (its page whole, within the read
+   * budget or past it, as a blocking read filled it), and `done` is called once it ended.
    */
   prefetch(index: number, maxBytes: number, done: (failure: Error | null) => void): boolean {
-    return this.journal.fetchInBackground(this, index, maxBytes, done);
+    return this.journal.fetchInBackground(this, index, maxBytes, done, false);
   }
 
   readDeferred(index: number): boolean {
