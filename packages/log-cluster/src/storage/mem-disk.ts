@@ -8,6 +8,12 @@ export interface MemDiskOptions {
   readonly schedule: (delayMs: number, fn: () => void) => void;
   readonly fsyncLatencyMs?: () => number;
   readonly writeLatencyMs?: () => number;
+  /**
+   * Whether files read in the background too (readIntoAsync), delivered through `schedule` after
+   * readLatencyMs: the journal's background reads and the scrub then take that path.
+   */
+  readonly asyncReads?: boolean;
+  readonly readLatencyMs?: () => number;
 }
 
 /** Chance that a crash keeps a torn prefix of a file's unsynced bytes (else they all vanish). */
@@ -141,6 +147,16 @@ export class MemDisk implements Disk {
   }
 
   /** @internal */
+  get asyncReads(): boolean {
+    return this.options.asyncReads === true;
+  }
+
+  /** @internal */
+  readLatencyMs(): number {
+    return this.options.readLatencyMs?.() ?? 0;
+  }
+
+  /** @internal */
   writeLatencyMs(): number {
     return this.options.writeLatencyMs?.() ?? 0;
   }
@@ -172,12 +188,29 @@ class MemFile implements DiskFile {
   /** Killed by a crash: the process holding it is gone, so nothing it does lands. */
   private dead = false;
 
+  /** Present when the disk reads in the background (MemDiskOptions.asyncReads). */
+  readonly readIntoAsync?: (position: number, target: Uint8Array, length: number, done: IoCallback) => void;
+
   constructor(
     private readonly disk: MemDisk,
     readonly name: string,
     private readonly state: MemFileState,
     private readonly epoch: number,
-  ) {}
+  ) {
+    if (disk.asyncReads) this.readIntoAsync = (position, target, length, done) => this.readLater(position, target, length, done);
+  }
+
+  /** A read delivered later, as one in the thread pool: closed meanwhile, it fails; a crash drops it. */
+  private readLater(position: number, target: Uint8Array, length: number, done: IoCallback): void {
+    invariant(!this.dead && this.open, `read of closed file ${this.name}`);
+    invariant(position >= 0 && length >= 0 && position + length <= this.state.writtenBytes && length <= target.length, () => `read [${position}, ${position + length}) beyond ${this.state.writtenBytes} of ${this.name}, or into ${target.length} bytes`);
+    this.disk.deliver(this.epoch, this.disk.readLatencyMs(), () => {
+      if (!this.open) return done(new Error(`${this.name} was closed during a read`));
+      if (position + length > this.state.writtenBytes) return done(new Error(`short read of ${this.name}`));
+      target.set(this.state.data.subarray(position, position + length));
+      done(null);
+    });
+  }
 
   size(): number {
     return this.state.writtenBytes;
