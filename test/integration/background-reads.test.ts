@@ -2,8 +2,7 @@
 // background reads (Journal.fetchInBackground), not by reads that block the event loop serving
 // appends. Embedded clusters on real files, with no entry cache, so every durable entry a leader
 // sends or serves comes from disk; at 3 nodes and at 5 (where placement leaves nodes without a
-// replica of a partition). Background reads 'always': by default they start once a blocking read
-// was slow, which data just written (in the page cache) never is (see journal-fetch.test.ts).
+// replica of a partition). Background reads 'always', the default, said here: the test is of them.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
