@@ -102,7 +102,7 @@ async function measure(subject: Subject, seconds: number, during: (() => Promise
   };
 }
 
-async function writeBacklog(client: LogClient, bytes: number): Promise<number> {
+export async function writeBacklog(client: LogClient, bytes: number): Promise<number> {
   const batch = Array.from({ length: BACKLOG_BATCH }, () => new Uint8Array(RECORD_BYTES).fill(7));
   const started = performance.now();
   let written = 0;
