@@ -70,7 +70,7 @@ export interface JournalOptions {
    * blocks, as before background reads: the benches' comparison). 'always' because telling the
    * device from the page cache by timing blocking reads proved unreliable here (history-reads bench:
    * p99 8-103 ms against 4-9 ms), while a follower's return from the page cache costs about twice
-   * the p99 in the pool (embedded: 44-65 against 22-41 ms), much less than a read from the device
+   * the p99 in the pool (embedded: 52 and 65 against 22-41 ms), much less than a read from the device
    * costs blocking (111-172 ms).
    */
   backgroundReads?: 'when-slow' | 'always' | 'never';
