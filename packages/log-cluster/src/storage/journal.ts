@@ -674,7 +674,6 @@ export class Journal {
       invariant(seq > 0, () => `partition ${log.partition} entry ${index}: pending entry without data`);
       const spanStart = table.position(i);
       let spanEnd = spanStart + table.bytes(i);
-      let useful = spanEnd - spanStart;
       let last = index + 1;
       for (; last < to; last++) {
         const j = last - base;
@@ -682,15 +681,16 @@ export class Journal {
         const end = position + table.bytes(j);
         if (table.segment(j) !== seq || position < spanEnd || position - spanEnd > READ_GAP_BYTES_MAX || end - spanStart > BLOCKING_READ_SPAN_BYTES_MAX) break;
         spanEnd = end;
-        useful += end - position;
       }
       const segment = this.segments.find((s) => s.seq === seq);
       invariant(segment !== undefined, () => `partition ${log.partition} entry ${index}: segment ${seq} is gone`);
       const recordStart = recordStartOf(log, i);
-      const startedMs = this.readClock();
+      // Timed only where it decides something: 'when-slow' on a disk that can read in the background.
+      const judged = this.options.backgroundReads === 'when-slow' && segment.file.readIntoAsync !== undefined;
+      const startedMs = judged ? this.readClock() : 0;
       const span = segment.file.read(recordStart, spanEnd - recordStart);
-      const slow = segment.file.readIntoAsync !== undefined && this.blockingReadTook(span.length, this.readClock() - startedMs);
-      read += span.length + this.takeSpan(log, segment, span, recordStart, index, last, useful, (_index, data) => out.push(data));
+      const slow = judged && this.blockingReadTook(span.length, this.readClock() - startedMs);
+      read += span.length + this.takeSpan(log, segment, span, recordStart, index, last, (_index, data) => out.push(data));
       index = last;
       // From the device: this read stops here, and the next ones go to the thread pool.
       if (slow) break;
@@ -718,9 +718,11 @@ export class Journal {
    * the data of entries [from, to) of `log` that it holds, in order. Returns the bytes read past it
    * (the last record's rest, for its CRC); throws CorruptReadError at a bad record or entry header.
    */
-  private takeSpan(log: PartitionLog, segment: SegmentInfo, span: Uint8Array, recordStart: number, from: number, to: number, useful: number, take: (index: number, data: Uint8Array) => void, sparse = false): number {
+  private takeSpan(log: PartitionLog, segment: SegmentInfo, span: Uint8Array, recordStart: number, from: number, to: number, take: (index: number, data: Uint8Array) => void, sparse = false): number {
     const table = log.table;
     const base = log.start.index + 1;
+    let useful = 0;
+    for (let index = from; index < to; index++) useful += table.bytes(index - base);
     let starts: number[] | null = null;
     if (sparse) {
       // Only this partition's records: the first starts the span; each later one where an entry
@@ -836,7 +838,6 @@ export class Journal {
       if (segment === undefined || segment.deleting || segment.file.readIntoAsync === undefined) break;
       const spanStart = table.position(i);
       let spanEnd = spanStart + table.bytes(i);
-      let useful = table.bytes(i);
       bytes += table.bytes(i);
       let last = index + 1;
       for (; last <= log.lastIndex(); last++) {
@@ -845,7 +846,6 @@ export class Journal {
         const end = position + table.bytes(j);
         if (table.segment(j) !== seq || position < spanEnd || position - spanEnd > BACKGROUND_READ_GAP_BYTES_MAX || end - spanStart > READ_SPAN_BYTES_MAX || bytes + table.bytes(j) > limit || this.inMemory(log, last)) break;
         spanEnd = end;
-        useful += table.bytes(j);
         bytes += table.bytes(j);
       }
       // To the end of the record holding the last entry, which its CRC covers: the check then needs
@@ -873,8 +873,8 @@ export class Journal {
       span.segment.file.readIntoAsync!(span.recordStart, span.buffer, span.end - span.recordStart, (error) => {
         span.error = error;
         if (--pending > 0) return;
-        // Still from the device: reads stay in the pool (else they block again once the hold ends,
-        // each time for a read from the device).
+        // 'when-slow': still from the device, reads stay in the pool (else they block again once the
+        // hold ends, each time for a read from the device).
         if (this.readClock() - startedMs >= SLOW_READ_MS) this.slowReadsUntilMs = this.readClock() + SLOW_READ_HOLD_MS;
         this.fetchArrived(log, spans);
       });
@@ -898,9 +898,7 @@ export class Journal {
         if (segment.deleting || !this.segments.includes(segment)) continue;
         if (from <= log.start.index || to - 1 > log.lastIndex() || table.segment(from - base) !== segment.seq || table.segment(to - 1 - base) !== segment.seq || table.position(to - 1 - base) !== span.lastPosition || recordStartOf(log, from - base) !== recordStart) continue;
         if (span.error !== null) throw new DiskReadError(segment.name, recordStart, span.error);
-        let useful = 0;
-        for (let index = from; index < to; index++) useful += table.bytes(index - base);
-        const extra = this.takeSpan(log, segment, span.buffer, recordStart, from, to, useful, (index, data) => {
+        const extra = this.takeSpan(log, segment, span.buffer, recordStart, from, to, (index, data) => {
           if (log.data.get(index) !== undefined || log.fetched.has(index)) return;
           log.fetched.set(index, { data, seq: segment.seq, position: table.position(index - base), atMs: now });
           this.fetchedBytes += data.length;
