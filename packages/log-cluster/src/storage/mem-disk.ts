@@ -202,8 +202,7 @@ class MemFile implements DiskFile {
 
   /** A read delivered later, as one in the thread pool: closed meanwhile, it fails; a crash drops it. */
   private readLater(position: number, target: Uint8Array, length: number, done: IoCallback): void {
-    invariant(!this.dead && this.open, `read of closed file ${this.name}`);
-    invariant(position >= 0 && length >= 0 && position + length <= this.state.writtenBytes && length <= target.length, () => `read [${position}, ${position + length}) beyond ${this.state.writtenBytes} of ${this.name}, or into ${target.length} bytes`);
+    this.checkRead(position, target, length);
     this.disk.deliver(this.epoch, this.disk.readLatencyMs(), () => {
       if (!this.open) return done(new Error(`${this.name} was closed during a read`));
       if (position + length > this.state.writtenBytes) return done(new Error(`short read of ${this.name}`));
@@ -247,9 +246,14 @@ class MemFile implements DiskFile {
   }
 
   readInto(position: number, target: Uint8Array, length: number): void {
+    this.checkRead(position, target, length);
+    target.set(this.state.data.subarray(position, position + length));
+  }
+
+  /** What a read (blocking or not) may ask for: an open file's written bytes, into room enough. */
+  private checkRead(position: number, target: Uint8Array, length: number): void {
     invariant(!this.dead && this.open, `read of closed file ${this.name}`);
     invariant(position >= 0 && length >= 0 && position + length <= this.state.writtenBytes && length <= target.length, () => `read [${position}, ${position + length}) beyond ${this.state.writtenBytes} of ${this.name}, or into ${target.length} bytes`);
-    target.set(this.state.data.subarray(position, position + length));
   }
 
   truncate(length: number): void {
