@@ -73,7 +73,13 @@ function emptyEncoded(): string {
 export class LatencyRecorder {
   readonly windowMs: number;
   readonly maxClosedWindows: number;
-  private current: Histogram = newHistogram(false, 32);
+  /**
+   * The open window's histogram, allocated at its first value (null until then). At 5 × 1 024 in one
+   * process, the first rotation after start gave every led partition's recorder a new one at once
+   * (~1 000 × 68 KiB): 60 ms of allocation and a 24 ms collection in one timer, p99 ~100 ms over
+   * the first second of load. From then on a rotation swaps in the spare its last encoding left.
+   */
+  private current: Histogram | null = null;
   private currentStartMs: number;
   /** Oldest first; bounded by maxClosedWindows. */
   private closed: HistogramWindow[] = [];
@@ -102,7 +108,12 @@ export class LatencyRecorder {
       micros = HIGHEST_TRACKABLE_MICROS;
       this.clampedCount += 1;
     }
-    this.current.recordValue(micros);
+    let histogram = this.current;
+    if (histogram === null) {
+      histogram = this.current = this.spare ?? newHistogram(false, 32);
+      this.spare = null;
+    }
+    histogram.recordValue(micros);
   }
 
   /** Number of values that exceeded the trackable range since creation. */
@@ -112,7 +123,7 @@ export class LatencyRecorder {
 
   /** Values recorded in the still-open window. */
   get currentCount(): number {
-    return this.current.totalCount;
+    return this.current?.totalCount ?? 0;
   }
 
   /**
@@ -126,12 +137,11 @@ export class LatencyRecorder {
     this.encodeClosed();
     // Most windows of most partitions are empty: encoding (deflate, on the event loop) and clearing
     // the counts of each, every second, was most of an idle node's CPU and stalled every write with it.
-    if (this.current.totalCount === 0) {
+    if (this.current === null || this.current.totalCount === 0) {
       this.keep({ startMs: this.currentStartMs, endMs: nowMs, encoded: emptyEncoded() });
     } else {
       this.closing = { histogram: this.current, startMs: this.currentStartMs, endMs: nowMs };
-      this.current = this.spare ?? newHistogram(false, 32);
-      this.spare = null;
+      this.current = null;
     }
     this.currentStartMs = nowMs;
   }
