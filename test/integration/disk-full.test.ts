@@ -9,13 +9,12 @@ import { LogError } from '../../packages/log-cluster/src/errors.ts';
 import { TcpConnector } from '../../packages/log-cluster/src/transport/tcp.ts';
 import { NodeProcessCluster } from '../support/node-cluster.ts';
 import { tryMountTmpfs, unmountTmpfs } from '../support/tmpfs.ts';
+import { sleep } from '../support/until.ts';
 
 const RECORD_BYTES = 64 << 10;
 const SMALL_FS = '24m';
 const LARGE_FS = '200m';
 const FULL_NODE = 3;
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 function record(n: number): Uint8Array {
   const bytes = new Uint8Array(RECORD_BYTES);

@@ -6,12 +6,12 @@ import { LogClient } from '../../packages/log-cluster/src/client.ts';
 import { realScheduler } from '../../packages/log-cluster/src/clock.ts';
 import { TcpConnector } from '../../packages/log-cluster/src/transport/tcp.ts';
 import { NodeProcessCluster } from '../support/node-cluster.ts';
+import { sleep } from '../support/until.ts';
 
 const NODES = 5;
 const PARTITIONS = 16;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Ack {
   readonly partition: number;

@@ -8,8 +8,8 @@ import { RemoteCluster } from '../../apps/server/src/cluster/remote-cluster.ts';
 import type { SeriesRange } from '../../apps/server/src/store/prometheus-history.ts';
 import { freePort } from '../support/node-cluster.ts';
 import { SupervisedCluster } from '../support/supervised-cluster.ts';
+import { sleep } from '../support/until.ts';
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const APPENDS = 120;
 /** Prometheus scrapes the nodes this often (and the test waits a few intervals). */
 const SCRAPE_INTERVAL = '1s';

@@ -6,12 +6,11 @@ import { LogClient } from '../../packages/log-cluster/src/client.ts';
 import { realScheduler } from '../../packages/log-cluster/src/clock.ts';
 import { TcpConnector } from '../../packages/log-cluster/src/transport/tcp.ts';
 import { NodeProcessCluster } from '../support/node-cluster.ts';
+import { sleep } from '../support/until.ts';
 
 const PARTITIONS = 1;
 /** Bytes cut from the follower's newest segment: many fsynced, acknowledged records. */
 const CUT_BYTES = 8192;
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 function newestSegment(directory: string): string {
   const segments = readdirSync(directory).filter((name) => name.startsWith('seg-') && name.endsWith('.log')).sort();

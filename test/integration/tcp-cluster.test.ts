@@ -6,10 +6,9 @@ import { LogClient } from '../../packages/log-cluster/src/client.ts';
 import { realScheduler } from '../../packages/log-cluster/src/clock.ts';
 import { TcpConnector } from '../../packages/log-cluster/src/transport/tcp.ts';
 import { NodeProcessCluster } from '../support/node-cluster.ts';
+import { sleep } from '../support/until.ts';
 
 const PARTITIONS = 6;
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('three node processes over TCP', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'logscope-tcp-'));
