@@ -6,8 +6,10 @@
 // loop), the other nodes' flush (write + fdatasync) p99 and max over the same seconds (what the
 // disk did: node 3's catch-up writes share it here), and how long node 3 took to hold what its
 // leaders had committed.
-// `npm run bench -- catch-up [--backlog-mb 150] [--rounds 3] [--seconds 6] [--mode both|embedded|tcp]`
-// Writes bench/results/catch-up-<timestamp>.json.
+// `npm run bench -- catch-up [--backlog-mb 150] [--rounds 3] [--seconds 6] [--mode both|embedded|tcp] [--reads always,never]`
+// --reads: where the nodes read their segments (JournalOptions.backgroundReads; `logscope node
+// --background-reads`), one arm per mode given; with several, each round runs every arm, in an order
+// that turns from round to round, each on a fresh cluster. Writes bench/results/catch-up-<timestamp>.json.
 
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +20,7 @@ import { parseArgs } from 'node:util';
 import { LogClient } from '../packages/log-cluster/src/client.ts';
 import { realScheduler } from '../packages/log-cluster/src/clock.ts';
 import { EmbeddedCluster } from '../packages/log-cluster/src/cluster.ts';
+import { DEFAULT_NODE_CONFIG } from '../packages/log-cluster/src/node.ts';
 import { SEGMENT_READ_BYTES_PER_SEC } from '../packages/log-cluster/src/storage/journal.ts';
 import { TcpConnector } from '../packages/log-cluster/src/transport/tcp.ts';
 import { mergeEncoded, summary } from '../packages/telemetry/src/histogram.ts';
@@ -42,6 +45,8 @@ const RESTART_AFTER_MS = 500;
 const CAUGHT_UP_ENTRIES = 10;
 
 type Mode = 'embedded' | 'tcp';
+type Reads = 'always' | 'when-slow' | 'never';
+const READS: readonly Reads[] = ['always', 'when-slow', 'never'];
 
 interface Latency {
   readonly p50Ms: number;
@@ -145,8 +150,8 @@ async function round(subject: Subject, backlogBytes: number, seconds: number): P
   return { before, during, backlogMB: backlogBytes / 1e6, backlogSeconds, caughtUpMs, startMs, hostSteal: steal() };
 }
 
-async function embeddedSubject(dataDir: string): Promise<Subject> {
-  const cluster = await EmbeddedCluster.start({ dataDir, nodeCount: NODES, partitionCount: PARTITIONS });
+async function embeddedSubject(dataDir: string, reads: Reads): Promise<Subject> {
+  const cluster = await EmbeddedCluster.start({ dataDir, nodeCount: NODES, partitionCount: PARTITIONS, node: { journal: { ...DEFAULT_NODE_CONFIG.journal, backgroundReads: reads } } });
   await cluster.waitForLeaders();
   const client = cluster.client({ appendTimeoutMs: 30_000 });
   return {
@@ -186,8 +191,8 @@ function laggingFromMetrics(text: string): { partitions: Set<string>; behind: Se
   return { partitions, behind };
 }
 
-async function tcpSubject(dataDir: string): Promise<Subject> {
-  const cluster = await NodeProcessCluster.start(dataDir, { nodeCount: NODES, partitionCount: PARTITIONS });
+async function tcpSubject(dataDir: string, reads: Reads): Promise<Subject> {
+  const cluster = await NodeProcessCluster.start(dataDir, { nodeCount: NODES, partitionCount: PARTITIONS, nodeArgs: ['--background-reads', reads] });
   const client = new LogClient(new TcpConnector(cluster.peers), realScheduler, { appendTimeoutMs: 30_000 });
   const leaders = Array.from({ length: NODES }, (_, i) => i + 1).filter((id) => id !== RETURNING);
   const urls = leaders.map((id) => `${cluster.telemetryUrl(id)}/metrics`);
@@ -228,10 +233,10 @@ function medianLatency(ls: readonly Latency[]): Latency {
   return { p50Ms: m((l) => l.p50Ms), p99Ms: m((l) => l.p99Ms), p999Ms: m((l) => l.p999Ms), maxMs: m((l) => l.maxMs), errors: m((l) => l.errors), loopStallMaxMs: m((l) => l.loopStallMaxMs), flushP99Ms: m((l) => l.flushP99Ms), flushMaxMs: m((l) => l.flushMaxMs) };
 }
 
-function report(mode: Mode, rounds: readonly Round[]): string {
+function report(mode: Mode, reads: Reads, rounds: readonly Round[]): string {
   const caught = rounds.map((r) => (r.caughtUpMs === null ? 'not within the load' : `${(r.caughtUpMs / 1000).toFixed(2)} s`));
   return [
-    `${mode}, ${NODES} × ${PARTITIONS}, ${RECORD_BYTES} B at ${RATE}/s; node ${RETURNING} back after ${rounds[0]?.backlogMB.toFixed(0)} MB written without it (median of ${rounds.length} rounds):`,
+    `${mode}, segment reads ${reads === 'always' ? 'in the pool (always)' : reads === 'never' ? 'blocking (never)' : 'in the pool once slow (when-slow)'}, ${NODES} × ${PARTITIONS}, ${RECORD_BYTES} B at ${RATE}/s; node ${RETURNING} back after ${rounds[0]?.backlogMB.toFixed(0)} MB written without it (median of ${rounds.length} rounds):`,
     '',
     `| load | p50 ms | p99 ms | p99.9 ms | max ms | errors | loop stall max ms | flushes of the other nodes: p99 / max ms |`,
     '|---|---|---|---|---|---|---|---|',
@@ -253,6 +258,7 @@ export async function run(args: string[]): Promise<void> {
       rounds: { type: 'string', default: '3' },
       seconds: { type: 'string', default: '6' },
       mode: { type: 'string', default: 'both' },
+      reads: { type: 'string', default: 'always' },
     },
   });
   const backlogMB = Number(values['backlog-mb']);
@@ -263,6 +269,9 @@ export async function run(args: string[]): Promise<void> {
   if (!(seconds * 1000 > RESTART_AFTER_MS + 1000)) throw new Error(`--seconds must leave node ${RETURNING} at least a second to catch up (got ${values.seconds})`);
   if (!['both', 'embedded', 'tcp'].includes(values.mode)) throw new Error(`--mode is both, embedded or tcp (got ${values.mode})`);
   const modes: Mode[] = values.mode === 'both' ? ['embedded', 'tcp'] : [values.mode as Mode];
+  const arms = values.reads.split(',').map((a) => a.trim());
+  for (const arm of arms) if (!READS.includes(arm as Reads)) throw new Error(`--reads takes a comma list of ${READS.join(', ')} (got ${JSON.stringify(values.reads)})`);
+  if (new Set(arms).size !== arms.length) throw new Error(`--reads names an arm twice (got ${JSON.stringify(values.reads)})`);
   const dataDir = mkdtempSync(join(tmpdir(), 'logscope-bench-catch-up-'));
   const subjects: Subject[] = [];
   process.once('SIGINT', () => {
@@ -275,21 +284,31 @@ export async function run(args: string[]): Promise<void> {
   try {
     console.log(`machine: ${machineLine(dataDir)}`);
     for (const mode of modes) {
-      const subject = mode === 'embedded' ? await embeddedSubject(join(dataDir, mode)) : await tcpSubject(join(dataDir, mode));
-      subjects.push(subject);
-      // Warm: the first seconds of a new cluster are JIT compiling, in both halves of every round alike after this.
-      await measure(subject, 2, null);
-      const done: Round[] = [];
-      for (let r = 0; r < rounds; r++) done.push(await round(subject, backlogMB * 1e6, seconds));
-      await subject.close();
-      subjects.splice(subjects.indexOf(subject), 1);
-      results[mode] = done;
-      console.log(`\n${report(mode, done)}`);
+      const done = new Map<Reads, Round[]>(arms.map((arm) => [arm as Reads, []]));
+      for (let r = 0; r < rounds; r++) {
+        // Every arm in every round, first in turn: drift in a noisy machine falls on each alike.
+        for (let k = 0; k < arms.length; k++) {
+          const arm = arms[(r + k) % arms.length] as Reads;
+          const subjectDir = join(dataDir, `${mode}-${arm}-${r}`);
+          const subject = mode === 'embedded' ? await embeddedSubject(subjectDir, arm) : await tcpSubject(subjectDir, arm);
+          subjects.push(subject);
+          // Warm: the first seconds of a new cluster are JIT compiling, in both halves of the round alike after this.
+          await measure(subject, 2, null);
+          done.get(arm)!.push(await round(subject, backlogMB * 1e6, seconds));
+          await subject.close();
+          subjects.splice(subjects.indexOf(subject), 1);
+          rmSync(subjectDir, { recursive: true, force: true });
+        }
+      }
+      for (const [arm, armRounds] of done) {
+        results[arms.length === 1 ? mode : `${mode} ${arm}`] = armRounds;
+        console.log(`\n${report(mode, arm, armRounds)}`);
+      }
     }
     const resultsDir = join(root, 'bench', 'results');
     mkdirSync(resultsDir, { recursive: true });
     const file = join(resultsDir, `catch-up-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-    writeFileSync(file, JSON.stringify({ machine: machineLine(dataDir), backlogMB, seconds, rate: RATE, recordBytes: RECORD_BYTES, nodes: NODES, partitions: PARTITIONS, segmentReadBytesPerSec: SEGMENT_READ_BYTES_PER_SEC, results }, null, 2));
+    writeFileSync(file, JSON.stringify({ machine: machineLine(dataDir), backlogMB, seconds, reads: arms, rate: RATE, recordBytes: RECORD_BYTES, nodes: NODES, partitions: PARTITIONS, segmentReadBytesPerSec: SEGMENT_READ_BYTES_PER_SEC, results }, null, 2));
     console.log(`\nresults: ${file}`);
   } finally {
     await Promise.all(subjects.map((s) => s.close()));

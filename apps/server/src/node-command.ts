@@ -16,9 +16,19 @@ export function parseScrubMibPerSec(text: string): number {
   return n;
 }
 
+/** --background-reads: where a node reads its log's entries from segments (JournalOptions.backgroundReads). */
+export const BACKGROUND_READS = ['always', 'when-slow', 'never'] as const;
+export type BackgroundReads = (typeof BACKGROUND_READS)[number];
+
+export function parseBackgroundReads(text: string): BackgroundReads {
+  const mode = BACKGROUND_READS.find((m) => m === text);
+  if (mode === undefined) throw new Error(`--background-reads must be one of ${BACKGROUND_READS.join(', ')} (got ${JSON.stringify(text)}): always reads segments in libuv's pool, never reads them on the event loop, when-slow switches after slow blocking reads`);
+  return mode;
+}
+
 /**
  * `logscope node --id N --peers 1=h:p,2=h:p,3=h:p [--data-dir D] [--partitions 12] [--metrics-port 9100]
- *  [--cache-mib 64] [--scrub-mib-per-s 4] [--cluster-secret-file F] [--tls-cert C --tls-key K --tls-ca A]`
+ *  [--cache-mib 64] [--scrub-mib-per-s 4] [--background-reads always] [--cluster-secret-file F] [--tls-cert C --tls-key K --tls-ca A]`
  */
 export async function run(argv: readonly string[]): Promise<void> {
   const { values } = parseArgs({
@@ -34,6 +44,7 @@ export async function run(argv: readonly string[]): Promise<void> {
       'metrics-host': { type: 'string', default: '127.0.0.1' },
       'cache-mib': { type: 'string', default: '64' },
       'scrub-mib-per-s': { type: 'string', default: String(SCRUB_BYTES_PER_SEC / 2 ** 20) },
+      'background-reads': { type: 'string', default: 'always' },
       'cluster-secret-file': { type: 'string' },
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
@@ -50,6 +61,7 @@ export async function run(argv: readonly string[]): Promise<void> {
   const cacheMib = Number(values['cache-mib']);
   if (!Number.isInteger(cacheMib) || cacheMib < 0) throw new Error('--cache-mib must be a whole number of MiB, 0 or more (0: every read of a durable entry from disk)');
   const scrubMibPerSec = parseScrubMibPerSec(String(values['scrub-mib-per-s']));
+  const backgroundReads = parseBackgroundReads(String(values['background-reads']));
   const clusterSecret = values['cluster-secret-file'] === undefined ? null : readClusterSecret(values['cluster-secret-file']);
   const tls = tlsOptions(values);
   // Started by hand (one node per machine, as "Run a real cluster" shows), the node runs again as a
@@ -68,6 +80,7 @@ export async function run(argv: readonly string[]): Promise<void> {
     replicationFactor,
     cacheBytes: cacheMib * 2 ** 20,
     scrubBytesPerSec: Math.round(scrubMibPerSec * 2 ** 20),
+    backgroundReads,
     host: values.host ?? '127.0.0.1',
     metricsPort: Number(values['metrics-port']),
     metricsHost: values['metrics-host'] ?? '127.0.0.1',

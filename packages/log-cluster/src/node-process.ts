@@ -21,6 +21,8 @@ export interface NodeProcessOptions {
   readonly cacheBytes?: number;
   /** What the journal's scrub reads per second (default: SCRUB_BYTES_PER_SEC; 0: no scrub). */
   readonly scrubBytesPerSec?: number;
+  /** Where log reads from segments run (default: the journal's, 'always' in libuv's pool; see JournalOptions.backgroundReads). */
+  readonly backgroundReads?: 'always' | 'when-slow' | 'never';
   /** Host to bind the node port to (peers and clients). */
   readonly host: string;
   readonly metricsPort: number;
@@ -62,7 +64,7 @@ export async function startNodeProcess(options: NodeProcessOptions): Promise<Run
       nodeIds,
       partitionCount: options.partitionCount,
       replicationFactor: options.replicationFactor,
-      journal: { ...DEFAULT_NODE_CONFIG.journal, cacheBytes: options.cacheBytes ?? DEFAULT_NODE_CONFIG.journal.cacheBytes, ...(options.scrubBytesPerSec === undefined ? {} : { scrubBytesPerSec: options.scrubBytesPerSec }) },
+      journal: { ...DEFAULT_NODE_CONFIG.journal, cacheBytes: options.cacheBytes ?? DEFAULT_NODE_CONFIG.journal.cacheBytes, ...(options.scrubBytesPerSec === undefined ? {} : { scrubBytesPerSec: options.scrubBytesPerSec }), ...(options.backgroundReads === undefined ? {} : { backgroundReads: options.backgroundReads }) },
     },
     { disk, transport, scheduler: realScheduler, random: Math.random, observer: nodeObserver(telemetry, realWallClock, () => realScheduler.now(), Math.random) },
   );
