@@ -21,6 +21,7 @@ import { LogClient } from '../packages/log-cluster/src/client.ts';
 import { realScheduler } from '../packages/log-cluster/src/clock.ts';
 import { EmbeddedCluster } from '../packages/log-cluster/src/cluster.ts';
 import { DEFAULT_NODE_CONFIG } from '../packages/log-cluster/src/node.ts';
+import { BACKGROUND_READS, type BackgroundReads } from '../apps/server/src/node-command.ts';
 import { SEGMENT_READ_BYTES_PER_SEC } from '../packages/log-cluster/src/storage/journal.ts';
 import { TcpConnector } from '../packages/log-cluster/src/transport/tcp.ts';
 import { mergeEncoded, summary } from '../packages/telemetry/src/histogram.ts';
@@ -45,8 +46,8 @@ const RESTART_AFTER_MS = 500;
 const CAUGHT_UP_ENTRIES = 10;
 
 type Mode = 'embedded' | 'tcp';
-type Reads = 'always' | 'when-slow' | 'never';
-const READS: readonly Reads[] = ['always', 'when-slow', 'never'];
+type Reads = BackgroundReads;
+const READS = BACKGROUND_READS;
 
 interface Latency {
   readonly p50Ms: number;

@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 // starts faster, and restart drills over processes wait on that start.
 import { CLUSTER_SECRET_BYTES_MIN } from '../../../packages/log-cluster/src/admin.ts';
 import { startNodeProcess } from '../../../packages/log-cluster/src/node-process.ts';
-import { SCRUB_BYTES_PER_SEC } from '../../../packages/log-cluster/src/storage/journal.ts';
+import { SCRUB_BYTES_PER_SEC, type JournalOptions } from '../../../packages/log-cluster/src/storage/journal.ts';
 import { parsePeers } from '../../../packages/log-cluster/src/transport/tcp.ts';
 import { loadTls, type TlsMaterial } from '../../../packages/log-cluster/src/transport/tls.ts';
 import { nodeProcessEnv, nodeProcessV8Flags, relaunchOrFollow } from './cluster/node-v8-flags.ts';
@@ -17,7 +17,7 @@ export function parseScrubMibPerSec(text: string): number {
 }
 
 /** --background-reads: where a node reads its log's entries from segments (JournalOptions.backgroundReads). */
-export const BACKGROUND_READS = ['always', 'when-slow', 'never'] as const;
+export const BACKGROUND_READS = ['always', 'when-slow', 'never'] as const satisfies readonly NonNullable<JournalOptions['backgroundReads']>[];
 export type BackgroundReads = (typeof BACKGROUND_READS)[number];
 
 export function parseBackgroundReads(text: string): BackgroundReads {

@@ -7,6 +7,7 @@ import { nodeObserver, refreshNodeGauges } from './node-telemetry.ts';
 import { FaultyTransport, ProcessFaults } from './process-faults.ts';
 import type { NodeId } from './raft/types.ts';
 import { FileDisk } from './storage/file-disk.ts';
+import type { JournalOptions } from './storage/journal.ts';
 import { PLAIN_SOCKETS, TcpNodeTransport, type PeerAddress } from './transport/tcp.ts';
 import { tlsSockets, type TlsMaterial } from './transport/tls.ts';
 
@@ -22,7 +23,7 @@ export interface NodeProcessOptions {
   /** What the journal's scrub reads per second (default: SCRUB_BYTES_PER_SEC; 0: no scrub). */
   readonly scrubBytesPerSec?: number;
   /** Where log reads from segments run (default: the journal's, 'always' in libuv's pool; see JournalOptions.backgroundReads). */
-  readonly backgroundReads?: 'always' | 'when-slow' | 'never';
+  readonly backgroundReads?: JournalOptions['backgroundReads'];
   /** Host to bind the node port to (peers and clients). */
   readonly host: string;
   readonly metricsPort: number;
