@@ -125,7 +125,8 @@ async function appendRecords(remote: RemoteCluster): Promise<{ producer: LogClie
 
 /**
  * Three node processes under `logscope cluster up --cache-mib 0`: every read of a durable entry
- * comes from its segment. First with --no-auto-restart, to see the node down and why.
+ * comes from its segment. First with --no-auto-restart, to see the node down and why, and with
+ * blocking segment reads (--background-reads never); the next runs them in the pool, the default.
  */
 describe('a supervised node process that reads a rotted byte', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'logscope-procs-rot-'));
@@ -133,7 +134,7 @@ describe('a supervised node process that reads a rotted byte', () => {
   let remote: RemoteCluster | null = null;
 
   beforeAll(async () => {
-    cluster = await SupervisedCluster.start(dataDir, ['--nodes', '3', '--partitions', '1', '--cache-mib', '0', '--no-auto-restart']);
+    cluster = await SupervisedCluster.start(dataDir, ['--nodes', '3', '--partitions', '1', '--cache-mib', '0', '--no-auto-restart', '--background-reads', 'never']);
   }, 120_000);
 
   afterAll(async () => {
@@ -148,7 +149,9 @@ describe('a supervised node process that reads a rotted byte', () => {
     const { producer, values } = await appendRecords(remote);
     const leader = producer.leaderOf(0);
     const node = cluster.state().nodes.find((n) => n.id === leader);
-    if (node === undefined) throw new Error(`no leader node ${leader}`);
+    if (node === undefined || node.pid === null) throw new Error(`no running leader node ${leader}`);
+    // cluster up handed the read mode on to its node processes.
+    expect(readFileSync(`/proc/${node.pid}/cmdline`, 'utf8').split('\0').join(' ')).toContain('--background-reads never');
     // Rot under the running process, where the supervisor's corruptSegment would flip it on a stopped one.
     const where = corruptNewestSegment(new FileDisk(node.dataDir), leader, false);
 

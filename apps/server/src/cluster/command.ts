@@ -2,7 +2,7 @@
 
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parseScrubMibPerSec, readClusterSecret } from '../node-command.ts';
+import { parseBackgroundReads, parseScrubMibPerSec, readClusterSecret } from '../node-command.ts';
 import { HttpClient } from './http-client.ts';
 import { readClusterState } from './state.ts';
 import { Supervisor } from './supervisor.ts';
@@ -10,7 +10,8 @@ import { loadTls } from '../../../../packages/log-cluster/src/transport/tls.ts';
 
 const USAGE = `Usage:
   logscope cluster up --data-dir D [--nodes 5] [--partitions 64] [--replication-factor 3] [--host 127.0.0.1]
-                      [--base-port P] [--cache-mib 64] [--scrub-mib-per-s 4] [--no-auto-restart]
+                      [--base-port P] [--cache-mib 64] [--scrub-mib-per-s 4] [--background-reads always]
+                      [--no-auto-restart]
                       [--cluster-secret-file F] [--tls-cert C --tls-key K --tls-ca A]
   logscope cluster status  --data-dir D
   logscope cluster crash N --data-dir D       (SIGKILL of node N's process)
@@ -26,6 +27,8 @@ corrupt record (a read or the scrub found one) is started again after 1 s, at mo
 min, since its recovery repairs it; --no-auto-restart leaves it down. Other exits wait to be told.
 Each node's scrub reads its log back in the background (--scrub-mib-per-s, default 4; 0: off);
 scrub N starts a pass at once, e.g. after a disk alert, and prints what it will read.
+--background-reads always|when-slow|never: where the nodes read their log from segments (default
+always: libuv's pool, so a read from the device never holds a node's event loop).
 `;
 
 export async function run(argv: string[]): Promise<void> {
@@ -41,6 +44,7 @@ export async function run(argv: string[]): Promise<void> {
       'base-port': { type: 'string' },
       'cache-mib': { type: 'string' },
       'scrub-mib-per-s': { type: 'string' },
+      'background-reads': { type: 'string' },
       'no-auto-restart': { type: 'boolean' },
       'cluster-secret-file': { type: 'string' },
       'tls-cert': { type: 'string' },
@@ -74,6 +78,7 @@ export async function run(argv: string[]): Promise<void> {
       cacheMib: values['cache-mib'] === undefined ? null : count('cache-mib', values['cache-mib'], 0, 1 << 20),
       // Checked here, so a bad value fails `up` at once instead of every node's start.
       scrubMibPerSec: values['scrub-mib-per-s'] === undefined ? null : parseScrubMibPerSec(values['scrub-mib-per-s']),
+      backgroundReads: values['background-reads'] === undefined ? null : parseBackgroundReads(values['background-reads']),
       autoRestart: values['no-auto-restart'] !== true,
       secretFile: values['cluster-secret-file'] ?? null,
       tls: tlsGiven === 3 ? { certFile: values['tls-cert'] ?? '', keyFile: values['tls-key'] ?? '', caFile: values['tls-ca'] ?? '' } : null,

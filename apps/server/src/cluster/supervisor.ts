@@ -17,7 +17,7 @@ import { corruptNewestSegment, cutNewestSegmentTail } from '../../../../packages
 import { FileDisk } from '../../../../packages/log-cluster/src/storage/file-disk.ts';
 import { secretMatches } from '../../../../packages/log-cluster/src/admin.ts';
 import { loadTls, type TlsFiles } from '../../../../packages/log-cluster/src/transport/tls.ts';
-import { readClusterSecret } from '../node-command.ts';
+import { readClusterSecret, type BackgroundReads } from '../node-command.ts';
 import { nodeEntryArgs } from './node-entry.ts';
 import { nodeProcessEnv, nodeProcessV8Flags } from './node-v8-flags.ts';
 import { freeListenPorts } from './ports.ts';
@@ -44,6 +44,8 @@ export interface SupervisorOptions {
   cacheMib?: number | null;
   /** Each node's scrub rate (`logscope node --scrub-mib-per-s`); null leaves the node's default. */
   scrubMibPerSec?: number | null;
+  /** Where each node reads its segments (`logscope node --background-reads`); null leaves the node's default. */
+  backgroundReads?: BackgroundReads | null;
   /** A node process that exited on a corrupt record is started again (default true; see AutoRestart). */
   autoRestart?: boolean;
   /** Generated in the data dir when null. */
@@ -219,6 +221,7 @@ export class Supervisor {
       '--cluster-secret-file', this.secretFile,
       ...(o.cacheMib === null || o.cacheMib === undefined ? [] : ['--cache-mib', String(o.cacheMib)]),
       ...(o.scrubMibPerSec === null || o.scrubMibPerSec === undefined ? [] : ['--scrub-mib-per-s', String(o.scrubMibPerSec)]),
+      ...(o.backgroundReads === null || o.backgroundReads === undefined ? [] : ['--background-reads', o.backgroundReads]),
       ...(o.tls === null ? [] : ['--tls-cert', o.tls.certFile, '--tls-key', o.tls.keyFile, '--tls-ca', o.tls.caFile]),
     ];
     const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: nodeProcessEnv() });
