@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Entry } from '../raft/types.ts';
 import { FileDisk, flipByte } from './file-disk.ts';
-import { Journal, type JournalOptions } from './journal.ts';
+import { BACKGROUND_READS_IN_FLIGHT_MAX, Journal, type JournalOptions } from './journal.ts';
 import { CorruptReadError, type DiskFile } from './types.ts';
 
 // 'always' (the default, set here to say so): most tests are of the background reads themselves.
@@ -32,6 +32,9 @@ function flush(journal: Journal): Promise<void> {
 class CountingDisk extends FileDisk {
   blocking = 0;
   background = 0;
+  /** Background reads in the pool now, and the most there were at once. */
+  inFlight = 0;
+  inFlightMax = 0;
   /** Milliseconds each blocking read takes on `clockMs` (as one from the device, not the page cache, would). */
   blockingReadMs = 0;
   /** The journal's read clock (JournalOptions.readClockMs): only blocking reads move it. */
@@ -59,7 +62,11 @@ class CountingDisk extends FileDisk {
     const readIntoAsync = file.readIntoAsync!.bind(file);
     file.readIntoAsync = (position, target, length, done) => {
       this.background++;
-      readIntoAsync(position, target, length, done);
+      this.inFlightMax = Math.max(this.inFlightMax, ++this.inFlight);
+      readIntoAsync(position, target, length, (error) => {
+        this.inFlight--;
+        done(error);
+      });
     };
     return file;
   }
@@ -311,6 +318,43 @@ describe('background log reads', () => {
     expect(log.entries(6, 201, 1 << 30, true)).toEqual(entries(6, 10, 1, 5)); // its first entry, with the rest of its record
     expect(disk.blocking).toBe(0);
     journal.close();
+  });
+
+  it('take at most BACKGROUND_READS_IN_FLIGHT_MAX places in the thread pool, which the flushes share: the others wait their turn, and every entry arrives', async () => {
+    const disk = new CountingDisk(directory);
+    const { journal } = open(disk);
+    const partitions = [1, 2, 3, 4, 5, 6];
+    for (let f = 0; f < 20; f++) {
+      for (const p of partitions) journal.appendEntries(p, entries(f * 5 + 1, f * 5 + 5, 1, f * 5, 700 + p));
+      await flush(journal);
+    }
+    const answers = partitions.map((p) => new Promise<Error | null>((resolve) => expect(journal.log(p).prefetch(1, 1 << 20, resolve)).toBe(true)));
+    // Six fetches asked for at once; only the first ones are in the pool yet.
+    expect(disk.inFlight).toBe(BACKGROUND_READS_IN_FLIGHT_MAX);
+    expect(await Promise.all(answers)).toEqual(partitions.map(() => null));
+    expect(disk.inFlightMax).toBe(BACKGROUND_READS_IN_FLIGHT_MAX);
+    expect(disk.background).toBeGreaterThanOrEqual(partitions.length);
+    disk.blocking = 0;
+    for (const p of partitions) expect(journal.log(p).entries(1, 101, 1 << 30, true)).toEqual(entries(1, 100, 1, 0, 700 + p));
+    expect(disk.blocking).toBe(0);
+    journal.close();
+  });
+
+  it('answer the reads still waiting for a place in the pool when the journal closes, and issue none of them', async () => {
+    const disk = new CountingDisk(directory);
+    const { journal } = open(disk);
+    const partitions = [1, 2, 3, 4, 5, 6];
+    for (let f = 0; f < 20; f++) {
+      for (const p of partitions) journal.appendEntries(p, entries(f * 5 + 1, f * 5 + 5, 1, f * 5));
+      await flush(journal);
+    }
+    const answers = partitions.map((p) => new Promise<Error | null>((resolve) => expect(journal.log(p).prefetch(1, 1 << 20, resolve)).toBe(true)));
+    const issued = disk.background;
+    journal.close();
+    expect((await Promise.all(answers)).map((e) => e?.message)).toEqual(partitions.map(() => 'journal closed'));
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the reads in the pool end
+    expect(disk.background).toBe(issued);
+    expect(disk.inFlight).toBe(0);
   });
 
   it('answer waiters when the journal closes first, so no client read is left without an answer', async () => {
