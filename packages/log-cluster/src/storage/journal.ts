@@ -900,7 +900,7 @@ export class Journal {
    */
   private readInPool(segment: SegmentInfo, position: number, target: Uint8Array, length: number, done: (error: Error | null) => void): void {
     const issue = (): void => {
-      if (this.closed || segment.deleting || !this.segments.includes(segment)) {
+      if (this.closed || this.segmentGone(segment)) {
         this.backgroundReadQueue.shift()?.(); // it took no place in the pool: the next one does
         done(null);
         return;
@@ -916,6 +916,11 @@ export class Journal {
     else this.backgroundReadQueue.push(issue);
   }
 
+  /** Whether retention (or a recovery that rebuilt the list) took `segment` away since a read of it was planned. */
+  private segmentGone(segment: SegmentInfo): boolean {
+    return segment.deleting || !this.segments.includes(segment);
+  }
+
   /** Every read of a background fetch of `log` answered: check and keep what they read. */
   private fetchArrived(log: PartitionLog, spans: readonly FetchSpan[]): void {
     log.fetchState = 'idle';
@@ -929,7 +934,7 @@ export class Journal {
         const { segment, from, to, recordStart } = span;
         // Retention removed the segment meanwhile, or the log moved on (a new start, a cut, entries
         // written again elsewhere): what was read is no longer what the index names. Not a fault.
-        if (segment.deleting || !this.segments.includes(segment)) continue;
+        if (this.segmentGone(segment)) continue;
         if (from <= log.start.index || to - 1 > log.lastIndex() || table.segment(from - base) !== segment.seq || table.segment(to - 1 - base) !== segment.seq || table.position(to - 1 - base) !== span.lastPosition || recordStartOf(log, from - base) !== recordStart) continue;
         if (span.error !== null) throw new DiskReadError(segment.name, recordStart, span.error);
         const extra = this.takeSpan(log, segment, span.buffer, recordStart, from, to, (index, data) => {
@@ -1101,7 +1106,7 @@ export class Journal {
     this.scrubInFlight = false;
     if (this.closed) return;
     // Retention closed the segment meanwhile, or startScrubPass began a new pass: nothing to keep.
-    if (segment.deleting || !this.segments.includes(segment) || this.scrubSeq !== segment.seq || this.scrubAt !== at) return;
+    if (this.segmentGone(segment) || this.scrubSeq !== segment.seq || this.scrubAt !== at) return;
     if (error !== null) {
       this.scrubFailure = new DiskReadError(segment.name, at, error);
       return;
