@@ -340,6 +340,33 @@ describe('background log reads', () => {
     journal.close();
   });
 
+  it('make the scrub read wait its turn with the fetches, so a scrub beside a catch-up takes no extra place in the pool', async () => {
+    const disk = new CountingDisk(directory);
+    const clock = { ms: 0 };
+    const { journal } = open(disk, { now: () => clock.ms, scrubBytesPerSec: 64 << 10, scrubPassIntervalMs: 10_000 });
+    const partitions = [1, 2, 3, 4, 5, 6];
+    for (let f = 0; f < 20; f++) {
+      for (const p of partitions) journal.appendEntries(p, entries(f * 5 + 1, f * 5 + 5, 1, f * 5, 700 + p));
+      await flush(journal);
+    }
+    const answers = partitions.map((p) => new Promise<Error | null>((resolve) => expect(journal.log(p).prefetch(1, 1 << 20, resolve)).toBe(true)));
+    expect(disk.inFlight).toBe(BACKGROUND_READS_IN_FLIGHT_MAX);
+    // The pass starts 10 s after the recovery at open; its first read, a second of its rate later.
+    clock.ms = 10_000;
+    expect(journal.scrub()).toBe(0);
+    clock.ms = 11_000;
+    expect(journal.scrub()).toBe(64 << 10);
+    expect(journal.scrubReading).toBe(true);
+    expect(disk.inFlight).toBe(BACKGROUND_READS_IN_FLIGHT_MAX); // it waits behind the fetches
+    expect(await Promise.all(answers)).toEqual(partitions.map(() => null));
+    while (journal.scrubReading) await new Promise((resolve) => setImmediate(resolve));
+    expect(disk.inFlightMax).toBe(BACKGROUND_READS_IN_FLIGHT_MAX);
+    expect(disk.background).toBeGreaterThanOrEqual(partitions.length + 1);
+    expect(journal.scrubStats().bytes).toBeGreaterThan(0); // and what it read was checked
+    expect(journal.scrub()).toBe(0); // no tokens left until the clock moves
+    journal.close();
+  });
+
   it('answer the reads still waiting for a place in the pool when the journal closes, and issue none of them', async () => {
     const disk = new CountingDisk(directory);
     const { journal } = open(disk);

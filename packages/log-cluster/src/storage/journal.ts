@@ -292,8 +292,8 @@ const READ_SPAN_BYTES_MAX = 1 << 20;
  */
 export const FETCH_BYTES_MAX = 4 << 20;
 /**
- * Background reads in libuv's pool at once, per journal. The pool's 4 threads also run the
- * journal's flushes, first come first served: a follower's return queued up to 48 reads of 1 MiB,
+ * Background reads in libuv's pool at once, per journal, the scrub's among them. The pool's 4
+ * threads also run the journal's flushes, first come first served: a follower's return queued up to 48 reads of 1 MiB,
  * and the leaders' own flushes waited behind them (57 ms for a flush of nothing). Embedded 3 × 12,
  * 150 MB to catch up from the page cache, p99 of the load meanwhile 34–49 ms at 2 against 109–132
  * without a limit (3 runs each; 21–35 at 1, blocking 32–49); cold history reads no slower.
@@ -894,9 +894,10 @@ export class Journal {
   }
 
   /**
-   * A background read of `segment`, issued once fewer than BACKGROUND_READS_IN_FLIGHT_MAX are in
-   * the pool. One that waited is not issued if the journal closed or the segment went meanwhile
-   * (its file may be closed): it answers at once, and fetchArrived keeps nothing of it.
+   * A background read of `segment` (a fetch's or the scrub's), issued once fewer than
+   * BACKGROUND_READS_IN_FLIGHT_MAX are in the pool. One that waited is not issued if the journal
+   * closed or the segment went meanwhile (its file may be closed): it answers at once, and
+   * fetchArrived and scrubReadDone keep nothing of it.
    */
   private readInPool(segment: SegmentInfo, position: number, target: Uint8Array, length: number, done: (error: Error | null) => void): void {
     const issue = (): void => {
@@ -1090,9 +1091,10 @@ export class Journal {
       const file = segment.file;
       if (file.readIntoAsync !== undefined) {
         // A read from the device can take milliseconds: the thread pool waits for it, not the
-        // event loop that serves appends; the records are checked when it completes.
+        // event loop that serves appends; the records are checked when it completes. It queues
+        // with the fetches for a place in the pool, so a scrub beside a catch-up takes no third.
         this.scrubInFlight = true;
-        file.readIntoAsync(at, buffer, length, (error) => this.scrubReadDone(segment, at, end, buffer.subarray(0, length), error));
+        this.readInPool(segment, at, buffer, length, (error) => this.scrubReadDone(segment, at, end, buffer.subarray(0, length), error));
         break;
       }
       file.readInto(at, buffer, length);
