@@ -30,6 +30,7 @@ import { NodeProcessCluster } from '../test/support/node-cluster.ts';
 import { hostStealMeter, machineLine, stealCell, type HostSteal } from './machine.ts';
 import { openLoop } from './open-loop.ts';
 import { median } from './stats.ts';
+import { positiveInteger, positiveNumber } from './args.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const NODES = 3;
@@ -262,11 +263,9 @@ export async function run(args: string[]): Promise<void> {
       reads: { type: 'string', default: 'always' },
     },
   });
-  const backlogMB = Number(values['backlog-mb']);
-  const rounds = Number(values.rounds);
-  const seconds = Number(values.seconds);
-  if (!(backlogMB > 0)) throw new Error(`--backlog-mb must be a positive number (got ${values['backlog-mb']})`);
-  if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a positive integer (got ${values.rounds})`);
+  const backlogMB = positiveNumber('--backlog-mb', values['backlog-mb']);
+  const rounds = positiveInteger('--rounds', values.rounds);
+  const seconds = positiveNumber('--seconds', values.seconds);
   if (!(seconds * 1000 > RESTART_AFTER_MS + 1000)) throw new Error(`--seconds must leave node ${RETURNING} at least a second to catch up (got ${values.seconds})`);
   if (!['both', 'embedded', 'tcp'].includes(values.mode)) throw new Error(`--mode is both, embedded or tcp (got ${values.mode})`);
   const modes: Mode[] = values.mode === 'both' ? ['embedded', 'tcp'] : [values.mode as Mode];

@@ -26,6 +26,7 @@ import { hostStealMeter, machineLine, stealCell, type HostSteal } from './machin
 import { median, recordMsSince } from './stats.ts';
 import { flushCount, measurePreallocation, sweepPartitions, sweepTable, type SweepConfig } from './partition-sweep.ts';
 import { newHistogram, openLoop, type OpenLoopResult } from './open-loop.ts';
+import { positiveInteger, positiveNumber } from './args.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const PARTITIONS = 12;
@@ -286,9 +287,8 @@ export async function run(args: string[]): Promise<void> {
       rounds: { type: 'string', default: String(IDENTIFIERS_AB_ROUNDS) },
     },
   });
-  const seconds = values.quick ? 2 : Number(values.seconds);
-  const rounds = Number(values.rounds);
-  if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a positive integer (got ${JSON.stringify(values.rounds)})`);
+  const seconds = values.quick ? 2 : positiveNumber('--seconds', values.seconds);
+  const rounds = positiveInteger('--rounds', values.rounds);
   const sizes = [100, 1024];
   const dataDir = mkdtempSync(join(tmpdir(), 'logscope-bench-'));
   let tcp: NodeProcessCluster | null = null;

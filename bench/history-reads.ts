@@ -27,6 +27,7 @@ import { writeBacklog } from './catch-up.ts';
 import { hostStealMeter, machineLine, stealCell, type HostSteal } from './machine.ts';
 import { openLoop } from './open-loop.ts';
 import { median } from './stats.ts';
+import { positiveInteger, positiveNumber } from './args.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const NODES = 3;
@@ -128,14 +129,10 @@ export async function run(args: string[]): Promise<void> {
       rate: { type: 'string', default: '1000' },
     },
   });
-  const backlogMB = Number(values['backlog-mb']);
-  const rounds = Number(values.rounds);
-  const seconds = Number(values.seconds);
-  const rate = Number(values.rate);
-  if (!(backlogMB > 0)) throw new Error(`--backlog-mb must be a positive number (got ${values['backlog-mb']})`);
-  if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a positive integer (got ${values.rounds})`);
-  if (!(seconds > 0)) throw new Error(`--seconds must be a positive number (got ${values.seconds})`);
-  if (!(rate > 0)) throw new Error(`--rate must be a positive number (got ${values.rate})`);
+  const backlogMB = positiveNumber('--backlog-mb', values['backlog-mb']);
+  const rounds = positiveInteger('--rounds', values.rounds);
+  const seconds = positiveNumber('--seconds', values.seconds);
+  const rate = positiveNumber('--rate', values.rate);
   const dataDir = mkdtempSync(join(tmpdir(), 'logscope-bench-history-'));
   const points: Record<Arm, Point[]> = { 'when-slow': [], always: [], never: [] };
   try {

@@ -16,6 +16,7 @@ import { ALL_SYSTEMS, PARTITIONS, REPO_ROOT, startEtcd, startFloor, startLogscop
 import { measureDiskLimit, type DiskLimit } from './disk-limit.ts';
 import { hostStealMeter, stealCell, type HostSteal } from './machine.ts';
 import { runPoint, type PointResult, type PointSpec } from './peers/workload.ts';
+import { positiveInteger, positiveNumber } from './args.ts';
 
 interface Settings {
   quick: boolean;
@@ -58,10 +59,8 @@ function parseSettings(argv: readonly string[]): Settings {
     allowPositionals: true,
   });
   const quick = values.quick ?? false;
-  const seconds = values.seconds !== undefined ? Number(values.seconds) : quick ? 3 : 7;
-  if (!Number.isFinite(seconds) || seconds <= 0) throw new Error('--seconds must be a positive number');
-  const producers = values.producers !== undefined ? Number(values.producers) : 12;
-  if (!Number.isInteger(producers) || producers < 1) throw new Error('--producers must be a positive integer');
+  const seconds = values.seconds !== undefined ? positiveNumber('--seconds', values.seconds) : quick ? 3 : 7;
+  const producers = values.producers !== undefined ? positiveInteger('--producers', values.producers) : 12;
   const systems = (values.systems?.split(',').map((s) => s.trim()).filter(Boolean) ?? [...ALL_SYSTEMS]) as SystemName[];
   for (const s of systems) if (!ALL_SYSTEMS.includes(s)) throw new Error(`unknown system ${s} (one of ${ALL_SYSTEMS.join(', ')})`);
   return {
