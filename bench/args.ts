@@ -14,3 +14,10 @@ export function positiveInteger(option: string, text: string | undefined): numbe
   if (text === undefined || text.trim() === '' || !Number.isInteger(value) || value < 1) throw new Error(`${option} must be a positive integer (got ${JSON.stringify(text)})`);
   return value;
 }
+
+/** `text` as a finite number of at least 0, or an error naming `option`. */
+export function nonNegativeNumber(option: string, text: string | undefined): number {
+  const value = Number(text);
+  if (text === undefined || text.trim() === '' || !Number.isFinite(value) || value < 0) throw new Error(`${option} must be a number of at least 0 (got ${JSON.stringify(text)})`);
+  return value;
+}

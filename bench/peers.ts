@@ -2,7 +2,10 @@
 // NATS JetStream (3 servers, R3 file stream), Logscope embedded and Logscope as 3 TCP node
 // processes; and two references of what this machine allows: the temp dir's disk limit (fdatasync
 // rate, sequential write+fdatasync) and the quorum floor (bench/peers/floor-node.ts).
-// `npm run bench -- peers [--quick] [--seconds N] [--producers N] [--systems etcd,nats,...]`
+// `npm run bench -- peers [--quick] [--seconds N] [--producers N] [--start-warmup S] [--systems etcd,nats,...]`
+// Each system first gets S seconds (default 10) of the first fixed rate after it starts, measured
+// apart: a node process's code is still being optimized then (the first point after a start had
+// about twice the tail of later ones), and the points compare systems in their steady state.
 // Writes bench/results/peers-<timestamp>.json and prints a Markdown table.
 
 import { spawnSync } from 'node:child_process';
@@ -16,12 +19,15 @@ import { ALL_SYSTEMS, PARTITIONS, REPO_ROOT, startEtcd, startFloor, startLogscop
 import { measureDiskLimit, type DiskLimit } from './disk-limit.ts';
 import { hostStealMeter, stealCell, type HostSteal } from './machine.ts';
 import { runPoint, type PointResult, type PointSpec } from './peers/workload.ts';
-import { positiveInteger, positiveNumber } from './args.ts';
+import { nonNegativeNumber, positiveInteger, positiveNumber } from './args.ts';
+import type { LatencySummary } from './peers/workload.ts';
 
 interface Settings {
   quick: boolean;
   seconds: number;
   warmupSeconds: number;
+  /** Load right after a system starts, before its first point, measured apart (see the header). */
+  startWarmupSeconds: number;
   producers: number;
   inflightPerProducer: number;
   recordSizes: number[];
@@ -45,6 +51,8 @@ interface SystemInfo {
   version: string;
   durability: string;
   error: string | null;
+  /** The load right after the start (null with --start-warmup 0). */
+  startWarmup: { recordBytes: number; rate: number; seconds: number; latency: LatencySummary; errors: number } | null;
 }
 
 function parseSettings(argv: readonly string[]): Settings {
@@ -54,6 +62,7 @@ function parseSettings(argv: readonly string[]): Settings {
       quick: { type: 'boolean', default: false },
       seconds: { type: 'string' },
       producers: { type: 'string' },
+      'start-warmup': { type: 'string' },
       systems: { type: 'string' },
     },
     allowPositionals: true,
@@ -67,6 +76,7 @@ function parseSettings(argv: readonly string[]): Settings {
     quick,
     seconds,
     warmupSeconds: quick ? 1 : 2,
+    startWarmupSeconds: values['start-warmup'] !== undefined ? nonNegativeNumber('--start-warmup', values['start-warmup']) : quick ? 2 : 10,
     producers,
     inflightPerProducer: 8,
     recordSizes: [100, 1024],
@@ -134,7 +144,7 @@ function markdown(settings: Settings, disk: DiskResult, rows: readonly Row[], in
   const out: string[] = [];
   out.push(`Disk of ${disk.dir}: ${f(disk.fdatasyncPerSec, 0)} fdatasync/s (4 KiB append + fdatasync; p50 ${f(disk.fdatasyncP50Ms, 2)} ms, p99 ${f(disk.fdatasyncP99Ms, 2)} ms, max ${f(disk.fdatasyncMaxMs, 2)} ms; CPU ${f(disk.durableWriteCpuMicros, 0)} µs per write + fdatasync, ${f(disk.plainWriteCpuMicros, 0)} µs per plain write); sequential 1 MiB write + fdatasync ${f(disk.syncedWriteMBps, 0)} MB/s`);
   out.push('');
-  out.push(`${settings.producers} producers, ${settings.seconds} s measured per point after ${settings.warmupSeconds} s warm-up; fixed rates open-loop (latency from the intended send time; the generator wakes each millisecond, so a send leaves 0–1.07 ms after that time: *sent late*, the generator's own share of the latency), max = ${settings.inflightPerProducer} writes in flight per producer (latency from the actual send). CPU in % of one core summed over the 3 server processes; RSS summed. Host steal: CPU time the hypervisor took from this VM during the point (/proc/stat), all CPUs summed.`);
+  out.push(`${settings.producers} producers, ${settings.seconds} s measured per point after ${settings.warmupSeconds} s warm-up; each system's first point after ${settings.startWarmupSeconds} s of load right after its start (below the table); fixed rates open-loop (latency from the intended send time; the generator wakes each millisecond, so a send leaves 0–1.07 ms after that time: *sent late*, the generator's own share of the latency), max = ${settings.inflightPerProducer} writes in flight per producer (latency from the actual send). CPU in % of one core summed over the 3 server processes; RSS summed. Host steal: CPU time the hypervisor took from this VM during the point (/proc/stat), all CPUs summed.`);
   out.push('');
   out.push('| system | record | offered | acked rec/s | MB/s | p50 ms | p99 ms | p99.9 ms | max ms | sent late p99 ms | errors | server CPU % | server RSS MB | client CPU % | host steal total / worst 1 s ms |');
   out.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
@@ -144,6 +154,11 @@ function markdown(settings: Settings, disk: DiskResult, rows: readonly Row[], in
   }
   out.push('');
   out.push('\\* embedded: the whole bench process (cluster + load generator), from process.cpuUsage and RSS.');
+  const warmed = infos.flatMap(({ system, startWarmup: w }) => (w === null ? [] : [`${LABEL[system]} ${w.recordBytes} B at ${w.rate}/s for ${w.seconds} s: p99 ${f(w.latency.p99Ms, 2)} ms, p99.9 ${f(w.latency.p999Ms, 2)} ms, max ${f(w.latency.maxMs, 2)} ms${w.errors > 0 ? `, ${w.errors} errors` : ''}`]));
+  if (warmed.length > 0) {
+    out.push('');
+    out.push(`Right after start (the load before the first point, from the intended send time): ${warmed.join('; ')}.`);
+  }
   const peers = (['etcd', 'nats', 'floor', 'floor-2w'] as const).filter((p) => rows.some((r) => r.system === p));
   const ours = (['logscope-embedded', 'logscope-tcp'] as const).filter((p) => rows.some((r) => r.system === p));
   if (peers.length > 0 && ours.length > 0) {
@@ -186,13 +201,20 @@ export async function run(argv: readonly string[] = process.argv.slice(2)): Prom
   const infos: SystemInfo[] = [];
   try {
     for (const system of settings.systems) {
-      const info: SystemInfo = { system, version: versionOf(system, binaries), durability: '', error: null };
+      const info: SystemInfo = { system, version: versionOf(system, binaries), durability: '', error: null, startWarmup: null };
       infos.push(info);
       let running: RunningSystem | null = null;
       try {
         console.log(`starting ${LABEL[system]}…`);
         running = await startSystem(system, binaries);
         info.durability = running.durability;
+        const warmRate = settings.rates.find((r): r is number => r !== 'max');
+        const warmBytes = settings.recordSizes[0];
+        if (settings.startWarmupSeconds > 0 && warmRate !== undefined && warmBytes !== undefined) {
+          const warm = await runPoint(running.target, { recordBytes: warmBytes, producers: settings.producers, rate: warmRate, seconds: settings.startWarmupSeconds, warmupSeconds: 0, inflightPerProducer: settings.inflightPerProducer, outstandingMax: 50_000, drainTimeoutMs: 15_000 });
+          info.startWarmup = { recordBytes: warmBytes, rate: warmRate, seconds: settings.startWarmupSeconds, latency: warm.latency, errors: warm.errors + warm.unfinished };
+          console.log(`  ${LABEL[system]} right after start, ${warmBytes} B ${rateLabel(warmRate)} for ${settings.startWarmupSeconds} s (not a point): p99 ${f(warm.latency.p99Ms, 2)} ms, max ${f(warm.latency.maxMs, 1)} ms, errors ${warm.errors + warm.unfinished}`);
+        }
         for (const recordBytes of settings.recordSizes) for (const rate of settings.rates) {
           const spec: PointSpec = {
             recordBytes,
