@@ -107,6 +107,17 @@ async function writeTwoPartitions(journal: Journal, otherBytes = 300): Promise<v
   }
 }
 
+const SIX_PARTITIONS = [1, 2, 3, 4, 5, 6];
+
+/** Entries 1-100 of each of SIX_PARTITIONS (700 + p bytes each, 20 flushes); then a fetch of each, all asked at once. */
+async function sixFetchesAtOnce(journal: Journal): Promise<Promise<Error | null>[]> {
+  for (let f = 0; f < 20; f++) {
+    for (const p of SIX_PARTITIONS) journal.appendEntries(p, entries(f * 5 + 1, f * 5 + 5, 1, f * 5, 700 + p));
+    await flush(journal);
+  }
+  return SIX_PARTITIONS.map((p) => new Promise<Error | null>((resolve) => expect(journal.log(p).prefetch(1, 1 << 20, resolve)).toBe(true)));
+}
+
 describe('background log reads', () => {
   it('bring entries on disk into memory in the thread pool, and a log read then takes them without a blocking read, once', async () => {
     const disk = new CountingDisk(directory);
@@ -323,19 +334,14 @@ describe('background log reads', () => {
   it('take at most BACKGROUND_READS_IN_FLIGHT_MAX places in the thread pool, which the flushes share: the others wait their turn, and every entry arrives', async () => {
     const disk = new CountingDisk(directory);
     const { journal } = open(disk);
-    const partitions = [1, 2, 3, 4, 5, 6];
-    for (let f = 0; f < 20; f++) {
-      for (const p of partitions) journal.appendEntries(p, entries(f * 5 + 1, f * 5 + 5, 1, f * 5, 700 + p));
-      await flush(journal);
-    }
-    const answers = partitions.map((p) => new Promise<Error | null>((resolve) => expect(journal.log(p).prefetch(1, 1 << 20, resolve)).toBe(true)));
+    const answers = await sixFetchesAtOnce(journal);
     // Six fetches asked for at once; only the first ones are in the pool yet.
     expect(disk.inFlight).toBe(BACKGROUND_READS_IN_FLIGHT_MAX);
-    expect(await Promise.all(answers)).toEqual(partitions.map(() => null));
+    expect(await Promise.all(answers)).toEqual(SIX_PARTITIONS.map(() => null));
     expect(disk.inFlightMax).toBe(BACKGROUND_READS_IN_FLIGHT_MAX);
-    expect(disk.background).toBeGreaterThanOrEqual(partitions.length);
+    expect(disk.background).toBeGreaterThanOrEqual(SIX_PARTITIONS.length);
     disk.blocking = 0;
-    for (const p of partitions) expect(journal.log(p).entries(1, 101, 1 << 30, true)).toEqual(entries(1, 100, 1, 0, 700 + p));
+    for (const p of SIX_PARTITIONS) expect(journal.log(p).entries(1, 101, 1 << 30, true)).toEqual(entries(1, 100, 1, 0, 700 + p));
     expect(disk.blocking).toBe(0);
     journal.close();
   });
@@ -344,12 +350,7 @@ describe('background log reads', () => {
     const disk = new CountingDisk(directory);
     const clock = { ms: 0 };
     const { journal } = open(disk, { now: () => clock.ms, scrubBytesPerSec: 64 << 10, scrubPassIntervalMs: 10_000 });
-    const partitions = [1, 2, 3, 4, 5, 6];
-    for (let f = 0; f < 20; f++) {
-      for (const p of partitions) journal.appendEntries(p, entries(f * 5 + 1, f * 5 + 5, 1, f * 5, 700 + p));
-      await flush(journal);
-    }
-    const answers = partitions.map((p) => new Promise<Error | null>((resolve) => expect(journal.log(p).prefetch(1, 1 << 20, resolve)).toBe(true)));
+    const answers = await sixFetchesAtOnce(journal);
     expect(disk.inFlight).toBe(BACKGROUND_READS_IN_FLIGHT_MAX);
     // The pass starts 10 s after the recovery at open; its first read, a second of its rate later.
     clock.ms = 10_000;
@@ -358,10 +359,10 @@ describe('background log reads', () => {
     expect(journal.scrub()).toBe(64 << 10);
     expect(journal.scrubReading).toBe(true);
     expect(disk.inFlight).toBe(BACKGROUND_READS_IN_FLIGHT_MAX); // it waits behind the fetches
-    expect(await Promise.all(answers)).toEqual(partitions.map(() => null));
+    expect(await Promise.all(answers)).toEqual(SIX_PARTITIONS.map(() => null));
     while (journal.scrubReading) await new Promise((resolve) => setImmediate(resolve));
     expect(disk.inFlightMax).toBe(BACKGROUND_READS_IN_FLIGHT_MAX);
-    expect(disk.background).toBeGreaterThanOrEqual(partitions.length + 1);
+    expect(disk.background).toBeGreaterThanOrEqual(SIX_PARTITIONS.length + 1);
     expect(journal.scrubStats().bytes).toBeGreaterThan(0); // and what it read was checked
     expect(journal.scrub()).toBe(0); // no tokens left until the clock moves
     journal.close();
@@ -370,15 +371,10 @@ describe('background log reads', () => {
   it('answer the reads still waiting for a place in the pool when the journal closes, and issue none of them', async () => {
     const disk = new CountingDisk(directory);
     const { journal } = open(disk);
-    const partitions = [1, 2, 3, 4, 5, 6];
-    for (let f = 0; f < 20; f++) {
-      for (const p of partitions) journal.appendEntries(p, entries(f * 5 + 1, f * 5 + 5, 1, f * 5));
-      await flush(journal);
-    }
-    const answers = partitions.map((p) => new Promise<Error | null>((resolve) => expect(journal.log(p).prefetch(1, 1 << 20, resolve)).toBe(true)));
+    const answers = await sixFetchesAtOnce(journal);
     const issued = disk.background;
     journal.close();
-    expect((await Promise.all(answers)).map((e) => e?.message)).toEqual(partitions.map(() => 'journal closed'));
+    expect((await Promise.all(answers)).map((e) => e?.message)).toEqual(SIX_PARTITIONS.map(() => 'journal closed'));
     await new Promise((resolve) => setTimeout(resolve, 50)); // the reads in the pool end
     expect(disk.background).toBe(issued);
     expect(disk.inFlight).toBe(0);
