@@ -105,6 +105,8 @@ describe('a supervised cluster of five node processes', () => {
     for (const node of cluster.state().nodes) {
       const text = await (await fetch(`${node.metricsUrl}/metrics`)).text();
       expect(text).toContain('logscope_records_appended_total');
+      // The node process samples its own event loop (its stalls, apart from the disk's).
+      expect(Number(/^logscope_event_loop_delay_seconds_count (\d+)$/m.exec(text)?.[1] ?? 0)).toBeGreaterThan(0);
       // promtool exits non-zero (execFileSync throws) on a format or naming problem.
       execFileSync('promtool', ['check', 'metrics'], { input: text });
     }

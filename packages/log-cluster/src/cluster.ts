@@ -15,6 +15,7 @@ import type { NodeId } from './raft/types.ts';
 import { corruptNewestSegment, cutNewestSegmentTail } from './storage/corrupt.ts';
 import { FileDisk } from './storage/file-disk.ts';
 import { InProcessNetwork } from './transport/in-process.ts';
+import { startLoopDelaySampler } from './loop-delay.ts';
 
 export interface EmbeddedClusterOptions {
   readonly dataDir: string;
@@ -54,6 +55,7 @@ export class EmbeddedCluster implements FaultSurface {
   private readonly faults: Fault[] = [];
   private readonly scheduler: Scheduler = realScheduler;
   private rotateTimer: NodeJS.Timeout | null = null;
+  private stopLoopDelay: () => void = () => undefined;
   private readonly clients: LogClient[] = [];
   private readonly autoRestart: AutoRestart;
 
@@ -92,6 +94,10 @@ export class EmbeddedCluster implements FaultSurface {
       for (const slot of cluster.slots.values()) slot.telemetry.rotate(now);
     }, TELEMETRY_WINDOW_MS);
     cluster.rotateTimer.unref();
+    // One loop runs every node here: each node's histogram shows the same stalls.
+    cluster.stopLoopDelay = startLoopDelaySampler((seconds) => {
+      for (const slot of cluster.slots.values()) slot.telemetry.recordEventLoopDelay(seconds);
+    });
     return cluster;
   }
 
@@ -289,6 +295,7 @@ export class EmbeddedCluster implements FaultSurface {
   async stop(): Promise<void> {
     this.autoRestart.stop();
     if (this.rotateTimer !== null) clearInterval(this.rotateTimer);
+    this.stopLoopDelay();
     for (const client of this.clients) client.close();
     await Promise.all([...this.slots.values()].map(async (slot) => {
       await slot.node?.shutdown();

@@ -10,6 +10,7 @@ import { FileDisk } from './storage/file-disk.ts';
 import type { JournalOptions } from './storage/journal.ts';
 import { PLAIN_SOCKETS, TcpNodeTransport, type PeerAddress } from './transport/tcp.ts';
 import { tlsSockets, type TlsMaterial } from './transport/tls.ts';
+import { startLoopDelaySampler } from './loop-delay.ts';
 
 export interface NodeProcessOptions {
   readonly id: NodeId;
@@ -78,6 +79,7 @@ export async function startNodeProcess(options: NodeProcessOptions): Promise<Run
   tcp.requestHandler = (request) => node.handle(request);
   telemetry.onCollect(() => refreshNodeGauges(telemetry, node));
   const rotate = setInterval(() => telemetry.rotate(realWallClock()), 1000);
+  const stopLoopDelay = startLoopDelaySampler((seconds) => telemetry.recordEventLoopDelay(seconds));
   const faults = new ProcessFaults({
     self: options.id,
     nodeIds,
@@ -101,6 +103,7 @@ export async function startNodeProcess(options: NodeProcessOptions): Promise<Run
     faults,
     async close() {
       clearInterval(rotate);
+      stopLoopDelay();
       await node.shutdown();
       await metrics.close();
     },

@@ -13,6 +13,7 @@ const EXPECTED_TYPES: Record<string, 'counter' | 'gauge' | 'histogram'> = {
   logscope_append_latency_seconds: 'histogram',
   logscope_fsync_duration_seconds: 'histogram',
   logscope_replication_rtt_seconds: 'histogram',
+  logscope_event_loop_delay_seconds: 'histogram',
   logscope_node_up: 'gauge',
   logscope_partition_leader: 'gauge',
   logscope_partition_is_leader: 'gauge',
@@ -50,6 +51,8 @@ function populated(): NodeTelemetry {
   t.recordAppendLatency(0.004, 1);
   t.recordFsync(0.0008);
   t.recordReplicationRtt(0.0003);
+  t.recordEventLoopDelay(0.0005);
+  t.recordEventLoopDelay(0.042);
   t.setPartitionState(0, { leaderId: 2, isLeader: true, term: 4, commitIndex: 17, highWatermark: 12, logEndOffset: 12 });
   t.setReplicaState(0, 1, { lagRecords: 0, lagSeconds: 0, inSync: true });
   t.setReplicaState(0, 3, { lagRecords: 250, lagSeconds: 1.5, inSync: false });
@@ -151,12 +154,16 @@ describe('NodeTelemetry', () => {
     const json = t.histogramsJson();
     expect(json.nodeId).toBe(2);
     const keys = json.windows.map((w) => `${w.metric}:${w.partition}`).sort();
-    expect(keys).toEqual(['append:0', 'append:1', 'append:null', 'fsync:null', 'replication_rtt:null']);
+    expect(keys).toEqual(['append:0', 'append:1', 'append:null', 'event_loop_delay:null', 'fsync:null', 'replication_rtt:null']);
     const append = json.windows.find((w) => w.metric === 'append' && w.partition === null)!;
     expect(append).toMatchObject({ startMs: 0, endMs: 1_000 });
     const s = summary(decodeHistogram(append.encoded));
     expect(s.count).toBe(2);
     expect(Math.abs(s.maxMicros - 4_000)).toBeLessThanOrEqual(4);
     expect(t.histogramsJson(1_000).windows).toEqual([]);
+    // The loop's stalls: the 42 ms tick is the window's max, whatever the other ticks were.
+    const loop = summary(decodeHistogram(json.windows.find((w) => w.metric === 'event_loop_delay')!.encoded));
+    expect(loop.count).toBe(2);
+    expect(Math.abs(loop.maxMicros - 42_000)).toBeLessThanOrEqual(42);
   });
 });

@@ -44,6 +44,7 @@ export const METRIC_NAMES = {
   appendLatency: 'logscope_append_latency_seconds',
   fsyncDuration: 'logscope_fsync_duration_seconds',
   replicationRtt: 'logscope_replication_rtt_seconds',
+  eventLoopDelay: 'logscope_event_loop_delay_seconds',
   nodeUp: 'logscope_node_up',
   partitionLeader: 'logscope_partition_leader',
   partitionIsLeader: 'logscope_partition_is_leader',
@@ -67,7 +68,7 @@ export const METRIC_NAMES = {
   partitionLeaderChanges: 'logscope_partition_leader_changes_total',
 } as const;
 
-export type HistogramMetric = 'append' | 'fsync' | 'replication_rtt';
+export type HistogramMetric = 'append' | 'fsync' | 'replication_rtt' | 'event_loop_delay';
 
 export interface HistogramWindowJson extends HistogramWindow {
   metric: HistogramMetric;
@@ -126,6 +127,7 @@ export class NodeTelemetry {
   private readonly appendLatency: Histogram;
   private readonly fsyncDuration: Histogram;
   private readonly replicationRtt: Histogram;
+  private readonly eventLoopDelay: Histogram;
   private readonly nodeUp: Gauge;
   private readonly partitionLeader: Gauge<PartitionLabel>;
   private readonly partitionIsLeader: Gauge<PartitionLabel>;
@@ -154,6 +156,7 @@ export class NodeTelemetry {
   private readonly appendRecorder: LatencyRecorder;
   private readonly fsyncRecorder: LatencyRecorder;
   private readonly rttRecorder: LatencyRecorder;
+  private readonly loopDelayRecorder: LatencyRecorder;
   private readonly partitionAppendRecorders = new Map<number, LatencyRecorder>();
   /** Recorders whose window the last rotation closed, encoded a slice at a time (see ENCODE_SPREAD_MS). */
   private encoding: { recorders: LatencyRecorder[]; next: number; perSlice: number } | null = null;
@@ -193,6 +196,7 @@ export class NodeTelemetry {
     this.appendLatency = histogram(n.appendLatency, 'Append latency from intended send time to ack, in seconds.');
     this.fsyncDuration = histogram(n.fsyncDuration, 'Duration of one fsync, in seconds.');
     this.replicationRtt = histogram(n.replicationRtt, 'Leader to follower replication round trip, in seconds.');
+    this.eventLoopDelay = histogram(n.eventLoopDelay, 'How late a periodic timer ran on the event loop that runs this node, in seconds: the stalls of the node itself (a long task, a collection, a blocking call, no CPU for it), apart from the disk\'s (fsync duration).');
     this.nodeUp = gauge(n.nodeUp, 'Always 1 while the node serves metrics.');
     this.partitionLeader = gauge(n.partitionLeader, 'Leader node id as this node sees it (0: none).', p);
     this.partitionIsLeader = gauge(n.partitionIsLeader, '1 when this node leads the partition.', p);
@@ -226,6 +230,7 @@ export class NodeTelemetry {
     this.appendRecorder = new LatencyRecorder(this.recorderOptions);
     this.fsyncRecorder = new LatencyRecorder(this.recorderOptions);
     this.rttRecorder = new LatencyRecorder(this.recorderOptions);
+    this.loopDelayRecorder = new LatencyRecorder(this.recorderOptions);
     this.spans = new SpanRecorder({
       nodeId: options.nodeId,
       ...(options.windowMs !== undefined ? { windowMs: options.windowMs } : {}),
@@ -276,6 +281,12 @@ export class NodeTelemetry {
   recordReplicationRtt(durationSeconds: number): void {
     this.replicationRtt.observe(durationSeconds);
     this.rttRecorder.recordSeconds(durationSeconds);
+  }
+
+  /** How late one tick of the loop-delay sampler ran (see LoopDelaySampler in log-cluster). */
+  recordEventLoopDelay(delaySeconds: number): void {
+    this.eventLoopDelay.observe(delaySeconds);
+    this.loopDelayRecorder.recordSeconds(delaySeconds);
   }
 
   private partitionRecorder(partition: number): LatencyRecorder | undefined {
@@ -426,7 +437,7 @@ export class NodeTelemetry {
   rotate(nowMs: number): void {
     this.lastRotateMs = nowMs;
     this.finishEncoding();
-    const recorders = [this.appendRecorder, this.fsyncRecorder, this.rttRecorder, ...this.partitionAppendRecorders.values()];
+    const recorders = [this.appendRecorder, this.fsyncRecorder, this.rttRecorder, this.loopDelayRecorder, ...this.partitionAppendRecorders.values()];
     for (const recorder of recorders) recorder.rotate(nowMs);
     const slices = Math.max(1, Math.floor(ENCODE_SPREAD_MS / ENCODE_SLICE_PAUSE_MS));
     this.encoding = { recorders, next: 0, perSlice: Math.max(ENCODES_PER_SLICE, Math.ceil(recorders.length / slices)) };
@@ -465,6 +476,7 @@ export class NodeTelemetry {
     add('append', null, this.appendRecorder);
     add('fsync', null, this.fsyncRecorder);
     add('replication_rtt', null, this.rttRecorder);
+    add('event_loop_delay', null, this.loopDelayRecorder);
     for (const [partition, recorder] of this.partitionAppendRecorders) add('append', partition, recorder);
     return { nodeId: this.nodeId, windows };
   }
