@@ -92,7 +92,7 @@ function NodeTable({ data, metric, onPickNode }: { data: NonNullable<ReturnType<
         </p>
       )}
       {message !== null && <p role="status">{message}</p>}
-      {/* Ten columns do not fit half a page: the table scrolls sideways (and by keyboard) inside its card; the scrub, least urgent, comes last. */}
+      {/* Eleven columns do not fit half a page: the table scrolls sideways (and by keyboard) inside its card; the scrub, least urgent, comes last. */}
       <div className="table-wrap" role="region" aria-label="Node table (scrolls sideways)" tabIndex={0}>
         <table aria-label="Nodes, worst first">
           <thead>
@@ -102,6 +102,7 @@ function NodeTable({ data, metric, onPickNode }: { data: NonNullable<ReturnType<
               <th scope="col">append p99</th>
               <th scope="col">fsync p99</th>
               <th scope="col">replication RTT p99</th>
+              <th scope="col" title="The longest the node's event loop was held over the range: a long task, a garbage collection, a blocking call, or no CPU for it. A write that stalled at every step together is the node's own stall when this is high, the disk's when fsync p99 is">longest loop stall</th>
               <th scope="col">disk used</th>
               <th scope="col" title="Memory of the node's per-entry index of its logs: it grows with the entries kept, not their bytes">log index memory</th>
               <th scope="col" title="Feeding followers that catch up (and consumers reading history): bytes a second its log reads take from disk, entry bytes in flight to its followers, and whether its read budget (64 MiB/s) holds reads back">catch-up feed</th>
@@ -121,6 +122,7 @@ function NodeTable({ data, metric, onPickNode }: { data: NonNullable<ReturnType<
                 <td className={metric === 'append' ? 'sorted' : ''}>{formatMs(r.appendP99Ms)}</td>
                 <td className={metric === 'fsync' ? 'sorted' : ''}>{formatMs(r.fsyncP99Ms)}</td>
                 <td className={metric === 'replication-rtt' ? 'sorted' : ''}>{formatMs(r.rttP99Ms)}</td>
+                <td data-testid="loop-stall">{formatMs(r.loopStallMaxMs)}</td>
                 <td>{formatBytes(r.diskUsedBytes)}</td>
                 <td data-testid="index-memory">{formatBytes(r.indexBytes)}</td>
                 <td data-testid="catch-up-feed">{formatCatchUp(r.catchUp)}</td>

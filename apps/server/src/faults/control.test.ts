@@ -139,6 +139,24 @@ describe('runbook faults', () => {
     await eventually(async () => ((await h.caller().faults.leadershipSkew()).length === 0 ? true : undefined), 15_000, 'leaders on their preferred replicas');
   });
 
+  it('the node table shows each node\'s longest event-loop stall, so a stall of the node itself is told from the disk\'s', async () => {
+    await healthy();
+    // Hold this process's loop, which runs every embedded node, for 200 ms: as a long task would.
+    // The range starts a window (1 s) before, so it holds the window the block falls in; a stall
+    // long before (the cluster's start) cannot answer for it.
+    const fromMs = Date.now() - 1_000;
+    const until = performance.now() + 200;
+    while (performance.now() < until) {
+      // busy
+    }
+    const rows = await eventually(async () => {
+      const { rows } = await h.caller().nodes.table({ range: { fromMs, toMs: Date.now() + 1 } });
+      // At least the block less the sampler's 20 ms interval (and a little rounding).
+      return rows.every((r) => (r.loopStallMaxMs ?? 0) >= 170) ? rows : undefined;
+    }, 10_000, 'the stall in every node\'s row');
+    expect(rows).toHaveLength(h.cluster.nodeIds().length);
+  });
+
   it('a node that stops on a rotted byte and restarts by itself: the audit trail says so as the system, and the overview warns its disk may be failing', async () => {
     await healthy();
     const node = h.cluster.nodeIds()[1]!;

@@ -1,5 +1,5 @@
 // "Which node?": per-node latency (worst first) and a node table like a brokers page — leaders
-// led, append / fsync / replication-RTT p99, disk used, the worst lag of its replicas — with a
+// led, append / fsync / replication-RTT p99, its event loop's longest stall, disk used, the worst lag of its replicas — with a
 // leader-skew figure (one node leading nothing while another leads half is a finding).
 
 import { summary } from '@logscope/telemetry';
@@ -27,6 +27,10 @@ export const nodesRouter = router({
       const s = summary(histograms.merge({ metric, node }, range.fromMs, range.toMs).histogram);
       return s.count === 0 ? null : s.p99Micros / 1000;
     };
+    const maxMs = (node: number, metric: LatencyMetric): number | null => {
+      const s = summary(histograms.merge({ metric, node }, range.fromMs, range.toMs).histogram);
+      return s.count === 0 ? null : s.maxMicros / 1000;
+    };
     const rows = knownNodeIds(ctx.services).map((node) => {
       const h = health.find((x) => x.node === node);
       const status = statuses.find((s) => s.nodeId === node);
@@ -41,6 +45,12 @@ export const nodesRouter = router({
         appendP99Ms: p99(node, 'append'),
         fsyncP99Ms: p99(node, 'fsync'),
         rttP99Ms: p99(node, 'replication_rtt'),
+        /**
+         * The longest its event loop was held over the range (a long task, a collection, a blocking
+         * call, no CPU for it): a write that stalled at every step together is the node's own when
+         * this is high, the disk's when fsync p99 is. Null when the node does not report it.
+         */
+        loopStallMaxMs: maxMs(node, 'event_loop_delay'),
         diskUsedBytes: snap?.snapshot.diskUsedBytes ?? null,
         /** Memory of its per-entry log index: what grows with the entries it keeps (null: not reported). */
         indexBytes: snap !== undefined && snap.snapshot.journalIndexBytes >= 0 ? snap.snapshot.journalIndexBytes : null,

@@ -36,6 +36,8 @@ describe('Scraper over real HTTP targets', () => {
     telemetry.setJournalIndexBytes(212_992);
     telemetry.setCatchUp(1_048_576, 3, 65_536);
     telemetry.setScrub(524_288, 2);
+    telemetry.recordEventLoopDelay(0.0004);
+    telemetry.recordEventLoopDelay(0.048);
     telemetry.rotate(Date.now());
     good = await serveTelemetry(telemetry, { port: 0 });
     // Accepts and never answers.
@@ -90,6 +92,33 @@ describe('Scraper over real HTTP targets', () => {
     const merged = stores.histograms.merge({ metric: 'append', partition: 3 }, 0, Date.now() + 1);
     expect(merged.histogram.totalCount).toBe(100);
     expect(stores.histograms.merge({ metric: 'append' }, 0, Date.now() + 1).histogram.totalCount).toBe(100);
+    // The node's event-loop stalls too: its 48 ms tick is there, to tell its own stalls from the disk's.
+    const loop = stores.histograms.merge({ metric: 'event_loop_delay', node: 7 }, 0, Date.now() + 1).histogram;
+    expect(loop.totalCount).toBe(2);
+    expect(Math.abs(loop.maxValue - 48_000)).toBeLessThanOrEqual(48);
+  });
+
+  it('skips a window of a metric it does not know (a newer node\'s) and files the rest', async () => {
+    const source = new NodeTelemetry({ nodeId: 11, nowMs: Date.now() - 1_000 });
+    source.recordFsync(0.002);
+    source.rotate(Date.now());
+    const fsync = source.histogramsJson().windows.find((w) => w.metric === 'fsync')!;
+    const newer = await listen((req, res) => {
+      if (req.url?.startsWith('/metrics')) res.end('logscope_node_up 1\n');
+      else if (req.url?.startsWith('/histograms')) res.end(JSON.stringify({ nodeId: 11, windows: [{ ...fsync, metric: 'some_future_metric' }, fsync] }));
+      else res.end(JSON.stringify({ nodeId: 11, untilMs: null, traces: [] }));
+    });
+    const own = { series: new SeriesStore(60), histograms: new HistogramStore(), traces: new TraceStore() };
+    const s = new Scraper([httpSource(newer.url)], own, { timeoutMs: TIMEOUT_MS });
+    try {
+      await s.tick();
+      expect(s.statuses()[0]).toMatchObject({ up: true, nodeId: 11, lastError: null });
+      expect(own.histograms.merge({ metric: 'fsync', node: 11 }, 0, Date.now() + 1).histogram.totalCount).toBe(1);
+    } finally {
+      await s.stop();
+      newer.server.closeAllConnections();
+      await new Promise((resolve) => newer.server.close(resolve));
+    }
   });
 
   it('counts each failing scrape and recovers nothing it should not', async () => {

@@ -52,8 +52,11 @@ interface TargetState {
   spansSinceMs: number | undefined;
 }
 
+/** The node metrics the store keeps; a window of another (a newer node's) is skipped, not an error. */
+const NODE_LATENCY_METRICS = ['append', 'fsync', 'replication_rtt', 'event_loop_delay'] as const;
+const knownMetric = (metric: string): metric is (typeof NODE_LATENCY_METRICS)[number] => (NODE_LATENCY_METRICS as readonly string[]).includes(metric);
 const windowSchema = z.object({
-  metric: z.enum(['append', 'fsync', 'replication_rtt']),
+  metric: z.string().max(64),
   partition: z.number().int().nonnegative().nullable(),
   startMs: z.number().finite(),
   endMs: z.number().finite(),
@@ -263,7 +266,7 @@ export class Scraper {
     t.previous = { tMs, records: snapshot.recordsAppendedTotal, bytes: snapshot.bytesAppendedTotal, segmentReadBytes: snapshot.segmentReadBytesTotal, readsThrottled: snapshot.segmentReadsThrottledTotal, scrubBytes: snapshot.scrubBytesTotal };
     t.snapshot = snapshot;
     for (const w of histograms.data.windows) {
-      this.stores.histograms.add(nodeId, w.metric, w.partition, w);
+      if (knownMetric(w.metric)) this.stores.histograms.add(nodeId, w.metric, w.partition, w);
       t.histogramsSinceMs = Math.max(t.histogramsSinceMs ?? 0, w.endMs);
     }
     for (const trace of spans.data.traces) this.stores.traces.add(nodeId, trace);

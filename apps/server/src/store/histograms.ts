@@ -7,7 +7,7 @@
 import { encodeIntoCompressedBase64 } from 'hdr-histogram-js';
 import { decodeHistogram, LatencyRecorder, mergeEncoded, summary, type Histogram, type LatencySummary } from '@logscope/telemetry';
 
-export type LatencyMetric = 'append' | 'fsync' | 'replication_rtt' | 'client';
+export type LatencyMetric = 'append' | 'fsync' | 'replication_rtt' | 'event_loop_delay' | 'client';
 
 export const ROLLUP_MS = 60_000;
 export const NODE_WINDOW_RETENTION_MS = 3_600_000;
