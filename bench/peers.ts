@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { cleanupSync, findBinary, installCleanupHandlers, makeTempDir, removeTempDir, ResourceSampler, type ResourceUse } from './peers/procs.ts';
-import { ALL_SYSTEMS, PARTITIONS, REPO_ROOT, startEtcd, startFloor, startLogscopeEmbedded, startLogscopeTcp, startNats, type RunningSystem, type SystemName } from './peers/systems.ts';
+import { ALL_SYSTEMS, PARTITIONS, REPO_ROOT, startEtcd, startFloor, startLogscopeEmbedded, startLogscopeTcp, startNats, type NodeStalls, type RunningSystem, type SystemName } from './peers/systems.ts';
 import { measureDiskLimit, type DiskLimit } from './disk-limit.ts';
 import { hostStealMeter, stealCell, type HostSteal } from './machine.ts';
 import { runPoint, type PointResult, type PointSpec } from './peers/workload.ts';
@@ -44,6 +44,8 @@ interface Row extends PointResult {
   client: ResourceUse;
   /** CPU time the host took from this VM during the point (null off Linux; see machine.ts). */
   hostSteal: HostSteal | null;
+  /** Logscope: each node's longest event-loop stall and fsync over the measured seconds (null for the peers). */
+  nodeStalls: NodeStalls[] | null;
 }
 
 interface SystemInfo {
@@ -135,6 +137,15 @@ async function startSystem(system: SystemName, binaries: { etcd: string | null; 
 }
 
 const f = (n: number, digits = 1): string => (Number.isFinite(n) ? n.toFixed(digits) : '—');
+/** The worst node's longest loop stall and longest fsync (each node's own maxima, the worst of each). */
+const stallCell = (stalls: readonly NodeStalls[] | null): string => {
+  if (stalls === null) return '—';
+  const worst = (pick: (n: NodeStalls) => number | null): number => {
+    const known = stalls.map(pick).filter((v): v is number => v !== null);
+    return known.length === 0 ? Number.NaN : Math.max(...known);
+  };
+  return `${f(worst((n) => n.loopMaxMs), 1)} / ${f(worst((n) => n.fsyncMaxMs), 1)}`;
+};
 const rateLabel = (r: number | 'max'): string => (r === 'max' ? 'max' : `${r}/s`);
 type DiskResult = DiskLimit & { readonly dir: string };
 
@@ -144,13 +155,13 @@ function markdown(settings: Settings, disk: DiskResult, rows: readonly Row[], in
   const out: string[] = [];
   out.push(`Disk of ${disk.dir}: ${f(disk.fdatasyncPerSec, 0)} fdatasync/s (4 KiB append + fdatasync; p50 ${f(disk.fdatasyncP50Ms, 2)} ms, p99 ${f(disk.fdatasyncP99Ms, 2)} ms, max ${f(disk.fdatasyncMaxMs, 2)} ms; CPU ${f(disk.durableWriteCpuMicros, 0)} µs per write + fdatasync, ${f(disk.plainWriteCpuMicros, 0)} µs per plain write); sequential 1 MiB write + fdatasync ${f(disk.syncedWriteMBps, 0)} MB/s`);
   out.push('');
-  out.push(`${settings.producers} producers, ${settings.seconds} s measured per point after ${settings.warmupSeconds} s warm-up; each system's first point after ${settings.startWarmupSeconds} s of load right after its start (below the table); fixed rates open-loop (latency from the intended send time; the generator wakes each millisecond, so a send leaves 0–1.07 ms after that time: *sent late*, the generator's own share of the latency), max = ${settings.inflightPerProducer} writes in flight per producer (latency from the actual send). CPU in % of one core summed over the 3 server processes; RSS summed. Host steal: CPU time the hypervisor took from this VM during the point (/proc/stat), all CPUs summed.`);
+  out.push(`${settings.producers} producers, ${settings.seconds} s measured per point after ${settings.warmupSeconds} s warm-up; each system's first point after ${settings.startWarmupSeconds} s of load right after its start (below the table); fixed rates open-loop (latency from the intended send time; the generator wakes each millisecond, so a send leaves 0–1.07 ms after that time: *sent late*, the generator's own share of the latency), max = ${settings.inflightPerProducer} writes in flight per producer (latency from the actual send). CPU in % of one core summed over the 3 server processes; RSS summed. Host steal: CPU time the hypervisor took from this VM during the point (/proc/stat), all CPUs summed. Logscope's nodes report their own longest event-loop stall and longest fsync over the point's measured seconds (their exact per-second windows; the worst node of each): a max latency far above both is neither a node's loop nor the disk.`);
   out.push('');
-  out.push('| system | record | offered | acked rec/s | MB/s | p50 ms | p99 ms | p99.9 ms | max ms | sent late p99 ms | errors | server CPU % | server RSS MB | client CPU % | host steal total / worst 1 s ms |');
-  out.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  out.push('| system | record | offered | acked rec/s | MB/s | p50 ms | p99 ms | p99.9 ms | max ms | sent late p99 ms | errors | server CPU % | server RSS MB | client CPU % | host steal total / worst 1 s ms | nodes\' longest loop stall / fsync ms |');
+  out.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     const embedded = r.system === 'logscope-embedded';
-    out.push(`| ${LABEL[r.system]} | ${r.recordBytes} B | ${rateLabel(r.rate)} | ${f(r.ackedPerSec, 0)} | ${f(r.mbPerSec, 2)} | ${f(r.latency.p50Ms, 2)} | ${f(r.latency.p99Ms, 2)} | ${f(r.latency.p999Ms, 2)} | ${f(r.latency.maxMs, 2)} | ${r.generatorLateness === null ? '—' : f(r.generatorLateness.p99Ms, 2)} | ${r.errors + r.unfinished} | ${f(r.server.cpuPercent, 0)}${embedded ? '*' : ''} | ${f(r.server.rssMbMax, 0)}${embedded ? '*' : ''} | ${embedded ? '(incl.)' : f(r.client.cpuPercent, 0)} | ${stealCell(r.hostSteal)} |`);
+    out.push(`| ${LABEL[r.system]} | ${r.recordBytes} B | ${rateLabel(r.rate)} | ${f(r.ackedPerSec, 0)} | ${f(r.mbPerSec, 2)} | ${f(r.latency.p50Ms, 2)} | ${f(r.latency.p99Ms, 2)} | ${f(r.latency.p999Ms, 2)} | ${f(r.latency.maxMs, 2)} | ${r.generatorLateness === null ? '—' : f(r.generatorLateness.p99Ms, 2)} | ${r.errors + r.unfinished} | ${f(r.server.cpuPercent, 0)}${embedded ? '*' : ''} | ${f(r.server.rssMbMax, 0)}${embedded ? '*' : ''} | ${embedded ? '(incl.)' : f(r.client.cpuPercent, 0)} | ${stealCell(r.hostSteal)} | ${stallCell(r.nodeStalls)} |`);
   }
   out.push('');
   out.push('\\* embedded: the whole bench process (cluster + load generator), from process.cpuUsage and RSS.');
@@ -231,10 +242,18 @@ export async function run(argv: readonly string[] = process.argv.slice(2)): Prom
           server.start();
           client.start();
           const steal = hostStealMeter();
+          const measuredFromMs = Date.now() + spec.warmupSeconds * 1000;
           const result = await runPoint(running.target, spec);
-          const row: Row = { ...result, system, rate, server: server.stop(), client: client.stop(), hostSteal: steal() };
+          const measuredToMs = measuredFromMs + spec.seconds * 1000;
+          const resources = { server: server.stop(), client: client.stop(), hostSteal: steal() };
+          let nodeStalls: NodeStalls[] | null = null;
+          if (running.nodeStalls !== undefined) {
+            await new Promise((resolve) => setTimeout(resolve, 1_100)); // the nodes close their last window of the point
+            nodeStalls = await running.nodeStalls(measuredFromMs, measuredToMs);
+          }
+          const row: Row = { ...result, system, rate, ...resources, nodeStalls };
           rows.push(row);
-          console.log(`  ${LABEL[system]} ${recordBytes} B ${rateLabel(rate)}: ${f(row.ackedPerSec, 0)} rec/s, p50 ${f(row.latency.p50Ms, 2)} ms, p99 ${f(row.latency.p99Ms, 2)} ms, max ${f(row.latency.maxMs, 1)} ms${row.generatorLateness === null ? '' : `, sent late p99 ${f(row.generatorLateness.p99Ms, 2)} ms`}, errors ${row.errors}${row.firstError !== null ? ` (${row.firstError})` : ''}, unfinished ${row.unfinished}`);
+          console.log(`  ${LABEL[system]} ${recordBytes} B ${rateLabel(rate)}: ${f(row.ackedPerSec, 0)} rec/s, p50 ${f(row.latency.p50Ms, 2)} ms, p99 ${f(row.latency.p99Ms, 2)} ms, max ${f(row.latency.maxMs, 1)} ms${row.generatorLateness === null ? '' : `, sent late p99 ${f(row.generatorLateness.p99Ms, 2)} ms`}, errors ${row.errors}${row.firstError !== null ? ` (${row.firstError})` : ''}, unfinished ${row.unfinished}${row.nodeStalls === null ? '' : `; longest loop stall / fsync per node: ${row.nodeStalls.map((n) => `${n.node}: ${f(n.loopMaxMs ?? Number.NaN, 1)} / ${f(n.fsyncMaxMs ?? Number.NaN, 1)} ms`).join(', ')}`}`);
         }
       } catch (error) {
         info.error = error instanceof Error ? error.message : String(error);

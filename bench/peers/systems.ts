@@ -17,6 +17,7 @@ import { nodeEntryArgs } from '../../apps/server/src/cluster/node-entry.ts';
 import { nodeProcessEnv, nodeProcessV8Flags } from '../../apps/server/src/cluster/node-v8-flags.ts';
 import { freePorts, makeTempDir, removeTempDir, sleep, spawnManaged, stopManaged, waitForLine, type Managed } from './procs.ts';
 import type { Target } from './workload.ts';
+import { decodeHistogram, type HistogramsJson } from '../../packages/telemetry/src/index.ts';
 import { CLIENT_RECORD, frame, onFrames, send } from './floor-node.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -29,7 +30,36 @@ export interface RunningSystem {
   readonly target: Target;
   /** Server processes to sample, or 'self' when the system runs inside this process. */
   readonly pids: readonly number[] | 'self';
+  /**
+   * Logscope only: each node's longest event-loop stall and longest fsync in the windows that
+   * overlap [fromMs, toMs) (wall clock), from the nodes' own exact histograms: whether a slow
+   * write in that point was a node's own stall or the disk's.
+   */
+  readonly nodeStalls?: (fromMs: number, toMs: number) => Promise<NodeStalls[]>;
   stop(): Promise<void>;
+}
+
+export interface NodeStalls {
+  node: number;
+  /** null: no window of it in the range. */
+  loopMaxMs: number | null;
+  fsyncMaxMs: number | null;
+}
+
+/** The longest event-loop stall and fsync per node from their /histograms answers. */
+function stallsOf(answers: readonly HistogramsJson[], fromMs: number, toMs: number): NodeStalls[] {
+  return answers.map((h) => {
+    const maxOf = (metric: string): number | null => {
+      let max: number | null = null;
+      for (const w of h.windows) {
+        if (w.metric !== metric || w.partition !== null || w.endMs <= fromMs || w.startMs >= toMs) continue;
+        const value = decodeHistogram(w.encoded).maxValue / 1000;
+        max = max === null ? value : Math.max(max, value);
+      }
+      return max;
+    };
+    return { node: h.nodeId, loopMaxMs: maxOf('event_loop_delay'), fsyncMaxMs: maxOf('fsync') };
+  });
 }
 
 export type SystemName = 'etcd' | 'nats' | 'logscope-embedded' | 'logscope-tcp' | 'floor' | 'floor-2w';
@@ -171,6 +201,7 @@ export async function startLogscopeEmbedded(): Promise<RunningSystem> {
       durability: LOGSCOPE_DURABILITY,
       target: { send: (producer, record) => client.append({ partition: producer % PARTITIONS }, [record]) },
       pids: 'self',
+      nodeStalls: async (fromMs, toMs) => stallsOf(cluster.nodeIds().map((id) => cluster.telemetry(id).histogramsJson(fromMs - 1_000)), fromMs, toMs),
       stop: async () => {
         client.close();
         await cluster.stop();
@@ -198,12 +229,16 @@ export async function startLogscopeTcp(): Promise<RunningSystem> {
         '--data-dir', join(dir, `node-${i + 1}`), '--partitions', String(PARTITIONS),
       ], REPO_ROOT, nodeProcessEnv()));
     }
-    await Promise.all(procs.map((m) => waitForLine(m, (l) => l.includes('"node-ready"'), 60_000)));
+    const ready = await Promise.all(procs.map((m) => waitForLine(m, (l) => l.includes('"node-ready"'), 60_000)));
+    const metricsUrls = ready.map((line) => (JSON.parse(line) as { metricsUrl: string }).metricsUrl);
     const peers = new Map<number, PeerAddress>(ports.map((port, i) => [i + 1, { host: '127.0.0.1', port }]));
     const c = new LogClient(new TcpConnector(peers), realScheduler, { appendTimeoutMs: SEND_TIMEOUT_MS });
     client = c;
     await warmLogscope(c);
-    return processSystem('logscope-tcp', LOGSCOPE_DURABILITY, procs, dir, c, { send: (producer, record) => c.append({ partition: producer % PARTITIONS }, [record]) });
+    return {
+      ...processSystem('logscope-tcp', LOGSCOPE_DURABILITY, procs, dir, c, { send: (producer, record) => c.append({ partition: producer % PARTITIONS }, [record]) }),
+      nodeStalls: async (fromMs, toMs) => stallsOf(await Promise.all(metricsUrls.map(async (url) => (await (await fetch(`${url}/histograms?since=${fromMs - 1_000}`)).json()) as HistogramsJson)), fromMs, toMs),
+    };
   } catch (error) {
     client?.close();
     await stopAll(procs, dir);
