@@ -94,9 +94,9 @@ export class EmbeddedCluster implements FaultSurface {
       for (const slot of cluster.slots.values()) slot.telemetry.rotate(now);
     }, TELEMETRY_WINDOW_MS);
     cluster.rotateTimer.unref();
-    // One loop runs every node here: each node's histogram shows the same stalls.
+    // One loop runs every node here: each running node's histogram shows the same stalls.
     cluster.stopLoopDelay = startLoopDelaySampler((seconds) => {
-      for (const slot of cluster.slots.values()) slot.telemetry.recordEventLoopDelay(seconds);
+      for (const slot of cluster.slots.values()) if (slot.node !== null) slot.telemetry.recordEventLoopDelay(seconds);
     });
     return cluster;
   }

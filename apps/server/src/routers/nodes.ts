@@ -1,6 +1,7 @@
 // "Which node?": per-node latency (worst first) and a node table like a brokers page — leaders
-// led, append / fsync / replication-RTT p99, its event loop's longest stall, disk used, the worst lag of its replicas — with a
-// leader-skew figure (one node leading nothing while another leads half is a finding).
+// led, append / fsync / replication-RTT p99, its event loop's longest stall, disk used, the worst
+// lag of its replicas — with a leader-skew figure (one node leading nothing while another leads
+// half is a finding).
 
 import { summary } from '@logscope/telemetry';
 import { z } from 'zod';
