@@ -57,9 +57,9 @@ test('bit rot under a running node: the scrub finds it, the node restarts by its
   await page.goto('/?page=audit');
   await page.getByLabel('Action').selectOption({ label: 'Cluster (by itself)' });
   const row = page.getByTestId('audit-row').first();
-  // What the scrub can say depends on where the byte rotted (the middle of the newest segment): in
-  // a payload, a CRC32C mismatch in a named partition; in the record's own partition or length
-  // field (a few runs in a hundred), no partition, or a length that makes no sense.
+  // What the scrub can say depends on where the byte rotted (the middle of the newest segment): a
+  // CRC32C mismatch in the partition its index names (even when the byte is the record's own
+  // partition field), or, in the record's length field, a length that makes no sense.
   await expect(row).toContainText(/node \d restarted by itself after it stopped on disk error: corrupt record in seg-\d+\.log at \d+( \(partition \d+\))?: (CRC32C mismatch|record length \d+.*) \(found by the scrub\)/, { timeout: 15_000 });
   await expect(row.locator('td').nth(2)).toHaveText('system');
   // The node runs again, and the Overview still warns that its disk may be failing.

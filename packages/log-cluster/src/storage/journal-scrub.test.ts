@@ -130,6 +130,28 @@ describe('journal scrub', () => {
     journal.close();
   });
 
+  it('names the partition of a record whose own partition field rotted, from the index', async () => {
+    const { journal, clock } = await threePartitionLog();
+    const recordBytes = 8 + 5 + 4 + 4 * (32 + 1000); // prefix, header, count, 4 entries
+    const [, second] = [...segmentSizes().keys()];
+    // The third record of the second segment: its partition field (after the 8-byte prefix and the
+    // header's first byte) is a u32 of 1, 2 or 3, whose low byte rots into one no partition has.
+    const field = 2 * recordBytes + 8 + 1;
+    const owner = fs.readFileSync(path.join(directory, second!))[field]!;
+    expect([1, 2, 3]).toContain(owner);
+    flipByte(second!, field);
+    let error: unknown = null;
+    try {
+      await scrubUntil(journal, clock, () => journal.scrubStats().passes === 1);
+    } catch (thrown) {
+      error = thrown;
+    }
+    expect(error).toBeInstanceOf(CorruptReadError);
+    expect(error).toMatchObject({ file: second, position: 2 * recordBytes, partition: owner });
+    expect((error as Error).message).toBe(`corrupt record in ${second} at ${2 * recordBytes} (partition ${owner}): CRC32C mismatch (found by the scrub)`);
+    journal.close();
+  });
+
   it('starts a pass at once when asked, from the oldest segment, even over one under way', async () => {
     const { journal, clock } = await threePartitionLog();
     const total = 20 * 3 * (8 + 5 + 4 + 4 * (32 + 1000));

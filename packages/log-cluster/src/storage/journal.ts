@@ -1103,6 +1103,29 @@ export class Journal {
     return read;
   }
 
+  /**
+   * The partition whose index places an entry in [start, end) of `segment` (the bytes of one
+   * record), or null. An error path: a binary search per partition.
+   */
+  private partitionOfRecord(segment: SegmentInfo, start: number, end: number): number | null {
+    for (const log of this.logs.values()) {
+      const table = log.table;
+      let located = table.length;
+      while (located > 0 && table.segment(located - 1) < 0) located--; // a flush still in flight
+      // The first entry at or after (segment, start): entries go forward through segments.
+      let lo = 0;
+      let hi = located;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        const s = table.segment(mid);
+        if (s < segment.seq || (s === segment.seq && table.position(mid) < start)) lo = mid + 1;
+        else hi = mid;
+      }
+      if (lo < located && table.segment(lo) === segment.seq && table.position(lo) < end) return log.partition;
+    }
+    return null;
+  }
+
   /** An asynchronous scrub read completed: check what it read, unless the pass moved on meanwhile. */
   private scrubReadDone(segment: SegmentInfo, at: number, end: number, bytes: Uint8Array, error: Error | null): void {
     this.scrubInFlight = false;
@@ -1143,8 +1166,9 @@ export class Journal {
         break;
       }
       if (crc32c(bytes.subarray(p + RECORD_PREFIX_BYTES, recordEnd)) !== view.getUint32(p + 4, true)) {
-        const partition = view.getUint32(p + RECORD_PREFIX_BYTES + 1, true); // maybe the rotted byte
-        throw bad(at + p, this.logs.has(partition) ? partition : -1, 'CRC32C mismatch');
+        // The index knows whose record it is; the header's partition field may be the rotted byte.
+        const header = view.getUint32(p + RECORD_PREFIX_BYTES + 1, true);
+        throw bad(at + p, this.partitionOfRecord(segment, at + p, at + recordEnd) ?? (this.logs.has(header) ? header : -1), 'CRC32C mismatch');
       }
       p = recordEnd;
     }
