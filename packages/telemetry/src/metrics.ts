@@ -68,7 +68,9 @@ export const METRIC_NAMES = {
   partitionLeaderChanges: 'logscope_partition_leader_changes_total',
 } as const;
 
-export type HistogramMetric = 'append' | 'fsync' | 'replication_rtt' | 'event_loop_delay';
+/** The node-wide metrics with exact per-second windows in histogramsJson (append also per partition). */
+export const HISTOGRAM_METRICS = ['append', 'fsync', 'replication_rtt', 'event_loop_delay'] as const;
+export type HistogramMetric = (typeof HISTOGRAM_METRICS)[number];
 
 export interface HistogramWindowJson extends HistogramWindow {
   metric: HistogramMetric;

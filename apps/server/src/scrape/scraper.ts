@@ -2,7 +2,7 @@
 // the stores. A target that is down, hangs or answers garbage is marked so; the others and
 // the server carry on. Nothing a target sends can throw out of a tick.
 
-import { parseMetrics } from '@logscope/telemetry';
+import { HISTOGRAM_METRICS, parseMetrics, type HistogramMetric } from '@logscope/telemetry';
 import { z } from 'zod';
 import type { HistogramStore } from '../store/histograms.ts';
 import type { SeriesStore } from '../store/series.ts';
@@ -52,9 +52,8 @@ interface TargetState {
   spansSinceMs: number | undefined;
 }
 
-/** The node metrics the store keeps; a window of another (a newer node's) is skipped, not an error. */
-const NODE_LATENCY_METRICS = ['append', 'fsync', 'replication_rtt', 'event_loop_delay'] as const;
-const knownMetric = (metric: string): metric is (typeof NODE_LATENCY_METRICS)[number] => (NODE_LATENCY_METRICS as readonly string[]).includes(metric);
+/** A window of a metric this build does not know (a newer node's) is skipped, not an error. */
+const knownMetric = (metric: string): metric is HistogramMetric => (HISTOGRAM_METRICS as readonly string[]).includes(metric);
 const windowSchema = z.object({
   metric: z.string().max(64),
   partition: z.number().int().nonnegative().nullable(),

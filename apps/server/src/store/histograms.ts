@@ -5,9 +5,9 @@
 // 1 h for every key). A 1 h query merges ~60 rollups per key instead of 3600 windows.
 
 import { encodeIntoCompressedBase64 } from 'hdr-histogram-js';
-import { decodeHistogram, LatencyRecorder, mergeEncoded, summary, type Histogram, type LatencySummary } from '@logscope/telemetry';
+import { decodeHistogram, LatencyRecorder, mergeEncoded, summary, type Histogram, type HistogramMetric, type LatencySummary } from '@logscope/telemetry';
 
-export type LatencyMetric = 'append' | 'fsync' | 'replication_rtt' | 'event_loop_delay' | 'client';
+export type LatencyMetric = HistogramMetric | 'client';
 
 export const ROLLUP_MS = 60_000;
 export const NODE_WINDOW_RETENTION_MS = 3_600_000;
