@@ -47,8 +47,6 @@ const RESTART_AFTER_MS = 500;
 const CAUGHT_UP_ENTRIES = 10;
 
 type Mode = 'embedded' | 'tcp';
-type Reads = BackgroundReads;
-const READS = BACKGROUND_READS;
 
 interface Latency {
   readonly p50Ms: number;
@@ -152,7 +150,7 @@ async function round(subject: Subject, backlogBytes: number, seconds: number): P
   return { before, during, backlogMB: backlogBytes / 1e6, backlogSeconds, caughtUpMs, startMs, hostSteal: steal() };
 }
 
-async function embeddedSubject(dataDir: string, reads: Reads): Promise<Subject> {
+async function embeddedSubject(dataDir: string, reads: BackgroundReads): Promise<Subject> {
   const cluster = await EmbeddedCluster.start({ dataDir, nodeCount: NODES, partitionCount: PARTITIONS, node: { journal: { ...DEFAULT_NODE_CONFIG.journal, backgroundReads: reads } } });
   await cluster.waitForLeaders();
   const client = cluster.client({ appendTimeoutMs: 30_000 });
@@ -193,7 +191,7 @@ function laggingFromMetrics(text: string): { partitions: Set<string>; behind: Se
   return { partitions, behind };
 }
 
-async function tcpSubject(dataDir: string, reads: Reads): Promise<Subject> {
+async function tcpSubject(dataDir: string, reads: BackgroundReads): Promise<Subject> {
   const cluster = await NodeProcessCluster.start(dataDir, { nodeCount: NODES, partitionCount: PARTITIONS, nodeArgs: ['--background-reads', reads] });
   const client = new LogClient(new TcpConnector(cluster.peers), realScheduler, { appendTimeoutMs: 30_000 });
   const leaders = Array.from({ length: NODES }, (_, i) => i + 1).filter((id) => id !== RETURNING);
@@ -235,7 +233,7 @@ function medianLatency(ls: readonly Latency[]): Latency {
   return { p50Ms: m((l) => l.p50Ms), p99Ms: m((l) => l.p99Ms), p999Ms: m((l) => l.p999Ms), maxMs: m((l) => l.maxMs), errors: m((l) => l.errors), loopStallMaxMs: m((l) => l.loopStallMaxMs), flushP99Ms: m((l) => l.flushP99Ms), flushMaxMs: m((l) => l.flushMaxMs) };
 }
 
-function report(mode: Mode, reads: Reads, rounds: readonly Round[]): string {
+function report(mode: Mode, reads: BackgroundReads, rounds: readonly Round[]): string {
   const caught = rounds.map((r) => (r.caughtUpMs === null ? 'not within the load' : `${(r.caughtUpMs / 1000).toFixed(2)} s`));
   return [
     `${mode}, segment reads ${reads === 'always' ? 'in the pool (always)' : reads === 'never' ? 'blocking (never)' : 'in the pool once slow (when-slow)'}, ${NODES} × ${PARTITIONS}, ${RECORD_BYTES} B at ${RATE}/s; node ${RETURNING} back after ${rounds[0]?.backlogMB.toFixed(0)} MB written without it (median of ${rounds.length} rounds):`,
@@ -270,7 +268,8 @@ export async function run(args: string[]): Promise<void> {
   if (!['both', 'embedded', 'tcp'].includes(values.mode)) throw new Error(`--mode is both, embedded or tcp (got ${values.mode})`);
   const modes: Mode[] = values.mode === 'both' ? ['embedded', 'tcp'] : [values.mode as Mode];
   const arms = values.reads.split(',').map((a) => a.trim());
-  for (const arm of arms) if (!READS.includes(arm as Reads)) throw new Error(`--reads takes a comma list of ${READS.join(', ')} (got ${JSON.stringify(values.reads)})`);
+  const isReads = (arm: string): arm is BackgroundReads => (BACKGROUND_READS as readonly string[]).includes(arm);
+  if (!arms.every(isReads)) throw new Error(`--reads takes a comma list of ${BACKGROUND_READS.join(', ')} (got ${JSON.stringify(values.reads)})`);
   if (new Set(arms).size !== arms.length) throw new Error(`--reads names an arm twice (got ${JSON.stringify(values.reads)})`);
   const dataDir = mkdtempSync(join(tmpdir(), 'logscope-bench-catch-up-'));
   const subjects: Subject[] = [];
@@ -284,11 +283,11 @@ export async function run(args: string[]): Promise<void> {
   try {
     console.log(`machine: ${machineLine(dataDir)}`);
     for (const mode of modes) {
-      const done = new Map<Reads, Round[]>(arms.map((arm) => [arm as Reads, []]));
+      const done = new Map<BackgroundReads, Round[]>(arms.map((arm) => [arm, []]));
       for (let r = 0; r < rounds; r++) {
         // Every arm in every round, first in turn: drift in a noisy machine falls on each alike.
         for (let k = 0; k < arms.length; k++) {
-          const arm = arms[(r + k) % arms.length] as Reads;
+          const arm = arms[(r + k) % arms.length]!;
           const subjectDir = join(dataDir, `${mode}-${arm}-${r}`);
           const subject = mode === 'embedded' ? await embeddedSubject(subjectDir, arm) : await tcpSubject(subjectDir, arm);
           subjects.push(subject);

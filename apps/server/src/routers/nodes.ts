@@ -24,14 +24,12 @@ export const nodesRouter = router({
     const partitions = view.partitions();
     const health = ctx.services.cluster?.health() ?? [];
     const statuses = scraper.statuses();
-    const p99 = (node: number, metric: LatencyMetric): number | null => {
+    /** One figure (ms) of a node's merged windows over the range; null when it has none. */
+    const ms = (node: number, metric: LatencyMetric, pick: 'p99Micros' | 'maxMicros'): number | null => {
       const s = summary(histograms.merge({ metric, node }, range.fromMs, range.toMs).histogram);
-      return s.count === 0 ? null : s.p99Micros / 1000;
+      return s.count === 0 ? null : s[pick] / 1000;
     };
-    const maxMs = (node: number, metric: LatencyMetric): number | null => {
-      const s = summary(histograms.merge({ metric, node }, range.fromMs, range.toMs).histogram);
-      return s.count === 0 ? null : s.maxMicros / 1000;
-    };
+    const p99 = (node: number, metric: LatencyMetric): number | null => ms(node, metric, 'p99Micros');
     const rows = knownNodeIds(ctx.services).map((node) => {
       const h = health.find((x) => x.node === node);
       const status = statuses.find((s) => s.nodeId === node);
@@ -51,7 +49,7 @@ export const nodesRouter = router({
          * call, no CPU for it): a write that stalled at every step together is the node's own when
          * this is high, the disk's when fsync p99 is. Null when the node does not report it.
          */
-        loopStallMaxMs: maxMs(node, 'event_loop_delay'),
+        loopStallMaxMs: ms(node, 'event_loop_delay', 'maxMicros'),
         diskUsedBytes: snap?.snapshot.diskUsedBytes ?? null,
         /** Memory of its per-entry log index: what grows with the entries it keeps (null: not reported). */
         indexBytes: snap !== undefined && snap.snapshot.journalIndexBytes >= 0 ? snap.snapshot.journalIndexBytes : null,
