@@ -13,6 +13,7 @@ import { AuditTrail, generateToken } from './auth.ts';
 import { createContext } from './context.ts';
 import { attachDrillEngine } from './drills/registry.ts';
 import { closeFaultControl } from './faults/control.ts';
+import { LeaderBalancer } from './faults/leader-balancer.ts';
 import { LoadGenerator, type AppendClient, type LoadConfig } from './load/generator.ts';
 import { appRouter } from './routers/index.ts';
 import { Scraper } from './scrape/scraper.ts';
@@ -63,6 +64,8 @@ export interface CreateAppOptions {
   prometheusUrl?: string;
   /** A guided drill waiting this long for its next step aborts itself (and heals). */
   drillIdleAbortMs?: number;
+  /** A returned node gets its preferred leaderships back after this long up (default 10 s); 0: never by itself (drains still move). */
+  rebalanceSettleMs?: number;
   /** The built SPA; null serves no SPA. */
   staticDir?: string | null;
 }
@@ -101,6 +104,7 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
   const tickListeners = new Set<(tMs: number) => void>();
   let clientSinceMs: number | undefined;
   const autoRestarts = cluster?.autoRestarts === undefined ? null : new AutoRestartAudit(audit, () => cluster.autoRestarts?.() ?? []);
+  const balancer = cluster === null ? null : new LeaderBalancer(cluster, audit, options.rebalanceSettleMs !== undefined ? { settleMs: options.rebalanceSettleMs } : {});
 
   const scraper = new Scraper(sources, { series, histograms, traces }, {
     ...(options.scrapeIntervalMs !== undefined ? { intervalMs: options.scrapeIntervalMs } : {}),
@@ -108,6 +112,7 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
     onTick: (tMs) => {
       view.update(scraper.snapshots(), tMs);
       autoRestarts?.poll();
+      void balancer?.poll().catch((error: unknown) => console.error('leader balancer:', error));
       if (load !== null) {
         for (const w of load.latency.windows(clientSinceMs)) {
           histograms.add(CLIENT_NODE_ID, 'client', null, w);
@@ -125,7 +130,7 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
   });
 
   const services: Services = {
-    scraper, view, series, histograms, traces, audit, cluster, load,
+    scraper, view, series, histograms, traces, audit, cluster, balancer, load,
     operatorToken: options.operatorToken ?? generateToken(),
     sloP99Ms: options.sloP99Ms ?? DEFAULT_SLO_P99_MS,
     prometheus: options.prometheusUrl === undefined ? null : new PrometheusHistory(options.prometheusUrl),

@@ -9,6 +9,7 @@ import { DEFAULT_KEY_SPREAD, DEFAULT_RATE_PER_SEC, DEFAULT_RECORD_BYTES } from '
 import { DEFAULT_SLO_P99_MS } from './services.ts';
 import type { RemoteCluster } from './cluster/remote-cluster.ts';
 import { DRILL_IDLE_ABORT_MS } from './drills/engine.ts';
+import { REBALANCE_SETTLE_MS } from './faults/leader-balancer.ts';
 import { nodeProcessV8Flags, relaunchOrFollow } from './cluster/node-v8-flags.ts';
 
 const USAGE = `usage: logscope <command> [options]
@@ -40,6 +41,8 @@ logscope up options:
   --no-load            do not start the load generator
   --drill-idle-abort-s <n>  a guided drill waiting this long for its next step aborts and heals
                        (default 600, or LOGSCOPE_DRILL_IDLE_ABORT_S)
+  --rebalance-after-s <n>  a node back from a restart (or undrained) is handed its preferred
+                       leaderships after this long up (default 10; 0: only by hand; drains still move)
 `;
 
 /** A clean shutdown that takes longer than this is abandoned. */
@@ -76,6 +79,7 @@ async function up(argv: string[]): Promise<void> {
       prometheus: { type: 'string' },
       'no-load': { type: 'boolean', default: false },
       'drill-idle-abort-s': { type: 'string' },
+      'rebalance-after-s': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -94,6 +98,7 @@ async function up(argv: string[]): Promise<void> {
   const keySpread = intOption(values['key-spread'], 'key-spread', DEFAULT_KEY_SPREAD, 1, 1_000_000);
   const sloP99Ms = intOption(values['slo-p99-ms'], 'slo-p99-ms', DEFAULT_SLO_P99_MS, 1, 600_000);
   const drillIdleAbortS = intOption(values['drill-idle-abort-s'] ?? process.env['LOGSCOPE_DRILL_IDLE_ABORT_S'], 'drill-idle-abort-s', DRILL_IDLE_ABORT_MS / 1000, 1, 86_400);
+  const rebalanceAfterS = intOption(values['rebalance-after-s'], 'rebalance-after-s', REBALANCE_SETTLE_MS / 1000, 0, 86_400);
   const attachUrls = values.attach?.split(',').map((u) => u.trim()).filter((u) => u.length > 0) ?? [];
   for (const u of attachUrls) {
     if (!/^https?:\/\//.test(u)) throw new UsageError(`--attach takes http(s) URLs (got "${u}")`);
@@ -139,6 +144,7 @@ async function up(argv: string[]): Promise<void> {
     load: { enabled: !values['no-load'], ratePerSec, recordBytes, keySpread },
     sloP99Ms,
     drillIdleAbortMs: drillIdleAbortS * 1000,
+    rebalanceSettleMs: rebalanceAfterS * 1000,
   });
 
   process.stdout.write(`Logscope console: ${app.url}/\n`);

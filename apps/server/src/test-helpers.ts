@@ -17,7 +17,12 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(options: { nodeCount?: number; partitionCount?: number; ratePerSec?: number; load?: boolean; dataDir?: string } = {}): Promise<Harness> {
+/**
+ * `rebalanceSettleMs` defaults to 0 here (returned nodes get no leadership back by themselves):
+ * tests that crash and restart nodes for other reasons must not see leadership move seconds later,
+ * in the middle of a later test. The balancer's own tests turn it on.
+ */
+export async function startHarness(options: { nodeCount?: number; partitionCount?: number; ratePerSec?: number; load?: boolean; dataDir?: string; rebalanceSettleMs?: number } = {}): Promise<Harness> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'logscope-server-'));
   const cluster = await EmbeddedCluster.start({ dataDir: join(dataDir, 'cluster'), nodeCount: options.nodeCount ?? 3, partitionCount: options.partitionCount ?? 6, replicationFactor: 3 });
   await cluster.waitForLeaders(10_000);
@@ -28,6 +33,7 @@ export async function startHarness(options: { nodeCount?: number; partitionCount
     port: 0,
     staticDir: null,
     scrapeIntervalMs: 250,
+    rebalanceSettleMs: options.rebalanceSettleMs ?? 0,
     load: { enabled: options.load ?? true, ratePerSec: options.ratePerSec ?? 100, recordBytes: 64 },
   });
   const ownOrigins = new Set([app.url]);

@@ -1,5 +1,5 @@
 // Runbook buttons outside drills: crash/restart, isolate, cut a link, slow a disk, pause, move
-// leadership, load rate, and a scrub of a node's log now (after a disk alert). Every action goes
+// leadership, drain a node, load rate, and a scrub of a node's log now (after a disk alert). Every action goes
 // through a confirm step that shows its blast radius from the current map (which partitions lose
 // their leader, which lose quorum) and carries a time limit after which the server heals it;
 // active faults are listed with Heal.
@@ -23,6 +23,7 @@ const KINDS: { kind: Kind; label: string }[] = [
   { kind: 'transferLeadership', label: 'Move a partition\'s leadership' },
   { kind: 'load', label: 'Set the load rate' },
   { kind: 'scrub', label: 'Scrub a node\'s log now (check every record)' },
+  { kind: 'drain', label: 'Drain a node (move its leaderships away, keep them away)' },
 ];
 
 /** Time limits offered; the server heals the fault when it passes. */
@@ -32,7 +33,7 @@ const newKey = (): string => (typeof crypto.randomUUID === 'function' ? crypto.r
 
 function buildAction(kind: Kind, f: { node: number; target: number; delayMs: number; partition: number; ratePerSec: number }): FaultActionInput {
   switch (kind) {
-    case 'crash': case 'isolate': case 'pause': case 'scrub': return { kind, node: f.node };
+    case 'crash': case 'isolate': case 'pause': case 'scrub': case 'drain': return { kind, node: f.node };
     case 'slowFsync': return { kind, node: f.node, delayMs: f.delayMs };
     case 'cutLink': return { kind, source: f.node, target: f.target };
     case 'linkDelay': return { kind, source: f.node, target: f.target, delayMs: f.delayMs };
@@ -137,7 +138,7 @@ function Confirm({ action, idempotencyKey, timeLimitMs, onDone }: { action: Faul
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const p = preview.data;
-  const unhealthy = (p?.problems.length ?? 0) > 0 && action.kind !== 'load' && action.kind !== 'transferLeadership';
+  const unhealthy = (p?.problems.length ?? 0) > 0 && action.kind !== 'load' && action.kind !== 'transferLeadership' && action.kind !== 'drain';
   const confirm = async () => {
     setBusy(true);
     setError(null);
@@ -167,7 +168,7 @@ function Confirm({ action, idempotencyKey, timeLimitMs, onDone }: { action: Faul
             Lose their leader: <strong data-testid="blast-leader-loss">{p.blast.leaderLoss.length === 0 ? 'none' : p.blast.leaderLoss.map((x) => `p${x}`).join(', ')}</strong>{' · '}
             Lose quorum: <strong data-testid="blast-quorum-loss" className={p.blast.quorumLoss.length > 0 ? 'sev-critical' : ''}>{p.blast.quorumLoss.length === 0 ? 'none' : p.blast.quorumLoss.map((x) => `p${x}`).join(', ')}</strong>
           </p>
-          {action.kind !== 'transferLeadership' && action.kind !== 'scrub' && <p className="muted">Heals itself after {Math.round(timeLimitMs / 1000)} s unless healed sooner.</p>}
+          {action.kind !== 'transferLeadership' && action.kind !== 'scrub' && <p className="muted">{action.kind === 'drain' ? 'Undrains itself' : 'Heals itself'} after {Math.round(timeLimitMs / 1000)} s unless healed sooner.</p>}
           {unhealthy ? (
             <div role="alert" className="sev-warning">
               The cluster is not healthy: {p.problems.join('; ')}.{' '}

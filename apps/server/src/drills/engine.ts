@@ -9,6 +9,7 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 
 import { join } from 'node:path';
 import { mergeEncoded, summary } from '@logscope/telemetry';
 import { recordDigest, type AckLedger, type LedgerEntry } from '../load/ledger.ts';
+import type { LeaderBalancer } from '../faults/leader-balancer.ts';
 import type { ClusterHandle } from '../services.ts';
 import { BUILTIN_DRILLS, findDrill } from './builtin.ts';
 import type { DrillAction, DrillCheck, DrillDefinition, DrillRun, LatencyFigure, NodeRef, RunMode, StepState, TimelineEvent } from './model.ts';
@@ -82,7 +83,12 @@ export interface DrillEngineOptions {
   sloP99Ms?: number;
   /** How long start() waits for the cluster to become healthy before refusing (default START_HEALTH_WAIT_MS). */
   healthWaitMs?: number;
+  /** Leadership placement: drains for the drills that ask for one, held returns while a drill runs. */
+  balancer?: DrillBalancer | null;
 }
+
+/** What a drill needs of the leader balancer (faults/leader-balancer.ts). */
+export type DrillBalancer = Pick<LeaderBalancer, 'drain' | 'undrain' | 'hold' | 'preferredLeaders' | 'drainPlan'>;
 
 /** Default idle limit of a guided run: nobody is watching a drill left this long. */
 export const DRILL_IDLE_ABORT_MS = 10 * 60_000;
@@ -132,6 +138,10 @@ interface Active {
   idleSinceMs: number | null;
   /** Guided: a background evaluation of the next observe-only step's check, so its figure is the system's time, not the operator's. */
   precheck: { index: number; stop: boolean } | null;
+  /** Nodes the drill drained: undrained when it heals or ends. */
+  drained: Set<number>;
+  /** Ends the drill's hold on the automatic return of restarted nodes. */
+  releaseHold: (() => void) | null;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -146,6 +156,7 @@ export class DrillEngine {
   private readonly idleAbortMs: number;
   private readonly sloP99Ms: number;
   private readonly healthWaitMs: number;
+  private readonly balancer: DrillBalancer | null;
   private readonly runs = new Map<string, DrillRun>();
   private active: Active | null = null;
   private closed = false;
@@ -157,6 +168,7 @@ export class DrillEngine {
     this.idleAbortMs = Math.max(DRILL_IDLE_ABORT_MS_MIN, options.idleAbortMs ?? DRILL_IDLE_ABORT_MS);
     this.sloP99Ms = options.sloP99Ms ?? DEFAULT_SLO_P99_MS;
     this.healthWaitMs = options.healthWaitMs ?? START_HEALTH_WAIT_MS;
+    this.balancer = options.balancer ?? null;
     this.dir = join(options.dataDir, 'drills');
     mkdirSync(this.dir, { recursive: true });
     for (const file of readdirSync(this.dir).filter((f) => f.endsWith('.json')).sort()) {
@@ -238,7 +250,11 @@ export class DrillEngine {
       run, def, aborted: false, abortReason: '', checking: null, done, resolveDone, finishing: null,
       ledgerStart: this.load?.ledger.size ?? 0, probeAcks: [], faultHw: new Map(), faultAtMs: null, zeroSeen: new Set(), victimStartedAtMs: null,
       watcher: null, loadRateBefore: null, probe: null, reader: null, idleSinceMs: mode === 'guided' ? now : null, precheck: null,
+      drained: new Set(), releaseHold: null,
     };
+    // Only the drill's own steps move leadership while it runs: a node it restarts is handed its
+    // leaderships back when the drill has ended, not in the middle of its checks.
+    active.releaseHold = this.balancer?.hold(`drill "${def.title}" running`) ?? null;
     run.target = this.targetPreview(def, partition);
     run.idleAbortMs = mode === 'guided' ? this.idleAbortMs : null;
     this.active = active;
@@ -401,7 +417,8 @@ export class DrillEngine {
       for (const s of run.steps) if (s.status === 'pending' || s.status === 'acting' || s.status === 'waiting') s.status = 'skipped';
       try {
         await this.cluster.healAll();
-        this.event(active, 'run', 'healed every fault (network, disks, crashed nodes)');
+        const undrained = await this.undrain(active);
+        this.event(active, 'run', `healed every fault (network, disks, crashed nodes)${undrained.length === 0 ? '' : `; undrained node ${undrained.join(', ')}`}`);
         if (active.loadRateBefore !== null) this.load?.configure({ ratePerSec: active.loadRateBefore });
         if (!(await this.cluster.waitForLeaders(20_000))) this.event(active, 'run', 'warning: not every partition had a leader 20 s after healing');
       } catch (error) {
@@ -444,6 +461,7 @@ export class DrillEngine {
       run.endedMs = Date.now();
       this.event(active, 'run', `${run.status}: ${run.outcome}`);
       this.persist(run);
+      active.releaseHold?.();
       this.active = null;
       active.resolveDone(structuredClone(run));
     })();
@@ -626,10 +644,30 @@ export class DrillEngine {
         this.load.configure({ ratePerSec: action.ratePerSec });
         return `load set to ${action.ratePerSec} appends/s`;
       }
-      case 'heal':
+      case 'drain': {
+        const n = this.resolve(active, action.node);
+        const balancer = this.balancer;
+        if (balancer === null) throw new Error('no leader balancer on this server');
+        const plan = balancer.drainPlan(n);
+        await balancer.drain(n);
+        active.drained.add(n);
+        const moving = plan.filter((x) => x.to !== null).map((x) => `p${x.partition}→${x.to ?? '?'}`);
+        return `drained node ${n}: ${moving.length === 0 ? 'it led no partition another replica could take' : `moving its leaderships away (${moving.join(', ')}), and keeping them away until undrained`}`;
+      }
+      case 'heal': {
         await c.healAll();
-        return 'healed every fault';
+        const undrained = await this.undrain(active);
+        return `healed every fault${undrained.length === 0 ? '' : `; undrained node ${undrained.join(', ')}`}`;
+      }
     }
+  }
+
+  /** Undrains what the drill drained; returns those nodes. */
+  private async undrain(active: Active): Promise<number[]> {
+    const nodes = [...active.drained];
+    active.drained.clear();
+    for (const n of nodes) await this.balancer?.undrain(n);
+    return nodes;
   }
 
   // ---- checks ----
@@ -821,6 +859,12 @@ export class DrillEngine {
           return code === 'DiskFull' ? { pass: true, figure, reason: `appends fail at once with DiskFull: ${message}` } : { pass: false, figure, reason: `appends fail with ${String(code)}, not DiskFull` };
         }
       }
+      case 'leadersBalanced': {
+        if (this.balancer === null) return { pass: false, figure: '', reason: 'no leader balancer on this server' };
+        const off = this.balancer.preferredLeaders().filter((x) => x.leader !== x.preferred);
+        const figure = `${c.partitionCount - off.length}/${c.partitionCount} partitions led by their preferred replica`;
+        return { pass: off.length === 0, figure, reason: off.length === 0 ? 'every partition is led by its preferred replica' : `still elsewhere: ${off.slice(0, 8).map((x) => `p${x.partition} on node ${x.leader}, prefers node ${x.preferred}`).join('; ')}` };
+      }
       case 'allHealthy': {
         const down = c.health().filter((h) => !h.up).map((h) => h.node);
         const leaderless = Array.from({ length: c.partitionCount }, (_, i) => i).filter((q) => c.leaderOf(q) === 0);
@@ -977,6 +1021,7 @@ export class DrillEngine {
       case 'corruptSegment':
       case 'rotSegment':
       case 'transferLeadershipAway':
+      case 'drain':
         return `step 1 targets ${name(action.node)}`;
       default:
         return 'step 1 acts on no single node';

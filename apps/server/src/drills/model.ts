@@ -26,6 +26,8 @@ export const actionSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('diskFull'), node: nodeRefSchema, full: z.boolean() }),
   /** Moves every partition the node leads to another live replica. */
   z.object({ kind: z.literal('transferLeadershipAway'), node: nodeRefSchema }),
+  /** Drains the node (leader balancer): its leaderships move away and stay away until the drill heals. */
+  z.object({ kind: z.literal('drain'), node: nodeRefSchema }),
   z.object({ kind: z.literal('load'), ratePerSec: z.number().int().min(1).max(50_000) }),
   /** Heals every fault the drill injected (cluster.healAll). */
   z.object({ kind: z.literal('heal') }),
@@ -64,6 +66,8 @@ export const checkSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('faultyTailKept') }),
   /** The `second` node reports its disk full, and a probe append fails with DiskFull naming it. */
   z.object({ kind: z.literal('diskFullReported') }),
+  /** Every partition is led by its preferred replica (up, not drained): leadership spread evenly again. */
+  z.object({ kind: z.literal('leadersBalanced') }),
   /** All nodes up, every partition led, no active fault. */
   z.object({ kind: z.literal('allHealthy') }),
 ]);

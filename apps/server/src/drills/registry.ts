@@ -12,7 +12,7 @@ export function attachDrillEngine(
   options: Pick<DrillEngineOptions, 'idleAbortMs' | 'sloP99Ms'> = {},
 ): DrillEngine | null {
   if (!isDrillCluster(cluster)) return null;
-  const engine = new DrillEngine({ cluster, load, dataDir, ...options });
+  const engine = new DrillEngine({ cluster, load, dataDir, balancer: services.balancer, ...options });
   engines.set(services, engine);
   return engine;
 }

@@ -18,6 +18,8 @@ export const faultActionSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('load'), ratePerSec: z.number().int().min(1).max(RATE_MAX_PER_SEC) }),
   /** Not a fault: the node checks its whole log now (after a disk alert); it may stop on what it finds. */
   z.object({ kind: z.literal('scrub'), node: nodeIdSchema }),
+  /** Not a fault: the node leads nothing while another replica can (a slow disk), until healed (undrained). */
+  z.object({ kind: z.literal('drain'), node: nodeIdSchema }),
 ]).superRefine((a, ctx) => {
   if ((a.kind === 'cutLink' || a.kind === 'linkDelay') && a.source === a.target) ctx.addIssue({ code: 'custom', message: 'the two ends of a link must be different nodes', path: ['target'] });
 });
@@ -35,6 +37,7 @@ export function describeAction(a: FaultAction): string {
     case 'transferLeadership': return `move partition ${a.partition}'s leadership to node ${a.to}`;
     case 'load': return `set the load to ${a.ratePerSec} records/s`;
     case 'scrub': return `scrub node ${a.node}'s whole log now`;
+    case 'drain': return `drain node ${a.node} (its leaderships move away and stay away)`;
   }
 }
 

@@ -32,6 +32,8 @@ function silencedNodes(action: FaultAction): number[] {
 /** What the map alone does not say: a node's bytes on disk (its scraped logscope_disk_used_bytes). */
 export interface BlastFacts {
   logBytes?(node: number): number | null;
+  /** Where a drain would move each partition the node leads (the leader balancer's choice). */
+  drainPlan?(node: number): { partition: number; to: number | null }[];
 }
 
 export function blastRadius(cluster: ClusterHandle, action: FaultAction, facts: BlastFacts = {}): BlastRadius {
@@ -72,12 +74,26 @@ export function blastRadius(cluster: ClusterHandle, action: FaultAction, facts: 
   }
   if (action.kind === 'load') notes.push(`the load generator sends ${action.ratePerSec} records/s instead of its current rate`);
   if (action.kind === 'scrub') notes.push(...scrubNotes(cluster, action.node, facts.logBytes?.(action.node) ?? null));
+  if (action.kind === 'drain') notes.push(...drainNotes(action.node, facts.drainPlan?.(action.node) ?? null));
   notes.push(...moves);
   if (notes.length === 0) notes.push(degraded.length > 0 ? `${degraded.length} partition(s) lose one replica but keep their leader and quorum: ${list(degraded)}` : 'no partition is affected');
   else if (degraded.length > 0 && (action.kind === 'crash' || action.kind === 'isolate' || action.kind === 'pause')) {
     notes.push(`${degraded.length} more partition(s) lose one follower but keep leader and quorum`);
   }
   return { leaderLoss, quorumLoss, degraded, notes };
+}
+
+/** A drain stops nothing: each leadership moves by a transfer (no election timeout), and the node stays a follower. */
+function drainNotes(node: number, plan: { partition: number; to: number | null }[] | null): string[] {
+  if (plan === null) return [`node ${node}'s leaderships move to other replicas`];
+  const moving = plan.filter((x): x is { partition: number; to: number } => x.to !== null);
+  const stuck = plan.filter((x) => x.to === null).map((x) => x.partition);
+  const shown = moving.slice(0, 16).map((x) => `p${x.partition} → node ${x.to}`).join(', ');
+  return [
+    moving.length === 0 ? `node ${node} leads no partition another replica could take: no leadership moves now` : `${moving.length} partition(s) led by node ${node} move their leadership by a transfer (writes to each pause for about one round trip, no election timeout): ${shown}${moving.length > 16 ? '…' : ''}`,
+    ...(stuck.length > 0 ? [`${stuck.length} partition(s) stay on node ${node}: no other replica of theirs is up (${stuck.join(', ')})`] : []),
+    `while drained, node ${node} is handed no leadership back (an election that picks it is undone at the next tick); it stays a follower of every partition it holds. Healing the drain gives it its preferred leaderships back`,
+  ];
 }
 
 /** A scrub stops nothing by itself; what it may find stops the node, and then its partitions elect. */

@@ -8,6 +8,7 @@ import type { Scraper } from '../scrape/scraper.ts';
 import type { ClusterHandle } from '../services.ts';
 import { describeAction, isInstant, type FaultAction } from './actions.ts';
 import { blastRadius, type BlastFacts, type BlastRadius } from './blast-radius.ts';
+import type { LeaderBalancer } from './leader-balancer.ts';
 
 /** The longest time limit an operator may give a fault. */
 export const FAULT_TIME_LIMIT_MS_MAX = 30 * 60_000;
@@ -46,7 +47,12 @@ export class FaultControl {
   /** Nodes whose console isolation was healed link by link (the cluster still lists the isolation). */
   private readonly healedIsolations = new Set<number>();
 
-  constructor(private readonly cluster: ClusterHandle, private readonly load: LoadGenerator | null, private readonly facts: BlastFacts = {}) {}
+  constructor(
+    private readonly cluster: ClusterHandle,
+    private readonly load: LoadGenerator | null,
+    private readonly facts: BlastFacts = {},
+    private readonly balancer: LeaderBalancer | null = null,
+  ) {}
 
   preview(action: FaultAction): { description: string; blast: BlastRadius; problems: string[] } {
     this.validate(action);
@@ -85,7 +91,8 @@ export class FaultControl {
     if (same !== undefined) return { fault: structuredClone(same), repeated: true };
     this.validate(action);
     const problems = this.problems();
-    if (problems.length > 0 && options.force !== true && action.kind !== 'load' && action.kind !== 'transferLeadership') {
+    // Remedies (load, leadership moves, a drain) are what an unhealthy cluster may need: no force asked.
+    if (problems.length > 0 && options.force !== true && action.kind !== 'load' && action.kind !== 'transferLeadership' && action.kind !== 'drain') {
       throw new FaultControlError('PRECONDITION_FAILED', `the cluster is not healthy: ${problems.join('; ')}. Heal it first, or inject with force`);
     }
     const timeLimitMs = Math.min(FAULT_TIME_LIMIT_MS_MAX, Math.max(FAULT_TIME_LIMIT_MS_MIN, options.timeLimitMs));
@@ -172,6 +179,7 @@ export class FaultControl {
       if (!this.cluster.replicasOf(action.partition).includes(action.to)) throw new FaultControlError('BAD_REQUEST', `node ${action.to} holds no replica of partition ${action.partition} (replicas: ${this.cluster.replicasOf(action.partition).join(', ')})`);
     }
     if (action.kind === 'load' && this.load === null) throw new FaultControlError('PRECONDITION_FAILED', 'no load generator: it needs the embedded cluster');
+    if (action.kind === 'drain' && this.balancer === null) throw new FaultControlError('PRECONDITION_FAILED', 'no leader balancer on this server');
   }
 
   private async apply(a: FaultAction, timeLimitMs: number): Promise<void> {
@@ -184,6 +192,7 @@ export class FaultControl {
       case 'cutLink': return c.cutLink(a.source, a.target, true);
       case 'linkDelay': return c.setLinkDelay(a.source, a.target, a.delayMs, 0, true);
       case 'transferLeadership': return c.transferLeadership(a.partition, a.to);
+      case 'drain': return this.balancer?.drain(a.node);
       case 'scrub': {
         await c.startScrub(a.node);
         return;
@@ -214,6 +223,10 @@ export class FaultControl {
       case 'linkDelay': c.setLinkDelay(a.source, a.target, 0, 0, true); break;
       case 'transferLeadership': break;
       case 'scrub': break;
+      case 'drain':
+        // Another active drain of the same node (from a drill, say) keeps it drained.
+        if (this.active().every((f) => f.action.kind !== 'drain' || f.action.node !== a.node)) await this.balancer?.undrain(a.node);
+        break;
       case 'load':
         if (this.loadRateBefore !== null && this.active().every((f) => f.action.kind !== 'load')) {
           this.load?.configure({ ratePerSec: this.loadRateBefore });
@@ -244,14 +257,18 @@ export class FaultControl {
 const controls = new WeakMap<object, FaultControl>();
 
 /** One controller per server (keyed by its services); null in attach mode (no fault surface). */
-export function faultControlOf(services: { cluster: ClusterHandle | null; load: LoadGenerator | null; scraper?: Scraper }): FaultControl | null {
+export function faultControlOf(services: { cluster: ClusterHandle | null; load: LoadGenerator | null; scraper?: Scraper; balancer?: LeaderBalancer | null }): FaultControl | null {
   if (services.cluster === null) return null;
   let control = controls.get(services);
   if (control === undefined) {
     const scraper = services.scraper;
     // A node's bytes on disk, as last scraped: how long a scrub of its log takes (0: not reported yet).
-    const facts: BlastFacts = scraper === undefined ? {} : { logBytes: (node) => scraper.snapshots().find((s) => s.nodeId === node)?.snapshot.diskUsedBytes || null };
-    controls.set(services, (control = new FaultControl(services.cluster, services.load, facts)));
+    const balancer = services.balancer ?? null;
+    const facts: BlastFacts = {
+      ...(scraper === undefined ? {} : { logBytes: (node: number) => scraper.snapshots().find((s) => s.nodeId === node)?.snapshot.diskUsedBytes || null }),
+      ...(balancer === null ? {} : { drainPlan: (node: number) => balancer.drainPlan(node) }),
+    };
+    controls.set(services, (control = new FaultControl(services.cluster, services.load, facts, balancer)));
   }
   return control;
 }

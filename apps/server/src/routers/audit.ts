@@ -5,6 +5,7 @@ import { drillEngineOf } from '../drills/registry.ts';
 import type { DrillRun } from '../drills/model.ts';
 import { describeAction, faultActionSchema, isInstant } from '../faults/actions.ts';
 import { faultControlOf } from '../faults/control.ts';
+import { REBALANCE_ACTION } from '../faults/leader-balancer.ts';
 import type { Services } from '../services.ts';
 import { router, viewerProcedure } from '../trpc.ts';
 
@@ -67,6 +68,11 @@ export function describeEntry(e: AuditEntry, runs: readonly DrillRun[], faultDes
       // Not an operator's request refused or failed: what the cluster did, and why, is the text.
       if (e.outcome === 'ok') return { text: `node ${node} restarted by itself after it stopped on ${reason}`, drillRunId: null };
       return { text: field(input, 'restarted') === true ? `node ${node}'s automatic restart failed after it stopped on ${reason}` : `node ${node} stopped on ${reason} and was left down`, drillRunId: null };
+    }
+    case REBALANCE_ACTION: {
+      // What the cluster's console did by itself: its message names the reason, the moves and any failure.
+      const moves = field(input, 'moves');
+      return { text: e.message ?? `${str(field(input, 'reason'))}: ${Array.isArray(moves) ? moves.length : 0} leadership transfer(s)`, drillRunId: null };
     }
     case 'load.start': text = 'start the load generator'; break;
     case 'load.stop': text = 'stop the load generator'; break;

@@ -4,6 +4,7 @@ import type { Services } from '../services.ts';
 import { TRPCError } from '@trpc/server';
 import { faultActionSchema } from '../faults/actions.ts';
 import { FAULT_TIME_LIMIT_MS_MAX, FAULT_TIME_LIMIT_MS_MIN, FaultControlError, faultControlOf, type FaultControl } from '../faults/control.ts';
+import type { LeaderBalancer } from '../faults/leader-balancer.ts';
 import { assertNode, assertPartition, engineCall, nodeIdSchema, partitionSchema, requireCluster } from './common.ts';
 
 function control(services: Services): FaultControl {
@@ -21,20 +22,10 @@ async function controlCall<T>(fn: () => T | Promise<T>): Promise<T> {
   }
 }
 
-/**
- * Per partition, its preferred leader: the (partition mod n)-th of its n live replicas. Replica
- * sets are listed in node order, so rotating by partition spreads leaders evenly over the nodes.
- */
-function preferredLeaders(services: Services): { partition: number; leader: number; preferred: number }[] {
-  const c = requireCluster(services);
-  const up = new Set(c.health().filter((h) => h.up).map((h) => h.node));
-  const out: { partition: number; leader: number; preferred: number }[] = [];
-  for (let p = 0; p < c.partitionCount; p++) {
-    const live = c.replicasOf(p).filter((r) => up.has(r));
-    const preferred = live[p % Math.max(1, live.length)];
-    if (preferred !== undefined) out.push({ partition: p, leader: c.leaderOf(p), preferred });
-  }
-  return out;
+function balancer(services: Services): LeaderBalancer {
+  requireCluster(services);
+  if (services.balancer === null) throw new TRPCError({ code: 'PRECONDITION_FAILED', message: 'no leader balancer on this server' });
+  return services.balancer;
 }
 
 /** Longest injected stall or delay: drills inject seconds, not hours. */
@@ -166,13 +157,15 @@ export const faultsRouter = router({
     }))),
   /** Heals one console fault now (healing a healed one returns it unchanged). */
   heal: operatorProcedure.input(z.object({ id: z.string().min(1).max(100) })).mutation(({ ctx, input }) => controlCall(() => control(ctx.services).heal(input.id))),
-  /** Partitions whose leader is not their preferred replica (see preferredLeaders). */
-  leadershipSkew: viewerProcedure.query(({ ctx }) => (ctx.services.cluster === null ? [] : preferredLeaders(ctx.services).filter((x) => x.leader !== x.preferred))),
+  /** Partitions whose leader is not their preferred replica (LeaderBalancer.preferredLeaders: up, not drained). */
+  leadershipSkew: viewerProcedure.query(({ ctx }) => (ctx.services.cluster === null || ctx.services.balancer === null ? [] : ctx.services.balancer.preferredLeaders().filter((x) => x.leader !== x.preferred))),
+  /** Drained nodes, returned nodes waiting to get their leaderships back, and the last automatic move. */
+  leadership: viewerProcedure.query(({ ctx }) => ctx.services.balancer?.status() ?? null),
   /** Moves every partition's leadership to its preferred replica: spreads leaders evenly again. */
   preferredLeaders: operatorProcedure.mutation(async ({ ctx }) => {
     const c = requireCluster(ctx.services);
     const moved: string[] = [];
-    for (const x of preferredLeaders(ctx.services)) {
+    for (const x of balancer(ctx.services).preferredLeaders()) {
       if (x.leader === 0 || x.leader === x.preferred) continue;
       await engineCall(() => c.transferLeadership(x.partition, x.preferred));
       moved.push(`p${x.partition}: ${x.leader}→${x.preferred}`);
