@@ -15,12 +15,16 @@ async function asOperator(page: Page, path: string): Promise<void> {
   await expect(page.getByTestId('operator-badge')).toHaveText('Operator');
 }
 
-/** Waits until no node is down and no fault is active (a previous spec's fault has healed). */
+/**
+ * Waits until no node is down, no fault is active (a previous spec's fault has healed), and no
+ * restarted node waits for its leaderships back: the map read next is not about to move by itself.
+ */
 async function settled(page: Page): Promise<void> {
   await expect.poll(async () => {
     const f = await query<{ activeFaults: unknown[]; health: Health[] }>(page.request, 'faults.list');
     const d = await query<unknown>(page.request, 'drills.current');
-    return f.activeFaults.length === 0 && f.health.every((h) => h.up) && d === null;
+    const l = await query<{ returning: unknown[] } | null>(page.request, 'faults.leadership');
+    return f.activeFaults.length === 0 && f.health.every((h) => h.up) && d === null && (l?.returning.length ?? 0) === 0;
   }, { timeout: 60_000 }).toBe(true);
 }
 
@@ -92,6 +96,48 @@ test('scrub a node\'s log now: the preview says what it reads and what a bad rec
   await expect(dialog).toBeHidden();
   const audit = await query<{ entries: { text: string }[] }>(page.request, 'audit.list', { action: 'faults.inject', limit: 1 });
   expect(audit.entries[0]?.text).toBe(`scrub node ${leader}'s whole log now`);
+});
+
+test('drain a node: the preview names where each leadership goes, the node table marks it drained while it leads nothing, and healing gives its share back by itself', async ({ page }) => {
+  await settled(page);
+  await asOperator(page, '/?page=faults');
+  const map = await query<PartitionMap>(page.request, 'partitions.map');
+  const leader = map.partitions.find((p) => p.leader !== 0)!.leader;
+  const led = map.partitions.filter((p) => p.leader === leader).map((p) => p.partition);
+  const description = `drain node ${leader} (its leaderships move away and stay away)`;
+  await page.getByLabel('Action').selectOption({ label: 'Drain a node (move its leaderships away, keep them away)' });
+  await page.getByLabel('Node', { exact: true }).selectOption(String(leader));
+  await page.getByLabel('Time limit').selectOption('300');
+  await page.getByRole('button', { name: 'Preview blast radius' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Confirm fault' });
+  const blast = dialog.getByTestId('blast-radius');
+  await expect(blast).toContainText(`${led.length} partition(s) led by node ${leader} move their leadership by a transfer`);
+  for (const p of led) await expect(blast).toContainText(new RegExp(`p${p} → node \\d`));
+  await expect(blast).toContainText(`while drained, node ${leader} is handed no leadership back`);
+  await expect(dialog.getByTestId('blast-leader-loss')).toHaveText('none');
+  await expect(dialog).toContainText('Undrains itself after 300 s');
+  await expect(dialog.getByTestId('cluster-healthy')).toBeVisible({ timeout: 30_000 });
+  await shot(page, 'fault-drain-confirm');
+  await dialog.getByRole('button', { name: `Confirm: ${description}` }).click();
+  await expect(page.getByRole('region', { name: 'Active faults' }).getByTestId('active-fault')).toContainText(description);
+
+  const leadsOf = async (node: number): Promise<number> => (await query<PartitionMap>(page.request, 'partitions.map')).partitions.filter((p) => p.leader === node).length;
+  await expect.poll(() => leadsOf(leader), { timeout: 30_000 }).toBe(0);
+  await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: 'Latency' }).click();
+  const row = page.getByTestId('node-row').filter({ has: page.getByRole('button', { name: `Filter by node ${leader}`, exact: true }) });
+  await expect(row.getByTestId('drained')).toBeVisible();
+  await expect(row).toContainText(/drained\s*0 of \d+/);
+  await expect(page.getByTestId('leadership-auto')).toContainText(`Drained: node ${leader}.`);
+  await expect(page.getByTestId('leadership-last')).toContainText(`node ${leader} drained`);
+  await shot(page, 'node-table-drained');
+
+  await page.getByRole('region', { name: 'Drill or fault active' }).getByRole('button', { name: `Heal: ${description}` }).click();
+  // Nobody moves leadership back: the balancer does, and says so in the trail.
+  await expect.poll(() => leadsOf(leader), { timeout: 30_000 }).toBeGreaterThan(0);
+  await expect.poll(async () => (await query<unknown[]>(page.request, 'faults.leadershipSkew')).length, { timeout: 30_000 }).toBe(0);
+  await expect(row.getByTestId('drained')).toHaveCount(0);
+  const audit = await query<{ entries: { text: string }[] }>(page.request, 'audit.list', { action: 'cluster.rebalance', limit: 5 });
+  expect(audit.entries.map((e) => e.text).join('\n')).toContain(`node ${leader} undrained: leadership moved to the preferred replicas`);
 });
 
 test('during a drill every page shows a banner with Abort', async ({ page }) => {

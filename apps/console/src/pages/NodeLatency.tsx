@@ -1,11 +1,12 @@
 // "Which node?" in five seconds: per-node p99 lines (worst first) for the chosen metric and a
 // node table (leaders led, append / fsync / RTT p99, disk used, index memory, catch-up feed, lag),
-// with a leader-skew warning and the action that moves leadership back to the preferred replicas.
+// with a leader-skew warning, the action that moves leadership back to the preferred replicas, and
+// what moves it by itself (drained nodes, returned nodes waiting to settle, the last automatic move).
 import { useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
-import { friendlyError, faultActions, useNodeSeries, useNodeTable, type NodeMetric } from '../api.ts';
+import { friendlyError, faultActions, useNodeSeries, useNodeTable, type NodeMetric, type NodeTableView } from '../api.ts';
 import { Panel } from '../components.tsx';
-import { formatMs } from '../format.ts';
+import { formatDateTime, formatMs } from '../format.ts';
 import { TimeSeriesChart } from '../charts/lazy.ts';
 import type { RangeSpec } from '../url-state.ts';
 import { METRIC_LABELS } from './Filters.tsx';
@@ -62,6 +63,31 @@ export function NodeLatency({ range, metric, onPickNode }: { range: RangeSpec; m
   );
 }
 
+/** What moves leadership by itself: returned nodes waiting to settle, drains, what holds returns, the last automatic move. */
+function LeadershipLine({ leadership }: { leadership: NodeTableView['leadership'] }) {
+  if (leadership === null) return null;
+  const waiting = leadership.returning.map((r) => `${r.reason}: leads again from ${formatDateTime(r.settlesAtMs)}`);
+  const last = leadership.last;
+  return (
+    <div className="muted" data-testid="leadership-auto">
+      <p>
+        {leadership.auto
+          ? `Automatic rebalancing: a node back from a restart (or undrained) gets its preferred leaderships back after ${Math.round(leadership.settleMs / 1000)} s up.`
+          : 'Automatic rebalancing is off (--rebalance-after-s 0): move leadership back by hand.'}
+        {leadership.drained.length > 0 && <> Drained: node {leadership.drained.join(', ')}.</>}
+        {leadership.heldBy.length > 0 && <> Returns held: {leadership.heldBy.join('; ')}.</>}
+        {waiting.length > 0 && <> {waiting.join('; ')}.</>}
+      </p>
+      {last !== null && (
+        <p data-testid="leadership-last">
+          Last automatic move, {formatDateTime(last.atMs)}: {last.reason} — {last.moves.length === 0 ? 'nothing moved' : last.moves.map((m) => `p${m.partition} ${m.from}→${m.to}`).join(', ')}
+          {last.errors.length > 0 && <span className="sev-warning"> (failed: {last.errors.join('; ')})</span>}
+        </p>
+      )}
+    </div>
+  );
+}
+
 function NodeTable({ data, metric, onPickNode }: { data: NonNullable<ReturnType<typeof useNodeTable>['data']>; metric: NodeMetric; onPickNode: (node: number) => void }) {
   const client = useQueryClient();
   const [busy, setBusy] = useState(false);
@@ -92,6 +118,7 @@ function NodeTable({ data, metric, onPickNode }: { data: NonNullable<ReturnType<
         </p>
       )}
       {message !== null && <p role="status">{message}</p>}
+      <LeadershipLine leadership={data.leadership} />
       {/* Eleven columns do not fit half a page: the table scrolls sideways (and by keyboard) inside its card; the scrub, least urgent, comes last. */}
       <div className="table-wrap" role="region" aria-label="Node table (scrolls sideways)" tabIndex={0}>
         <table aria-label="Nodes, worst first">
@@ -117,6 +144,7 @@ function NodeTable({ data, metric, onPickNode }: { data: NonNullable<ReturnType<
                   <button type="button" className="link" onClick={() => onPickNode(r.node)} aria-label={`Filter by node ${r.node}`}>node {r.node}</button>
                   {!r.up && <span className="sev-critical"> down</span>}
                   {r.fsyncDelayMs > 0 && <span className="sev-warning"> (fsync slowed {r.fsyncDelayMs} ms)</span>}
+                  {r.drained && <span className="sev-warning" data-testid="drained" title="Leads nothing while another replica can; heal the drain (Faults page) to give it its leaderships back"> drained</span>}
                 </th>
                 <td>{r.leadersLed} of {r.replicas}</td>
                 <td className={metric === 'append' ? 'sorted' : ''}>{formatMs(r.appendP99Ms)}</td>

@@ -71,6 +71,8 @@ export const nodesRouter = router({
         /** Worst lag of this node's follower replicas; null when unknown (no leader has heard from it). */
         maxLagSeconds: known.length === 0 ? (lags.length > 0 ? null : 0) : Math.max(...known),
         fsyncDelayMs: h?.fsyncDelayMs ?? 0,
+        /** Drained: it leads nothing while another replica can (faults: drain). */
+        drained: ctx.services.balancer?.isDrained(node) ?? false,
       };
     });
     const key = input.metric === 'fsync' ? 'fsyncP99Ms' : input.metric === 'replication-rtt' ? 'rttP99Ms' : 'appendP99Ms';
@@ -83,7 +85,8 @@ export const nodesRouter = router({
     const skew = spread >= LEADER_SKEW_WARN && most !== null && least !== null
       ? `leadership is skewed: node ${least.node} leads ${least.leadersLed}, node ${most.node} leads ${most.leadersLed} of ${partitions.length}`
       : null;
-    return { range, metric: input.metric, rows, skew };
+    // Automatic leadership placement: returns waiting to settle, the last move, what holds them (null: no cluster to act on).
+    return { range, metric: input.metric, rows, skew, leadership: ctx.services.balancer?.status() ?? null };
   }),
   /**
    * Acknowledged records per second over time (bucket mean of the per-scrape rate): the one
