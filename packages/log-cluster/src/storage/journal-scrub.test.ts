@@ -152,6 +152,29 @@ describe('journal scrub', () => {
     journal.close();
   });
 
+  it('names the partition of a record whose length field rotted, from the index entry at its start', async () => {
+    const { journal, clock } = await threePartitionLog();
+    const recordBytes = 8 + 5 + 4 + 4 * (32 + 1000);
+    const [, second] = [...segmentSizes().keys()];
+    // The fourth record of the second segment: the high byte of its length (the prefix's first
+    // u32) rots, so the record seems to run far past the segment; its partition field is intact.
+    const start = 3 * recordBytes;
+    const bytes = fs.readFileSync(path.join(directory, second!));
+    const owner = bytes.readUInt32LE(start + 8 + 1);
+    expect([1, 2, 3]).toContain(owner);
+    flipByte(second!, start + 3);
+    let error: unknown = null;
+    try {
+      await scrubUntil(journal, clock, () => journal.scrubStats().passes === 1);
+    } catch (thrown) {
+      error = thrown;
+    }
+    expect(error).toBeInstanceOf(CorruptReadError);
+    expect(error).toMatchObject({ file: second, position: start, partition: owner });
+    expect((error as Error).message).toMatch(new RegExp(`^corrupt record in ${second} at ${start} \\(partition ${owner}\\): record length \\d+ .*\\(found by the scrub\\)$`));
+    journal.close();
+  });
+
   it('starts a pass at once when asked, from the oldest segment, even over one under way', async () => {
     const { journal, clock } = await threePartitionLog();
     const total = 20 * 3 * (8 + 5 + 4 + 4 * (32 + 1000));

@@ -1158,9 +1158,12 @@ export class Journal {
         throw bad(at, -1, 'a record runs past the durable end');
       }
       const length = view.getUint32(p, true);
-      if (!saneRecordLength(length)) throw bad(at + p, -1, `record length ${length}`);
+      // A rotted length hides where the record ends, not where it starts: an ENTRIES record's first
+      // entry sits at a fixed offset from its start, and the index knows whose entry is there.
+      const owner = (): number => this.partitionOfRecord(segment, at + p + FIRST_ENTRY_DATA_AT, at + p + FIRST_ENTRY_DATA_AT + 1) ?? -1;
+      if (!saneRecordLength(length)) throw bad(at + p, owner(), `record length ${length}`);
       const recordEnd = p + RECORD_PREFIX_BYTES + length;
-      if (at + recordEnd > end) throw bad(at + p, -1, `record length ${length} runs past the durable end`);
+      if (at + recordEnd > end) throw bad(at + p, owner(), `record length ${length} runs past the durable end`);
       if (recordEnd > bytes.length) {
         if (p === 0) need = recordEnd; // the next read takes this record whole
         break;
