@@ -1,16 +1,25 @@
 // Every built-in drill driven through the console as an operator would. Each test is the drill's script:
 // the step titles are the buttons pressed, in order.
 import { expect, test } from '@playwright/test';
+import { query } from '../console-api.ts';
 import { openDrillsAsOperator, runGuidedDrill } from './guided.ts';
 
 test.describe.configure({ mode: 'serial' });
 
-test('leader failover: crash the leader, a new leader commits, the old one catches up', async ({ page }) => {
+test('leader failover: crash the leader, a new leader commits, the old one catches up, and gets its leaderships back by itself after the drill', async ({ page }) => {
+  const startMs = Date.now();
   await runGuidedDrill(page, {
     title: 'Leader failover',
     steps: ['Crash the leader', 'Watch the new leader commit', 'Restart the old leader'],
   }, 'drill-leader-failover');
   await expect(page.getByTestId('drill-recover')).not.toHaveText('—');
+  // The drill held the restarted node's return; once it ended (and the node has been up 10 s),
+  // the console hands it its preferred leaderships back and says so as the cluster's own action.
+  await expect.poll(async () => {
+    const rows = await query<{ entries: { text: string; role: string }[] }>(page.request, 'audit.list', { action: 'cluster.rebalance', fromMs: startMs, limit: 5 });
+    return rows.entries.some((e) => e.role === 'system' && /^node \d restarted: leadership moved to the preferred replicas/.test(e.text));
+  }, { timeout: 40_000 }).toBe(true);
+  await expect.poll(async () => (await query<unknown[]>(page.request, 'faults.leadershipSkew')).length, { timeout: 20_000 }).toBe(0);
 });
 
 test('follower crash and catch-up: lag grows, restart, lag returns to zero', async ({ page }) => {
