@@ -101,9 +101,17 @@ async function runOnProcesses(clusterDir: string, name: string, quiet: boolean):
   }
 }
 
+/** How often a standalone run's leader balancer looks at the map (the server's scrape interval). */
+const BALANCER_TICK_MS = 1_000;
+
 async function runUnattended(cluster: DrillCluster, load: LoadGenerator, dataDir: string, name: string, log: (text: string) => void): Promise<DrillRun> {
   const { DrillEngine } = await import('./engine.ts');
-  const engine = new DrillEngine({ cluster, load, dataDir });
+  const { LeaderBalancer } = await import('../faults/leader-balancer.ts');
+  // The server polls its balancer on every scrape tick; here nothing scrapes, so it gets its own tick
+  // (drills that drain need it, and a drill's restarted node gets its leaderships back after it).
+  const balancer = new LeaderBalancer(cluster, null);
+  const tick = setInterval(() => void balancer.poll().catch((error: unknown) => log(`leader balancer: ${error instanceof Error ? error.message : String(error)}\n`)), BALANCER_TICK_MS);
+  const engine = new DrillEngine({ cluster, load, dataDir, balancer });
   try {
     if (!(await cluster.waitForLeaders(30_000))) log('warning: not every partition has a leader yet\n');
     load.start();
@@ -112,6 +120,7 @@ async function runUnattended(cluster: DrillCluster, load: LoadGenerator, dataDir
     log(`running ${name} (run ${started.id})…\n`);
     return await engine.wait(started.id);
   } finally {
+    clearInterval(tick);
     await engine.close();
     await load.close();
   }
