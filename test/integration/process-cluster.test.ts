@@ -76,6 +76,27 @@ describe('a supervised cluster of five node processes', () => {
     expect(cluster.state().nodes.find((n) => n.id === victim)?.pid).not.toBe(before.nodes.find((n) => n.id === victim)?.pid);
   }, 180_000);
 
+  it('logscope drill run slow-disk --cluster drains the slow node process, undrains it, and its leaderships come back by themselves', async () => {
+    const result = await runCli(['drill', 'run', 'slow-disk', '--cluster', dataDir, '--json'], { timeoutMs: 150_000 });
+    expect(result.stderr).toBe('');
+    const run = JSON.parse(result.stdout) as DrillRun;
+    expect(run.status, run.outcome ?? '').toBe('passed');
+    expect(run.verdict?.lost).toBe(0);
+    expect(run.verdict?.staleReads).toBe(0);
+    const slow = run.bindings.identified ?? 0;
+    expect(slow).toBe(run.bindings.victim);
+    expect(run.steps[2]?.did).toMatch(new RegExp(`^drained node ${slow}: moving its leaderships away \\((p\\d+→\\d, )*p\\d+→\\d\\)`));
+    expect(run.steps[2]?.figure).toBe(`node ${slow} leads 0 partitions`);
+    expect(run.steps[5]?.figure).toBe('64/64 partitions led by their preferred replica');
+    // After the drill, every partition of the 64 has a leader again, some of them on the node that was slow.
+    const remote = await RemoteCluster.fromStateFile(dataDir);
+    try {
+      await vi.waitFor(() => expect(Array.from({ length: 64 }, (_, p) => remote.leaderOf(p)).filter((l) => l === slow).length).toBeGreaterThan(0), { timeout: 15_000, interval: 250 });
+    } finally {
+      await remote.stop();
+    }
+  }, 180_000);
+
   it('the admin API refuses a missing or wrong cluster secret, answers the right one, and the node logs every attempt', async () => {
     const node = cluster.state().nodes[0];
     if (node === undefined) throw new Error('no node');
