@@ -235,6 +235,26 @@ describe('leader balancer', () => {
     expect(b.status().returning).toEqual([]);
     const last = trail.list(undefined, 1).entries[0]!;
     expect(last.outcome).toBe('error');
-    expect(last.message).toMatch(/still not on their preferred leader after 60 s/);
+    expect(last.message).toMatch(/still not on their preferred leader, none moved in 60 s/);
+  });
+
+  it('a return to hundreds of partitions takes many rounds and is not given up while it moves', async () => {
+    const c = new MapCluster([1, 2, 3, 4, 5], 1024);
+    const b = new LeaderBalancer(c, trail, { settleMs: 1_000, now, movesPerRound: 4 });
+    await b.poll();
+    c.crash(4);
+    await b.poll();
+    await c.restart(4);
+    t += 100;
+    await b.poll();
+    let rounds = 0;
+    while (b.preferredLeaders().some((x) => x.leader !== x.preferred) && rounds < 1_000) {
+      t += 1_000;
+      await b.poll();
+      rounds++;
+    }
+    expect(rounds).toBeGreaterThan(60); // longer than the give-up time, at 4 transfers a round
+    expect(b.preferredLeaders().filter((x) => x.leader !== x.preferred)).toEqual([]);
+    expect(trail.list(undefined, 1_000).entries.every((e) => e.outcome === 'ok')).toBe(true);
   });
 });

@@ -25,7 +25,7 @@ export const REBALANCE_SETTLE_MS = 10_000;
 export const REBALANCE_MOVES_PER_ROUND = 16;
 /** A transfer not seen done after this long is asked again (an aborted transfer lasts one election timeout). */
 const TRANSFER_RETRY_MS = 3_000;
-/** A return still not balanced after this long is given up (and audited): something keeps leadership where it is. */
+/** A return whose plan has not shrunk for this long is given up (and audited): something keeps leadership where it is. */
 const RETURN_GIVE_UP_MS = 60_000;
 
 export interface LeaderBalancerOptions {
@@ -65,7 +65,8 @@ export class LeaderBalancer {
   private readonly drained = new Set<number>();
   /** Since when each up node has been up, as this balancer saw it. */
   private readonly upSince = new Map<number, number>();
-  private readonly returning = new Map<number, { reason: string; restarted: boolean; settledAtMs: number | null }>();
+  /** `progressAtMs`: when its plan last shrank (or it settled); `planLeft`: the plan's length then. */
+  private readonly returning = new Map<number, { reason: string; restarted: boolean; progressAtMs: number | null; planLeft: number }>();
   private readonly holds = new Map<number, string>();
   private nextHold = 1;
   private readonly asked = new Map<number, { to: number; atMs: number }>();
@@ -148,7 +149,7 @@ export class LeaderBalancer {
   /** The node may lead again: it gets its preferred leaderships back (at once if it has been up for the settle time). */
   async undrain(node: number): Promise<void> {
     if (!this.drained.delete(node)) return;
-    if (this.auto) this.returning.set(node, { reason: `node ${node} undrained`, restarted: false, settledAtMs: null });
+    if (this.auto) this.returning.set(node, { reason: `node ${node} undrained`, restarted: false, progressAtMs: null, planLeft: Infinity });
     await this.poll();
   }
 
@@ -172,7 +173,7 @@ export class LeaderBalancer {
       if (this.upSince.has(h.node)) continue;
       this.upSince.set(h.node, now);
       // Nodes up when the console started are not returns: the cluster placed its leaders itself.
-      if (this.seen && this.auto && !this.drained.has(h.node)) this.returning.set(h.node, { reason: `node ${h.node} restarted`, restarted: true, settledAtMs: null });
+      if (this.seen && this.auto && !this.drained.has(h.node)) this.returning.set(h.node, { reason: `node ${h.node} restarted`, restarted: true, progressAtMs: null, planLeft: Infinity });
     }
     this.seen = true;
 
@@ -193,8 +194,14 @@ export class LeaderBalancer {
     const settled = [...this.returning].filter(([node, r]) => !(held && r.restarted) && now - (this.upSince.get(node) ?? now) >= this.settleMs);
     const gaveUp: string[] = [];
     if (settled.length > 0) {
-      for (const [, r] of settled) r.settledAtMs ??= now;
       const plan = this.preferredLeaders({ settledOnly: true }).filter((x) => x.leader !== 0 && x.leader !== x.preferred && !this.drained.has(x.leader));
+      // Hundreds of partitions take many rounds: only a plan that stops shrinking is given up.
+      for (const [, r] of settled) {
+        if (plan.length < r.planLeft) {
+          r.planLeft = plan.length;
+          r.progressAtMs = now;
+        }
+      }
       if (plan.length === 0) {
         for (const [node] of settled) this.returning.delete(node);
       } else {
@@ -205,9 +212,9 @@ export class LeaderBalancer {
         }
         if (moves.length > before) reasons.push(settled.map(([, r]) => r.reason).join(', '));
         for (const [node, r] of settled) {
-          if (r.settledAtMs !== null && now - r.settledAtMs >= RETURN_GIVE_UP_MS) {
+          if (r.progressAtMs !== null && now - r.progressAtMs >= RETURN_GIVE_UP_MS) {
             this.returning.delete(node);
-            gaveUp.push(`${r.reason}: ${plan.length} partition(s) still not on their preferred leader after ${RETURN_GIVE_UP_MS / 1000} s (${plan.slice(0, 8).map((x) => `p${x.partition} on node ${x.leader}, prefers node ${x.preferred}`).join('; ')})`);
+            gaveUp.push(`${r.reason}: ${plan.length} partition(s) still not on their preferred leader, none moved in ${RETURN_GIVE_UP_MS / 1000} s (${plan.slice(0, 8).map((x) => `p${x.partition} on node ${x.leader}, prefers node ${x.preferred}`).join('; ')})`);
           }
         }
       }
