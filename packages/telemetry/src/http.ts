@@ -3,9 +3,12 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { ParsedSample } from './exposition.ts';
 
 export interface TelemetrySource {
   metricsText(): Promise<string>;
+  /** The same samples as a parse of metricsText(), made directly (in-process readers; optional). */
+  metricsSamples?(): Promise<ParsedSample[]>;
   histogramsJson(sinceMs?: number): unknown;
   spansJson(sinceMs?: number): unknown;
 }

@@ -92,6 +92,24 @@ describe('NodeTelemetry', () => {
     expect(find(samples, 'logscope_append_latency_seconds_sum')).toBeCloseTo(0.006, 9);
   });
 
+  it('gives an in-process reader exactly the samples a parse of its text gives (histograms, +Inf, a lag that is not a whole number included)', async () => {
+    const t = populated();
+    t.setPartitionState(7, { leaderId: 3, isLeader: false, term: 9, commitIndex: 2 ** 40, highWatermark: 5, logEndOffset: 6 });
+    let hooked = 0;
+    t.onCollect(() => {
+      hooked++;
+    });
+    const key = (s: ParsedSample): string => `${s.name}${JSON.stringify(Object.entries(s.labels).sort())}`;
+    const sorted = (samples: ParsedSample[]): ParsedSample[] => [...samples].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+    const fromText = sorted(parseMetrics(await t.metricsText()));
+    const direct = sorted(await t.metricsSamples());
+    expect(direct).toEqual(fromText);
+    expect(direct.length).toBeGreaterThan(100);
+    expect(find(direct, 'logscope_append_latency_seconds_bucket', { le: '+Inf' })).toBe(2);
+    expect(find(direct, 'logscope_replica_lag_seconds', { partition: '0', replica: '3' })).toBe(1.5);
+    expect(hooked).toBe(2); // collect hooks run for both
+  });
+
   it('follows the node\'s catch-up totals as counters, from zero again after the node restarts', async () => {
     const t = new NodeTelemetry({ nodeId: 1 });
     const read = async (): Promise<number[]> => {

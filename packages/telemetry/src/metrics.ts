@@ -3,6 +3,7 @@
 // nodes can run in one process (the embedded default) without colliding.
 
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ParsedSample } from './exposition.ts';
 import { LatencyRecorder, type HistogramWindow } from './histogram.ts';
 import { SpanRecorder, type RandomSource, type Span, type SpansJson } from './spans.ts';
 
@@ -429,6 +430,26 @@ export class NodeTelemetry {
   async metricsText(): Promise<string> {
     for (const hook of this.collectHooks) hook();
     return this.registry.metrics();
+  }
+
+  /**
+   * The samples parseMetrics(metricsText()) gives, without making and parsing the text: for a
+   * reader in this process (the embedded console). At 256 partitions a node's text took ~9 ms to
+   * make and ~19 ms to parse, in one run on the loop the embedded nodes share, every second.
+   */
+  async metricsSamples(): Promise<ParsedSample[]> {
+    for (const hook of this.collectHooks) hook();
+    const out: ParsedSample[] = [];
+    for (const metric of await this.registry.getMetricsAsJSON()) {
+      for (const v of metric.values) {
+        const labels: Record<string, string> = {};
+        for (const [k, x] of Object.entries(v.labels)) if (x !== undefined) labels[k] = String(x);
+        // Histograms' values carry their own names (_bucket, _sum, _count).
+        const name = 'metricName' in v && typeof v.metricName === 'string' ? v.metricName : metric.name;
+        out.push({ name, labels, value: v.value });
+      }
+    }
+    return out;
   }
 
   get contentType(): string {

@@ -226,14 +226,17 @@ export class Scraper {
   }
 
   private async scrapeInto(t: TargetState, signal: AbortSignal): Promise<void> {
-    const [text, histogramsRaw, spansRaw] = await Promise.all([
-      t.source.metricsText(signal),
-      t.source.histogramsJson(t.histogramsSinceMs, signal),
-      t.source.spansJson(t.spansSinceMs, signal),
+    const source = t.source;
+    const [samples, histogramsRaw, spansRaw] = await Promise.all([
+      // In process, the samples come straight from the registry: the text would be made and parsed
+      // on the loop the embedded nodes share (~28 ms a node at 256 partitions, every second).
+      source.metricsSamples !== undefined ? source.metricsSamples(signal) : source.metricsText(signal),
+      source.histogramsJson(t.histogramsSinceMs, signal),
+      source.spansJson(t.spansSinceMs, signal),
     ]);
     let snapshot: NodeSnapshot;
     try {
-      snapshot = toSnapshot(parseMetrics(text));
+      snapshot = toSnapshot(typeof samples === 'string' ? parseMetrics(samples) : samples);
     } catch (cause) {
       throw new ScrapeError('malformed', `${t.source.name}/metrics: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
     }

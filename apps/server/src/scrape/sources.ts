@@ -1,7 +1,7 @@
 // Scrape targets: a node's telemetry in this process (the embedded cluster) or over HTTP
 // (`--attach`). Both answer the same three questions; the scraper bounds each with a timeout.
 
-import type { TelemetrySource } from '@logscope/telemetry';
+import type { ParsedSample, TelemetrySource } from '@logscope/telemetry';
 
 export interface ScrapeSource {
   /** Stable label: the URL, or `in-process:node-<id>`. */
@@ -9,6 +9,8 @@ export interface ScrapeSource {
   /** Known up front for in-process sources; learned from the first scrape over HTTP. */
   readonly nodeId: number | null;
   metricsText(signal: AbortSignal): Promise<string>;
+  /** In-process sources: the parsed samples directly (no text made and parsed on the shared loop). */
+  metricsSamples?(signal: AbortSignal): Promise<ParsedSample[]>;
   histogramsJson(sinceMs: number | undefined, signal: AbortSignal): Promise<unknown>;
   spansJson(sinceMs: number | undefined, signal: AbortSignal): Promise<unknown>;
 }
@@ -39,6 +41,12 @@ export function inProcessSource(nodeId: number, telemetry: TelemetrySource, down
       check();
       return telemetry.metricsText();
     },
+    ...(telemetry.metricsSamples === undefined ? {} : {
+      metricsSamples: async () => {
+        check();
+        return (await telemetry.metricsSamples?.()) ?? [];
+      },
+    }),
     async histogramsJson(sinceMs) {
       check();
       return telemetry.histogramsJson(sinceMs);
