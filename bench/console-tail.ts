@@ -1,0 +1,76 @@
+// What the console costs the tail of the embedded cluster it watches: `logscope up` runs the nodes,
+// the load generator and the console's scraper on one event loop. The same running app is measured
+// in alternating phases, with the scraper on (every second, as `logscope up` does) and off: the
+// reference is the same cluster, load and process without the console's reads.
+//
+// `npm run bench -- console-tail [--nodes 5] [--partitions 256] [--rate 2000] [--seconds 10] [--rounds 2]`
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { decodeHistogram, mergeEncoded, summary, type HistogramWindow } from '@logscope/telemetry';
+import { EmbeddedCluster } from '../packages/log-cluster/src/cluster.ts';
+import { createApp } from '../apps/server/src/app.ts';
+import { positiveInteger } from './args.ts';
+import { machineLine } from './machine.ts';
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+const ms = (micros: number): string => (micros / 1000).toFixed(2);
+
+interface Phase {
+  scraping: boolean;
+  windows: HistogramWindow[];
+}
+
+function report(label: string, phases: readonly Phase[]): string {
+  const windows = phases.flatMap((p) => p.windows);
+  const perSecond = windows.map((w) => summary(decodeHistogram(w.encoded)));
+  const p99s = perSecond.map((s) => s.p99Micros).sort((a, b) => a - b);
+  const all = summary(mergeEncoded(windows.map((w) => w.encoded)));
+  const median = p99s[Math.floor(p99s.length / 2)] ?? 0;
+  return `| ${label} | ${windows.length} | ${all.count} | ${ms(all.p50Micros)} | ${ms(all.p99Micros)} | ${ms(all.p999Micros)} | ${ms(all.maxMicros)} | ${ms(median)} | ${ms(p99s.at(-1) ?? 0)} |`;
+}
+
+export async function run(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { nodes: { type: 'string' }, partitions: { type: 'string' }, rate: { type: 'string' }, seconds: { type: 'string' }, rounds: { type: 'string' } } });
+  const nodes = positiveInteger('--nodes', values.nodes ?? '5');
+  const partitions = positiveInteger('--partitions', values.partitions ?? '256');
+  const rate = positiveInteger('--rate', values.rate ?? '2000');
+  const seconds = positiveInteger('--seconds', values.seconds ?? '10');
+  const rounds = positiveInteger('--rounds', values.rounds ?? '2');
+  const dir = mkdtempSync(join(tmpdir(), 'logscope-console-tail-'));
+  console.log(machineLine(dir));
+  const cluster = await EmbeddedCluster.start({ dataDir: join(dir, 'cluster'), nodeCount: nodes, partitionCount: partitions, replicationFactor: 3 });
+  const app = await createApp({ cluster, dataDir: dir, port: 0, staticDir: null, load: { enabled: true, ratePerSec: rate } });
+  const phases: Phase[] = [];
+  try {
+    if (!(await cluster.waitForLeaders(30_000))) throw new Error('not every partition has a leader after 30 s');
+    // Warm-up: the nodes' code optimized, every partition written, the console's stores filled.
+    await sleep(15_000);
+    const load = app.services.load;
+    if (load === null) throw new Error('no load generator');
+    for (let round = 0; round < rounds; round++) {
+      for (const scraping of [true, false]) {
+        if (!scraping) await app.services.scraper.stop();
+        else if (round > 0) app.services.scraper.start();
+        // The first second after a switch straddles it: not counted.
+        await sleep(1_000);
+        const fromMs = Date.now();
+        await sleep(seconds * 1000 + 1_100);
+        const windows = load.latency.windows().filter((w) => w.startMs >= fromMs && w.endMs <= fromMs + seconds * 1000 + 1_000);
+        phases.push({ scraping, windows });
+        console.log(`  round ${round + 1}, scraper ${scraping ? 'on' : 'off'}: ${windows.length} windows`);
+      }
+    }
+  } finally {
+    await app.close();
+    await cluster.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  console.log(`\nEmbedded ${nodes} nodes × ${partitions} partitions, the console's load generator at ${rate} appends/s (default record size), ${rounds} × ${seconds} s per phase, alternating; client latency from each append's intended time (ms):\n`);
+  console.log('| console scraper | seconds | appends | p50 | p99 | p99.9 | max | median of the seconds\' p99 | worst second\'s p99 |');
+  console.log('|---|---|---|---|---|---|---|---|---|');
+  console.log(report('on, every second', phases.filter((p) => p.scraping)));
+  console.log(report('off (the reference)', phases.filter((p) => !p.scraping)));
+}
