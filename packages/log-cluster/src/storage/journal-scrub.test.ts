@@ -60,6 +60,16 @@ async function scrubUntil(journal: Journal, clock: { ms: number }, stop: () => b
   return read;
 }
 
+/** What the scrub throws before `stop()` holds (null when it throws nothing). */
+async function scrubFailure(journal: Journal, clock: { ms: number }, stop: () => boolean): Promise<unknown> {
+  try {
+    await scrubUntil(journal, clock, stop);
+    return null;
+  } catch (thrown) {
+    return thrown;
+  }
+}
+
 /**
  * A journal over 64 KiB segments, scrubbing 64 KiB/s with passes 10 s apart on its own clock, after
  * 20 flushes of a record per partition for three partitions (4 entries of 1 000 B each): several segments.
@@ -112,12 +122,7 @@ describe('journal scrub', () => {
     // A byte rots in the second segment, inside its third record: the pass stops there.
     const [, second] = [...sizes.keys()];
     flipByte(second!, 2 * recordBytes + 100);
-    let error: unknown = null;
-    try {
-      await scrubUntil(journal, clock, () => journal.scrubStats().passes === 2);
-    } catch (thrown) {
-      error = thrown;
-    }
+    const error = await scrubFailure(journal, clock, () => journal.scrubStats().passes === 2);
     expect(error).toBeInstanceOf(CorruptReadError);
     expect(error).toMatchObject({ file: second, position: 2 * recordBytes, index: -1 });
     expect([1, 2, 3]).toContain((error as CorruptReadError).partition);
@@ -140,12 +145,7 @@ describe('journal scrub', () => {
     const owner = fs.readFileSync(path.join(directory, second!))[field]!;
     expect([1, 2, 3]).toContain(owner);
     flipByte(second!, field);
-    let error: unknown = null;
-    try {
-      await scrubUntil(journal, clock, () => journal.scrubStats().passes === 1);
-    } catch (thrown) {
-      error = thrown;
-    }
+    const error = await scrubFailure(journal, clock, () => journal.scrubStats().passes === 1);
     expect(error).toBeInstanceOf(CorruptReadError);
     expect(error).toMatchObject({ file: second, position: 2 * recordBytes, partition: owner });
     expect((error as Error).message).toBe(`corrupt record in ${second} at ${2 * recordBytes} (partition ${owner}): CRC32C mismatch (found by the scrub)`);
@@ -163,12 +163,7 @@ describe('journal scrub', () => {
     const owner = bytes.readUInt32LE(start + 8 + 1);
     expect([1, 2, 3]).toContain(owner);
     flipByte(second!, start + 3);
-    let error: unknown = null;
-    try {
-      await scrubUntil(journal, clock, () => journal.scrubStats().passes === 1);
-    } catch (thrown) {
-      error = thrown;
-    }
+    const error = await scrubFailure(journal, clock, () => journal.scrubStats().passes === 1);
     expect(error).toBeInstanceOf(CorruptReadError);
     expect(error).toMatchObject({ file: second, position: start, partition: owner });
     expect((error as Error).message).toMatch(new RegExp(`^corrupt record in ${second} at ${start} \\(partition ${owner}\\): record length \\d+ .*\\(found by the scrub\\)$`));
@@ -238,12 +233,7 @@ describe('journal scrub', () => {
     const { journal } = Journal.open(wrapped, { segmentBytes: 1 << 20, retentionBytes: 1 << 30, retentionMs: 3600_000, now: () => clock.ms, cacheBytes: 1 << 20, scrubBytesPerSec: 64 << 10, scrubPassIntervalMs: 0 });
     journal.appendEntries(1, entries(1, 10, 100));
     await flush(journal);
-    let error: unknown = null;
-    try {
-      await scrubUntil(journal, clock, () => journal.scrubStats().passes > 0);
-    } catch (thrown) {
-      error = thrown;
-    }
+    const error = await scrubFailure(journal, clock, () => journal.scrubStats().passes > 0);
     expect(error).toBeInstanceOf(DiskReadError);
     expect((error as Error).message).toMatch(/^read of seg-\d+\.log at 0 failed: EIO: i\/o error, read$/);
     expect(journal.scrubStats()).toEqual({ bytes: 0, passes: 0 });
