@@ -10,6 +10,17 @@ import { corruptNewestSegment } from '../../packages/log-cluster/src/storage/cor
 import { FileDisk } from '../../packages/log-cluster/src/storage/file-disk.ts';
 import { runCli, SupervisedCluster } from '../support/supervised-cluster.ts';
 
+/** `logscope drill run NAME --cluster D --json`: its report, once it said nothing on stderr, passed and lost nothing. */
+async function passedDrill(name: string, dataDir: string): Promise<DrillRun> {
+  const result = await runCli(['drill', 'run', name, '--cluster', dataDir, '--json'], { timeoutMs: 150_000 });
+  expect(result.stderr).toBe('');
+  const run = JSON.parse(result.stdout) as DrillRun;
+  expect(run.status, run.outcome ?? '').toBe('passed');
+  expect(run.verdict?.lost).toBe(0);
+  expect(run.verdict?.checked).toBeGreaterThan(100);
+  return run;
+}
+
 /** Five `logscope node` processes under `logscope cluster up`, as an operator would run them. */
 describe('a supervised cluster of five node processes', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'logscope-procs-'));
@@ -27,13 +38,8 @@ describe('a supervised cluster of five node processes', () => {
   it('logscope drill run leader-failover --cluster SIGKILLs the leader process and loses no acknowledged write', async () => {
     const before = cluster.state();
     expect(before.nodes).toHaveLength(5);
-    const result = await runCli(['drill', 'run', 'leader-failover', '--cluster', dataDir, '--json'], { timeoutMs: 150_000 });
-    expect(result.stderr).toBe('');
-    const run = JSON.parse(result.stdout) as DrillRun;
+    const run = await passedDrill('leader-failover', dataDir);
     expect(run.outcome).toMatch(/0 lost/);
-    expect(run.status).toBe('passed');
-    expect(run.verdict?.lost).toBe(0);
-    expect(run.verdict?.checked).toBeGreaterThan(100);
     const victim = run.bindings.victim;
     expect(run.steps[0]?.did).toBe(`crashed node ${victim ?? '?'}`);
 
@@ -61,12 +67,7 @@ describe('a supervised cluster of five node processes', () => {
     expect(unnamed.stderr).toBe('logscope cluster scrub: which node? (logscope cluster scrub N --data-dir D)\n');
 
     const before = cluster.state();
-    const result = await runCli(['drill', 'run', 'bit-rot', '--cluster', dataDir, '--json'], { timeoutMs: 150_000 });
-    expect(result.stderr).toBe('');
-    const run = JSON.parse(result.stdout) as DrillRun;
-    expect(run.status, run.outcome ?? '').toBe('passed');
-    expect(run.verdict?.lost).toBe(0);
-    expect(run.verdict?.checked).toBeGreaterThan(100);
+    const run = await passedDrill('bit-rot', dataDir);
     const victim = run.bindings.victim ?? 0;
     expect(run.steps[0]?.did).toMatch(new RegExp(`^flipped the byte at \\d+ of seg-\\d+\\.log under running node ${victim}; started a scrub pass`));
     expect(run.steps[0]?.figure).toMatch(new RegExp(`^node ${victim}: stopped on the rotted record and restarted by itself`));
@@ -77,11 +78,7 @@ describe('a supervised cluster of five node processes', () => {
   }, 180_000);
 
   it('logscope drill run slow-disk --cluster drains the slow node process, undrains it, and its leaderships come back by themselves', async () => {
-    const result = await runCli(['drill', 'run', 'slow-disk', '--cluster', dataDir, '--json'], { timeoutMs: 150_000 });
-    expect(result.stderr).toBe('');
-    const run = JSON.parse(result.stdout) as DrillRun;
-    expect(run.status, run.outcome ?? '').toBe('passed');
-    expect(run.verdict?.lost).toBe(0);
+    const run = await passedDrill('slow-disk', dataDir);
     expect(run.verdict?.staleReads).toBe(0);
     const slow = run.bindings.identified ?? 0;
     expect(slow).toBe(run.bindings.victim);
