@@ -40,6 +40,19 @@ export function recordResponses<T>(page: Page, proc: string): T[] {
   return seen;
 }
 
+/** Restarted nodes waiting for their leaderships back (faults.leadership; 0 without a cluster). */
+export async function pendingReturns(request: APIRequestContext): Promise<number> {
+  return (await query<{ returning: unknown[] } | null>(request, 'faults.leadership'))?.returning.length ?? 0;
+}
+
+/**
+ * Waits until no restarted node waits for its leaderships back: a spec that reads leaders, or the
+ * audit trail's newest row, is then not raced by the cluster's own moves (an earlier spec's restart).
+ */
+export async function leadershipSettled(request: APIRequestContext): Promise<void> {
+  await expect.poll(() => pendingReturns(request), { timeout: 60_000 }).toBe(0);
+}
+
 export async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: test.info().outputPath(`${name}.png`), fullPage: true });
 }

@@ -3,7 +3,7 @@
 // drills that abort themselves when abandoned; failover figures that are the system's time;
 // the per-node latency view; the audit filter.
 import { expect, test, type Page } from '@playwright/test';
-import { OPERATOR_TOKEN, mutate, query, shot } from './console-api.ts';
+import { OPERATOR_TOKEN, mutate, pendingReturns, query, shot } from './console-api.ts';
 
 interface Health { node: number; up: boolean }
 interface PartitionMap { partitions: { partition: number; leader: number }[] }
@@ -23,8 +23,7 @@ async function settled(page: Page): Promise<void> {
   await expect.poll(async () => {
     const f = await query<{ activeFaults: unknown[]; health: Health[] }>(page.request, 'faults.list');
     const d = await query<unknown>(page.request, 'drills.current');
-    const l = await query<{ returning: unknown[] } | null>(page.request, 'faults.leadership');
-    return f.activeFaults.length === 0 && f.health.every((h) => h.up) && d === null && (l?.returning.length ?? 0) === 0;
+    return f.activeFaults.length === 0 && f.health.every((h) => h.up) && d === null && (await pendingReturns(page.request)) === 0;
   }, { timeout: 60_000 }).toBe(true);
 }
 
