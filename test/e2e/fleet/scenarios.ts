@@ -1,7 +1,7 @@
 // Scenarios the console specs share: the same script against the default app (3 × 12) and the
 // fleet app (5 × 1 024).
 import { expect, type APIRequestContext, type Page } from '@playwright/test';
-import { mutate, query, shot } from '../console-api.ts';
+import { leadershipSettled, mutate, query, shot } from '../console-api.ts';
 
 export interface Target {
   baseUrl: string;
@@ -49,6 +49,8 @@ export async function drillWindowOnLatency(page: Page, app: Target): Promise<voi
 
 /** The partition map scrubbed to a moment before a leadership transfer shows the old leader. */
 export async function scrubShowsOldLeader(page: Page, app: Target, p: number): Promise<void> {
+  // The partition's leader must move only by this scenario's transfer, not by a pending automatic return.
+  await leadershipSettled(app.api);
   const grid = (atMs?: number) => query<GridLite>(app.api, 'partitions.grid', atMs === undefined ? {} : { atMs });
   const then = await grid();
   const old = then.partitions[p];
