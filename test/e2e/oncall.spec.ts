@@ -136,7 +136,7 @@ test('drain a node: the preview names where each leadership goes, the node table
   await expect.poll(async () => (await query<unknown[]>(page.request, 'faults.leadershipSkew')).length, { timeout: 30_000 }).toBe(0);
   await expect(row.getByTestId('drained')).toHaveCount(0);
   const audit = await query<{ entries: { text: string }[] }>(page.request, 'audit.list', { action: 'cluster.rebalance', limit: 5 });
-  expect(audit.entries.map((e) => e.text).join('\n')).toContain(`node ${leader} undrained: leadership moved to the preferred replicas`);
+  expect(audit.entries.map((e) => e.text).join('\n')).toContain(`node ${leader} undrained: leadership transfers to the preferred replicas`);
 });
 
 test('during a drill every page shows a banner with Abort', async ({ page }) => {

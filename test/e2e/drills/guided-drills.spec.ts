@@ -17,7 +17,7 @@ test('leader failover: crash the leader, a new leader commits, the old one catch
   // the console hands it its preferred leaderships back and says so as the cluster's own action.
   await expect.poll(async () => {
     const rows = await query<{ entries: { text: string; role: string }[] }>(page.request, 'audit.list', { action: 'cluster.rebalance', fromMs: startMs, limit: 5 });
-    return rows.entries.some((e) => e.role === 'system' && /^node \d restarted: leadership moved to the preferred replicas/.test(e.text));
+    return rows.entries.some((e) => e.role === 'system' && /^node \d restarted: leadership transfers to the preferred replicas/.test(e.text));
   }, { timeout: 40_000 }).toBe(true);
   await expect.poll(async () => (await query<unknown[]>(page.request, 'faults.leadershipSkew')).length, { timeout: 20_000 }).toBe(0);
 });

@@ -120,7 +120,7 @@ describe('leader balancer', () => {
     expect(entries).toHaveLength(1);
     const entry = entries[0]!;
     expect([entry.role, entry.action, entry.outcome]).toEqual(['system', REBALANCE_ACTION, 'ok']);
-    expect(describeEntry(entry, [], new Map()).text).toMatch(/^node 2 restarted: leadership moved to the preferred replicas \(p\d+ \d→\d/);
+    expect(describeEntry(entry, [], new Map()).text).toMatch(/^node 2 restarted: leadership transfers to the preferred replicas \(p\d+ \d→\d/);
   });
 
   it('a node that goes down again while settling is handed nothing (a crash loop takes no leaders)', async () => {

@@ -239,7 +239,7 @@ export class LeaderBalancer {
       action: REBALANCE_ACTION,
       input: { reason, moves },
       outcome: errors.length === 0 ? 'ok' : 'error',
-      message: `${reason}: ${moves.length === 0 ? 'no transfer asked' : `leadership moved to the preferred replicas (${moved})`}${errors.length === 0 ? '' : `; failed: ${errors.join('; ')}`}`,
+      message: `${reason}: ${moves.length === 0 ? 'no transfer asked' : `leadership transfers to the preferred replicas (${moved})`}${errors.length === 0 ? '' : `; failed: ${errors.join('; ')}`}`,
     }).catch((error: unknown) => console.error(`audit: rebalance not recorded: ${error instanceof Error ? error.message : String(error)}`));
   }
 

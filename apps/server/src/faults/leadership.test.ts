@@ -72,8 +72,8 @@ describe.each([
     expect(leads(h, node).length).toBeGreaterThan(0);
     expect((await h.caller().faults.leadership())?.drained).toEqual([]);
     const rows = (await h.caller().audit.list({ action: 'cluster', limit: 20 })).entries.filter((e) => e.action === 'cluster.rebalance');
-    expect(rows.some((e) => e.role === 'system' && e.text.startsWith(`node ${node} drained: leadership moved to the preferred replicas`))).toBe(true);
-    expect(rows.some((e) => e.text.startsWith(`node ${node} undrained: leadership moved to the preferred replicas`))).toBe(true);
+    expect(rows.some((e) => e.role === 'system' && e.text.startsWith(`node ${node} drained: leadership transfers to the preferred replicas`))).toBe(true);
+    expect(rows.some((e) => e.text.startsWith(`node ${node} undrained: leadership transfers to the preferred replicas`))).toBe(true);
   });
 
   it('a crashed node restarted gets its preferred leaderships back by itself once it has been up for the settle time', async () => {
@@ -85,7 +85,7 @@ describe.each([
     await balanced(h, 'leadership back on the restarted node');
     expect(leads(h, node).length).toBeGreaterThan(0);
     const rows = (await h.caller().audit.list({ action: 'cluster.rebalance', limit: 5 })).entries;
-    expect(rows[0]?.text).toMatch(new RegExp(`^node ${node} restarted: leadership moved to the preferred replicas \\(p\\d+ \\d→${node}`));
+    expect(rows[0]?.text).toMatch(new RegExp(`^node ${node} restarted: leadership transfers to the preferred replicas \\(p\\d+ \\d→${node}`));
     // The round after the moves finds it balanced: the return is done.
     await eventually(async () => ((await h.caller().faults.leadership())?.returning.length === 0 ? true : undefined), 5_000, 'the return done');
   });
