@@ -1,7 +1,9 @@
 // What the console costs the tail of the embedded cluster it watches: `logscope up` runs the nodes,
 // the load generator and the console's scraper on one event loop. The same running app is measured
 // in alternating phases, with the scraper on (every second, as `logscope up` does) and off: the
-// reference is the same cluster, load and process without the console's reads.
+// reference is the same cluster, load and process without the console's reads. Each phase also
+// gives the nodes' longest event-loop stall and longest fsync (from their own windows), so a slow
+// second is told to be the process's (loop) or the disk's.
 //
 // `npm run bench -- console-tail [--nodes 5] [--partitions 256] [--rate 2000] [--seconds 10] [--rounds 2]`
 
@@ -21,6 +23,9 @@ const ms = (micros: number): string => (micros / 1000).toFixed(2);
 interface Phase {
   scraping: boolean;
   windows: HistogramWindow[];
+  /** The nodes' longest event-loop stall and longest fsync in the phase (µs): whose was a slow second. */
+  loopMaxMicros: number;
+  fsyncMaxMicros: number;
 }
 
 function report(label: string, phases: readonly Phase[]): string {
@@ -29,7 +34,9 @@ function report(label: string, phases: readonly Phase[]): string {
   const p99s = perSecond.map((s) => s.p99Micros).sort((a, b) => a - b);
   const all = summary(mergeEncoded(windows.map((w) => w.encoded)));
   const median = p99s[Math.floor(p99s.length / 2)] ?? 0;
-  return `| ${label} | ${windows.length} | ${all.count} | ${ms(all.p50Micros)} | ${ms(all.p99Micros)} | ${ms(all.p999Micros)} | ${ms(all.maxMicros)} | ${ms(median)} | ${ms(p99s.at(-1) ?? 0)} |`;
+  const loop = Math.max(...phases.map((p) => p.loopMaxMicros));
+  const fsync = Math.max(...phases.map((p) => p.fsyncMaxMicros));
+  return `| ${label} | ${windows.length} | ${all.count} | ${ms(all.p50Micros)} | ${ms(all.p99Micros)} | ${ms(all.p999Micros)} | ${ms(all.maxMicros)} | ${ms(median)} | ${ms(p99s.at(-1) ?? 0)} | ${ms(loop)} / ${ms(fsync)} |`;
 }
 
 export async function run(args: string[]): Promise<void> {
@@ -54,13 +61,26 @@ export async function run(args: string[]): Promise<void> {
       for (const scraping of [true, false]) {
         if (!scraping) await app.services.scraper.stop();
         else if (round > 0) app.services.scraper.start();
-        // The first second after a switch straddles it: not counted.
-        await sleep(1_000);
+        // The first second after a switch straddles it: not counted. A scraper started again first
+        // reads the seconds it missed (every node's windows of the phase before, ~0.6 s of work at
+        // 5 x 256), which no running console does: a few seconds more.
+        await sleep(scraping && round > 0 ? 5_000 : 1_000);
         const fromMs = Date.now();
         await sleep(seconds * 1000 + 1_100);
-        const windows = load.latency.windows().filter((w) => w.startMs >= fromMs && w.endMs <= fromMs + seconds * 1000 + 1_000);
-        phases.push({ scraping, windows });
-        console.log(`  round ${round + 1}, scraper ${scraping ? 'on' : 'off'}: ${windows.length} windows`);
+        const toMs = fromMs + seconds * 1000 + 1_000;
+        const windows = load.latency.windows().filter((w) => w.startMs >= fromMs && w.endMs <= toMs);
+        // Read from the nodes themselves: the scraper is off in half the phases.
+        let loopMaxMicros = 0;
+        let fsyncMaxMicros = 0;
+        for (const id of cluster.nodeIds()) {
+          for (const w of cluster.telemetry(id).histogramsJson(fromMs).windows) {
+            if (w.partition !== null || w.endMs > toMs) continue;
+            if (w.metric === 'event_loop_delay') loopMaxMicros = Math.max(loopMaxMicros, summary(decodeHistogram(w.encoded)).maxMicros);
+            if (w.metric === 'fsync') fsyncMaxMicros = Math.max(fsyncMaxMicros, summary(decodeHistogram(w.encoded)).maxMicros);
+          }
+        }
+        phases.push({ scraping, windows, loopMaxMicros, fsyncMaxMicros });
+        console.log(`  round ${round + 1}, scraper ${scraping ? 'on' : 'off'}: ${windows.length} windows; worst second's client p99 ${ms(Math.max(...windows.map((w) => summary(decodeHistogram(w.encoded)).p99Micros)))} ms, longest loop stall ${ms(loopMaxMicros)} ms, longest fsync ${ms(fsyncMaxMicros)} ms`);
       }
     }
   } finally {
@@ -69,8 +89,8 @@ export async function run(args: string[]): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
   console.log(`\nEmbedded ${nodes} nodes × ${partitions} partitions, the console's load generator at ${rate} appends/s (default record size), ${rounds} × ${seconds} s per phase, alternating; client latency from each append's intended time (ms):\n`);
-  console.log('| console scraper | seconds | appends | p50 | p99 | p99.9 | max | median of the seconds\' p99 | worst second\'s p99 |');
-  console.log('|---|---|---|---|---|---|---|---|---|');
+  console.log('| console scraper | seconds | appends | p50 | p99 | p99.9 | max | median of the seconds\' p99 | worst second\'s p99 | nodes\' longest loop stall / fsync |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
   console.log(report('on, every second', phases.filter((p) => p.scraping)));
   console.log(report('off (the reference)', phases.filter((p) => !p.scraping)));
 }
