@@ -15,7 +15,7 @@ import { decodeHistogram, mergeEncoded, summary, type HistogramWindow } from '@l
 import { EmbeddedCluster } from '../packages/log-cluster/src/cluster.ts';
 import { createApp } from '../apps/server/src/app.ts';
 import { positiveInteger } from './args.ts';
-import { machineLine } from './machine.ts';
+import { hostStealMeter, machineLine, stealCell, type HostSteal } from './machine.ts';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const ms = (micros: number): string => (micros / 1000).toFixed(2);
@@ -26,6 +26,19 @@ interface Phase {
   /** The nodes' longest event-loop stall and longest fsync in the phase (µs): whose was a slow second. */
   loopMaxMicros: number;
   fsyncMaxMicros: number;
+  /** Leader elections the nodes won during the phase: a stall long enough to start one costs an election timeout. */
+  elections: number;
+  /** CPU time the hypervisor took from this VM during the phase: a stall of neither the process nor the disk. */
+  steal: HostSteal | null;
+}
+
+/** Elections won, summed over the nodes (logscope_leader_elections_total). */
+async function electionsWon(cluster: EmbeddedCluster): Promise<number> {
+  let total = 0;
+  for (const id of cluster.nodeIds()) {
+    for (const sample of await cluster.telemetry(id).metricsSamples()) if (sample.name === 'logscope_leader_elections_total') total += sample.value;
+  }
+  return total;
 }
 
 function report(label: string, phases: readonly Phase[]): string {
@@ -36,7 +49,10 @@ function report(label: string, phases: readonly Phase[]): string {
   const median = p99s[Math.floor(p99s.length / 2)] ?? 0;
   const loop = Math.max(...phases.map((p) => p.loopMaxMicros));
   const fsync = Math.max(...phases.map((p) => p.fsyncMaxMicros));
-  return `| ${label} | ${windows.length} | ${all.count} | ${ms(all.p50Micros)} | ${ms(all.p99Micros)} | ${ms(all.p999Micros)} | ${ms(all.maxMicros)} | ${ms(median)} | ${ms(p99s.at(-1) ?? 0)} | ${ms(loop)} / ${ms(fsync)} |`;
+  const elections = phases.reduce((sum, p) => sum + p.elections, 0);
+  const steals = phases.map((p) => p.steal);
+  const steal = steals.every((x): x is HostSteal => x !== null) ? { totalMs: steals.reduce((sum, x) => sum + x.totalMs, 0), worstSecondMs: Math.max(...steals.map((x) => x.worstSecondMs)) } : null;
+  return `| ${label} | ${windows.length} | ${all.count} | ${ms(all.p50Micros)} | ${ms(all.p99Micros)} | ${ms(all.p999Micros)} | ${ms(all.maxMicros)} | ${ms(median)} | ${ms(p99s.at(-1) ?? 0)} | ${ms(loop)} / ${ms(fsync)} | ${elections} | ${stealCell(steal)} |`;
 }
 
 export async function run(args: string[]): Promise<void> {
@@ -62,11 +78,15 @@ export async function run(args: string[]): Promise<void> {
         if (!scraping) await app.services.scraper.stop();
         else if (round > 0) app.services.scraper.start();
         // The first second after a switch straddles it: not counted. A scraper started again first
-        // reads the seconds it missed (every node's windows of the phase before, ~0.6 s of work at
-        // 5 x 256), which no running console does: a few seconds more.
-        await sleep(scraping && round > 0 ? 5_000 : 1_000);
+        // reads the seconds it missed (every node's windows and traces of the phase before: stalls
+        // of up to ~130 ms for several seconds at 5 x 256), which no running console does: 10 s more.
+        await sleep(scraping && round > 0 ? 10_000 : 1_000);
         const fromMs = Date.now();
+        const electionsBefore = await electionsWon(cluster);
+        const stopSteal = hostStealMeter();
         await sleep(seconds * 1000 + 1_100);
+        const steal = stopSteal();
+        const elections = (await electionsWon(cluster)) - electionsBefore;
         const toMs = fromMs + seconds * 1000 + 1_000;
         const windows = load.latency.windows().filter((w) => w.startMs >= fromMs && w.endMs <= toMs);
         // Read from the nodes themselves: the scraper is off in half the phases.
@@ -79,8 +99,8 @@ export async function run(args: string[]): Promise<void> {
             if (w.metric === 'fsync') fsyncMaxMicros = Math.max(fsyncMaxMicros, summary(decodeHistogram(w.encoded)).maxMicros);
           }
         }
-        phases.push({ scraping, windows, loopMaxMicros, fsyncMaxMicros });
-        console.log(`  round ${round + 1}, scraper ${scraping ? 'on' : 'off'}: ${windows.length} windows; worst second's client p99 ${ms(Math.max(...windows.map((w) => summary(decodeHistogram(w.encoded)).p99Micros)))} ms, longest loop stall ${ms(loopMaxMicros)} ms, longest fsync ${ms(fsyncMaxMicros)} ms`);
+        phases.push({ scraping, windows, loopMaxMicros, fsyncMaxMicros, elections, steal });
+        console.log(`  round ${round + 1}, scraper ${scraping ? 'on' : 'off'}: ${windows.length} windows; worst second's client p99 ${ms(Math.max(...windows.map((w) => summary(decodeHistogram(w.encoded)).p99Micros)))} ms, longest loop stall ${ms(loopMaxMicros)} ms, longest fsync ${ms(fsyncMaxMicros)} ms, ${elections} elections, host steal ${stealCell(steal)} ms`);
       }
     }
   } finally {
@@ -89,8 +109,8 @@ export async function run(args: string[]): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
   console.log(`\nEmbedded ${nodes} nodes × ${partitions} partitions, the console's load generator at ${rate} appends/s (default record size), ${rounds} × ${seconds} s per phase, alternating; client latency from each append's intended time (ms):\n`);
-  console.log('| console scraper | seconds | appends | p50 | p99 | p99.9 | max | median of the seconds\' p99 | worst second\'s p99 | nodes\' longest loop stall / fsync |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  console.log('| console scraper | seconds | appends | p50 | p99 | p99.9 | max | median of the seconds\' p99 | worst second\'s p99 | nodes\' longest loop stall / fsync | elections | host steal total / worst 1 s, ms |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
   console.log(report('on, every second', phases.filter((p) => p.scraping)));
   console.log(report('off (the reference)', phases.filter((p) => !p.scraping)));
 }
