@@ -145,6 +145,8 @@ interface Active {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/** Who a drill's drain belongs to (LeaderBalancer.drain): a node the console drained too stays drained after the drill. */
+const drillOwner = (active: Active): string => `drill run ${active.run.id}`;
 const fmtMs = (v: number): string => (v < 1000 ? `${Math.round(v)} ms` : `${(v / 1000).toFixed(2)} s`);
 const RECENT_RUNS = 50;
 
@@ -649,7 +651,7 @@ export class DrillEngine {
         const balancer = this.balancer;
         if (balancer === null) throw new Error('no leader balancer on this server');
         const plan = balancer.drainPlan(n);
-        await balancer.drain(n);
+        await balancer.drain(n, drillOwner(active));
         active.drained.add(n);
         const moving = plan.filter((x) => x.to !== null).map((x) => `p${x.partition}→${x.to ?? '?'}`);
         return `drained node ${n}: ${moving.length === 0 ? 'it led no partition another replica could take' : `moving its leaderships away (${moving.join(', ')}), and keeping them away until undrained`}`;
@@ -666,7 +668,7 @@ export class DrillEngine {
   private async undrain(active: Active): Promise<number[]> {
     const nodes = [...active.drained];
     active.drained.clear();
-    for (const n of nodes) await this.balancer?.undrain(n);
+    for (const n of nodes) await this.balancer?.undrain(n, drillOwner(active));
     return nodes;
   }
 

@@ -10,6 +10,8 @@ import { describeAction, isInstant, type FaultAction } from './actions.ts';
 import { blastRadius, type BlastFacts, type BlastRadius } from './blast-radius.ts';
 import type { LeaderBalancer } from './leader-balancer.ts';
 
+/** Who drains a node from the Faults page (one active drain per node: identical faults are one). */
+const CONSOLE_DRAIN = 'the console';
 /** The longest time limit an operator may give a fault. */
 export const FAULT_TIME_LIMIT_MS_MAX = 30 * 60_000;
 export const FAULT_TIME_LIMIT_MS_MIN = 1_000;
@@ -192,7 +194,7 @@ export class FaultControl {
       case 'cutLink': return c.cutLink(a.source, a.target, true);
       case 'linkDelay': return c.setLinkDelay(a.source, a.target, a.delayMs, 0, true);
       case 'transferLeadership': return c.transferLeadership(a.partition, a.to);
-      case 'drain': return this.balancer?.drain(a.node);
+      case 'drain': return this.balancer?.drain(a.node, CONSOLE_DRAIN);
       case 'scrub': {
         await c.startScrub(a.node);
         return;
@@ -224,8 +226,8 @@ export class FaultControl {
       case 'transferLeadership': break;
       case 'scrub': break;
       case 'drain':
-        // Another active drain of the same node (from a drill, say) keeps it drained.
-        if (this.active().every((f) => f.action.kind !== 'drain' || f.action.node !== a.node)) await this.balancer?.undrain(a.node);
+        // A drill's drain of the same node is its own: the node stays drained until that ends too.
+        await this.balancer?.undrain(a.node, CONSOLE_DRAIN);
         break;
       case 'load':
         if (this.loadRateBefore !== null && this.active().every((f) => f.action.kind !== 'load')) {

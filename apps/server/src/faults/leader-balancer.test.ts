@@ -148,7 +148,7 @@ describe('leader balancer', () => {
     const plan = b.drainPlan(1);
     expect(plan.map((x) => x.partition)).toEqual(led(c, 1));
     expect(plan.every((x) => x.to !== null && x.to !== 1 && c.replicasOf(x.partition).includes(x.to))).toBe(true);
-    await b.drain(1);
+    await b.drain(1, 'op');
     expect(led(c, 1)).toEqual([]);
     expect(b.status().drained).toEqual([1]);
     // An election hands it one back: a later round undoes it (not within a transfer's own retry time).
@@ -159,12 +159,32 @@ describe('leader balancer', () => {
     expect(led(c, 1)).toEqual([]);
     // Partitions node 1 does not replicate (5 nodes, 3 replicas) never had it as a candidate.
     expect(b.preferredLeaders().every((x) => x.preferred !== 1)).toBe(true);
-    await b.undrain(1);
+    await b.undrain(1, 'op');
     expect(b.preferredLeaders().filter((x) => x.leader !== x.preferred)).toEqual([]);
     expect(led(c, 1).length).toBeGreaterThan(0);
     expect(led(c, 1).every((q) => c.replicasOf(q).includes(1))).toBe(true);
     const reasons = trail.list(undefined, 10).entries.map((e) => (e.input as { reason: string }).reason).reverse();
     expect(reasons).toEqual(['node 1 drained', 'node 1 drained', 'node 1 undrained']);
+  });
+
+  it('a node drained by two (the console and a drill) stays drained until both undrain it', async () => {
+    const c = new MapCluster([1, 2, 3], 12);
+    const b = new LeaderBalancer(c, trail, { settleMs: 10_000, now, movesPerRound: 100 });
+    await b.poll();
+    t += 60_000;
+    await b.drain(2, 'the console');
+    await b.drain(2, 'drill run r1');
+    await b.drain(2, 'drill run r1'); // twice by one is once
+    await b.undrain(2, 'drill run r1');
+    expect(b.isDrained(2)).toBe(true);
+    t += 3_000;
+    await b.poll();
+    expect(led(c, 2)).toEqual([]);
+    await b.undrain(2, 'someone else'); // never drained it: nothing changes
+    expect(b.isDrained(2)).toBe(true);
+    await b.undrain(2, 'the console');
+    expect(b.status().drained).toEqual([]);
+    expect(led(c, 2).length).toBe(4);
   });
 
   it('a drain keeps a leader no other replica can replace: availability first', async () => {
@@ -176,7 +196,7 @@ describe('leader balancer', () => {
     await b.poll();
     const before = [...c.leaders];
     expect(b.drainPlan(1).every((x) => x.to === null)).toBe(true);
-    await b.drain(1);
+    await b.drain(1, 'op');
     expect(c.leaders).toEqual(before);
     expect(c.asked).toEqual([]);
   });

@@ -62,6 +62,9 @@ export interface BalancerStatus {
 }
 
 export class LeaderBalancer {
+  /** Drained nodes, each with who drained it (the console's Faults page, a drill run): drained while anyone holds it. */
+  private readonly drainedBy = new Map<number, Set<string>>();
+  /** The drained nodes (kept beside drainedBy for the per-partition checks of every round). */
   private readonly drained = new Set<number>();
   /** Since when each up node has been up, as this balancer saw it. */
   private readonly upSince = new Map<number, number>();
@@ -139,16 +142,25 @@ export class LeaderBalancer {
     return out;
   }
 
-  /** The node leads nothing from now on while another replica can; its leaderships move at once. */
-  async drain(node: number): Promise<void> {
+  /**
+   * The node leads nothing from now on while another replica can; its leaderships move at once.
+   * `by` names who drains it: it stays drained until everyone who drained it has undrained it.
+   */
+  async drain(node: number, by: string): Promise<void> {
+    let owners = this.drainedBy.get(node);
+    if (owners === undefined) this.drainedBy.set(node, (owners = new Set()));
+    owners.add(by);
     this.drained.add(node);
     this.returning.delete(node);
     await this.poll();
   }
 
-  /** The node may lead again: it gets its preferred leaderships back (at once if it has been up for the settle time). */
-  async undrain(node: number): Promise<void> {
-    if (!this.drained.delete(node)) return;
+  /** `by` lets the node lead again; once nobody holds it drained, it gets its preferred leaderships back (at once if it has been up for the settle time). */
+  async undrain(node: number, by: string): Promise<void> {
+    const owners = this.drainedBy.get(node);
+    if (owners === undefined || !owners.delete(by) || owners.size > 0) return;
+    this.drainedBy.delete(node);
+    this.drained.delete(node);
     if (this.auto) this.returning.set(node, { reason: `node ${node} undrained`, restarted: false, progressAtMs: null, planLeft: Infinity });
     await this.poll();
   }
