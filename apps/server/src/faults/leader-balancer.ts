@@ -63,9 +63,7 @@ export interface BalancerStatus {
 
 export class LeaderBalancer {
   /** Drained nodes, each with who drained it (the console's Faults page, a drill run): drained while anyone holds it. */
-  private readonly drainedBy = new Map<number, Set<string>>();
-  /** The drained nodes (kept beside drainedBy for the per-partition checks of every round). */
-  private readonly drained = new Set<number>();
+  private readonly drained = new Map<number, Set<string>>();
   /** Since when each up node has been up, as this balancer saw it. */
   private readonly upSince = new Map<number, number>();
   /** `progressAtMs`: when its plan last shrank (or it settled); `planLeft`: the plan's length then. */
@@ -94,7 +92,7 @@ export class LeaderBalancer {
     return {
       auto: this.auto,
       settleMs: this.settleMs,
-      drained: [...this.drained].sort((a, b) => a - b),
+      drained: [...this.drained.keys()].sort((a, b) => a - b),
       returning: [...this.returning].map(([node, r]) => ({ node, reason: r.reason, settlesAtMs: (this.upSince.get(node) ?? this.now()) + this.settleMs })),
       heldBy: [...this.holds.values()],
       last: this.last === null ? null : structuredClone(this.last),
@@ -132,8 +130,7 @@ export class LeaderBalancer {
 
   /** Where each partition the node leads would go if it were drained now (to: null when no other replica can lead it). */
   drainPlan(node: number): { partition: number; to: number | null }[] {
-    const drained = new Set([...this.drained, node]);
-    const candidates = this.candidates(false, drained);
+    const candidates = this.candidates(false, node);
     const out: { partition: number; to: number | null }[] = [];
     for (let p = 0; p < this.cluster.partitionCount; p++) {
       if (this.cluster.leaderOf(p) !== node) continue;
@@ -147,19 +144,17 @@ export class LeaderBalancer {
    * `by` names who drains it: it stays drained until everyone who drained it has undrained it.
    */
   async drain(node: number, by: string): Promise<void> {
-    let owners = this.drainedBy.get(node);
-    if (owners === undefined) this.drainedBy.set(node, (owners = new Set()));
+    let owners = this.drained.get(node);
+    if (owners === undefined) this.drained.set(node, (owners = new Set()));
     owners.add(by);
-    this.drained.add(node);
     this.returning.delete(node);
     await this.poll();
   }
 
   /** `by` lets the node lead again; once nobody holds it drained, it gets its preferred leaderships back (at once if it has been up for the settle time). */
   async undrain(node: number, by: string): Promise<void> {
-    const owners = this.drainedBy.get(node);
+    const owners = this.drained.get(node);
     if (owners === undefined || !owners.delete(by) || owners.size > 0) return;
-    this.drainedBy.delete(node);
     this.drained.delete(node);
     if (this.auto) this.returning.set(node, { reason: `node ${node} undrained`, restarted: false, progressAtMs: null, planLeft: Infinity });
     await this.poll();
@@ -255,12 +250,12 @@ export class LeaderBalancer {
     }).catch((error: unknown) => console.error(`audit: rebalance not recorded: ${error instanceof Error ? error.message : String(error)}`));
   }
 
-  /** Up, not drained (and up for the settle time, with `settledOnly`). */
-  private candidates(settledOnly: boolean, drained: ReadonlySet<number> = this.drained): Set<number> {
+  /** Up, not drained nor `alsoDrained` (and up for the settle time, with `settledOnly`). */
+  private candidates(settledOnly: boolean, alsoDrained: number | null = null): Set<number> {
     const now = this.now();
     const out = new Set<number>();
     for (const h of this.cluster.health()) {
-      if (!h.up || drained.has(h.node)) continue;
+      if (!h.up || this.drained.has(h.node) || h.node === alsoDrained) continue;
       // Before the first round, every up node counts as settled (the console just started).
       const since = this.upSince.get(h.node);
       if (settledOnly && since !== undefined && now - since < this.settleMs) continue;
