@@ -34,6 +34,7 @@ export function inProcessSource(nodeId: number, telemetry: TelemetrySource, down
     const reason = downReason();
     if (reason !== null) throw new ScrapeError('down', `node ${nodeId} is down (${reason})`);
   };
+  const samples = telemetry.metricsSamples?.bind(telemetry);
   return {
     name: `in-process:node-${nodeId}`,
     nodeId,
@@ -41,10 +42,10 @@ export function inProcessSource(nodeId: number, telemetry: TelemetrySource, down
       check();
       return telemetry.metricsText();
     },
-    ...(telemetry.metricsSamples === undefined ? {} : {
-      metricsSamples: async () => {
+    ...(samples === undefined ? {} : {
+      async metricsSamples() {
         check();
-        return (await telemetry.metricsSamples?.()) ?? [];
+        return samples();
       },
     }),
     async histogramsJson(sinceMs) {
