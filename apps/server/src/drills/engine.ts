@@ -624,22 +624,6 @@ export class DrillEngine {
         await c.setDiskFull(n, action.full);
         return action.full ? `filled the disk of node ${n}` : `gave node ${n} its disk space back`;
       }
-      case 'transferLeadershipAway': {
-        const n = this.resolve(active, action.node);
-        const up = new Set(c.health().filter((h) => h.up).map((h) => h.node));
-        const leads = new Map<number, number>();
-        for (let p = 0; p < c.partitionCount; p++) leads.set(c.leaderOf(p), (leads.get(c.leaderOf(p)) ?? 0) + 1);
-        const moved: string[] = [];
-        for (let p = 0; p < c.partitionCount; p++) {
-          if (c.leaderOf(p) !== n) continue;
-          const to = c.replicasOf(p).filter((r) => r !== n && up.has(r)).sort((a, b) => (leads.get(a) ?? 0) - (leads.get(b) ?? 0))[0];
-          if (to === undefined) continue;
-          await c.transferLeadership(p, to);
-          leads.set(to, (leads.get(to) ?? 0) + 1);
-          moved.push(`p${p}→${to}`);
-        }
-        return moved.length === 0 ? `node ${n} led no partition` : `moved leadership off node ${n}: ${moved.join(', ')}`;
-      }
       case 'load': {
         if (this.load === null) throw new Error('no load generator (attach mode)');
         active.loadRateBefore ??= this.load.status().ratePerSec;
@@ -653,7 +637,7 @@ export class DrillEngine {
         const plan = balancer.drainPlan(n);
         await balancer.drain(n, drillOwner(active));
         active.drained.add(n);
-        const moving = plan.filter((x) => x.to !== null).map((x) => `p${x.partition}→${x.to ?? '?'}`);
+        const moving = plan.flatMap((x) => (x.to === null ? [] : [`p${x.partition}→${x.to}`]));
         return `drained node ${n}: ${moving.length === 0 ? 'it led no partition another replica could take' : `moving its leaderships away (${moving.join(', ')}), and keeping them away until undrained`}`;
       }
       case 'heal': {
@@ -1022,7 +1006,6 @@ export class DrillEngine {
       case 'slowFsync':
       case 'corruptSegment':
       case 'rotSegment':
-      case 'transferLeadershipAway':
       case 'drain':
         return `step 1 targets ${name(action.node)}`;
       default:

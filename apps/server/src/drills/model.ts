@@ -24,8 +24,6 @@ export const actionSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('cutSegmentTail'), node: nodeRefSchema }),
   /** Fills the node's disk (full) or gives the space back; a node resolved here is bound as `second`. */
   z.object({ kind: z.literal('diskFull'), node: nodeRefSchema, full: z.boolean() }),
-  /** Moves every partition the node leads to another live replica. */
-  z.object({ kind: z.literal('transferLeadershipAway'), node: nodeRefSchema }),
   /** Drains the node (leader balancer): its leaderships move away and stay away until the drill heals. */
   z.object({ kind: z.literal('drain'), node: nodeRefSchema }),
   z.object({ kind: z.literal('load'), ratePerSec: z.number().int().min(1).max(50_000) }),
