@@ -1126,6 +1126,15 @@ export class Journal {
     return null;
   }
 
+  /**
+   * The partition of the record starting at `start` when its length is what rotted: that hides where
+   * the record ends, not where it starts, and an ENTRIES record's first entry sits at a fixed offset
+   * from its start, where the index knows whose entry is (-1 when none is).
+   */
+  private partitionAtRecordStart(segment: SegmentInfo, start: number): number {
+    return this.partitionOfRecord(segment, start + FIRST_ENTRY_DATA_AT, start + FIRST_ENTRY_DATA_AT + 1) ?? -1;
+  }
+
   /** An asynchronous scrub read completed: check what it read, unless the pass moved on meanwhile. */
   private scrubReadDone(segment: SegmentInfo, at: number, end: number, bytes: Uint8Array, error: Error | null): void {
     this.scrubInFlight = false;
@@ -1158,12 +1167,9 @@ export class Journal {
         throw bad(at, -1, 'a record runs past the durable end');
       }
       const length = view.getUint32(p, true);
-      // A rotted length hides where the record ends, not where it starts: an ENTRIES record's first
-      // entry sits at a fixed offset from its start, and the index knows whose entry is there.
-      const owner = (): number => this.partitionOfRecord(segment, at + p + FIRST_ENTRY_DATA_AT, at + p + FIRST_ENTRY_DATA_AT + 1) ?? -1;
-      if (!saneRecordLength(length)) throw bad(at + p, owner(), `record length ${length}`);
+      if (!saneRecordLength(length)) throw bad(at + p, this.partitionAtRecordStart(segment, at + p), `record length ${length}`);
       const recordEnd = p + RECORD_PREFIX_BYTES + length;
-      if (at + recordEnd > end) throw bad(at + p, owner(), `record length ${length} runs past the durable end`);
+      if (at + recordEnd > end) throw bad(at + p, this.partitionAtRecordStart(segment, at + p), `record length ${length} runs past the durable end`);
       if (recordEnd > bytes.length) {
         if (p === 0) need = recordEnd; // the next read takes this record whole
         break;
