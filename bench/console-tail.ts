@@ -16,6 +16,8 @@ import { EmbeddedCluster } from '../packages/log-cluster/src/cluster.ts';
 import { createApp } from '../apps/server/src/app.ts';
 import { positiveInteger } from './args.ts';
 import { hostStealMeter, machineLine, stealCell, type HostSteal } from './machine.ts';
+import { stallsOf } from './peers/systems.ts';
+import { median } from './stats.ts';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const ms = (micros: number): string => (micros / 1000).toFixed(2);
@@ -46,13 +48,13 @@ function report(label: string, phases: readonly Phase[]): string {
   const perSecond = windows.map((w) => summary(decodeHistogram(w.encoded)));
   const p99s = perSecond.map((s) => s.p99Micros).sort((a, b) => a - b);
   const all = summary(mergeEncoded(windows.map((w) => w.encoded)));
-  const median = p99s[Math.floor(p99s.length / 2)] ?? 0;
+  const typical = median(p99s);
   const loop = Math.max(...phases.map((p) => p.loopMaxMicros));
   const fsync = Math.max(...phases.map((p) => p.fsyncMaxMicros));
   const elections = phases.reduce((sum, p) => sum + p.elections, 0);
   const steals = phases.map((p) => p.steal);
   const steal = steals.every((x): x is HostSteal => x !== null) ? { totalMs: steals.reduce((sum, x) => sum + x.totalMs, 0), worstSecondMs: Math.max(...steals.map((x) => x.worstSecondMs)) } : null;
-  return `| ${label} | ${windows.length} | ${all.count} | ${ms(all.p50Micros)} | ${ms(all.p99Micros)} | ${ms(all.p999Micros)} | ${ms(all.maxMicros)} | ${ms(median)} | ${ms(p99s.at(-1) ?? 0)} | ${ms(loop)} / ${ms(fsync)} | ${elections} | ${stealCell(steal)} |`;
+  return `| ${label} | ${windows.length} | ${all.count} | ${ms(all.p50Micros)} | ${ms(all.p99Micros)} | ${ms(all.p999Micros)} | ${ms(all.maxMicros)} | ${ms(typical)} | ${ms(p99s.at(-1) ?? 0)} | ${ms(loop)} / ${ms(fsync)} | ${elections} | ${stealCell(steal)} |`;
 }
 
 export async function run(args: string[]): Promise<void> {
@@ -89,16 +91,10 @@ export async function run(args: string[]): Promise<void> {
         const elections = (await electionsWon(cluster)) - electionsBefore;
         const toMs = fromMs + seconds * 1000 + 1_000;
         const windows = load.latency.windows().filter((w) => w.startMs >= fromMs && w.endMs <= toMs);
-        // Read from the nodes themselves: the scraper is off in half the phases.
-        let loopMaxMicros = 0;
-        let fsyncMaxMicros = 0;
-        for (const id of cluster.nodeIds()) {
-          for (const w of cluster.telemetry(id).histogramsJson(fromMs).windows) {
-            if (w.partition !== null || w.endMs > toMs) continue;
-            if (w.metric === 'event_loop_delay') loopMaxMicros = Math.max(loopMaxMicros, summary(decodeHistogram(w.encoded)).maxMicros);
-            if (w.metric === 'fsync') fsyncMaxMicros = Math.max(fsyncMaxMicros, summary(decodeHistogram(w.encoded)).maxMicros);
-          }
-        }
+        // Read from the nodes themselves (the scraper is off in half the phases), as the peers bench does.
+        const stalls = stallsOf(cluster.nodeIds().map((id) => cluster.telemetry(id).histogramsJson(fromMs - 1_000)), fromMs, toMs);
+        const loopMaxMicros = 1000 * Math.max(0, ...stalls.map((n) => n.loopMaxMs ?? 0));
+        const fsyncMaxMicros = 1000 * Math.max(0, ...stalls.map((n) => n.fsyncMaxMs ?? 0));
         phases.push({ scraping, windows, loopMaxMicros, fsyncMaxMicros, elections, steal });
         console.log(`  round ${round + 1}, scraper ${scraping ? 'on' : 'off'}: ${windows.length} windows; worst second's client p99 ${ms(Math.max(...windows.map((w) => summary(decodeHistogram(w.encoded)).p99Micros)))} ms, longest loop stall ${ms(loopMaxMicros)} ms, longest fsync ${ms(fsyncMaxMicros)} ms, ${elections} elections, host steal ${stealCell(steal)} ms`);
       }

@@ -46,8 +46,8 @@ export interface NodeStalls {
   fsyncMaxMs: number | null;
 }
 
-/** The longest event-loop stall and fsync per node from their /histograms answers. */
-function stallsOf(answers: readonly HistogramsJson[], fromMs: number, toMs: number): NodeStalls[] {
+/** The longest event-loop stall and fsync per node from their /histograms answers (windows overlapping [fromMs, toMs)). */
+export function stallsOf(answers: readonly HistogramsJson[], fromMs: number, toMs: number): NodeStalls[] {
   return answers.map((h) => {
     const maxOf = (metric: string): number | null => {
       let max: number | null = null;
