@@ -36,7 +36,21 @@ interface NodeSlot {
   pausedUntilMs: number;
   /** Ends once the disk is as the last crash leaves it (see crash). */
   powerCut: Promise<void>;
+  /** A start under way (its journal's recovery, paced: see startNode), and whether a crash cut it short. */
+  starting: Promise<boolean> | null;
+  startCancelled: boolean;
 }
+
+/** A start that a crash cut short (see EmbeddedCluster.crash). */
+class StartCancelled extends Error {}
+
+/** A start under way has ended, however it did (its own caller hears how). */
+const startEnded = async (slot: NodeSlot): Promise<void> => {
+  await slot.starting?.catch(() => undefined);
+};
+
+/** Lets the other nodes' timers, messages and I/O in (see startNode). */
+const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** Histogram windows and spans are rotated on this period. */
 const TELEMETRY_WINDOW_MS = 1_000;
@@ -70,7 +84,7 @@ export class EmbeddedCluster implements FaultSurface {
     for (const id of nodeIds) {
       const dir = join(options.dataDir, `node-${id}`);
       mkdirSync(dir, { recursive: true });
-      this.slots.set(id, { id, disk: new FileDisk(dir), telemetry: new NodeTelemetry({ nodeId: id }), node: null, downReason: 'not started', pausedUntilMs: 0, powerCut: Promise.resolve() });
+      this.slots.set(id, { id, disk: new FileDisk(dir), telemetry: new NodeTelemetry({ nodeId: id }), node: null, downReason: 'not started', pausedUntilMs: 0, powerCut: Promise.resolve(), starting: null, startCancelled: false });
     }
     this.connector = {
       nodeIds: () => nodeIds,
@@ -86,7 +100,7 @@ export class EmbeddedCluster implements FaultSurface {
 
   static async start(options: EmbeddedClusterOptions): Promise<EmbeddedCluster> {
     const cluster = new EmbeddedCluster(options);
-    for (const id of cluster.slots.keys()) cluster.startNode(id);
+    for (const id of cluster.slots.keys()) await cluster.startNode(id);
     cluster.rotateTimer = setInterval(() => {
       // Every node at the same instant, so windows line up across nodes: a rotation only swaps
       // histograms, and each node paces the encoding of what it closed (see ENCODE_SPREAD_MS).
@@ -151,6 +165,14 @@ export class EmbeddedCluster implements FaultSurface {
   /** Stops the node at once; the returned promise ends once its disk is as a power cut leaves it. */
   crash(node: NodeId): Promise<void> {
     const slot = this.slot(node);
+    if (slot.starting !== null && !slot.startCancelled) {
+      // Crashed while it recovers: the recovery stops at its next pause, or the node as soon as it is made.
+      slot.startCancelled = true;
+      slot.downReason = 'crashed';
+      this.faults.push({ kind: 'crash', node });
+      slot.powerCut = startEnded(slot).then(() => slot.disk.settled()).then(() => slot.disk.dropUnsynced());
+      return slot.powerCut;
+    }
     if (slot.node === null) return slot.powerCut;
     slot.node.stop();
     slot.node = null;
@@ -162,13 +184,17 @@ export class EmbeddedCluster implements FaultSurface {
     return slot.powerCut;
   }
 
+  /** Starts a stopped node again; ends once it runs (its recovery done), or a crash cut the start short. */
   async restart(node: NodeId): Promise<void> {
     const slot = this.slot(node);
     if (slot.node !== null) return;
+    if (slot.starting !== null && !slot.startCancelled) {
+      await slot.starting;
+      return;
+    }
     await this.stoppedDiskQuiet(slot);
-    if (slot.node !== null) return;
-    this.startNode(node);
-    this.removeFaults((fault) => fault.kind === 'crash' && fault.node === node);
+    if (slot.node !== null || (slot.starting !== null && !slot.startCancelled)) return this.restart(node);
+    if (await this.startNode(node)) this.removeFaults((fault) => fault.kind === 'crash' && fault.node === node);
   }
 
   isolate(node: NodeId): void {
@@ -223,6 +249,7 @@ export class EmbeddedCluster implements FaultSurface {
 
   async corruptSegment(node: NodeId): Promise<{ file: string; position: number }> {
     const slot = this.slot(node);
+    await startEnded(slot);
     if (slot.node === null) await this.stoppedDiskQuiet(slot);
     const where = corruptNewestSegment(slot.disk, node, slot.node !== null);
     this.faults.push({ kind: 'corruptSegment', node });
@@ -242,6 +269,7 @@ export class EmbeddedCluster implements FaultSurface {
 
   async cutSegmentTail(node: NodeId): Promise<{ file: string; cutBytes: number }> {
     const slot = this.slot(node);
+    await startEnded(slot);
     if (slot.node === null) await this.stoppedDiskQuiet(slot);
     const where = cutNewestSegmentTail(slot.disk, node, slot.node !== null);
     this.faults.push({ kind: 'corruptSegment', node });
@@ -298,6 +326,7 @@ export class EmbeddedCluster implements FaultSurface {
     this.stopLoopDelay();
     for (const client of this.clients) client.close();
     await Promise.all([...this.slots.values()].map(async (slot) => {
+      await startEnded(slot);
       await slot.node?.shutdown();
       slot.node = null;
       slot.downReason = 'stopped';
@@ -316,6 +345,7 @@ export class EmbeddedCluster implements FaultSurface {
    * (after a disk error, which stops a node without one) every write it left in the thread pool ended.
    */
   private async stoppedDiskQuiet(slot: NodeSlot): Promise<void> {
+    await startEnded(slot);
     await slot.powerCut;
     await slot.disk.settled();
   }
@@ -327,17 +357,48 @@ export class EmbeddedCluster implements FaultSurface {
     }
   }
 
-  private startNode(id: NodeId): void {
+  /**
+   * Starts a node; true once it runs, false when a crash cut its start short. Its recovery reads
+   * every record it kept, on the loop every node here shares, so it pauses every few milliseconds
+   * (LogNode.open) and the other nodes go on serving meanwhile. The node is down until it ends.
+   */
+  private startNode(id: NodeId): Promise<boolean> {
     const slot = this.slot(id);
-    invariant(slot.node === null, `node ${id} already runs`);
+    invariant(slot.node === null && slot.starting === null, `node ${id} already runs or starts`);
+    slot.startCancelled = false;
+    const downReason = slot.downReason;
+    slot.downReason = 'starting: recovering its journal';
+    const pause = async (): Promise<void> => {
+      await yieldToLoop();
+      if (slot.startCancelled) throw new StartCancelled(`node ${id} crashed while it recovered`);
+    };
     const random = Math.random;
-    const node = new LogNode({ ...this.config, id }, {
+    const started = LogNode.open({ ...this.config, id }, {
       disk: slot.disk,
       transport: this.network.attach(id),
       scheduler: this.scheduler,
       random,
       observer: nodeObserver(slot.telemetry, realWallClock, () => this.scheduler.now(), random),
+    }, pause).then((node) => {
+      if (slot.startCancelled) {
+        node.stop();
+        return false;
+      }
+      this.attachNode(slot, node);
+      return true;
+    }, (error: unknown) => {
+      if (error instanceof StartCancelled) return false;
+      slot.downReason = downReason;
+      throw error;
+    }).finally(() => {
+      slot.starting = null;
     });
+    slot.starting = started;
+    return started;
+  }
+
+  private attachNode(slot: NodeSlot, node: LogNode): void {
+    const id = slot.id;
     if (node.recovery.corruption !== null) slot.telemetry.recordRecoveryCorruption();
     node.onDiskFull = (full, freeBytes) => console.warn(JSON.stringify({ event: full ? 'disk-full' : 'disk-space-back', node: node.id, freeBytes }));
     node.onDiskError = (error) => {

@@ -6,7 +6,8 @@ import type { ClientRequest, ClientResponse, PartitionMessage, Transport } from 
 import type { Message, NodeId, Ready } from './raft/types.ts';
 import { PRODUCER_EXPIRY_MS, Replica, type ReadMode, type WriteTiming } from './replica.ts';
 import { NodeInflight } from './raft/node-inflight.ts';
-import { Journal, type JournalOptions } from './storage/journal.ts';
+import { RecoveredApplies } from './recovered-apply.ts';
+import { Journal, type JournalOptions, type OpenedJournal } from './storage/journal.ts';
 import { CorruptReadError, DiskReadError, type Disk, type RecoveryReport } from './storage/types.ts';
 
 export interface NodeConfig {
@@ -167,21 +168,39 @@ export class LogNode {
   private readonly dirtyFlags: Uint8Array;
   private scanAll = true;
 
-  constructor(config: NodeConfig, deps: NodeDeps) {
+  /**
+   * A node whose recovery pauses (awaits `pause`) every few milliseconds, for nodes that share an
+   * event loop (see Journal.openPaced); the constructor recovers at once.
+   */
+  static async open(config: NodeConfig, deps: NodeDeps, pause: () => Promise<void>): Promise<LogNode> {
+    let node: LogNode | null = null;
+    const applies = new RecoveredApplies();
+    const opened = await Journal.openPaced(deps.disk, LogNode.journalOptions(config, deps, () => node), pause, applies.observe);
+    node = new LogNode(config, deps, { opened, applies });
+    return node;
+  }
+
+  /** The journal's options; its callbacks reach the node through `node()`, which a paced open sets only after it. */
+  private static journalOptions(config: NodeConfig, deps: NodeDeps, node: () => LogNode | null): JournalOptions {
+    return {
+      ...config.journal,
+      now: () => deps.scheduler.now(),
+      onDiskFull: (full) => node()?.onJournalDiskFull(full),
+      // Timed where the flush really starts and ends: rounds that join a running flush cannot tell.
+      onFlushed: (durationMs, bytes) => deps.observer?.fsync?.(durationMs / 1000, bytes),
+      onFetched: (partition, failure) => node()?.entriesFetched(partition, failure),
+    };
+  }
+
+  constructor(config: NodeConfig, deps: NodeDeps, paced?: { opened: OpenedJournal; applies: RecoveredApplies }) {
     invariant(config.nodeIds.includes(config.id), 'node id must be one of the cluster node ids');
     this.id = config.id;
     this.incarnation = Math.floor(deps.random() * 2 ** 48) + 1;
     this.config = config;
     this.deps = deps;
     this.nodeInflight = new NodeInflight(config.maxNodeInflightBytes);
-    const { journal, report } = Journal.open(deps.disk, {
-      ...config.journal,
-      now: () => deps.scheduler.now(),
-      onDiskFull: (full) => this.onJournalDiskFull(full),
-      // Timed where the flush really starts and ends: rounds that join a running flush cannot tell.
-      onFlushed: (durationMs, bytes) => deps.observer?.fsync?.(durationMs / 1000, bytes),
-      onFetched: (partition, failure) => this.entriesFetched(partition, failure),
-    });
+    const applies = paced?.applies ?? new RecoveredApplies();
+    const { journal, report } = paced?.opened ?? Journal.open(deps.disk, LogNode.journalOptions(config, deps, () => this), applies.observe);
     this.journal = journal;
     this.recovery = report;
     // A replica that lost acknowledged entries must not vote until it caught up; the marker keeps
@@ -200,6 +219,7 @@ export class LogNode {
           partition,
           replicas,
           log: journal.log(partition),
+          recovered: applies.take(partition, journal.log(partition)),
           now: () => deps.scheduler.now(),
           abstainFromVoting: this.abstaining,
           readMode: config.readMode ?? 'linearizable',

@@ -7,6 +7,7 @@ import { BATCH_BYTES_MAX, BATCH_RECORDS_MAX, PRODUCER_IN_FLIGHT_MAX, RECORD_BYTE
 import type { ClientResponse, ReadRecord } from './protocol.ts';
 import { Raft } from './raft/raft.ts';
 import type { Entry, NodeId, RaftConfig, RaftLogStorage, Ready } from './raft/types.ts';
+import type { RecoveredApply } from './recovered-apply.ts';
 import type { PartitionLog } from './storage/journal.ts';
 
 /** Reads answer at most this much, whatever the caller asked. */
@@ -100,6 +101,8 @@ export interface ReplicaContext {
   readonly readMode?: ReadMode;
   /** See PRODUCER_EXPIRY_MS (the default). */
   readonly producerExpiryMs?: number;
+  /** What re-applying the recovered log would rebuild, if the node's recovery gathered it (see restoreApplied). */
+  readonly recovered?: RecoveredApply | null;
 }
 
 export type ReadMode = 'linearizable' | 'unsafe-local';
@@ -118,7 +121,9 @@ export class Replica {
   /** Appends waiting for commit, by log index (see IndexRing for why not a Map). */
   private readonly waiters = new IndexRing<Waiter>();
   /** Each producer's newest committed batches (PRODUCER_IN_FLIGHT_MAX of them). */
-  private readonly committedProducers = new Map<number, CommittedBatches>();
+  private committedProducers = new Map<number, CommittedBatches>();
+  /** Until applied or found stale (see restoreApplied). */
+  private recovered: RecoveredApply | null;
   private pendingProducers = new Map<number, PendingProducer>();
   private readonly producerExpiryMs: number;
   /** Where the expiry sweep stands in committedProducers (null between sweeps), and when the next starts. */
@@ -171,7 +176,16 @@ export class Replica {
       offsetEnd: (index) => log.offsetEnd(index),
       snapshot: () => log.snapshot(),
     };
-    this.raft = new Raft({ ...context.raft, id: context.nodeId, peers: context.replicas, storage, abstainFromVoting: context.abstainFromVoting, faultyTail: log.faultyTail() });
+    this.recovered = context.recovered ?? null;
+    this.raft = new Raft({
+      ...context.raft,
+      id: context.nodeId,
+      peers: context.replicas,
+      storage,
+      abstainFromVoting: context.abstainFromVoting,
+      faultyTail: log.faultyTail(),
+      ...(this.recovered === null ? {} : { restoreApplied: (applied: number, commit: number) => this.restoreApplied(applied, commit) }),
+    });
     const snapshot = log.snapshot();
     this.commitIndex = snapshot.index;
     this.highWatermark = snapshot.nextOffset;
@@ -498,6 +512,32 @@ export class Replica {
     let pending = this.pendingProducers.get(producerId);
     if (pending === undefined) this.pendingProducers.set(producerId, (pending = new IndexRing()));
     pending.set(sequence, { index, term });
+  }
+
+  /**
+   * Raft's restoreApplied: once the commit reaches the last recovered entry, the state that
+   * re-applying every entry up to it would build is taken from the recovery (RecoveredApply)
+   * instead of reading the log again; until then nothing is applied (it would only be replaced).
+   * Sound because a commit at or past that index means this log matches the leader's up to it,
+   * and an entry there with the recovered term means every entry before it is the one recovered
+   * (raft's log matching). A rewrite of that entry, or a snapshot past it, drops it: re-applied as before.
+   */
+  private restoreApplied(applied: number, commit: number): number | null {
+    const recovered = this.recovered;
+    if (recovered === null) return applied;
+    if (applied >= recovered.index || this.log.term(recovered.index) !== recovered.term) {
+      this.recovered = null;
+      return applied;
+    }
+    if (commit < recovered.index) return null;
+    this.recovered = null;
+    const now = this.now();
+    for (const batches of recovered.producers.values()) batches.lastCommittedMs = now;
+    this.committedProducers = recovered.producers;
+    this.producerSweep = null;
+    this.commitIndex = recovered.index;
+    this.highWatermark = recovered.offsetEnd;
+    return recovered.index;
   }
 
   private applyCommitted(entries: readonly Entry[]): void {

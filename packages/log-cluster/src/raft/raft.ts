@@ -70,6 +70,13 @@ export interface RaftOptions extends RaftConfig {
   /** Last index the application already applied; committed entries after it are re-delivered. Default: the restored commit. */
   readonly applied?: number;
   /**
+   * Asked, while committed entries wait to be applied, whether the application restored its state
+   * past `applied` without them (a restarted replica's recovery read every entry already): returns
+   * the index applied now (entries up to it are not delivered; at most `commit`), or null to apply
+   * nothing until the commit moves.
+   */
+  readonly restoreApplied?: (applied: number, commit: number) => number | null;
+  /**
    * Entries this replica may have acknowledged and could not read back (record identifiers name
    * them: a storage fault, or a crash that tore records whose identifiers were written; the log holds
    * what precedes them). Until repaired, the replica counts them as its last (term, index) when
@@ -135,6 +142,7 @@ function sameHardState(a: HardState, b: HardState): boolean {
 export class Raft {
   readonly id: NodeId;
   private readonly config: RaftConfig;
+  private readonly restoreApplied: RaftOptions['restoreApplied'];
   private readonly storage: RaftLogStorage;
   private readonly quorum: number;
 
@@ -215,6 +223,7 @@ export class Raft {
 
     this.id = config.id;
     this.config = config;
+    this.restoreApplied = config.restoreApplied;
     this.storage = config.storage;
     this.quorum = Math.floor(config.peers.length / 2) + 1;
 
@@ -406,7 +415,15 @@ export class Raft {
     // every node's) for hundreds of ms. A leader's are not: its acknowledgements wait for them.
     // What it has to read from disk, a follower's apply waits for a background read of (see
     // RaftLogStorage.fetching): told by entriesFetched, it asks again.
-    this.applyFetching = this.role !== 'leader' && this.applied < this.commit && this.storage.fetching?.(this.applied + 1) === true;
+    let holdApply = false;
+    if (this.applied < this.commit && this.restoreApplied !== undefined) {
+      const restored = this.restoreApplied(this.applied, this.commit);
+      invariant(restored === null || restored <= this.commit, () => `restored applied ${restored} is past the commit ${this.commit}`);
+      if (restored === null) holdApply = true;
+      else this.applied = Math.max(this.applied, restored);
+    }
+    // A held apply waits as a fetching one does: hasReady asks again when the commit moves.
+    this.applyFetching = holdApply || (this.role !== 'leader' && this.applied < this.commit && this.storage.fetching?.(this.applied + 1) === true);
     const committed =
       this.applied < this.commit && !this.applyFetching
         ? this.entriesBetween(
