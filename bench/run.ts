@@ -19,7 +19,7 @@ if (name === undefined || !available.includes(name)) {
 }
 // These host embedded clusters (3 nodes and more) in this process: they run with the V8 flags that
 // `logscope up` gives such a process, so they measure what the product runs.
-if (name === 'engine' || name === 'drills' || name === 'history-reads' || name === 'console-tail') {
+if (name === 'engine' || name === 'drills' || name === 'history-reads' || name === 'console-tail' || name === 'restart-tail') {
   const relaunched = relaunchWithV8Flags(nodeProcessV8Flags(3));
   if (relaunched !== null) process.exit(await relaunched);
 }
