@@ -190,6 +190,14 @@ const RECOVERY_STEP_IDENTIFIERS = 4096;
 /** How long a paced recovery runs before it lets the event loop's other work in. */
 const RECOVERY_SLICE_MS = 1;
 
+/** Runs steps that may pause (see Journal.recoverySteps) without pausing: their result. */
+function allSteps<T>(steps: Generator<void, T, void>): T {
+  for (;;) {
+    const step = steps.next();
+    if (step.done === true) return step.value;
+  }
+}
+
 /** Salvaged records are written under this prefix, then renamed (see salvageAfter); leftovers of a crash are removed. */
 const SALVAGE_PREFIX = 'salvage-';
 /** The most recovery copies to keep records after a bad one, in segments (default 64 MiB each: 256 MiB). */
@@ -1610,11 +1618,7 @@ export class Journal {
    * Also used after a failed flush, with the files put back to their durable state.
    */
   private recover(): RecoveryReport {
-    const steps = this.recoverySteps();
-    for (;;) {
-      const step = steps.next();
-      if (step.done === true) return step.value;
-    }
+    return allSteps(this.recoverySteps());
   }
 
   /** recover(), yielding between steps (a segment's identifiers, RECOVERY_STEP_RECORDS records) where a caller may pause. */
@@ -1880,11 +1884,7 @@ export class Journal {
 
   /** The valid identifiers of a segment (none when they are off); a torn tail of the file itself is cut. */
   private readIdentifiers(segmentName: string): RecordIdentifier[] {
-    const steps = this.readIdentifiersSteps(segmentName);
-    for (;;) {
-      const step = steps.next();
-      if (step.done === true) return step.value;
-    }
+    return allSteps(this.readIdentifiersSteps(segmentName));
   }
 
   /** readIdentifiers, yielding every RECOVERY_STEP_IDENTIFIERS identifiers (see recoverySteps). */
