@@ -70,20 +70,37 @@ describe('recovered apply', () => {
     journal.close();
   });
 
-  it('gives nothing for a partition whose replay rewrote entries, nor for one with no entries', async () => {
+  it('after a rewrite of the tail, keeps the batches before it; gives nothing when it cannot know them all', async () => {
     await writeProducers();
-    {
-      // A new leader's entries replace 6..8 (term 3): the batches they hid may have pushed older ones out.
+    const rewrite = async (from: number, term: number, offset: number, of: readonly [number, number][]): Promise<void> => {
       const { journal } = Journal.open(new FileDisk(directory), OPTIONS);
-      journal.appendEntries(1, batches(6, 3, 10, [[9, 2]]));
+      journal.appendEntries(1, batches(from, term, offset, of));
       await flush(journal);
       journal.close();
+    };
+    // A new leader's entry replaces 6..8 (term 3): producer 7's batches 4 and 5, and 9's batch 1, go.
+    await rewrite(6, 3, 10, [[9, 2]]);
+    {
+      const applies = new RecoveredApplies();
+      const { journal } = Journal.open(new FileDisk(directory), OPTIONS, applies.observe);
+      const recovered = applies.take(1, journal.log(1))!;
+      expect([recovered.index, recovered.term, recovered.offsetEnd]).toEqual([6, 3, 12]);
+      const seven = recovered.producers.get(7)!;
+      expect([0, 1, 2, 3].map((sequence) => seven.offsetAt(seven.find(sequence)))).toEqual([0, 4, 6, 8]);
+      expect(seven.find(4)).toBe(-1);
+      const nine = recovered.producers.get(9)!;
+      expect([nine.find(1), nine.offsetAt(nine.find(2))]).toEqual([-1, 10]);
+      expect(applies.take(3, journal.log(3))).toBeNull();
+      journal.close();
     }
+    // Producer 7 commits 10 more (its ring holds 8), then a rewrite takes 6 of them: the newest 4
+    // before the rewrite include batches that were pushed out of the ring.
+    await rewrite(7, 3, 12, Array.from({ length: 10 }, (_, k): [number, number] => [7, 10 + k]));
+    await rewrite(11, 4, 20, [[9, 3]]);
     const applies = new RecoveredApplies();
     const { journal } = Journal.open(new FileDisk(directory), OPTIONS, applies.observe);
-    expect(journal.log(1).lastIndex()).toBe(6);
+    expect(journal.log(1).lastIndex()).toBe(11);
     expect(applies.take(1, journal.log(1))).toBeNull();
-    expect(applies.take(3, journal.log(3))).toBeNull();
     journal.close();
   });
 

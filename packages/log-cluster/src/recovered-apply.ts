@@ -21,39 +21,53 @@ export interface RecoveredApply {
   readonly producers: Map<number, CommittedBatches>;
 }
 
-/** One producer's newest batches seen in a partition's replay: (index, sequence, offset, count) each. */
+/** One producer's newest batches seen in a partition's replay: (index, sequence, offset, count) each, oldest first. */
 interface ProducerBatches {
   readonly columns: Float64Array;
   head: number;
   count: number;
+  /** Whether older batches were pushed out of the ring. */
+  pushedOut: boolean;
 }
 
 const BATCH_COLUMNS = 4;
+/**
+ * Batches kept per producer: twice what a replica remembers, so a rewrite of the log's tail (a new
+ * leader's entries replacing uncommitted ones, a producer's batches in flight among them: at most
+ * PRODUCER_IN_FLIGHT_MAX) still leaves the newest batches before it.
+ */
+const RING = 2 * PRODUCER_IN_FLIGHT_MAX;
 
 /** One partition's replay (see RecoveredApplies). */
 class PartitionReplay {
   readonly producers = new Map<number, ProducerBatches>();
   lastIndex = -1;
-  /** A rewrite of entries seen: the batches it hid may have pushed out older ones that are back. */
-  valid = true;
 
   entry(index: number, offset: number, count: number, data: Uint8Array): void {
-    if (this.lastIndex >= 0 && index <= this.lastIndex) this.valid = false;
+    if (this.lastIndex >= 0 && index <= this.lastIndex) this.rewrite(index);
     // A gap: the journal dropped every entry before (retention), so does the state they built.
-    if (this.lastIndex >= 0 && index > this.lastIndex + 1) this.producers.clear();
+    else if (this.lastIndex >= 0 && index > this.lastIndex + 1) this.producers.clear();
     this.lastIndex = index;
-    if (!this.valid) return;
     const header = decodeHeader(data);
     if (header === null) return;
     let batches = this.producers.get(header.producerId);
-    if (batches === undefined) this.producers.set(header.producerId, (batches = { columns: new Float64Array(PRODUCER_IN_FLIGHT_MAX * BATCH_COLUMNS), head: 0, count: 0 }));
+    if (batches === undefined) this.producers.set(header.producerId, (batches = { columns: new Float64Array(RING * BATCH_COLUMNS), head: 0, count: 0, pushedOut: false }));
     let at: number;
-    if (batches.count < PRODUCER_IN_FLIGHT_MAX) at = (batches.head + batches.count++) % PRODUCER_IN_FLIGHT_MAX;
+    if (batches.count < RING) at = (batches.head + batches.count++) % RING;
     else {
       at = batches.head;
-      batches.head = (batches.head + 1) % PRODUCER_IN_FLIGHT_MAX;
+      batches.head = (batches.head + 1) % RING;
+      batches.pushedOut = true;
     }
     batches.columns.set([index, header.sequence, offset, count], at * BATCH_COLUMNS);
+  }
+
+  /** Entries from `index` on are replaced: their batches go (the newest of each producer's ring). */
+  private rewrite(index: number): void {
+    for (const [producerId, batches] of this.producers) {
+      while (batches.count > 0 && batches.columns[((batches.head + batches.count - 1) % RING) * BATCH_COLUMNS]! >= index) batches.count--;
+      if (batches.count === 0 && !batches.pushedOut) this.producers.delete(producerId);
+    }
   }
 }
 
@@ -72,29 +86,35 @@ export class RecoveredApplies {
 
   /**
    * The partition's RecoveredApply for its recovered `log`, or null when re-applying is needed: no
-   * entries after the log start, a rewrite seen, a faulty tail, or a log that is not what was replayed.
-   * Batches at or below the log start are dropped: re-applying starts after it. (A producer's older
-   * batches, pushed out, were older still, so this is exact.)
+   * entries after the log start, a faulty tail, a log that is not what was replayed, or a rewrite
+   * that left a producer fewer batches than it may need. Batches at or below the log start are
+   * dropped: re-applying starts after it (a producer's older batches, pushed out, were older still).
    */
   take(partition: number, log: PartitionLog): RecoveredApply | null {
     const replay = this.partitions.get(partition);
     this.partitions.delete(partition);
     const index = log.lastIndex();
     const start = log.firstIndex() - 1;
-    if (replay === undefined || !replay.valid || replay.lastIndex !== index || index <= start || log.faultyTail() !== null) return null;
+    if (replay === undefined || replay.lastIndex !== index || index <= start || log.faultyTail() !== null) return null;
     const term = log.term(index);
     if (term === undefined) return null;
     const producers = new Map<number, CommittedBatches>();
     for (const [producerId, batches] of replay.producers) {
-      let committed: CommittedBatches | null = null;
+      const after: number[] = [];
       for (let k = 0; k < batches.count; k++) {
-        const at = ((batches.head + k) % PRODUCER_IN_FLIGHT_MAX) * BATCH_COLUMNS;
-        if (batches.columns[at]! <= start) continue;
-        committed ??= new CommittedBatches(PRODUCER_IN_FLIGHT_MAX);
-        committed.add(batches.columns[at + 1]!, batches.columns[at + 2]!, batches.columns[at + 3]!);
+        const at = ((batches.head + k) % RING) * BATCH_COLUMNS;
+        if (batches.columns[at]! > start) after.push(at);
       }
-      if (committed !== null) producers.set(producerId, committed);
+      // Fewer than a replica remembers, after the start, while older ones were pushed out that may
+      // lie after it too (a rewrite took the newer ones): what re-applying keeps is not all here.
+      const oldestAt = batches.count > 0 ? batches.columns[(batches.head % RING) * BATCH_COLUMNS]! : Infinity;
+      if (after.length < PRODUCER_IN_FLIGHT_MAX && batches.pushedOut && oldestAt > start + 1) return null;
+      if (after.length === 0) continue;
+      const committed = new CommittedBatches(PRODUCER_IN_FLIGHT_MAX);
+      for (const at of after.slice(-PRODUCER_IN_FLIGHT_MAX)) committed.add(batches.columns[at + 1]!, batches.columns[at + 2]!, batches.columns[at + 3]!);
+      producers.set(producerId, committed);
     }
     return { index, term, offsetEnd: log.offsetEnd(index), producers };
   }
+
 }
