@@ -1,6 +1,6 @@
 import { CommittedBatches } from './committed-batches.ts';
-import { decodeHeader, PRODUCER_IN_FLIGHT_MAX } from './payload.ts';
-import type { PartitionLog } from './storage/journal.ts';
+import { batchProducerId, batchSequence, checkHeaderAt, PRODUCER_IN_FLIGHT_MAX } from './payload.ts';
+import type { PartitionLog, ReplayObserver } from './storage/journal.ts';
 
 /**
  * What re-applying a restarted replica's log would rebuild, gathered while recovery reads every
@@ -43,15 +43,16 @@ class PartitionReplay {
   readonly producers = new Map<number, ProducerBatches>();
   lastIndex = -1;
 
-  entry(index: number, offset: number, count: number, data: Uint8Array): void {
+  entry(index: number, offset: number, count: number, record: DataView, dataAt: number, dataBytes: number): void {
     if (this.lastIndex >= 0 && index <= this.lastIndex) this.rewrite(index);
     // A gap: the journal dropped every entry before (retention), so does the state they built.
     else if (this.lastIndex >= 0 && index > this.lastIndex + 1) this.producers.clear();
     this.lastIndex = index;
-    const header = decodeHeader(data);
-    if (header === null) return;
-    let batches = this.producers.get(header.producerId);
-    if (batches === undefined) this.producers.set(header.producerId, (batches = { columns: new Float64Array(RING * BATCH_COLUMNS), head: 0, count: 0, pushedOut: false }));
+    if (dataBytes === 0) return; // a leader's no-op
+    checkHeaderAt(record, dataAt, dataBytes);
+    const producerId = batchProducerId(record, dataAt);
+    let batches = this.producers.get(producerId);
+    if (batches === undefined) this.producers.set(producerId, (batches = { columns: new Float64Array(RING * BATCH_COLUMNS), head: 0, count: 0, pushedOut: false }));
     let at: number;
     if (batches.count < RING) at = (batches.head + batches.count++) % RING;
     else {
@@ -59,7 +60,11 @@ class PartitionReplay {
       batches.head = (batches.head + 1) % RING;
       batches.pushedOut = true;
     }
-    batches.columns.set([index, header.sequence, offset, count], at * BATCH_COLUMNS);
+    const columns = batches.columns;
+    columns[at * BATCH_COLUMNS] = index;
+    columns[at * BATCH_COLUMNS + 1] = batchSequence(record, dataAt);
+    columns[at * BATCH_COLUMNS + 2] = offset;
+    columns[at * BATCH_COLUMNS + 3] = count;
   }
 
   /** Entries from `index` on are replaced: their batches go (the newest of each producer's ring). */
@@ -78,10 +83,10 @@ class PartitionReplay {
 export class RecoveredApplies {
   private readonly partitions = new Map<number, PartitionReplay>();
 
-  readonly observe = (partition: number, index: number, offset: number, count: number, data: Uint8Array): void => {
+  readonly observe: ReplayObserver = (partition, index, offset, count, record, dataAt, dataBytes) => {
     let replay = this.partitions.get(partition);
     if (replay === undefined) this.partitions.set(partition, (replay = new PartitionReplay()));
-    replay.entry(index, offset, count, data);
+    replay.entry(index, offset, count, record, dataAt, dataBytes);
   };
 
   /**

@@ -173,9 +173,9 @@ export const PARTITION_MAX = 0xffff_ffff;
 const SEQUENCE_DIGITS = 20;
 /**
  * Told of each entry that opening a journal replays, in the order the records are (a rewrite of an
- * index replays it again), with its data: a view, valid only during the call.
+ * index replays it again), with its data: `dataBytes` at `dataAt` of `record`, valid only during the call.
  */
-export type ReplayObserver = (partition: number, index: number, offset: number, count: number, data: Uint8Array) => void;
+export type ReplayObserver = (partition: number, index: number, offset: number, count: number, record: DataView, dataAt: number, dataBytes: number) => void;
 
 /** An opened journal and what its recovery found. */
 export interface OpenedJournal {
@@ -1964,10 +1964,7 @@ export class Journal {
       applyEntries(this.log(partition), metas, true);
       const replayed = this.replayed;
       if (replayed !== null) {
-        for (const meta of metas) {
-          const dataAt = meta.position - bodyPosition;
-          replayed(partition, meta.index, meta.offset, meta.count, body.subarray(dataAt, dataAt + meta.dataBytes));
-        }
+        for (const meta of metas) replayed(partition, meta.index, meta.offset, meta.count, view, meta.position - bodyPosition, meta.dataBytes);
       }
       if (unnamed !== null) {
         const recordCrc = new DataView(bytes.buffer, bytes.byteOffset + recordAt + 4, 4).getUint32(0, true);
