@@ -56,7 +56,10 @@ export async function scrubShowsOldLeader(page: Page, app: Target, p: number): P
   const old = then.partitions[p];
   expect(old?.leader).toBeGreaterThan(0);
   if (!old) return;
-  const pastMs = then.nowMs;
+  // The moment input keeps whole seconds, so then.nowMs itself could land before a leadership change
+  // that had just happened (a CI run scrubbed to a second earlier and saw that leader). A second
+  // later it still precedes the transfer below, which waits 2 s.
+  const pastMs = then.nowMs + 1_000;
   const to = old.replicas.map((r) => r.node).find((n) => n !== old.leader);
   expect(to).toBeDefined();
   await new Promise((r) => setTimeout(r, 2_000));
