@@ -112,7 +112,7 @@ export class RecoveredApplies {
       }
       // Fewer than a replica remembers, after the start, while older ones were pushed out that may
       // lie after it too (a rewrite took the newer ones): what re-applying keeps is not all here.
-      const oldestAt = batches.count > 0 ? batches.columns[(batches.head % RING) * BATCH_COLUMNS]! : Infinity;
+      const oldestAt = batches.count > 0 ? batches.columns[batches.head * BATCH_COLUMNS]! : Infinity;
       if (after.length < PRODUCER_IN_FLIGHT_MAX && batches.pushedOut && oldestAt > start + 1) return null;
       if (after.length === 0) continue;
       const committed = new CommittedBatches(PRODUCER_IN_FLIGHT_MAX);
@@ -121,5 +121,4 @@ export class RecoveredApplies {
     }
     return { index, term, offsetEnd: log.offsetEnd(index), producers };
   }
-
 }

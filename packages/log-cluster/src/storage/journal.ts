@@ -1902,7 +1902,6 @@ export class Journal {
     return ids;
   }
 
-
   /**
    * Records the faulty tails durably (a marker each, before anything is cut) and drops the entries
    * from the first faulty one on: what the log held there before may have been replaced since.
