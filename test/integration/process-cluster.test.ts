@@ -89,6 +89,8 @@ describe('a supervised cluster of five node processes', () => {
     const remote = await RemoteCluster.fromStateFile(dataDir);
     try {
       await vi.waitFor(() => expect(Array.from({ length: 64 }, (_, p) => remote.leaderOf(p)).filter((l) => l === slow).length).toBeGreaterThan(0), { timeout: 15_000, interval: 250 });
+      // Undrained, its replicas campaign as soon as any other again.
+      expect(remote.health().filter((h) => h.campaignsDeferred).map((h) => h.node)).toEqual([]);
     } finally {
       await remote.stop();
     }
@@ -110,6 +112,16 @@ describe('a supervised cluster of five node processes', () => {
     expect(status.node).toBe(node.id);
     expect(status.activeFaults).toEqual([]); // the refused pause did not happen
     expect(status.partitions.length).toBeGreaterThan(0);
+
+    // A drain's deferral reaches the process's replicas through the same API, and its health says so.
+    const deferred = async (value: boolean): Promise<boolean | undefined> => {
+      const answer = await fetch(`${node.metricsUrl}/admin/deferCampaigns`, { method: 'POST', headers: { authorization: `Bearer ${secret}` }, body: JSON.stringify({ node: node.id, deferred: value }) });
+      expect(answer.status).toBe(200);
+      const after = await fetch(`${node.metricsUrl}/admin/status`, { headers: { authorization: `Bearer ${secret}` } });
+      return ((await after.json()) as { health: { campaignsDeferred?: boolean } }).health.campaignsDeferred;
+    };
+    expect(await deferred(true)).toBe(true);
+    expect(await deferred(false)).toBe(false);
 
     // The node's output reaches its log file through the supervisor's pipe, a moment after the answer.
     await vi.waitFor(() => {

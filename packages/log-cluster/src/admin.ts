@@ -136,6 +136,7 @@ const CALLS: Record<string, (f: ProcessFaults, a: Args) => unknown> = {
   startScrub: (f, a) => f.startScrub(int(a, 'node', 1)),
   cutSegmentTail: (f, a) => f.cutSegmentTail(int(a, 'node', 1)),
   setDiskFull: (f, a) => f.setDiskFull(int(a, 'node', 1), bool(a, 'full', true)),
+  deferCampaigns: (f, a) => f.deferCampaigns(int(a, 'node', 1), bool(a, 'deferred', true)),
   transferLeadership: (f, a) => f.transferLeadership(int(a, 'partition'), int(a, 'to', 1)),
   healAll: (f) => f.healAll(),
 };

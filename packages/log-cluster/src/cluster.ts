@@ -34,6 +34,8 @@ interface NodeSlot {
   node: LogNode | null;
   downReason: string | null;
   pausedUntilMs: number;
+  /** See deferCampaigns: kept across the node's restarts. */
+  campaignsDeferred: boolean;
   /** Ends once the disk is as the last crash leaves it (see crash). */
   powerCut: Promise<void>;
   /** A start under way (its journal's recovery, paced: see startNode), and whether a crash cut it short. */
@@ -84,7 +86,7 @@ export class EmbeddedCluster implements FaultSurface {
     for (const id of nodeIds) {
       const dir = join(options.dataDir, `node-${id}`);
       mkdirSync(dir, { recursive: true });
-      this.slots.set(id, { id, disk: new FileDisk(dir), telemetry: new NodeTelemetry({ nodeId: id }), node: null, downReason: 'not started', pausedUntilMs: 0, powerCut: Promise.resolve(), starting: null, startCancelled: false });
+      this.slots.set(id, { id, disk: new FileDisk(dir), telemetry: new NodeTelemetry({ nodeId: id }), node: null, downReason: 'not started', pausedUntilMs: 0, campaignsDeferred: false, powerCut: Promise.resolve(), starting: null, startCancelled: false });
     }
     this.connector = {
       nodeIds: () => nodeIds,
@@ -284,6 +286,12 @@ export class EmbeddedCluster implements FaultSurface {
     if (full) this.faults.push({ kind: 'diskFull', node });
   }
 
+  deferCampaigns(node: NodeId, deferred: boolean): void {
+    const slot = this.slot(node);
+    slot.campaignsDeferred = deferred;
+    slot.node?.deferCampaigns(deferred);
+  }
+
   transferLeadership(partition: number, to: NodeId): void {
     const leader = this.leaderOf(partition);
     if (leader === 0) throw new LogError('Unavailable', `partition ${partition} has no leader to transfer from`, { partition });
@@ -311,6 +319,7 @@ export class EmbeddedCluster implements FaultSurface {
       fsyncDelayMs: slot.disk.fsyncDelayMs,
       diskFull: Number.isFinite(slot.disk.capacityBytes),
       pausedUntilMs: slot.pausedUntilMs,
+      campaignsDeferred: slot.campaignsDeferred,
     }));
   }
 
@@ -415,6 +424,7 @@ export class EmbeddedCluster implements FaultSurface {
     slot.telemetry.onCollect(() => {
       if (slot.node === node) refreshNodeGauges(slot.telemetry, node);
     });
+    if (slot.campaignsDeferred) node.deferCampaigns(true);
     slot.node = node;
     slot.downReason = null;
   }

@@ -25,6 +25,8 @@ export interface NodeHealth {
   readonly fsyncDelayMs: number;
   readonly diskFull: boolean;
   readonly pausedUntilMs: number;
+  /** Its replicas let the others win elections first (a drained node; see deferCampaigns). */
+  readonly campaignsDeferred: boolean;
 }
 
 /**
@@ -65,6 +67,13 @@ export interface FaultSurface {
   cutSegmentTail(node: NodeId): MaybePromise<{ file: string; cutBytes: number }>;
   /** Makes the node's disk full (true) or gives the space back (false). */
   setDiskFull(node: NodeId, full: boolean): MaybePromise<void>;
+  /**
+   * Not a fault: the node's replicas campaign only once the others had two election timeouts to
+   * win (a drained node: an election picks it only when no other replica can lead). A transfer to
+   * it still works. The embedded cluster keeps it across the node's restarts; a node process
+   * forgets it when it restarts, and health() says so.
+   */
+  deferCampaigns(node: NodeId, deferred: boolean): MaybePromise<void>;
   /** Moves a partition's leadership to another replica. */
   transferLeadership(partition: number, to: NodeId): MaybePromise<void>;
   /** Heals every network fault, slow disk and full disk; restarts crashed nodes. */

@@ -130,6 +130,8 @@ export class LogNode {
   private processScheduled = false;
   private cancelTick: (() => void) | null = null;
   private pausedUntilMs = 0;
+  /** See deferCampaigns. */
+  private campaignsDeferredNow = false;
   private readonly pausedInbox: { from: NodeId; messages: readonly PartitionMessage[] }[] = [];
   private lastRetentionMs = 0;
   /** Whether this node's replicas may still be missing entries they acknowledged. */
@@ -245,6 +247,10 @@ export class LogNode {
     // Peers learn at once that this is a new process (see onHello).
     if (config.quiesce) for (const other of config.nodeIds) if (other !== this.id) this.sendTo(other, [this.hello(other)]);
     this.scheduleTick();
+  }
+
+  get campaignsDeferred(): boolean {
+    return this.campaignsDeferredNow;
   }
 
   get isRunning(): boolean {
@@ -381,6 +387,17 @@ export class LogNode {
       return this.readFailed(error);
     }
     this.scheduleProcess(replica);
+  }
+
+  /**
+   * A drained node's replicas campaign only after the other replicas had two election timeouts to
+   * win (Raft.deferCampaigns): an election then picks it only when no other replica can lead.
+   * Not kept on disk: whoever drains the node says it again after a restart (the console's leader
+   * balancer does, from health()).
+   */
+  deferCampaigns(deferred: boolean): void {
+    this.campaignsDeferredNow = deferred;
+    for (const replica of this.replicas.values()) replica.raft.deferCampaigns(deferred);
   }
 
   /** A GC-like stall: no ticks, no messages handled, no client answers until it ends. */

@@ -166,6 +166,11 @@ export class ProcessFaults implements FaultSurface {
     if (full) this.faults.push({ kind: 'diskFull', node });
   }
 
+  deferCampaigns(node: NodeId, deferred: boolean): void {
+    this.own(node, 'defer the campaigns of');
+    this.deps.node.deferCampaigns(deferred);
+  }
+
   /** Only the leader's process can hand leadership over; anywhere else this answers NotLeader with a hint. */
   transferLeadership(partition: number, to: NodeId): void {
     const replica = this.deps.node.replica(partition);
@@ -192,6 +197,7 @@ export class ProcessFaults implements FaultSurface {
       fsyncDelayMs: disk.fsyncDelayMs,
       diskFull: Number.isFinite(disk.capacityBytes),
       pausedUntilMs: this.pausedUntilMs,
+      campaignsDeferred: node.campaignsDeferred,
     }];
   }
 

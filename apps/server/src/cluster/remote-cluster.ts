@@ -320,6 +320,10 @@ export class RemoteCluster implements DrillCluster {
     await this.admin(node, 'setDiskFull', { node, full });
   }
 
+  async deferCampaigns(node: number, deferred: boolean): Promise<void> {
+    await this.admin(node, 'deferCampaigns', { node, deferred });
+  }
+
   async transferLeadership(partition: number, to: number): Promise<void> {
     const leader = this.leaderOf(partition);
     if (leader === 0) throw new LogError('Unavailable', `partition ${partition} has no leader to transfer from`, { partition });
@@ -354,7 +358,7 @@ export class RemoteCluster implements DrillCluster {
       const status = this.liveStatus(id);
       if (status !== null) return status.health;
       const view = this.views.get(id);
-      return { node: id, up: false, reason: this.crashed.has(id) ? 'crashed (SIGKILL)' : (view?.lastError ?? 'not answering'), fsyncDelayMs: 0, diskFull: false, pausedUntilMs: 0 };
+      return { node: id, up: false, reason: this.crashed.has(id) ? 'crashed (SIGKILL)' : (view?.lastError ?? 'not answering'), fsyncDelayMs: 0, diskFull: false, pausedUntilMs: 0, campaignsDeferred: false };
     });
   }
 

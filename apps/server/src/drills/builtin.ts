@@ -121,7 +121,7 @@ const drills: DrillDefinition[] = [
       },
       {
         title: 'Drain the slow node',
-        narrative: 'Drain the slow node: every partition it leads moves its leadership to a healthy replica, by a transfer rather than an election, and the node is handed none back while drained (an election that picks it is undone at once). One more fault (a follower down) would otherwise make its disk part of every quorum of those partitions. It stays a follower and keeps its copies.',
+        narrative: 'Drain the slow node: every partition it leads moves its leadership to a healthy replica, by a transfer rather than an election, and the node is handed none back while drained: its replicas let the others win elections first, and an election that still picks it is undone at once. One more fault (a follower down) would otherwise make its disk part of every quorum of those partitions. It stays a follower and keeps its copies.',
         action: { kind: 'drain', node: 'identified' },
         observation: { chart: 'partitions', expect: 'The slow node holds no leader cell.' },
         check: { hypothesis: 'The slow node leads no partition.', spec: { kind: 'noLeadershipOn', node: 'identified' }, deadlineMs: 10_000 },

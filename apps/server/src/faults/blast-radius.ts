@@ -92,7 +92,7 @@ function drainNotes(node: number, plan: { partition: number; to: number | null }
   return [
     moving.length === 0 ? `node ${node} leads no partition another replica could take: no leadership moves now` : `${moving.length} partition(s) led by node ${node} move their leadership by a transfer (writes to each pause for about one round trip, no election timeout): ${shown}${moving.length > 16 ? '…' : ''}`,
     ...(stuck.length > 0 ? [`${stuck.length} partition(s) stay on node ${node}: no other replica of theirs is up (${stuck.join(', ')})`] : []),
-    `while drained, node ${node} is handed no leadership back (an election that picks it is undone at the next tick); it stays a follower of every partition it holds. Healing the drain gives it its preferred leaderships back`,
+    `while drained, node ${node} is handed no leadership back: its replicas campaign only after the others had two election timeouts to win, so an election picks it only when no other replica can lead (and one that does is moved away at the next tick while another can); it stays a follower of every partition it holds. Healing the drain gives it its preferred leaderships back`,
   ];
 }
 

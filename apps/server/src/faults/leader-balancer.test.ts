@@ -17,6 +17,7 @@ import { LeaderBalancer, REBALANCE_ACTION, type LeaderMove } from './leader-bala
 class MapCluster implements ClusterHandle {
   readonly leaders: number[];
   readonly up = new Map<number, boolean>();
+  readonly deferred = new Set<number>();
   readonly asked: LeaderMove[] = [];
   transfersHang = false;
 
@@ -36,15 +37,21 @@ class MapCluster implements ClusterHandle {
     return this.nodes;
   }
   health(): readonly NodeHealth[] {
-    return this.nodes.map((node) => ({ node, up: this.up.get(node) === true, reason: null, fsyncDelayMs: 0, diskFull: false, pausedUntilMs: 0 }));
+    return this.nodes.map((node) => ({ node, up: this.up.get(node) === true, reason: null, fsyncDelayMs: 0, diskFull: false, pausedUntilMs: 0, campaignsDeferred: this.deferred.has(node) }));
+  }
+  deferCampaigns(node: number, deferred: boolean): void {
+    if (this.up.get(node) !== true) throw new Error(`node ${node} is down`);
+    if (deferred) this.deferred.add(node);
+    else this.deferred.delete(node);
   }
   transferLeadership(partition: number, to: number): void {
     this.asked.push({ partition, from: this.leaderOf(partition), to });
     if (!this.transfersHang) this.leaders[partition] = to;
   }
-  /** A crash: its partitions elect the next live replica. */
+  /** A crash: its partitions elect the next live replica. A node process forgets a deferral. */
   crash(node: number): void {
     this.up.set(node, false);
+    this.deferred.delete(node);
     for (let p = 0; p < this.partitionCount; p++) {
       if (this.leaders[p] === node) this.leaders[p] = this.replicasOf(p).find((r) => this.up.get(r) === true) ?? 0;
     }
@@ -165,6 +172,25 @@ describe('leader balancer', () => {
     expect(led(c, 1).every((q) => c.replicasOf(q).includes(1))).toBe(true);
     const reasons = trail.list(undefined, 10).entries.map((e) => (e.input as { reason: string }).reason).reverse();
     expect(reasons).toEqual(['node 1 drained', 'node 1 drained', 'node 1 undrained']);
+  });
+
+  it('a drained node\'s campaigns are deferred, again after it restarts (a process forgets), and restored when undrained', async () => {
+    const c = new MapCluster([1, 2, 3], 12);
+    const b = new LeaderBalancer(c, trail, { settleMs: 10_000, now, movesPerRound: 100 });
+    await b.poll();
+    expect([...c.deferred]).toEqual([]);
+    await b.drain(3, 'op');
+    expect([...c.deferred]).toEqual([3]);
+    c.crash(3);
+    t += 1_000;
+    await b.poll(); // down: nothing to tell it
+    expect([...c.deferred]).toEqual([]);
+    await c.restart(3);
+    t += 1_000;
+    await b.poll();
+    expect([...c.deferred]).toEqual([3]);
+    await b.undrain(3, 'op');
+    expect([...c.deferred]).toEqual([]);
   });
 
   it('a node drained by two (the console and a drill) stays drained until both undrain it', async () => {

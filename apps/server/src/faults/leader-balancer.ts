@@ -7,7 +7,9 @@
 //   raft's transfer (the target must hold the leader's whole log first), not by an election.
 // - A drained node (a slow disk waiting for replacement, a host about to be patched) leads
 //   nothing while another replica can: its leaderships move away at once, and again whenever an
-//   election hands it one, until it is undrained. It stays a follower and keeps its copies.
+//   election hands it one, until it is undrained. Its replicas campaign only after the others had
+//   their chance (FaultSurface.deferCampaigns), so elections seldom do. It stays a follower and
+//   keeps its copies.
 //
 // Only returns and drains move leadership: an operator's manual transfer stays where it was put
 // until a node returns. A running drill holds the return of restarted nodes (its checks are about
@@ -183,6 +185,7 @@ export class LeaderBalancer {
       if (this.seen && this.auto && !this.drained.has(h.node)) this.returning.set(h.node, { reason: `node ${h.node} restarted`, restarted: true, progressAtMs: null, planLeft: Infinity });
     }
     this.seen = true;
+    await this.deferCampaignsOfDrained();
 
     const moves: LeaderMove[] = [];
     const reasons: string[] = [];
@@ -248,6 +251,25 @@ export class LeaderBalancer {
       outcome: errors.length === 0 ? 'ok' : 'error',
       message: `${reason}: ${moves.length === 0 ? 'no transfer asked' : `leadership transfers to the preferred replicas (${moved})`}${errors.length === 0 ? '' : `; failed: ${errors.join('; ')}`}`,
     }).catch((error: unknown) => console.error(`audit: rebalance not recorded: ${error instanceof Error ? error.message : String(error)}`));
+  }
+
+  /**
+   * A drained node's replicas let the others win elections first, so an election after a crash
+   * rarely hands it a leadership for the next round to move away. Said to every drained node that
+   * is up and does not have it yet (a node process forgets it when it restarts), and taken back
+   * from the undrained.
+   */
+  private async deferCampaignsOfDrained(): Promise<void> {
+    for (const h of this.cluster.health()) {
+      const want = this.drained.has(h.node);
+      if (!h.up || h.campaignsDeferred === want) continue;
+      try {
+        await this.cluster.deferCampaigns(h.node, want);
+      } catch (error) {
+        // The next round asks again: a node that does not answer now is likely down.
+        console.error(`leader balancer: node ${h.node}'s campaigns not ${want ? 'deferred' : 'restored'}: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
   }
 
   /** Up, not drained nor `alsoDrained` (and up for the settle time, with `settledOnly`). */

@@ -155,6 +155,8 @@ export class Raft {
   private electionElapsed = 0;
   private heartbeatElapsed = 0;
   private randomizedElectionTicks = 0;
+  /** Ticks a deferred replica waits past its election timeout before it campaigns (see deferCampaigns). */
+  private campaignDeferTicks = 0;
   private readonly votes = new Map<NodeId, boolean>();
   /** Leader only (empty otherwise). */
   private readonly progress = new Map<NodeId, PeerProgress>();
@@ -266,7 +268,7 @@ export class Raft {
       }
     }
     this.electionElapsed++;
-    if (this.promotable() && this.electionElapsed >= this.randomizedElectionTicks) {
+    if (this.promotable() && this.electionElapsed >= this.randomizedElectionTicks + this.campaignDeferTicks) {
       this.electionElapsed = 0;
       this.campaign(this.config.preVote ? 'pre' : 'election');
     }
@@ -564,6 +566,22 @@ export class Raft {
   private unquiesce(): void {
     this.quiesced = false;
     this.config.onWake?.();
+  }
+
+  /**
+   * A deferred replica (its node is drained: a slow disk, a host about to be patched) campaigns
+   * only two election timeouts after the others could have, as a low election priority does in
+   * TiKV or SOFAJRaft: a live replica that can win is elected instead, and the partition is not
+   * led by the drained node until someone moves it away again. It still campaigns when nobody
+   * else wins (the others' logs are behind its own), so a partition never stays leaderless for
+   * it; it still votes, and a transfer to it (timeoutNow) still elects it at once.
+   */
+  deferCampaigns(deferred: boolean): void {
+    this.campaignDeferTicks = deferred ? 2 * this.config.electionTicks : 0;
+  }
+
+  campaignsDeferred(): boolean {
+    return this.campaignDeferTicks > 0;
   }
 
   /** Whether this replica still withholds votes after recovering from a corrupted segment. */

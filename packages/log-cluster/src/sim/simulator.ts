@@ -56,7 +56,7 @@ export const DEFAULT_SIM_OPTIONS: SimOptions = {
   workloadMs: 3_000,
   faultIntervalMs: 400,
   livenessDeadlineMs: 10_000,
-  faults: ['crash', 'crash', 'isolate', 'cutLink', 'linkLoss', 'linkDelay', 'slowFsync', 'pause', 'diskFull', 'corruptSegment', 'rotSegment', 'transferLeadership'],
+  faults: ['crash', 'crash', 'isolate', 'cutLink', 'linkLoss', 'linkDelay', 'slowFsync', 'pause', 'diskFull', 'corruptSegment', 'rotSegment', 'transferLeadership', 'drain'],
   trace: false,
   retentionBytes: null,
   storageFaults: false,
@@ -83,7 +83,7 @@ export interface SimResult {
   readonly virtualMs: number;
 }
 
-export type FaultKind = 'crash' | 'isolate' | 'cutLink' | 'linkLoss' | 'linkDelay' | 'slowFsync' | 'pause' | 'diskFull' | 'corruptSegment' | 'rotSegment' | 'transferLeadership' | 'storageFault';
+export type FaultKind = 'crash' | 'isolate' | 'cutLink' | 'linkLoss' | 'linkDelay' | 'slowFsync' | 'pause' | 'diskFull' | 'corruptSegment' | 'rotSegment' | 'transferLeadership' | 'drain' | 'storageFault';
 
 /** Every link gets a little delay and jitter by default, so messages reorder as on a real network. */
 const BASE_LINK = { cut: false, delayMs: 0.2, jitterMs: 1.5, lossRate: 0 };
@@ -394,6 +394,17 @@ export async function simulate(seed: number, overrides: Partial<SimOptions> = {}
         });
         injected = what !== null && what !== undefined;
         if (injected && options.trace) console.log(`${scheduler.now().toFixed(1)} ms: ${what}`);
+        break;
+      }
+      case 'drain': {
+        // A drained node's replicas campaign last (deferCampaigns). Some stay drained through the
+        // heal below: every partition must still elect and make progress.
+        const node = sim.node;
+        if (node === null || node.campaignsDeferred) injected = false;
+        else {
+          node.deferCampaigns(true);
+          later(200, 3_000, () => node.deferCampaigns(false));
+        }
         break;
       }
       case 'transferLeadership': {
