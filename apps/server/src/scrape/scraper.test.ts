@@ -6,7 +6,7 @@ import { HistogramStore } from '../store/histograms.ts';
 import { SeriesStore } from '../store/series.ts';
 import { TraceStore } from '../store/traces.ts';
 import { Scraper } from './scraper.ts';
-import { httpSource } from './sources.ts';
+import { httpSource, inProcessSource } from './sources.ts';
 
 // Long enough that the good target answers in time on a loaded machine; the hanging one never does.
 const TIMEOUT_MS = 1_000;
@@ -134,5 +134,35 @@ describe('Scraper over real HTTP targets', () => {
     expect(statuses.map((s) => s.scrapeErrors)).toEqual([0, 2, 2, 2, 2]);
     // Windows are asked with `since`: a second scrape adds nothing twice.
     expect(stores.histograms.merge({ metric: 'append' }, 0, Date.now() + 1).histogram.totalCount).toBe(100);
+  });
+});
+
+describe('Scraper of in-process targets (nodes sharing the loop they run on)', () => {
+  it('reads one node at a time, with a pause between nodes, so their reads never form one burst', async () => {
+    const events: { node: number; step: string; atMs: number }[] = [];
+    const sources = [1, 2, 3].map((nodeId) => {
+      const telemetry = new NodeTelemetry({ nodeId, nowMs: Date.now() - 1_000 });
+      telemetry.recordAppended(1, 256);
+      const source = inProcessSource(nodeId, telemetry);
+      const mark = (step: string): void => void events.push({ node: nodeId, step, atMs: performance.now() });
+      return {
+        ...source,
+        async metricsSamples(signal: AbortSignal) {
+          mark('samples');
+          return source.metricsSamples!(signal);
+        },
+        async spansJson(sinceMs: number | undefined, signal: AbortSignal) {
+          const spans = await source.spansJson(sinceMs, signal);
+          mark('spans');
+          return spans;
+        },
+      };
+    });
+    const s = new Scraper(sources, { series: new SeriesStore(60), histograms: new HistogramStore(), traces: new TraceStore() }, { timeoutMs: TIMEOUT_MS, spreadMs: 40 });
+    await s.tick();
+    expect(s.statuses().map((x) => [x.nodeId, x.up])).toEqual([[1, true], [2, true], [3, true]]);
+    expect(events.map((e) => `${e.node}:${e.step}`)).toEqual(['1:samples', '1:spans', '2:samples', '2:spans', '3:samples', '3:spans']);
+    // The next node starts only after a pause (a timer: the nodes' own work runs in it).
+    for (const k of [2, 4]) expect(events[k]!.atMs - events[k - 1]!.atMs).toBeGreaterThanOrEqual(35);
   });
 });
