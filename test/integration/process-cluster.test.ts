@@ -1,9 +1,13 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createApp, type App } from '../../apps/server/src/app.ts';
 import { RemoteCluster } from '../../apps/server/src/cluster/remote-cluster.ts';
+import { createContext } from '../../apps/server/src/context.ts';
+import { DRAINS_FILE, DRAINS_RESTORED_ACTION, faultControlOf } from '../../apps/server/src/faults/control.ts';
+import { createCaller } from '../../apps/server/src/routers/index.ts';
 import type { DrillRun } from '../../apps/server/src/drills/model.ts';
 import type { LogClient } from '../../packages/log-cluster/src/client.ts';
 import { corruptNewestSegment } from '../../packages/log-cluster/src/storage/corrupt.ts';
@@ -95,6 +99,56 @@ describe('a supervised cluster of five node processes', () => {
       await remote.stop();
     }
   }, 180_000);
+
+  it('a drain outlives its console: the next console takes it up again, and healing it gives the node its leaderships back', async () => {
+    const consoleDir = mkdtempSync(join(tmpdir(), 'logscope-console-'));
+    const openConsole = async (): Promise<{ remote: RemoteCluster; app: App; operator: ReturnType<typeof createCaller> }> => {
+      const remote = await RemoteCluster.fromStateFile(dataDir);
+      expect(await remote.waitForLeaders(20_000)).toBe(true);
+      const app = await createApp({ remoteCluster: remote, dataDir: consoleDir, port: 0, staticDir: null, load: { enabled: false }, scrapeIntervalMs: 500, rebalanceSettleMs: 1_000 });
+      const operator = createCaller(createContext(app.services, { headers: { authorization: `Bearer ${app.operatorToken}` }, ownOrigins: new Set([app.url]) }));
+      return { remote, app, operator };
+    };
+    const ledBy = (remote: RemoteCluster, node: number): number => Array.from({ length: 64 }, (_, p) => remote.leaderOf(p)).filter((l) => l === node).length;
+    const deferred = (remote: RemoteCluster, node: number): boolean => remote.health().find((h) => h.node === node)?.campaignsDeferred === true;
+    const node = 4;
+    let c = await openConsole();
+    try {
+      const { fault } = await c.operator.faults.inject({ action: { kind: 'drain', node }, timeLimitMs: 20 * 60_000 });
+      await vi.waitFor(() => expect([ledBy(c.remote, node), deferred(c.remote, node)]).toEqual([0, true]), { timeout: 20_000, interval: 250 });
+      await c.app.close();
+      await c.remote.stop();
+
+      // The next console (an upgrade, a crash): the drain is in force again, under the same fault.
+      c = await openConsole();
+      await faultControlOf(c.app.services)?.restored;
+      const active = await c.operator.faults.operatorFaults();
+      expect(active.active.map((f) => [f.id, f.action, f.expiresMs])).toEqual([[fault.id, { kind: 'drain', node }, fault.expiresMs]]);
+      expect(c.app.services.balancer?.status().drained).toEqual([node]);
+      const audit = await c.operator.audit.list({ action: 'cluster', limit: 10 });
+      expect(audit.entries.find((e) => e.action === DRAINS_RESTORED_ACTION)?.text).toMatch(new RegExp(`^drains kept across the console's restart taken up again: node ${node} \\(until `));
+      await vi.waitFor(() => expect([ledBy(c.remote, node), deferred(c.remote, node)]).toEqual([0, true]), { timeout: 20_000, interval: 250 });
+
+      // Healed: no drain is kept, the node campaigns again and is handed its preferred leaderships.
+      await c.operator.faults.heal({ id: fault.id });
+      expect(JSON.parse(readFileSync(join(consoleDir, DRAINS_FILE), 'utf8'))).toEqual({ drains: [] });
+      await vi.waitFor(() => expect(deferred(c.remote, node)).toBe(false), { timeout: 20_000, interval: 250 });
+      await vi.waitFor(() => expect(ledBy(c.remote, node)).toBeGreaterThan(0), { timeout: 30_000, interval: 250 });
+
+      // A drains file it cannot read is kept aside for the operator, and drains nothing.
+      await c.app.close();
+      await c.remote.stop();
+      writeFileSync(join(consoleDir, DRAINS_FILE), '{"drains": [{"id": "x", "node": "four"');
+      c = await openConsole();
+      await faultControlOf(c.app.services)?.restored;
+      expect((await c.operator.faults.operatorFaults()).active).toEqual([]);
+      expect(readdirSync(consoleDir).filter((f) => f.startsWith(`${DRAINS_FILE}.unreadable-`))).toHaveLength(1);
+    } finally {
+      await c.app.close();
+      await c.remote.stop();
+      rmSync(consoleDir, { recursive: true, force: true });
+    }
+  }, 120_000);
 
   it('the admin API refuses a missing or wrong cluster secret, answers the right one, and the node logs every attempt', async () => {
     const node = cluster.state().nodes[0];

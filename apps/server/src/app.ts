@@ -12,7 +12,7 @@ import type { TelemetrySource } from '@logscope/telemetry';
 import { AuditTrail, generateToken } from './auth.ts';
 import { createContext } from './context.ts';
 import { attachDrillEngine } from './drills/registry.ts';
-import { closeFaultControl } from './faults/control.ts';
+import { closeFaultControl, DRAINS_FILE, openFaultControl } from './faults/control.ts';
 import { LeaderBalancer } from './faults/leader-balancer.ts';
 import { LoadGenerator, type AppendClient, type LoadConfig } from './load/generator.ts';
 import { appRouter } from './routers/index.ts';
@@ -187,6 +187,8 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
   const urlHost = host.includes(':') ? `[${host}]` : host;
   for (const h of new Set([urlHost, '127.0.0.1', 'localhost', '[::1]'])) ownOrigins.add(`http://${h}:${port}`);
 
+  // Node processes outlive this server: its drains are kept for (and taken up by) the next one.
+  if (options.remoteCluster !== undefined) openFaultControl(services, { drainsFile: join(options.dataDir, DRAINS_FILE), audit });
   scraper.start();
   if (load !== null && options.load?.enabled !== false) load.start();
 

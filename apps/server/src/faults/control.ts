@@ -1,8 +1,15 @@
 // Runbook faults from the console: each one applied once (idempotency keys, and an identical
 // active fault is returned rather than stacked), bounded by a time limit after which it heals
-// itself, listed while active with a Heal, and healed when the server stops.
+// itself, listed while active with a Heal, and healed when the server stops. A drain is a remedy,
+// not a fault: on a cluster of node processes, which outlives its console, it is kept in the data
+// dir and a restarted console takes it up again until its time limit (a console's upgrade must not
+// hand a slow disk its leaderships back).
 
 import { randomBytes } from 'node:crypto';
+import { readFileSync, renameSync } from 'node:fs';
+import { open, rename } from 'node:fs/promises';
+import { z } from 'zod';
+import type { AuditTrail } from '../auth.ts';
 import type { LoadGenerator } from '../load/generator.ts';
 import type { Scraper } from '../scrape/scraper.ts';
 import type { ClusterHandle } from '../services.ts';
@@ -20,6 +27,26 @@ export const IDEMPOTENCY_KEYS_MAX = 1_000;
 export const IDEMPOTENCY_KEY_TTL_MS = 10 * 60_000;
 /** Healed faults kept for the console's "recently healed" list. */
 const RECENT_MAX = 20;
+/** The audit action of drains a restarted console took up again (or found ended). */
+export const DRAINS_RESTORED_ACTION = 'cluster.drainsRestored';
+export const DRAINS_FILE = 'drains.json';
+
+const drainsFileSchema = z.object({
+  drains: z.array(z.object({
+    id: z.string().min(1).max(64),
+    node: z.number().int().positive(),
+    startedMs: z.number().finite(),
+    expiresMs: z.number().finite(),
+  })).max(1_000),
+});
+type KeptDrain = z.infer<typeof drainsFileSchema>['drains'][number];
+
+export interface FaultControlOptions {
+  /** Where drains are kept while the cluster outlives the console (node processes); null: healed at shutdown like any fault. */
+  drainsFile?: string | null;
+  /** Where a restored drain is recorded. */
+  audit?: AuditTrail | null;
+}
 
 export interface OperatorFault {
   id: string;
@@ -54,7 +81,15 @@ export class FaultControl {
     private readonly load: LoadGenerator | null,
     private readonly facts: BlastFacts = {},
     private readonly balancer: LeaderBalancer | null = null,
-  ) {}
+    private readonly options: FaultControlOptions = {},
+  ) {
+    this.restored = this.restoreDrains().catch((error: unknown) => console.error(`drains kept before the console's restart not taken up: ${error instanceof Error ? error.message : String(error)}`));
+  }
+
+  /** Ends once the drains kept by the console before its restart are in force again (or found ended). */
+  readonly restored: Promise<void>;
+  /** Writes of the drains file, one after another. */
+  private keeping: Promise<void> = Promise.resolve();
 
   preview(action: FaultAction): { description: string; blast: BlastRadius; problems: string[] } {
     this.validate(action);
@@ -121,6 +156,7 @@ export class FaultControl {
       this.timers.set(fault.id, timer);
     }
     this.trimRecent();
+    if (action.kind === 'drain') await this.keepDrains();
     return { fault: structuredClone(fault), repeated: false };
   }
 
@@ -135,6 +171,7 @@ export class FaultControl {
     clearTimeout(this.timers.get(id));
     this.timers.delete(id);
     await this.reverse(fault.action);
+    if (fault.action.kind === 'drain') await this.keepDrains();
     return structuredClone(fault);
   }
 
@@ -150,6 +187,7 @@ export class FaultControl {
     }
     if (this.loadRateBefore !== null) this.load?.configure({ ratePerSec: this.loadRateBefore });
     this.loadRateBefore = null;
+    void this.keepDrains();
   }
 
   active(): OperatorFault[] {
@@ -160,9 +198,102 @@ export class FaultControl {
     return [...this.faults.values()].sort((a, b) => b.startedMs - a.startedMs).map((f) => structuredClone(f));
   }
 
-  /** Server shutdown: every fault the console injected heals. */
+  /** Server shutdown: every fault the console injected heals; drains too, unless they are kept for the next console. */
   async close(): Promise<void> {
-    for (const f of this.active()) await this.heal(f.id, 'server shutdown').catch(() => undefined);
+    await this.restored;
+    const keep = this.options.drainsFile !== undefined && this.options.drainsFile !== null;
+    for (const f of this.active()) {
+      if (keep && f.action.kind === 'drain') continue;
+      await this.heal(f.id, 'server shutdown').catch(() => undefined);
+    }
+    await this.keeping;
+  }
+
+  /**
+   * Writes the active drains (the console's own, not a drill's) to the drains file: a whole new
+   * file renamed over the old one, synced first, so a crash leaves the old list or the new one.
+   */
+  private keepDrains(): Promise<void> {
+    const file = this.options.drainsFile;
+    if (file === undefined || file === null) return Promise.resolve();
+    const drains: KeptDrain[] = [];
+    for (const f of this.faults.values()) {
+      if (f.status === 'active' && f.action.kind === 'drain' && f.expiresMs !== null) drains.push({ id: f.id, node: f.action.node, startedMs: f.startedMs, expiresMs: f.expiresMs });
+    }
+    const write = async (): Promise<void> => {
+      const tmp = `${file}.tmp`;
+      const handle = await open(tmp, 'w');
+      try {
+        await handle.writeFile(`${JSON.stringify({ drains })}\n`);
+        await handle.datasync();
+      } finally {
+        await handle.close();
+      }
+      await rename(tmp, file);
+    };
+    const next = this.keeping.then(write);
+    // A failed write is reported and the next change writes again: the drain itself is in force.
+    this.keeping = next.catch((error: unknown) => console.error(`drains not kept in ${file}: ${error instanceof Error ? error.message : String(error)}`));
+    return this.keeping;
+  }
+
+  /** Takes up the drains the console kept before it restarted: each until its own time limit. */
+  private async restoreDrains(): Promise<void> {
+    const file = this.options.drainsFile;
+    if (file === undefined || file === null || this.balancer === null) return;
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw error;
+    }
+    let kept: KeptDrain[];
+    try {
+      kept = drainsFileSchema.parse(JSON.parse(text)).drains;
+    } catch (error) {
+      // Kept aside, not lost: an operator can read what it said.
+      const aside = `${file}.unreadable-${Date.now()}`;
+      renameSync(file, aside);
+      console.error(`drains file ${file} unreadable (${error instanceof Error ? error.message.slice(0, 200) : String(error)}); moved to ${aside}, no drain restored`);
+      return;
+    }
+    const now = Date.now();
+    const nodes = this.cluster.nodeIds();
+    const restored: string[] = [];
+    const ended: string[] = [];
+    for (const d of kept) {
+      const action: FaultAction = { kind: 'drain', node: d.node };
+      if (d.expiresMs <= now || !nodes.includes(d.node)) {
+        ended.push(`node ${d.node} (${nodes.includes(d.node) ? 'its time limit passed while the console was down' : 'no such node in this cluster'})`);
+        continue;
+      }
+      const fault: OperatorFault = {
+        id: d.id,
+        action,
+        description: describeAction(action),
+        startedMs: d.startedMs,
+        expiresMs: d.expiresMs,
+        status: 'active',
+        healedMs: null,
+        healedBy: null,
+        blast: { leaderLoss: [], quorumLoss: [], degraded: [], notes: ['taken up again after the console restarted: the node leads nothing while another replica can'] },
+      };
+      this.faults.set(fault.id, fault);
+      const timer = setTimeout(() => void this.heal(fault.id, 'time limit').catch((error: unknown) => console.error(`auto-heal of ${fault.description} failed:`, error)), d.expiresMs - now);
+      timer.unref();
+      this.timers.set(fault.id, timer);
+      await this.balancer.drain(d.node, CONSOLE_DRAIN);
+      restored.push(`node ${d.node} (until ${new Date(d.expiresMs).toISOString()})`);
+    }
+    if (ended.length > 0) await this.keepDrains();
+    if (restored.length + ended.length === 0) return;
+    const message = [
+      restored.length > 0 ? `drains kept across the console's restart taken up again: ${restored.join(', ')}` : '',
+      ended.length > 0 ? `drains not taken up: ${ended.join(', ')}` : '',
+    ].filter((x) => x !== '').join('; ');
+    await this.options.audit?.append({ timeMs: now, role: 'system', action: DRAINS_RESTORED_ACTION, input: { restored: restored.length, ended: ended.length }, outcome: 'ok', message })
+      .catch((error: unknown) => console.error(`audit: restored drains not recorded: ${error instanceof Error ? error.message : String(error)}`));
   }
 
   private validate(action: FaultAction): void {
@@ -258,21 +389,34 @@ export class FaultControl {
 
 const controls = new WeakMap<object, FaultControl>();
 
+/**
+ * Makes the server's controller now (not at its first use), with options: a server whose cluster
+ * outlives it keeps drains across its restart, and must take them up again as it starts.
+ */
+export function openFaultControl(services: Parameters<typeof faultControlOf>[0], options: FaultControlOptions): FaultControl | null {
+  if (services.cluster === null) return null;
+  const existing = controls.get(services);
+  if (existing !== undefined) return existing;
+  controls.set(services, new FaultControl(services.cluster, services.load, factsOf(services), services.balancer ?? null, options));
+  return controls.get(services) ?? null;
+}
+
 /** One controller per server (keyed by its services); null in attach mode (no fault surface). */
 export function faultControlOf(services: { cluster: ClusterHandle | null; load: LoadGenerator | null; scraper?: Scraper; balancer?: LeaderBalancer | null }): FaultControl | null {
   if (services.cluster === null) return null;
   let control = controls.get(services);
-  if (control === undefined) {
-    const scraper = services.scraper;
-    // A node's bytes on disk, as last scraped: how long a scrub of its log takes (0: not reported yet).
-    const balancer = services.balancer ?? null;
-    const facts: BlastFacts = {
-      ...(scraper === undefined ? {} : { logBytes: (node: number) => scraper.snapshots().find((s) => s.nodeId === node)?.snapshot.diskUsedBytes || null }),
-      ...(balancer === null ? {} : { drainPlan: (node: number) => balancer.drainPlan(node) }),
-    };
-    controls.set(services, (control = new FaultControl(services.cluster, services.load, facts, balancer)));
-  }
+  if (control === undefined) controls.set(services, (control = new FaultControl(services.cluster, services.load, factsOf(services), services.balancer ?? null)));
   return control;
+}
+
+function factsOf(services: { scraper?: Scraper; balancer?: LeaderBalancer | null }): BlastFacts {
+  const scraper = services.scraper;
+  const balancer = services.balancer ?? null;
+  return {
+    // A node's bytes on disk, as last scraped: how long a scrub of its log takes (0: not reported yet).
+    ...(scraper === undefined ? {} : { logBytes: (node: number) => scraper.snapshots().find((s) => s.nodeId === node)?.snapshot.diskUsedBytes || null }),
+    ...(balancer === null ? {} : { drainPlan: (node: number) => balancer.drainPlan(node) }),
+  };
 }
 
 /** Server shutdown: heal what the console injected (only if a controller was ever made). */

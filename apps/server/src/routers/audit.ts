@@ -4,7 +4,7 @@ import { AUTO_RESTART_ACTION } from '../auto-restart-audit.ts';
 import { drillEngineOf } from '../drills/registry.ts';
 import type { DrillRun } from '../drills/model.ts';
 import { describeAction, faultActionSchema, isInstant } from '../faults/actions.ts';
-import { faultControlOf } from '../faults/control.ts';
+import { DRAINS_RESTORED_ACTION, faultControlOf } from '../faults/control.ts';
 import { REBALANCE_ACTION } from '../faults/leader-balancer.ts';
 import type { Services } from '../services.ts';
 import { router, viewerProcedure } from '../trpc.ts';
@@ -74,6 +74,8 @@ export function describeEntry(e: AuditEntry, runs: readonly DrillRun[], faultDes
       const moves = field(input, 'moves');
       return { text: e.message ?? `${str(field(input, 'reason'))}: ${Array.isArray(moves) ? moves.length : 0} leadership transfer(s)`, drillRunId: null };
     }
+    case DRAINS_RESTORED_ACTION:
+      return { text: e.message ?? 'drains kept across the console\'s restart', drillRunId: null };
     case 'load.start': text = 'start the load generator'; break;
     case 'load.stop': text = 'stop the load generator'; break;
     case 'load.configure': text = `set the load to ${str(field(input, 'ratePerSec'))} records/s`; break;
