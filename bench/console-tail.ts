@@ -32,6 +32,24 @@ interface Phase {
   elections: number;
   /** CPU time the hypervisor took from this VM during the phase: a stall of neither the process nor the disk. */
   steal: HostSteal | null;
+  /** Each second's client p99 and max beside the nodes' longest loop stall and fsync in their windows overlapping it (ms). */
+  seconds: SlowSecond[];
+}
+
+interface SlowSecond {
+  scraping: boolean;
+  startMs: number;
+  p99Ms: number;
+  maxMs: number;
+  loopMaxMs: number;
+  fsyncMaxMs: number;
+}
+
+/** Whose a slow second was: the disk's if an fsync took half its max or more, the loop's if a stall did, else neither's. */
+function whose(s: SlowSecond): string {
+  if (s.fsyncMaxMs >= s.maxMs / 2) return 'the disk (an fsync as long)';
+  if (s.loopMaxMs >= s.maxMs / 2) return 'the loop (a stall as long)';
+  return 'neither (no fsync or loop stall of half its max)';
 }
 
 /** Elections won, summed over the nodes (logscope_leader_elections_total). */
@@ -92,10 +110,16 @@ export async function run(args: string[]): Promise<void> {
         const toMs = fromMs + seconds * 1000 + 1_000;
         const windows = load.latency.windows().filter((w) => w.startMs >= fromMs && w.endMs <= toMs);
         // Read from the nodes themselves (the scraper is off in half the phases), as the peers bench does.
-        const stalls = stallsOf(cluster.nodeIds().map((id) => cluster.telemetry(id).histogramsJson(fromMs - 1_000)), fromMs, toMs);
+        const answers = cluster.nodeIds().map((id) => cluster.telemetry(id).histogramsJson(fromMs - 1_000));
+        const stalls = stallsOf(answers, fromMs, toMs);
+        const perSecond: SlowSecond[] = windows.map((w) => {
+          const client = summary(decodeHistogram(w.encoded));
+          const theirs = stallsOf(answers, w.startMs, w.endMs);
+          return { scraping, startMs: w.startMs, p99Ms: client.p99Micros / 1000, maxMs: client.maxMicros / 1000, loopMaxMs: Math.max(0, ...theirs.map((n) => n.loopMaxMs ?? 0)), fsyncMaxMs: Math.max(0, ...theirs.map((n) => n.fsyncMaxMs ?? 0)) };
+        });
         const loopMaxMicros = 1000 * Math.max(0, ...stalls.map((n) => n.loopMaxMs ?? 0));
         const fsyncMaxMicros = 1000 * Math.max(0, ...stalls.map((n) => n.fsyncMaxMs ?? 0));
-        phases.push({ scraping, windows, loopMaxMicros, fsyncMaxMicros, elections, steal });
+        phases.push({ scraping, windows, loopMaxMicros, fsyncMaxMicros, elections, steal, seconds: perSecond });
         console.log(`  round ${round + 1}, scraper ${scraping ? 'on' : 'off'}: ${windows.length} windows; worst second's client p99 ${ms(Math.max(...windows.map((w) => summary(decodeHistogram(w.encoded)).p99Micros)))} ms, longest loop stall ${ms(loopMaxMicros)} ms, longest fsync ${ms(fsyncMaxMicros)} ms, ${elections} elections, host steal ${stealCell(steal)} ms`);
       }
     }
@@ -109,4 +133,9 @@ export async function run(args: string[]): Promise<void> {
   console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
   console.log(report('on, every second', phases.filter((p) => p.scraping)));
   console.log(report('off (the reference)', phases.filter((p) => !p.scraping)));
+  const slowest = phases.flatMap((p) => p.seconds).sort((a, b) => b.maxMs - a.maxMs).slice(0, 6);
+  console.log('\nThe slowest seconds (by their max), beside the nodes\' longest loop stall and fsync in the node windows overlapping each:\n');
+  console.log('| scraper | client p99 | client max | nodes\' longest loop stall | nodes\' longest fsync | whose |');
+  console.log('|---|---|---|---|---|---|');
+  for (const x of slowest) console.log(`| ${x.scraping ? 'on' : 'off'} | ${x.p99Ms.toFixed(2)} | ${x.maxMs.toFixed(2)} | ${x.loopMaxMs.toFixed(2)} | ${x.fsyncMaxMs.toFixed(2)} | ${whose(x)} |`);
 }
