@@ -144,7 +144,15 @@ function NodeTable({ data, metric, onPickNode }: { data: NonNullable<ReturnType<
                   <button type="button" className="link" onClick={() => onPickNode(r.node)} aria-label={`Filter by node ${r.node}`}>node {r.node}</button>
                   {!r.up && <span className="sev-critical"> down</span>}
                   {r.fsyncDelayMs > 0 && <span className="sev-warning"> (fsync slowed {r.fsyncDelayMs} ms)</span>}
-                  {r.drained && <span className="sev-warning" data-testid="drained" title="Leads nothing while another replica can; heal the drain (Faults page) to give it its leaderships back"> drained</span>}
+                  {r.drained && (
+                    <span
+                      className="sev-warning"
+                      data-testid="drained"
+                      title={`Leads nothing while another replica can; ${r.campaignsDeferred ? 'its replicas campaign last (elections pick it only when no other replica can lead)' : 'not yet told to campaign last (it restarted: the console tells it at the next scrape)'}. Heal the drain (Faults page) to give it its leaderships back`}
+                    >
+                      {' '}drained{r.campaignsDeferred ? ', campaigns last' : ''}
+                    </span>
+                  )}
                 </th>
                 <td>{r.leadersLed} of {r.replicas}</td>
                 <td className={metric === 'append' ? 'sorted' : ''}>{formatMs(r.appendP99Ms)}</td>

@@ -73,6 +73,8 @@ export const nodesRouter = router({
         fsyncDelayMs: h?.fsyncDelayMs ?? 0,
         /** Drained: it leads nothing while another replica can (faults: drain). */
         drained: ctx.services.balancer?.isDrained(node) ?? false,
+        /** Its replicas let the others win elections first (a drained node; the console says it again after the node restarts). */
+        campaignsDeferred: h?.campaignsDeferred ?? false,
       };
     });
     const key = input.metric === 'fsync' ? 'fsyncP99Ms' : input.metric === 'replication-rtt' ? 'rttP99Ms' : 'appendP99Ms';
