@@ -64,6 +64,18 @@ describe('runbook faults', () => {
     expect(h.cluster.health().find((n) => n.node === node)?.fsyncDelayMs).toBe(0);
   });
 
+  it('Heal all ends a drain the console made too: the node is undrained and campaigns again', async () => {
+    await healthy();
+    const node = h.cluster.nodeIds()[0]!;
+    await h.operator().faults.inject({ action: { kind: 'drain', node }, timeLimitMs: 60_000 });
+    expect(h.app.services.balancer?.status().drained).toEqual([node]);
+    await eventually(() => (h.cluster.health().find((n) => n.node === node)?.campaignsDeferred === true ? true : undefined), 5_000, 'its campaigns deferred');
+    await h.operator().faults.healAll();
+    expect(h.app.services.balancer?.status().drained).toEqual([]);
+    expect((await h.caller().faults.operatorFaults()).active).toEqual([]);
+    expect(h.cluster.health().find((n) => n.node === node)?.campaignsDeferred).toBe(false);
+  });
+
   it('refuses to stack a fault on an unhealthy cluster unless forced, and needs the operator token', async () => {
     await healthy();
     const [x, y] = h.cluster.nodeIds();

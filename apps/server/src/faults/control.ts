@@ -175,8 +175,11 @@ export class FaultControl {
     return structuredClone(fault);
   }
 
-  /** Everything was healed at once elsewhere (faults.healAll): the console's faults are over too. */
-  healedElsewhere(): void {
+  /**
+   * Everything was healed at once elsewhere (faults.healAll): the console's faults are over too.
+   * The cluster knows nothing of a drain (the console's balancer holds it), so drains are undone here.
+   */
+  async healedElsewhere(): Promise<void> {
     for (const f of this.faults.values()) {
       if (f.status !== 'active') continue;
       f.status = 'healed';
@@ -184,10 +187,11 @@ export class FaultControl {
       f.healedBy = 'operator';
       clearTimeout(this.timers.get(f.id));
       this.timers.delete(f.id);
+      if (f.action.kind === 'drain') await this.balancer?.undrain(f.action.node, CONSOLE_DRAIN);
     }
     if (this.loadRateBefore !== null) this.load?.configure({ ratePerSec: this.loadRateBefore });
     this.loadRateBefore = null;
-    void this.keepDrains();
+    await this.keepDrains();
   }
 
   active(): OperatorFault[] {
@@ -397,8 +401,9 @@ export function openFaultControl(services: Parameters<typeof faultControlOf>[0],
   if (services.cluster === null) return null;
   const existing = controls.get(services);
   if (existing !== undefined) return existing;
-  controls.set(services, new FaultControl(services.cluster, services.load, factsOf(services), services.balancer ?? null, options));
-  return controls.get(services) ?? null;
+  const control = new FaultControl(services.cluster, services.load, factsOf(services), services.balancer ?? null, options);
+  controls.set(services, control);
+  return control;
 }
 
 /** One controller per server (keyed by its services); null in attach mode (no fault surface). */

@@ -175,7 +175,7 @@ export const faultsRouter = router({
   healAll: operatorProcedure.mutation(async ({ ctx }) => {
     const c = requireCluster(ctx.services);
     await engineCall(() => c.healAll());
-    faultControlOf(ctx.services)?.healedElsewhere();
+    await faultControlOf(ctx.services)?.healedElsewhere();
     return state(ctx.services);
   }),
 });
