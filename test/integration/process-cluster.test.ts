@@ -27,16 +27,18 @@ async function passedDrill(name: string, dataDir: string): Promise<DrillRun> {
 
 /** Five `logscope node` processes under `logscope cluster up`, as an operator would run them. */
 describe('a supervised cluster of five node processes', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'logscope-procs-'));
+  // Made in beforeAll, not here: a run filtered to other tests (-t) runs no afterAll to remove it.
+  let dataDir = '';
   let cluster: SupervisedCluster;
 
   beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'logscope-procs-'));
     cluster = await SupervisedCluster.start(dataDir, ['--nodes', '5', '--partitions', '64']);
   }, 120_000);
 
   afterAll(async () => {
     await cluster?.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    if (dataDir !== '') rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('logscope drill run leader-failover --cluster SIGKILLs the leader process and loses no acknowledged write', async () => {
@@ -215,18 +217,20 @@ async function appendRecords(remote: RemoteCluster): Promise<{ producer: LogClie
  * blocking segment reads (--background-reads never); the next runs them in the pool, the default.
  */
 describe('a supervised node process that reads a rotted byte', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'logscope-procs-rot-'));
+  // Made in beforeAll, not here: a run filtered to other tests (-t) runs no afterAll to remove it.
+  let dataDir = '';
   let cluster: SupervisedCluster;
   let remote: RemoteCluster | null = null;
 
   beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'logscope-procs-rot-'));
     cluster = await SupervisedCluster.start(dataDir, ['--nodes', '3', '--partitions', '1', '--cache-mib', '0', '--no-auto-restart', '--background-reads', 'never']);
   }, 120_000);
 
   afterAll(async () => {
     await remote?.stop();
     await cluster?.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    if (dataDir !== '') rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('exits, the supervisor and the console say it was a corrupt record and where, and a fresh client reads every record intact', async () => {
@@ -260,18 +264,20 @@ describe('a supervised node process that reads a rotted byte', () => {
 
 /** The same, as `logscope cluster up` runs by default: the node that stopped on the corrupt record restarts by itself. */
 describe('a supervised node process that reads a rotted byte, with automatic restarts', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'logscope-procs-rot-auto-'));
+  // Made in beforeAll, not here: a run filtered to other tests (-t) runs no afterAll to remove it.
+  let dataDir = '';
   let cluster: SupervisedCluster;
   let remote: RemoteCluster | null = null;
 
   beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'logscope-procs-rot-auto-'));
     cluster = await SupervisedCluster.start(dataDir, ['--nodes', '3', '--partitions', '1', '--cache-mib', '0']);
   }, 120_000);
 
   afterAll(async () => {
     await remote?.stop();
     await cluster?.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    if (dataDir !== '') rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('comes back by itself within seconds, repaired: with another node killed, a fresh client still reads every record', async () => {
