@@ -126,6 +126,7 @@ describe('a supervised cluster of five node processes', () => {
       await faultControlOf(c.app.services)?.restored;
       const active = await c.operator.faults.operatorFaults();
       expect(active.active.map((f) => [f.id, f.action, f.expiresMs])).toEqual([[fault.id, { kind: 'drain', node }, fault.expiresMs]]);
+      expect(active.active[0]?.blast.notes[0]).toBe('taken up again after the console restarted (its time limit unchanged)');
       expect(c.app.services.balancer?.status().drained).toEqual([node]);
       const audit = await c.operator.audit.list({ action: 'cluster', limit: 10 });
       expect(audit.entries.find((e) => e.action === DRAINS_RESTORED_ACTION)?.text).toMatch(new RegExp(`^drains kept across the console's restart taken up again: node ${node} \\(until `));

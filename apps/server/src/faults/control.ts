@@ -281,7 +281,7 @@ export class FaultControl {
         status: 'active',
         healedMs: null,
         healedBy: null,
-        blast: { leaderLoss: [], quorumLoss: [], degraded: [], notes: ['taken up again after the console restarted: the node leads nothing while another replica can'] },
+        blast: withNote(blastRadius(this.cluster, action, this.facts), 'taken up again after the console restarted (its time limit unchanged)'),
       };
       this.faults.set(fault.id, fault);
       const timer = setTimeout(() => void this.heal(fault.id, 'time limit').catch((error: unknown) => console.error(`auto-heal of ${fault.description} failed:`, error)), d.expiresMs - now);
@@ -412,6 +412,10 @@ export function faultControlOf(services: { cluster: ClusterHandle | null; load: 
   let control = controls.get(services);
   if (control === undefined) controls.set(services, (control = new FaultControl(services.cluster, services.load, factsOf(services), services.balancer ?? null)));
   return control;
+}
+
+function withNote(blast: BlastRadius, note: string): BlastRadius {
+  return { ...blast, notes: [note, ...blast.notes] };
 }
 
 function factsOf(services: { scraper?: Scraper; balancer?: LeaderBalancer | null }): BlastFacts {
