@@ -90,6 +90,8 @@ describe('a supervised cluster of five node processes', () => {
     expect(slow).toBe(run.bindings.victim);
     expect(run.steps[2]?.did).toMatch(new RegExp(`^drained node ${slow}: moving its leaderships away \\((p\\d+→\\d, )*p\\d+→\\d\\)`));
     expect(run.steps[2]?.figure).toBe(`node ${slow} leads 0 partitions`);
+    // The drained node process was told to let the others win elections first.
+    expect(run.steps[2]?.reason).toBe(`node ${slow} leads no partition, and its replicas campaign last`);
     expect(run.steps[5]?.figure).toBe('64/64 partitions led by their preferred replica');
     // After the drill, every partition of the 64 has a leader again, some of them on the node that was slow.
     const remote = await RemoteCluster.fromStateFile(dataDir);

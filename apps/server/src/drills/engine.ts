@@ -88,7 +88,7 @@ export interface DrillEngineOptions {
 }
 
 /** What a drill needs of the leader balancer (faults/leader-balancer.ts). */
-export type DrillBalancer = Pick<LeaderBalancer, 'drain' | 'undrain' | 'hold' | 'preferredLeaders' | 'drainPlan'>;
+export type DrillBalancer = Pick<LeaderBalancer, 'drain' | 'undrain' | 'hold' | 'preferredLeaders' | 'drainPlan' | 'isDrained'>;
 
 /** Default idle limit of a guided run: nobody is watching a drill left this long. */
 export const DRILL_IDLE_ABORT_MS = 10 * 60_000;
@@ -800,7 +800,12 @@ export class DrillEngine {
       case 'noLeadershipOn': {
         const n = active.run.bindings[spec.node === 'identified' || spec.node === 'victim' || spec.node === 'second' ? spec.node : 'victim'];
         const led = Array.from({ length: c.partitionCount }, (_, i) => i).filter((q) => c.leaderOf(q) === n);
-        return { pass: n !== undefined && led.length === 0, figure: `node ${n ?? '?'} leads ${led.length} partitions`, reason: led.length === 0 ? `node ${n ?? '?'} leads no partition` : `node ${n ?? '?'} still leads ${led.map((q) => `p${q}`).join(', ')}` };
+        const figure = `node ${n ?? '?'} leads ${led.length} partitions`;
+        if (n === undefined || led.length > 0) return { pass: false, figure, reason: `node ${n ?? '?'} still leads ${led.map((q) => `p${q}`).join(', ')}` };
+        // A drained node also campaigns last, so the next election does not hand it a leadership back.
+        if (this.balancer?.isDrained(n) !== true) return { pass: true, figure, reason: `node ${n} leads no partition` };
+        const deferred = c.health().find((h) => h.node === n)?.campaignsDeferred === true;
+        return { pass: deferred, figure, reason: deferred ? `node ${n} leads no partition, and its replicas campaign last` : `node ${n} leads no partition, but its replicas were not told to campaign last yet` };
       }
       case 'corruptionDetected': {
         const corruption = victim === undefined ? null : (c.node(victim)?.recovery.corruption ?? null);
