@@ -174,7 +174,12 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     await sleep(3_000);
     running = false;
     await Promise.all(workers);
-    if (!(await r.waitForLeaders(30_000))) throw new Error('no leader for every partition 30 s after the last heal');
+    if (!(await r.waitForLeaders(30_000))) {
+      // Say which partitions, where their replicas are and how the nodes are, with the schedule: a run is not repeated exactly.
+      const leaderless = Array.from({ length: options.partitions }, (_, p) => p).filter((p) => r.leaderOf(p) === 0);
+      const nodes = r.health().map((h) => `node ${h.node} ${h.up ? 'up' : `down (${h.reason ?? '?'})`}`).join(', ');
+      throw new Error(`no leader for every partition 30 s after the last heal: partition(s) ${leaderless.map((p) => `${p} (replicas ${r.replicasOf(p).join('/')})`).join(', ')}; ${nodes}\nfault schedule:\n${faults.join('\n')}`);
+    }
 
     // Everything back, from a client that saw none of it.
     const fresh = r.client({ appendTimeoutMs: 15_000 });
