@@ -801,7 +801,8 @@ export class DrillEngine {
         const n = active.run.bindings[spec.node === 'identified' || spec.node === 'victim' || spec.node === 'second' ? spec.node : 'victim'];
         const led = Array.from({ length: c.partitionCount }, (_, i) => i).filter((q) => c.leaderOf(q) === n);
         const figure = `node ${n ?? '?'} leads ${led.length} partitions`;
-        if (n === undefined || led.length > 0) return { pass: false, figure, reason: `node ${n ?? '?'} still leads ${led.map((q) => `p${q}`).join(', ')}` };
+        if (n === undefined) return { pass: false, figure, reason: 'no node bound to check' };
+        if (led.length > 0) return { pass: false, figure, reason: `node ${n} still leads ${led.map((q) => `p${q}`).join(', ')}` };
         // A drained node also campaigns last, so the next election does not hand it a leadership back.
         if (this.balancer?.isDrained(n) !== true) return { pass: true, figure, reason: `node ${n} leads no partition` };
         const deferred = c.health().find((h) => h.node === n)?.campaignsDeferred === true;

@@ -580,10 +580,6 @@ export class Raft {
     this.campaignDeferTicks = deferred ? 2 * this.config.electionTicks : 0;
   }
 
-  campaignsDeferred(): boolean {
-    return this.campaignDeferTicks > 0;
-  }
-
   /** Whether this replica still withholds votes after recovering from a corrupted segment. */
   abstainingFromVotes(): boolean {
     return this.abstaining;

@@ -397,8 +397,8 @@ export async function simulate(seed: number, overrides: Partial<SimOptions> = {}
         break;
       }
       case 'drain': {
-        // A drained node's replicas campaign last (deferCampaigns). Some stay drained through the
-        // heal below: every partition must still elect and make progress.
+        // A drained node's replicas campaign last (deferCampaigns). Some are still drained when the
+        // heal below begins: every partition must still elect and make progress.
         const node = sim.node;
         if (node === null || node.campaignsDeferred) injected = false;
         else {
