@@ -178,7 +178,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       // Say which partitions, where their replicas are and how the nodes are, with the schedule: a run is not repeated exactly.
       const leaderless = Array.from({ length: options.partitions }, (_, p) => p).filter((p) => r.leaderOf(p) === 0);
       const nodes = r.health().map((h) => `node ${h.node} ${h.up ? 'up' : `down (${h.reason ?? '?'})`}`).join(', ');
-      throw new Error(`no leader for every partition 30 s after the last heal: partition(s) ${leaderless.map((p) => `${p} (replicas ${r.replicasOf(p).join('/')})`).join(', ')}; ${nodes}\nfault schedule:\n${faults.join('\n')}`);
+      keep = true;
+      throw new Error(`no leader for every partition 30 s after the last heal: partition(s) ${leaderless.map((p) => `${p} (replicas ${r.replicasOf(p).join('/')})`).join(', ')}; ${nodes} (directory kept: ${dir})\nfault schedule:\n${faults.join('\n')}`);
     }
 
     // Everything back, from a client that saw none of it.

@@ -184,6 +184,7 @@ export class Replica {
       storage,
       abstainFromVoting: context.abstainFromVoting,
       faultyTail: log.faultyTail(),
+      setAside: log.setAsideTail(),
       ...(this.recovered === null ? {} : { restoreApplied: (applied: number, commit: number) => this.restoreApplied(applied, commit) }),
     });
     const snapshot = log.snapshot();

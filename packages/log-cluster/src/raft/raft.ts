@@ -7,6 +7,7 @@ import {
   NONE,
   type Entry,
   type FaultyTail,
+  type SetAsideTail,
   type HardState,
   type Message,
   type MessageType,
@@ -41,6 +42,8 @@ export const MAX_PENDING_READS = 1 << 14;
 export const TRANSFER_CAMPAIGN = 1;
 /** A heartbeat whose `logTerm` holds this mark asks caught-up followers to quiesce (heartbeats use no logTerm). */
 export const QUIESCE_HEARTBEAT = 1;
+/** The most entries a peer sends for another's lost record (one record of the journal holds fewer). */
+const FILL_HOLE_ENTRIES_MAX = MAX_ENTRIES_PER_APPEND;
 /**
  * Heartbeat intervals a leader stays idle, with every follower caught up, before it quiesces its
  * partition. One: the quiesce round carries the commit as a heartbeat would, so waiting longer only
@@ -86,6 +89,8 @@ export interface RaftOptions extends RaftConfig {
    * answered and none holds it intact (see handleFaultAnswer).
    */
   readonly faultyTail?: FaultyTail | null;
+  /** The faulty tail's intact entries after its one lost record (see SetAsideTail); null when none were kept. */
+  readonly setAside?: SetAsideTail | null;
 }
 
 type MessageFields = Pick<Message, 'type' | 'to'> & Partial<Omit<Message, 'type' | 'to'>>;
@@ -179,6 +184,8 @@ export class Raft {
   private verifiedIndex = 0;
   private abstainUntilCommit: number | null = null;
   private faulty: FaultyTail | null;
+  /** While faulty: the intact rest of the tail, waiting for a peer to send the lost record. */
+  private setAside: SetAsideTail | null;
   /** faultQuery answers to the current round, by peer. */
   private readonly faultAnswers = new Map<NodeId, number>();
   private faultQueryElapsed: number;
@@ -248,6 +255,7 @@ export class Raft {
     this.abstaining = (config.abstainFromVoting ?? false) && config.peers.length > 1;
     // One voter has nobody to repair it from: what it lost is lost, and waiting would only wedge it.
     this.faulty = config.peers.length > 1 ? config.faultyTail ?? null : null;
+    this.setAside = this.faulty !== null && config.setAside != null && config.setAside.hole.firstIndex === this.faulty.firstIndex ? config.setAside : null;
     this.faultQueryElapsed = config.electionTicks; // ask at the first tick
     this.becomeFollower(this.term, NONE);
   }
@@ -264,7 +272,7 @@ export class Raft {
       this.faultQueryElapsed = 0;
       this.faultAnswers.clear();
       for (const to of this.config.peers) {
-        if (to !== this.id) this.send({ type: 'faultQuery', to, index: this.faulty.firstIndex, logTerm: this.faulty.firstTerm });
+        if (to !== this.id) this.send({ type: 'faultQuery', to, index: this.faulty.firstIndex, logTerm: this.faulty.firstTerm, commit: this.setAside?.hole.lastIndex ?? 0 });
       }
     }
     this.electionElapsed++;
@@ -281,10 +289,13 @@ export class Raft {
     if (m.type === 'faultQuery') {
       // A peer lost acknowledged entries and waits for a leader to repair it: not a time to sleep.
       this.wake();
-      this.send({ type: 'faultQueryResp', to: m.from, index: m.index, logTerm: m.logTerm, rejectHint: this.faultAnswer(m.index, m.logTerm) });
+      const answer = this.faultAnswer(m.index, m.logTerm);
+      const entries = answer === FAULT_ANSWER_HAVE && m.commit >= m.index ? this.intactEntries(m.index, m.logTerm, m.commit) : [];
+      this.send({ type: 'faultQueryResp', to: m.from, index: m.index, logTerm: m.logTerm, rejectHint: answer, entries });
       return;
     }
     if (m.type === 'faultQueryResp') {
+      if (m.entries.length > 0) this.fillHole(m.entries);
       this.handleFaultAnswer(m);
       return;
     }
@@ -826,11 +837,11 @@ export class Raft {
           const matched = this.handleAppend(m);
           // An append without entries is sent only when we are at the leader's last index: our log
           // then holds the leader's whole log, hence every committed entry.
-          if (matched && m.entries.length === 0) this.faulty = null;
+          if (matched && m.entries.length === 0) this.repaired();
         } else if (m.type === 'heartbeat') this.handleHeartbeat(m);
         else this.handleSnapshot(m);
         // The leader's log matches ours through the faulty tail: it is repaired.
-        if (this.faulty !== null && this.verifiedIndex >= this.faulty.lastIndex) this.faulty = null;
+        if (this.faulty !== null && this.verifiedIndex >= this.faulty.lastIndex) this.repaired();
         // Quiesce only holding everything the leader committed; otherwise stay awake (and time out).
         if (m.type === 'heartbeat' && m.logTerm === QUIESCE_HEARTBEAT && this.config.quiesce === true && this.commit >= m.commit && !this.abstaining && this.faulty === null) {
           this.quiesced = true;
@@ -892,6 +903,10 @@ export class Raft {
     // Below our log start: compacted, hence committed; we cannot tell its term, so never deny it.
     if (index < this.firstIndex()) return FAULT_ANSWER_HAVE;
     if (this.termAt(index) === term) return FAULT_ANSWER_HAVE;
+    // Kept aside after our own lost record: intact, so as good as held.
+    const aside = this.setAside?.entries;
+    const asideFirst = aside?.[0]?.index ?? 0;
+    if (aside !== undefined && index >= asideFirst && aside[index - asideFirst]?.term === term) return FAULT_ANSWER_HAVE;
     const f = this.faulty;
     if (f !== null && index >= f.firstIndex) {
       // Our own lost entries span [firstIndex, lastIndex] with terms in [firstTerm, lastTerm].
@@ -910,7 +925,7 @@ export class Raft {
     // A majority (we are not one of them) never had our first faulty entry: it was never committed,
     // and by log matching neither was any entry after it. What we lost needs no repair.
     if (dontHave >= this.quorum) {
-      this.faulty = null;
+      this.repaired();
       return;
     }
     // Every other replica answered and none holds the entry intact: had it been committed, a majority
@@ -922,8 +937,56 @@ export class Raft {
     if (this.faultAnswers.size === this.config.peers.length - 1) {
       let intactOrUnknown = 0;
       for (const answer of this.faultAnswers.values()) if (answer === FAULT_ANSWER_HAVE || answer === FAULT_ANSWER_CANNOT_TELL) intactOrUnknown++;
-      if (intactOrUnknown === 0) this.faulty = null;
+      if (intactOrUnknown === 0) this.repaired();
     }
+  }
+
+  /** The faulty tail needs nothing more: repaired, or shown never to have been committed. */
+  private repaired(): void {
+    this.faulty = null;
+    this.setAside = null;
+  }
+
+  /**
+   * Entries lo through hi, when we hold them intact and entry lo has `term` (log matching: then they
+   * are the entries a peer lost, whoever proposed them), from our log or the intact rest of our own
+   * faulty tail; otherwise none.
+   */
+  private intactEntries(lo: number, term: number, hi: number): Entry[] {
+    if (hi - lo + 1 > FILL_HOLE_ENTRIES_MAX) return [];
+    if (lo >= this.firstIndex() && hi <= this.lastIndex() && this.termAt(lo) === term) {
+      const entries = this.entriesBetween(lo, hi + 1, Number.MAX_SAFE_INTEGER);
+      return entries.length === hi - lo + 1 ? entries : [];
+    }
+    const aside = this.setAside?.entries ?? [];
+    const first = aside[0];
+    if (first === undefined || lo < first.index || hi > first.index + aside.length - 1 || aside[lo - first.index]?.term !== term) return [];
+    return aside.slice(lo - first.index, hi - first.index + 1);
+  }
+
+  /**
+   * A peer sent the record we lost: when it is that record byte for byte and follows our log, the
+   * log takes it and the intact rest we kept aside, and holds again everything it acknowledged.
+   */
+  private fillHole(entries: readonly Entry[]): void {
+    const aside = this.setAside;
+    const f = this.faulty;
+    if (aside === null || f === null) return;
+    const { hole } = aside;
+    const first = entries[0];
+    const last = entries[entries.length - 1];
+    if (first === undefined || last === undefined || first.index !== hole.firstIndex || first.term !== hole.firstTerm || last.index !== hole.lastIndex || last.term !== hole.lastTerm) return;
+    if (this.lastIndex() !== hole.firstIndex - 1 || first.offset !== this.nextOffset || first.term < this.lastTerm()) return;
+    // Dense indexes and offsets through the hole and on into what we kept (the log would refuse a gap).
+    const all = [...entries, ...aside.entries];
+    for (let i = 1; i < all.length; i++) {
+      const e = all[i]!;
+      const prev = all[i - 1]!;
+      if (e.index !== prev.index + 1 || e.offset !== entryEnd(prev) || e.term < prev.term) return;
+    }
+    if (!aside.matchesHole(entries)) return;
+    this.appendToLog(all);
+    this.repaired();
   }
 
   private handleHeartbeat(m: Message): void {

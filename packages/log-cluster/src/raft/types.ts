@@ -67,7 +67,9 @@ export type MessageType =
  * - snapshot: snapshot = the leader's log start; the follower drops its log and restarts from there.
  * - timeoutNow: leadership transfer; the target campaigns at once (skipping pre-vote).
  * - faultQuery: a replica with a faulty tail asks whether peers hold entry (index, logTerm), its first
- *   faulty one. faultQueryResp: the same index/logTerm, rejectHint = the answer (FAULT_ANSWER_*).
+ *   faulty one; commit = the last entry of its lost record when it kept the rest aside (SetAsideTail),
+ *   else 0. faultQueryResp: the same index/logTerm, rejectHint = the answer (FAULT_ANSWER_*); entries
+ *   = entries index through commit, when asked for and held intact.
  *   Both are answered at any term and change no term.
  * - hello: node to node, never stepped into the core: the sender's incarnation (index), sent at start
  *   and with every liveness envelope, so peers learn a node restarted (and forgot what it led).
@@ -199,6 +201,22 @@ export interface FaultyTail {
   readonly firstTerm: number;
   readonly lastIndex: number;
   readonly lastTerm: number;
+}
+
+/**
+ * A faulty tail of which only the first record was lost (bit rot in one record): the entries after
+ * it were read back intact and kept aside by recovery. Filling the hole from any replica that
+ * holds it intact (a peer answering a faultQuery) gives back the whole tail, with no leader
+ * needed: two replicas that each lost a different record of the same entries repair each other,
+ * where dropping the tail after the lost record left committed entries on neither.
+ */
+export interface SetAsideTail {
+  /** The lost record's entries: (firstIndex, firstTerm) through (lastIndex, lastTerm). */
+  readonly hole: FaultyTail;
+  /** The intact entries after the hole, through the faulty tail's last one. */
+  readonly entries: readonly Entry[];
+  /** Whether entries a peer sent for the hole are the lost record, byte for byte (its CRC). */
+  matchesHole(entries: readonly Entry[]): boolean;
 }
 
 /**

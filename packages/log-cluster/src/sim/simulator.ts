@@ -6,6 +6,7 @@ import type { ReadMode } from '../replica.ts';
 import type { ClientRequest, ClientResponse, NodeConnector } from '../protocol.ts';
 import type { NodeId } from '../raft/types.ts';
 import { segmentRecordAt } from '../storage/journal.ts';
+import { getU64 } from '../storage/identifiers.ts';
 import { MemDisk } from '../storage/mem-disk.ts';
 import { CorruptReadError } from '../storage/types.ts';
 import { InProcessNetwork } from '../transport/in-process.ts';
@@ -118,6 +119,11 @@ export async function simulate(seed: number, overrides: Partial<SimOptions> = {}
   // node, and a second node's rot then leaves some partition two faulty replicas, beyond what the
   // recovery promises (one). Seed 3615 did that. The other seeds keep the bound, and one rot.
   const twoRots = seed % 8 < 4;
+  // On half of those, the second rot is in a record of the same partition as the first (other
+  // entries of it): two faulty replicas of one partition, each holding what the other lost, kept
+  // aside after its lost record (see Journal.salvageAfter). Dropping what followed each lost record
+  // left the partition's last committed entries on neither (a fault soak of real processes did).
+  const sameRotPartition = twoRots && seed % 16 >= 8;
   const config: Omit<NodeConfig, 'id'> = {
     ...DEFAULT_NODE_CONFIG,
     nodeIds,
@@ -275,7 +281,7 @@ export async function simulate(seed: number, overrides: Partial<SimOptions> = {}
   const faultRandom = random.fork();
   let corruptions = 0;
   /** The rots so far (rotSegment): node and the partition of the record a byte rotted in. */
-  const rots: { node: NodeId; partition: number }[] = [];
+  const rots: { node: NodeId; partition: number; firstIndex: number; lastIndex: number }[] = [];
   const later = (minMs: number, maxMs: number, fn: () => void): void => void scheduler.setTimer(faultRandom.int(minMs, maxMs), fn);
   const storageFaults = options.storageFaults ? new StorageFaults(seed, nodeIds) : null;
   const faultKinds_ = storageFaults?.faultKinds(options.faults) ?? options.faults;
@@ -354,22 +360,22 @@ export async function simulate(seed: number, overrides: Partial<SimOptions> = {}
         // Bit rot under a running node: a durable byte of an ENTRIES record changes, in the first
         // half of a segment (see corruptSegment). A read of it must stop the node instead of serving
         // it or sending it to a follower; the node restarts later, and its recovery repairs. Up to
-        // two a seed, on two nodes, in records of two partitions: each partition still has at most
-        // one faulty replica, but each node's other partitions must keep what followed the bad
-        // record (recovery once cut them all, and two such nodes lost a partition's committed
-        // entries in a soak of real processes). Two only on seeds whose recovery always salvages
-        // (see twoRots).
+        // two a seed, on two nodes: in records of two partitions (each node's other partitions must
+        // keep what followed the bad record: recovery once cut them all, and two such nodes lost a
+        // partition's committed entries in a soak of real processes), or of one partition, at other
+        // entries (see sameRotPartition). Two only on seeds whose recovery always salvages (see twoRots).
         const segments = sim.disk.list().filter((name) => name.startsWith('seg-') && name.endsWith('.log'));
         const segment = segments.length === 0 ? undefined : faultRandom.pick(segments);
         const synced = segment === undefined ? 0 : sim.disk.syncedBytes(segment);
         const second = twoRots && corruptions === 1 && rots.length === 1 && rots[0]!.node !== sim.id;
-        const record = segment === undefined || synced < 2 ? undefined : pickEntriesRecord(sim.disk, segment, Math.floor(synced / 2), faultRandom, second ? rots[0]!.partition : null);
+        const first = second ? rots[0]! : null;
+        const record = segment === undefined || synced < 2 ? undefined : pickEntriesRecord(sim.disk, segment, Math.floor(synced / 2), faultRandom, first === null ? null : sameRotPartition ? { same: first } : { not: first.partition });
         if ((corruptions > 0 && !second) || sim.node === null || segment === undefined || record === undefined) {
           injected = false;
           break;
         }
         corruptions++;
-        rots.push({ node: sim.id, partition: record.partition });
+        rots.push({ node: sim.id, partition: record.partition, firstIndex: record.firstIndex, lastIndex: record.lastIndex });
         rotted.add(sim.id);
         sim.disk.corruptByte(segment, faultRandom.int(record.position, record.position + record.length - 1));
         later(200, 1_500, () => {
@@ -554,15 +560,45 @@ async function readWholeLog(client: LogClient, partition: number): Promise<Map<n
  * A random ENTRIES record of `segment` that starts in its first `startsBefore` bytes and lies whole
  * in the durable ones (not of partition `notPartition`), or undefined when there is none.
  */
-function pickEntriesRecord(disk: MemDisk, segment: string, startsBefore: number, random: Random, notPartition: number | null): { position: number; length: number; partition: number } | undefined {
+/**
+ * An ENTRIES record starting before `startsBefore` of a segment's synced bytes: of another partition
+ * than `not`, or of the partition of `same` with none of its entries (a second rot of that partition
+ * elsewhere loses other entries: what both replicas lost would be lost).
+ */
+function pickEntriesRecord(disk: MemDisk, segment: string, startsBefore: number, random: Random, filter: { not: number } | { same: { partition: number; firstIndex: number; lastIndex: number } } | null): EntriesRecord | undefined {
   const bytes = disk.peek(segment, 0, disk.syncedBytes(segment));
-  const records: { position: number; length: number; partition: number }[] = [];
+  const records: EntriesRecord[] = [];
   let position = 0;
   for (let record = segmentRecordAt(bytes, 0); record !== null && position < startsBefore; record = segmentRecordAt(bytes, position)) {
-    if (record.entries && record.partition !== notPartition) records.push({ position, length: record.length, partition: record.partition });
+    if (record.entries) {
+      // Body: [u8 type][u32 partition][u32 count], then entries of [u64 index][u64 term]…
+      const view = new DataView(bytes.buffer, bytes.byteOffset + position + 8, record.length - 8);
+      const count = view.getUint32(5, true);
+      let at = 9;
+      const firstIndex = getU64(view, at);
+      let lastIndex = firstIndex;
+      for (let k = 0; k < count; k++) {
+        lastIndex = getU64(view, at);
+        at += 32 + view.getUint32(at + 28, true);
+      }
+      const candidate = { position, length: record.length, partition: record.partition, firstIndex, lastIndex };
+      const wanted =
+        filter === null ? true
+        : 'not' in filter ? record.partition !== filter.not
+        : record.partition === filter.same.partition && (lastIndex < filter.same.firstIndex || firstIndex > filter.same.lastIndex);
+      if (wanted) records.push(candidate);
+    }
     position += record.length;
   }
   return records.length === 0 ? undefined : random.pick(records);
+}
+
+interface EntriesRecord {
+  readonly position: number;
+  readonly length: number;
+  readonly partition: number;
+  readonly firstIndex: number;
+  readonly lastIndex: number;
 }
 
 function committedLog(node: NodeId, partition: number, replica: NonNullable<ReturnType<LogNode['replica']>>): ReplicaLog {

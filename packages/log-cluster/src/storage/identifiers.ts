@@ -147,3 +147,21 @@ export function parseFaultyMarker(name: string): { partition: number; tail: Faul
   if (![partition, firstIndex, firstTerm, lastIndex, lastTerm].every(Number.isSafeInteger) || firstIndex > lastIndex || firstTerm > lastTerm) return null;
   return { partition, tail: { firstIndex, firstTerm, lastIndex, lastTerm } };
 }
+
+/**
+ * The intact records that followed a lost one of the same partition (see Journal.salvageAfter) are
+ * kept in a file whose name holds the lost record: its partition, entries and CRC.
+ */
+export function setAsideName(lost: RecordIdentifier): string {
+  return `aside-${lost.partition}-${lost.firstIndex}-${lost.firstTerm}-${lost.lastIndex}-${lost.lastTerm}-${lost.recordCrc}.log`;
+}
+
+const SET_ASIDE_NAME = /^aside-(\d+)-(\d+)-(\d+)-(\d+)-(\d+)-(\d+)\.log$/;
+
+export function parseSetAsideName(name: string): { partition: number; hole: FaultyTail; recordCrc: number } | null {
+  const match = SET_ASIDE_NAME.exec(name);
+  if (match === null) return null;
+  const [partition, firstIndex, firstTerm, lastIndex, lastTerm, recordCrc] = match.slice(1).map(Number) as [number, number, number, number, number, number];
+  if (![partition, firstIndex, firstTerm, lastIndex, lastTerm, recordCrc].every(Number.isSafeInteger) || firstIndex > lastIndex || firstTerm > lastTerm || recordCrc > 0xffff_ffff) return null;
+  return { partition, hole: { firstIndex, firstTerm, lastIndex, lastTerm }, recordCrc };
+}

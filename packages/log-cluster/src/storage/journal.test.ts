@@ -227,6 +227,61 @@ describe('journal on real files', () => {
     fifth.close();
   });
 
+  it('keeps the bad partition\'s intact records after the lost one aside, with the lost record named, across another crash, until the tail is repaired', async () => {
+    const segment = await writeTwoPartitions();
+    const badAt = TWO_PARTITIONS_FLUSH.p1Record + TWO_PARTITIONS_FLUSH.p2Record;
+    new FileDisk(directory).corruptByte(segment, badAt + 200);
+
+    const { journal: reopened, report } = Journal.open(new FileDisk(directory), OPTIONS);
+    expect(report.faulty).toEqual([{ partition: 1, tail: { firstIndex: 5, firstTerm: 1, lastIndex: 12, lastTerm: 1 } }]);
+    expect(reopened.log(1).lastIndex()).toBe(4);
+    // The log ends before the lost record (5..8); its later record (9..12) is kept aside, intact.
+    const aside = reopened.log(1).setAsideTail();
+    expect(aside?.hole).toEqual({ firstIndex: 5, firstTerm: 1, lastIndex: 8, lastTerm: 1 });
+    expect(aside?.entries).toEqual(entries(9, 12, 1, 16, 100));
+    // Only the lost record itself, byte for byte, fills the hole.
+    expect(aside?.matchesHole(entries(5, 8, 1, 8, 100))).toBe(true);
+    const altered = entries(5, 8, 1, 8, 100);
+    altered[2] = { ...altered[2]!, data: payload(99, 100) };
+    expect(aside?.matchesHole(altered)).toBe(false);
+    expect(aside?.matchesHole(entries(5, 7, 1, 8, 100))).toBe(false);
+    expect(reopened.log(2).setAsideTail()).toBeNull();
+    reopened.close();
+
+    // Another crash before the repair: the tail and what was kept aside are both still there.
+    const { journal: third, report: again } = Journal.open(new FileDisk(directory), OPTIONS);
+    expect(again.faulty.map((f) => f.partition)).toEqual([1]);
+    expect(third.log(1).setAsideTail()?.entries).toEqual(entries(9, 12, 1, 16, 100));
+    // Repaired (here, as when a peer sent the lost record, the entries come back through the log):
+    // the marker and the kept records go once those entries are durable.
+    third.appendEntries(1, [...entries(5, 8, 1, 8, 100), ...entries(9, 12, 1, 16, 100)]);
+    third.clearFaulty(1);
+    expect(fs.readdirSync(directory).filter((name) => name.startsWith('aside-'))).toHaveLength(1);
+    await flush(third);
+    expect(fs.readdirSync(directory).filter((name) => name.startsWith('aside-') || name.startsWith('faulty-'))).toEqual([]);
+    third.close();
+    const { journal: fourth, report: settled } = Journal.open(new FileDisk(directory), OPTIONS);
+    expect(settled.faulty).toEqual([]);
+    expect(fourth.log(1).entries(1, 13, 1 << 20)).toEqual([...entries(1, 4, 1, 0, 100), ...entries(5, 8, 1, 8, 100), ...entries(9, 12, 1, 16, 100)]);
+    expect(fourth.log(1).setAsideTail()).toBeNull();
+    fourth.close();
+  });
+
+  it('keeps nothing aside that would not complete the tail: a kept file whose records were damaged is removed, and the tail waits for a leader', async () => {
+    const segment = await writeTwoPartitions();
+    const badAt = TWO_PARTITIONS_FLUSH.p1Record + TWO_PARTITIONS_FLUSH.p2Record;
+    new FileDisk(directory).corruptByte(segment, badAt + 200);
+    Journal.open(new FileDisk(directory), OPTIONS).journal.close();
+    const [kept] = fs.readdirSync(directory).filter((name) => name.startsWith('aside-'));
+    expect(kept).toBeDefined();
+    new FileDisk(directory).corruptByte(kept!, 40);
+    const { journal: reopened, report } = Journal.open(new FileDisk(directory), OPTIONS);
+    expect(report.faulty).toEqual([{ partition: 1, tail: { firstIndex: 5, firstTerm: 1, lastIndex: 12, lastTerm: 1 } }]);
+    expect(reopened.log(1).setAsideTail()).toBeNull();
+    expect(fs.readdirSync(directory).filter((name) => name.startsWith('aside-'))).toEqual([]);
+    reopened.close();
+  });
+
   it('keeps an fsynced tail that was cut as a faulty tail, across another crash, until it is cleared', async () => {
     const segment = await writeTwoPartitions();
     const file = path.join(directory, segment);

@@ -1,7 +1,7 @@
 import { allocBytes } from '../bytes.ts';
 import { IndexRing } from '../index-ring.ts';
 import { invariant } from '../invariant.ts';
-import type { Entry, HardState, RaftLogStorage, SnapshotMeta } from '../raft/types.ts';
+import type { Entry, HardState, RaftLogStorage, SetAsideTail, SnapshotMeta } from '../raft/types.ts';
 import { crc32c } from './crc32c.ts';
 import { EntryTable } from './entry-table.ts';
 import { SlabCache } from './slab-cache.ts';
@@ -15,8 +15,10 @@ import {
   identifiersFileName,
   mergeFaultyTails,
   parseFaultyMarker,
+  parseSetAsideName,
   putU64,
   recordIdentifier,
+  setAsideName,
   type FaultyTail,
   type RecordIdentifier,
 } from './identifiers.ts';
@@ -583,9 +585,11 @@ export class Journal {
   clearFaulty(partition: number): void {
     invariant(!this.closed, 'journal closed');
     const log = this.log(partition);
-    if (log.faultyMarkers.length === 0) return;
-    this.staged.removeMarkersAfter.push(...log.faultyMarkers);
+    if (log.faultyMarkers.length === 0 && log.setAsideFiles.length === 0) return;
+    this.staged.removeMarkersAfter.push(...log.faultyMarkers, ...log.setAsideFiles);
     log.faultyMarkers = [];
+    log.setAsideFiles = [];
+    log.setAside = null;
     log.faulty = null;
   }
 
@@ -1787,6 +1791,7 @@ export class Journal {
         log.faultyMarkers = faultyMarkers;
       }
     }
+    this.takeUpSetAside();
     const faulty: { partition: number; tail: FaultyTail }[] = [];
     for (const log of this.logs.values()) if (log.faulty !== null) faulty.push({ partition: log.partition, tail: log.faulty });
     return { segmentsScanned, recordsRecovered, truncatedBytes, corruption, faulty, uncertain };
@@ -1826,12 +1831,20 @@ export class Journal {
     };
     const lost: RecordIdentifier[] = [bad];
     const named: RecordIdentifier[] = [];
+    // The bad record's partition loses its log from that record on, but its later records are
+    // intact: kept aside (not in the log, which cannot have a hole), for when a peer sends the
+    // lost one. Not when one of them is unnamed or a log start: what follows would be unclear.
+    const aside: Uint8Array[] = [];
+    let asideBytes = 0;
+    let asideUsable = true;
     let written = 0;
     let stopped = false;
     for (const f of sources) {
       const after = f === sources[0] ? f.ids.filter((id) => id.position >= f.from) : f.ids;
       if (stopped) {
         lost.push(...after);
+        // Past a second fault, the partition's records are lost too: what was kept aside would end short.
+        if (after.some((id) => id.partition === bad.partition)) asideUsable = false;
         continue;
       }
       const byPosition = new Map(after.map((id) => [id.position, id]));
@@ -1844,6 +1857,9 @@ export class Journal {
         const id = byPosition.get(f.from + at) ?? null;
         if (record.partition === bad.partition) {
           if (id !== null) lost.push(id);
+          if (id === null || !record.entries) asideUsable = false;
+          aside.push(bytes.subarray(at, at + record.length));
+          asideBytes += record.length;
         } else {
           if (record.entries && id === null) return abandon();
           if (id !== null) named.push({ ...id, position: written + keptBytes });
@@ -1862,9 +1878,11 @@ export class Journal {
       if (unread.length > 0) {
         lost.push(...unread);
         stopped = true;
+        if (unread.some((id) => id.partition === bad.partition)) asideUsable = false;
       }
     }
     out.close();
+    if (asideUsable) this.writeSetAside(bad, aside, asideBytes);
     if (written === 0) {
       this.disk.remove(temporary);
       return { lost, bytes: 0 };
@@ -1880,6 +1898,81 @@ export class Journal {
     this.disk.rename(temporaryIds, identifiersFileName(name));
     this.disk.rename(temporary, name);
     return { lost, bytes: written };
+  }
+
+  /**
+   * Writes the records kept aside after the lost record `bad` (see salvageAfter) whole and durably
+   * under a temporary name, then renames it: before recovery cuts anything, so a crash after the
+   * cut finds it, and one before makes the next recovery salvage (and write it) again.
+   */
+  private writeSetAside(bad: RecordIdentifier, records: readonly Uint8Array[], bytes: number): void {
+    const name = setAsideName(bad);
+    const temporary = `${SALVAGE_PREFIX}${name}`;
+    const out = this.disk.open(temporary);
+    out.truncate(0);
+    if (bytes > 0) out.appendDurably(concat(records, bytes));
+    out.close();
+    // A salvage again after a crash before its cut kept the same records: the earlier file goes
+    // (until the rename, the records are still in the log's segments, and the next recovery keeps them again).
+    if (this.disk.list().includes(name)) this.disk.remove(name);
+    this.disk.rename(temporary, name);
+  }
+
+  /**
+   * Takes up the records kept aside after a lost one (see salvageAfter) for the partitions whose log
+   * still ends right before it, with the same faulty tail: their entries, checked as recovery checks
+   * records, must run on from the lost record to the tail's end. Any other is removed: the partition
+   * was repaired otherwise, or what was kept would not fill the tail.
+   */
+  private takeUpSetAside(): void {
+    for (const name of this.disk.list()) {
+      const parsed = parseSetAsideName(name);
+      if (parsed === null) continue;
+      const log = this.logs.get(parsed.partition);
+      const entries = log === undefined ? null : this.setAsideEntries(name, log, parsed.hole);
+      if (log === undefined || entries === null) {
+        this.disk.remove(name);
+        continue;
+      }
+      const { partition, hole, recordCrc } = parsed;
+      log.setAside = { hole, entries, matchesHole: (lost) => encodeEntries(partition, lost).crc === recordCrc };
+      log.setAsideFiles.push(name);
+    }
+  }
+
+  /** The entries of a set-aside file, when they complete `log`'s faulty tail after `hole` (else null). */
+  private setAsideEntries(name: string, log: PartitionLog, hole: FaultyTail): Entry[] | null {
+    const f = log.faulty;
+    if (f === null || log.setAside !== null || f.firstIndex !== hole.firstIndex || f.firstTerm !== hole.firstTerm || log.lastIndex() !== hole.firstIndex - 1 || log.lastIndex() < log.start.index) return null;
+    const file = this.disk.open(name);
+    const size = file.size();
+    const bytes = size > 0 ? file.read(0, size) : new Uint8Array(0);
+    file.close();
+    let entries: Entry[] = [];
+    let at = 0;
+    while (at < bytes.length) {
+      const body = recordBody(bytes, at);
+      if (body === null) return null;
+      const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+      if (view.getUint8(0) !== RECORD_TYPE_ENTRIES || view.getUint32(1, true) !== log.partition) return null;
+      const record = decodeEntriesBody(body);
+      if (record === null) return null;
+      // A later record replaces the log from its first index (a new leader's rewrite).
+      const first = record[0]!;
+      const from = entries.findIndex((e) => e.index >= first.index);
+      if (from >= 0) entries = entries.slice(0, from);
+      entries.push(...record);
+      at += RECORD_PREFIX_BYTES + body.length;
+    }
+    // Dense from the hole on, to the tail's last entry.
+    let index = hole.lastIndex + 1;
+    let term = hole.lastTerm;
+    for (const e of entries) {
+      if (e.index !== index || e.term < term) return null;
+      index++;
+      term = e.term;
+    }
+    return index - 1 === f.lastIndex && term === f.lastTerm ? entries : null;
   }
 
   /** The valid identifiers of a segment (none when they are off); a torn tail of the file itself is cut. */
@@ -2047,6 +2140,8 @@ export class PartitionLog implements RaftLogStorage {
   /** @internal Segment of the record that set the log start (0 none, negative pending batch). */ startSegment = 0;
   /** @internal Acknowledged entries recovery could not read back, until a leader repairs them. */ faulty: FaultyTail | null = null;
   /** @internal Marker files that keep `faulty` across crashes. */ faultyMarkers: string[] = [];
+  /** @internal The faulty tail's intact entries after its lost record (see Journal.salvageAfter), and their file. */ setAside: SetAsideTail | null = null;
+  /** @internal */ setAsideFiles: string[] = [];
   /**
    * @internal Where the record holding the table's first entry starts, when a log start cut that
    * record (dropThrough): the index no longer has the entries before it to find it (recordStartOf).
@@ -2181,6 +2276,11 @@ export class PartitionLog implements RaftLogStorage {
     return this.faulty;
   }
 
+  /** The faulty tail's intact entries after its one lost record, when recovery kept them. */
+  setAsideTail(): SetAsideTail | null {
+    return this.setAside;
+  }
+
   lastOffsetEnd(): number {
     return this.offsetEnd(this.lastIndex());
   }
@@ -2209,6 +2309,8 @@ export class PartitionLog implements RaftLogStorage {
     this.headRecordSegment = 0;
     this.faulty = null;
     this.faultyMarkers = [];
+    this.setAside = null;
+    this.setAsideFiles = [];
   }
 
   /** @internal Keeps entries up to `index`, dropping their successors' data. */
@@ -2400,6 +2502,24 @@ function encodeSnapshot(partition: number, start: SnapshotMeta, kept: boolean): 
   putU64(view, at + 16, start.nextOffset);
   view.setUint8(at + 24, kept ? 1 : 0);
   return finishRecord(record, RECORD_TYPE_SNAPSHOT, partition);
+}
+
+/** The entries of an ENTRIES record's body (type onwards), their data viewed in place; null when malformed. */
+function decodeEntriesBody(body: Uint8Array): Entry[] | null {
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  if (body.length < RECORD_BODY_HEADER_BYTES + ENTRIES_COUNT_BYTES) return null;
+  const n = view.getUint32(RECORD_BODY_HEADER_BYTES, true);
+  let at = RECORD_BODY_HEADER_BYTES + ENTRIES_COUNT_BYTES;
+  const entries: Entry[] = [];
+  for (let k = 0; k < n; k++) {
+    if (at + ENTRY_HEADER_BYTES > body.length) return null;
+    const dataBytes = view.getUint32(at + 28, true);
+    const dataAt = at + ENTRY_HEADER_BYTES;
+    if (dataAt + dataBytes > body.length) return null;
+    entries.push({ index: getU64(view, at), term: getU64(view, at + 8), offset: getU64(view, at + 16), count: view.getUint32(at + 24, true), data: body.subarray(dataAt, dataAt + dataBytes) });
+    at = dataAt + dataBytes;
+  }
+  return n === 0 || at !== body.length ? null : entries;
 }
 
 /** Whether a record's length field could be a record's (recovery and log reads both ask). */
