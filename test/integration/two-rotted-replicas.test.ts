@@ -1,8 +1,10 @@
 // Two replicas of a partition each find a rotted byte at recovery, each in a record of *another*
 // partition, while the third replica never had the partition's newest entries. Recovery once cut
 // every partition's records after a bad one: both replicas then lost those entries, and a fault
-// soak of real processes lost acknowledged records this way (seed 21). What a user checks: a
-// fresh client reads every acknowledged record back.
+// soak of real processes lost acknowledged records this way (seed 21). Then the same in records of
+// the partition itself: recovery dropped what followed each lost record, and the partition was left
+// with no leader (the soak's seed 21 again, once in CI; here, with the hole-filling switched off,
+// no leader after 30 s). What a user checks: a fresh client reads every acknowledged record back.
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,16 +16,16 @@ import { decodeIdentifiers } from '../../packages/log-cluster/src/storage/identi
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** Flips a byte in the middle of the first record of `partition` in a stopped node's first segment. */
-function rotFirstRecordOf(nodeDir: string, partition: number): { file: string; position: number } {
+/** Flips a byte in the middle of the `nth` record (from 0) of `partition` in a stopped node's first segment. */
+function rotRecordOf(nodeDir: string, partition: number, nth = 0): { file: string; position: number; firstIndex: number; lastIndex: number } {
   const ids = readdirSync(nodeDir).filter((name) => /^seg-\d+\.ids$/.test(name)).sort()[0];
   if (ids === undefined) throw new Error(`no identifiers in ${nodeDir}`);
-  const record = decodeIdentifiers(readFileSync(join(nodeDir, ids))).ids.find((id) => id.partition === partition);
-  if (record === undefined) throw new Error(`no record of partition ${partition} in ${ids}`);
+  const record = decodeIdentifiers(readFileSync(join(nodeDir, ids))).ids.filter((id) => id.partition === partition)[nth];
+  if (record === undefined) throw new Error(`no record ${nth} of partition ${partition} in ${ids}`);
   const file = ids.replace(/\.ids$/, '.log');
   const position = record.position + Math.floor(record.length / 2);
   flipByte(join(nodeDir, file), position);
-  return { file, position };
+  return { file, position, firstIndex: record.firstIndex, lastIndex: record.lastIndex };
 }
 
 describe('bytes that rot under two replicas, each in another partition\'s record (embedded cluster of 3, real files)', () => {
@@ -54,8 +56,8 @@ describe('bytes that rot under two replicas, each in another partition\'s record
 
     await cluster.crash(1);
     await cluster.crash(2);
-    const rot1 = rotFirstRecordOf(join(dataDir, 'node-1'), 1);
-    const rot2 = rotFirstRecordOf(join(dataDir, 'node-2'), 2);
+    const rot1 = rotRecordOf(join(dataDir, 'node-1'), 1);
+    const rot2 = rotRecordOf(join(dataDir, 'node-2'), 2);
     await cluster.healAll();
     expect(await cluster.waitForLeaders(30_000)).toBe(true);
 
@@ -69,6 +71,54 @@ describe('bytes that rot under two replicas, each in another partition\'s record
     expect((await fresh.readAll(0, 0)).map((record) => decoder.decode(record.value))).toEqual(values.filter((v) => v !== undefined));
     for (const partition of [1, 2]) {
       expect((await fresh.readAll(partition, 0)).map((record) => decoder.decode(record.value))).toEqual(Array.from({ length: 10 }, (_, i) => `p${partition}-${i}`));
+    }
+  }, 120_000);
+});
+
+describe('bytes that rot under two replicas of the same partition, in different records (embedded cluster of 3, real files)', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'logscope-two-rotted-same-'));
+  let cluster: EmbeddedCluster | null = null;
+  afterAll(async () => {
+    await cluster?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('lose no acknowledged record though the third replica never had them: each replica gets the record it lost from the other', async () => {
+    cluster = await EmbeddedCluster.start({ dataDir, nodeCount: 3, partitionCount: 1, autoRestart: false });
+    expect(await cluster.waitForLeaders()).toBe(true);
+    const client = cluster.client({ appendTimeoutMs: 15_000 });
+    await client.append({ partition: 0 }, [encoder.encode('before')]);
+    // Node 3 misses everything after: the records are on nodes 1 and 2 only.
+    cluster.isolate(3);
+    const values = ['before'];
+    for (let i = 0; i < 40; i++) {
+      const value = `r${i}-${'x'.repeat(64)}`;
+      const { baseOffset } = await client.append({ partition: 0 }, [encoder.encode(value)]);
+      values[baseOffset] = value;
+    }
+    expect(values.filter((v) => v !== undefined)).toHaveLength(41);
+
+    await cluster.crash(1);
+    await cluster.crash(2);
+    // A byte rots in an early record on node 1 and in a later one on node 2: each loses other entries.
+    const rot1 = rotRecordOf(join(dataDir, 'node-1'), 0, 8);
+    const rot2 = rotRecordOf(join(dataDir, 'node-2'), 0, 25);
+    expect(rot1.lastIndex < rot2.firstIndex).toBe(true);
+    await cluster.healAll();
+    expect(await cluster.waitForLeaders(30_000)).toBe(true);
+    // Each kept aside what followed its lost record: its faulty tail runs to the end of the log.
+    for (const [node, rot] of [[1, rot1], [2, rot2]] as const) {
+      expect(cluster.node(node)?.recovery.faulty).toEqual([{ partition: 0, tail: expect.objectContaining({ firstIndex: rot.firstIndex }) as unknown }]);
+    }
+
+    const fresh = cluster.client({ appendTimeoutMs: 15_000 });
+    expect((await fresh.readAll(0, 0)).map((record) => decoder.decode(record.value))).toEqual(values);
+    // And the partition takes writes again, on every replica.
+    await fresh.append({ partition: 0 }, [encoder.encode('after')]);
+    expect((await cluster.client().readAll(0, 0)).map((record) => decoder.decode(record.value))).toEqual([...values, 'after']);
+    // Repaired: what was kept aside, and the faulty tails' markers, are gone from the nodes' directories.
+    for (const node of ['node-1', 'node-2']) {
+      expect(readdirSync(join(dataDir, node)).filter((name) => name.startsWith('aside-') || name.startsWith('faulty-'))).toEqual([]);
     }
   }, 120_000);
 });
