@@ -1858,7 +1858,8 @@ export class Journal {
         if (record.partition === bad.partition) {
           if (id !== null) lost.push(id);
           if (id === null || !record.entries) asideUsable = false;
-          aside.push(bytes.subarray(at, at + record.length));
+          // A copy: a view would keep each source segment's whole buffer in memory until the end.
+          aside.push(bytes.slice(at, at + record.length));
           asideBytes += record.length;
         } else {
           if (record.entries && id === null) return abandon();
@@ -1943,7 +1944,7 @@ export class Journal {
   /** The entries of a set-aside file, when they complete `log`'s faulty tail after `hole` (else null). */
   private setAsideEntries(name: string, log: PartitionLog, hole: FaultyTail): Entry[] | null {
     const f = log.faulty;
-    if (f === null || log.setAside !== null || f.firstIndex !== hole.firstIndex || f.firstTerm !== hole.firstTerm || log.lastIndex() !== hole.firstIndex - 1 || log.lastIndex() < log.start.index) return null;
+    if (f === null || log.setAside !== null || f.firstIndex !== hole.firstIndex || f.firstTerm !== hole.firstTerm || log.lastIndex() !== hole.firstIndex - 1) return null;
     const file = this.disk.open(name);
     const size = file.size();
     const bytes = size > 0 ? file.read(0, size) : new Uint8Array(0);
