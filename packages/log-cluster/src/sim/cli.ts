@@ -1,23 +1,39 @@
 import { parseArgs } from 'node:util';
 import { runSeeds } from './run-seeds.ts';
-import { simulate, type FaultKind } from './simulator.ts';
+import { FAULT_KINDS, simulate, type FaultKind } from './simulator.ts';
 
-// `npm run sim -- --seeds N [--from S] [--jobs J] [--nodes N] [--storage-faults [--no-identifiers]]` or `npm run sim -- --seed S` to replay one seed.
-const { values } = parseArgs({
-  options: {
-    seeds: { type: 'string', default: '100' },
-    from: { type: 'string', default: '1' },
-    seed: { type: 'string' },
-    jobs: { type: 'string' },
-    verbose: { type: 'boolean', default: false },
-    faults: { type: 'string' },
-    trace: { type: 'boolean', default: false },
-    'retention-kib': { type: 'string' },
-    nodes: { type: 'string' },
-    'storage-faults': { type: 'boolean', default: false },
-    'no-identifiers': { type: 'boolean', default: false },
-  },
-});
+const OPTIONS = {
+  seeds: { type: 'string', default: '100' },
+  from: { type: 'string', default: '1' },
+  seed: { type: 'string' },
+  jobs: { type: 'string' },
+  verbose: { type: 'boolean', default: false },
+  faults: { type: 'string' },
+  trace: { type: 'boolean', default: false },
+  'retention-kib': { type: 'string' },
+  nodes: { type: 'string' },
+  'storage-faults': { type: 'boolean', default: false },
+  'no-identifiers': { type: 'boolean', default: false },
+  help: { type: 'boolean', default: false },
+} as const;
+
+const USAGE = `usage: npm run sim -- [--seeds N] [--from S] [--jobs J] [--nodes N] [--faults KIND,…] [--retention-kib K] [--storage-faults [--no-identifiers]] [--verbose]
+       npm run sim -- --seed S [same options] [--trace]     replays one seed
+fault kinds: ${FAULT_KINDS.join(', ')} (a kind twice is picked twice as often)`;
+
+const parsed = (() => {
+  try {
+    return parseArgs({ options: OPTIONS });
+  } catch (error) {
+    console.error(`${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
+    process.exit(2);
+  }
+})();
+const { values } = parsed;
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
 
 const toInt = (name: string, text: string): number => {
   const value = Number(text);
@@ -28,8 +44,18 @@ const toInt = (name: string, text: string): number => {
   return value;
 };
 
+const faultKinds = (text: string): FaultKind[] => {
+  const kinds = text.split(',');
+  const unknown = kinds.filter((kind) => !(FAULT_KINDS as readonly string[]).includes(kind));
+  if (unknown.length > 0) {
+    console.error(`--faults: unknown fault kind ${unknown.map((kind) => JSON.stringify(kind)).join(', ')}\n${USAGE}`);
+    process.exit(2);
+  }
+  return kinds as FaultKind[];
+};
+
 const faultOption = {
-  ...(values.faults !== undefined ? { faults: values.faults.split(',') as FaultKind[] } : {}),
+  ...(values.faults !== undefined ? { faults: faultKinds(values.faults) } : {}),
   ...(values['retention-kib'] !== undefined ? { retentionBytes: toInt('retention-kib', values['retention-kib']) * 1024 } : {}),
   // Without --nodes, each seed picks 3, 5 or 7 nodes (seed % 3).
   ...(values.nodes !== undefined ? { nodeCount: toInt('nodes', values.nodes) } : {}),
@@ -55,7 +81,7 @@ const violations = summary.failures.reduce((sum, r) => sum + r.violations.length
 const seedsPerMinute = (summary.seedsRun / summary.elapsedMs) * 60_000;
 console.log(`simulator: ${summary.seedsRun} seeds run, ${summary.faultsInjected} faults injected, ${summary.ackedChecked} acked records checked${summary.deletedByRetention > 0 ? ` (${summary.deletedByRetention} more deleted by retention)` : ''}${summary.rotted > 0 ? `, ${summary.rotted} bytes rotted under running nodes (${summary.corruptReadsCaught} caught before a restart, ${summary.corruptScrubsCaught} of them by the scrub)` : ''}, ${violations} violations (${seedsPerMinute.toFixed(0)} seeds/min)`);
 for (const failure of summary.failures) {
-  const replayFlags = `${values['storage-faults'] ? ' --storage-faults' : ''}${values['no-identifiers'] ? ' --no-identifiers' : ''}${values['retention-kib'] !== undefined ? ` --retention-kib ${values['retention-kib']}` : ''}${values.faults !== undefined ? ` --faults ${values.faults}` : ''}`;
+  const replayFlags = `${values.nodes !== undefined ? ` --nodes ${values.nodes}` : ''}${values['storage-faults'] ? ' --storage-faults' : ''}${values['no-identifiers'] ? ' --no-identifiers' : ''}${values['retention-kib'] !== undefined ? ` --retention-kib ${values['retention-kib']}` : ''}${values.faults !== undefined ? ` --faults ${values.faults}` : ''}`;
   console.log(`FAILED seed ${failure.seed} (replay: npm run sim -- --seed ${failure.seed}${replayFlags})`);
   for (const violation of failure.violations.slice(0, 10)) console.log(`  ${violation}`);
 }

@@ -84,7 +84,8 @@ export interface SimResult {
   readonly virtualMs: number;
 }
 
-export type FaultKind = 'crash' | 'isolate' | 'cutLink' | 'linkLoss' | 'linkDelay' | 'slowFsync' | 'pause' | 'diskFull' | 'corruptSegment' | 'rotSegment' | 'transferLeadership' | 'drain' | 'storageFault';
+export const FAULT_KINDS = ['crash', 'isolate', 'cutLink', 'linkLoss', 'linkDelay', 'slowFsync', 'pause', 'diskFull', 'corruptSegment', 'rotSegment', 'transferLeadership', 'drain', 'storageFault'] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /** Every link gets a little delay and jitter by default, so messages reorder as on a real network. */
 const BASE_LINK = { cut: false, delayMs: 0.2, jitterMs: 1.5, lossRate: 0 };
