@@ -10,7 +10,7 @@ import type { Services } from './services.ts';
 /** Latency figures of the overview cover this trailing window. */
 export const OVERVIEW_LATENCY_WINDOW_MS = 60_000;
 
-export type AlertKind = 'node-down' | 'partition-leaderless' | 'under-replicated' | 'latency-slo' | 'scrape-target-down' | 'disk-full' | 'restarted-by-itself';
+export type AlertKind = 'node-down' | 'partition-leaderless' | 'under-replicated' | 'latency-slo' | 'scrape-target-down' | 'disk-full' | 'restarted-by-itself' | 'faulty-tail';
 
 export interface Alert {
   kind: AlertKind;
@@ -72,6 +72,7 @@ export function computeOverview(services: Services, nowMs = Date.now()) {
       diskUsedBytes: snap?.snapshot.diskUsedBytes ?? 0,
       diskFreeBytes: snap?.snapshot.diskFreeBytes ?? -1,
       diskFull: up && (snap?.snapshot.diskFull ?? false),
+      faultyTailPartitions: up ? Math.max(0, snap?.snapshot.faultyTailPartitions ?? 0) : 0,
     };
   });
   const latency = summary(histograms.merge({ metric: 'append' }, nowMs - OVERVIEW_LATENCY_WINDOW_MS, nowMs).histogram);
@@ -81,6 +82,9 @@ export function computeOverview(services: Services, nowMs = Date.now()) {
   const alerts: Alert[] = [];
   const downNodes = new Set<number>();
   for (const n of nodes) {
+    // Rare and brief (a peer or the leader sends the records within a second or so): while it lasts, the
+    // records it lost have one copy fewer, and a fault on the other copies loses them; lasting, it is stuck.
+    if (n.faultyTailPartitions > 0) alerts.push({ kind: 'faulty-tail', severity: 'warning', message: `node ${n.nodeId}: ${n.faultyTailPartitions} replica(s) lost acknowledged records to a storage fault and wait to get them back from a peer or their leader; until then those records have one copy fewer`, page: 'overview', node: n.nodeId });
     if (n.diskFull) alerts.push({ kind: 'disk-full', severity: 'critical', message: `node ${n.nodeId}: disk full (${n.diskFreeBytes} bytes free); its writes wait and resume by themselves once space is freed`, page: 'overview', node: n.nodeId });
     if (n.up) continue;
     downNodes.add(n.nodeId);

@@ -69,7 +69,9 @@ function writeSpans(nodeId: number, partition: number, timing: WriteTiming, star
 /** Refreshes the node's gauges from its replicas; registered as the telemetry's collect hook. */
 export function refreshNodeGauges(telemetry: NodeTelemetry, node: LogNode): void {
   let underReplicated = 0;
+  let faultyTails = 0;
   for (const [partition, replica] of node.partitions()) {
+    if (replica.raft.faultyTail() !== null) faultyTails++;
     const status = replica.raft.status();
     const isLeader = status.role === 'leader';
     telemetry.setPartitionState(partition, {
@@ -88,6 +90,7 @@ export function refreshNodeGauges(telemetry: NodeTelemetry, node: LogNode): void
     }
   }
   telemetry.setUnderReplicatedPartitions(underReplicated);
+  telemetry.setFaultyTailPartitions(faultyTails);
   telemetry.setDiskUsedBytes(node.diskUsedBytes());
   telemetry.setJournalIndexBytes(node.journalIndex().bytes);
   const catchUp = node.catchUpStats();

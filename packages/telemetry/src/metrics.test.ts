@@ -25,6 +25,7 @@ const EXPECTED_TYPES: Record<string, 'counter' | 'gauge' | 'histogram'> = {
   logscope_replica_lag_seconds: 'gauge',
   logscope_replica_in_sync: 'gauge',
   logscope_under_replicated_partitions: 'gauge',
+  logscope_faulty_tail_partitions: 'gauge',
   logscope_disk_used_bytes: 'gauge',
   logscope_disk_free_bytes: 'gauge',
   logscope_disk_full: 'gauge',
@@ -57,6 +58,7 @@ function populated(): NodeTelemetry {
   t.setReplicaState(0, 1, { lagRecords: 0, lagSeconds: 0, inSync: true });
   t.setReplicaState(0, 3, { lagRecords: 250, lagSeconds: 1.5, inSync: false });
   t.setUnderReplicatedPartitions(1);
+  t.setFaultyTailPartitions(2);
   t.setDiskUsedBytes(4096);
   t.setJournalIndexBytes(212_992);
   return t;
@@ -83,6 +85,7 @@ describe('NodeTelemetry', () => {
     expect(find(samples, 'logscope_replica_lag_records', { partition: '0', replica: '3' })).toBe(250);
     expect(find(samples, 'logscope_replica_in_sync', { partition: '0', replica: '3' })).toBe(0);
     expect(find(samples, 'logscope_partition_leader_changes_total', { partition: '0' })).toBe(0);
+    expect(find(samples, 'logscope_faulty_tail_partitions')).toBe(2);
 
     const buckets = samples.filter((s) => s.name === 'logscope_append_latency_seconds_bucket');
     expect(buckets.map((b) => b.labels['le'])).toEqual([...LATENCY_BUCKETS_SECONDS.map(String), '+Inf']);

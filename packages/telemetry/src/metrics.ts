@@ -57,6 +57,7 @@ export const METRIC_NAMES = {
   replicaLagSeconds: 'logscope_replica_lag_seconds',
   replicaInSync: 'logscope_replica_in_sync',
   underReplicatedPartitions: 'logscope_under_replicated_partitions',
+  faultyTailPartitions: 'logscope_faulty_tail_partitions',
   diskUsedBytes: 'logscope_disk_used_bytes',
   diskFreeBytes: 'logscope_disk_free_bytes',
   diskFull: 'logscope_disk_full',
@@ -142,6 +143,7 @@ export class NodeTelemetry {
   private readonly replicaLagSeconds: Gauge<ReplicaLabels>;
   private readonly replicaInSync: Gauge<ReplicaLabels>;
   private readonly underReplicated: Gauge;
+  private readonly faultyTails: Gauge;
   private readonly diskUsedBytes: Gauge;
   private readonly journalIndexBytes: Gauge;
   private readonly segmentReadBytes: Counter;
@@ -211,6 +213,7 @@ export class NodeTelemetry {
     this.replicaLagSeconds = gauge(n.replicaLagSeconds, 'Seconds since the replica was last caught up (leader only).', pr);
     this.replicaInSync = gauge(n.replicaInSync, '1 when the replica is in sync (leader only).', pr);
     this.underReplicated = gauge(n.underReplicatedPartitions, 'Partitions led here with fewer in-sync replicas than replicas.');
+    this.faultyTails = gauge(n.faultyTailPartitions, 'Replicas on this node that lost acknowledged records to a storage fault (a faulty tail) and wait to get them back from a peer or a leader.');
     this.diskUsedBytes = gauge(n.diskUsedBytes, 'Bytes used by this node\'s log directory.');
     this.journalIndexBytes = gauge(n.journalIndexBytes, 'Bytes of memory in this node\'s per-entry index of its logs (grows with entries kept, not bytes).');
     this.segmentReadBytes = counter(n.segmentReadBytes, 'Entry bytes this node\'s log reads took from segments (followers catching up, consumers reading history), not from memory.');
@@ -224,6 +227,7 @@ export class NodeTelemetry {
 
     this.nodeUp.set(1);
     this.underReplicated.set(0);
+    this.faultyTails.set(0);
 
     this.recorderOptions = {
       nowMs: options.nowMs ?? Date.now(),
@@ -368,6 +372,10 @@ export class NodeTelemetry {
 
   setUnderReplicatedPartitions(count: number): void {
     this.underReplicated.set(count);
+  }
+
+  setFaultyTailPartitions(count: number): void {
+    this.faultyTails.set(count);
   }
 
   setDiskUsedBytes(bytes: number): void {

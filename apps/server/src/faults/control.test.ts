@@ -194,4 +194,26 @@ describe('runbook faults', () => {
     await h.operator().faults.healAll(); // the rot stays listed as an injected fault until healed
     await healthy();
   });
+
+  it('a replica that lost acknowledged records and cannot get them back yet: the overview warns which node, until it has them again', async () => {
+    await healthy();
+    const node = h.cluster.nodeIds()[2]!;
+    const client = h.cluster.client();
+    for (let p = 0; p < 6; p++) await client.append({ partition: p }, [new TextEncoder().encode(`lost-${p}`)]);
+    await h.cluster.crash(node);
+    await h.cluster.corruptSegment(node);
+    // Cut off, nobody can send it what it lost: its recovery keeps a faulty tail, unrepaired.
+    h.cluster.isolate(node);
+    await h.cluster.restart(node);
+    const faulty = h.cluster.node(node)?.recovery.faulty ?? [];
+    expect(faulty.length).toBeGreaterThan(0);
+    const alert = await eventually(async () => (await h.caller().cluster.overview()).alerts.find((a) => a.kind === 'faulty-tail'), 10_000, 'the warning');
+    expect(alert).toMatchObject({ severity: 'warning', node, page: 'overview' });
+    expect(alert.message).toMatch(new RegExp(`^node ${node}: ${faulty.length} replica\\(s\\) lost acknowledged records to a storage fault and wait to get them back`));
+    // Reconnected, it gets them back from a peer or its leader, and the warning goes.
+    await h.operator().faults.healAll();
+    await eventually(async () => ((await h.caller().cluster.overview()).alerts.some((a) => a.kind === 'faulty-tail') ? undefined : true), 15_000, 'the warning gone');
+    client.close();
+    await healthy();
+  });
 });

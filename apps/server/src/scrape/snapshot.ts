@@ -22,6 +22,8 @@ export interface NodeSnapshot {
   bytesAppendedTotal: number;
   leaderElectionsTotal: number;
   underReplicatedPartitions: number;
+  /** Its replicas that lost acknowledged records to a storage fault and wait for them (logscope_faulty_tail_partitions); -1 when not reported. */
+  faultyTailPartitions: number;
   diskUsedBytes: number;
   /** -1 when the node does not report it. */
   diskFreeBytes: number;
@@ -56,6 +58,7 @@ export function toSnapshot(samples: readonly ParsedSample[]): NodeSnapshot {
     bytesAppendedTotal: 0,
     leaderElectionsTotal: 0,
     underReplicatedPartitions: 0,
+    faultyTailPartitions: -1,
     diskUsedBytes: 0,
     diskFreeBytes: -1,
     diskFull: false,
@@ -89,6 +92,7 @@ export function toSnapshot(samples: readonly ParsedSample[]): NodeSnapshot {
       case n.bytesAppended: snap.bytesAppendedTotal = s.value; break;
       case n.leaderElections: snap.leaderElectionsTotal = s.value; break;
       case n.underReplicatedPartitions: snap.underReplicatedPartitions = s.value; break;
+      case n.faultyTailPartitions: snap.faultyTailPartitions = s.value; break;
       case n.diskUsedBytes: snap.diskUsedBytes = s.value; break;
       case n.diskFreeBytes: snap.diskFreeBytes = s.value; break;
       case n.diskFull: snap.diskFull = s.value === 1; break;
