@@ -559,12 +559,9 @@ async function readWholeLog(client: LogClient, partition: number): Promise<Map<n
 
 /**
  * A random ENTRIES record of `segment` that starts in its first `startsBefore` bytes and lies whole
- * in the durable ones (not of partition `notPartition`), or undefined when there is none.
- */
-/**
- * An ENTRIES record starting before `startsBefore` of a segment's synced bytes: of another partition
- * than `not`, or of the partition of `same` with none of its entries (a second rot of that partition
- * elsewhere loses other entries: what both replicas lost would be lost).
+ * in the durable ones, or undefined when there is none: of another partition than `not`, or of the
+ * partition of `same` holding none of its entries (had both rots hit the same entries, what both
+ * replicas lost would be lost).
  */
 function pickEntriesRecord(disk: MemDisk, segment: string, startsBefore: number, random: Random, filter: { not: number } | { same: { partition: number; firstIndex: number; lastIndex: number } } | null): EntriesRecord | undefined {
   const bytes = disk.peek(segment, 0, disk.syncedBytes(segment));
