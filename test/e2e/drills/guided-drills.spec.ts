@@ -57,7 +57,7 @@ test('corrupted segment: recovery finds the CRC mismatch, the replica repairs fr
   }, 'drill-corrupted-segment');
 });
 
-test('bit rot under a running node: the scrub finds it, the node restarts by itself, the leaders repair it', async ({ page }) => {
+test('bit rot under a running node: the scrub finds it, the node restarts by itself and gets the lost record back', async ({ page }) => {
   await runGuidedDrill(page, {
     title: 'Bit rot under a running node',
     steps: ['Rot a byte under a running follower', 'Watch the replica repair'],
