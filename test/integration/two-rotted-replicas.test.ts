@@ -9,6 +9,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parseMetrics } from '@logscope/telemetry';
 import { EmbeddedCluster } from '../../packages/log-cluster/src/cluster.ts';
 import { flipByte } from '../../packages/log-cluster/src/storage/file-disk.ts';
 import { decodeIdentifiers } from '../../packages/log-cluster/src/storage/identifiers.ts';
@@ -116,6 +117,11 @@ describe('bytes that rot under two replicas of the same partition, in different 
     // And the partition takes writes again, on every replica.
     await fresh.append({ partition: 0 }, [encoder.encode('after')]);
     expect((await cluster.client().readAll(0, 0)).map((record) => decoder.decode(record.value))).toEqual([...values, 'after']);
+    // Each got its lost record from the other (no leader could be elected before): the nodes say so.
+    for (const node of [1, 2]) {
+      const samples = parseMetrics(await cluster.telemetry(node).metricsText());
+      expect(samples.find((s) => s.name === 'logscope_faulty_tails_repaired_total' && s.labels['how'] === 'peer')?.value, `node ${node}`).toBe(1);
+    }
     // Repaired: what was kept aside, and the faulty tails' markers, are gone from the nodes' directories.
     for (const node of ['node-1', 'node-2']) {
       expect(readdirSync(join(dataDir, node)).filter((name) => name.startsWith('aside-') || name.startsWith('faulty-'))).toEqual([]);

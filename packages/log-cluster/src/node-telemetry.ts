@@ -31,6 +31,9 @@ export function nodeObserver(telemetry: NodeTelemetry, wallClock: WallClock, mon
     leaderElected() {
       telemetry.recordLeaderElectionWon();
     },
+    faultyTailRepaired(_partition, how) {
+      telemetry.recordFaultyTailRepaired(how);
+    },
   };
 }
 

@@ -3,7 +3,7 @@ import { LogError, unknownPartition } from './errors.ts';
 import { invariant } from './invariant.ts';
 import { placement, type PlacementMap } from './placement.ts';
 import type { ClientRequest, ClientResponse, PartitionMessage, Transport } from './protocol.ts';
-import type { Message, NodeId, Ready } from './raft/types.ts';
+import type { FaultyTailRepair, Message, NodeId, Ready } from './raft/types.ts';
 import { PRODUCER_EXPIRY_MS, Replica, type ReadMode, type WriteTiming } from './replica.ts';
 import { NodeInflight } from './raft/node-inflight.ts';
 import { RecoveredApplies } from './recovered-apply.ts';
@@ -72,6 +72,8 @@ export interface NodeObserver {
   fsync?(durationSeconds: number, bytes: number): void;
   replicationRtt?(partition: number, follower: NodeId, rttSeconds: number): void;
   leaderElected?(partition: number, leader: NodeId, term: number): void;
+  /** A replica's faulty tail (records lost to a storage fault) ended, and how. */
+  faultyTailRepaired?(partition: number, how: FaultyTailRepair): void;
 }
 
 export interface NodeDeps {
@@ -760,8 +762,10 @@ export class LogNode {
   private stageRepairedTails(): boolean {
     let repaired = false;
     for (const partition of this.faultyPartitions) {
-      if (this.replicas.get(partition)?.raft.faultyTail() !== null) continue;
+      const raft = this.replicas.get(partition)?.raft;
+      if (raft?.faultyTail() !== null) continue;
       this.journal.clearFaulty(partition);
+      this.deps.observer?.faultyTailRepaired?.(partition, raft?.faultyTailRepair() ?? 'leader');
       this.faultyPartitions.delete(partition);
       repaired = true;
     }

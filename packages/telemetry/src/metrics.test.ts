@@ -26,6 +26,7 @@ const EXPECTED_TYPES: Record<string, 'counter' | 'gauge' | 'histogram'> = {
   logscope_replica_in_sync: 'gauge',
   logscope_under_replicated_partitions: 'gauge',
   logscope_faulty_tail_partitions: 'gauge',
+  logscope_faulty_tails_repaired_total: 'counter',
   logscope_disk_used_bytes: 'gauge',
   logscope_disk_free_bytes: 'gauge',
   logscope_disk_full: 'gauge',
@@ -59,6 +60,7 @@ function populated(): NodeTelemetry {
   t.setReplicaState(0, 3, { lagRecords: 250, lagSeconds: 1.5, inSync: false });
   t.setUnderReplicatedPartitions(1);
   t.setFaultyTailPartitions(2);
+  t.recordFaultyTailRepaired('peer');
   t.setDiskUsedBytes(4096);
   t.setJournalIndexBytes(212_992);
   return t;
@@ -86,6 +88,7 @@ describe('NodeTelemetry', () => {
     expect(find(samples, 'logscope_replica_in_sync', { partition: '0', replica: '3' })).toBe(0);
     expect(find(samples, 'logscope_partition_leader_changes_total', { partition: '0' })).toBe(0);
     expect(find(samples, 'logscope_faulty_tail_partitions')).toBe(2);
+    expect(find(samples, 'logscope_faulty_tails_repaired_total', { how: 'peer' })).toBe(1);
 
     const buckets = samples.filter((s) => s.name === 'logscope_append_latency_seconds_bucket');
     expect(buckets.map((b) => b.labels['le'])).toEqual([...LATENCY_BUCKETS_SECONDS.map(String), '+Inf']);

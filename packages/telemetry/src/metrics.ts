@@ -58,6 +58,7 @@ export const METRIC_NAMES = {
   replicaInSync: 'logscope_replica_in_sync',
   underReplicatedPartitions: 'logscope_under_replicated_partitions',
   faultyTailPartitions: 'logscope_faulty_tail_partitions',
+  faultyTailsRepaired: 'logscope_faulty_tails_repaired_total',
   diskUsedBytes: 'logscope_disk_used_bytes',
   diskFreeBytes: 'logscope_disk_free_bytes',
   diskFull: 'logscope_disk_full',
@@ -144,6 +145,7 @@ export class NodeTelemetry {
   private readonly replicaInSync: Gauge<ReplicaLabels>;
   private readonly underReplicated: Gauge;
   private readonly faultyTails: Gauge;
+  private readonly faultyTailsRepaired: Counter;
   private readonly diskUsedBytes: Gauge;
   private readonly journalIndexBytes: Gauge;
   private readonly segmentReadBytes: Counter;
@@ -214,6 +216,7 @@ export class NodeTelemetry {
     this.replicaInSync = gauge(n.replicaInSync, '1 when the replica is in sync (leader only).', pr);
     this.underReplicated = gauge(n.underReplicatedPartitions, 'Partitions led here with fewer in-sync replicas than replicas.');
     this.faultyTails = gauge(n.faultyTailPartitions, 'Replicas on this node that lost acknowledged records to a storage fault (a faulty tail) and wait to get them back from a peer or a leader.');
+    this.faultyTailsRepaired = counter(n.faultyTailsRepaired, 'Faulty tails of replicas on this node that ended, by how: a peer sent the lost record, a leader re-sent the entries, or the answers showed they were never committed (discarded).', ['how']);
     this.diskUsedBytes = gauge(n.diskUsedBytes, 'Bytes used by this node\'s log directory.');
     this.journalIndexBytes = gauge(n.journalIndexBytes, 'Bytes of memory in this node\'s per-entry index of its logs (grows with entries kept, not bytes).');
     this.segmentReadBytes = counter(n.segmentReadBytes, 'Entry bytes this node\'s log reads took from segments (followers catching up, consumers reading history), not from memory.');
@@ -376,6 +379,10 @@ export class NodeTelemetry {
 
   setFaultyTailPartitions(count: number): void {
     this.faultyTails.set(count);
+  }
+
+  recordFaultyTailRepaired(how: 'peer' | 'leader' | 'discarded'): void {
+    this.faultyTailsRepaired.inc({ how });
   }
 
   setDiskUsedBytes(bytes: number): void {

@@ -7,6 +7,7 @@ import {
   NONE,
   type Entry,
   type FaultyTail,
+  type FaultyTailRepair,
   type SetAsideTail,
   type HardState,
   type Message,
@@ -186,6 +187,8 @@ export class Raft {
   private faulty: FaultyTail | null;
   /** While faulty: the intact rest of the tail, waiting for a peer to send the lost record. */
   private setAside: SetAsideTail | null;
+  /** How the faulty tail this replica started with ended (null while it lasts, or when there was none). */
+  private repair: FaultyTailRepair | null = null;
   /** faultQuery answers to the current round, by peer. */
   private readonly faultAnswers = new Map<NodeId, number>();
   private faultQueryElapsed: number;
@@ -837,11 +840,11 @@ export class Raft {
           const matched = this.handleAppend(m);
           // An append without entries is sent only when we are at the leader's last index: our log
           // then holds the leader's whole log, hence every committed entry.
-          if (matched && m.entries.length === 0) this.repaired();
+          if (matched && m.entries.length === 0) this.repaired('leader');
         } else if (m.type === 'heartbeat') this.handleHeartbeat(m);
         else this.handleSnapshot(m);
         // The leader's log matches ours through the faulty tail: it is repaired.
-        if (this.faulty !== null && this.verifiedIndex >= this.faulty.lastIndex) this.repaired();
+        if (this.faulty !== null && this.verifiedIndex >= this.faulty.lastIndex) this.repaired('leader');
         // Quiesce only holding everything the leader committed; otherwise stay awake (and time out).
         if (m.type === 'heartbeat' && m.logTerm === QUIESCE_HEARTBEAT && this.config.quiesce === true && this.commit >= m.commit && !this.abstaining && this.faulty === null) {
           this.quiesced = true;
@@ -925,7 +928,7 @@ export class Raft {
     // A majority (we are not one of them) never had our first faulty entry: it was never committed,
     // and by log matching neither was any entry after it. What we lost needs no repair.
     if (dontHave >= this.quorum) {
-      this.repaired();
+      this.repaired('discarded');
       return;
     }
     // Every other replica answered and none holds the entry intact: had it been committed, a majority
@@ -937,14 +940,20 @@ export class Raft {
     if (this.faultAnswers.size === this.config.peers.length - 1) {
       let intactOrUnknown = 0;
       for (const answer of this.faultAnswers.values()) if (answer === FAULT_ANSWER_HAVE || answer === FAULT_ANSWER_CANNOT_TELL) intactOrUnknown++;
-      if (intactOrUnknown === 0) this.repaired();
+      if (intactOrUnknown === 0) this.repaired('discarded');
     }
   }
 
   /** The faulty tail needs nothing more: repaired, or shown never to have been committed. */
-  private repaired(): void {
+  private repaired(how: FaultyTailRepair): void {
     this.faulty = null;
     this.setAside = null;
+    this.repair = how;
+  }
+
+  /** How the faulty tail ended, once it did (see FaultyTailRepair); null while it lasts or when there was none. */
+  faultyTailRepair(): FaultyTailRepair | null {
+    return this.repair;
   }
 
   /**
@@ -986,7 +995,7 @@ export class Raft {
     }
     if (!aside.matchesHole(entries)) return;
     this.appendToLog(all);
-    this.repaired();
+    this.repaired('peer');
   }
 
   private handleHeartbeat(m: Message): void {

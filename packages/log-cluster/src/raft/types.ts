@@ -220,6 +220,12 @@ export interface SetAsideTail {
 }
 
 /**
+ * How a faulty tail ended: a peer sent the lost record (SetAsideTail), a leader's appends covered
+ * it, or the answers showed it was never committed (discarded).
+ */
+export type FaultyTailRepair = 'peer' | 'leader' | 'discarded';
+
+/**
  * Answers to a faultQuery: the peer holds the entry intact, never held it, holds it faulty itself (a
  * named record it could not read back), or cannot tell (it lost entries no identifier names, and
  * abstains: it may have held an intact copy).
