@@ -131,7 +131,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     // Storage faults stay within what recovery promises: each lost record keeps an intact copy. A
     // rot loses a record on one replica until the node has found it, restarted, and got it back;
     // another rot before then may hit the same entries on a second replica (the middle of two
-    // nodes' newest segments often holds the same partition's same entries) while the third lacks
+    // nodes' newest segments can hold the same partition's same entries) while the third lacks
     // them: lost on every copy, which no recovery can give back. Seed 21 did that, about once in 25
     // runs. So a rot waits (at most ROT_WAIT_MS) until the last one is repaired.
     let lastRot: { node: number; atMs: number } | null = null;
