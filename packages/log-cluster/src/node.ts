@@ -763,9 +763,10 @@ export class LogNode {
     let repaired = false;
     for (const partition of this.faultyPartitions) {
       const raft = this.replicas.get(partition)?.raft;
-      if (raft?.faultyTail() !== null) continue;
+      if (raft === undefined || raft.faultyTail() !== null) continue;
       this.journal.clearFaulty(partition);
-      this.deps.observer?.faultyTailRepaired?.(partition, raft?.faultyTailRepair() ?? 'leader');
+      const how = raft.faultyTailRepair();
+      if (how !== null) this.deps.observer?.faultyTailRepaired?.(partition, how);
       this.faultyPartitions.delete(partition);
       repaired = true;
     }

@@ -259,6 +259,8 @@ export class Raft {
     // One voter has nobody to repair it from: what it lost is lost, and waiting would only wedge it.
     this.faulty = config.peers.length > 1 ? config.faultyTail ?? null : null;
     this.setAside = this.faulty !== null && config.setAside != null && config.setAside.hole.firstIndex === this.faulty.firstIndex ? config.setAside : null;
+    // A single voter's faulty tail ends at once: what it lost is lost (the node still reports how it ended).
+    if (config.faultyTail != null && this.faulty === null) this.repair = 'discarded';
     this.faultQueryElapsed = config.electionTicks; // ask at the first tick
     this.becomeFollower(this.term, NONE);
   }
@@ -907,9 +909,7 @@ export class Raft {
     if (index < this.firstIndex()) return FAULT_ANSWER_HAVE;
     if (this.termAt(index) === term) return FAULT_ANSWER_HAVE;
     // Kept aside after our own lost record: intact, so as good as held.
-    const aside = this.setAside?.entries;
-    const asideFirst = aside?.[0]?.index ?? 0;
-    if (aside !== undefined && index >= asideFirst && aside[index - asideFirst]?.term === term) return FAULT_ANSWER_HAVE;
+    if (this.setAsideAt(index)?.term === term) return FAULT_ANSWER_HAVE;
     const f = this.faulty;
     if (f !== null && index >= f.firstIndex) {
       // Our own lost entries span [firstIndex, lastIndex] with terms in [firstTerm, lastTerm].
@@ -967,10 +967,17 @@ export class Raft {
       const entries = this.entriesBetween(lo, hi + 1, Number.MAX_SAFE_INTEGER);
       return entries.length === hi - lo + 1 ? entries : [];
     }
+    if (this.setAsideAt(lo)?.term !== term || this.setAsideAt(hi) === undefined) return [];
     const aside = this.setAside?.entries ?? [];
-    const first = aside[0];
-    if (first === undefined || lo < first.index || hi > first.index + aside.length - 1 || aside[lo - first.index]?.term !== term) return [];
-    return aside.slice(lo - first.index, hi - first.index + 1);
+    const first = aside[0]?.index ?? lo; // kept entries are dense from their first
+    return aside.slice(lo - first, hi - first + 1);
+  }
+
+  /** Entry `index` of the intact rest of our own faulty tail, when we kept it aside. */
+  private setAsideAt(index: number): Entry | undefined {
+    const entries = this.setAside?.entries;
+    const first = entries?.[0]?.index;
+    return entries === undefined || first === undefined || index < first ? undefined : entries[index - first];
   }
 
   /**
@@ -978,9 +985,9 @@ export class Raft {
    * log takes it and the intact rest we kept aside, and holds again everything it acknowledged.
    */
   private fillHole(entries: readonly Entry[]): void {
+    // Kept aside only while faulty (repaired() clears both).
     const aside = this.setAside;
-    const f = this.faulty;
-    if (aside === null || f === null) return;
+    if (aside === null) return;
     const { hole } = aside;
     const first = entries[0];
     const last = entries[entries.length - 1];

@@ -1913,9 +1913,10 @@ export class Journal {
     out.truncate(0);
     if (bytes > 0) out.appendDurably(concat(records, bytes));
     out.close();
-    // A salvage again after a crash before its cut kept the same records: the earlier file goes
-    // (until the rename, the records are still in the log's segments, and the next recovery keeps them again).
-    if (this.disk.list().includes(name)) this.disk.remove(name);
+    // A salvage again after a crash before its cut kept the same records: the earlier file goes, if
+    // there is one (until the rename, the records are still in the log's segments, and the next
+    // recovery keeps them again).
+    this.disk.remove(name);
     this.disk.rename(temporary, name);
   }
 
