@@ -151,17 +151,37 @@ type DiskResult = DiskLimit & { readonly dir: string };
 
 const LABEL: Record<SystemName, string> = { etcd: 'etcd', nats: 'NATS JetStream', 'logscope-embedded': 'Logscope embedded', 'logscope-tcp': 'Logscope TCP', floor: 'Quorum floor (bare Node)', 'floor-2w': 'Quorum floor + 2nd durable write' };
 
+/**
+ * The server's CPU, context switches and read/write system calls per acknowledged record: its
+ * rates over the point (warm-up included, at the same load) over the acknowledged rate. On a
+ * machine whose cores the servers share, a wake-up costs more than the work it wakes for: the
+ * wake-ups show where the CPU per record goes beyond the code itself.
+ */
+function perRecordCell(r: Row): string {
+  if (r.ackedPerSec <= 0) return '—';
+  const per = (perSec: number | null, digits: number): string => (perSec === null ? '—' : f(perSec / r.ackedPerSec, digits));
+  return `${f((r.server.cpuPercent * 1e4) / r.ackedPerSec, 0)} / ${per(r.server.contextSwitchesPerSec, 2)} / ${per(r.server.rwSyscallsPerSec, 2)}`;
+}
+
+/** Context switches per acknowledged record, a over b ('—' when either is unknown). */
+function csRatio(a: Row, b: Row): string {
+  const perRecord = (r: Row): number | null => (r.server.contextSwitchesPerSec === null || r.ackedPerSec <= 0 ? null : r.server.contextSwitchesPerSec / r.ackedPerSec);
+  const x = perRecord(a);
+  const y = perRecord(b);
+  return x === null || y === null || y === 0 ? '—' : f(x / y, 2);
+}
+
 function markdown(settings: Settings, disk: DiskResult, rows: readonly Row[], infos: readonly SystemInfo[]): string {
   const out: string[] = [];
   out.push(`Disk of ${disk.dir}: ${f(disk.fdatasyncPerSec, 0)} fdatasync/s (4 KiB append + fdatasync; p50 ${f(disk.fdatasyncP50Ms, 2)} ms, p99 ${f(disk.fdatasyncP99Ms, 2)} ms, max ${f(disk.fdatasyncMaxMs, 2)} ms; CPU ${f(disk.durableWriteCpuMicros, 0)} µs per write + fdatasync, ${f(disk.plainWriteCpuMicros, 0)} µs per plain write); sequential 1 MiB write + fdatasync ${f(disk.syncedWriteMBps, 0)} MB/s`);
   out.push('');
-  out.push(`${settings.producers} producers, ${settings.seconds} s measured per point after ${settings.warmupSeconds} s warm-up; each system's first point after ${settings.startWarmupSeconds} s of load right after its start (below the table); fixed rates open-loop (latency from the intended send time; the generator wakes each millisecond, so a send leaves 0–1.07 ms after that time: *sent late*, the generator's own share of the latency, its p99 / max: a max latency near the max sent late is the bench process's own stall), max = ${settings.inflightPerProducer} writes in flight per producer (latency from the actual send). CPU in % of one core summed over the 3 server processes; RSS summed. Host steal: CPU time the hypervisor took from this VM during the point (/proc/stat), all CPUs summed. Logscope's nodes report their own longest event-loop stall and longest fsync over the point's measured seconds (their exact per-second windows; the worst node of each): a max latency far above both is neither a node's loop nor the disk.`);
+  out.push(`${settings.producers} producers, ${settings.seconds} s measured per point after ${settings.warmupSeconds} s warm-up; each system's first point after ${settings.startWarmupSeconds} s of load right after its start (below the table); fixed rates open-loop (latency from the intended send time; the generator wakes each millisecond, so a send leaves 0–1.07 ms after that time: *sent late*, the generator's own share of the latency, its p99 / max: a max latency near the max sent late is the bench process's own stall), max = ${settings.inflightPerProducer} writes in flight per producer (latency from the actual send). CPU in % of one core summed over the 3 server processes; RSS summed. Per record: the servers' CPU, context switches (every thread) and read/write system calls (/proc/PID/io) over the point, divided by its acknowledged records. Host steal: CPU time the hypervisor took from this VM during the point (/proc/stat), all CPUs summed. Logscope's nodes report their own longest event-loop stall and longest fsync over the point's measured seconds (their exact per-second windows; the worst node of each): a max latency far above both is neither a node's loop nor the disk.`);
   out.push('');
-  out.push('| system | record | offered | acked rec/s | MB/s | p50 ms | p99 ms | p99.9 ms | max ms | sent late p99 / max ms | errors | server CPU % | server RSS MB | client CPU % | host steal total / worst 1 s ms | nodes\' longest loop stall / fsync ms |');
-  out.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  out.push('| system | record | offered | acked rec/s | MB/s | p50 ms | p99 ms | p99.9 ms | max ms | sent late p99 / max ms | errors | server CPU % | server per record: CPU µs / context switches / r+w syscalls | server RSS MB | client CPU % | host steal total / worst 1 s ms | nodes\' longest loop stall / fsync ms |');
+  out.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     const embedded = r.system === 'logscope-embedded';
-    out.push(`| ${LABEL[r.system]} | ${r.recordBytes} B | ${rateLabel(r.rate)} | ${f(r.ackedPerSec, 0)} | ${f(r.mbPerSec, 2)} | ${f(r.latency.p50Ms, 2)} | ${f(r.latency.p99Ms, 2)} | ${f(r.latency.p999Ms, 2)} | ${f(r.latency.maxMs, 2)} | ${r.generatorLateness === null ? '—' : `${f(r.generatorLateness.p99Ms, 2)} / ${f(r.generatorLateness.maxMs, 1)}`} | ${r.errors + r.unfinished} | ${f(r.server.cpuPercent, 0)}${embedded ? '*' : ''} | ${f(r.server.rssMbMax, 0)}${embedded ? '*' : ''} | ${embedded ? '(incl.)' : f(r.client.cpuPercent, 0)} | ${stealCell(r.hostSteal)} | ${stallCell(r.nodeStalls)} |`);
+    out.push(`| ${LABEL[r.system]} | ${r.recordBytes} B | ${rateLabel(r.rate)} | ${f(r.ackedPerSec, 0)} | ${f(r.mbPerSec, 2)} | ${f(r.latency.p50Ms, 2)} | ${f(r.latency.p99Ms, 2)} | ${f(r.latency.p999Ms, 2)} | ${f(r.latency.maxMs, 2)} | ${r.generatorLateness === null ? '—' : `${f(r.generatorLateness.p99Ms, 2)} / ${f(r.generatorLateness.maxMs, 1)}`} | ${r.errors + r.unfinished} | ${f(r.server.cpuPercent, 0)}${embedded ? '*' : ''} | ${perRecordCell(r)}${embedded ? '*' : ''} | ${f(r.server.rssMbMax, 0)}${embedded ? '*' : ''} | ${embedded ? '(incl.)' : f(r.client.cpuPercent, 0)} | ${stealCell(r.hostSteal)} | ${stallCell(r.nodeStalls)} |`);
   }
   out.push('');
   out.push('\\* embedded: the whole bench process (cluster + load generator), from process.cpuUsage and RSS.');
@@ -176,13 +196,13 @@ function markdown(settings: Settings, disk: DiskResult, rows: readonly Row[], in
     out.push('');
     out.push('Ratios Logscope / peer at the same point (throughput: >1 is better for Logscope; p99 and CPU: <1 is better for Logscope).');
     out.push('');
-    out.push('| Logscope | vs | record | offered | throughput × | p99 × | p99.9 × | server CPU × |');
-    out.push('|---|---|---|---|---|---|---|---|');
+    out.push('| Logscope | vs | record | offered | throughput × | p99 × | p99.9 × | server CPU × | context switches per record × |');
+    out.push('|---|---|---|---|---|---|---|---|---|');
     for (const o of ours) for (const p of peers) for (const size of settings.recordSizes) for (const rate of settings.rates) {
       const a = rows.find((r) => r.system === o && r.recordBytes === size && r.rate === rate);
       const b = rows.find((r) => r.system === p && r.recordBytes === size && r.rate === rate);
       if (a === undefined || b === undefined) continue;
-      out.push(`| ${LABEL[o]} | ${LABEL[p]} | ${size} B | ${rateLabel(rate)} | ${f(a.ackedPerSec / b.ackedPerSec, 2)} | ${f(a.latency.p99Ms / b.latency.p99Ms, 2)} | ${f(a.latency.p999Ms / b.latency.p999Ms, 2)} | ${f(a.server.cpuPercent / b.server.cpuPercent, 2)} |`);
+      out.push(`| ${LABEL[o]} | ${LABEL[p]} | ${size} B | ${rateLabel(rate)} | ${f(a.ackedPerSec / b.ackedPerSec, 2)} | ${f(a.latency.p99Ms / b.latency.p99Ms, 2)} | ${f(a.latency.p999Ms / b.latency.p999Ms, 2)} | ${f(a.server.cpuPercent / b.server.cpuPercent, 2)} | ${csRatio(a, b)} |`);
     }
   }
   out.push('');
@@ -253,7 +273,7 @@ export async function run(argv: readonly string[] = process.argv.slice(2)): Prom
           }
           const row: Row = { ...result, system, rate, ...resources, nodeStalls };
           rows.push(row);
-          console.log(`  ${LABEL[system]} ${recordBytes} B ${rateLabel(rate)}: ${f(row.ackedPerSec, 0)} rec/s, p50 ${f(row.latency.p50Ms, 2)} ms, p99 ${f(row.latency.p99Ms, 2)} ms, max ${f(row.latency.maxMs, 1)} ms${row.generatorLateness === null ? '' : `, sent late p99 ${f(row.generatorLateness.p99Ms, 2)} ms max ${f(row.generatorLateness.maxMs, 1)} ms`}, errors ${row.errors}${row.firstError !== null ? ` (${row.firstError})` : ''}, unfinished ${row.unfinished}${row.nodeStalls === null ? '' : `; longest loop stall / fsync per node: ${row.nodeStalls.map((n) => `${n.node}: ${f(n.loopMaxMs ?? Number.NaN, 1)} / ${f(n.fsyncMaxMs ?? Number.NaN, 1)} ms`).join(', ')}`}`);
+          console.log(`  ${LABEL[system]} ${recordBytes} B ${rateLabel(rate)}: ${f(row.ackedPerSec, 0)} rec/s, p50 ${f(row.latency.p50Ms, 2)} ms, p99 ${f(row.latency.p99Ms, 2)} ms, max ${f(row.latency.maxMs, 1)} ms${row.generatorLateness === null ? '' : `, sent late p99 ${f(row.generatorLateness.p99Ms, 2)} ms max ${f(row.generatorLateness.maxMs, 1)} ms`}, errors ${row.errors}${row.firstError !== null ? ` (${row.firstError})` : ''}, unfinished ${row.unfinished}; server per record: ${perRecordCell(row)} (CPU µs / context switches / r+w syscalls)${row.nodeStalls === null ? '' : `; longest loop stall / fsync per node: ${row.nodeStalls.map((n) => `${n.node}: ${f(n.loopMaxMs ?? Number.NaN, 1)} / ${f(n.fsyncMaxMs ?? Number.NaN, 1)} ms`).join(', ')}`}`);
         }
       } catch (error) {
         info.error = error instanceof Error ? error.message : String(error);

@@ -2,7 +2,7 @@
 // cleanup that runs on success, failure and Ctrl-C alike.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -148,11 +148,40 @@ export function readProc(pid: number): { cpuSeconds: number; rssBytes: number } 
   }
 }
 
+/**
+ * What wakes a process and what it asks of the kernel, so far: context switches of all its threads
+ * (voluntary and not, from each thread's status) and its read and write system calls (/proc/PID/io:
+ * syscr + syscw, which count file and socket reads and writes, not epoll or futex). Null once it's
+ * gone or off Linux. A thread that exits takes its counts with it (a bench point starts none).
+ */
+export function readProcWakeups(pid: number | 'self'): { contextSwitches: number; rwSyscalls: number } | null {
+  try {
+    let contextSwitches = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+        contextSwitches += Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0) + Number(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+      } catch {
+        // The thread ended between the listing and the read.
+      }
+    }
+    const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+    const rwSyscalls = Number(/^syscr:\s+(\d+)/m.exec(io)?.[1] ?? 0) + Number(/^syscw:\s+(\d+)/m.exec(io)?.[1] ?? 0);
+    return { contextSwitches, rwSyscalls };
+  } catch {
+    return null;
+  }
+}
+
 export interface ResourceUse {
   /** CPU time over wall time, in % of one core (summed over the system's processes). */
   cpuPercent: number;
   /** Largest summed RSS seen while sampling. */
   rssMbMax: number;
+  /** Context switches per second, summed over the processes' threads (null off Linux; see readProcWakeups). */
+  contextSwitchesPerSec: number | null;
+  /** Read and write system calls per second, summed (null off Linux). */
+  rwSyscallsPerSec: number | null;
 }
 
 /** Samples the given processes (or this process when pids is 'self') every 250 ms. */
@@ -164,6 +193,14 @@ export class ResourceSampler {
   private timer: NodeJS.Timeout | null = null;
 
   constructor(private readonly pids: readonly number[] | 'self') {}
+
+  private wakeups0: { contextSwitches: number; rwSyscalls: number } | null = null;
+
+  private wakeupsNow(): { contextSwitches: number; rwSyscalls: number } | null {
+    const all = this.pids === 'self' ? [readProcWakeups('self')] : this.pids.map((pid) => readProcWakeups(pid));
+    if (all.some((w) => w === null)) return null;
+    return all.reduce<{ contextSwitches: number; rwSyscalls: number }>((sum, w) => ({ contextSwitches: sum.contextSwitches + (w?.contextSwitches ?? 0), rwSyscalls: sum.rwSyscalls + (w?.rwSyscalls ?? 0) }), { contextSwitches: 0, rwSyscalls: 0 });
+  }
 
   private cpuNow(): number {
     if (this.pids === 'self') return 0;
@@ -180,6 +217,7 @@ export class ResourceSampler {
     this.rssMax = 0;
     if (this.pids === 'self') this.selfCpu0 = process.cpuUsage();
     else this.cpu0 = this.cpuNow();
+    this.wakeups0 = this.wakeupsNow();
     this.sampleRss();
     this.timer = setInterval(() => this.sampleRss(), 250);
   }
@@ -193,7 +231,14 @@ export class ResourceSampler {
       const u = process.cpuUsage(this.selfCpu0 ?? undefined);
       cpuSeconds = (u.user + u.system) / 1e6;
     } else cpuSeconds = this.cpuNow() - this.cpu0;
-    return { cpuPercent: (cpuSeconds / wallSeconds) * 100, rssMbMax: this.rssMax / 2 ** 20 };
+    const wakeups = this.wakeupsNow();
+    const w0 = this.wakeups0;
+    return {
+      cpuPercent: (cpuSeconds / wallSeconds) * 100,
+      rssMbMax: this.rssMax / 2 ** 20,
+      contextSwitchesPerSec: wakeups === null || w0 === null ? null : (wakeups.contextSwitches - w0.contextSwitches) / wallSeconds,
+      rwSyscallsPerSec: wakeups === null || w0 === null ? null : (wakeups.rwSyscalls - w0.rwSyscalls) / wallSeconds,
+    };
   }
 }
 
