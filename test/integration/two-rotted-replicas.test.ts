@@ -4,7 +4,9 @@
 // soak of real processes lost acknowledged records this way (seed 21). Then the same in records of
 // the partition itself: recovery dropped what followed each lost record, and the partition was left
 // with no leader (the soak's seed 21 again, once in CI; here, with the hole-filling switched off,
-// no leader after 30 s). What a user checks: a fresh client reads every acknowledged record back.
+// no leader after 30 s). The last case again at 5 nodes, where two nodes hold no replica of the
+// partition (without the hole-filling: no leader after 30 s either). What a user checks: a fresh
+// client reads every acknowledged record back.
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -125,6 +127,67 @@ describe('bytes that rot under two replicas of the same partition, in different 
     // Repaired: what was kept aside, and the faulty tails' markers, are gone from the nodes' directories.
     for (const node of ['node-1', 'node-2']) {
       expect(readdirSync(join(dataDir, node)).filter((name) => name.startsWith('aside-') || name.startsWith('faulty-'))).toEqual([]);
+    }
+  }, 120_000);
+});
+
+describe('bytes that rot under two replicas of the same partition, in different records (embedded cluster of 5, real files)', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'logscope-two-rotted-five-'));
+  let cluster: EmbeddedCluster | null = null;
+  afterAll(async () => {
+    await cluster?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('lose no acknowledged record though the third replica never had them, with two nodes that hold no replica of it', async () => {
+    cluster = await EmbeddedCluster.start({ dataDir, nodeCount: 5, partitionCount: 5, autoRestart: false });
+    expect(await cluster.waitForLeaders()).toBe(true);
+    const [a, b, c] = cluster.replicasOf(0);
+    if (a === undefined || b === undefined || c === undefined) throw new Error(`partition 0 has replicas ${cluster.replicasOf(0).join(', ')}`);
+    const others = cluster.nodeIds().filter((id) => ![a, b, c].includes(id));
+    expect(others).toHaveLength(2);
+    const client = cluster.client({ appendTimeoutMs: 15_000 });
+    // Every partition has records before the fault, so the rotted segments hold other partitions' too.
+    const before = new Map<number, string[]>();
+    for (let partition = 0; partition < 5; partition++) {
+      const values = Array.from({ length: 5 }, (_, i) => `p${partition}-before-${i}`);
+      for (const value of values) await client.append({ partition }, [encoder.encode(value)]);
+      before.set(partition, values);
+    }
+    // Partition 0's third replica misses everything after: its records are on a and b only.
+    cluster.isolate(c);
+    const values = [...(before.get(0) ?? [])];
+    for (let i = 0; i < 40; i++) {
+      const value = `r${i}-${'x'.repeat(64)}`;
+      const { baseOffset } = await client.append({ partition: 0 }, [encoder.encode(value)]);
+      values[baseOffset] = value;
+    }
+    expect(values.filter((v) => v !== undefined)).toHaveLength(45);
+
+    await cluster.crash(a);
+    await cluster.crash(b);
+    // A byte rots in an early record of partition 0 on a and in a later one on b.
+    const rotA = rotRecordOf(join(dataDir, `node-${a}`), 0, 10);
+    const rotB = rotRecordOf(join(dataDir, `node-${b}`), 0, 30);
+    expect(rotA.lastIndex < rotB.firstIndex).toBe(true);
+    await cluster.healAll();
+    expect(await cluster.waitForLeaders(30_000)).toBe(true);
+    for (const [node, rot] of [[a, rotA], [b, rotB]] as const) {
+      expect(cluster.node(node)?.recovery.faulty).toEqual([{ partition: 0, tail: expect.objectContaining({ firstIndex: rot.firstIndex }) as unknown }]);
+    }
+
+    // A fresh client, whichever node it asks first, reads every acknowledged record back.
+    const fresh = cluster.client({ appendTimeoutMs: 15_000 });
+    expect((await fresh.readAll(0, 0)).map((record) => decoder.decode(record.value))).toEqual(values);
+    for (let partition = 1; partition < 5; partition++) {
+      expect((await fresh.readAll(partition, 0)).map((record) => decoder.decode(record.value))).toEqual(before.get(partition));
+    }
+    await fresh.append({ partition: 0 }, [encoder.encode('after')]);
+    expect((await cluster.client().readAll(0, 0)).map((record) => decoder.decode(record.value))).toEqual([...values, 'after']);
+    for (const node of [a, b]) {
+      const samples = parseMetrics(await cluster.telemetry(node).metricsText());
+      expect(samples.find((s) => s.name === 'logscope_faulty_tails_repaired_total' && s.labels['how'] === 'peer')?.value, `node ${node}`).toBe(1);
+      expect(readdirSync(join(dataDir, `node-${node}`)).filter((name) => name.startsWith('aside-') || name.startsWith('faulty-'))).toEqual([]);
     }
   }, 120_000);
 });
