@@ -192,9 +192,9 @@ export class ResourceSampler {
   private rssMax = 0;
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly pids: readonly number[] | 'self') {}
-
   private wakeups0: { contextSwitches: number; rwSyscalls: number } | null = null;
+
+  constructor(private readonly pids: readonly number[] | 'self') {}
 
   private wakeupsNow(): { contextSwitches: number; rwSyscalls: number } | null {
     const all = this.pids === 'self' ? [readProcWakeups('self')] : this.pids.map((pid) => readProcWakeups(pid));
