@@ -10,7 +10,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseMetrics } from '@logscope/telemetry';
 import { EmbeddedCluster } from '../../packages/log-cluster/src/cluster.ts';
 import { flipByte } from '../../packages/log-cluster/src/storage/file-disk.ts';
@@ -32,11 +32,15 @@ function rotRecordOf(nodeDir: string, partition: number, nth = 0): { file: strin
 }
 
 describe('bytes that rot under two replicas, each in another partition\'s record (embedded cluster of 3, real files)', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'logscope-two-rotted-'));
+  // Made in beforeAll, not here: a run filtered to other tests (-t) runs no afterAll to remove it.
+  let dataDir = '';
   let cluster: EmbeddedCluster | null = null;
+  beforeAll(() => {
+    dataDir = mkdtempSync(join(tmpdir(), 'logscope-two-rotted-'));
+  });
   afterAll(async () => {
     await cluster?.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    if (dataDir !== '') rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('lose no acknowledged record of a partition whose own records are intact, though its third replica never had them', async () => {
@@ -79,11 +83,15 @@ describe('bytes that rot under two replicas, each in another partition\'s record
 });
 
 describe('bytes that rot under two replicas of the same partition, in different records (embedded cluster of 3, real files)', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'logscope-two-rotted-same-'));
+  // Made in beforeAll, not here: a run filtered to other tests (-t) runs no afterAll to remove it.
+  let dataDir = '';
   let cluster: EmbeddedCluster | null = null;
+  beforeAll(() => {
+    dataDir = mkdtempSync(join(tmpdir(), 'logscope-two-rotted-same-'));
+  });
   afterAll(async () => {
     await cluster?.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    if (dataDir !== '') rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('lose no acknowledged record though the third replica never had them: each replica gets the record it lost from the other', async () => {
@@ -132,11 +140,15 @@ describe('bytes that rot under two replicas of the same partition, in different 
 });
 
 describe('bytes that rot under two replicas of the same partition, in different records (embedded cluster of 5, real files)', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'logscope-two-rotted-five-'));
+  // Made in beforeAll, not here: a run filtered to other tests (-t) runs no afterAll to remove it.
+  let dataDir = '';
   let cluster: EmbeddedCluster | null = null;
+  beforeAll(() => {
+    dataDir = mkdtempSync(join(tmpdir(), 'logscope-two-rotted-five-'));
+  });
   afterAll(async () => {
     await cluster?.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    if (dataDir !== '') rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('lose no acknowledged record though the third replica never had them, with two nodes that hold no replica of it', async () => {
