@@ -5,8 +5,7 @@ import { replicasFor } from '../placement.ts';
 import type { ReadMode } from '../replica.ts';
 import type { ClientRequest, ClientResponse, NodeConnector } from '../protocol.ts';
 import type { NodeId } from '../raft/types.ts';
-import { segmentRecordAt } from '../storage/journal.ts';
-import { getU64 } from '../storage/identifiers.ts';
+import { entriesRecordRange, segmentRecordAt } from '../storage/journal.ts';
 import { MemDisk } from '../storage/mem-disk.ts';
 import { CorruptReadError } from '../storage/types.ts';
 import { InProcessNetwork } from '../transport/in-process.ts';
@@ -568,17 +567,9 @@ function pickEntriesRecord(disk: MemDisk, segment: string, startsBefore: number,
   const records: EntriesRecord[] = [];
   let position = 0;
   for (let record = segmentRecordAt(bytes, 0); record !== null && position < startsBefore; record = segmentRecordAt(bytes, position)) {
-    if (record.entries) {
-      // Body: [u8 type][u32 partition][u32 count], then entries of [u64 index][u64 term]…
-      const view = new DataView(bytes.buffer, bytes.byteOffset + position + 8, record.length - 8);
-      const count = view.getUint32(5, true);
-      let at = 9;
-      const firstIndex = getU64(view, at);
-      let lastIndex = firstIndex;
-      for (let k = 0; k < count; k++) {
-        lastIndex = getU64(view, at);
-        at += 32 + view.getUint32(at + 28, true);
-      }
+    const range = record.entries ? entriesRecordRange(bytes, position) : null;
+    if (range !== null) {
+      const { firstIndex, lastIndex } = range;
       const candidate = { position, length: record.length, partition: record.partition, firstIndex, lastIndex };
       const wanted =
         filter === null ? true

@@ -2553,6 +2553,19 @@ export function segmentRecordAt(bytes: Uint8Array, position: number): { entries:
   return { entries: type === RECORD_TYPE_ENTRIES, partition: new DataView(body.buffer, body.byteOffset + 1, 4).getUint32(0, true), length: RECORD_PREFIX_BYTES + body.length };
 }
 
+/**
+ * The first and last entry index of the ENTRIES record at `position` of a segment's bytes, or null
+ * for any other record or a bad one (the simulator picks records to rot by the entries they hold).
+ */
+export function entriesRecordRange(bytes: Uint8Array, position: number): { firstIndex: number; lastIndex: number } | null {
+  const body = recordBody(bytes, position);
+  if (body === null || body[0] !== RECORD_TYPE_ENTRIES) return null;
+  const entries = decodeEntriesBody(body);
+  const first = entries?.[0];
+  const last = entries?.[entries.length - 1];
+  return first === undefined || last === undefined ? null : { firstIndex: first.index, lastIndex: last.index };
+}
+
 /** Whether the bad record at `position` has a sane length and all its bytes: a CRC mismatch, not a torn tail. */
 function isFullRecord(bytes: Uint8Array, position: number): boolean {
   if (position + RECORD_PREFIX_BYTES > bytes.length) return false;
