@@ -159,15 +159,22 @@ const LABEL: Record<SystemName, string> = { etcd: 'etcd', nats: 'NATS JetStream'
  */
 function perRecordCell(r: Row): string {
   if (r.ackedPerSec <= 0) return '—';
-  const per = (perSec: number | null, digits: number): string => (perSec === null ? '—' : f(perSec / r.ackedPerSec, digits));
-  return `${f((r.server.cpuPercent * 1e4) / r.ackedPerSec, 0)} / ${per(r.server.contextSwitchesPerSec, 2)} / ${per(r.server.rwSyscallsPerSec, 2)}`;
+  const cell = (perSec: number | null, digits: number): string => {
+    const value = perRecord(r, perSec);
+    return value === null ? '—' : f(value, digits);
+  };
+  return `${cell(r.server.cpuPercent * 1e4, 0)} / ${cell(r.server.contextSwitchesPerSec, 2)} / ${cell(r.server.rwSyscallsPerSec, 2)}`;
+}
+
+/** A server rate per acknowledged record (null when the rate is unknown or nothing was acknowledged). */
+function perRecord(r: Row, perSec: number | null): number | null {
+  return perSec === null || r.ackedPerSec <= 0 ? null : perSec / r.ackedPerSec;
 }
 
 /** Context switches per acknowledged record, a over b ('—' when either is unknown). */
 function csRatio(a: Row, b: Row): string {
-  const perRecord = (r: Row): number | null => (r.server.contextSwitchesPerSec === null || r.ackedPerSec <= 0 ? null : r.server.contextSwitchesPerSec / r.ackedPerSec);
-  const x = perRecord(a);
-  const y = perRecord(b);
+  const x = perRecord(a, a.server.contextSwitchesPerSec);
+  const y = perRecord(b, b.server.contextSwitchesPerSec);
   return x === null || y === null || y === 0 ? '—' : f(x / y, 2);
 }
 
