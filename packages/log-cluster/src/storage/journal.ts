@@ -1858,9 +1858,11 @@ export class Journal {
         if (record.partition === bad.partition) {
           if (id !== null) lost.push(id);
           if (id === null || !record.entries) asideUsable = false;
-          // A copy: a view would keep each source segment's whole buffer in memory until the end.
-          aside.push(bytes.slice(at, at + record.length));
-          asideBytes += record.length;
+          if (asideUsable) {
+            // A copy: a view would keep each source segment's whole buffer in memory until the end.
+            aside.push(bytes.slice(at, at + record.length));
+            asideBytes += record.length;
+          }
         } else {
           if (record.entries && id === null) return abandon();
           if (id !== null) named.push({ ...id, position: written + keptBytes });
