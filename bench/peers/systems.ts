@@ -17,7 +17,7 @@ import { nodeEntryArgs } from '../../apps/server/src/cluster/node-entry.ts';
 import { nodeProcessEnv, nodeProcessV8Flags } from '../../apps/server/src/cluster/node-v8-flags.ts';
 import { freePorts, makeTempDir, removeTempDir, sleep, spawnManaged, stopManaged, waitForLine, type Managed } from './procs.ts';
 import type { Target } from './workload.ts';
-import { decodeHistogram, type HistogramsJson } from '../../packages/telemetry/src/index.ts';
+import { decodeHistogram, mergeEncoded, summary, type HistogramsJson } from '../../packages/telemetry/src/index.ts';
 import { CLIENT_RECORD, frame, onFrames, send } from './floor-node.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -44,21 +44,23 @@ export interface NodeStalls {
   /** null: no window of it in the range. */
   loopMaxMs: number | null;
   fsyncMaxMs: number | null;
+  /**
+   * p99 of the node's flushes (its writes and their fdatasyncs) over the range: what the disk gave
+   * this load, the floor under the append p99 (three nodes share the one disk). null: no flush.
+   */
+  fsyncP99Ms: number | null;
 }
 
-/** The longest event-loop stall and fsync per node from their /histograms answers (windows overlapping [fromMs, toMs)). */
+/** The longest event-loop stall and fsync, and the fsync p99, per node from their /histograms answers (windows overlapping [fromMs, toMs)). */
 export function stallsOf(answers: readonly HistogramsJson[], fromMs: number, toMs: number): NodeStalls[] {
   return answers.map((h) => {
+    const encodedOf = (metric: string): string[] => h.windows.filter((w) => w.metric === metric && w.partition === null && w.endMs > fromMs && w.startMs < toMs).map((w) => w.encoded);
     const maxOf = (metric: string): number | null => {
-      let max: number | null = null;
-      for (const w of h.windows) {
-        if (w.metric !== metric || w.partition !== null || w.endMs <= fromMs || w.startMs >= toMs) continue;
-        const value = decodeHistogram(w.encoded).maxValue / 1000;
-        max = max === null ? value : Math.max(max, value);
-      }
-      return max;
+      const encoded = encodedOf(metric);
+      return encoded.length === 0 ? null : Math.max(...encoded.map((e) => decodeHistogram(e).maxValue)) / 1000;
     };
-    return { node: h.nodeId, loopMaxMs: maxOf('event_loop_delay'), fsyncMaxMs: maxOf('fsync') };
+    const fsyncs = summary(mergeEncoded(encodedOf('fsync')));
+    return { node: h.nodeId, loopMaxMs: maxOf('event_loop_delay'), fsyncMaxMs: maxOf('fsync'), fsyncP99Ms: fsyncs.count === 0 ? null : fsyncs.p99Micros / 1000 };
   });
 }
 
