@@ -563,7 +563,7 @@ export class Raft {
     if (this.role === 'leader') {
       // Heartbeat at the next tick; activity seen before quiescing says nothing about now.
       this.heartbeatElapsed = this.config.heartbeatTicks - 1;
-      for (const [id, pr] of this.progress) if (id !== this.id) pr.recentActive = false;
+      for (const pr of this.progressList) if (pr.id !== this.id) pr.recentActive = false;
     }
   }
 
@@ -1190,8 +1190,10 @@ export class Raft {
   private caughtUpAndIdle(): boolean {
     const last = this.lastIndex();
     if (this.transferee !== NONE || this.pendingSnapshot !== null || this.commit !== last || this.handedOutIndex !== last || this.pendingReads.length > 0) return false;
-    for (const [id, pr] of this.progress) {
-      if (pr.match !== last || (id !== this.id && (!pr.recentActive || pr.state !== 'replicate'))) return false;
+    // The array, not the map: a map's iterator and its [id, pr] pairs were garbage made at every
+    // tick of every awake leader (~0.3–0.6 KB per append at 5 × 256 partitions and 2 000/s).
+    for (const pr of this.progressList) {
+      if (pr.match !== last || (pr.id !== this.id && (!pr.recentActive || pr.state !== 'replicate'))) return false;
     }
     return true;
   }
@@ -1199,9 +1201,9 @@ export class Raft {
   /** Whether a quorum was heard from since the last check; starts the next check window. */
   private quorumActive(): boolean {
     let active = 0;
-    for (const [id, pr] of this.progress) {
-      if (id === this.id || pr.recentActive) active++;
-      if (id !== this.id) pr.recentActive = false;
+    for (const pr of this.progressList) {
+      if (pr.id === this.id || pr.recentActive) active++;
+      if (pr.id !== this.id) pr.recentActive = false;
     }
     return active >= this.quorum;
   }
