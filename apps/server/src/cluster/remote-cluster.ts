@@ -84,7 +84,9 @@ export class RemoteCluster implements DrillCluster {
   private readonly connectors: TcpConnector[] = [];
   private statusTimer: NodeJS.Timeout | null = null;
   private histogramTimer: NodeJS.Timeout | null = null;
-  private polling: Promise<void> | null = null;
+  /** Per node, its status read in flight: each node is read on its own (see refresh). */
+  private readonly statusReads = new Map<number, Promise<boolean>>();
+  private supervisorRead: Promise<void> | null = null;
   private supervisorAskedMs = Number.NEGATIVE_INFINITY;
   private supervisorAutoRestarts: readonly AutoRestartEvent[] = [];
 
@@ -375,7 +377,7 @@ export class RemoteCluster implements DrillCluster {
   async stop(): Promise<void> {
     if (this.statusTimer !== null) clearInterval(this.statusTimer);
     if (this.histogramTimer !== null) clearInterval(this.histogramTimer);
-    await this.polling;
+    await this.readsInFlight();
     for (const client of this.clients) client.close();
     for (const connector of this.connectors) connector.close();
     this.http.close();
@@ -388,24 +390,45 @@ export class RemoteCluster implements DrillCluster {
     return this.refreshNow();
   }
 
-  /** A status round that starts after this call (an in-flight one may predate a change just made). */
+  /** A status round that starts after this call (reads in flight may predate a change just made). */
   async refreshNow(): Promise<void> {
-    await this.polling;
+    await this.readsInFlight();
     await this.refresh();
   }
 
-  /** One status round over every node (rounds never overlap). */
-  refresh(): Promise<void> {
-    this.polling ??= (async () => {
-      const ids = this.nodeIds();
-      const answered = await Promise.all(ids.map((id) => this.refreshNode(id)));
-      const down = ids.filter((id, k) => answered[k] !== true && !this.crashed.has(id));
-      // Every round while a node is down (its reason); else once a second, for automatic restarts.
-      if (down.length > 0 || Date.now() - this.supervisorAskedMs >= SUPERVISOR_POLL_MS) await this.askSupervisor(down);
-    })().finally(() => {
-      this.polling = null;
-    });
-    return this.polling;
+  /**
+   * Reads every node's status, each node on its own: a read already in flight for a node is
+   * joined, not repeated. Until 2026-11-29 the nodes were read in rounds that never overlapped, so
+   * one node slow to answer (a restarted node's recovery holds its loop; a read waits up to
+   * STATUS_TIMEOUT_MS), and a slow supervisor after it, held every other node's next read: their
+   * statuses aged past STATUS_STALE_MS and they read as down, which a drill's stop condition takes
+   * for a node it did not target going down.
+   */
+  async refresh(): Promise<void> {
+    const ids = this.nodeIds();
+    const answered = await Promise.all(ids.map((id) => this.readStatus(id)));
+    const down = ids.filter((id, k) => answered[k] !== true && !this.crashed.has(id));
+    // While a node is down (its reason); else once a second, for automatic restarts.
+    if (down.length > 0 || Date.now() - this.supervisorAskedMs >= SUPERVISOR_POLL_MS) {
+      this.supervisorRead ??= this.askSupervisor(down).finally(() => {
+        this.supervisorRead = null;
+      });
+      await this.supervisorRead;
+    }
+  }
+
+  private readStatus(id: number): Promise<boolean> {
+    let read = this.statusReads.get(id);
+    if (read === undefined) {
+      read = this.refreshNode(id).finally(() => this.statusReads.delete(id));
+      this.statusReads.set(id, read);
+    }
+    return read;
+  }
+
+  private async readsInFlight(): Promise<void> {
+    await Promise.all(this.statusReads.values());
+    await this.supervisorRead;
   }
 
   private async refreshNode(id: number): Promise<boolean> {
