@@ -29,7 +29,14 @@ export async function runGuidedDrill(page: Page, drill: GuidedDrill, shotName: s
     const n = i + 1;
     const card = run.getByRole('article', { name: `Step ${n}: ${title}` });
     await card.getByRole('button', { name: `Run step ${n}: ${title}` }).click();
-    await expect(card.getByTestId(`step-${n}-check`)).toContainText('Check: passing', { timeout: 45_000 });
+    try {
+      await expect(card.getByTestId(`step-${n}-check`)).toContainText('Check: passing', { timeout: 45_000 });
+    } catch (error) {
+      // The run's own words say why (an abort and its reason, the check's last figure): a failure
+      // on CI must carry them, its artifacts do not outlive the run.
+      const read = (region: string): Promise<string> => page.getByRole('region', { name: region }).innerText({ timeout: 2_000 }).catch(() => `(no ${region} to read)`);
+      throw new Error(`step ${n} "${title}" did not pass; the drill run reads:\n${await read('Drill run')}\n\nand its report (an aborted run has one, with the reason and the timeline):\n${await read('Drill report')}`, { cause: error });
+    }
   }
 
   const report = page.getByRole('region', { name: 'Drill report' });
