@@ -101,9 +101,10 @@ export class RemoteCluster implements DrillCluster {
   /** Starts polling; resolves after the first status round. */
   static async connect(options: RemoteClusterOptions): Promise<RemoteCluster> {
     const cluster = new RemoteCluster(options);
-    await cluster.refresh();
+    // Polling first: while the first reads wait on a node slow to answer, the others are read again.
     cluster.statusTimer = setInterval(() => void cluster.refresh(), options.statusPollMs ?? STATUS_POLL_MS_DEFAULT);
     cluster.statusTimer.unref();
+    await cluster.refresh();
     await cluster.pollHistograms();
     cluster.histogramTimer = setInterval(() => void cluster.pollHistograms(), HISTOGRAM_POLL_MS);
     cluster.histogramTimer.unref();

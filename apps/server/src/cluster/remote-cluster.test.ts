@@ -1,0 +1,82 @@
+// The attached console's view of node health, against fake admin endpoints: one node that does
+// not answer (a restarted node whose recovery holds its loop) and a supervisor slow to answer
+// must not make the nodes that do answer read as down.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { NodeHealth } from '../../../../packages/log-cluster/src/faults.ts';
+import { RemoteCluster } from './remote-cluster.ts';
+
+const SECRET = Buffer.from('test-secret');
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A node's admin API reduced to its status, which is all the health view reads. */
+function answeringNode(id: number): http.Server {
+  return http.createServer((req, res) => {
+    if (req.url !== '/admin/status') {
+      res.writeHead(404).end();
+      return;
+    }
+    const health: NodeHealth = { node: id, up: true, reason: null, fsyncDelayMs: 0, diskFull: false, pausedUntilMs: 0, campaignsDeferred: false };
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ node: id, running: true, startedAtMs: 1, health, activeFaults: [], partitions: [] }));
+  });
+}
+
+/** Accepts connections and never answers them. */
+function silentNode(): http.Server {
+  return http.createServer(() => undefined);
+}
+
+/** Answers its state after `delayMs` (a supervisor busy restarting a process). */
+function slowSupervisor(delayMs: number): http.Server {
+  return http.createServer((_req, res) => {
+    setTimeout(() => res.writeHead(503).end('{}'), delayMs);
+  });
+}
+
+async function listen(server: http.Server): Promise<string> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+describe('attached cluster health', () => {
+  const servers: http.Server[] = [];
+  let cluster: RemoteCluster;
+
+  beforeAll(async () => {
+    const nodes = [silentNode(), answeringNode(2), answeringNode(3)];
+    const supervisor = slowSupervisor(4_000);
+    servers.push(...nodes, supervisor);
+    const urls = await Promise.all(nodes.map(listen));
+    cluster = await RemoteCluster.connect({
+      nodes: urls.map((metricsUrl, i) => ({ id: i + 1, address: { host: '127.0.0.1', port: 1 }, metricsUrl })),
+      partitionCount: 3,
+      replicationFactor: 3,
+      secret: SECRET,
+      tls: null,
+      supervisorUrl: await listen(supervisor),
+    });
+  }, 30_000);
+
+  afterAll(async () => {
+    await cluster.stop();
+    for (const server of servers) {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+
+  it('keeps the nodes that answer up while another does not answer and the supervisor is slow', async () => {
+    // Each read of node 1 waits out its timeout (3 s) and, node 1 being down, each of those is
+    // followed by a supervisor read that waits out its own (3 s): rounds of 6 s, past the 5 s
+    // after which a status counts as not answering, when the nodes were read in rounds.
+    const seen: string[] = [];
+    for (let elapsedMs = 0; elapsedMs < 14_000; elapsedMs += 100) {
+      const health = cluster.health();
+      expect(health.find((h) => h.node === 1)?.up).toBe(false);
+      for (const h of health) if (h.node !== 1 && !h.up) seen.push(`${elapsedMs} ms: node ${h.node} down (${h.reason ?? ''})`);
+      await sleep(100);
+    }
+    expect(seen).toEqual([]);
+  }, 30_000);
+});
