@@ -85,7 +85,17 @@ export interface DrillEngineOptions {
   healthWaitMs?: number;
   /** Leadership placement: drains for the drills that ask for one, held returns while a drill runs. */
   balancer?: DrillBalancer | null;
+  /** How long a node the drill did not target must stay down before it stops the drill (default STOP_DOWN_MS). */
+  stopDownMs?: number;
 }
+
+/**
+ * A node the drill did not target stops the drill once it has been down this long. The attached
+ * console's view of a node can read down for a moment while the node runs on (on CI, a node read
+ * as down for one look at a drill's start, with no process exit, and aborted it); a real crash
+ * stays down far longer (a supervisor restarts a process a second later at the earliest).
+ */
+export const STOP_DOWN_MS = 1_000;
 
 /** What a drill needs of the leader balancer (faults/leader-balancer.ts). */
 export type DrillBalancer = Pick<LeaderBalancer, 'drain' | 'undrain' | 'hold' | 'preferredLeaders' | 'drainPlan' | 'isDrained'>;
@@ -156,6 +166,7 @@ export class DrillEngine {
   private readonly dir: string;
   private readonly pollMs: number;
   private readonly idleAbortMs: number;
+  private readonly stopDownMs: number;
   private readonly sloP99Ms: number;
   private readonly healthWaitMs: number;
   private readonly balancer: DrillBalancer | null;
@@ -168,6 +179,7 @@ export class DrillEngine {
     this.load = options.load;
     this.pollMs = options.pollMs ?? 50;
     this.idleAbortMs = Math.max(DRILL_IDLE_ABORT_MS_MIN, options.idleAbortMs ?? DRILL_IDLE_ABORT_MS);
+    this.stopDownMs = options.stopDownMs ?? STOP_DOWN_MS;
     this.sloP99Ms = options.sloP99Ms ?? DEFAULT_SLO_P99_MS;
     this.healthWaitMs = options.healthWaitMs ?? START_HEALTH_WAIT_MS;
     this.balancer = options.balancer ?? null;
@@ -1045,16 +1057,18 @@ export class DrillEngine {
   }
 
   /** Stop conditions from the cluster's own signals (AWS FIS's alarms): a node the drill did not target goes down. */
-  private stopCondition(active: Active, wentDown: readonly number[]): string | null {
+  private stopCondition(active: Active, stayedDown: readonly number[]): string | null {
     const targets = new Set(Object.values(active.run.bindings));
-    const stray = wentDown.filter((n) => !targets.has(n));
-    return stray.length === 0 ? null : `stop condition: node ${stray.join(', ')} went down although the drill did not target it`;
+    const stray = stayedDown.filter((n) => !targets.has(n));
+    return stray.length === 0 ? null : `stop condition: node ${stray.join(', ')} went down although the drill did not target it (down for ${fmtMs(this.stopDownMs)})`;
   }
 
   private startWatcher(active: Active): void {
     const p = active.run.partition;
     let leader = this.cluster.leaderOf(p);
     let up = new Map(this.cluster.health().map((h) => [h.node, h.up] as const));
+    /** Nodes that went down while watched and are still down, since when. */
+    const downSinceMs = new Map<number, number>();
     let committedAfterFault = false;
     active.watcher = setInterval(() => {
       if (active.aborted || active.finishing !== null) return;
@@ -1077,14 +1091,16 @@ export class DrillEngine {
         }
       }
       const now = new Map(this.cluster.health().map((h) => [h.node, h.up] as const));
-      const wentDown: number[] = [];
+      const nowMs = Date.now();
       for (const [n, isUp] of now) {
         if (up.get(n) === isUp) continue;
         this.event(active, 'node', `node ${n} ${isUp ? 'up' : 'down'}`);
-        if (!isUp) wentDown.push(n);
+        if (isUp) downSinceMs.delete(n);
+        else downSinceMs.set(n, nowMs);
       }
       up = now;
-      const stop = this.stopCondition(active, wentDown);
+      const stayedDown = [...downSinceMs].filter(([, sinceMs]) => nowMs - sinceMs >= this.stopDownMs).map(([n]) => n);
+      const stop = this.stopCondition(active, stayedDown);
       if (stop !== null) void this.abort(stop).catch(() => undefined);
     }, WATCH_INTERVAL_MS);
     active.watcher.unref();

@@ -60,6 +60,26 @@ describe('drill guardrails', () => {
     expect(cluster.health().every((h) => h.up)).toBe(true);
   });
 
+  it('a node the drill did not target that is down for a moment only does not stop the drill', async () => {
+    await healthy();
+    // A second engine whose stop condition waits 5 s: far longer than an embedded restart takes.
+    const patient = new DrillEngine({ cluster, load, dataDir: join(dir, 'patient'), idleAbortMs: 60_000, healthWaitMs: 500, stopDownMs: 5_000 });
+    try {
+      const started = await patient.start('leader-failover', 'guided');
+      const node = cluster.nodeIds()[0]!;
+      cluster.crash(node); // nothing was bound yet: not the drill's doing
+      await new Promise((r) => setTimeout(r, 300)); // the watcher sees it down
+      await cluster.restart(node);
+      await new Promise((r) => setTimeout(r, 1_000));
+      const run = await patient.abort();
+      expect(run.id).toBe(started.id);
+      expect(run.outcome).toContain('aborted by the operator');
+      expect(run.timeline.map((e) => e.text)).toEqual(expect.arrayContaining([`node ${node} down`, `node ${node} up`]));
+    } finally {
+      await patient.close();
+    }
+  });
+
   it('a node the drill did not target going down aborts the drill (stop condition)', async () => {
     await healthy();
     const started = await engine.start('leader-failover', 'guided');
