@@ -137,20 +137,16 @@ async function startSystem(system: SystemName, binaries: { etcd: string | null; 
 }
 
 const f = (n: number, digits = 1): string => (Number.isFinite(n) ? n.toFixed(digits) : '—');
+/** The worst node's figure (NaN, printed '—', when no node has it). */
+const worstOf = (stalls: readonly NodeStalls[], pick: (n: NodeStalls) => number | null): number => {
+  const known = stalls.map(pick).filter((v): v is number => v !== null);
+  return known.length === 0 ? Number.NaN : Math.max(...known);
+};
 /** The worst node's longest loop stall and longest fsync (each node's own maxima, the worst of each). */
-const stallCell = (stalls: readonly NodeStalls[] | null): string => {
-  if (stalls === null) return '—';
-  const worst = (pick: (n: NodeStalls) => number | null): number => {
-    const known = stalls.map(pick).filter((v): v is number => v !== null);
-    return known.length === 0 ? Number.NaN : Math.max(...known);
-  };
-  return `${f(worst((n) => n.loopMaxMs), 1)} / ${f(worst((n) => n.fsyncMaxMs), 1)}`;
-};
+const stallCell = (stalls: readonly NodeStalls[] | null): string =>
+  stalls === null ? '—' : `${f(worstOf(stalls, (n) => n.loopMaxMs), 1)} / ${f(worstOf(stalls, (n) => n.fsyncMaxMs), 1)}`;
 /** The highest of the nodes' flush p99s over the point. */
-const flushP99Cell = (stalls: readonly NodeStalls[] | null): string => {
-  const known = (stalls ?? []).map((n) => n.fsyncP99Ms).filter((v): v is number => v !== null);
-  return known.length === 0 ? '—' : f(Math.max(...known), 2);
-};
+const flushP99Cell = (stalls: readonly NodeStalls[] | null): string => (stalls === null ? '—' : f(worstOf(stalls, (n) => n.fsyncP99Ms), 2));
 const rateLabel = (r: number | 'max'): string => (r === 'max' ? 'max' : `${r}/s`);
 type DiskResult = DiskLimit & { readonly dir: string };
 

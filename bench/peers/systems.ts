@@ -55,12 +55,16 @@ export interface NodeStalls {
 export function stallsOf(answers: readonly HistogramsJson[], fromMs: number, toMs: number): NodeStalls[] {
   return answers.map((h) => {
     const encodedOf = (metric: string): string[] => h.windows.filter((w) => w.metric === metric && w.partition === null && w.endMs > fromMs && w.startMs < toMs).map((w) => w.encoded);
-    const maxOf = (metric: string): number | null => {
-      const encoded = encodedOf(metric);
-      return encoded.length === 0 ? null : Math.max(...encoded.map((e) => decodeHistogram(e).maxValue)) / 1000;
+    const loops = encodedOf('event_loop_delay');
+    // The fsync windows merged once: their max is the merged histogram's, and so is their p99.
+    const fsyncWindows = encodedOf('fsync');
+    const fsyncs = mergeEncoded(fsyncWindows);
+    return {
+      node: h.nodeId,
+      loopMaxMs: loops.length === 0 ? null : Math.max(...loops.map((e) => decodeHistogram(e).maxValue)) / 1000,
+      fsyncMaxMs: fsyncWindows.length === 0 ? null : fsyncs.maxValue / 1000,
+      fsyncP99Ms: fsyncs.totalCount === 0 ? null : summary(fsyncs).p99Micros / 1000,
     };
-    const fsyncs = summary(mergeEncoded(encodedOf('fsync')));
-    return { node: h.nodeId, loopMaxMs: maxOf('event_loop_delay'), fsyncMaxMs: maxOf('fsync'), fsyncP99Ms: fsyncs.count === 0 ? null : fsyncs.p99Micros / 1000 };
   });
 }
 
