@@ -373,9 +373,9 @@ export class LogClient {
     // (its set of replicas tried, a closure, an async function's awaits): that state was ~2 KB of
     // garbage per batch, and at 4 000 single-record batches a second its collections paused the
     // process the client runs in every ~0.4 s.
-    const leader = this.leaders.get(partition);
     const replicas = this.replicaSets.get(partition);
-    if (this.closed || leader === undefined || replicas === undefined || !replicas.includes(leader) || this.isSuspect(leader) || this.scheduler.now() >= deadlineMs) {
+    const leader = replicas === undefined ? undefined : this.trustedLeader(partition, replicas);
+    if (this.closed || leader === undefined || replicas === undefined || this.scheduler.now() >= deadlineMs) {
       return this.toLeaderRetrying(partition, request, deadlineMs, null);
     }
     return this.attempt(leader, request).then((outcome) => {
@@ -491,10 +491,16 @@ export class LogClient {
     throw new LogError('Unavailable', 'client is closed');
   }
 
+  /** The cached leader of `partition` when it is one of `replicas` and has not just failed anyone. */
+  private trustedLeader(partition: number, replicas: readonly NodeId[]): NodeId | undefined {
+    const leader = this.leaders.get(partition);
+    return leader !== undefined && replicas.includes(leader) && !this.isSuspect(leader) ? leader : undefined;
+  }
+
   /** The cached leader unless it failed us or just failed anyone; otherwise the next replica in the rotation not tried in this pass, suspects last. */
   private pickTarget(partition: number, replicas: readonly NodeId[], rotation: number, tried: ReadonlySet<NodeId>): NodeId {
-    const leader = this.leaders.get(partition);
-    if (leader !== undefined && replicas.includes(leader) && !tried.has(leader) && !this.isSuspect(leader)) return leader;
+    const leader = this.trustedLeader(partition, replicas);
+    if (leader !== undefined && !tried.has(leader)) return leader;
     const n = replicas.length;
     const order = Array.from({ length: n }, (_, i) => replicas[(partition + rotation + i) % n] ?? 0);
     return order.find((c) => !tried.has(c) && !this.isSuspect(c)) ?? order.find((c) => !tried.has(c)) ?? order[0] ?? 0;
