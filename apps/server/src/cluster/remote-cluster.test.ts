@@ -1,6 +1,7 @@
 // The attached console's view of node health, against fake admin endpoints: one node that does
 // not answer (a restarted node whose recovery holds its loop) and a supervisor slow to answer
-// must not make the nodes that do answer read as down.
+// must not make the nodes that do answer read as down; nor must a node that closes pooled
+// connections under the console's reads (what a server's idle close looks like to the client).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,6 +21,19 @@ function answeringNode(id: number): http.Server {
     const health: NodeHealth = { node: id, up: true, reason: null, fsyncDelayMs: 0, diskFull: false, pausedUntilMs: 0, campaignsDeferred: false };
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ node: id, running: true, startedAtMs: 1, health, activeFaults: [], partitions: [] }));
   });
+}
+
+/** Answers its status on a connection's first request and destroys the connection on its second. */
+function closingNode(id: number): http.Server {
+  const answer = answeringNode(id);
+  const requests = new WeakMap<object, number>();
+  const server = http.createServer((req, res) => {
+    const n = (requests.get(req.socket) ?? 0) + 1;
+    requests.set(req.socket, n);
+    if (n >= 2) req.socket.destroy();
+    else answer.emit('request', req, res);
+  });
+  return server;
 }
 
 /** Accepts connections and never answers them. */
@@ -76,6 +90,43 @@ describe('attached cluster health', () => {
       expect(health.find((h) => h.node === 1)?.up).toBe(false);
       for (const h of health) if (h.node !== 1 && !h.up) seen.push(`${elapsedMs} ms: node ${h.node} down (${h.reason ?? ''})`);
       await sleep(100);
+    }
+    expect(seen).toEqual([]);
+  }, 30_000);
+});
+
+describe('attached cluster health, connections closed under the reads', () => {
+  const servers: http.Server[] = [];
+  let cluster: RemoteCluster;
+
+  beforeAll(async () => {
+    const nodes = [closingNode(1), closingNode(2), closingNode(3)];
+    servers.push(...nodes);
+    const urls = await Promise.all(nodes.map(listen));
+    cluster = await RemoteCluster.connect({
+      nodes: urls.map((metricsUrl, i) => ({ id: i + 1, address: { host: '127.0.0.1', port: 1 }, metricsUrl })),
+      partitionCount: 3,
+      replicationFactor: 3,
+      secret: SECRET,
+      tls: null,
+      supervisorUrl: null,
+      statusPollMs: 20,
+    });
+  }, 30_000);
+
+  afterAll(async () => {
+    await cluster.stop();
+    for (const server of servers) {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+
+  it('keeps every node up: a read on a closed pooled connection is sent again on a new one', async () => {
+    const seen: string[] = [];
+    for (let elapsedMs = 0; elapsedMs < 2_000; elapsedMs += 10) {
+      for (const h of cluster.health()) if (!h.up) seen.push(`${elapsedMs} ms: node ${h.node} down (${h.reason ?? ''})`);
+      await sleep(10);
     }
     expect(seen).toEqual([]);
   }, 30_000);
