@@ -790,6 +790,27 @@ describe('Raft faulty tails (protocol-aware recovery)', () => {
     expect(net.raft(3).faultyTail()).toEqual(tail);
   });
 
+  it('a probe without entries below the leader\'s last index does not repair a faulty tail; one at it does', () => {
+    const net = electedNet(3, { checkQuorum: false });
+    for (const s of ['a', 'b', 'c']) net.propose(1, s);
+    net.tick(COMMIT_REACHES_FOLLOWERS_TICKS);
+    net.isolate(1);
+    net.isolate(2);
+    const tail = loseTail(net, 3, 1);
+    const leader = net.raft(1).status();
+    const matchedTerm = net.log(1)[0]!.term;
+    // What a leader sends while it reads the entries from disk: a probe at node 3's end (entry 1),
+    // no entries. It matches, but node 3 still lacks entries 2-4, which were committed: were the
+    // tail repaired, node 3 would vote for a candidate without them (seed 700143 lost them so).
+    net.raft(3).step(message({ type: 'append', from: 1, to: 3, term: leader.term, index: 1, logTerm: matchedTerm, commit: leader.commit, rejectHint: leader.lastIndex }));
+    expect(net.raft(3).faultyTail()).toEqual(tail);
+    net.raft(3).step(message({ type: 'vote', from: 2, to: 3, term: leader.term + 1, index: 1, logTerm: matchedTerm }));
+    expect(net.raft(3).ready().messages.filter((m) => m.type === 'voteResp').map((m) => m.reject)).toEqual([true]);
+    // The same append from a leader whose whole log is entry 1: node 3 then holds every committed entry.
+    net.raft(3).step(message({ type: 'append', from: 1, to: 3, term: leader.term + 1, index: 1, logTerm: matchedTerm, commit: 1, rejectHint: 1 }));
+    expect(net.raft(3).faultyTail()).toBeNull();
+  });
+
   it('an idle leader probes a follower that restarted: it learns the commit again, or gets back what it lost', () => {
     const net = electedNet(3, { quiesce: true });
     for (const s of ['a', 'b', 'c']) net.propose(1, s);

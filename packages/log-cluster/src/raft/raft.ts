@@ -849,9 +849,14 @@ export class Raft {
         this.lead = m.from;
         if (m.type === 'append') {
           const matched = this.handleAppend(m);
-          // An append without entries is sent only when we are at the leader's last index: our log
-          // then holds the leader's whole log, hence every committed entry.
-          if (matched && m.entries.length === 0) this.repaired('leader');
+          // Matched at the leader's last index (the append says which that is): our log then holds
+          // the leader's whole log, hence every committed entry. Not every append without entries is
+          // sent there: a probe goes without them while the leader reads them from disk, and matching
+          // it at an earlier index proves nothing about the faulty tail (2026-11-29: a replica that
+          // had lost its whole tail took such a probe for this, voted for a replica missing
+          // committed entries, and they were lost; sim seed 700143 with --retention-kib 48
+          // --storage-faults).
+          if (matched && m.entries.length === 0 && m.index >= m.rejectHint) this.repaired('leader');
         } else if (m.type === 'heartbeat') this.handleHeartbeat(m);
         else this.handleSnapshot(m);
         // The leader's log matches ours through the faulty tail: it is repaired.
@@ -1323,7 +1328,7 @@ export class Raft {
     const pageBytes = small ? Math.min(this.config.maxBytesPerMessage, SMALL_PAGE_BYTES) : this.config.maxBytesPerMessage;
     const entries = pr.next <= last && !fetching ? this.entriesBetween(pr.next, hi, pageBytes, true) : [];
     if (entries.length === 0 && !sendIfEmpty) return false;
-    this.send({ type: 'append', to, index: prevIndex, logTerm: prevTerm, entries, commit: this.commit });
+    this.send({ type: 'append', to, index: prevIndex, logTerm: prevTerm, entries, commit: this.commit, rejectHint: last });
     pr.appendedSinceHeartbeat = true;
     const lastSent = entries.at(-1);
     if (pr.state === 'replicate') {

@@ -60,7 +60,8 @@ export type MessageType =
 /**
  * One message between replicas of the same group. Fields not used by a type are 0/empty.
  * - preVote/vote: index/logTerm = candidate's last entry; term = the (prospective) term.
- * - append: index/logTerm = entry preceding `entries`; commit = leader commit.
+ * - append: index/logTerm = entry preceding `entries`; commit = leader commit; rejectHint = the
+ *   leader's last index when sent (an append without entries is not always sent at it: see stepFollower).
  * - appendResp: index = last index matched (or rejected index when reject); rejectHint = follower last index.
  * - heartbeat: commit = min(leader commit, follower match); index = the leader's latest read context
  *   (0 when none). heartbeatResp: index = the read context echoed back (confirms reads up to it).
