@@ -19,4 +19,15 @@ describe('storage faults on one replica (protocol-aware recovery)', () => {
     expect(summary.faultsInjected).toBeGreaterThan(100);
     expect(summary.ackedChecked).toBeGreaterThan(30_000);
   }, 300_000);
+
+  // Found 2026-11-29 in seeds 700 000-700 399 with retention: 700 002 cut the start record
+  // retention had just written, and recovery dropped that partition's whole log without a faulty
+  // tail (the replica then elected one missing committed entries); 700 143 took a leader's empty
+  // probe, sent while it read entries from disk, for proof that it held the leader's whole log.
+  it('with retention, a lost log start and a probe without entries lose nothing either', async () => {
+    const summary = await runSeeds(700_002, 1, { jobs: 1, sim: { storageFaults: true, retentionBytes: 48 << 10 } });
+    const other = await runSeeds(700_143, 1, { jobs: 1, sim: { storageFaults: true, retentionBytes: 48 << 10 } });
+    expect(report([...summary.failures, ...other.failures], '--storage-faults --retention-kib 48')).toBe('');
+    expect(summary.ackedChecked + other.ackedChecked).toBeGreaterThan(1_000);
+  }, 300_000);
 });

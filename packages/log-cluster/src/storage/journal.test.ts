@@ -392,6 +392,42 @@ describe('journal on real files', () => {
     reopened.close();
   });
 
+  it('a lost start record: the entries it leaves without a start become a faulty tail, durably, instead of vanishing', async () => {
+    // Segments not zero-filled ahead: a file's size is where its records end.
+    const options: JournalOptions = { ...OPTIONS, segmentBytes: 1000, retentionBytes: 2500, preallocateBelowBytesPerSec: -1 };
+    const { journal } = Journal.open(new FileDisk(directory), options);
+    for (let batch = 0; batch < 10; batch++) {
+      journal.appendEntries(1, entries(batch * 4 + 1, batch * 4 + 4, 1, batch * 8, 100));
+      await flush(journal);
+    }
+    const active = segmentFiles().at(-1)!;
+    const sizeBefore = fs.statSync(path.join(directory, active)).size;
+    expect(journal.enforceRetention()).toBeGreaterThan(0);
+    await flush(journal);
+    expect(segmentFiles().at(-1)).toBe(active); // the start record went into the active segment
+    const start = journal.log(1).snapshot();
+    expect(start.index).toBeGreaterThan(0);
+    journal.close();
+    // A storage fault takes the durable tail of the active segment: the start record retention wrote.
+    fs.truncateSync(path.join(directory, active), sizeBefore);
+
+    const { journal: reopened, report } = Journal.open(new FileDisk(directory), options);
+    // The surviving entries follow a gap (retention deleted what came before) and nothing says
+    // their start's term: the log starts empty, and what it dropped, 40 being acknowledged, is a
+    // faulty tail the replica votes with and gets back from a peer.
+    expect(reopened.log(1).lastIndex()).toBe(0);
+    const tail = report.faulty.find((f) => f.partition === 1)?.tail;
+    expect(tail).toMatchObject({ firstTerm: 1, lastIndex: 40, lastTerm: 1 });
+    expect(tail!.firstIndex).toBeGreaterThan(1);
+    expect(tail!.firstIndex).toBeLessThanOrEqual(start.index + 1);
+    reopened.close();
+    // Durably: a crash before any repair finds it again.
+    expect(fs.readdirSync(directory).filter((name) => name.startsWith('faulty-1-'))).toHaveLength(1);
+    const { journal: again, report: againReport } = Journal.open(new FileDisk(directory), options);
+    expect(againReport.faulty).toEqual(report.faulty);
+    again.close();
+  });
+
   it('never deletes entries above what the caller says is applied, even past retentionBytes', async () => {
     const options: JournalOptions = { ...OPTIONS, segmentBytes: 1000, retentionBytes: 1 };
     const { journal } = Journal.open(new FileDisk(directory), options);

@@ -1783,7 +1783,21 @@ export class Journal {
     for (const log of this.logs.values()) {
       if (log.start.term === TERM_UNKNOWN) {
         // The record naming this start was lost (corruption): without its term the entries
-        // cannot be matched by the leader, so the replica starts empty and catches up.
+        // cannot be matched by the leader, so the replica starts empty and catches up. The entries
+        // it drops so may have been acknowledged (retention deletes only applied, committed
+        // entries before them), so they become a faulty tail, durably, like entries lost to a bad
+        // record: the replica then votes counting them and gets them back from a peer. Dropped
+        // silently, they once let it elect a replica that lacked committed ones (2026-11-29: sim
+        // seed 700 002, --retention-kib 48 --storage-faults; a cut of the durable tail took the
+        // start record retention had just written).
+        if (log.lastIndex() > log.start.index) {
+          const first = log.start.index + 1;
+          const last = log.lastIndex();
+          const firstTerm = log.term(first);
+          const lastTerm = log.term(last);
+          invariant(firstTerm !== undefined && lastTerm !== undefined, () => `partition ${log.partition}: entries ${first}-${last} without terms`);
+          this.markFaulty(new Map([[log.partition, { firstIndex: first, firstTerm, lastIndex: last, lastTerm }]]));
+        }
         const { hard, faulty, faultyMarkers } = log;
         log.reset();
         log.hard = hard;
