@@ -10,6 +10,7 @@ const OPTIONS = {
   verbose: { type: 'boolean', default: false },
   faults: { type: 'string' },
   trace: { type: 'boolean', default: false },
+  watch: { type: 'string' },
   'retention-kib': { type: 'string' },
   nodes: { type: 'string' },
   'storage-faults': { type: 'boolean', default: false },
@@ -18,7 +19,8 @@ const OPTIONS = {
 } as const;
 
 const USAGE = `usage: npm run sim -- [--seeds N] [--from S] [--jobs J] [--nodes N] [--faults KIND,…] [--retention-kib K] [--storage-faults [--no-identifiers]] [--verbose]
-       npm run sim -- --seed S [same options] [--trace]     replays one seed
+       npm run sim -- --seed S [same options] [--trace] [--watch P]   replays one seed; --watch prints
+                                                  each change of partition P's replicas
 fault kinds: ${FAULT_KINDS.join(', ')} (a kind twice is picked twice as often)`;
 
 const parsed = (() => {
@@ -64,7 +66,7 @@ const faultOption = {
 };
 
 if (values.seed !== undefined) {
-  const result = await simulate(toInt('seed', values.seed), { ...faultOption, trace: values.trace });
+  const result = await simulate(toInt('seed', values.seed), { ...faultOption, trace: values.trace, watchPartition: values.watch === undefined ? null : toInt('watch', values.watch) });
   console.log(JSON.stringify({ ...result, violations: result.violations.length }, null, 2));
   for (const violation of result.violations) console.log(`  violation: ${violation}`);
   process.exit(result.violations.length > 0 ? 1 : 0);

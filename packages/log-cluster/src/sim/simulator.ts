@@ -38,6 +38,8 @@ export interface SimOptions {
   readonly retentionBytes: number | null;
   /** Prints every injected fault with its virtual time. */
   readonly trace: boolean;
+  /** Prints each change of this partition's replicas (role, term, vote, log, commit, faulty tail); null: none. */
+  readonly watchPartition: number | null;
   /** Adds storage faults (sim/storage-faults.ts) on one replica per seed. */
   readonly storageFaults: boolean;
   /** Record identifiers in the journal (false: the recovery before them, to show what it loses). */
@@ -58,6 +60,7 @@ export const DEFAULT_SIM_OPTIONS: SimOptions = {
   livenessDeadlineMs: 10_000,
   faults: ['crash', 'crash', 'isolate', 'cutLink', 'linkLoss', 'linkDelay', 'slowFsync', 'pause', 'diskFull', 'corruptSegment', 'rotSegment', 'transferLeadership', 'drain'],
   trace: false,
+  watchPartition: null,
   retentionBytes: null,
   storageFaults: false,
   identifiers: true,
@@ -430,6 +433,25 @@ export async function simulate(seed: number, overrides: Partial<SimOptions> = {}
     scheduler.setTimer(faultRandom.int(options.faultIntervalMs / 2, (options.faultIntervalMs * 3) / 2), injectFault);
   };
   scheduler.setTimer(faultRandom.int(100, options.faultIntervalMs), injectFault);
+  if (options.watchPartition !== null) {
+    // Every change of one partition's replicas, at the virtual time it shows: to read a failing seed.
+    const dp = options.watchPartition;
+    let lastLine = '';
+    const watch = (): void => {
+      const parts = nodeIds.map((id) => {
+        const r = sims.get(id)?.node?.replica(dp);
+        if (r === undefined) return `node ${id} down`;
+        const st = r.raft.status();
+        const f = r.raft.faultyTail();
+        const tail = f === null ? '' : ` faulty ${f.firstIndex}-${f.lastIndex} (terms ${f.firstTerm}-${f.lastTerm})`;
+        return `node ${id} ${st.role} term ${st.term} vote ${st.vote} last ${st.lastIndex} commit ${st.commit}${tail}`;
+      }).join(' | ');
+      if (parts !== lastLine) console.log(`${scheduler.now().toFixed(1)} ms: partition ${dp}: ${parts}`);
+      lastLine = parts;
+      if (!workloadOver) scheduler.setTimer(1, watch);
+    };
+    scheduler.setTimer(1, watch);
+  }
 
   try {
     await scheduler.runUntil(options.workloadMs);
