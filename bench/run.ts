@@ -14,7 +14,7 @@ const available = readdirSync(here)
   .sort();
 const [name, ...args] = process.argv.slice(2);
 if (name === undefined || !available.includes(name)) {
-  console.error(`usage: npm run bench -- <${available.join('|')}> [args]`);
+  console.error(`usage: npm run bench -- <${available.join('|')}> [args]   (or: logscope bench <name> [args])`);
   process.exit(2);
 }
 // These host embedded clusters (3 nodes and more) in this process: they run with the V8 flags that

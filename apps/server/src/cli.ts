@@ -11,6 +11,7 @@ import type { RemoteCluster } from './cluster/remote-cluster.ts';
 import { DRILL_IDLE_ABORT_MS } from './drills/engine.ts';
 import { REBALANCE_SETTLE_MS } from './faults/leader-balancer.ts';
 import { nodeProcessV8Flags, relaunchOrFollow } from './cluster/node-v8-flags.ts';
+import { describeFatal, isParseArgsError, UsageError } from './usage-error.ts';
 
 const USAGE = `usage: logscope <command> [options]
 
@@ -54,8 +55,6 @@ function intOption(value: string | undefined, name: string, fallback: number, mi
   if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be an integer in ${min}..${max} (got "${value}")`);
   return n;
 }
-
-class UsageError extends Error {}
 
 async function up(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -224,8 +223,10 @@ export async function main(argv: string[]): Promise<void> {
       if (command !== undefined && command !== 'help' && command !== '--help' && command !== '-h') process.exitCode = 2;
     }
   } catch (error) {
-    if (error instanceof UsageError || (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
-      process.stderr.write(`logscope: ${(error as Error).message}\n\n${USAGE}`);
+    if (error instanceof UsageError || isParseArgsError(error)) {
+      // A delegated command's parseArgs error: that command's own --help, not `up`'s options.
+      const usage = error instanceof UsageError && error.usage !== undefined ? error.usage : command !== 'up' && command !== undefined && command in DELEGATED ? `see: logscope ${command} --help\n` : USAGE;
+      process.stderr.write(`logscope${command === undefined || command === 'up' ? '' : ` ${command}`}: ${error.message}\n\n${usage}`);
       process.exitCode = 2;
       return;
     }
@@ -235,7 +236,7 @@ export async function main(argv: string[]): Promise<void> {
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === resolve(new URL(import.meta.url).pathname)) {
   main(process.argv.slice(2)).catch((error: unknown) => {
-    process.stderr.write(`logscope: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(`logscope: ${describeFatal(error)}\n`);
     process.exit(1);
   });
 }

@@ -26,11 +26,27 @@ export function parseBackgroundReads(text: string): BackgroundReads {
   return mode;
 }
 
+const USAGE = `Usage:
+  logscope node --id N --peers 1=host:port,2=host:port,3=host:port [--data-dir D] [--partitions 12]
+                [--replication-factor 3] [--host 127.0.0.1] [--metrics-host 127.0.0.1] [--metrics-port 0]
+                [--cache-mib 64] [--scrub-mib-per-s 4] [--background-reads always]
+                [--cluster-secret-file F] [--tls-cert C --tls-key K --tls-ca A]
+
+Runs one cluster node as its own process: --id is this node's id in --peers, whose addresses every
+node is given alike. --host/--metrics-host bind the node's TCP port and its metrics and admin API
+(/metrics, /histograms, /spans, /admin). The admin API (status, faults, crash) answers only
+calls that present the secret in --cluster-secret-file; without that flag it is off. \`logscope cluster up\` starts and supervises such processes on one machine.
+`;
+
 /**
  * `logscope node --id N --peers 1=h:p,2=h:p,3=h:p [--data-dir D] [--partitions 12] [--metrics-port 9100]
  *  [--cache-mib 64] [--scrub-mib-per-s 4] [--background-reads always] [--cluster-secret-file F] [--tls-cert C --tls-key K --tls-ca A]`
  */
 export async function run(argv: readonly string[]): Promise<void> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(USAGE);
+    return;
+  }
   const { values } = parseArgs({
     args: [...argv],
     options: {

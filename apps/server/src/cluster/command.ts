@@ -7,6 +7,9 @@ import { HttpClient } from './http-client.ts';
 import { readClusterState } from './state.ts';
 import { Supervisor } from './supervisor.ts';
 import { loadTls } from '../../../../packages/log-cluster/src/transport/tls.ts';
+import { UsageError } from '../usage-error.ts';
+
+const SUBCOMMANDS = ['up', 'status', 'crash', 'restart', 'scrub'] as const;
 
 const USAGE = `Usage:
   logscope cluster up --data-dir D [--nodes 5] [--partitions 64] [--replication-factor 3] [--host 127.0.0.1]
@@ -59,20 +62,25 @@ export async function run(argv: string[]): Promise<void> {
     if (values.help !== true) process.exitCode = 2;
     return;
   }
+  if (!(SUBCOMMANDS as readonly string[]).includes(sub)) throw new UsageError(`unknown subcommand "${sub}" (${SUBCOMMANDS.join(', ')})`, USAGE);
   const dataDir = resolve(values['data-dir']);
   if (sub === 'up') {
     const count = (name: string, text: string | undefined, min: number, max: number): number => {
       const n = Number(text);
-      if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer in ${min}..${max}`);
+      if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be an integer in ${min}..${max} (got "${text}")`, USAGE);
       return n;
     };
     const tlsGiven = [values['tls-cert'], values['tls-key'], values['tls-ca']].filter((v) => v !== undefined).length;
-    if (tlsGiven !== 0 && tlsGiven !== 3) throw new Error('--tls-cert, --tls-key and --tls-ca go together');
+    if (tlsGiven !== 0 && tlsGiven !== 3) throw new UsageError('--tls-cert, --tls-key and --tls-ca go together', USAGE);
+    const nodeCount = count('nodes', values.nodes, 1, 9);
+    const replicationFactor = count('replication-factor', values['replication-factor'], 1, 9);
+    // Checked here: each node would otherwise exit on it at start, one log file each.
+    if (replicationFactor > nodeCount) throw new UsageError(`--replication-factor ${replicationFactor} needs at least as many nodes (--nodes ${nodeCount})`, USAGE);
     const supervisor = await Supervisor.start({
       dataDir,
-      nodeCount: count('nodes', values.nodes, 1, 9),
+      nodeCount,
       partitionCount: count('partitions', values.partitions, 1, 4_096),
-      replicationFactor: count('replication-factor', values['replication-factor'], 1, 9),
+      replicationFactor,
       host: values.host ?? '127.0.0.1',
       basePort: values['base-port'] === undefined ? null : count('base-port', values['base-port'], 1, 65_000),
       cacheMib: values['cache-mib'] === undefined ? null : count('cache-mib', values['cache-mib'], 0, 1 << 20),
@@ -95,6 +103,7 @@ export async function run(argv: string[]): Promise<void> {
     process.on('SIGTERM', stop);
     return;
   }
+  if (sub !== 'status' && nodeArg === undefined) throw new UsageError(`which node? (logscope cluster ${sub} N --data-dir D)`, USAGE);
   const state = readClusterState(dataDir);
   const http = new HttpClient(state.tls === null ? null : loadTls(state.tls));
   const secret = readClusterSecret(state.secretFile).toString('utf8');
@@ -105,32 +114,18 @@ export async function run(argv: string[]): Promise<void> {
       if (reply.status !== 200) process.exitCode = 1;
       return;
     }
-    if ((sub === 'crash' || sub === 'restart' || sub === 'scrub') && nodeArg === undefined) {
-      process.stderr.write(`logscope cluster ${sub}: which node? (logscope cluster ${sub} N --data-dir D)\n`);
-      process.exitCode = 2;
-      return;
-    }
-    if (sub === 'scrub' && nodeArg !== undefined) {
-      const node = state.nodes.find((n) => String(n.id) === nodeArg);
-      if (node === undefined) {
-        process.stderr.write(`logscope cluster scrub: no node ${nodeArg} in ${dataDir}/cluster.json (nodes: ${state.nodes.map((n) => n.id).join(', ')})\n`);
-        process.exitCode = 1;
-        return;
-      }
+    const node = state.nodes.find((n) => String(n.id) === nodeArg);
+    if (node === undefined) throw new UsageError(`no node ${nodeArg} in ${dataDir}/cluster.json (nodes: ${state.nodes.map((n) => n.id).join(', ')})`, USAGE);
+    if (sub === 'scrub') {
       const reply = await http.request(`${node.metricsUrl.replace(/\/+$/, '')}/admin/startScrub`, { method: 'POST', headers: { authorization: `Bearer ${secret}` }, body: JSON.stringify({ node: node.id }), timeoutMs: 10_000 });
       process.stdout.write(reply.text + '\n');
       if (reply.status !== 200) process.exitCode = 1;
       return;
     }
-    if ((sub === 'crash' || sub === 'restart') && nodeArg !== undefined) {
-      const reply = await http.request(`${state.supervisor.url}/supervisor/${sub}`, { method: 'POST', headers: { authorization: `Bearer ${secret}` }, body: JSON.stringify({ node: Number(nodeArg) }), timeoutMs: 60_000 });
-      process.stdout.write(reply.text + '\n');
-      if (reply.status !== 200) process.exitCode = 1;
-      return;
-    }
+    const reply = await http.request(`${state.supervisor.url}/supervisor/${sub}`, { method: 'POST', headers: { authorization: `Bearer ${secret}` }, body: JSON.stringify({ node: node.id }), timeoutMs: 60_000 });
+    process.stdout.write(reply.text + '\n');
+    if (reply.status !== 200) process.exitCode = 1;
   } finally {
     http.close();
   }
-  process.stderr.write(`logscope cluster: unknown subcommand "${sub}"\n\n${USAGE}`);
-  process.exitCode = 2;
 }
