@@ -522,11 +522,14 @@ export async function simulate(seed: number, overrides: Partial<SimOptions> = {}
         crash(sim);
         const reader = new LogClient(connector, scheduler, { random: random.fork().next, appendTimeoutMs: 5_000, attemptTimeoutMs: 400 });
         const logs = new Map<number, Map<number, string>>();
+        /** Where each partition's log started when read: retention may have deleted every record. */
+        const logStarts = new Map<number, number>();
         let pending = options.partitionCount;
         for (let partition = 0; partition < options.partitionCount; partition++) {
           readWholeLog(reader, partition).then(
-            (records) => {
+            ({ start, records }) => {
               logs.set(partition, records);
+              logStarts.set(partition, records.size === 0 ? start : [...records.keys()].reduce((a, b) => Math.min(a, b)));
               pending--;
             },
             (error: unknown) => {
@@ -537,7 +540,6 @@ export async function simulate(seed: number, overrides: Partial<SimOptions> = {}
         }
         await scheduler.runUntil(scheduler.now() + 12_000, () => pending === 0);
         reader.close();
-        const logStarts = new Map([...logs].map(([partition, log]) => [partition, log.size === 0 ? 0 : [...log.keys()].reduce((a, b) => Math.min(a, b))]));
         for (const ack of acked) {
           const log = logs.get(ack.partition);
           if (log === undefined) continue;
@@ -564,13 +566,18 @@ export async function simulate(seed: number, overrides: Partial<SimOptions> = {}
 }
 
 /** A partition's whole committed log through the client, from its log start (retention may have moved it). */
-async function readWholeLog(client: LogClient, partition: number): Promise<Map<number, string>> {
+/**
+ * A partition's whole log as a fresh client reads it, with the offset it was read from: the log
+ * start, after retention deleted what came before (every record, when the partition wrote nothing
+ * since: its log is then empty and starts at its high watermark).
+ */
+async function readWholeLog(client: LogClient, partition: number): Promise<{ start: number; records: Map<number, string> }> {
   let from = 0;
   // Retention may move the log start while we page through it: start again from the new start.
   for (let attempt = 0; ; attempt++) {
     try {
       const records = await client.readAll(partition, from);
-      return new Map(records.map((record) => [record.offset, decoder.decode(record.value)]));
+      return { start: from, records: new Map(records.map((record) => [record.offset, decoder.decode(record.value)])) };
     } catch (error) {
       if (attempt >= 5 || !(error instanceof LogError) || error.code !== 'OffsetOutOfRange' || error.details.earliestOffset === undefined) throw error;
       from = error.details.earliestOffset;
