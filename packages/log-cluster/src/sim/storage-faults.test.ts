@@ -20,14 +20,18 @@ describe('storage faults on one replica (protocol-aware recovery)', () => {
     expect(summary.ackedChecked).toBeGreaterThan(30_000);
   }, 300_000);
 
-  // Found 2026-11-29 in seeds 700 000-700 399 with retention: 700 002 cut the start record
-  // retention had just written, and recovery dropped that partition's whole log without a faulty
-  // tail (the replica then elected one missing committed entries); 700 143 took a leader's empty
-  // probe, sent while it read entries from disk, for proof that it held the leader's whole log.
+  // Found 2026-11-29 in sweeps with retention: 700 002 cut the start record retention had just
+  // written, and recovery dropped that partition's whole log without a faulty tail (the replica then
+  // elected one missing committed entries); 800 568 did the same to a log retention had emptied, so
+  // no entry was left to show it; 700 143 took a leader's empty probe, sent while it read entries
+  // from disk, for proof that it held the leader's whole log.
   it('with retention, a lost log start and a probe without entries lose nothing either', async () => {
-    const summary = await runSeeds(700_002, 1, { jobs: 1, sim: { storageFaults: true, retentionBytes: 48 << 10 } });
-    const other = await runSeeds(700_143, 1, { jobs: 1, sim: { storageFaults: true, retentionBytes: 48 << 10 } });
-    expect(report([...summary.failures, ...other.failures], '--storage-faults --retention-kib 48')).toBe('');
-    expect(summary.ackedChecked + other.ackedChecked).toBeGreaterThan(1_000);
+    const runs = await Promise.all([
+      runSeeds(700_002, 1, { jobs: 1, sim: { storageFaults: true, retentionBytes: 48 << 10 } }),
+      runSeeds(700_143, 1, { jobs: 1, sim: { storageFaults: true, retentionBytes: 48 << 10 } }),
+      runSeeds(800_568, 1, { jobs: 1, sim: { storageFaults: true, retentionBytes: 16 << 10 } }),
+    ]);
+    expect(report(runs.flatMap((run) => run.failures), '--storage-faults --retention-kib 48 (800568: 16)')).toBe('');
+    expect(runs.reduce((sum, run) => sum + run.ackedChecked, 0)).toBeGreaterThan(1_000);
   }, 300_000);
 });

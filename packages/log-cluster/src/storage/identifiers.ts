@@ -148,6 +148,26 @@ export function parseFaultyMarker(name: string): { partition: number; tail: Faul
   return { partition, tail: { firstIndex, firstTerm, lastIndex, lastTerm } };
 }
 
+const START_MARKER_NAME = /^start-(\d+)-(\d+)-(\d+)\.marker$/;
+
+/**
+ * A partition whose log retention emptied (its start moved to its last entry) keeps that start in
+ * an empty marker file too: the start record then is the only trace in the segments that the
+ * partition held entries up to there, and records are not named by identifiers, so a storage fault
+ * that took it would leave no sign that anything was lost (see Journal.recoverStartMarkers).
+ */
+export function startMarkerName(partition: number, index: number, term: number): string {
+  return `start-${partition}-${index}-${term}.marker`;
+}
+
+export function parseStartMarker(name: string): { partition: number; index: number; term: number } | null {
+  const match = START_MARKER_NAME.exec(name);
+  if (match === null) return null;
+  const [partition, index, term] = match.slice(1).map(Number) as [number, number, number];
+  if (![partition, index, term].every(Number.isSafeInteger) || index < 1) return null;
+  return { partition, index, term };
+}
+
 /**
  * The intact records that followed a lost one of the same partition (see Journal.salvageAfter) are
  * kept in a file whose name holds the lost record: its partition, entries and CRC.

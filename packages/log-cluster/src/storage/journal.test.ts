@@ -382,8 +382,11 @@ describe('journal on real files', () => {
     expect(p1.entries(p1.firstIndex(), 41, 1 << 20)).toEqual(entries(start.index + 1, 40, 1, start.nextOffset, 100));
     journal.close();
 
+    // Partition 2's log is empty now: its start is also kept in a marker, which changes nothing while the record is there.
+    expect(fs.readdirSync(directory).filter((name) => name.startsWith('start-'))).toEqual(['start-2-3-1.marker']);
     const { journal: reopened, report } = Journal.open(new FileDisk(directory), options);
     expect(report.corruption).toBeNull();
+    expect(report.faulty).toEqual([]);
     expect(reopened.log(1).snapshot()).toEqual(start);
     expect(reopened.log(1).term(start.index)).toBe(1);
     expect(reopened.log(1).entries(start.index + 1, 41, 1 << 20)).toEqual(entries(start.index + 1, 40, 1, start.nextOffset, 100));
@@ -426,6 +429,31 @@ describe('journal on real files', () => {
     const { journal: again, report: againReport } = Journal.open(new FileDisk(directory), options);
     expect(againReport.faulty).toEqual(report.faulty);
     again.close();
+  });
+
+  it('a lost start record of a log retention emptied: its marker makes the last entry it held a faulty tail', async () => {
+    const options: JournalOptions = { ...OPTIONS, segmentBytes: 1000, retentionBytes: 2500, preallocateBelowBytesPerSec: -1 };
+    const { journal } = Journal.open(new FileDisk(directory), options);
+    // Partition 2 writes only into the first segment: retention then leaves it no entry at all.
+    journal.appendEntries(2, entries(1, 3, 1, 0, 50));
+    for (let batch = 0; batch < 10; batch++) {
+      journal.appendEntries(1, entries(batch * 4 + 1, batch * 4 + 4, 1, batch * 8, 100));
+      await flush(journal);
+    }
+    const active = segmentFiles().at(-1)!;
+    const sizeBefore = fs.statSync(path.join(directory, active)).size;
+    expect(journal.enforceRetention()).toBeGreaterThan(0);
+    await flush(journal);
+    expect(journal.log(2).snapshot()).toEqual({ index: 3, term: 1, nextOffset: 6 });
+    expect(journal.log(2).lastIndex()).toBe(3);
+    journal.close();
+    // The start records retention wrote are lost: nothing in the segments says partition 2 held entries.
+    fs.truncateSync(path.join(directory, active), sizeBefore);
+
+    const { journal: reopened, report } = Journal.open(new FileDisk(directory), options);
+    expect(reopened.log(2).lastIndex()).toBe(0);
+    expect(report.faulty.find((f) => f.partition === 2)?.tail).toEqual({ firstIndex: 3, firstTerm: 1, lastIndex: 3, lastTerm: 1 });
+    reopened.close();
   });
 
   it('never deletes entries above what the caller says is applied, even past retentionBytes', async () => {
