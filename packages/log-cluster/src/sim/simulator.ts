@@ -46,6 +46,9 @@ export interface SimOptions {
   readonly identifiers: boolean;
 }
 
+/** --watch goes on this long past the faulty workload: through the healing, the probes and the final reads. */
+const WATCH_AFTER_WORKLOAD_MS = 60_000;
+
 /** Cluster sizes a seed sweep covers. */
 export const SIM_NODE_COUNTS = [3, 5, 7] as const;
 
@@ -448,7 +451,7 @@ export async function simulate(seed: number, overrides: Partial<SimOptions> = {}
       }).join(' | ');
       if (parts !== lastLine) console.log(`${scheduler.now().toFixed(1)} ms: partition ${dp}: ${parts}`);
       lastLine = parts;
-      if (!workloadOver) scheduler.setTimer(1, watch);
+      if (scheduler.now() < options.workloadMs + WATCH_AFTER_WORKLOAD_MS) scheduler.setTimer(1, watch);
     };
     scheduler.setTimer(1, watch);
   }
