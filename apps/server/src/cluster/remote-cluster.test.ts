@@ -53,32 +53,41 @@ async function listen(server: http.Server): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
-describe('attached cluster health', () => {
+/**
+ * A RemoteCluster attached to `nodes` (node i + 1 at the i-th) and `supervisor`, for one describe
+ * block: connected before its tests, stopped and the servers closed after.
+ */
+function attached(nodes: () => http.Server[], supervisor: http.Server | null, statusPollMs?: number): () => RemoteCluster {
   const servers: http.Server[] = [];
-  let cluster: RemoteCluster;
-
+  let cluster: RemoteCluster | undefined;
   beforeAll(async () => {
-    const nodes = [silentNode(), answeringNode(2), answeringNode(3)];
-    const supervisor = slowSupervisor(4_000);
-    servers.push(...nodes, supervisor);
-    const urls = await Promise.all(nodes.map(listen));
+    servers.push(...nodes(), ...(supervisor === null ? [] : [supervisor]));
+    const urls = await Promise.all(servers.slice(0, servers.length - (supervisor === null ? 0 : 1)).map(listen));
     cluster = await RemoteCluster.connect({
       nodes: urls.map((metricsUrl, i) => ({ id: i + 1, address: { host: '127.0.0.1', port: 1 }, metricsUrl })),
       partitionCount: 3,
       replicationFactor: 3,
       secret: SECRET,
       tls: null,
-      supervisorUrl: await listen(supervisor),
+      supervisorUrl: supervisor === null ? null : await listen(supervisor),
+      ...(statusPollMs === undefined ? {} : { statusPollMs }),
     });
   }, 30_000);
-
   afterAll(async () => {
-    await cluster.stop();
+    await cluster?.stop();
     for (const server of servers) {
       server.closeAllConnections();
       server.close();
     }
   });
+  return () => {
+    if (cluster === undefined) throw new Error('not connected');
+    return cluster;
+  };
+}
+
+describe('attached cluster health', () => {
+  const cluster = attached(() => [silentNode(), answeringNode(2), answeringNode(3)], slowSupervisor(4_000));
 
   it('keeps the nodes that answer up while another does not answer and the supervisor is slow', async () => {
     // Each read of node 1 waits out its timeout (3 s) and, node 1 being down, each of those is
@@ -86,7 +95,7 @@ describe('attached cluster health', () => {
     // after which a status counts as not answering, when the nodes were read in rounds.
     const seen: string[] = [];
     for (let elapsedMs = 0; elapsedMs < 14_000; elapsedMs += 100) {
-      const health = cluster.health();
+      const health = cluster().health();
       expect(health.find((h) => h.node === 1)?.up).toBe(false);
       for (const h of health) if (h.node !== 1 && !h.up) seen.push(`${elapsedMs} ms: node ${h.node} down (${h.reason ?? ''})`);
       await sleep(100);
@@ -96,36 +105,12 @@ describe('attached cluster health', () => {
 });
 
 describe('attached cluster health, connections closed under the reads', () => {
-  const servers: http.Server[] = [];
-  let cluster: RemoteCluster;
-
-  beforeAll(async () => {
-    const nodes = [closingNode(1), closingNode(2), closingNode(3)];
-    servers.push(...nodes);
-    const urls = await Promise.all(nodes.map(listen));
-    cluster = await RemoteCluster.connect({
-      nodes: urls.map((metricsUrl, i) => ({ id: i + 1, address: { host: '127.0.0.1', port: 1 }, metricsUrl })),
-      partitionCount: 3,
-      replicationFactor: 3,
-      secret: SECRET,
-      tls: null,
-      supervisorUrl: null,
-      statusPollMs: 20,
-    });
-  }, 30_000);
-
-  afterAll(async () => {
-    await cluster.stop();
-    for (const server of servers) {
-      server.closeAllConnections();
-      server.close();
-    }
-  });
+  const cluster = attached(() => [closingNode(1), closingNode(2), closingNode(3)], null, 20);
 
   it('keeps every node up: a read on a closed pooled connection is sent again on a new one', async () => {
     const seen: string[] = [];
     for (let elapsedMs = 0; elapsedMs < 2_000; elapsedMs += 10) {
-      for (const h of cluster.health()) if (!h.up) seen.push(`${elapsedMs} ms: node ${h.node} down (${h.reason ?? ''})`);
+      for (const h of cluster().health()) if (!h.up) seen.push(`${elapsedMs} ms: node ${h.node} down (${h.reason ?? ''})`);
       await sleep(10);
     }
     expect(seen).toEqual([]);

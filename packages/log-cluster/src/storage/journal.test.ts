@@ -395,10 +395,16 @@ describe('journal on real files', () => {
     reopened.close();
   });
 
-  it('a lost start record: the entries it leaves without a start become a faulty tail, durably, instead of vanishing', async () => {
+  /**
+   * Partition 1 fills ten segments (and partition 2, when `idle`, writes only into the first), then
+   * retention deletes the oldest and records the new log starts in the active segment, and a storage
+   * fault cuts that segment back to where it ended before: the start records are lost.
+   */
+  async function loseRetentionStarts(idle: boolean): Promise<{ options: JournalOptions; start: { index: number } }> {
     // Segments not zero-filled ahead: a file's size is where its records end.
     const options: JournalOptions = { ...OPTIONS, segmentBytes: 1000, retentionBytes: 2500, preallocateBelowBytesPerSec: -1 };
     const { journal } = Journal.open(new FileDisk(directory), options);
+    if (idle) journal.appendEntries(2, entries(1, 3, 1, 0, 50));
     for (let batch = 0; batch < 10; batch++) {
       journal.appendEntries(1, entries(batch * 4 + 1, batch * 4 + 4, 1, batch * 8, 100));
       await flush(journal);
@@ -407,13 +413,17 @@ describe('journal on real files', () => {
     const sizeBefore = fs.statSync(path.join(directory, active)).size;
     expect(journal.enforceRetention()).toBeGreaterThan(0);
     await flush(journal);
-    expect(segmentFiles().at(-1)).toBe(active); // the start record went into the active segment
+    expect(segmentFiles().at(-1)).toBe(active); // the start records went into the active segment
     const start = journal.log(1).snapshot();
     expect(start.index).toBeGreaterThan(0);
+    if (idle) expect([journal.log(2).snapshot(), journal.log(2).lastIndex()]).toEqual([{ index: 3, term: 1, nextOffset: 6 }, 3]);
     journal.close();
-    // A storage fault takes the durable tail of the active segment: the start record retention wrote.
     fs.truncateSync(path.join(directory, active), sizeBefore);
+    return { options, start };
+  }
 
+  it('a lost start record: the entries it leaves without a start become a faulty tail, durably, instead of vanishing', async () => {
+    const { options, start } = await loseRetentionStarts(false);
     const { journal: reopened, report } = Journal.open(new FileDisk(directory), options);
     // The surviving entries follow a gap (retention deleted what came before) and nothing says
     // their start's term: the log starts empty, and what it dropped, 40 being acknowledged, is a
@@ -432,24 +442,8 @@ describe('journal on real files', () => {
   });
 
   it('a lost start record of a log retention emptied: its marker makes the last entry it held a faulty tail', async () => {
-    const options: JournalOptions = { ...OPTIONS, segmentBytes: 1000, retentionBytes: 2500, preallocateBelowBytesPerSec: -1 };
-    const { journal } = Journal.open(new FileDisk(directory), options);
-    // Partition 2 writes only into the first segment: retention then leaves it no entry at all.
-    journal.appendEntries(2, entries(1, 3, 1, 0, 50));
-    for (let batch = 0; batch < 10; batch++) {
-      journal.appendEntries(1, entries(batch * 4 + 1, batch * 4 + 4, 1, batch * 8, 100));
-      await flush(journal);
-    }
-    const active = segmentFiles().at(-1)!;
-    const sizeBefore = fs.statSync(path.join(directory, active)).size;
-    expect(journal.enforceRetention()).toBeGreaterThan(0);
-    await flush(journal);
-    expect(journal.log(2).snapshot()).toEqual({ index: 3, term: 1, nextOffset: 6 });
-    expect(journal.log(2).lastIndex()).toBe(3);
-    journal.close();
-    // The start records retention wrote are lost: nothing in the segments says partition 2 held entries.
-    fs.truncateSync(path.join(directory, active), sizeBefore);
-
+    // Nothing left in the segments says partition 2 held entries, but its start marker.
+    const { options } = await loseRetentionStarts(true);
     const { journal: reopened, report } = Journal.open(new FileDisk(directory), options);
     expect(reopened.log(2).lastIndex()).toBe(0);
     expect(report.faulty.find((f) => f.partition === 2)?.tail).toEqual({ firstIndex: 3, firstTerm: 1, lastIndex: 3, lastTerm: 1 });
