@@ -224,9 +224,10 @@ export async function main(argv: string[]): Promise<void> {
     }
   } catch (error) {
     if (error instanceof UsageError || isParseArgsError(error)) {
+      const delegated = command !== undefined && command in DELEGATED;
       // A delegated command's parseArgs error: that command's own --help, not `up`'s options.
-      const usage = error instanceof UsageError && error.usage !== undefined ? error.usage : command !== 'up' && command !== undefined && command in DELEGATED ? `see: logscope ${command} --help\n` : USAGE;
-      process.stderr.write(`logscope${command === undefined || command === 'up' ? '' : ` ${command}`}: ${error.message}\n\n${usage}`);
+      const usage = error instanceof UsageError && error.usage !== undefined ? error.usage : delegated ? `see: logscope ${command} --help\n` : USAGE;
+      process.stderr.write(`logscope${delegated ? ` ${command}` : ''}: ${error.message}\n\n${usage}`);
       process.exitCode = 2;
       return;
     }

@@ -43,10 +43,6 @@ calls that present the secret in --cluster-secret-file; without that flag it is 
  *  [--cache-mib 64] [--scrub-mib-per-s 4] [--background-reads always] [--cluster-secret-file F] [--tls-cert C --tls-key K --tls-ca A]`
  */
 export async function run(argv: readonly string[]): Promise<void> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(USAGE);
-    return;
-  }
   const { values } = parseArgs({
     args: [...argv],
     options: {
@@ -65,8 +61,13 @@ export async function run(argv: readonly string[]): Promise<void> {
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
       'tls-ca': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
     },
   });
+  if (values.help === true) {
+    process.stdout.write(USAGE);
+    return;
+  }
   const id = Number(values.id);
   if (!Number.isInteger(id) || id < 1) throw new Error('--id must be a positive integer (this node\'s id in --peers)');
   if (values.peers === undefined) throw new Error('--peers is required, e.g. 1=127.0.0.1:9001,2=127.0.0.1:9002,3=127.0.0.1:9003');

@@ -61,8 +61,9 @@ function attached(nodes: () => http.Server[], supervisor: http.Server | null, st
   const servers: http.Server[] = [];
   let cluster: RemoteCluster | undefined;
   beforeAll(async () => {
-    servers.push(...nodes(), ...(supervisor === null ? [] : [supervisor]));
-    const urls = await Promise.all(servers.slice(0, servers.length - (supervisor === null ? 0 : 1)).map(listen));
+    const nodeServers = nodes();
+    servers.push(...nodeServers, ...(supervisor === null ? [] : [supervisor]));
+    const urls = await Promise.all(nodeServers.map(listen));
     cluster = await RemoteCluster.connect({
       nodes: urls.map((metricsUrl, i) => ({ id: i + 1, address: { host: '127.0.0.1', port: 1 }, metricsUrl })),
       partitionCount: 3,

@@ -38,7 +38,7 @@ export interface SimOptions {
   readonly retentionBytes: number | null;
   /** Prints every injected fault with its virtual time. */
   readonly trace: boolean;
-  /** Prints each change of this partition's replicas (role, term, vote, log, commit, faulty tail); null: none. */
+  /** Prints each change of this partition's replicas (role, term, vote, last index, commit, faulty tail); null: none. */
   readonly watchPartition: number | null;
   /** Adds storage faults (sim/storage-faults.ts) on one replica per seed. */
   readonly storageFaults: boolean;
