@@ -38,6 +38,15 @@ export class CommittedBatches {
     this.columns[at * 3 + 2] = count;
   }
 
+  /** The slot of the k-th remembered batch, oldest first (k < size). */
+  slotOf(k: number): number {
+    return (this.head + k) % this.capacity;
+  }
+
+  sequenceAt(slot: number): number {
+    return this.columns[slot * 3]!;
+  }
+
   /** The slot of the remembered batch with this sequence, or -1. */
   find(sequence: number): number {
     for (let k = 0; k < this.count; k++) {

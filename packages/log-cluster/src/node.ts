@@ -831,7 +831,10 @@ export class LogNode {
     const now = this.now();
     if (now - this.lastRetentionMs < this.config.retentionIntervalMs) return;
     this.lastRetentionMs = now;
-    this.journal.enforceRetention((partition) => this.replicas.get(partition)?.committed ?? 0);
+    this.journal.enforceRetention(
+      (partition) => this.replicas.get(partition)?.committed ?? 0,
+      (partition, start) => this.replicas.get(partition)?.producerStateBefore(start.nextOffset),
+    );
   }
 }
 

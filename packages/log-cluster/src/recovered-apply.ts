@@ -1,4 +1,5 @@
 import { CommittedBatches } from './committed-batches.ts';
+import { producersFromState } from './producer-state.ts';
 import { batchProducerId, batchSequence, checkHeaderAt, PRODUCER_IN_FLIGHT_MAX } from './payload.ts';
 import type { PartitionLog, ReplayObserver } from './storage/journal.ts';
 
@@ -93,7 +94,8 @@ export class RecoveredApplies {
    * The partition's RecoveredApply for its recovered `log`, or null when re-applying is needed: no
    * entries after the log start, a faulty tail, a log that is not what was replayed, or a rewrite
    * that left a producer fewer batches than it may need. Batches at or below the log start are
-   * dropped: re-applying starts after it (a producer's older batches, pushed out, were older still).
+   * dropped: re-applying starts after it (a producer's older batches, pushed out, were older still),
+   * from what the start's state keeps of them (as the replica does).
    */
   take(partition: number, log: PartitionLog): RecoveredApply | null {
     const replay = this.partitions.get(partition);
@@ -103,7 +105,8 @@ export class RecoveredApplies {
     if (replay === undefined || replay.lastIndex !== index || index <= start || log.faultyTail() !== null) return null;
     const term = log.term(index);
     if (term === undefined) return null;
-    const producers = new Map<number, CommittedBatches>();
+    // The producers the entries before the start left (see producer-state.ts), older than any after it.
+    const producers = producersFromState(log.snapshot().state, 0);
     for (const [producerId, batches] of replay.producers) {
       const after: number[] = [];
       for (let k = 0; k < batches.count; k++) {
@@ -115,9 +118,9 @@ export class RecoveredApplies {
       const oldestAt = batches.count > 0 ? batches.columns[batches.head * BATCH_COLUMNS]! : Infinity;
       if (after.length < PRODUCER_IN_FLIGHT_MAX && batches.pushedOut && oldestAt > start + 1) return null;
       if (after.length === 0) continue;
-      const committed = new CommittedBatches(PRODUCER_IN_FLIGHT_MAX);
+      let committed = producers.get(producerId);
+      if (committed === undefined) producers.set(producerId, (committed = new CommittedBatches(PRODUCER_IN_FLIGHT_MAX)));
       for (const at of after.slice(-PRODUCER_IN_FLIGHT_MAX)) committed.add(batches.columns[at + 1]!, batches.columns[at + 2]!, batches.columns[at + 3]!);
-      producers.set(producerId, committed);
     }
     return { index, term, offsetEnd: log.offsetEnd(index), producers };
   }

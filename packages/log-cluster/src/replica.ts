@@ -2,6 +2,7 @@ import { LogError, notLeader } from './errors.ts';
 import { invariant } from './invariant.ts';
 import { AppendTimes } from './append-times.ts';
 import { CommittedBatches } from './committed-batches.ts';
+import { encodeProducerState, producersFromState } from './producer-state.ts';
 import { IndexRing } from './index-ring.ts';
 import { BATCH_BYTES_MAX, BATCH_RECORDS_MAX, PRODUCER_IN_FLIGHT_MAX, RECORD_BYTES_MAX, batchBytes, decodeHeader, decodeRecords, encodeBatch } from './payload.ts';
 import type { ClientResponse, ReadRecord } from './protocol.ts';
@@ -190,6 +191,8 @@ export class Replica {
     const snapshot = log.snapshot();
     this.commitIndex = snapshot.index;
     this.highWatermark = snapshot.nextOffset;
+    // Applying starts after the log start: the producers the entries before it left come with it.
+    this.committedProducers = producersFromState(snapshot.state, this.now());
   }
 
   get isLeader(): boolean {
@@ -352,6 +355,9 @@ export class Replica {
     if (ready.snapshot !== null && ready.snapshot.index > this.commitIndex) {
       this.commitIndex = ready.snapshot.index;
       this.highWatermark = ready.snapshot.nextOffset;
+      // Caught up past entries it never applied: their producers come with the leader's log start.
+      this.committedProducers = producersFromState(ready.snapshot.state, this.now());
+      this.producerSweep = null;
     }
     for (const state of ready.readStates) {
       const waiter = this.readWaiters.get(state.id);
@@ -574,6 +580,14 @@ export class Replica {
     if (committed === undefined) this.committedProducers.set(producerId, (committed = new CommittedBatches(PRODUCER_IN_FLIGHT_MAX)));
     committed.add(sequence, offset, count);
     committed.lastCommittedMs = now;
+  }
+
+  /**
+   * The producers' remembered batches before `nextOffset`, for a log start there that retention
+   * records (SnapshotMeta.state); retention cuts only applied entries, so this replica has them all.
+   */
+  producerStateBefore(nextOffset: number): Uint8Array | undefined {
+    return encodeProducerState(this.committedProducers, nextOffset);
   }
 
   /** Producers this replica remembers (committed batches, or batches in flight while it leads). */

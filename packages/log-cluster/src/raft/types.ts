@@ -37,6 +37,12 @@ export interface SnapshotMeta {
   readonly index: number;
   readonly term: number;
   readonly nextOffset: number;
+  /**
+   * What applying the entries up to `index` left that the application still needs once they are
+   * gone (here: the producers' newest batches, see producer-state.ts). Opaque to raft: a snapshot
+   * message carries it, a start record keeps it. Absent: nothing.
+   */
+  readonly state?: Uint8Array;
 }
 
 export type Role = 'follower' | 'pre-candidate' | 'candidate' | 'leader';

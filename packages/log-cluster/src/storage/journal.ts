@@ -602,9 +602,13 @@ export class Journal {
   /**
    * `deletableUpTo(partition)` is the highest index retention may delete for that partition (the
    * replica's applied commit): uncommitted or unapplied entries are never cut, so a segment that
-   * holds any stops retention there.
+   * holds any stops retention there. `stateAt(partition, start)` is what the new start record keeps
+   * of the entries before it (SnapshotMeta.state: the producers applying them left).
    */
-  enforceRetention(deletableUpTo: (partition: number) => number = () => Number.POSITIVE_INFINITY): number {
+  enforceRetention(
+    deletableUpTo: (partition: number) => number = () => Number.POSITIVE_INFINITY,
+    stateAt: (partition: number, start: SnapshotMeta) => Uint8Array | undefined = () => undefined,
+  ): number {
     invariant(!this.closed, 'journal closed');
     const candidates = this.segments.slice(0, -1).filter((segment) => !segment.deleting);
     let totalBytes = 0;
@@ -630,8 +634,12 @@ export class Journal {
       const startDeleted = log.startSegment > 0 && log.startSegment <= lastCut.seq;
       if (n === 0 && !startDeleted) continue;
       // The new start must be durable before the segments go, so recovery finds it.
-      const start: SnapshotMeta =
-        n === 0 ? log.start : { index: log.start.index + n, term: log.table.term(n - 1), nextOffset: log.table.offset(n - 1) + log.table.count(n - 1) };
+      let start: SnapshotMeta = log.start;
+      if (n > 0) {
+        const next = { index: log.start.index + n, term: log.table.term(n - 1), nextOffset: log.table.offset(n - 1) + log.table.count(n - 1) };
+        const state = stateAt(log.partition, next);
+        start = state === undefined ? next : { ...next, state };
+      }
       this.stageStart(log, start, true);
       // No entry left: the start record is all the segments will say of this log (see startMarkerName).
       if (start.index > 0 && log.lastIndex() === start.index) this.markStart(log, start);
@@ -2129,8 +2137,15 @@ export class Journal {
         unnamed.push(recordIdentifier(partition, position, RECORD_PREFIX_BYTES + body.length, recordCrc, metas[0]!, metas[metas.length - 1]!));
       }
     } else if (type === RECORD_TYPE_SNAPSHOT) {
-      if (body.length !== payloadAt + SNAPSHOT_PAYLOAD_BYTES) return null;
-      const start: SnapshotMeta = { index: getU64(view, payloadAt), term: getU64(view, payloadAt + 8), nextOffset: getU64(view, payloadAt + 16) };
+      if (body.length < payloadAt + SNAPSHOT_PAYLOAD_BYTES) return null;
+      const stateAt = payloadAt + SNAPSHOT_PAYLOAD_BYTES;
+      const start: SnapshotMeta = {
+        index: getU64(view, payloadAt),
+        term: getU64(view, payloadAt + 8),
+        nextOffset: getU64(view, payloadAt + 16),
+        // A copy: the scan's buffer is reused, and the log keeps its start.
+        ...(body.length > stateAt ? { state: body.slice(stateAt) } : {}),
+      };
       applyStart(this.log(partition), start, view.getUint8(payloadAt + 24) === 1, seq, true);
     } else {
       return null;
@@ -2560,14 +2575,17 @@ function encodeEntries(partition: number, entries: readonly Entry[]): { parts: U
   return { parts, bytes, crc };
 }
 
+/** A start record: index, term, next offset, kept, then the start's state (see SnapshotMeta.state), if any, to the record's end. */
 function encodeSnapshot(partition: number, start: SnapshotMeta, kept: boolean): Uint8Array {
-  const record = new Uint8Array(RECORD_PREFIX_BYTES + RECORD_BODY_HEADER_BYTES + SNAPSHOT_PAYLOAD_BYTES);
+  const stateBytes = start.state?.byteLength ?? 0;
+  const record = new Uint8Array(RECORD_PREFIX_BYTES + RECORD_BODY_HEADER_BYTES + SNAPSHOT_PAYLOAD_BYTES + stateBytes);
   const view = new DataView(record.buffer);
   const at = RECORD_PREFIX_BYTES + RECORD_BODY_HEADER_BYTES;
   putU64(view, at, start.index);
   putU64(view, at + 8, start.term);
   putU64(view, at + 16, start.nextOffset);
   view.setUint8(at + 24, kept ? 1 : 0);
+  if (start.state !== undefined) record.set(start.state, at + SNAPSHOT_PAYLOAD_BYTES);
   return finishRecord(record, RECORD_TYPE_SNAPSHOT, partition);
 }
 

@@ -141,12 +141,14 @@ function writeMessage(w: Writer, m: Message): void {
   w.f64(m.commit);
   w.u8(m.reject ? 1 : 0);
   w.f64(m.rejectHint);
+  // 0: none; 1: a snapshot without state; 2: one with (SnapshotMeta.state, length-prefixed).
   if (m.snapshot === null) w.u8(0);
   else {
-    w.u8(1);
+    w.u8(m.snapshot.state === undefined ? 1 : 2);
     w.f64(m.snapshot.index);
     w.f64(m.snapshot.term);
     w.f64(m.snapshot.nextOffset);
+    if (m.snapshot.state !== undefined) w.bytes(m.snapshot.state);
   }
   w.u32(m.entries.length);
   for (const e of m.entries) {
@@ -170,7 +172,11 @@ function readMessage(r: Reader): Message {
   const reject = r.u8() === 1;
   const rejectHint = r.f64();
   let snapshot: SnapshotMeta | null = null;
-  if (r.u8() === 1) snapshot = { index: r.f64(), term: r.f64(), nextOffset: r.f64() };
+  const snapshotFlag = r.u8();
+  if (snapshotFlag === 1) snapshot = { index: r.f64(), term: r.f64(), nextOffset: r.f64() };
+  // A copy: the replica keeps its log start's state, and the frame need not live as long.
+  else if (snapshotFlag === 2) snapshot = { index: r.f64(), term: r.f64(), nextOffset: r.f64(), state: r.bytes() };
+  else if (snapshotFlag !== 0) throw new FrameError(`unknown snapshot flag ${snapshotFlag}`);
   const count = r.u32();
   const entries: Entry[] = [];
   for (let i = 0; i < count; i++) entries.push({ index: r.f64(), term: r.f64(), offset: r.f64(), count: r.u32(), data: r.inPlace() });
@@ -181,7 +187,7 @@ function readMessage(r: Reader): Message {
 export function envelopeBytesEstimate(messages: readonly PartitionMessage[]): number {
   let bytes = 16;
   for (const { message } of messages) {
-    bytes += 96;
+    bytes += 96 + (message.snapshot?.state?.byteLength ?? 0);
     for (const entry of message.entries) bytes += 32 + entry.data.byteLength;
   }
   return bytes;
