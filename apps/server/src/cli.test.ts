@@ -31,12 +31,14 @@ describe('logscope command lines', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('reports usage errors with exit code 2, the command\'s own usage, and no stack', async () => {
-    const [ambiguous, unknownSub, noNode, rfOverNodes, nodeOption] = await Promise.all([
+    const [ambiguous, unknownSub, noNode, rfOverNodes, nodeOption, nodeRetention, clusterRetention] = await Promise.all([
       logscope(['up', '--partitions', '-3']),
       logscope(['cluster', 'bogus', '--data-dir', dir]),
       logscope(['cluster', 'crash', '--data-dir', dir]),
       logscope(['cluster', 'up', '--nodes', '2', '--replication-factor', '5', '--data-dir', dir]),
       logscope(['node', '--bogus']),
+      logscope(['node', '--id', '1', '--peers', '1=127.0.0.1:1,2=127.0.0.1:2,3=127.0.0.1:3', '--segment-mib', '8', '--retention-mib', '15']),
+      logscope(['cluster', 'up', '--nodes', '3', '--retention-hours', '0', '--data-dir', dir]),
     ]);
     expect(ambiguous.code).toBe(2);
     expect(ambiguous.stderr).toMatch(/--partitions' argument is ambiguous/);
@@ -52,7 +54,15 @@ describe('logscope command lines', () => {
     expect(rfOverNodes.stdout).not.toMatch(/node-starting/);
     expect(nodeOption.code).toBe(2);
     expect(nodeOption.stderr).toMatch(/Unknown option '--bogus'[\s\S]*logscope node --help/);
-    for (const outcome of [ambiguous, unknownSub, noNode, rfOverNodes, nodeOption]) expect(outcome.stderr).not.toMatch(STACK_LINE);
+    // The journal flags, with the command's own usage (its retention flags among them).
+    expect(nodeRetention.code).toBe(2);
+    expect(nodeRetention.stderr).toMatch(/^logscope node: --retention-mib 15 is less than two segments of --segment-mib 8: .*at least 16 MiB/);
+    expect(nodeRetention.stderr).toMatch(/logscope node --id N --peers[\s\S]*\[--segment-mib 64\] \[--retention-mib 4096\] \[--retention-hours 24\]/);
+    expect(clusterRetention.code).toBe(2);
+    expect(clusterRetention.stderr).toMatch(/^logscope cluster: --retention-hours must be a number of hours greater than 0 \(got "0"\)/);
+    expect(clusterRetention.stderr).toMatch(/logscope cluster up --data-dir D[\s\S]*--retention-hours 24/);
+    expect(clusterRetention.stdout).not.toMatch(/node-starting/);
+    for (const outcome of [ambiguous, unknownSub, noNode, rfOverNodes, nodeOption, nodeRetention, clusterRetention]) expect(outcome.stderr).not.toMatch(STACK_LINE);
   }, 90_000);
 
   it('reports an operator error as its message, exit code 1, no stack', async () => {
@@ -71,6 +81,7 @@ describe('logscope command lines', () => {
     const [node, cluster, bench] = await Promise.all([logscope(['node', '--help']), logscope(['cluster', '--help']), logscope(['bench'])]);
     expect(node.code).toBe(0);
     expect(node.stdout).toMatch(/logscope node --id N --peers/);
+    expect(node.stdout).toMatch(/--segment-mib\s+MiB \(1 to 1024\)/);
     expect(cluster.code).toBe(0);
     expect(cluster.stdout).toMatch(/logscope cluster up/);
     // `logscope bench` without a name: bench/run.ts's own list, so the command exists.

@@ -3,11 +3,13 @@ import { parseArgs } from 'node:util';
 // Direct module imports, not the package index (which also loads the simulator): a node process
 // starts faster, and restart drills over processes wait on that start.
 import { CLUSTER_SECRET_BYTES_MIN } from '../../../packages/log-cluster/src/admin.ts';
-import { startNodeProcess } from '../../../packages/log-cluster/src/node-process.ts';
+import { DEFAULT_NODE_CONFIG } from '../../../packages/log-cluster/src/node.ts';
+import { startNodeProcess, type NodeProcessOptions } from '../../../packages/log-cluster/src/node-process.ts';
 import { SCRUB_BYTES_PER_SEC, type JournalOptions } from '../../../packages/log-cluster/src/storage/journal.ts';
 import { parsePeers } from '../../../packages/log-cluster/src/transport/tcp.ts';
 import { loadTls, type TlsMaterial } from '../../../packages/log-cluster/src/transport/tls.ts';
 import { nodeProcessEnv, nodeProcessV8Flags, relaunchOrFollow } from './cluster/node-v8-flags.ts';
+import { UsageError } from './usage-error.ts';
 
 /** --scrub-mib-per-s, for `logscope node` and for `cluster up`, which passes it on to its nodes. */
 export function parseScrubMibPerSec(text: string): number {
@@ -26,23 +28,83 @@ export function parseBackgroundReads(text: string): BackgroundReads {
   return mode;
 }
 
+/** The journal's defaults (DEFAULT_NODE_CONFIG), in the units of the flags that override them. */
+export const SEGMENT_MIB_DEFAULT = DEFAULT_NODE_CONFIG.journal.segmentBytes / 2 ** 20;
+export const RETENTION_MIB_DEFAULT = DEFAULT_NODE_CONFIG.journal.retentionBytes / 2 ** 20;
+export const RETENTION_HOURS_DEFAULT = DEFAULT_NODE_CONFIG.journal.retentionMs / 3600_000;
+export const SEGMENT_MIB_MAX = 1024;
+
+// The journal flags are usage errors (exit code 2 and the command's usage: `usage`, or a pointer to
+// its --help), for `logscope node` and for `cluster up`, which checks them before any node starts.
+
+/** --segment-mib: the size at which a node's journal starts a new segment file. */
+export function parseSegmentMib(text: string, usage?: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > SEGMENT_MIB_MAX) throw new UsageError(`--segment-mib must be a whole number of MiB from 1 to ${SEGMENT_MIB_MAX} (got ${JSON.stringify(text)}): the size at which a node starts a new segment file`, usage);
+  return n;
+}
+
+/** --retention-mib: the segment bytes a node keeps, over all its partitions. */
+export function parseRetentionMib(text: string, usage?: string): number {
+  const n = Number(text);
+  // Safe integers of bytes (up to 8 PiB): the journal adds and compares them.
+  if (!Number.isInteger(n) || n < 1 || !Number.isSafeInteger(n * 2 ** 20)) throw new UsageError(`--retention-mib must be a whole number of MiB, 1 or more (got ${JSON.stringify(text)}): the log a node keeps over all its partitions before it deletes its oldest segments`, usage);
+  return n;
+}
+
+/** --retention-hours: how long a node keeps a segment after its last write; fractions allowed. */
+export function parseRetentionHours(text: string, usage?: string): number {
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isFinite(n) || n <= 0) throw new UsageError(`--retention-hours must be a number of hours greater than 0 (got ${JSON.stringify(text)}); fractions are allowed, e.g. 0.5 for 30 minutes`, usage);
+  return n;
+}
+
+/**
+ * Retention deletes whole segments and never the one being written, so a retention under two
+ * segments keeps little more than the segment being written, and deletes the one before as it
+ * closes.
+ */
+export function checkRetentionCoversSegments(retentionMib: number, segmentMib: number, usage?: string): void {
+  if (retentionMib < 2 * segmentMib) throw new UsageError(`--retention-mib ${retentionMib} is less than two segments of --segment-mib ${segmentMib}: retention deletes whole segments and never the one being written, so it needs at least ${2 * segmentMib} MiB (or smaller segments)`, usage);
+}
+
+/** --segment-mib, --retention-mib and --retention-hours, checked. */
+export interface JournalFlags {
+  readonly segmentMib: number;
+  readonly retentionMib: number;
+  readonly retentionHours: number;
+}
+
+/** Retention in the journal's units, from the flags' (hours to ms: at least 1 ms, the journal's resolution). */
+export function journalRetention(flags: JournalFlags): { segmentBytes: number; retentionBytes: number; retentionMs: number } {
+  return { segmentBytes: flags.segmentMib * 2 ** 20, retentionBytes: flags.retentionMib * 2 ** 20, retentionMs: Math.max(1, Math.round(flags.retentionHours * 3600_000)) };
+}
+
 const USAGE = `Usage:
   logscope node --id N --peers 1=host:port,2=host:port,3=host:port [--data-dir D] [--partitions 12]
                 [--replication-factor 3] [--host 127.0.0.1] [--metrics-host 127.0.0.1] [--metrics-port 0]
                 [--cache-mib 64] [--scrub-mib-per-s 4] [--background-reads always]
+                [--segment-mib 64] [--retention-mib 4096] [--retention-hours 24]
                 [--cluster-secret-file F] [--tls-cert C --tls-key K --tls-ca A]
 
 Runs one cluster node as its own process: --id is this node's id in --peers, whose addresses every
 node is given alike. --host/--metrics-host bind the node's TCP port and its metrics and admin API
 (/metrics, /histograms, /spans, /admin). The admin API (status, faults, crash) answers only
 calls that present the secret in --cluster-secret-file; without that flag it is off. \`logscope cluster up\` starts and supervises such processes on one machine.
+
+Retention: the node writes its log (every partition it holds) into segment files of --segment-mib
+MiB (1 to ${SEGMENT_MIB_MAX}) and deletes its oldest segments while it holds more than --retention-mib
+MiB of them (whole MiB, at least two segments), or once their last write is older than
+--retention-hours (fractions allowed, e.g. 0.25); checked every 10 s (more often for a retention
+under 100 s). It never deletes the segment being written, nor entries not yet committed and
+applied. A read below a partition's log start then fails with OffsetOutOfRange, naming the start.
 `;
 
 /**
- * `logscope node --id N --peers 1=h:p,2=h:p,3=h:p [--data-dir D] [--partitions 12] [--metrics-port 9100]
- *  [--cache-mib 64] [--scrub-mib-per-s 4] [--background-reads always] [--cluster-secret-file F] [--tls-cert C --tls-key K --tls-ca A]`
+ * `logscope node`'s command line as the options of the node it starts (null for --help), every
+ * flag checked: what run() starts, and what the tests check flags against without a process.
  */
-export async function run(argv: readonly string[]): Promise<void> {
+export function nodeOptionsFromArgs(argv: readonly string[]): NodeProcessOptions | null {
   const { values } = parseArgs({
     args: [...argv],
     options: {
@@ -57,6 +119,9 @@ export async function run(argv: readonly string[]): Promise<void> {
       'cache-mib': { type: 'string', default: '64' },
       'scrub-mib-per-s': { type: 'string', default: String(SCRUB_BYTES_PER_SEC / 2 ** 20) },
       'background-reads': { type: 'string', default: 'always' },
+      'segment-mib': { type: 'string', default: String(SEGMENT_MIB_DEFAULT) },
+      'retention-mib': { type: 'string', default: String(RETENTION_MIB_DEFAULT) },
+      'retention-hours': { type: 'string', default: String(RETENTION_HOURS_DEFAULT) },
       'cluster-secret-file': { type: 'string' },
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
@@ -64,10 +129,7 @@ export async function run(argv: readonly string[]): Promise<void> {
       help: { type: 'boolean', short: 'h' },
     },
   });
-  if (values.help === true) {
-    process.stdout.write(USAGE);
-    return;
-  }
+  if (values.help === true) return null;
   const id = Number(values.id);
   if (!Number.isInteger(id) || id < 1) throw new Error('--id must be a positive integer (this node\'s id in --peers)');
   if (values.peers === undefined) throw new Error('--peers is required, e.g. 1=127.0.0.1:9001,2=127.0.0.1:9002,3=127.0.0.1:9003');
@@ -79,17 +141,13 @@ export async function run(argv: readonly string[]): Promise<void> {
   if (!Number.isInteger(cacheMib) || cacheMib < 0) throw new Error('--cache-mib must be a whole number of MiB, 0 or more (0: every read of a durable entry from disk)');
   const scrubMibPerSec = parseScrubMibPerSec(String(values['scrub-mib-per-s']));
   const backgroundReads = parseBackgroundReads(String(values['background-reads']));
+  const segmentMib = parseSegmentMib(String(values['segment-mib']), USAGE);
+  const retentionMib = parseRetentionMib(String(values['retention-mib']), USAGE);
+  const retentionHours = parseRetentionHours(String(values['retention-hours']), USAGE);
+  checkRetentionCoversSegments(retentionMib, segmentMib, USAGE);
   const clusterSecret = values['cluster-secret-file'] === undefined ? null : readClusterSecret(values['cluster-secret-file']);
   const tls = tlsOptions(values);
-  // Started by hand (one node per machine, as "Run a real cluster" shows), the node runs again as a
-  // child with the V8 flags and the libuv pool the supervisor, the tests and the benches start node
-  // processes with.
-  const relaunched = relaunchOrFollow(nodeProcessV8Flags(1), nodeProcessEnv());
-  if (relaunched !== null) {
-    process.exitCode = await relaunched;
-    return;
-  }
-  const running = await startNodeProcess({
+  return {
     id,
     peers,
     dataDir: values['data-dir'] ?? `.logscope/node-${id}`,
@@ -98,20 +156,45 @@ export async function run(argv: readonly string[]): Promise<void> {
     cacheBytes: cacheMib * 2 ** 20,
     scrubBytesPerSec: Math.round(scrubMibPerSec * 2 ** 20),
     backgroundReads,
+    ...journalRetention({ segmentMib, retentionMib, retentionHours }),
     host: values.host ?? '127.0.0.1',
     metricsPort: Number(values['metrics-port']),
     metricsHost: values['metrics-host'] ?? '127.0.0.1',
     clusterSecret,
     tls,
-  });
+  };
+}
+
+/**
+ * `logscope node --id N --peers 1=h:p,2=h:p,3=h:p [--data-dir D] [--partitions 12] [--metrics-port 9100]
+ *  [--cache-mib 64] [--scrub-mib-per-s 4] [--background-reads always] [--segment-mib 64] [--retention-mib 4096]
+ *  [--retention-hours 24] [--cluster-secret-file F] [--tls-cert C --tls-key K --tls-ca A]`
+ */
+export async function run(argv: readonly string[]): Promise<void> {
+  const options = nodeOptionsFromArgs(argv);
+  if (options === null) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const { id } = options;
+  const tls = options.tls ?? null;
+  // Started by hand (one node per machine, as "Run a real cluster" shows), the node runs again as a
+  // child with the V8 flags and the libuv pool the supervisor, the tests and the benches start node
+  // processes with.
+  const relaunched = relaunchOrFollow(nodeProcessV8Flags(1), nodeProcessEnv());
+  if (relaunched !== null) {
+    process.exitCode = await relaunched;
+    return;
+  }
+  const running = await startNodeProcess(options);
   // A node stopped by a disk error (a failed flush, a corrupt record read) serves nothing more: it
   // says why and exits, so the supervisor shows it down, and a restart runs recovery, which repairs.
   running.node.onDiskError = (error) => {
     process.stdout.write(JSON.stringify({ event: 'disk-error', node: id, error: error.message, kind: error.name }) + '\n', () => process.exit(1));
   };
   // One machine-readable line so scripts (the supervisor, the integration tests) know the ports.
-  const metricsUrl = `${tls === null ? 'http' : 'https'}://${values['metrics-host']}:${running.metricsPort}`;
-  console.log(JSON.stringify({ event: 'node-ready', id, pid: process.pid, port: running.port, metricsUrl, admin: clusterSecret !== null, tls: tls !== null }));
+  const metricsUrl = `${tls === null ? 'http' : 'https'}://${options.metricsHost}:${running.metricsPort}`;
+  console.log(JSON.stringify({ event: 'node-ready', id, pid: process.pid, port: running.port, metricsUrl, admin: options.clusterSecret !== null && options.clusterSecret !== undefined, tls: tls !== null }));
   const stop = (): void => {
     void running.close().then(() => process.exit(0));
   };

@@ -25,6 +25,14 @@ export interface NodeProcessOptions {
   readonly scrubBytesPerSec?: number;
   /** Where log reads from segments run (default: the journal's, 'always' in libuv's pool; see JournalOptions.backgroundReads). */
   readonly backgroundReads?: JournalOptions['backgroundReads'];
+  /** Size at which the journal starts a new segment file (default: DEFAULT_NODE_CONFIG's 64 MiB). */
+  readonly segmentBytes?: number;
+  /** Segment bytes kept over all partitions before the oldest segments go (default: DEFAULT_NODE_CONFIG's 4 GiB). */
+  readonly retentionBytes?: number;
+  /** A segment whose last write is older than this goes (default: DEFAULT_NODE_CONFIG's 24 h). */
+  readonly retentionMs?: number;
+  /** How often retention runs (default: retentionIntervalFor(retentionMs)). */
+  readonly retentionIntervalMs?: number;
   /** Host to bind the node port to (peers and clients). */
   readonly host: string;
   readonly metricsPort: number;
@@ -45,6 +53,16 @@ export interface RunningNode {
   close(): Promise<void>;
 }
 
+/**
+ * How often a node looks for segments to delete: DEFAULT_NODE_CONFIG's 10 s, or a tenth of a
+ * retention time under 100 s (at least 1 s), so a segment outlives a short retention by at most
+ * about a tenth of it instead of up to 10 s. A byte retention keeps the 10 s: between two checks a
+ * node holds at most what it wrote in those 10 s beyond it.
+ */
+export function retentionIntervalFor(retentionMs: number): number {
+  return Math.min(DEFAULT_NODE_CONFIG.retentionIntervalMs, Math.max(1_000, Math.round(retentionMs / 10)));
+}
+
 /** Time for the admin API's answer to a crash call to leave before the process kills itself. */
 const CRASH_AFTER_ANSWER_MS = 50;
 
@@ -59,6 +77,7 @@ export async function startNodeProcess(options: NodeProcessOptions): Promise<Run
   const tcp = await TcpNodeTransport.listen(options.id, options.peers, options.host, self.port, tls === null ? PLAIN_SOCKETS : tlsSockets(tls));
   const transport = new FaultyTransport(tcp);
   const nodeIds = [...options.peers.keys()].sort((a, b) => a - b);
+  const retentionMs = options.retentionMs ?? DEFAULT_NODE_CONFIG.journal.retentionMs;
   const node = new LogNode(
     {
       ...DEFAULT_NODE_CONFIG,
@@ -66,7 +85,16 @@ export async function startNodeProcess(options: NodeProcessOptions): Promise<Run
       nodeIds,
       partitionCount: options.partitionCount,
       replicationFactor: options.replicationFactor,
-      journal: { ...DEFAULT_NODE_CONFIG.journal, cacheBytes: options.cacheBytes ?? DEFAULT_NODE_CONFIG.journal.cacheBytes, ...(options.scrubBytesPerSec === undefined ? {} : { scrubBytesPerSec: options.scrubBytesPerSec }), ...(options.backgroundReads === undefined ? {} : { backgroundReads: options.backgroundReads }) },
+      journal: {
+        ...DEFAULT_NODE_CONFIG.journal,
+        segmentBytes: options.segmentBytes ?? DEFAULT_NODE_CONFIG.journal.segmentBytes,
+        retentionBytes: options.retentionBytes ?? DEFAULT_NODE_CONFIG.journal.retentionBytes,
+        retentionMs,
+        cacheBytes: options.cacheBytes ?? DEFAULT_NODE_CONFIG.journal.cacheBytes,
+        ...(options.scrubBytesPerSec === undefined ? {} : { scrubBytesPerSec: options.scrubBytesPerSec }),
+        ...(options.backgroundReads === undefined ? {} : { backgroundReads: options.backgroundReads }),
+      },
+      retentionIntervalMs: options.retentionIntervalMs ?? retentionIntervalFor(retentionMs),
     },
     { disk, transport, scheduler: realScheduler, random: Math.random, observer: nodeObserver(telemetry, realWallClock, () => realScheduler.now(), Math.random) },
   );

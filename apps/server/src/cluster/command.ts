@@ -2,7 +2,7 @@
 
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parseBackgroundReads, parseScrubMibPerSec, readClusterSecret } from '../node-command.ts';
+import { checkRetentionCoversSegments, parseBackgroundReads, parseRetentionHours, parseRetentionMib, parseScrubMibPerSec, parseSegmentMib, readClusterSecret, RETENTION_HOURS_DEFAULT, RETENTION_MIB_DEFAULT, SEGMENT_MIB_DEFAULT } from '../node-command.ts';
 import { HttpClient } from './http-client.ts';
 import { readClusterState } from './state.ts';
 import { Supervisor } from './supervisor.ts';
@@ -14,7 +14,7 @@ const SUBCOMMANDS = ['up', 'status', 'crash', 'restart', 'scrub'] as const;
 const USAGE = `Usage:
   logscope cluster up --data-dir D [--nodes 5] [--partitions 64] [--replication-factor 3] [--host 127.0.0.1]
                       [--base-port P] [--cache-mib 64] [--scrub-mib-per-s 4] [--background-reads always]
-                      [--no-auto-restart]
+                      [--segment-mib 64] [--retention-mib 4096] [--retention-hours 24] [--no-auto-restart]
                       [--cluster-secret-file F] [--tls-cert C --tls-key K --tls-ca A]
   logscope cluster status  --data-dir D
   logscope cluster crash N --data-dir D       (SIGKILL of node N's process)
@@ -32,6 +32,10 @@ Each node's scrub reads its log back in the background (--scrub-mib-per-s, defau
 scrub N starts a pass at once, e.g. after a disk alert, and prints what it will read.
 --background-reads always|when-slow|never: where the nodes read their log from segments (default
 always: libuv's pool, so a read from the device never holds a node's event loop).
+--segment-mib, --retention-mib, --retention-hours: each node's segment size (1 to 1024 MiB) and
+how much log it keeps over all its partitions (whole MiB, at least two segments; and hours,
+fractions allowed) before it deletes its oldest segments (see logscope node --help). Every node,
+and every restart of one, gets the same; D/cluster.json records them.
 `;
 
 export async function run(argv: string[]): Promise<void> {
@@ -48,6 +52,9 @@ export async function run(argv: string[]): Promise<void> {
       'cache-mib': { type: 'string' },
       'scrub-mib-per-s': { type: 'string' },
       'background-reads': { type: 'string' },
+      'segment-mib': { type: 'string' },
+      'retention-mib': { type: 'string' },
+      'retention-hours': { type: 'string' },
       'no-auto-restart': { type: 'boolean' },
       'cluster-secret-file': { type: 'string' },
       'tls-cert': { type: 'string' },
@@ -76,6 +83,11 @@ export async function run(argv: string[]): Promise<void> {
     const replicationFactor = count('replication-factor', values['replication-factor'], 1, 9);
     // Checked here: each node would otherwise exit on it at start, one log file each.
     if (replicationFactor > nodeCount) throw new UsageError(`--replication-factor ${replicationFactor} needs at least as many nodes (--nodes ${nodeCount})`, USAGE);
+    // The same checks as each node's, against the node's defaults for a flag not given.
+    const segmentMib = values['segment-mib'] === undefined ? null : parseSegmentMib(values['segment-mib'], USAGE);
+    const retentionMib = values['retention-mib'] === undefined ? null : parseRetentionMib(values['retention-mib'], USAGE);
+    const retentionHours = values['retention-hours'] === undefined ? null : parseRetentionHours(values['retention-hours'], USAGE);
+    checkRetentionCoversSegments(retentionMib ?? RETENTION_MIB_DEFAULT, segmentMib ?? SEGMENT_MIB_DEFAULT, USAGE);
     const supervisor = await Supervisor.start({
       dataDir,
       nodeCount,
@@ -87,6 +99,7 @@ export async function run(argv: string[]): Promise<void> {
       // Checked here, so a bad value fails `up` at once instead of every node's start.
       scrubMibPerSec: values['scrub-mib-per-s'] === undefined ? null : parseScrubMibPerSec(values['scrub-mib-per-s']),
       backgroundReads: values['background-reads'] === undefined ? null : parseBackgroundReads(values['background-reads']),
+      journal: { segmentMib: segmentMib ?? SEGMENT_MIB_DEFAULT, retentionMib: retentionMib ?? RETENTION_MIB_DEFAULT, retentionHours: retentionHours ?? RETENTION_HOURS_DEFAULT },
       autoRestart: values['no-auto-restart'] !== true,
       secretFile: values['cluster-secret-file'] ?? null,
       tls: tlsGiven === 3 ? { certFile: values['tls-cert'] ?? '', keyFile: values['tls-key'] ?? '', caFile: values['tls-ca'] ?? '' } : null,

@@ -29,6 +29,12 @@ export const clusterStateSchema = z.object({
   secretFile: z.string(),
   partitionCount: z.number().int().positive(),
   replicationFactor: z.number().int().positive(),
+  /**
+   * The segment size and retention every node was started with (`cluster up --segment-mib
+   * --retention-mib --retention-hours`, defaults filled in); null: the nodes' defaults. Absent in
+   * state files before it.
+   */
+  journal: z.object({ segmentMib: z.number().int().positive(), retentionMib: z.number().int().positive(), retentionHours: z.number().positive() }).nullable().optional(),
   tls: z.object({ certFile: z.string(), keyFile: z.string(), caFile: z.string() }).nullable(),
   nodes: z.array(nodeSchema).min(1),
   /** Nodes that stopped on a disk error and what became of each (AutoRestartEvent); absent in older files. */

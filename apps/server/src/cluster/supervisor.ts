@@ -17,7 +17,7 @@ import { corruptNewestSegment, cutNewestSegmentTail } from '../../../../packages
 import { FileDisk } from '../../../../packages/log-cluster/src/storage/file-disk.ts';
 import { secretMatches } from '../../../../packages/log-cluster/src/admin.ts';
 import { loadTls, type TlsFiles } from '../../../../packages/log-cluster/src/transport/tls.ts';
-import { readClusterSecret, type BackgroundReads } from '../node-command.ts';
+import { readClusterSecret, type BackgroundReads, type JournalFlags } from '../node-command.ts';
 import { nodeEntryArgs } from './node-entry.ts';
 import { nodeProcessEnv, nodeProcessV8Flags } from './node-v8-flags.ts';
 import { freeListenPorts } from './ports.ts';
@@ -46,6 +46,8 @@ export interface SupervisorOptions {
   scrubMibPerSec?: number | null;
   /** Where each node reads its segments (`logscope node --background-reads`); null leaves the node's default. */
   backgroundReads?: BackgroundReads | null;
+  /** Each node's segment size and retention (`logscope node --segment-mib/--retention-mib/--retention-hours`); null leaves the node's defaults. */
+  journal?: JournalFlags | null;
   /** A node process that exited on a corrupt record is started again (default true; see AutoRestart). */
   autoRestart?: boolean;
   /** Generated in the data dir when null. */
@@ -169,6 +171,7 @@ export class Supervisor {
       secretFile: this.secretFile,
       partitionCount: this.options.partitionCount,
       replicationFactor: this.options.replicationFactor,
+      journal: this.options.journal ?? null,
       tls: this.options.tls === null ? null : { certFile: resolve(this.options.tls.certFile), keyFile: resolve(this.options.tls.keyFile), caFile: resolve(this.options.tls.caFile) },
       nodes: [...this.slots.values()].map((s) => ({
         id: s.id, host: this.options.host, port: s.port, metricsUrl: `${scheme}://${urlHost(this.options.host)}:${s.metricsPort}`,
@@ -222,6 +225,7 @@ export class Supervisor {
       ...(o.cacheMib === null || o.cacheMib === undefined ? [] : ['--cache-mib', String(o.cacheMib)]),
       ...(o.scrubMibPerSec === null || o.scrubMibPerSec === undefined ? [] : ['--scrub-mib-per-s', String(o.scrubMibPerSec)]),
       ...(o.backgroundReads === null || o.backgroundReads === undefined ? [] : ['--background-reads', o.backgroundReads]),
+      ...(o.journal === null || o.journal === undefined ? [] : ['--segment-mib', String(o.journal.segmentMib), '--retention-mib', String(o.journal.retentionMib), '--retention-hours', String(o.journal.retentionHours)]),
       ...(o.tls === null ? [] : ['--tls-cert', o.tls.certFile, '--tls-key', o.tls.keyFile, '--tls-ca', o.tls.caFile]),
     ];
     const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: nodeProcessEnv() });
