@@ -5,15 +5,23 @@
 // acknowledged record is there once, at the offset it was acknowledged with, and no read of an
 // acknowledged offset came back without it. The simulator checks the same promises
 // deterministically in one process; this checks them with real processes, sockets, files and fsync.
+// With a retention (--retention-mib, --retention-hours; small segments with --segment-mib), the
+// nodes delete segments under the faults too: an acknowledged record below its partition's log
+// start at the end is counted as deleted by retention, and every one from the log start on must
+// still be there, unchanged, at its offset.
 //
 //   npm run soak -- [--seconds 120] [--seed 7] [--nodes 5] [--partitions 16] [--cache-mib 64]
+//                   [--segment-mib 1] [--retention-mib 4] [--retention-hours 0.01]
 
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseMetrics } from '@logscope/telemetry';
 import { RemoteCluster } from '../../apps/server/src/cluster/remote-cluster.ts';
+import { checkRetentionCoversSegments, parseRetentionHours, parseRetentionMib, parseSegmentMib, RETENTION_MIB_DEFAULT, SEGMENT_MIB_DEFAULT } from '../../apps/server/src/node-command.ts';
+import type { LogClient } from '../../packages/log-cluster/src/client.ts';
+import { LogError } from '../../packages/log-cluster/src/errors.ts';
 import { SupervisedCluster } from './supervised-cluster.ts';
 
 export interface SoakOptions {
@@ -23,6 +31,14 @@ export interface SoakOptions {
   readonly partitions: number;
   /** Each node's entry cache; 0 sends every read of a durable entry to its segment (and its CRC check). */
   readonly cacheMib: number | null;
+  /** Each node's segment size (`--segment-mib`); null or absent: the node's 64 MiB. */
+  readonly segmentMib?: number | null;
+  /**
+   * Each node's retention (`--retention-mib`, `--retention-hours`); null or absent: the node's
+   * 4 GiB and 24 h, which a soak never reaches, so then any record missing below a log start is lost.
+   */
+  readonly retentionMib?: number | null;
+  readonly retentionHours?: number | null;
   readonly producers?: number;
   readonly readers?: number;
 }
@@ -38,6 +54,23 @@ export interface SoakResult {
   /** Acknowledged records found at another partition or offset than acknowledged. */
   readonly moved: readonly string[];
   readonly duplicates: number;
+  /**
+   * Partitions whose log as read does not run on from its start without a hole: a first record
+   * after the log start, or a record after one more than the last one's offset. A log start moved
+   * past records it kept would otherwise pass them off as deleted by retention.
+   */
+  readonly gaps: readonly string[];
+  /**
+   * Acknowledged records missing at the end below their partition's log start: deleted by
+   * retention. Only with a retention given; without one they are in `lost`.
+   */
+  readonly deletedByRetention: number;
+  /** Reads of the newest acknowledged offset answered OffsetOutOfRange (retention had deleted it): not counted in readsChecked. */
+  readonly readsBelowLogStart: number;
+  /** Segment files the nodes deleted during the run, seen in their directories each second (gone below the oldest one left). */
+  readonly segmentsDeleted: number;
+  /** The most bytes of segment files one node held at one of those looks. */
+  readonly segmentBytesMax: number;
   /** The schedule as it ran: "+12.3 s crash node 4", … */
   readonly faults: readonly string[];
   /** Nodes the supervisor restarted by itself after a disk error. */
@@ -66,11 +99,18 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   const rnd = random(options.seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
   const dir = mkdtempSync(join(tmpdir(), 'logscope-soak-'));
-  const cluster = await SupervisedCluster.start(dir, ['--nodes', String(options.nodes), '--partitions', String(options.partitions), ...(options.cacheMib === null ? [] : ['--cache-mib', String(options.cacheMib)])]);
+  const flag = (name: string, value: number | null | undefined): string[] => (value === null || value === undefined ? [] : [`--${name}`, String(value)]);
+  const cluster = await SupervisedCluster.start(dir, [
+    '--nodes', String(options.nodes), '--partitions', String(options.partitions), ...flag('cache-mib', options.cacheMib),
+    ...flag('segment-mib', options.segmentMib), ...flag('retention-mib', options.retentionMib), ...flag('retention-hours', options.retentionHours),
+  ]);
+  // Only a retention the soak gave can have deleted acknowledged records.
+  const retention = (options.retentionMib ?? null) !== null || (options.retentionHours ?? null) !== null;
   let remote: RemoteCluster | null = null;
   // A failed run keeps its directory (node logs, segments, the supervisor's output): what lost a write is in there.
   let keep = false;
   try {
+    const segments = new SegmentWatch(cluster.state().nodes.map((n) => n.dataDir));
     remote = await RemoteCluster.fromStateFile(dir);
     const r = remote;
     if (!(await r.waitForLeaders(30_000))) throw new Error('no leader for every partition after 30 s');
@@ -80,6 +120,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     let n = 0;
     let failed = 0;
     let reads = 0;
+    let readsBelowStart = 0;
     const stale: string[] = [];
     const producer = async (): Promise<void> => {
       const client = r.client({ appendTimeoutMs: 15_000 });
@@ -112,14 +153,22 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
           const page = await client.read(partition, target, 1);
           reads++;
           if (page.highWatermark <= target || page.records[0]?.offset !== target) stale.push(`partition ${partition} offset ${target}: high watermark ${page.highWatermark}, first record ${page.records[0]?.offset ?? 'none'}`);
-        } catch {
-          // No answer in time is not a wrong answer.
+        } catch (error) {
+          // No answer in time is not a wrong answer; nor is a record retention deleted, said as such.
+          if (error instanceof LogError && error.code === 'OffsetOutOfRange') readsBelowStart++;
         }
+      }
+    };
+    const watcher = async (): Promise<void> => {
+      while (running) {
+        segments.look();
+        await sleep(1_000);
       }
     };
     const workers = [
       ...Array.from({ length: options.producers ?? 4 }, () => producer()),
       ...Array.from({ length: options.readers ?? 2 }, (_, k) => reader(k * 5)),
+      watcher(),
     ];
 
     const startedMs = Date.now();
@@ -221,20 +270,42 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     // Everything back, from a client that saw none of it.
     const fresh = r.client({ appendTimeoutMs: 15_000 });
     const found = new Map<string, { partition: number; offset: number }>();
+    /** Per partition: where its log starts now (0 without a retention), and the value at each offset from there. */
+    const starts: number[] = [];
+    const byOffset: Map<number, string>[] = [];
     let duplicates = 0;
+    const gaps: string[] = [];
     for (let partition = 0; partition < options.partitions; partition++) {
-      for (const record of await fresh.readAll(partition)) {
+      const log = await readFromLogStart(fresh, partition, retention);
+      starts[partition] = log.start;
+      const values = new Map<number, string>();
+      byOffset[partition] = values;
+      let expected = log.start;
+      for (const record of log.records) {
+        if (record.offset !== expected) gaps.push(`partition ${partition}: record at offset ${record.offset} where ${expected} was due (log start ${log.start})`);
+        expected = record.offset + 1;
         const value = decoder.decode(record.value);
         if (found.has(value)) duplicates++;
         found.set(value, { partition, offset: record.offset });
+        values.set(record.offset, value);
       }
     }
+    segments.look();
     const lost: string[] = [];
     const moved: string[] = [];
+    let deletedByRetention = 0;
     for (const [value, at] of acked) {
       const got = found.get(value);
-      if (got === undefined) lost.push(`${value} (partition ${at.partition} offset ${at.offset})`);
-      else if (got.partition !== at.partition || got.offset !== at.offset) moved.push(`${value}: acknowledged at ${at.partition}/${at.offset}, found at ${got.partition}/${got.offset}`);
+      if (got === undefined) {
+        // Below the log start retention took it; from the log start on it must be there (a
+        // different value at its offset is a changed record: lost, with what is there instead).
+        const start = starts[at.partition] ?? 0;
+        if (at.offset < start) deletedByRetention++;
+        else {
+          const there = byOffset[at.partition]?.get(at.offset);
+          lost.push(`${value} (partition ${at.partition} offset ${at.offset}${there === undefined ? '' : `, which holds ${there}`}${start > 0 ? `; log start ${start}` : ''})`);
+        }
+      } else if (got.partition !== at.partition || got.offset !== at.offset) moved.push(`${value}: acknowledged at ${at.partition}/${at.offset}, found at ${got.partition}/${got.offset}`);
     }
     const result: SoakResult = {
       seed: options.seed,
@@ -245,6 +316,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       lost: lost.slice(0, LIST_MAX),
       moved: moved.slice(0, LIST_MAX),
       duplicates,
+      gaps: gaps.slice(0, LIST_MAX),
+      deletedByRetention,
+      readsBelowLogStart: readsBelowStart,
+      segmentsDeleted: segments.deleted(),
+      segmentBytesMax: segments.bytesMax,
       faults,
       automaticRestarts: r.autoRestarts().filter((e) => e.restart).length,
       keptDirectory: null,
@@ -259,8 +335,76 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   }
 }
 
+/**
+ * A partition's log read whole by a client, from its start: 0, or with a retention where the
+ * leader says it starts now (OffsetOutOfRange names it; it may move on while the pages are read:
+ * then again from there). Without a retention an OffsetOutOfRange fails the soak, as before.
+ */
+async function readFromLogStart(client: LogClient, partition: number, retention: boolean): Promise<{ start: number; records: Awaited<ReturnType<LogClient['readAll']>> }> {
+  let from = 0;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return { start: from, records: await client.readAll(partition, from) };
+    } catch (error) {
+      if (!retention || attempt >= 5 || !(error instanceof LogError) || error.code !== 'OffsetOutOfRange' || error.details.earliestOffset === undefined) throw error;
+      from = error.details.earliestOffset;
+    }
+  }
+}
+
+const SEGMENT_FILE = /^seg-(\d+)\.log$/;
+
+/**
+ * The nodes' segment files, looked at now and then: which were there and are gone below the
+ * oldest one left (what retention deletes; a repair's removals are newer), and the most bytes of
+ * them one node held.
+ */
+class SegmentWatch {
+  private readonly seen: Set<number>[];
+  private readonly gone: Set<number>[];
+  bytesMax = 0;
+
+  constructor(private readonly dirs: readonly string[]) {
+    this.seen = dirs.map(() => new Set());
+    this.gone = dirs.map(() => new Set());
+  }
+
+  look(): void {
+    this.dirs.forEach((dir, i) => {
+      let names: string[];
+      try {
+        names = readdirSync(dir);
+      } catch {
+        return; // not made yet
+      }
+      const present = new Set<number>();
+      let bytes = 0;
+      for (const name of names) {
+        const match = SEGMENT_FILE.exec(name);
+        if (match === null) continue;
+        present.add(Number(match[1]));
+        try {
+          bytes += statSync(join(dir, name)).size;
+        } catch {
+          // Deleted since the listing.
+        }
+      }
+      this.bytesMax = Math.max(this.bytesMax, bytes);
+      if (present.size === 0) return; // a journal always has one; none yet
+      const oldest = Math.min(...present);
+      const seen = this.seen[i] ?? new Set<number>();
+      for (const seq of present) seen.add(seq);
+      for (const seq of seen) if (!present.has(seq) && seq < oldest) this.gone[i]?.add(seq);
+    });
+  }
+
+  deleted(): number {
+    return this.gone.reduce((sum, gone) => sum + gone.size, 0);
+  }
+}
+
 export function soakPassed(r: SoakResult): boolean {
-  return r.staleReads.length === 0 && r.lost.length === 0 && r.moved.length === 0 && r.duplicates === 0 && r.acknowledged > 0 && r.readsChecked > 0;
+  return r.staleReads.length === 0 && r.lost.length === 0 && r.moved.length === 0 && r.duplicates === 0 && r.gaps.length === 0 && r.acknowledged > 0 && r.readsChecked > 0;
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -272,6 +416,9 @@ async function main(argv: string[]): Promise<void> {
       nodes: { type: 'string', default: '5' },
       partitions: { type: 'string', default: '16' },
       'cache-mib': { type: 'string' },
+      'segment-mib': { type: 'string' },
+      'retention-mib': { type: 'string' },
+      'retention-hours': { type: 'string' },
     },
   });
   const int = (name: string, text: string | undefined, min: number, max: number): number => {
@@ -285,7 +432,12 @@ async function main(argv: string[]): Promise<void> {
     nodes: int('nodes', values.nodes, 3, 9),
     partitions: int('partitions', values.partitions, 1, 4_096),
     cacheMib: values['cache-mib'] === undefined ? null : int('cache-mib', values['cache-mib'], 0, 1 << 20),
+    // Checked as `logscope node` checks them, before a cluster starts.
+    segmentMib: values['segment-mib'] === undefined ? null : parseSegmentMib(values['segment-mib']),
+    retentionMib: values['retention-mib'] === undefined ? null : parseRetentionMib(values['retention-mib']),
+    retentionHours: values['retention-hours'] === undefined ? null : parseRetentionHours(values['retention-hours']),
   };
+  checkRetentionCoversSegments(options.retentionMib ?? RETENTION_MIB_DEFAULT, options.segmentMib ?? SEGMENT_MIB_DEFAULT);
   const result = await runSoak(options);
   const passed = soakPassed(result);
   process.stdout.write(`${JSON.stringify({ ...options, passed, ...result, faults: result.faults.length })}\n`);
