@@ -25,13 +25,15 @@ describe('storage faults on one replica (protocol-aware recovery)', () => {
   // elected one missing committed entries); 800 568 did the same to a log retention had emptied, so
   // no entry was left to show it; 700 143 took a leader's empty probe, sent while it read entries
   // from disk, for proof that it held the leader's whole log.
-  it('with retention, a lost log start and a probe without entries lose nothing either', async () => {
+  it('with retention, a lost log start and a probe without entries lose nothing, nor does a producer\'s order', async () => {
     const runs = await Promise.all([
       runSeeds(700_002, 1, { jobs: 1, sim: { storageFaults: true, retentionBytes: 48 << 10 } }),
       runSeeds(700_143, 1, { jobs: 1, sim: { storageFaults: true, retentionBytes: 48 << 10 } }),
       runSeeds(800_568, 1, { jobs: 1, sim: { storageFaults: true, retentionBytes: 16 << 10 } }),
+      // A replica whose log retention had emptied of a producer's batches took a later one first.
+      runSeeds(800_451, 1, { jobs: 1, sim: { storageFaults: true, retentionBytes: 16 << 10 } }),
     ]);
-    expect(report(runs.flatMap((run) => run.failures), '--storage-faults --retention-kib 48 (800568: 16)')).toBe('');
+    expect(report(runs.flatMap((run) => run.failures), '--storage-faults --retention-kib 48 (800568, 800451: 16)')).toBe('');
     expect(runs.reduce((sum, run) => sum + run.ackedChecked, 0)).toBeGreaterThan(1_000);
   }, 300_000);
 });
