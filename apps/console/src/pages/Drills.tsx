@@ -190,7 +190,7 @@ function Report({ run }: { run: DrillRunView }) {
     <section className="panel" aria-label="Drill report">
       <h2>Report</h2>
       <p data-testid="drill-verdict" className={run.status === 'passed' ? '' : 'sev-critical'}>
-        Verdict: {run.status} — {v === null ? 'durability not checked' : `${v.lost} lost, ${v.duplicated} duplicated, ${v.misplaced} misplaced of ${v.checked} acknowledged writes; ${v.staleReads ?? 0} stale of ${v.readsChecked ?? 0} reads of acknowledged offsets`}
+        Verdict: {run.status} — {v === null ? 'durability not checked' : `${v.lost} lost, ${v.duplicated} duplicated, ${v.misplaced} misplaced of ${v.checked} acknowledged writes${(v.deletedByRetention ?? 0) > 0 ? ` (${v.deletedByRetention} deleted by retention before the read-back)` : ''}; ${v.staleReads ?? 0} stale of ${v.readsChecked ?? 0} reads of acknowledged offsets`}
       </p>
       <p>{run.outcome}</p>
       <div className="figures">

@@ -449,7 +449,8 @@ export class DrillEngine {
       try {
         const writes = await this.verdict(active);
         run.verdict = { ...writes, readsChecked: reads.readsChecked, staleReads: reads.staleReads, examples: [...writes.examples, ...reads.examples] };
-        this.event(active, 'verdict', `${run.verdict.checked} acknowledged writes read back: ${run.verdict.lost} lost, ${run.verdict.duplicated} duplicated, ${run.verdict.misplaced} misplaced; ${run.verdict.readsChecked} reads of acknowledged offsets during the drill: ${run.verdict.staleReads} stale`);
+        const deleted = run.verdict.deletedByRetention ?? 0;
+        this.event(active, 'verdict', `${run.verdict.checked} acknowledged writes read back: ${run.verdict.lost} lost, ${run.verdict.duplicated} duplicated, ${run.verdict.misplaced} misplaced${deleted > 0 ? `, ${deleted} deleted by retention before the read-back` : ''}; ${run.verdict.readsChecked} reads of acknowledged offsets during the drill: ${run.verdict.staleReads} stale`);
       } catch (error) {
         this.event(active, 'verdict', `read-back failed: ${error instanceof Error ? error.message : String(error)}`);
       }
@@ -470,7 +471,8 @@ export class DrillEngine {
         run.outcome = `${v.lost} acknowledged writes lost, ${v.misplaced} misplaced, ${v.staleReads} stale reads`;
       } else {
         run.status = 'passed';
-        run.outcome = `every check passed; ${v.checked} acknowledged writes, 0 lost; ${v.readsChecked} reads, 0 stale`;
+        const deleted = v.deletedByRetention ?? 0;
+        run.outcome = `every check passed; ${v.checked} acknowledged writes, 0 lost${deleted > 0 ? ` (${deleted} of them deleted by retention before the read-back)` : ''}; ${v.readsChecked} reads, 0 stale`;
       }
       run.endedMs = Date.now();
       this.event(active, 'run', `${run.status}: ${run.outcome}`);

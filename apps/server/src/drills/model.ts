@@ -144,6 +144,12 @@ export interface DurabilityVerdict {
   lost: number;
   duplicated: number;
   misplaced: number;
+  /**
+   * Acknowledged writes below their partition's log start at the read-back: retention deleted
+   * them (a node keeps --retention-mib/--retention-hours of log), so they are not counted lost.
+   * Absent in runs stored before it.
+   */
+  deletedByRetention?: number;
   ledgerTruncated: boolean;
   /** Reads during the drill of offsets acknowledged before the read began. */
   readsChecked: number;

@@ -26,7 +26,7 @@ export function reportMarkdown(run: DrillRun): string {
   const v = run.verdict;
   lines.push(v === null
     ? '- Durability: not checked'
-    : `- Durability: ${v.checked} acknowledged writes checked — **${v.lost} lost**, ${v.duplicated} duplicated, ${v.misplaced} misplaced${v.ledgerTruncated ? ' (ledger truncated)' : ''}\n- Consistency: ${v.readsChecked ?? 0} reads of acknowledged offsets during the drill — **${v.staleReads ?? 0} stale**`);
+    : `- Durability: ${v.checked} acknowledged writes checked — **${v.lost} lost**, ${v.duplicated} duplicated, ${v.misplaced} misplaced${(v.deletedByRetention ?? 0) > 0 ? `, ${v.deletedByRetention} deleted by retention before the read-back` : ''}${v.ledgerTruncated ? ' (ledger truncated)' : ''}\n- Consistency: ${v.readsChecked ?? 0} reads of acknowledged offsets during the drill — **${v.staleReads ?? 0} stale**`);
   for (const e of v?.examples ?? []) lines.push(`  - ${e}`);
   lines.push('', '## Steps', '', '| # | Step | Check | Took | Reason |', '|---|---|---|---|---|');
   for (const s of run.steps) {

@@ -1,7 +1,11 @@
 // Durability verdict: every acknowledged (partition, offset, digest) is read back through the
 // client. Lost: the digest is nowhere in the committed log. Misplaced: it is there, but not at
 // the acknowledged (partition, offset). Duplicated: an acknowledged digest appears more than once.
+// Deleted by retention: below the partition's log start when read back (a small retention on a
+// busy cluster deletes records a drill acknowledged minutes before); everything from the start on
+// is checked as above.
 
+import { LogError } from '../../../../packages/log-cluster/src/errors.ts';
 import { recordDigest, type LedgerEntry } from '../load/ledger.ts';
 import type { DurabilityVerdict } from './model.ts';
 
@@ -28,11 +32,13 @@ export async function checkDurability(client: ReadBackClient, acked: Iterable<Le
   // Read every partition that holds an acked write, from its lowest acked offset.
   const atOffset = new Map<string, string>(); // `${p}:${offset}` → digest
   const seen = new Map<string, number>(); // acked digest → occurrences in the log
+  const logStarts = new Map<number, number>();
   for (const [partition, list] of byPartition) {
-    const from = list.reduce((m, e) => Math.min(m, e.offset), Number.POSITIVE_INFINITY);
+    const lowest = list.reduce((m, e) => Math.min(m, e.offset), Number.POSITIVE_INFINITY);
     // Reads are linearizable (only a confirmed leader answers), so one read-back through a fresh
     // client sees every acknowledged write; a missing one is lost, not late.
-    const records = await client.readAll(partition, from);
+    const { start, records } = await readFromLogStart(client, partition, lowest);
+    logStarts.set(partition, start);
     for (const r of records) {
       const d = recordDigest(r.value);
       atOffset.set(`${partition}:${r.offset}`, d);
@@ -42,12 +48,19 @@ export async function checkDurability(client: ReadBackClient, acked: Iterable<Le
   let lost = 0;
   let misplaced = 0;
   let duplicated = 0;
+  let deletedByRetention = 0;
   const examples: string[] = [];
   const note = (text: string): void => {
     if (examples.length < EXAMPLES_MAX) examples.push(text);
   };
   for (const [partition, list] of byPartition) {
+    const start = logStarts.get(partition) ?? 0;
+    let below = 0;
     for (const e of list) {
+      if (e.offset < start) {
+        below++;
+        continue;
+      }
       const found = atOffset.get(`${partition}:${e.offset}`);
       const count = seen.get(e.digest) ?? 0;
       if (found === e.digest) {
@@ -64,6 +77,28 @@ export async function checkDurability(client: ReadBackClient, acked: Iterable<Le
         note(`duplicated: digest ${e.digest} (partition ${partition} offset ${e.offset}) appears ${count} times`);
       }
     }
+    if (below > 0) note(`deleted by retention: ${below} acknowledged writes of partition ${partition} lie below its log start ${start}`);
+    deletedByRetention += below;
   }
-  return { checked, lost, duplicated, misplaced, ledgerTruncated, examples };
+  return { checked, lost, duplicated, misplaced, deletedByRetention, ledgerTruncated, examples };
+}
+
+/** Attempts to find where a partition's log starts while retention may be moving it on. */
+const LOG_START_ATTEMPTS = 5;
+
+/**
+ * A partition's committed log from `from`, or from where the log starts now when retention has
+ * deleted the records before it: the leader names that start (OffsetOutOfRange, earliestOffset),
+ * and it may move on again while the pages are read.
+ */
+async function readFromLogStart(client: ReadBackClient, partition: number, from: number): Promise<{ start: number; records: readonly { offset: number; value: Uint8Array }[] }> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return { start: from, records: await client.readAll(partition, from) };
+    } catch (error) {
+      const earliest = error instanceof LogError && error.code === 'OffsetOutOfRange' ? error.details.earliestOffset : undefined;
+      if (earliest === undefined || earliest <= from || attempt >= LOG_START_ATTEMPTS) throw error;
+      from = earliest;
+    }
+  }
 }
