@@ -18,7 +18,10 @@ export interface RecoveredApply {
   readonly index: number;
   readonly term: number;
   readonly offsetEnd: number;
-  /** Each producer's newest committed batches, as applying the log's entries in order leaves them. */
+  /**
+   * Each producer's newest committed batches, as applying the log's entries in order leaves them;
+   * lastCommittedMs relative to the recovery's end (0, or below for one only the start's state holds).
+   */
   readonly producers: Map<number, CommittedBatches>;
 }
 
@@ -121,6 +124,7 @@ export class RecoveredApplies {
       let committed = producers.get(producerId);
       if (committed === undefined) producers.set(producerId, (committed = new CommittedBatches(PRODUCER_IN_FLIGHT_MAX)));
       for (const at of after.slice(-PRODUCER_IN_FLIGHT_MAX)) committed.add(batches.columns[at + 1]!, batches.columns[at + 2]!, batches.columns[at + 3]!);
+      committed.lastCommittedMs = 0; // committed in the log: as fresh as the recovery (see Replica.restoreApplied)
     }
     return { index, term, offsetEnd: log.offsetEnd(index), producers };
   }

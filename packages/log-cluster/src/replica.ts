@@ -539,7 +539,8 @@ export class Replica {
     if (commit < recovered.index) return null;
     this.recovered = null;
     const now = this.now();
-    for (const batches of recovered.producers.values()) batches.lastCommittedMs = now;
+    // Recovery's times are relative to its end (0: a batch in the log; below: idle in the start's state).
+    for (const batches of recovered.producers.values()) batches.lastCommittedMs += now;
     this.committedProducers = recovered.producers;
     this.producerSweep = null;
     this.commitIndex = recovered.index;
@@ -587,7 +588,7 @@ export class Replica {
    * records (SnapshotMeta.state); retention cuts only applied entries, so this replica has them all.
    */
   producerStateBefore(nextOffset: number): Uint8Array | undefined {
-    return encodeProducerState(this.committedProducers, nextOffset);
+    return encodeProducerState(this.committedProducers, nextOffset, this.now());
   }
 
   /** Producers this replica remembers (committed batches, or batches in flight while it leads). */
