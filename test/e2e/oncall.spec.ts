@@ -219,6 +219,8 @@ test('the per-node latency view names the node whose fsync was slowed', async ({
     await expect(page.getByTestId('catch-up-feed').first()).toHaveText(/^(idle|\d+(\.\d)? (B|KiB|MiB|GiB)\/s from disk · \d+(\.\d)? (B|KiB|MiB|GiB) in flight( · read budget reached)?)$/);
     // And its scrub: every node has started its first pass over its log by now.
     await expect(page.getByTestId('scrub').first()).toHaveText(/^(between passes|\d+(\.\d)? (B|KiB|MiB|GiB)\/s checked) · \d+ pass(es)?$/);
+    // And what retention did (the default 4 GiB: nothing deleted yet), from the node's own counters.
+    await expect(page.getByTestId('retention').first()).toHaveText(/^(nothing deleted|\d+(\.\d)? MiB deleted) · \d+ snapshots? sent$/);
     await shot(page, 'latency-per-node');
   } finally {
     await mutate(page.request, 'faults.heal', { id: injected.data!.fault.id });

@@ -57,7 +57,11 @@ test('search narrows the map, and clicking a partition opens its detail, matchin
   const shown = Number(await page.getByTestId('partition-commit-index').textContent());
   expect(shown).toBeLessThanOrEqual(p.commitIndex);
   expect(shown).toBeGreaterThan(0);
-  await expect(page.getByRole('table', { name: 'Replicas of partition 1' }).getByRole('row')).toHaveCount(p.replicas.length + 1);
+  const replicaTable = page.getByRole('table', { name: 'Replicas of partition 1' });
+  await expect(replicaTable.getByRole('row')).toHaveCount(p.replicas.length + 1);
+  // Where each replica's log starts (retention deleted what is before it), as its node reports it.
+  await expect(replicaTable.getByRole('columnheader', { name: 'log start (offset)' })).toHaveAttribute('title', /older records were deleted by retention/);
+  await expect(page.getByTestId(`log-start-1-${p.leader}`)).toHaveText(/^\d+$/);
   await expect(page.getByTestId(`partition-cell-1-${p.leader}`)).toHaveAttribute('data-role', 'leader');
   await expect(page.getByTestId('epoch-list')).toContainText(`node ${p.leader}`);
   await shot(page, 'partition-detail');

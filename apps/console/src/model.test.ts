@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { adaptHeatmap, culpritOf, heatmapColumns, heldLagText, HEATMAP_BUCKETS_MS, problemsOf, roleOf } from './model.ts';
+import { adaptHeatmap, adaptPartitionDetail, culpritOf, heatmapColumns, heldLagText, HEATMAP_BUCKETS_MS, problemsOf, roleOf } from './model.ts';
 import { pollIntervalFor, SETTLE_MS, LIVE_POLL_MS } from './api.ts';
 import { staleMessage } from './format.ts';
 
@@ -79,6 +79,20 @@ describe('replica roles and ordering', () => {
     expect(heldLagText({ ...lagging, peakLag: { records: 0, seconds: 0 } })).toMatch(/has not heard from it/);
     expect(heldLagText({ ...lagging, lagRecords: 3, peakLag: { records: 3, seconds: 1 } })).toBeNull();
     expect(heldLagText({ ...lagging, role: 'follower', peakLag: null })).toBeNull();
+  });
+});
+
+describe('partition detail', () => {
+  it('carries each replica\'s own log start and end offsets beside its state, unknown ones as null', () => {
+    const replica = (r: number, logStartOffset: number | null, logEndOffset: number | null) => ({
+      replica: r, isLeader: r === 1, state: r === 1 ? ('leader' as const) : ('in-sync' as const), inSync: true, lagRecords: 0, lagSeconds: 0, peakLag: null, logStartOffset, logEndOffset, up: logEndOffset !== null,
+    });
+    const d = adaptPartitionDetail({
+      partition: 4, leader: 1, replicas: [1, 2, 3], inSync: [1, 2, 3], term: 2, commitIndex: 80, highWatermark: 700, underReplicated: false,
+      recentlyElected: false, electionCount: 0, elections: [],
+      replicaLag: [replica(1, 512, 700), replica(2, 640, 700), replica(3, null, null)],
+    });
+    expect(d.replicas.map((r) => [r.node, r.role, r.logStartOffset, r.logEndOffset])).toEqual([[1, 'leader', 512, 700], [2, 'follower', 640, 700], [3, 'follower', null, null]]);
   });
 });
 

@@ -134,13 +134,21 @@ export interface EpochModel {
   epochs: { fromMs: number; toMs: number; leader: number | null; term: number }[];
 }
 
+/** A replica in the partition detail: its figures and the offsets its own node reports (null: down, not scraped, or not reported). */
+export interface ReplicaDetail extends ReplicaFigures {
+  /** The first offset it still holds: retention deleted the records before it, and a read below fails (OffsetOutOfRange). */
+  logStartOffset: number | null;
+  /** The offset its next record will take. */
+  logEndOffset: number | null;
+}
+
 export interface PartitionDetailModel {
   id: number;
   leader: number | null;
   term: number | null;
   commitIndex: number | null;
   highWatermark: number | null;
-  replicas: ReplicaFigures[];
+  replicas: ReplicaDetail[];
   elections: { atMs: number; term: number | null; leader: number | null; detail?: string }[];
 }
 
@@ -342,7 +350,7 @@ export function adaptPartitionDetail(p: Out['partitions']['get']): PartitionDeta
     term: p.term,
     commitIndex: p.commitIndex,
     highWatermark: p.highWatermark,
-    replicas: p.replicaLag.map((r) => replicaFigures({ ...r, node: r.replica })),
+    replicas: p.replicaLag.map((r) => ({ ...replicaFigures({ ...r, node: r.replica }), logStartOffset: r.logStartOffset, logEndOffset: r.logEndOffset })),
     elections: p.elections.map((e) => ({ atMs: e.atMs, term: e.term, leader: e.leader })),
   };
 }

@@ -28,6 +28,8 @@ export interface AdminPartitionStatus {
   commit: number;
   hw: number;
   logEndOffset: number;
+  /** Offset of the first record this replica still holds; retention deleted those before it. */
+  logStartOffset: number;
   /** Leader only (null elsewhere). */
   followerLag: FollowerLag[] | null;
 }
@@ -75,6 +77,7 @@ export function nodeStatus(node: LogNode, faults: ProcessFaults, peers: Readonly
       commit: status.commit,
       hw: replica.hw,
       logEndOffset: replica.logEndOffset(),
+      logStartOffset: replica.logStartOffset(),
       followerLag: isLeader ? replica.followerLag() : null,
     });
   }

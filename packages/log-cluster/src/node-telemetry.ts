@@ -34,6 +34,12 @@ export function nodeObserver(telemetry: NodeTelemetry, wallClock: WallClock, mon
     faultyTailRepaired(_partition, how) {
       telemetry.recordFaultyTailRepaired(how);
     },
+    retentionDeleted(bytes) {
+      telemetry.recordRetentionDeleted(bytes);
+    },
+    snapshotSent() {
+      telemetry.recordSnapshotSent();
+    },
   };
 }
 
@@ -84,6 +90,7 @@ export function refreshNodeGauges(telemetry: NodeTelemetry, node: LogNode): void
       commitIndex: status.commit,
       highWatermark: replica.hw,
       logEndOffset: replica.logEndOffset(),
+      logStartOffset: replica.logStartOffset(),
     });
     if (node.isRunning && isLeader) {
       const lags = replica.followerLag();

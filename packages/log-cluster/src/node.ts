@@ -74,6 +74,10 @@ export interface NodeObserver {
   leaderElected?(partition: number, leader: NodeId, term: number): void;
   /** A replica's faulty tail (records lost to a storage fault) ended, and how. */
   faultyTailRepaired?(partition: number, how: FaultyTailRepair): void;
+  /** A retention pass deleted segments: their bytes (only called when it deleted some). */
+  retentionDeleted?(bytes: number): void;
+  /** This node, leading the partition, sent a snapshot to a replica behind its log start. */
+  snapshotSent?(partition: number): void;
 }
 
 export interface NodeDeps {
@@ -633,6 +637,7 @@ export class LogNode {
         // say DiskFull). Everything else (votes, acks) waits until what it promises is durable.
         const target = message.type === 'append' || message.type === 'heartbeat' || message.type === 'heartbeatResp' ? early : late;
         addMessage(target, replica.partition, message);
+        if (message.type === 'snapshot') this.deps.observer?.snapshotSent?.(replica.partition);
       }
       if (replica.onReadyTaken(ready)) this.deps.observer?.leaderElected?.(replica.partition, this.id, replica.raft.currentTerm());
     }
@@ -831,10 +836,11 @@ export class LogNode {
     const now = this.now();
     if (now - this.lastRetentionMs < this.config.retentionIntervalMs) return;
     this.lastRetentionMs = now;
-    this.journal.enforceRetention(
+    const deletedBytes = this.journal.enforceRetention(
       (partition) => this.replicas.get(partition)?.committed ?? 0,
       (partition, start) => this.replicas.get(partition)?.producerStateBefore(start.nextOffset),
     );
+    if (deletedBytes > 0) this.deps.observer?.retentionDeleted?.(deletedBytes);
   }
 }
 

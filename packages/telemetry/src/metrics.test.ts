@@ -21,6 +21,7 @@ const EXPECTED_TYPES: Record<string, 'counter' | 'gauge' | 'histogram'> = {
   logscope_commit_index: 'gauge',
   logscope_high_watermark: 'gauge',
   logscope_log_end_offset: 'gauge',
+  logscope_log_start_offset: 'gauge',
   logscope_replica_lag_records: 'gauge',
   logscope_replica_lag_seconds: 'gauge',
   logscope_replica_in_sync: 'gauge',
@@ -37,6 +38,8 @@ const EXPECTED_TYPES: Record<string, 'counter' | 'gauge' | 'histogram'> = {
   logscope_scrub_bytes_total: 'counter',
   logscope_scrub_passes_total: 'counter',
   logscope_partition_leader_changes_total: 'counter',
+  logscope_retention_deleted_bytes_total: 'counter',
+  logscope_snapshots_sent_total: 'counter',
 };
 
 function find(samples: ParsedSample[], name: string, labels: Record<string, string> = {}): number | undefined {
@@ -55,7 +58,7 @@ function populated(): NodeTelemetry {
   t.recordReplicationRtt(0.0003);
   t.recordEventLoopDelay(0.0005);
   t.recordEventLoopDelay(0.042);
-  t.setPartitionState(0, { leaderId: 2, isLeader: true, term: 4, commitIndex: 17, highWatermark: 12, logEndOffset: 12 });
+  t.setPartitionState(0, { leaderId: 2, isLeader: true, term: 4, commitIndex: 17, highWatermark: 12, logEndOffset: 12, logStartOffset: 4 });
   t.setReplicaState(0, 1, { lagRecords: 0, lagSeconds: 0, inSync: true });
   t.setReplicaState(0, 3, { lagRecords: 250, lagSeconds: 1.5, inSync: false });
   t.setUnderReplicatedPartitions(1);
@@ -63,6 +66,11 @@ function populated(): NodeTelemetry {
   t.recordFaultyTailRepaired('peer');
   t.setDiskUsedBytes(4096);
   t.setJournalIndexBytes(212_992);
+  t.recordRetentionDeleted(32_768);
+  t.recordRetentionDeleted(0); // a pass that deleted nothing
+  t.recordRetentionDeleted(65_536);
+  t.recordSnapshotSent();
+  t.recordSnapshotSent();
   return t;
 }
 
@@ -84,6 +92,10 @@ describe('NodeTelemetry', () => {
     expect(find(samples, 'logscope_node_up')).toBe(1);
     expect(find(samples, 'logscope_partition_leader', { partition: '0' })).toBe(2);
     expect(find(samples, 'logscope_high_watermark', { partition: '0' })).toBe(12);
+    expect(find(samples, 'logscope_log_end_offset', { partition: '0' })).toBe(12);
+    expect(find(samples, 'logscope_log_start_offset', { partition: '0' })).toBe(4);
+    expect(find(samples, 'logscope_retention_deleted_bytes_total')).toBe(98_304);
+    expect(find(samples, 'logscope_snapshots_sent_total')).toBe(2);
     expect(find(samples, 'logscope_replica_lag_records', { partition: '0', replica: '3' })).toBe(250);
     expect(find(samples, 'logscope_replica_in_sync', { partition: '0', replica: '3' })).toBe(0);
     expect(find(samples, 'logscope_partition_leader_changes_total', { partition: '0' })).toBe(0);
@@ -141,6 +153,18 @@ describe('NodeTelemetry', () => {
     expect(await read()).toEqual([10_000, 2]);
     t.setScrub(100, 0); // restarted
     expect(await read()).toEqual([10_100, 2]);
+  });
+
+  it('exports the retention counters at 0 before anything was deleted or sent, and a start offset only once set', async () => {
+    const t = new NodeTelemetry({ nodeId: 1 });
+    t.setPartitionState(5, { logEndOffset: 9 });
+    const samples = parseMetrics(await t.metricsText());
+    expect(find(samples, 'logscope_retention_deleted_bytes_total')).toBe(0);
+    expect(find(samples, 'logscope_snapshots_sent_total')).toBe(0);
+    expect(find(samples, 'logscope_log_start_offset', { partition: '5' })).toBeUndefined();
+    t.setPartitionState(5, { logStartOffset: 3 });
+    t.setPartitionState(5, { logStartOffset: 7 }); // retention moved it on
+    expect(find(parseMetrics(await t.metricsText()), 'logscope_log_start_offset', { partition: '5' })).toBe(7);
   });
 
   it('runs collect hooks before exposition', async () => {

@@ -53,6 +53,7 @@ export const METRIC_NAMES = {
   commitIndex: 'logscope_commit_index',
   highWatermark: 'logscope_high_watermark',
   logEndOffset: 'logscope_log_end_offset',
+  logStartOffset: 'logscope_log_start_offset',
   replicaLagRecords: 'logscope_replica_lag_records',
   replicaLagSeconds: 'logscope_replica_lag_seconds',
   replicaInSync: 'logscope_replica_in_sync',
@@ -69,6 +70,8 @@ export const METRIC_NAMES = {
   scrubBytes: 'logscope_scrub_bytes_total',
   scrubPasses: 'logscope_scrub_passes_total',
   partitionLeaderChanges: 'logscope_partition_leader_changes_total',
+  retentionDeletedBytes: 'logscope_retention_deleted_bytes_total',
+  snapshotsSent: 'logscope_snapshots_sent_total',
 } as const;
 
 /** The node-wide metrics with exact per-second windows in histogramsJson (append also per partition). */
@@ -96,6 +99,8 @@ export interface PartitionState {
   /** Record offset below which records are committed. */
   highWatermark?: number;
   logEndOffset?: number;
+  /** Offset of the first record this replica still holds (retention deleted those before it). */
+  logStartOffset?: number;
 }
 
 export interface ReplicaState {
@@ -140,6 +145,7 @@ export class NodeTelemetry {
   private readonly commitIndex: Gauge<PartitionLabel>;
   private readonly highWatermark: Gauge<PartitionLabel>;
   private readonly logEndOffset: Gauge<PartitionLabel>;
+  private readonly logStartOffset: Gauge<PartitionLabel>;
   private readonly replicaLagRecords: Gauge<ReplicaLabels>;
   private readonly replicaLagSeconds: Gauge<ReplicaLabels>;
   private readonly replicaInSync: Gauge<ReplicaLabels>;
@@ -159,6 +165,8 @@ export class NodeTelemetry {
   private readonly diskFreeBytes: Gauge;
   private readonly diskFull: Gauge;
   private readonly partitionLeaderChanges: Counter<PartitionLabel>;
+  private readonly retentionDeletedBytes: Counter;
+  private readonly snapshotsSent: Counter;
 
   private readonly appendRecorder: LatencyRecorder;
   private readonly fsyncRecorder: LatencyRecorder;
@@ -211,6 +219,7 @@ export class NodeTelemetry {
     this.commitIndex = gauge(n.commitIndex, 'Raft commit index.', p);
     this.highWatermark = gauge(n.highWatermark, 'Record offset below which records are committed.', p);
     this.logEndOffset = gauge(n.logEndOffset, 'Offset of the next record to be appended locally.', p);
+    this.logStartOffset = gauge(n.logStartOffset, 'Offset of the first record this replica still holds: retention deleted the records before it, and a read below it fails with OffsetOutOfRange.', p);
     this.replicaLagRecords = gauge(n.replicaLagRecords, 'Records the replica is behind the leader (leader only).', pr);
     this.replicaLagSeconds = gauge(n.replicaLagSeconds, 'Seconds since the replica was last caught up (leader only).', pr);
     this.replicaInSync = gauge(n.replicaInSync, '1 when the replica is in sync (leader only).', pr);
@@ -227,6 +236,8 @@ export class NodeTelemetry {
     this.diskFreeBytes = gauge(n.diskFreeBytes, 'Bytes still free for this node\'s log directory.');
     this.diskFull = gauge(n.diskFull, '1 while a flush waits for disk space (nothing new becomes durable on this node), else 0.');
     this.partitionLeaderChanges = counter(n.partitionLeaderChanges, 'Leader changes this node observed.', p);
+    this.retentionDeletedBytes = counter(n.retentionDeletedBytes, 'Segment bytes retention deleted from this node\'s log directory.');
+    this.snapshotsSent = counter(n.snapshotsSent, 'Snapshots this node sent as leader to a replica behind its log start (entries it no longer holds), instead of entries.');
 
     this.nodeUp.set(1);
     this.underReplicated.set(0);
@@ -333,6 +344,7 @@ export class NodeTelemetry {
     if (state.commitIndex !== undefined) this.commitIndex.set(labels, state.commitIndex);
     if (state.highWatermark !== undefined) this.highWatermark.set(labels, state.highWatermark);
     if (state.logEndOffset !== undefined) this.logEndOffset.set(labels, state.logEndOffset);
+    if (state.logStartOffset !== undefined) this.logStartOffset.set(labels, state.logStartOffset);
   }
 
   /** Leader only: lag of one follower of a partition this node leads. */
@@ -365,7 +377,7 @@ export class NodeTelemetry {
   clearPartition(partition: number): void {
     this.clearReplicas(partition);
     const labels = { partition: String(partition) };
-    for (const g of [this.partitionLeader, this.partitionIsLeader, this.raftTerm, this.commitIndex, this.highWatermark, this.logEndOffset]) {
+    for (const g of [this.partitionLeader, this.partitionIsLeader, this.raftTerm, this.commitIndex, this.highWatermark, this.logEndOffset, this.logStartOffset]) {
       g.remove(labels);
     }
     this.partitionLeaderChanges.remove(labels);
@@ -408,6 +420,16 @@ export class NodeTelemetry {
     this.scrubBytes.inc(growthSince(bytesTotal, last.bytes));
     this.scrubPasses.inc(growthSince(passesTotal, last.passes));
     this.lastScrubTotals = { bytes: bytesTotal, passes: passesTotal };
+  }
+
+  /** Segment bytes one retention pass deleted. */
+  recordRetentionDeleted(bytes: number): void {
+    if (bytes > 0) this.retentionDeletedBytes.inc(bytes);
+  }
+
+  /** One snapshot message sent to a replica behind this leader's log start. */
+  recordSnapshotSent(): void {
+    this.snapshotsSent.inc();
   }
 
   setDiskFree(freeBytes: number, full: boolean): void {

@@ -1,5 +1,6 @@
 // "Which node?" in five seconds: per-node p99 lines (worst first) for the chosen metric and a
-// node table (leaders led, append / fsync / RTT p99, disk used, index memory, catch-up feed, lag),
+// node table (leaders led, append / fsync / RTT p99, disk used, index memory, catch-up feed, lag,
+// scrub, retention),
 // with a leader-skew warning, the action that moves leadership back to the preferred replicas, and
 // what moves it by itself (drained nodes, returned nodes waiting to settle, the last automatic move).
 import { useQueryClient } from '@tanstack/react-query';
@@ -32,6 +33,19 @@ function formatCatchUp(c: { segmentReadBytesPerSec: number; throttledPerSec: num
   if (c.segmentReadBytesPerSec < 1 && c.inflightBytes === 0) return 'idle';
   const throttled = c.throttledPerSec > 0 ? ' · read budget reached' : '';
   return `${formatBytes(Math.round(c.segmentReadBytesPerSec))}/s from disk · ${formatBytes(c.inflightBytes)} in flight${throttled}`;
+}
+
+/** What retention did on a node: segment bytes it deleted, snapshots it sent to replicas behind its log start. */
+function formatRetention(r: { deletedBytes: number; snapshotsSent: number } | null): string {
+  if (r === null) return 'not reported';
+  const deleted = r.deletedBytes === 0 ? 'nothing deleted' : `${formatMiB(r.deletedBytes)} deleted`;
+  return `${deleted} · ${r.snapshotsSent} ${r.snapshotsSent === 1 ? 'snapshot' : 'snapshots'} sent`;
+}
+
+/** Retention deletes whole segments (MiB to GiB): one unit reads across rows. */
+function formatMiB(b: number): string {
+  const mib = b / (1 << 20);
+  return `${mib.toFixed(mib >= 100 ? 0 : 1)} MiB`;
 }
 
 export function NodeLatency({ range, metric, onPickNode }: { range: RangeSpec; metric: NodeMetric; onPickNode: (node: number) => void }) {
@@ -119,7 +133,7 @@ function NodeTable({ data, metric, onPickNode }: { data: NonNullable<ReturnType<
       )}
       {message !== null && <p role="status">{message}</p>}
       <LeadershipLine leadership={data.leadership} />
-      {/* Eleven columns do not fit half a page: the table scrolls sideways (and by keyboard) inside its card; the scrub, least urgent, comes last. */}
+      {/* Twelve columns do not fit half a page: the table scrolls sideways (and by keyboard) inside its card; the least urgent (scrub, retention) come last. */}
       <div className="table-wrap" role="region" aria-label="Node table (scrolls sideways)" tabIndex={0}>
         <table aria-label="Nodes, worst first">
           <thead>
@@ -135,6 +149,7 @@ function NodeTable({ data, metric, onPickNode }: { data: NonNullable<ReturnType<
               <th scope="col" title="Feeding followers that catch up (and consumers reading history): bytes a second its log reads take from disk, entry bytes in flight to its followers, and whether its read budget (64 MiB/s) holds reads back">catch-up feed</th>
               <th scope="col">worst lag</th>
               <th scope="col" title="The node reads its whole log back in the background and checks every record's CRC, so a byte that rots where nothing reads is found (the node then restarts by itself to repair it): bytes a second it checks now, and whole passes since the node started">scrub</th>
+              <th scope="col" title="What retention did on the node, in total since its counters began: segment bytes it deleted (each replica's log start moved past them; see a partition's replicas), and snapshots it sent as leader to a replica behind its log start, which it can no longer catch up with entries">retention</th>
             </tr>
           </thead>
           <tbody>
@@ -164,6 +179,7 @@ function NodeTable({ data, metric, onPickNode }: { data: NonNullable<ReturnType<
                 <td data-testid="catch-up-feed">{formatCatchUp(r.catchUp)}</td>
                 <td>{r.maxLagSeconds === null ? 'unknown' : `${r.maxLagSeconds.toFixed(3)} s`}</td>
                 <td data-testid="scrub">{formatScrub(r.scrub)}</td>
+                <td data-testid="retention">{formatRetention(r.retention)}</td>
               </tr>
             ))}
           </tbody>

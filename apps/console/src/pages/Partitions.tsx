@@ -171,6 +171,13 @@ function PartitionGrid({ m, search, problemsOnly, sort, grouped, selected, onSel
   );
 }
 
+const LOG_START_TITLE = 'First offset this replica still holds; older records were deleted by retention (a read below it fails with OffsetOutOfRange). A follower behind its leader\'s log start is caught up with a snapshot instead of entries';
+
+/** An offset in full (it is compared with a client's, so no rounding); — when its node is down or does not report it. */
+function formatOffset(offset: number | null | undefined): string {
+  return offset === null || offset === undefined ? '—' : String(offset);
+}
+
 function PartitionDetail({ id, view, update, map }: { id: number; map: PartitionMapModel | undefined } & PageProps) {
   const q = usePartitionDetail(id, view.range);
   const epochs = usePartitionEpochs(id, view.range);
@@ -190,9 +197,11 @@ function PartitionDetail({ id, view, update, map }: { id: number; map: Partition
       {(d) => {
         const leader = past ? past.leader : d.leader;
         const replicas = past ? past.replicas : d.replicas;
+        // Offsets are only known now (the map's history keeps states): while scrubbing, each replica's current ones.
+        const offsets = new Map(d.replicas.map((r) => [r.node, r]));
         return (
           <>
-            {past && <p className="muted">Leader and replica states as of {formatDateTime(view.at ?? 0)}; term, commit index and high watermark are current.</p>}
+            {past && <p className="muted">Leader and replica states as of {formatDateTime(view.at ?? 0)}; term, commit index, high watermark and log offsets are current.</p>}
             <dl className="figures">
               <div className="figure">
                 <dt className="figure-label">leader</dt>
@@ -219,6 +228,8 @@ function PartitionDetail({ id, view, update, map }: { id: number; map: Partition
                   <th scope="col">state</th>
                   <th scope="col">lag (records)</th>
                   <th scope="col">lag (s)</th>
+                  <th scope="col" title={LOG_START_TITLE}>log start (offset)</th>
+                  <th scope="col" title="The offset the replica's next record will take, as its own node reports it">log end (offset)</th>
                 </tr>
               </thead>
               <tbody>
@@ -231,6 +242,8 @@ function PartitionDetail({ id, view, update, map }: { id: number; map: Partition
                     </td>
                     <td>{r.lagRecords === null ? 'unknown' : formatCount(r.lagRecords)}</td>
                     <td>{r.lagSeconds === null ? 'unknown' : r.lagSeconds.toFixed(3)}</td>
+                    <td data-testid={`log-start-${id}-${r.node}`} title={LOG_START_TITLE}>{formatOffset(offsets.get(r.node)?.logStartOffset)}</td>
+                    <td data-testid={`log-end-${id}-${r.node}`}>{formatOffset(offsets.get(r.node)?.logEndOffset)}</td>
                   </tr>
                 ))}
               </tbody>

@@ -68,6 +68,13 @@ export const nodesRouter = router({
         scrub: snap !== undefined && snap.snapshot.scrubBytesTotal >= 0
           ? { bytesPerSec: snap.scrubBytesPerSec, passes: Math.max(0, snap.snapshot.scrubPassesTotal) }
           : null,
+        /**
+         * What retention did on it: segment bytes it deleted, and snapshots it sent to replicas
+         * behind its log start (totals since its counters began). Null when not reported.
+         */
+        retention: snap !== undefined && snap.snapshot.retentionDeletedBytesTotal >= 0
+          ? { deletedBytes: snap.snapshot.retentionDeletedBytesTotal, snapshotsSent: Math.max(0, snap.snapshot.snapshotsSentTotal) }
+          : null,
         /** Worst lag of this node's follower replicas; null when unknown (no leader has heard from it). */
         maxLagSeconds: known.length === 0 ? (lags.length > 0 ? null : 0) : Math.max(...known),
         fsyncDelayMs: h?.fsyncDelayMs ?? 0,

@@ -31,11 +31,13 @@ describe('Scraper over real HTTP targets', () => {
     telemetry = new NodeTelemetry({ nodeId: 7, nowMs: Date.now() - 1_000 });
     telemetry.recordAppended(10, 2_560);
     for (let i = 1; i <= 100; i++) telemetry.recordAppendLatency(i / 1000, 3);
-    telemetry.setPartitionState(3, { leaderId: 7, isLeader: true, term: 5, commitIndex: 40, highWatermark: 33, logEndOffset: 33 });
+    telemetry.setPartitionState(3, { leaderId: 7, isLeader: true, term: 5, commitIndex: 40, highWatermark: 33, logEndOffset: 33, logStartOffset: 21 });
     telemetry.setReplicaState(3, 8, { lagRecords: 12, lagSeconds: 0.5, inSync: false });
     telemetry.setJournalIndexBytes(212_992);
     telemetry.setCatchUp(1_048_576, 3, 65_536);
     telemetry.setScrub(524_288, 2);
+    telemetry.recordRetentionDeleted(3 << 20);
+    telemetry.recordSnapshotSent();
     telemetry.recordEventLoopDelay(0.0004);
     telemetry.recordEventLoopDelay(0.048);
     telemetry.rotate(Date.now());
@@ -84,10 +86,10 @@ describe('Scraper over real HTTP targets', () => {
 
     // The good target's figures landed in the stores, exactly.
     const snap = scraper.snapshots().find((s) => s.nodeId === 7);
-    expect(snap?.snapshot.partitions.get(3)).toMatchObject({ leaderId: 7, isLeader: true, term: 5, commitIndex: 40, highWatermark: 33 });
+    expect(snap?.snapshot.partitions.get(3)).toMatchObject({ leaderId: 7, isLeader: true, term: 5, commitIndex: 40, highWatermark: 33, logEndOffset: 33, logStartOffset: 21 });
     expect(snap?.snapshot.replicas.get(3)?.get(8)).toEqual({ lagRecords: 12, lagSeconds: 0.5, inSync: false });
     expect(snap?.snapshot.journalIndexBytes).toBe(212_992);
-    expect(snap?.snapshot).toMatchObject({ segmentReadBytesTotal: 1_048_576, segmentReadsThrottledTotal: 3, replicationInflightBytes: 65_536, scrubBytesTotal: 524_288, scrubPassesTotal: 2 });
+    expect(snap?.snapshot).toMatchObject({ segmentReadBytesTotal: 1_048_576, segmentReadsThrottledTotal: 3, replicationInflightBytes: 65_536, scrubBytesTotal: 524_288, scrubPassesTotal: 2, retentionDeletedBytesTotal: 3 << 20, snapshotsSentTotal: 1 });
     expect(stores.series.latest('lag_records:3:8')).toBe(12);
     const merged = stores.histograms.merge({ metric: 'append', partition: 3 }, 0, Date.now() + 1);
     expect(merged.histogram.totalCount).toBe(100);

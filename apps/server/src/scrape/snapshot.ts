@@ -9,6 +9,8 @@ export interface PartitionGauges {
   commitIndex: number;
   highWatermark: number;
   logEndOffset: number;
+  /** First offset the replica still holds (logscope_log_start_offset); -1 when the node does not report it. */
+  logStartOffset: number;
 }
 
 export interface ReplicaGauges {
@@ -39,6 +41,10 @@ export interface NodeSnapshot {
   /** Record bytes its scrub checked (logscope_scrub_bytes_total), and passes over its whole log it finished; -1 when not reported. */
   scrubBytesTotal: number;
   scrubPassesTotal: number;
+  /** Segment bytes retention deleted (logscope_retention_deleted_bytes_total); -1 when not reported. */
+  retentionDeletedBytesTotal: number;
+  /** Snapshots it sent to replicas behind its log start (logscope_snapshots_sent_total); -1 when not reported. */
+  snapshotsSentTotal: number;
   partitions: Map<number, PartitionGauges>;
   /** Leader only: partition → replica → lag. */
   replicas: Map<number, Map<number, ReplicaGauges>>;
@@ -68,13 +74,15 @@ export function toSnapshot(samples: readonly ParsedSample[]): NodeSnapshot {
     replicationInflightBytes: -1,
     scrubBytesTotal: -1,
     scrubPassesTotal: -1,
+    retentionDeletedBytesTotal: -1,
+    snapshotsSentTotal: -1,
     partitions: new Map(),
     replicas: new Map(),
   };
   const partition = (p: number): PartitionGauges => {
     let g = snap.partitions.get(p);
     if (g === undefined) {
-      g = { leaderId: 0, isLeader: false, term: 0, commitIndex: 0, highWatermark: 0, logEndOffset: 0 };
+      g = { leaderId: 0, isLeader: false, term: 0, commitIndex: 0, highWatermark: 0, logEndOffset: 0, logStartOffset: -1 };
       snap.partitions.set(p, g);
     }
     return g;
@@ -102,12 +110,15 @@ export function toSnapshot(samples: readonly ParsedSample[]): NodeSnapshot {
       case n.replicationInflightBytes: snap.replicationInflightBytes = s.value; break;
       case n.scrubBytes: snap.scrubBytesTotal = s.value; break;
       case n.scrubPasses: snap.scrubPassesTotal = s.value; break;
+      case n.retentionDeletedBytes: snap.retentionDeletedBytesTotal = s.value; break;
+      case n.snapshotsSent: snap.snapshotsSentTotal = s.value; break;
       case n.partitionLeader:
       case n.partitionIsLeader:
       case n.raftTerm:
       case n.commitIndex:
       case n.highWatermark:
-      case n.logEndOffset: {
+      case n.logEndOffset:
+      case n.logStartOffset: {
         const p = intLabel(s, 'partition');
         if (p === null) break;
         const g = partition(p);
@@ -116,7 +127,8 @@ export function toSnapshot(samples: readonly ParsedSample[]): NodeSnapshot {
         else if (s.name === n.raftTerm) g.term = s.value;
         else if (s.name === n.commitIndex) g.commitIndex = s.value;
         else if (s.name === n.highWatermark) g.highWatermark = s.value;
-        else g.logEndOffset = s.value;
+        else if (s.name === n.logEndOffset) g.logEndOffset = s.value;
+        else g.logStartOffset = s.value;
         break;
       }
       case n.replicaLagRecords:

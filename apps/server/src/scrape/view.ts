@@ -22,6 +22,8 @@ export interface ReplicaView {
   peakLag: PeakLag | null;
   /** What this replica itself reports (null when its node is down or not scraped). */
   logEndOffset: number | null;
+  /** The first offset this replica still holds (retention deleted those before it); null when its node is down, not scraped, or does not report it. */
+  logStartOffset: number | null;
   up: boolean;
 }
 
@@ -103,7 +105,7 @@ export class ClusterView {
         const lagSeconds = isLeader ? 0 : knownFigure(lag?.lagSeconds);
         const up = entry?.up ?? false;
         const state = this.states.observe(p, r, { up, isLeader, partitionLed: leader !== 0, engineInSync: lag?.inSync ?? null, lagRecords, lagSeconds }, nowMs);
-        return { replica: r, isLeader, state, inSync: countsInSync(state), lagRecords, lagSeconds, peakLag: this.states.peakLag(p, r), logEndOffset: own?.logEndOffset ?? null, up };
+        return { replica: r, isLeader, state, inSync: countsInSync(state), lagRecords, lagSeconds, peakLag: this.states.peakLag(p, r), logEndOffset: own?.logEndOffset ?? null, logStartOffset: own !== undefined && own.logStartOffset >= 0 ? own.logStartOffset : null, up };
       });
       const inSync = replicaLag.filter((r) => r.inSync).map((r) => r.replica);
       const term = leaderGauges?.term ?? Math.max(0, ...entries.map((e) => e.snapshot.partitions.get(p)?.term ?? 0));
