@@ -62,6 +62,8 @@ export const DEFAULT_NODE_CONFIG: Omit<NodeConfig, 'id' | 'nodeIds' | 'partition
  */
 const LIVENESS_HEARTBEAT_TICKS = 3;
 const LIVENESS_TIMEOUT_TICKS = 15;
+/** A hello's `commit` when its node holds no entry at all (see LogNode.decideFresh). */
+const HELLO_EMPTY = 1;
 /** For this long after start every envelope carries the node's incarnation (see onHello). */
 const HELLO_EVERY_ENVELOPE_TICKS = 100;
 
@@ -103,6 +105,11 @@ interface Round {
 
 /** Present while the node's replicas abstain from voting after a corruption (see constructor). */
 const ABSTAIN_MARKER = 'abstain.marker';
+/**
+ * Present from a start with no segment at all until the node knows whether the cluster is new: a
+ * new node and one whose disk was replaced look the same (see constructor).
+ */
+const FRESH_MARKER = 'fresh.marker';
 
 /** An empty marker file; truncate syncs the file and its new directory entry, so it is durable before the node serves. */
 function writeMarker(disk: Disk, name: string): void {
@@ -142,6 +149,12 @@ export class LogNode {
   private lastRetentionMs = 0;
   /** Whether this node's replicas may still be missing entries they acknowledged. */
   private abstaining = false;
+  /** Started with no log and does not yet know whether the cluster is new (FRESH_MARKER). */
+  private fresh = false;
+  /** Once any replica of this node held an entry (see holdsNoEntries). */
+  private heldEntries = false;
+  /** What each peer's latest hello said: whether it holds no entry at all. */
+  private readonly peerEmpty = new Map<NodeId, boolean>();
   /** Partitions with a faulty tail (acknowledged entries lost to a storage fault) not yet repaired. */
   private readonly faultyPartitions = new Set<number>();
   private lastDiskFullRetryMs = 0;
@@ -213,9 +226,18 @@ export class LogNode {
     this.recovery = report;
     // A replica that lost acknowledged entries must not vote until it caught up; the marker keeps
     // that true across another crash before then (recovery would find nothing wrong the second time).
-    const markerPresent = deps.disk.list().includes(ABSTAIN_MARKER);
-    if (report.uncertain && !markerPresent) writeMarker(deps.disk, ABSTAIN_MARKER);
-    this.abstaining = report.uncertain || markerPresent;
+    const names = deps.disk.list();
+    const markerPresent = names.includes(ABSTAIN_MARKER);
+    if ((report.uncertain || report.stateLost) && !markerPresent) writeMarker(deps.disk, ABSTAIN_MARKER);
+    // No segment at all: a new node, or one whose whole log is gone (a replaced disk, a wiped data
+    // directory). The second must not vote before it caught up: it would vote again in terms it
+    // voted in, and for a candidate missing entries it had acknowledged (2026-11-29: the simulator's
+    // wipeDisk fault, 89 violations in 200 seeds). It abstains until a leader caught it up, or until
+    // every other node says it holds no entry either: then the cluster has nothing to lose (see decideFresh).
+    const freshMarker = names.includes(FRESH_MARKER);
+    if (report.segmentsScanned === 0 && !freshMarker && config.nodeIds.length > 1) writeMarker(deps.disk, FRESH_MARKER);
+    this.fresh = (report.segmentsScanned === 0 || freshMarker) && config.nodeIds.length > 1;
+    this.abstaining = report.uncertain || report.stateLost || markerPresent || this.fresh;
     for (const { partition } of report.faulty) this.faultyPartitions.add(partition);
     this.placement = placement(config.partitionCount, config.nodeIds, config.replicationFactor);
     this.dirtyFlags = new Uint8Array(config.partitionCount);
@@ -250,8 +272,8 @@ export class LogNode {
       this.markAwake(replica);
     }
     deps.transport.setHandler((from, messages) => this.receive(from, messages));
-    // Peers learn at once that this is a new process (see onHello).
-    if (config.quiesce) for (const other of config.nodeIds) if (other !== this.id) this.sendTo(other, [this.hello(other)]);
+    // Peers learn at once that this is a new process (see onHello), and whether it holds entries.
+    if (config.quiesce || this.fresh) for (const other of config.nodeIds) if (other !== this.id) this.sendTo(other, [this.hello(other)]);
     this.scheduleTick();
   }
 
@@ -467,7 +489,7 @@ export class LogNode {
       if (replica.raft.isQuiesced()) this.unmarkAwake(k);
     }
     this.ticksSinceStart++;
-    if (this.config.quiesce) this.tickLiveness();
+    if (this.config.quiesce || this.fresh) this.tickLiveness();
     this.maybeEnforceRetention();
     this.maybeClearAbstain();
     this.maybeRetryDiskFull();
@@ -534,7 +556,7 @@ export class LogNode {
     }
     for (const { partition, message } of messages) {
       if (message.type === 'hello') {
-        this.onHello(from, message.index);
+        this.onHello(from, message.index, message.commit === HELLO_EMPTY);
         continue;
       }
       if (message.type === 'diskFull') {
@@ -804,7 +826,7 @@ export class LogNode {
   }
 
   private hello(to: NodeId): PartitionMessage {
-    return { partition: 0, message: { type: 'hello', from: this.id, to, term: 0, logTerm: 0, index: this.incarnation, commit: 0, entries: [], reject: false, rejectHint: 0, snapshot: null } };
+    return { partition: 0, message: { type: 'hello', from: this.id, to, term: 0, logTerm: 0, index: this.incarnation, commit: this.holdsNoEntries() ? HELLO_EMPTY : 0, entries: [], reject: false, rejectHint: 0, snapshot: null } };
   }
 
   /**
@@ -813,10 +835,14 @@ export class LogNode {
    * heartbeats forever, since a quick restart never looks silent. They wake and elect if needed.
    * Partitions this node leads probe what the peer still holds (Raft.peerRestarted).
    */
-  private onHello(from: NodeId, incarnation: number): void {
+  private onHello(from: NodeId, incarnation: number, empty: boolean): void {
+    this.peerEmpty.set(from, empty);
+    if (this.fresh) this.decideFresh();
     if (this.peerIncarnations.get(from) === incarnation) return;
     const restarted = this.peerIncarnations.has(from);
     this.peerIncarnations.set(from, incarnation);
+    // A peer holding nothing may be fresh, waiting to hear what this node holds: answer its first hello at once.
+    if (empty) this.sendTo(from, [this.hello(from)]);
     for (const replica of this.replicas.values()) {
       if (!replica.replicas.includes(from)) continue;
       if (replica.raft.isQuiesced()) replica.raft.wake();
@@ -825,10 +851,47 @@ export class LogNode {
     }
   }
 
+  /**
+   * Whether no replica of this node holds or held an entry (a leader's first entry, its no-op,
+   * comes with the first election): what its hellos tell a fresh peer. Checked until the first.
+   */
+  private holdsNoEntries(): boolean {
+    if (!this.heldEntries) {
+      for (const replica of this.replicas.values()) {
+        if (this.journal.log(replica.partition).lastIndex() > 0 || replica.raft.faultyTail() !== null) {
+          this.heldEntries = true;
+          break;
+        }
+      }
+    }
+    return !this.heldEntries;
+  }
+
+  /**
+   * A fresh node (see constructor) learns that the cluster is new: every other node says it holds
+   * no entry either, so nothing was ever acknowledged that this node could have lost, and its
+   * replicas vote and campaign at once. Not a majority: a node that never caught up holds nothing
+   * too, and with it a replaced disk would make one, while the entries live on the rest. A node
+   * that missed this (a hello lost, or late) hears that others hold entries, and abstains until a
+   * leader, which a majority elected meanwhile, has caught it up.
+   */
+  private decideFresh(): void {
+    for (const id of this.config.nodeIds) if (id !== this.id && this.peerEmpty.get(id) !== true) return;
+    this.fresh = false;
+    for (const replica of this.replicas.values()) {
+      replica.raft.stopAbstaining();
+      this.markDirty(replica);
+    }
+    this.maybeClearAbstain();
+  }
+
   private maybeClearAbstain(): void {
     if (!this.abstaining) return;
     for (const replica of this.replicas.values()) if (replica.raft.abstainingFromVotes()) return;
     this.abstaining = false;
+    // Caught up (or the cluster is new): a crash from here on leaves a log that recovery can trust.
+    this.fresh = false;
+    this.deps.disk.remove(FRESH_MARKER);
     this.deps.disk.remove(ABSTAIN_MARKER);
   }
 

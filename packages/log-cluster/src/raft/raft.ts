@@ -610,6 +610,15 @@ export class Raft {
     return this.abstaining;
   }
 
+  /**
+   * Votes and campaigns again without waiting to catch up: for a node that started with no log and
+   * learned that the whole cluster is new (nothing it could have lost; see LogNode's fresh start).
+   */
+  stopAbstaining(): void {
+    this.abstaining = false;
+    this.abstainUntilCommit = null;
+  }
+
   /** Record offset the next proposed entry would get. */
   lastOffsetEnd(): number {
     return this.nextOffset;

@@ -89,7 +89,7 @@ export interface SimResult {
   readonly virtualMs: number;
 }
 
-export const FAULT_KINDS = ['crash', 'isolate', 'cutLink', 'linkLoss', 'linkDelay', 'slowFsync', 'pause', 'diskFull', 'corruptSegment', 'rotSegment', 'transferLeadership', 'drain', 'storageFault'] as const;
+export const FAULT_KINDS = ['crash', 'isolate', 'cutLink', 'linkLoss', 'linkDelay', 'slowFsync', 'pause', 'diskFull', 'corruptSegment', 'rotSegment', 'transferLeadership', 'drain', 'storageFault', 'wipeDisk'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /** Every link gets a little delay and jitter by default, so messages reorder as on a real network. */
@@ -388,6 +388,19 @@ export async function simulate(seed: number, overrides: Partial<SimOptions> = {}
           crash(sim);
           later(50, 500, () => start(sim));
         });
+        break;
+      }
+      case 'wipeDisk': {
+        // A node's disk replaced (or its data directory lost): it comes back with nothing. One
+        // replica's loss at a time, like corruptSegment.
+        if (corruptions > 0 || sim.node === null) {
+          injected = false;
+          break;
+        }
+        corruptions++;
+        crash(sim);
+        for (const name of sim.disk.list()) sim.disk.remove(name);
+        later(50, 500, () => start(sim));
         break;
       }
       case 'storageFault': {

@@ -58,9 +58,24 @@ function segmentFiles(): string[] {
 }
 
 describe('journal on real files', () => {
+  it('says so when its hard-state files are gone while segments remain (the votes it gave are lost)', async () => {
+    const { journal } = Journal.open(new FileDisk(directory), OPTIONS);
+    journal.appendEntries(1, entries(1, 3, 2, 0));
+    journal.setHardState(1, { term: 2, vote: 3, commit: 0 });
+    await flush(journal);
+    journal.close();
+    const intact = Journal.open(new FileDisk(directory), OPTIONS);
+    expect([intact.report.stateLost, intact.journal.log(1).hardState().vote]).toEqual([false, 3]);
+    intact.journal.close();
+    for (const name of fs.readdirSync(directory)) if (name.startsWith('state-')) fs.rmSync(path.join(directory, name));
+    const lost = Journal.open(new FileDisk(directory), OPTIONS);
+    expect([lost.report.stateLost, lost.journal.log(1).hardState().vote, lost.journal.log(1).lastIndex()]).toEqual([true, 0, 3]);
+    lost.journal.close();
+  });
+
   it('round-trips entries, hard states, conflict truncation and snapshots across reopen', async () => {
     const { journal, report: fresh } = Journal.open(new FileDisk(directory), OPTIONS);
-    expect(fresh).toEqual({ segmentsScanned: 0, recordsRecovered: 0, truncatedBytes: 0, corruption: null, faulty: [], uncertain: false });
+    expect(fresh).toEqual({ segmentsScanned: 0, recordsRecovered: 0, truncatedBytes: 0, corruption: null, faulty: [], uncertain: false, stateLost: false });
     journal.appendEntries(1, entries(1, 10, 1, 0));
     journal.appendEntries(2, entries(1, 5, 1, 0));
     journal.appendEntries(3, entries(1, 5, 1, 0));

@@ -1677,7 +1677,8 @@ export class Journal {
         }
       }
     }
-    if (this.stateFiles.length === 0) this.createStateFile(1);
+    const stateFound = this.stateFiles.length > 0;
+    if (!stateFound) this.createStateFile(1);
 
     // Faulty tails found by an earlier recovery and not yet repaired (the log may hold repaired entries since).
     for (const name of names) {
@@ -1821,7 +1822,7 @@ export class Journal {
     this.takeUpSetAside();
     const faulty: { partition: number; tail: FaultyTail }[] = [];
     for (const log of this.logs.values()) if (log.faulty !== null) faulty.push({ partition: log.partition, tail: log.faulty });
-    return { segmentsScanned, recordsRecovered, truncatedBytes, corruption, faulty, uncertain };
+    return { segmentsScanned, recordsRecovered, truncatedBytes, corruption, faulty, uncertain, stateLost: segmentsScanned > 0 && !stateFound };
   }
 
   /**

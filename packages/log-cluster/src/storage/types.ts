@@ -135,4 +135,9 @@ export interface RecoveryReport {
    * node cannot tell what it lost, so its replicas abstain from voting until they have caught up.
    */
   readonly uncertain: boolean;
+  /**
+   * Segments were found but no hard-state file: the terms and votes this node gave are gone (a
+   * file deleted under it), so it could vote twice in one term. The node abstains as for `uncertain`.
+   */
+  readonly stateLost: boolean;
 }
