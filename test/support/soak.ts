@@ -11,9 +11,9 @@
 // still be there, unchanged, at its offset.
 //
 //   npm run soak -- [--seconds 120] [--seed 7] [--nodes 5] [--partitions 16] [--cache-mib 64]
-//                   [--segment-mib 1] [--retention-mib 4] [--retention-hours 0.01]
+//                   [--segment-mib 1] [--retention-mib 4] [--retention-hours 0.01] [--wipe]
 
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -41,6 +41,11 @@ export interface SoakOptions {
   readonly retentionHours?: number | null;
   readonly producers?: number;
   readonly readers?: number;
+  /**
+   * Also wipe a node's data directory now and then (a replaced disk) and restart it: it must not
+   * vote before a leader caught it up. One storage loss at a time (with the rots).
+   */
+  readonly wipe?: boolean;
 }
 
 export interface SoakResult {
@@ -184,6 +189,14 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     // them: lost on every copy, which no recovery can give back. Seed 21 did that, about once in 25
     // runs. So a rot waits (at most ROT_WAIT_MS) until the last one is repaired.
     let lastRot: { node: number; atMs: number } | null = null;
+    /** The node whose data directory was wiped last: it has caught up once its fresh.marker is gone. */
+    let lastWiped: number | null = null;
+    const dataDirOf = (node: number): string => {
+      const dir = cluster.state().nodes.find((n) => n.id === node)?.dataDir;
+      if (dir === undefined) throw new Error(`no data directory for node ${node}`);
+      return dir;
+    };
+    const lastWipeCaughtUp = (): boolean => lastWiped === null || !existsSync(join(dataDirOf(lastWiped), 'fresh.marker'));
     const faultyTails = async (): Promise<number> => {
       let total = 0;
       for (const source of r.scrapeSources()) {
@@ -206,7 +219,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       await sleep(1_500 + rnd() * 3_000);
       const down = r.health().filter((h) => !h.up).map((h) => h.node);
       const up = ids.filter((id) => !down.includes(id));
-      const kind = pick(['crash', 'crash', 'rot', 'pause', 'isolate', 'slow', 'heal', 'heal'] as const);
+      const kinds = ['crash', 'crash', 'rot', 'pause', 'isolate', 'slow', 'heal', 'heal', ...(options.wipe === true ? (['wipe'] as const) : [])] as const;
+      const kind = pick(kinds);
       try {
         // Faults pile up until a heal, but never a third node down: some partitions may lose their
         // quorum for a while (appends to them fail, which is allowed); none may lose a write.
@@ -223,9 +237,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
             break;
           case 'rot': {
             const waitUntil = Date.now() + ROT_WAIT_MS;
-            while (!(await lastRotRepaired()) && Date.now() < waitUntil) await sleep(250);
-            if (!(await lastRotRepaired())) {
-              note(`rot of node ${node} skipped: node ${lastRot?.node}'s rot is not repaired yet`);
+            while (!((await lastRotRepaired()) && lastWipeCaughtUp()) && Date.now() < waitUntil) await sleep(250);
+            if (!(await lastRotRepaired()) || !lastWipeCaughtUp()) {
+              note(`rot of node ${node} skipped: node ${lastRot?.node ?? lastWiped}'s storage fault is not repaired yet`);
               break;
             }
             const atMs = Date.now();
@@ -245,6 +259,22 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
             await r.isolate(node);
             note(`isolate node ${node}`);
             break;
+          case 'wipe': {
+            // One storage loss at a time: a replica that lost its disk and one with a rotted record
+            // at once may be the two that hold a write.
+            if (!(await lastRotRepaired()) || !lastWipeCaughtUp()) {
+              note(`wipe of node ${node} skipped: node ${lastRot?.node ?? lastWiped}'s storage fault is not repaired yet`);
+              break;
+            }
+            await r.crash(node);
+            await sleep(500); // the SIGKILL lands; nothing of the old process writes after this
+            const dir = dataDirOf(node);
+            for (const name of readdirSync(dir)) rmSync(join(dir, name), { recursive: true, force: true });
+            await r.restart(node);
+            lastWiped = node;
+            note(`wipe node ${node}'s data directory (a replaced disk) and restart it`);
+            break;
+          }
           case 'slow':
             await r.slowFsync(node, 30);
             note(`slow node ${node}'s fsync by 30 ms`);
@@ -419,6 +449,7 @@ async function main(argv: string[]): Promise<void> {
       'segment-mib': { type: 'string' },
       'retention-mib': { type: 'string' },
       'retention-hours': { type: 'string' },
+      wipe: { type: 'boolean' },
     },
   });
   const int = (name: string, text: string | undefined, min: number, max: number): number => {
@@ -436,11 +467,12 @@ async function main(argv: string[]): Promise<void> {
     segmentMib: values['segment-mib'] === undefined ? null : parseSegmentMib(values['segment-mib']),
     retentionMib: values['retention-mib'] === undefined ? null : parseRetentionMib(values['retention-mib']),
     retentionHours: values['retention-hours'] === undefined ? null : parseRetentionHours(values['retention-hours']),
+    wipe: values.wipe === true,
   };
   checkRetentionCoversSegments(options.retentionMib ?? RETENTION_MIB_DEFAULT, options.segmentMib ?? SEGMENT_MIB_DEFAULT);
   const result = await runSoak(options);
   const passed = soakPassed(result);
-  process.stdout.write(`${JSON.stringify({ ...options, passed, ...result, faults: result.faults.length })}\n`);
+  process.stdout.write(`${JSON.stringify({ ...options, passed, ...result, faults: result.faults.length, wipes: result.faults.filter((f) => f.includes("wipe node")).length })}\n`);
   if (!passed) {
     process.stdout.write(`fault schedule:\n${result.faults.join('\n')}\n`);
     process.exitCode = 1;
