@@ -6,32 +6,25 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EmbeddedCluster } from './cluster.ts';
 import { CommittedBatches } from './committed-batches.ts';
 import { decodeProducerState, encodeProducerState, producersFromState } from './producer-state.ts';
 import { encodeBatch } from './payload.ts';
 import type { ClientResponse } from './protocol.ts';
 import type { Entry, NodeId } from './raft/types.ts';
 import { RecoveredApplies } from './recovered-apply.ts';
+import { smallRetentionCluster, until } from './small-retention-cluster.ts';
 import { FileDisk } from './storage/file-disk.ts';
 import { Journal } from './storage/journal.ts';
 
-let cluster: EmbeddedCluster | null = null;
+let cluster: Awaited<ReturnType<typeof smallRetentionCluster>> | null = null;
 let dir = '';
 afterEach(async () => {
   await cluster?.stop();
+  cluster?.removeDirectory();
   cluster = null;
   if (dir !== '') rmSync(dir, { recursive: true, force: true });
   dir = '';
 });
-
-async function until(condition: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 function batches(lastCommittedMs: number, ...of: [sequence: number, offset: number, count: number][]): CommittedBatches {
   const committed = new CommittedBatches(4);
@@ -100,14 +93,8 @@ describe('producer state', () => {
   });
 
   it('a replica that restarted, or caught up from a snapshot, after retention deleted a producer\'s batches keeps its order and answers its retries', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'logscope-producer-state-'));
     // Small segments and retention, checked often: a few hundred KiB cut a producer's batches.
-    const c = (cluster = await EmbeddedCluster.start({
-      dataDir: dir,
-      nodeCount: 3,
-      partitionCount: 1,
-      node: { journal: { segmentBytes: 32 << 10, retentionBytes: 64 << 10, retentionMs: 3_600_000, cacheBytes: 1 << 20 }, retentionIntervalMs: 20 },
-    }));
+    const c = (cluster = await smallRetentionCluster('producer-state'));
     expect(await c.waitForLeaders(20_000)).toBe(true);
     const request = (producerId: number, sequence: number, to: NodeId, records = 1): Promise<ClientResponse> =>
       c.connector.request(to, { kind: 'append', partition: 0, producerId, sequence, records: Array.from({ length: records }, () => new Uint8Array(1024).fill(sequence & 0xff)) });
@@ -163,14 +150,8 @@ describe('producer state', () => {
     expect(await append(producer, 5, second)).toBeGreaterThan(fourth);
   });
   it('a producer known only from a start goes on ageing across a restart, and expires on time', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'logscope-producer-state-expiry-'));
     const expiryMs = 4_000;
-    const c = (cluster = await EmbeddedCluster.start({
-      dataDir: dir,
-      nodeCount: 3,
-      partitionCount: 1,
-      node: { producerExpiryMs: expiryMs, journal: { segmentBytes: 32 << 10, retentionBytes: 64 << 10, retentionMs: 3_600_000, cacheBytes: 1 << 20 }, retentionIntervalMs: 20 },
-    }));
+    const c = (cluster = await smallRetentionCluster('producer-state-expiry', { producerExpiryMs: expiryMs }));
     expect(await c.waitForLeaders(20_000)).toBe(true);
     const append = async (producerId: number, sequence: number, records = 1): Promise<number> => {
       const response = await c.connector.request(c.leaderOf(0), { kind: 'append', partition: 0, producerId, sequence, records: Array.from({ length: records }, () => new Uint8Array(1024)) });

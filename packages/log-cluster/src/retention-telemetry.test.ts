@@ -1,29 +1,17 @@
 // What retention did, as a node's metrics show it: each replica's log start, the segment bytes
 // deleted, and the snapshots a leader sent to a replica that fell behind its log start.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { METRIC_NAMES, parseMetrics } from '@logscope/telemetry';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EmbeddedCluster } from './cluster.ts';
+import type { EmbeddedCluster } from './cluster.ts';
+import { smallRetentionCluster, until } from './small-retention-cluster.ts';
 import type { NodeId } from './raft/types.ts';
 
-let cluster: EmbeddedCluster | null = null;
-let dir = '';
+let cluster: Awaited<ReturnType<typeof smallRetentionCluster>> | null = null;
 afterEach(async () => {
   await cluster?.stop();
+  cluster?.removeDirectory();
   cluster = null;
-  if (dir !== '') rmSync(dir, { recursive: true, force: true });
-  dir = '';
 });
-
-async function until(condition: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 /** One sample of a node's Prometheus text, read as a scraper would (undefined: not exported). */
 async function metric(c: EmbeddedCluster, node: NodeId, name: string, labels: Record<string, string> = {}): Promise<number | undefined> {
@@ -33,14 +21,8 @@ async function metric(c: EmbeddedCluster, node: NodeId, name: string, labels: Re
 
 describe('retention telemetry', () => {
   it('exports each replica\'s log start, the bytes retention deleted, and the snapshots a leader sent to a follower left behind its start', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'logscope-retention-telemetry-'));
     // Small segments and retention, checked often: a few hundred KiB move every log start.
-    const c = (cluster = await EmbeddedCluster.start({
-      dataDir: dir,
-      nodeCount: 3,
-      partitionCount: 1,
-      node: { journal: { segmentBytes: 32 << 10, retentionBytes: 64 << 10, retentionMs: 3_600_000, cacheBytes: 1 << 20 }, retentionIntervalMs: 20 },
-    }));
+    const c = (cluster = await smallRetentionCluster('retention-telemetry'));
     expect(await c.waitForLeaders(20_000)).toBe(true);
     let sequence = 0;
     /** 256 KiB through the leader: 32 batches of 8 records of 1 KiB. */
