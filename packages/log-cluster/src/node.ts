@@ -155,6 +155,10 @@ export class LogNode {
   private heldEntries = false;
   /** What each peer's latest hello said: whether it holds no entry at all. */
   private readonly peerEmpty = new Map<NodeId, boolean>();
+  /** Each peer's incarnation when this node found the cluster new (see decideFresh): its hellos tell the peer. */
+  private readonly newClusterWith = new Map<NodeId, number>();
+  /** Every envelope carries a hello until this tick: after start, and after finding the cluster new. */
+  private announceUntilTick = HELLO_EVERY_ENVELOPE_TICKS;
   /** Partitions with a faulty tail (acknowledged entries lost to a storage fault) not yet repaired. */
   private readonly faultyPartitions = new Set<number>();
   private lastDiskFullRetryMs = 0;
@@ -556,7 +560,7 @@ export class LogNode {
     }
     for (const { partition, message } of messages) {
       if (message.type === 'hello') {
-        this.onHello(from, message.index, message.commit === HELLO_EMPTY);
+        this.onHello(from, message.index, message.commit === HELLO_EMPTY, message.logTerm === this.incarnation);
         continue;
       }
       if (message.type === 'diskFull') {
@@ -804,7 +808,7 @@ export class LogNode {
     this.ticksSinceSent.set(to, 0);
     // Early on every envelope says who we are: a busy link never carries an idle liveness envelope,
     // and the first sends of a TCP link may be dropped while it connects.
-    const announce = this.config.quiesce && this.ticksSinceStart < HELLO_EVERY_ENVELOPE_TICKS && messages.every((m) => m.message.type !== 'hello');
+    const announce = (this.config.quiesce || this.newClusterWith.size > 0) && this.ticksSinceStart < this.announceUntilTick && messages.every((m) => m.message.type !== 'hello');
     this.deps.transport.send(to, announce ? [...messages, this.hello(to)] : messages);
   }
 
@@ -826,7 +830,8 @@ export class LogNode {
   }
 
   private hello(to: NodeId): PartitionMessage {
-    return { partition: 0, message: { type: 'hello', from: this.id, to, term: 0, logTerm: 0, index: this.incarnation, commit: this.holdsNoEntries() ? HELLO_EMPTY : 0, entries: [], reject: false, rejectHint: 0, snapshot: null } };
+    // logTerm: this peer's incarnation when this node found the cluster new, if it did (see decideFresh).
+    return { partition: 0, message: { type: 'hello', from: this.id, to, term: 0, index: this.incarnation, commit: this.holdsNoEntries() ? HELLO_EMPTY : 0, entries: [], reject: false, rejectHint: 0, snapshot: null, logTerm: this.newClusterWith.get(to) ?? 0 } };
   }
 
   /**
@@ -835,12 +840,17 @@ export class LogNode {
    * heartbeats forever, since a quick restart never looks silent. They wake and elect if needed.
    * Partitions this node leads probe what the peer still holds (Raft.peerRestarted).
    */
-  private onHello(from: NodeId, incarnation: number, empty: boolean): void {
+  private onHello(from: NodeId, incarnation: number, empty: boolean, newClusterWithMe: boolean): void {
     this.peerEmpty.set(from, empty);
-    if (this.fresh) this.decideFresh();
-    if (this.peerIncarnations.get(from) === incarnation) return;
-    const restarted = this.peerIncarnations.has(from);
-    this.peerIncarnations.set(from, incarnation);
+    const known = this.peerIncarnations.get(from) === incarnation;
+    const restarted = !known && this.peerIncarnations.has(from);
+    if (!known) this.peerIncarnations.set(from, incarnation);
+    if (this.fresh) {
+      // The peer found the cluster new while this very process held nothing: so it is new to us too.
+      if (newClusterWithMe) this.joinNewCluster();
+      else this.decideFresh();
+    }
+    if (known) return;
     // A peer holding nothing may be fresh, waiting to hear what this node holds: answer its first hello at once.
     if (empty) this.sendTo(from, [this.hello(from)]);
     for (const replica of this.replicas.values()) {
@@ -877,6 +887,21 @@ export class LogNode {
    */
   private decideFresh(): void {
     for (const id of this.config.nodeIds) if (id !== this.id && this.peerEmpty.get(id) !== true) return;
+    // Each peer learns it from our hellos, with the incarnation we saw it empty in: one that is still
+    // that process joins at once, instead of abstaining until caught up (the first election ends the
+    // moment when every node is empty: a peer whose hellos were slow would miss it, and a node
+    // killed early would then leave some partitions with one voter).
+    for (const id of this.config.nodeIds) {
+      const incarnation = this.peerIncarnations.get(id);
+      if (id !== this.id && incarnation !== undefined) this.newClusterWith.set(id, incarnation);
+    }
+    this.announceUntilTick = this.ticksSinceStart + HELLO_EVERY_ENVELOPE_TICKS;
+    for (const id of this.newClusterWith.keys()) this.sendTo(id, [this.hello(id)]);
+    this.joinNewCluster();
+  }
+
+  /** This fresh node's replicas vote and campaign at once: the cluster is new (see decideFresh). */
+  private joinNewCluster(): void {
     this.fresh = false;
     for (const replica of this.replicas.values()) {
       replica.raft.stopAbstaining();

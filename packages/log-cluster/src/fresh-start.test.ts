@@ -1,0 +1,101 @@
+// A node that starts with no log cannot tell itself from one whose disk was replaced: it abstains
+// until a leader caught it up, unless the cluster is new. On simulated time, network and disks,
+// so that who hears whom, and when, is set by the test.
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_NODE_CONFIG, LogNode, type NodeConfig } from './node.ts';
+import type { NodeId } from './raft/types.ts';
+import { SimScheduler } from './sim/scheduler.ts';
+import { MemDisk } from './storage/mem-disk.ts';
+import { InProcessNetwork } from './transport/in-process.ts';
+
+const NODE_IDS: readonly NodeId[] = [1, 2, 3];
+const PARTITIONS = 6;
+
+/** Three nodes on fresh in-memory disks, not started yet; `start(id)` starts (or restarts) one. */
+function simCluster() {
+  const scheduler = new SimScheduler();
+  let seed = 1;
+  const random = (): number => {
+    // A fixed sequence (xorshift): the same run every time.
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) / 2 ** 32;
+  };
+  const network = new InProcessNetwork(scheduler, random);
+  const config: Omit<NodeConfig, 'id'> = { ...DEFAULT_NODE_CONFIG, nodeIds: NODE_IDS, partitionCount: PARTITIONS, replicationFactor: 3 };
+  const disks = new Map(NODE_IDS.map((id) => [id, new MemDisk({ random, schedule: (delayMs, fn) => void scheduler.setTimer(delayMs, fn), fsyncLatencyMs: () => 1 })]));
+  const nodes = new Map<NodeId, LogNode>();
+  const start = (id: NodeId): LogNode => {
+    nodes.get(id)?.stop();
+    const node = new LogNode({ ...config, id }, { disk: disks.get(id)!, transport: network.attach(id), scheduler, random });
+    nodes.set(id, node);
+    return node;
+  };
+  const leaderOf = (partition: number): NodeId | undefined => [...nodes.entries()].find(([, node]) => node.replica(partition)?.isLeader === true)?.[0];
+  const abstaining = (id: NodeId): number[] => [...Array(PARTITIONS).keys()].filter((p) => nodes.get(id)?.replica(p)?.raft.abstainingFromVotes() === true);
+  const run = (ms: number): Promise<void> => scheduler.runUntil(scheduler.now() + ms);
+  return { network, disks, start, leaderOf, abstaining, run, stop: () => nodes.forEach((node) => node.stop()) };
+}
+
+/**
+ * Nodes 1 and 2 hear node 3 from the start but node 3 hears nobody: they find the cluster new and
+ * elect leaders for every partition, while node 3 abstains. Returns the cluster and which of 1, 2
+ * leads at least one partition (both do, here), and the other.
+ */
+async function nodeThreeDeafAtStart() {
+  const c = simCluster();
+  c.network.setLink(1, 3, { cut: true });
+  c.network.setLink(2, 3, { cut: true });
+  for (const id of NODE_IDS) c.start(id);
+  await c.run(3_000);
+  const leaders = [...Array(PARTITIONS).keys()].map((p) => c.leaderOf(p));
+  expect(leaders.every((leader) => leader === 1 || leader === 2), `leaders ${leaders.join(',')}`).toBe(true);
+  expect(leaders.includes(1) && leaders.includes(2), `leaders ${leaders.join(',')}`).toBe(true);
+  expect(c.abstaining(3)).toHaveLength(PARTITIONS);
+  expect(c.disks.get(3)!.list()).toContain('fresh.marker');
+  return c;
+}
+
+describe('a node that starts with no log', () => {
+  it('in a new cluster: every node finds it new, votes at once, and keeps no marker', async () => {
+    const c = simCluster();
+    for (const id of NODE_IDS) c.start(id);
+    await c.run(3_000);
+    expect([...Array(PARTITIONS).keys()].every((p) => c.leaderOf(p) !== undefined)).toBe(true);
+    for (const id of NODE_IDS) {
+      expect(c.abstaining(id), `node ${id}`).toEqual([]);
+      expect(c.disks.get(id)!.list(), `node ${id}`).not.toContain('fresh.marker');
+    }
+    c.stop();
+  });
+
+  it('that missed the moment every node was empty joins once a node that saw it empty tells it, even where no leader can reach it', async () => {
+    const c = await nodeThreeDeafAtStart();
+    // Only node 1 reaches node 3 now: the partitions node 2 leads cannot catch it up.
+    c.network.setLink(1, 3, { cut: false });
+    await c.run(200);
+    expect(c.abstaining(3)).toEqual([]);
+    expect(c.disks.get(3)!.list()).not.toContain('fresh.marker');
+    c.stop();
+  });
+
+  it('that restarted meanwhile (it may have lost a disk) abstains until a leader caught it up', async () => {
+    const c = await nodeThreeDeafAtStart();
+    // A new process: what node 1 saw empty was another one, and this one may have lost a disk since.
+    c.start(3);
+    c.network.setLink(1, 3, { cut: false });
+    await c.run(1_000);
+    // Caught up by node 1 on the partitions it leads; still abstaining on node 2's.
+    const ledByTwo = [...Array(PARTITIONS).keys()].filter((p) => c.leaderOf(p) === 2);
+    expect(ledByTwo.length).toBeGreaterThan(0);
+    expect(c.abstaining(3)).toEqual(ledByTwo);
+    expect(c.disks.get(3)!.list()).toContain('fresh.marker');
+    // Node 2 reaches it: caught up everywhere, it votes again, and the marker goes.
+    c.network.setLink(2, 3, { cut: false });
+    await c.run(1_000);
+    expect(c.abstaining(3)).toEqual([]);
+    expect(c.disks.get(3)!.list()).not.toContain('fresh.marker');
+    c.stop();
+  });
+});
