@@ -567,6 +567,9 @@ export class LogNode {
         this.peerDiskFull.set(from, { untilMs: this.now() + DISK_FULL_NOTICE_TTL_MS, freeBytes: message.index });
         continue;
       }
+      // A peer's raft traffic can show it holds entries long after its last hello (a busy pair
+      // sends no liveness hellos): a fresh node must not take it for empty on a stale hello.
+      if (this.fresh && sendsEntries(message)) this.peerEmpty.set(from, false);
       const replica = this.replicas.get(partition);
       if (replica === undefined || message.to !== this.id) continue;
       if (message.type === 'appendResp' && !message.reject) {
@@ -930,6 +933,12 @@ export class LogNode {
     );
     if (deletedBytes > 0) this.deps.observer?.retentionDeleted?.(deletedBytes);
   }
+}
+
+/** Whether a raft message shows that its sender holds (or held) an entry: an index, a term, a commit, entries or a log start. */
+function sendsEntries(message: Message): boolean {
+  if (message.type === 'appendResp' && message.reject) return false; // index is the leader's probe
+  return message.index > 0 || message.logTerm > 0 || message.commit > 0 || message.entries.length > 0 || message.snapshot !== null || message.type === 'faultQuery';
 }
 
 function addMessage(byNode: Map<NodeId, PartitionMessage[]>, partition: number, message: Message): void {
