@@ -7,6 +7,7 @@ import type { FaultyTailRepair, Message, NodeId, Ready } from './raft/types.ts';
 import { PRODUCER_EXPIRY_MS, Replica, type ReadMode, type WriteTiming } from './replica.ts';
 import { NodeInflight } from './raft/node-inflight.ts';
 import { RecoveredApplies } from './recovered-apply.ts';
+import { writeMarker } from './storage/identifiers.ts';
 import { Journal, type JournalOptions, type OpenedJournal } from './storage/journal.ts';
 import { CorruptReadError, DiskReadError, type Disk, type RecoveryReport } from './storage/types.ts';
 
@@ -111,12 +112,6 @@ const ABSTAIN_MARKER = 'abstain.marker';
  */
 const FRESH_MARKER = 'fresh.marker';
 
-/** An empty marker file; truncate syncs the file and its new directory entry, so it is durable before the node serves. */
-function writeMarker(disk: Disk, name: string): void {
-  const file = disk.open(name);
-  file.truncate(0);
-  file.close();
-}
 
 /**
  * One node: a replica of every partition placed on it, one journal (one group-committed

@@ -2,6 +2,7 @@ import { allocBytes } from '../bytes.ts';
 import { invariant } from '../invariant.ts';
 import type { FaultyTail } from '../raft/types.ts';
 import { crc32c } from './crc32c.ts';
+import type { Disk } from './types.ts';
 
 /**
  * Record identifiers (after CTRL, FAST'18): for every ENTRIES record a segment receives, a small
@@ -156,6 +157,13 @@ const START_MARKER_NAME = /^start-(\d+)-(\d+)-(\d+)\.marker$/;
  * partition held entries up to there, and records are not named by identifiers, so a storage fault
  * that took it would leave no sign that anything was lost (see Journal.recoverStartMarkers).
  */
+/** An empty marker file (faulty tails, log starts, a node's abstention); truncate syncs the file and its new directory entry, so it is durable when this returns. */
+export function writeMarker(disk: Disk, name: string): void {
+  const file = disk.open(name);
+  file.truncate(0);
+  file.close();
+}
+
 export function startMarkerName(partition: number, index: number, term: number): string {
   return `start-${partition}-${index}-${term}.marker`;
 }

@@ -21,6 +21,7 @@ import {
   recordIdentifier,
   setAsideName,
   startMarkerName,
+  writeMarker,
   type FaultyTail,
   type RecordIdentifier,
 } from './identifiers.ts';
@@ -2036,11 +2037,7 @@ export class Journal {
       const log = this.log(partition);
       const merged = log.faulty === null ? tail : mergeFaultyTails(log.faulty, tail);
       const name = faultyMarkerName(partition, merged);
-      if (!log.faultyMarkers.includes(name)) {
-        const file = this.disk.open(name);
-        file.truncate(0);
-        file.close();
-      }
+      if (!log.faultyMarkers.includes(name)) writeMarker(this.disk, name);
       for (const old of log.faultyMarkers) if (old !== name) this.disk.remove(old);
       log.faulty = merged;
       log.faultyMarkers = [name];
@@ -2058,9 +2055,7 @@ export class Journal {
   private markStart(log: PartitionLog, start: SnapshotMeta): void {
     const name = startMarkerName(log.partition, start.index, start.term);
     if (log.startMarker === name) return;
-    const file = this.disk.open(name);
-    file.truncate(0);
-    file.close();
+    writeMarker(this.disk, name);
     if (log.startMarker !== null) this.disk.remove(log.startMarker);
     log.startMarker = name;
   }
