@@ -122,7 +122,7 @@ export class Replica {
   /** Appends waiting for commit, by log index (see IndexRing for why not a Map). */
   private readonly waiters = new IndexRing<Waiter>();
   /** Each producer's newest committed batches (PRODUCER_IN_FLIGHT_MAX of them). */
-  private committedProducers = new Map<number, CommittedBatches>();
+  private committedProducers: Map<number, CommittedBatches>;
   /** Until applied or found stale (see restoreApplied). */
   private recovered: RecoveredApply | null;
   private pendingProducers = new Map<number, PendingProducer>();
