@@ -19,7 +19,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseMetrics } from '@logscope/telemetry';
 import { RemoteCluster } from '../../apps/server/src/cluster/remote-cluster.ts';
-import { checkRetentionCoversSegments, parseRetentionHours, parseRetentionMib, parseSegmentMib, RETENTION_MIB_DEFAULT, SEGMENT_MIB_DEFAULT } from '../../apps/server/src/node-command.ts';
+import { parseJournalFlags } from '../../apps/server/src/node-command.ts';
 import type { LogClient } from '../../packages/log-cluster/src/client.ts';
 import { LogError } from '../../packages/log-cluster/src/errors.ts';
 import { SupervisedCluster } from './supervised-cluster.ts';
@@ -457,19 +457,19 @@ async function main(argv: string[]): Promise<void> {
     if (!Number.isInteger(v) || v < min || v > max) throw new Error(`--${name} must be an integer in ${min}..${max}`);
     return v;
   };
+  const journal = parseJournalFlags(values);
   const options: SoakOptions = {
     seconds: int('seconds', values.seconds, 1, 86_400),
     seed: int('seed', values.seed, 0, 2 ** 31 - 1),
     nodes: int('nodes', values.nodes, 3, 9),
     partitions: int('partitions', values.partitions, 1, 4_096),
     cacheMib: values['cache-mib'] === undefined ? null : int('cache-mib', values['cache-mib'], 0, 1 << 20),
-    // Checked as `logscope node` checks them, before a cluster starts.
-    segmentMib: values['segment-mib'] === undefined ? null : parseSegmentMib(values['segment-mib']),
-    retentionMib: values['retention-mib'] === undefined ? null : parseRetentionMib(values['retention-mib']),
-    retentionHours: values['retention-hours'] === undefined ? null : parseRetentionHours(values['retention-hours']),
+    // Checked as `logscope node` checks them, before a cluster starts; only those given are passed on.
+    segmentMib: values['segment-mib'] === undefined ? null : journal.segmentMib,
+    retentionMib: values['retention-mib'] === undefined ? null : journal.retentionMib,
+    retentionHours: values['retention-hours'] === undefined ? null : journal.retentionHours,
     wipe: values.wipe === true,
   };
-  checkRetentionCoversSegments(options.retentionMib ?? RETENTION_MIB_DEFAULT, options.segmentMib ?? SEGMENT_MIB_DEFAULT);
   const result = await runSoak(options);
   const passed = soakPassed(result);
   process.stdout.write(`${JSON.stringify({ ...options, passed, ...result, faults: result.faults.length, wipes: result.faults.filter((f) => f.includes("wipe node")).length })}\n`);

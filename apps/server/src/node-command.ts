@@ -38,14 +38,14 @@ export const SEGMENT_MIB_MAX = 1024;
 // its --help), for `logscope node` and for `cluster up`, which checks them before any node starts.
 
 /** --segment-mib: the size at which a node's journal starts a new segment file. */
-export function parseSegmentMib(text: string, usage?: string): number {
+function parseSegmentMib(text: string, usage?: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1 || n > SEGMENT_MIB_MAX) throw new UsageError(`--segment-mib must be a whole number of MiB from 1 to ${SEGMENT_MIB_MAX} (got ${JSON.stringify(text)}): the size at which a node starts a new segment file`, usage);
   return n;
 }
 
 /** --retention-mib: the segment bytes a node keeps, over all its partitions. */
-export function parseRetentionMib(text: string, usage?: string): number {
+function parseRetentionMib(text: string, usage?: string): number {
   const n = Number(text);
   // Safe integers of bytes (up to 8 PiB): the journal adds and compares them.
   if (!Number.isInteger(n) || n < 1 || !Number.isSafeInteger(n * 2 ** 20)) throw new UsageError(`--retention-mib must be a whole number of MiB, 1 or more (got ${JSON.stringify(text)}): the log a node keeps over all its partitions before it deletes its oldest segments`, usage);
@@ -53,7 +53,7 @@ export function parseRetentionMib(text: string, usage?: string): number {
 }
 
 /** --retention-hours: how long a node keeps a segment after its last write; fractions allowed. */
-export function parseRetentionHours(text: string, usage?: string): number {
+function parseRetentionHours(text: string, usage?: string): number {
   const n = Number(text);
   if (text.trim() === '' || !Number.isFinite(n) || n <= 0) throw new UsageError(`--retention-hours must be a number of hours greater than 0 (got ${JSON.stringify(text)}); fractions are allowed, e.g. 0.5 for 30 minutes`, usage);
   return n;
@@ -64,7 +64,7 @@ export function parseRetentionHours(text: string, usage?: string): number {
  * segments keeps little more than the segment being written, and deletes the one before as it
  * closes.
  */
-export function checkRetentionCoversSegments(retentionMib: number, segmentMib: number, usage?: string): void {
+function checkRetentionCoversSegments(retentionMib: number, segmentMib: number, usage?: string): void {
   if (retentionMib < 2 * segmentMib) throw new UsageError(`--retention-mib ${retentionMib} is less than two segments of --segment-mib ${segmentMib}: retention deletes whole segments and never the one being written, so it needs at least ${2 * segmentMib} MiB (or smaller segments)`, usage);
 }
 
@@ -73,6 +73,24 @@ export interface JournalFlags {
   readonly segmentMib: number;
   readonly retentionMib: number;
   readonly retentionHours: number;
+}
+
+/**
+ * --segment-mib, --retention-mib and --retention-hours as given (absent: the node's defaults), each
+ * checked, and the retention against the segment size: for `logscope node`, for `cluster up`, which
+ * checks them before any node starts, and for the soak.
+ */
+export function parseJournalFlags(values: { readonly 'segment-mib'?: string | undefined; readonly 'retention-mib'?: string | undefined; readonly 'retention-hours'?: string | undefined }, usage?: string): JournalFlags {
+  const segment = values['segment-mib'];
+  const retention = values['retention-mib'];
+  const hours = values['retention-hours'];
+  const flags: JournalFlags = {
+    segmentMib: segment === undefined ? SEGMENT_MIB_DEFAULT : parseSegmentMib(segment, usage),
+    retentionMib: retention === undefined ? RETENTION_MIB_DEFAULT : parseRetentionMib(retention, usage),
+    retentionHours: hours === undefined ? RETENTION_HOURS_DEFAULT : parseRetentionHours(hours, usage),
+  };
+  checkRetentionCoversSegments(flags.retentionMib, flags.segmentMib, usage);
+  return flags;
 }
 
 /** Retention in the journal's units, from the flags' (hours to ms: at least 1 ms, the journal's resolution). */
@@ -119,9 +137,9 @@ export function nodeOptionsFromArgs(argv: readonly string[]): NodeProcessOptions
       'cache-mib': { type: 'string', default: '64' },
       'scrub-mib-per-s': { type: 'string', default: String(SCRUB_BYTES_PER_SEC / 2 ** 20) },
       'background-reads': { type: 'string', default: 'always' },
-      'segment-mib': { type: 'string', default: String(SEGMENT_MIB_DEFAULT) },
-      'retention-mib': { type: 'string', default: String(RETENTION_MIB_DEFAULT) },
-      'retention-hours': { type: 'string', default: String(RETENTION_HOURS_DEFAULT) },
+      'segment-mib': { type: 'string' },
+      'retention-mib': { type: 'string' },
+      'retention-hours': { type: 'string' },
       'cluster-secret-file': { type: 'string' },
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
@@ -141,10 +159,7 @@ export function nodeOptionsFromArgs(argv: readonly string[]): NodeProcessOptions
   if (!Number.isInteger(cacheMib) || cacheMib < 0) throw new Error('--cache-mib must be a whole number of MiB, 0 or more (0: every read of a durable entry from disk)');
   const scrubMibPerSec = parseScrubMibPerSec(String(values['scrub-mib-per-s']));
   const backgroundReads = parseBackgroundReads(String(values['background-reads']));
-  const segmentMib = parseSegmentMib(String(values['segment-mib']), USAGE);
-  const retentionMib = parseRetentionMib(String(values['retention-mib']), USAGE);
-  const retentionHours = parseRetentionHours(String(values['retention-hours']), USAGE);
-  checkRetentionCoversSegments(retentionMib, segmentMib, USAGE);
+  const journal = parseJournalFlags(values, USAGE);
   const clusterSecret = values['cluster-secret-file'] === undefined ? null : readClusterSecret(values['cluster-secret-file']);
   const tls = tlsOptions(values);
   return {
@@ -156,7 +171,7 @@ export function nodeOptionsFromArgs(argv: readonly string[]): NodeProcessOptions
     cacheBytes: cacheMib * 2 ** 20,
     scrubBytesPerSec: Math.round(scrubMibPerSec * 2 ** 20),
     backgroundReads,
-    ...journalRetention({ segmentMib, retentionMib, retentionHours }),
+    ...journalRetention(journal),
     host: values.host ?? '127.0.0.1',
     metricsPort: Number(values['metrics-port']),
     metricsHost: values['metrics-host'] ?? '127.0.0.1',

@@ -2,7 +2,7 @@
 
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { checkRetentionCoversSegments, parseBackgroundReads, parseRetentionHours, parseRetentionMib, parseScrubMibPerSec, parseSegmentMib, readClusterSecret, RETENTION_HOURS_DEFAULT, RETENTION_MIB_DEFAULT, SEGMENT_MIB_DEFAULT } from '../node-command.ts';
+import { parseBackgroundReads, parseJournalFlags, parseScrubMibPerSec, readClusterSecret } from '../node-command.ts';
 import { HttpClient } from './http-client.ts';
 import { readClusterState } from './state.ts';
 import { Supervisor } from './supervisor.ts';
@@ -84,10 +84,7 @@ export async function run(argv: string[]): Promise<void> {
     // Checked here: each node would otherwise exit on it at start, one log file each.
     if (replicationFactor > nodeCount) throw new UsageError(`--replication-factor ${replicationFactor} needs at least as many nodes (--nodes ${nodeCount})`, USAGE);
     // The same checks as each node's, against the node's defaults for a flag not given.
-    const segmentMib = values['segment-mib'] === undefined ? null : parseSegmentMib(values['segment-mib'], USAGE);
-    const retentionMib = values['retention-mib'] === undefined ? null : parseRetentionMib(values['retention-mib'], USAGE);
-    const retentionHours = values['retention-hours'] === undefined ? null : parseRetentionHours(values['retention-hours'], USAGE);
-    checkRetentionCoversSegments(retentionMib ?? RETENTION_MIB_DEFAULT, segmentMib ?? SEGMENT_MIB_DEFAULT, USAGE);
+    const journal = parseJournalFlags(values, USAGE);
     const supervisor = await Supervisor.start({
       dataDir,
       nodeCount,
@@ -99,7 +96,7 @@ export async function run(argv: string[]): Promise<void> {
       // Checked here, so a bad value fails `up` at once instead of every node's start.
       scrubMibPerSec: values['scrub-mib-per-s'] === undefined ? null : parseScrubMibPerSec(values['scrub-mib-per-s']),
       backgroundReads: values['background-reads'] === undefined ? null : parseBackgroundReads(values['background-reads']),
-      journal: { segmentMib: segmentMib ?? SEGMENT_MIB_DEFAULT, retentionMib: retentionMib ?? RETENTION_MIB_DEFAULT, retentionHours: retentionHours ?? RETENTION_HOURS_DEFAULT },
+      journal,
       autoRestart: values['no-auto-restart'] !== true,
       secretFile: values['cluster-secret-file'] ?? null,
       tls: tlsGiven === 3 ? { certFile: values['tls-cert'] ?? '', keyFile: values['tls-key'] ?? '', caFile: values['tls-ca'] ?? '' } : null,
