@@ -19,8 +19,8 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseMetrics } from '@logscope/telemetry';
 import { RemoteCluster } from '../../apps/server/src/cluster/remote-cluster.ts';
+import { readFromLogStart } from '../../apps/server/src/drills/verdict.ts';
 import { parseJournalFlags } from '../../apps/server/src/node-command.ts';
-import type { LogClient } from '../../packages/log-cluster/src/client.ts';
 import { LogError } from '../../packages/log-cluster/src/errors.ts';
 import { SupervisedCluster } from './supervised-cluster.ts';
 
@@ -306,7 +306,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     let duplicates = 0;
     const gaps: string[] = [];
     for (let partition = 0; partition < options.partitions; partition++) {
-      const log = await readFromLogStart(fresh, partition, retention);
+      // Without a retention an OffsetOutOfRange fails the soak, as before.
+      const log = retention ? await readFromLogStart(fresh, partition, 0) : { start: 0, records: await fresh.readAll(partition) };
       starts[partition] = log.start;
       const values = new Map<number, string>();
       byOffset[partition] = values;
@@ -362,23 +363,6 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     await cluster.stop();
     if (keep) writeFileSync(join(dir, 'supervisor.out'), cluster.output());
     else rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/**
- * A partition's log read whole by a client, from its start: 0, or with a retention where the
- * leader says it starts now (OffsetOutOfRange names it; it may move on while the pages are read:
- * then again from there). Without a retention an OffsetOutOfRange fails the soak, as before.
- */
-async function readFromLogStart(client: LogClient, partition: number, retention: boolean): Promise<{ start: number; records: Awaited<ReturnType<LogClient['readAll']>> }> {
-  let from = 0;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return { start: from, records: await client.readAll(partition, from) };
-    } catch (error) {
-      if (!retention || attempt >= 5 || !(error instanceof LogError) || error.code !== 'OffsetOutOfRange' || error.details.earliestOffset === undefined) throw error;
-      from = error.details.earliestOffset;
-    }
   }
 }
 

@@ -91,7 +91,7 @@ const LOG_START_ATTEMPTS = 5;
  * deleted the records before it: the leader names that start (OffsetOutOfRange, earliestOffset),
  * and it may move on again while the pages are read.
  */
-async function readFromLogStart(client: ReadBackClient, partition: number, from: number): Promise<{ start: number; records: readonly { offset: number; value: Uint8Array }[] }> {
+export async function readFromLogStart(client: ReadBackClient, partition: number, from: number): Promise<{ start: number; records: readonly { offset: number; value: Uint8Array }[] }> {
   for (let attempt = 1; ; attempt++) {
     try {
       return { start: from, records: await client.readAll(partition, from) };
