@@ -79,7 +79,9 @@ export type MessageType =
  *   = entries index through commit, when asked for and held intact.
  *   Both are answered at any term and change no term.
  * - hello: node to node, never stepped into the core: the sender's incarnation (index), sent at start
- *   and with every liveness envelope, so peers learn a node restarted (and forgot what it led).
+ *   and with every liveness envelope, so peers learn a node restarted (and forgot what it led);
+ *   commit = 1 when the sender holds no entry at all; logTerm = the receiver's incarnation when the
+ *   sender found the cluster new, else 0 (see LogNode.decideFresh).
  * - diskFull: node to node, never stepped into the core: the sender's disk is full (index = its free
  *   bytes), so leaders can answer appends with DiskFull when that leaves them without a quorum.
  */
