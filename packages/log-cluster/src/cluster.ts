@@ -339,7 +339,8 @@ export class EmbeddedCluster implements FaultSurface {
       await slot.node?.shutdown();
       slot.node = null;
       slot.downReason = 'stopped';
-      slot.disk.dropSpares();
+      // Resolved once no spare's fill or removal is left to touch the node's directory.
+      await slot.disk.dropSpares();
     }));
   }
 

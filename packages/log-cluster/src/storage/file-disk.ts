@@ -46,6 +46,9 @@ export class FileDisk implements Disk {
    */
   private readonly spares = new Map<number, SpareFile>();
   private spareSeq = 0;
+  /** Spare fills under way and spare removals not yet done: what dropSpares waits for. */
+  private spareWork = 0;
+  private spareWorkWaiters: (() => void)[] = [];
   /** Files closed while an operation of theirs ran: their descriptors close once it ends. */
   private closing = 0;
   private settledWaiters: (() => void)[] = [];
@@ -85,14 +88,26 @@ export class FileDisk implements Disk {
    * next step, a ready one is removed. Without this a stopped cluster went on writing up to 72 MiB
    * of zeros per node, taking the device from whatever ran next in the process.
    */
-  dropSpares(): void {
+  dropSpares(): Promise<void> {
     for (const spare of this.spares.values()) {
       if (!spare.ready || spare.fd === null) continue; // a running fill abandons itself once it is no longer listed
       fs.close(spare.fd, () => undefined);
       spare.fd = null;
-      fs.rm(path.join(this.directory, spare.name), { force: true }, () => undefined);
+      this.spareWork++;
+      fs.rm(path.join(this.directory, spare.name), { force: true }, () => this.spareWorkDone());
     }
     this.spares.clear();
+    // Resolves once no fill or removal of a spare is left to touch the directory (a fill's open,
+    // still in the thread pool, created its file after a test had emptied the directory).
+    return this.spareWork === 0 ? Promise.resolve() : new Promise((resolve) => this.spareWorkWaiters.push(resolve));
+  }
+
+  private spareWorkDone(): void {
+    this.spareWork--;
+    if (this.spareWork > 0) return;
+    const waiters = this.spareWorkWaiters;
+    this.spareWorkWaiters = [];
+    for (const resolve of waiters) resolve();
   }
 
   /** Zero-fills a new spare file in the background: paced writes, flushed as it goes, then its directory entry. */
@@ -103,11 +118,12 @@ export class FileDisk implements Disk {
     if (this.freeBytes() < bytes * PREALLOCATE_FREE_FACTOR) return;
     const spare: SpareFile = { name: `${SPARE_PREFIX}${++this.spareSeq}.tmp`, bytes, fd: null, ready: false };
     this.spares.set(bytes, spare);
+    this.spareWork++; // until the fill is ready or abandoned (its file removed)
     const abandon = (): void => {
       if (this.spares.get(bytes) === spare) this.spares.delete(bytes);
       if (spare.fd !== null) fs.close(spare.fd, () => undefined);
       spare.fd = null;
-      fs.rm(path.join(this.directory, spare.name), { force: true }, () => undefined);
+      fs.rm(path.join(this.directory, spare.name), { force: true }, () => this.spareWorkDone());
     };
     fs.open(path.join(this.directory, spare.name), WRITE_FLAGS | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o644, (openError, fd) => {
       if (openError !== null) return abandon();
@@ -120,7 +136,10 @@ export class FileDisk implements Disk {
           // Every write is durable already (O_DSYNC, the descriptor the journal will append through); now the name.
           this.syncDirectoryAsync((directoryError) => {
             if (directoryError !== null) return abandon();
+            // Dropped while its name was synced: it goes like any fill that is no longer listed.
+            if (this.spares.get(bytes) !== spare) return abandon();
             spare.ready = true;
+            this.spareWorkDone();
           });
           return;
         }
