@@ -883,7 +883,7 @@ describe('Raft faulty tails (protocol-aware recovery)', () => {
     expect(tail.firstIndex).toBe(3);
   });
 
-  it('a "have" answer keeps the tail, and so do an abstaining peer\'s "cannot tell" and a peer that does not answer', () => {
+  it('a "have" answer keeps the tail, from an abstaining peer too, and so does a peer that does not answer', () => {
     const net = electedNet(3, { checkQuorum: false });
     for (const s of ['a', 'b']) net.propose(1, s);
     net.tick(1);
@@ -906,6 +906,7 @@ describe('Raft faulty tails (protocol-aware recovery)', () => {
     expect(answers.get(3)).toBe(FAULT_ANSWER_DONT_HAVE);
     expect(net.raft(1).faultyTail()).toEqual(tail);
     // Node 2 holds the entry faulty itself and node 3 is down: one answer is missing.
+    const intactTwo = net.node(2).storage;
     loseTail(net, 2, 3);
     net.isolate(3);
     answers.clear();
@@ -913,14 +914,55 @@ describe('Raft faulty tails (protocol-aware recovery)', () => {
     expect(answers.get(2)).toBe(FAULT_ANSWER_HAVE_FAULTY);
     expect(answers.has(3)).toBe(false);
     expect(net.raft(1).faultyTail()).toEqual(tail);
-    // Node 2 abstains instead (it lost entries no identifier named): it may have lost an intact copy.
+    // Node 2 abstains instead (it lost entries no identifier named, elsewhere) and holds the entry
+    // intact: it says so, though it does not vote.
     net.heal();
+    net.node(2).storage = intactTwo;
     net.restart(2, { abstainFromVoting: true });
     answers.clear();
     net.tick(ELECTION_TICKS, [1]);
-    expect(answers.get(2)).toBe(FAULT_ANSWER_CANNOT_TELL);
+    expect(answers.get(2)).toBe(FAULT_ANSWER_HAVE);
     expect(answers.get(3)).toBe(FAULT_ANSWER_DONT_HAVE);
     expect(net.raft(1).faultyTail()).toEqual(tail);
+  });
+
+  it('a leader\'s last entry torn by a crash, whose one other copy went with a wiped follower ("cannot tell"), is discarded: the partition elects again and keeps what was committed (seed 990 136)', () => {
+    const net = electedNet(3, { checkQuorum: false });
+    for (const s of ['a', 'b']) net.propose(1, s);
+    net.tick(COMMIT_REACHES_FOLLOWERS_TICKS);
+    expect(net.raft(3).status().commit).toBe(3);
+    // Entry 4 reaches node 2 only, and its answer never comes back: not committed.
+    net.isolate(3);
+    net.filter = (m) => (m.type === 'appendResp' && m.from === 2 ? null : m);
+    net.propose(1, 'c');
+    net.tick(1);
+    expect(net.log(2).map((e) => e.index)).toContain(4);
+    expect(net.raft(1).status().commit).toBe(3);
+    net.filter = null;
+    // Node 1 crashes with entry 4's record torn and its identifier written: a faulty tail. Node 2's
+    // disk is replaced: no log, abstaining. Node 3 never had entry 4.
+    const tail = loseTail(net, 1, 3);
+    expect(tail.firstIndex).toBe(4);
+    net.node(2).storage = new MemoryRaftStorage({ hardState: { term: 0, vote: 0, commit: 0 }, entries: [] });
+    net.restart(2, { abstainFromVoting: true });
+    net.heal();
+    const answers = new Map<NodeId, number>();
+    net.filter = (m) => {
+      if (m.type === 'faultQueryResp' && m.to === 1) answers.set(m.from, m.rejectHint);
+      return m;
+    };
+    net.tick(4 * ELECTION_TICKS);
+    expect(answers.get(2)).toBe(FAULT_ANSWER_CANNOT_TELL);
+    expect(answers.get(3)).toBe(FAULT_ANSWER_DONT_HAVE);
+    expect(net.raft(1).faultyTailRepair()).toBe('discarded');
+    // Before, the tail waited for an answer that could never come: no leader could be elected
+    // (node 2 abstains, node 1 would not campaign, node 3 could not win node 1's vote).
+    const leader = net.leaderAmong();
+    expect(leader).toBeDefined();
+    net.propose(leader!, 'd');
+    net.tick(COMMIT_REACHES_FOLLOWERS_TICKS);
+    for (const id of [1, 2, 3] as const) expect(net.log(id).slice(0, 3).map((e) => e.index), `node ${id}`).toEqual([1, 2, 3]);
+    expect(net.raft(leader!).status().commit).toBeGreaterThan(3);
   });
 
   it('two faulty replicas that each lost a different record and kept the rest aside fill each other\'s hole from a peer, with no leader, and lose nothing', () => {

@@ -927,12 +927,14 @@ export class Raft {
    * a majority holds it durably, so a majority of certain "don't have" answers proves it was not.
    */
   private faultAnswer(index: number, term: number): number {
-    if (this.abstaining) return FAULT_ANSWER_CANNOT_TELL;
     // Below our log start: compacted, hence committed; we cannot tell its term, so never deny it.
     if (index < this.firstIndex()) return FAULT_ANSWER_HAVE;
+    // What we hold is intact (CRC-checked) even while we abstain: say so, the asker keeps its tail.
     if (this.termAt(index) === term) return FAULT_ANSWER_HAVE;
     // Kept aside after our own lost record: intact, so as good as held.
     if (this.setAsideAt(index)?.term === term) return FAULT_ANSWER_HAVE;
+    // Abstaining (we lost entries no identifier names, or our whole log): we may have lost a copy.
+    if (this.abstaining) return FAULT_ANSWER_CANNOT_TELL;
     const f = this.faulty;
     if (f !== null && index >= f.firstIndex) {
       // Our own lost entries span [firstIndex, lastIndex] with terms in [firstTerm, lastTerm].
@@ -959,11 +961,19 @@ export class Raft {
     // those copies could leave none intact. With faults on one replica at a time, it was never
     // committed: it is the torn record of a crash whose identifier was written in the same flush,
     // here or on every replica (a power cut of the whole cluster). Waiting would wedge the partition.
-    // An abstaining replica cannot tell (it may have lost an intact copy) and holds this back.
+    // One replica that cannot tell (it abstains, holding no intact copy: it lost entries, or its whole
+    // disk) is that one fault, so every faulty copy, ours included, is a crash's torn record, and its
+    // lost copy alone was no majority: the same holds (seed 990 136: a leader's last entry torn by a
+    // crash, the one follower that had it wiped; waiting wedged the partition for good). Two are more
+    // faults than that: the partition waits.
     if (this.faultAnswers.size === this.config.peers.length - 1) {
-      let intactOrUnknown = 0;
-      for (const answer of this.faultAnswers.values()) if (answer === FAULT_ANSWER_HAVE || answer === FAULT_ANSWER_CANNOT_TELL) intactOrUnknown++;
-      if (intactOrUnknown === 0) this.repaired('discarded');
+      let intact = 0;
+      let cannotTell = 0;
+      for (const answer of this.faultAnswers.values()) {
+        if (answer === FAULT_ANSWER_HAVE) intact++;
+        else if (answer === FAULT_ANSWER_CANNOT_TELL) cannotTell++;
+      }
+      if (intact === 0 && cannotTell <= 1) this.repaired('discarded');
     }
   }
 

@@ -235,9 +235,9 @@ export interface SetAsideTail {
 export type FaultyTailRepair = 'peer' | 'leader' | 'discarded';
 
 /**
- * Answers to a faultQuery: the peer holds the entry intact, never held it, holds it faulty itself (a
- * named record it could not read back), or cannot tell (it lost entries no identifier names, and
- * abstains: it may have held an intact copy).
+ * Answers to a faultQuery: the peer holds the entry intact (abstaining or not), never held it, holds
+ * it faulty itself (a named record it could not read back), or cannot tell (it does not hold it, and
+ * abstains because it lost entries no identifier names, or its whole log: it may have held a copy).
  */
 export const FAULT_ANSWER_HAVE = 0;
 export const FAULT_ANSWER_DONT_HAVE = 1;

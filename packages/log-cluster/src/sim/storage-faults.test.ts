@@ -50,4 +50,20 @@ describe('storage faults on one replica (protocol-aware recovery)', () => {
       expect(result.acked, `seed ${seed}`).toBeGreaterThan(1_000);
     }
   }, 120_000);
+  // Found 2026-11-29: a leader's last entry torn by a crash (its identifier written), the one follower
+  // that had it wiped. The tail waited for that follower's answer, which could never come, and no
+  // leader could be elected: the partition stood still after healing (its acknowledged records
+  // unreadable). One replica that cannot tell is the one storage fault: the torn entry is discarded.
+  it('a torn last entry whose other copy went with a wiped disk does not wedge its partition', async () => {
+    for (const [seed, storageFaults, faults] of [
+      [990_136, false, ['wipeDisk', 'drain', 'crash', 'isolate', 'transferLeadership']],
+      [993_256, true, ['wipeDisk', 'crash', 'isolate', 'linkDelay']],
+    ] as const) {
+      const result = await simulate(seed, { faults: [...faults], storageFaults });
+      const replay = `npm run sim -- --seed ${seed}${storageFaults ? ' --storage-faults' : ''} --faults ${faults.join(',')}`;
+      expect(result.faultKinds.wipeDisk, `seed ${seed}`).toBe(1);
+      expect(result.violations, `seed ${seed} (replay: ${replay})`).toEqual([]);
+      expect(result.acked, `seed ${seed}`).toBeGreaterThan(1_000);
+    }
+  }, 120_000);
 });
