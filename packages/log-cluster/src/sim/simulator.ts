@@ -392,8 +392,10 @@ export async function simulate(seed: number, overrides: Partial<SimOptions> = {}
       }
       case 'wipeDisk': {
         // A node's disk replaced (or its data directory lost): it comes back with nothing. One
-        // replica's loss at a time, like corruptSegment.
-        if (corruptions > 0 || sim.node === null) {
+        // replica's loss at a time, like corruptSegment; with storage faults, only on their node
+        // (another node's wipe would make a second faulty replica: seed 993 478 lost a committed
+        // entry that way, damaged on one replica, wiped with the other, beyond what it tolerates).
+        if (corruptions > 0 || sim.node === null || (storageFaults !== null && sim.id !== storageFaults.node)) {
           injected = false;
           break;
         }

@@ -54,10 +54,11 @@ describe('storage faults on one replica (protocol-aware recovery)', () => {
   // that had it wiped. The tail waited for that follower's answer, which could never come, and no
   // leader could be elected: the partition stood still after healing (its acknowledged records
   // unreadable). One replica that cannot tell is the one storage fault: the torn entry is discarded.
+  // (993 576: the same with the storage faults' own node wiped, their one faulty replica.)
   it('a torn last entry whose other copy went with a wiped disk does not wedge its partition', async () => {
     for (const [seed, storageFaults, faults] of [
       [990_136, false, ['wipeDisk', 'drain', 'crash', 'isolate', 'transferLeadership']],
-      [993_256, true, ['wipeDisk', 'crash', 'isolate', 'linkDelay']],
+      [993_576, true, ['wipeDisk', 'crash', 'isolate', 'linkDelay']],
     ] as const) {
       const result = await simulate(seed, { faults: [...faults], storageFaults });
       const replay = `npm run sim -- --seed ${seed}${storageFaults ? ' --storage-faults' : ''} --faults ${faults.join(',')}`;
