@@ -57,6 +57,11 @@ describe('a supervised cluster of five node processes', () => {
     expect(newPid).toBeTypeOf('number');
     expect(newPid).not.toBe(oldPid);
     expect(() => process.kill(oldPid ?? 0, 0)).toThrow(); // no such process
+    // Every node of the new data directory started with --new-cluster; the restart, without.
+    const starts = cluster.output().split('\n').filter((line) => line.includes('"event":"node-starting"')).map((line) => JSON.parse(line) as { node: number; newCluster?: boolean });
+    expect(starts.slice(0, 5).map((s) => [s.node, s.newCluster]).sort()).toEqual([1, 2, 3, 4, 5].map((id) => [id, true]));
+    expect(starts.slice(5).map((s) => [s.node, s.newCluster ?? false])).toContainEqual([victim, false]);
+    expect(starts.slice(5).some((s) => s.newCluster === true)).toBe(false);
   }, 180_000);
 
   it('logscope drill run bit-rot --cluster: the scrub finds a byte rotted under a running follower process, which restarts by itself and loses nothing', async () => {

@@ -8,6 +8,7 @@ import { LogError } from '../../../packages/log-cluster/src/errors.ts';
 import { retentionIntervalFor, startNodeProcess, type NodeProcessOptions, type RunningNode } from '../../../packages/log-cluster/src/node-process.ts';
 import { TcpConnector } from '../../../packages/log-cluster/src/transport/tcp.ts';
 import { run as clusterCommand } from './cluster/command.ts';
+import { freeListenPorts } from './cluster/ports.ts';
 import { BACKGROUND_READS, nodeOptionsFromArgs, parseBackgroundReads, run } from './node-command.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -165,4 +166,50 @@ describe('logscope node --segment-mib, --retention-mib, --retention-hours', () =
       });
     }, 30_000);
   });
+});
+
+describe('logscope node --new-cluster', () => {
+  it('is off unless given', () => {
+    const peers = ['--id', '1', '--peers', '1=127.0.0.1:9001,2=127.0.0.1:9002,3=127.0.0.1:9003'];
+    expect(nodeOptionsFromArgs(peers)?.newCluster).toBe(false);
+    expect(nodeOptionsFromArgs([...peers, '--new-cluster'])?.newCluster).toBe(true);
+  });
+
+  it('lets two nodes of three start a new cluster and take writes a fresh client reads back while the third never comes up', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'logscope-new-cluster-'));
+    const ports = await freeListenPorts('127.0.0.1', 3);
+    const peers = ports.map((port, i) => `${i + 1}=127.0.0.1:${port}`).join(',');
+    const nodes: RunningNode[] = [];
+    const connectors: TcpConnector[] = [];
+    const clients: LogClient[] = [];
+    const clientOf = (): LogClient => {
+      const connector = new TcpConnector(new Map(ports.slice(0, 2).map((port, i) => [i + 1, { host: '127.0.0.1', port }])));
+      connectors.push(connector);
+      const client = new LogClient(connector, realScheduler, { appendTimeoutMs: 20_000 });
+      clients.push(client);
+      return client;
+    };
+    try {
+      for (const id of [1, 2]) {
+        const options = nodeOptionsFromArgs(['--id', String(id), '--peers', peers, '--partitions', '4', '--data-dir', join(dir, `node-${id}`), '--new-cluster']);
+        if (options === null) throw new Error('--help?');
+        nodes.push(await startNodeProcess({ ...options, log: () => undefined }));
+      }
+      const writer = clientOf();
+      const offsets = await Promise.all([0, 1, 2, 3].map((partition) => writer.append({ partition }, [new TextEncoder().encode(`first ${partition}`)])));
+      const reader = clientOf();
+      for (const [partition, result] of offsets.entries()) {
+        const read = await reader.read(partition, result.baseOffset, 1);
+        expect(read.records[0]?.offset, `partition ${partition}`).toBe(result.baseOffset);
+        expect(new TextDecoder().decode(read.records[0]?.value), `partition ${partition}`).toBe(`first ${partition}`);
+      }
+      // Neither kept the marker of a node that does not know yet whether the cluster is new.
+      for (const id of [1, 2]) expect(readdirSync(join(dir, `node-${id}`)), `node ${id}`).not.toContain('fresh.marker');
+    } finally {
+      for (const client of clients) client.close();
+      for (const connector of connectors) connector.close();
+      for (const node of nodes) await node.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

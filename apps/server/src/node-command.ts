@@ -103,7 +103,7 @@ const USAGE = `Usage:
                 [--replication-factor 3] [--host 127.0.0.1] [--metrics-host 127.0.0.1] [--metrics-port 0]
                 [--cache-mib 64] [--scrub-mib-per-s 4] [--background-reads always]
                 [--segment-mib 64] [--retention-mib 4096] [--retention-hours 24]
-                [--cluster-secret-file F] [--tls-cert C --tls-key K --tls-ca A]
+                [--cluster-secret-file F] [--tls-cert C --tls-key K --tls-ca A] [--new-cluster]
 
 Runs one cluster node as its own process: --id is this node's id in --peers, whose addresses every
 node is given alike. --host/--metrics-host bind the node's TCP port and its metrics and admin API
@@ -116,6 +116,14 @@ MiB of them (whole MiB, at least two segments), or once their last write is olde
 --retention-hours (fractions allowed, e.g. 0.25); checked every 10 s (more often for a retention
 under 100 s). It never deletes the segment being written, nor entries not yet committed and
 applied. A read below a partition's log start then fails with OffsetOutOfRange, naming the start.
+
+First start: a node that finds no log waits to be caught up by a leader before it votes (its disk
+may have been replaced: voting with nothing, it could lose acknowledged writes), unless every other
+node says it holds nothing either: then the cluster is new. --new-cluster is the operator's word
+that this start creates the cluster: the node then needs only a majority of the nodes, itself
+included, to say they hold nothing (and none to hold something), so one node down at the first
+start does not hold the others back. Give it only at a cluster's first start, never to a node
+whose disk was replaced (\`logscope cluster up\` gives it to the nodes of a new data directory).
 `;
 
 /**
@@ -144,6 +152,7 @@ export function nodeOptionsFromArgs(argv: readonly string[]): NodeProcessOptions
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
       'tls-ca': { type: 'string' },
+      'new-cluster': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -177,13 +186,14 @@ export function nodeOptionsFromArgs(argv: readonly string[]): NodeProcessOptions
     metricsHost: values['metrics-host'] ?? '127.0.0.1',
     clusterSecret,
     tls,
+    newCluster: values['new-cluster'] === true,
   };
 }
 
 /**
  * `logscope node --id N --peers 1=h:p,2=h:p,3=h:p [--data-dir D] [--partitions 12] [--metrics-port 9100]
  *  [--cache-mib 64] [--scrub-mib-per-s 4] [--background-reads always] [--segment-mib 64] [--retention-mib 4096]
- *  [--retention-hours 24] [--cluster-secret-file F] [--tls-cert C --tls-key K --tls-ca A]`
+ *  [--retention-hours 24] [--cluster-secret-file F] [--tls-cert C --tls-key K --tls-ca A] [--new-cluster]`
  */
 export async function run(argv: readonly string[]): Promise<void> {
   const options = nodeOptionsFromArgs(argv);

@@ -12,7 +12,7 @@ const NODE_IDS: readonly NodeId[] = [1, 2, 3];
 const PARTITIONS = 6;
 
 /** Three nodes on fresh in-memory disks, not started yet; `start(id)` starts (or restarts) one. */
-function simCluster() {
+function simCluster(overrides: Partial<NodeConfig> = {}) {
   const scheduler = new SimScheduler();
   let seed = 1;
   const random = (): number => {
@@ -23,8 +23,9 @@ function simCluster() {
     return (seed >>> 0) / 2 ** 32;
   };
   const network = new InProcessNetwork(scheduler, random);
-  const config: Omit<NodeConfig, 'id'> = { ...DEFAULT_NODE_CONFIG, nodeIds: NODE_IDS, partitionCount: PARTITIONS, replicationFactor: 3 };
-  const disks = new Map(NODE_IDS.map((id) => [id, new MemDisk({ random, schedule: (delayMs, fn) => void scheduler.setTimer(delayMs, fn), fsyncLatencyMs: () => 1 })]));
+  const config: Omit<NodeConfig, 'id'> = { ...DEFAULT_NODE_CONFIG, nodeIds: NODE_IDS, partitionCount: PARTITIONS, replicationFactor: 3, ...overrides };
+  const newDisk = (): MemDisk => new MemDisk({ random, schedule: (delayMs, fn) => void scheduler.setTimer(delayMs, fn), fsyncLatencyMs: () => 1 });
+  const disks = new Map(NODE_IDS.map((id) => [id, newDisk()]));
   const nodes = new Map<NodeId, LogNode>();
   const start = (id: NodeId): LogNode => {
     nodes.get(id)?.stop();
@@ -35,7 +36,13 @@ function simCluster() {
   const leaderOf = (partition: number): NodeId | undefined => [...nodes.entries()].find(([, node]) => node.replica(partition)?.isLeader === true)?.[0];
   const abstaining = (id: NodeId): number[] => [...Array(PARTITIONS).keys()].filter((p) => nodes.get(id)?.replica(p)?.raft.abstainingFromVotes() === true);
   const run = (ms: number): Promise<void> => scheduler.runUntil(scheduler.now() + ms);
-  return { network, disks, start, leaderOf, abstaining, run, stop: () => nodes.forEach((node) => node.stop()) };
+  /** Node `id` stops and its disk is replaced by an empty one (start it again to bring it back). */
+  const wipe = (id: NodeId): void => {
+    nodes.get(id)?.stop();
+    nodes.delete(id);
+    disks.set(id, newDisk());
+  };
+  return { network, disks, start, wipe, leaderOf, abstaining, run, stop: () => nodes.forEach((node) => node.stop()) };
 }
 
 /**
@@ -96,6 +103,56 @@ describe('a node that starts with no log', () => {
     await c.run(1_000);
     expect(c.abstaining(3)).toEqual([]);
     expect(c.disks.get(3)!.list()).not.toContain('fresh.marker');
+    c.stop();
+  });
+});
+
+describe('a new cluster started with the operator\'s word (--new-cluster, NodeConfig.newCluster)', () => {
+  const all = [...Array(PARTITIONS).keys()];
+
+  it('elects leaders with one node down at its first start, where without it the others wait; the late node is caught up and votes', async () => {
+    const waiting = simCluster();
+    waiting.start(1);
+    waiting.start(2);
+    await waiting.run(3_000);
+    expect(all.map((p) => waiting.leaderOf(p))).toEqual(all.map(() => undefined));
+    expect(waiting.abstaining(1)).toEqual(all);
+    waiting.stop();
+
+    const c = simCluster({ newCluster: true });
+    c.start(1);
+    c.start(2);
+    await c.run(3_000);
+    const leaders = all.map((p) => c.leaderOf(p));
+    expect(leaders.every((leader) => leader === 1 || leader === 2), `leaders ${leaders.join(',')}`).toBe(true);
+    expect([...c.abstaining(1), ...c.abstaining(2)]).toEqual([]);
+    expect(c.disks.get(1)!.list()).not.toContain('fresh.marker');
+    // Node 3 comes up later with the flag still given: the others hold entries, so it does not
+    // take the cluster for new; it votes once a leader caught it up.
+    c.start(3);
+    await c.run(1_000);
+    expect(c.abstaining(3)).toEqual([]);
+    expect(c.disks.get(3)!.list()).not.toContain('fresh.marker');
+    c.stop();
+  });
+
+  it('a node whose disk was replaced, started with the flag left on, still abstains until caught up: its peers hold entries', async () => {
+    const c = simCluster({ newCluster: true });
+    for (const id of NODE_IDS) c.start(id);
+    await c.run(3_000);
+    expect(all.every((p) => c.leaderOf(p) !== undefined)).toBe(true);
+    // Node 3's disk is replaced; only node 1 reaches it when it comes back.
+    c.wipe(3);
+    c.network.setLink(2, 3, { cut: true });
+    c.start(3);
+    await c.run(1_000);
+    const ledByTwo = all.filter((p) => c.leaderOf(p) === 2);
+    expect(ledByTwo.length).toBeGreaterThan(0);
+    expect(c.abstaining(3)).toEqual(ledByTwo);
+    expect(c.disks.get(3)!.list()).toContain('fresh.marker');
+    c.network.setLink(2, 3, { cut: false });
+    await c.run(1_000);
+    expect(c.abstaining(3)).toEqual([]);
     c.stop();
   });
 });

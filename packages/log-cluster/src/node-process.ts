@@ -43,6 +43,8 @@ export interface NodeProcessOptions {
   readonly tls?: TlsMaterial | null;
   /** Where admin calls are logged (default: stdout, one JSON line each). */
   readonly log?: (line: string) => void;
+  /** This start creates the cluster (NodeConfig.newCluster): only at a cluster's first start. */
+  readonly newCluster?: boolean;
 }
 
 export interface RunningNode {
@@ -95,6 +97,7 @@ export async function startNodeProcess(options: NodeProcessOptions): Promise<Run
         ...(options.backgroundReads === undefined ? {} : { backgroundReads: options.backgroundReads }),
       },
       retentionIntervalMs: options.retentionIntervalMs ?? retentionIntervalFor(retentionMs),
+      newCluster: options.newCluster === true,
     },
     { disk, transport, scheduler: realScheduler, random: Math.random, observer: nodeObserver(telemetry, realWallClock, () => realScheduler.now(), Math.random) },
   );

@@ -34,6 +34,14 @@ export interface NodeConfig {
   readonly quiesce: boolean;
   /** A producer with no batch committed on a partition for this long is forgotten there (ReplicaContext.producerExpiryMs). */
   readonly producerExpiryMs: number;
+  /**
+   * The operator's word that this start creates the cluster (`logscope node --new-cluster`, as
+   * etcd's `--initial-cluster-state new`): a node with no log finds the cluster new once a majority
+   * of the nodes, itself included, said they hold no entry and none said it does, instead of
+   * waiting for every node (one down at the first start would hold the cluster back). Only for a
+   * cluster's first start: see decideFresh for what it risks on a node whose disk was replaced.
+   */
+  readonly newCluster?: boolean;
 }
 
 export const DEFAULT_NODE_CONFIG: Omit<NodeConfig, 'id' | 'nodeIds' | 'partitionCount'> = {
@@ -881,10 +889,25 @@ export class LogNode {
    * replicas vote and campaign at once. Not a majority: a node that never caught up holds nothing
    * too, and with it a replaced disk would make one, while the entries live on the rest. A node
    * that missed this (a hello lost, or late) hears that others hold entries, and abstains until a
-   * leader, which a majority elected meanwhile, has caught it up.
+   * leader, which a majority elected meanwhile, has caught it up. With NodeConfig.newCluster a
+   * majority does, but no node may have said it holds entries.
    */
   private decideFresh(): void {
-    for (const id of this.config.nodeIds) if (id !== this.id && this.peerEmpty.get(id) !== true) return;
+    let empty = 1; // this node
+    for (const id of this.config.nodeIds) {
+      if (id === this.id) continue;
+      const peerEmpty = this.peerEmpty.get(id);
+      // A peer that holds entries: the cluster is not new, whatever the operator said.
+      if (peerEmpty === false) return;
+      if (peerEmpty === true) empty++;
+      else if (this.config.newCluster !== true) return;
+    }
+    // With the operator's word, a majority of empty nodes and no other heard from. Were this a
+    // replaced disk started with --new-cluster left on, it is safe while any node that holds
+    // entries answers first; it loses them only if enough other nodes never caught up to make
+    // that majority with it (nodes down since the cluster's first start) — the reason this is
+    // the operator's choice, not the default.
+    if (empty <= this.config.nodeIds.length / 2) return;
     // Each peer learns it from our hellos, with the incarnation we saw it empty in: one that is still
     // that process joins at once, instead of abstaining until caught up (the first election ends the
     // moment when every node is empty: a peer whose hellos were slow would miss it, and a node

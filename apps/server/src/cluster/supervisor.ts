@@ -111,9 +111,13 @@ export class Supervisor {
         child: null, log: null, stopping: false, exited: null, diskError: null,
       });
     }
+    // No node directory yet: this start creates the cluster, and the nodes hear it from us (see
+    // `logscope node --new-cluster`), so one that fails to come up does not hold the others back.
+    // Never on a restart: a node found without its directory later may be a replaced disk.
+    const newCluster = [...supervisor.slots.values()].every((slot) => !existsSync(slot.dataDir));
     try {
       await supervisor.serveControl(ports[2 * options.nodeCount] ?? 0);
-      await Promise.all([...supervisor.slots.keys()].map((id) => supervisor.startNode(id)));
+      await Promise.all([...supervisor.slots.keys()].map((id) => supervisor.startNode(id, newCluster)));
     } catch (error) {
       await supervisor.stop();
       throw error;
@@ -213,7 +217,7 @@ export class Supervisor {
     return [...this.slots.values()].map((s) => `${s.id}=${this.options.host}:${s.port}`).join(',');
   }
 
-  private startNode(id: number): Promise<void> {
+  private startNode(id: number, newCluster = false): Promise<void> {
     const slot = this.slot(id);
     const o = this.options;
     const args = [
@@ -227,6 +231,7 @@ export class Supervisor {
       ...(o.backgroundReads === null || o.backgroundReads === undefined ? [] : ['--background-reads', o.backgroundReads]),
       ...(o.journal === null || o.journal === undefined ? [] : ['--segment-mib', String(o.journal.segmentMib), '--retention-mib', String(o.journal.retentionMib), '--retention-hours', String(o.journal.retentionHours)]),
       ...(o.tls === null ? [] : ['--tls-cert', o.tls.certFile, '--tls-key', o.tls.keyFile, '--tls-ca', o.tls.caFile]),
+      ...(newCluster ? ['--new-cluster'] : []),
     ];
     const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: nodeProcessEnv() });
     slot.child = child;
@@ -237,7 +242,7 @@ export class Supervisor {
     const log = slot.log;
     child.stdout?.pipe(log, { end: false });
     child.stderr?.pipe(log, { end: false });
-    this.log({ event: 'node-starting', node: id, pid: child.pid });
+    this.log({ event: 'node-starting', node: id, pid: child.pid, ...(newCluster ? { newCluster: true } : {}) });
     return new Promise<void>((resolveReady, reject) => {
       let output = '';
       /** After ready: the last line's start, kept until its end comes (a line may span chunks). */
