@@ -1,11 +1,12 @@
-// `npm run bench -- engine [--seconds N] [--quick] [--sweep] [--sweep-only] [--ab] [--identifiers-only [--rounds N]]`: acknowledged durable
+// `npm run bench -- engine [--seconds N] [--quick] [--sweep] [--sweep-only] [--ab | --pin-ab [--rounds N]] [--identifiers-only [--rounds N]]`: acknowledged durable
 // appends/s and append latency (open-loop, from the intended send time) of a 3-node RF=3 cluster,
 // embedded and as three processes over TCP, at the measured maximum and at 50 % of it, for 100 B and
 // 1 KiB records — beside the physical limit of the same disk (idle, and replaying each 50 % row's
 // flushes) and the simulator's seeds per minute.
 // Then the partition sweep (bench/partition-sweep.ts): by default 5 nodes × 256 and × 1 024 partitions
 // at 2 000 appends/s of 256 B plus their idle CPU; --sweep runs 3 and 5 nodes × 12, 256, 1 024
-// partitions at 500 and 2 000/s; --ab adds each configuration with quiescence off.
+// partitions at 500 and 2 000/s; --ab adds each configuration with quiescence off; --pin-ab runs
+// each shape --rounds times with its event loop free and pinned to one CPU, alternated.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -24,7 +25,7 @@ import { measureDiskLimit, type DiskLimit } from './disk-limit.ts';
 import { DISK_REPLAY_SECONDS, flushesIn, flushLoadOf, replayFlushLoad, type DiskReplay } from './disk-replay.ts';
 import { hostStealMeter, machineLine, stealCell, type HostSteal } from './machine.ts';
 import { median, recordMsSince } from './stats.ts';
-import { flushCount, measurePreallocation, sweepPartitions, sweepTable, type SweepConfig } from './partition-sweep.ts';
+import { flushCount, measurePreallocation, sweepPartitions, sweepTable, type SweepConfig, type SweepRow } from './partition-sweep.ts';
 import { newHistogram, openLoop, type OpenLoopResult } from './open-loop.ts';
 import { positiveInteger, positiveNumber } from './args.ts';
 
@@ -273,6 +274,24 @@ function identifiersReport(ab: IdentifiersCost): string {
   ].join('\n');
 }
 
+/** Per shape and rate: the p99 and max of its free and pinned runs, medians first. */
+function pinAbReport(rows: readonly SweepRow[]): string {
+  const lines = ['Event loop pinned to one CPU (bench/loop-affinity.ts) against free, alternated runs of the same shape:'];
+  const shapes = [...new Set(rows.map((r) => `${r.nodes} × ${r.partitions}`))];
+  for (const shape of shapes) {
+    const of = (pinned: boolean): SweepRow[] => rows.filter((r) => `${r.nodes} × ${r.partitions}` === shape && (r.pinLoop === true) === pinned);
+    for (const rate of of(false)[0]?.rates.map((p) => p.ratePerSec) ?? []) {
+      const side = (pinned: boolean): string => {
+        const points = of(pinned).flatMap((r) => r.rates.filter((p) => p.ratePerSec === rate));
+        const p99 = points.map((p) => p.p99Ms);
+        return `p99 median ${median(p99).toFixed(2)} ms (${p99.map((v) => v.toFixed(2)).join(', ')}), max median ${median(points.map((p) => p.maxMs)).toFixed(1)} ms, CPU median ${median(points.map((p) => p.cpuPercent)).toFixed(0)} %`;
+      };
+      lines.push(`  ${shape} at ${rate}/s: free ${side(false)}; pinned ${side(true)}`);
+    }
+  }
+  return lines.join('\n');
+}
+
 export async function run(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
@@ -283,6 +302,7 @@ export async function run(args: string[]): Promise<void> {
       sweep: { type: 'boolean', default: false },
       'sweep-only': { type: 'boolean', default: false },
       ab: { type: 'boolean', default: false },
+      'pin-ab': { type: 'boolean', default: false },
       'identifiers-only': { type: 'boolean', default: false },
       rounds: { type: 'string', default: String(IDENTIFIERS_AB_ROUNDS) },
     },
@@ -354,9 +374,18 @@ export async function run(args: string[]): Promise<void> {
       }
     }
     const identifiers = sweepOnly ? null : await identifiersCost(join(dataDir, 'identifiers-ab'), seconds, rounds);
-    const full = values.sweep || sweepOnly;
-    const shapes = full ? [3, 5].flatMap((nodes) => [12, 256, 1024].map((partitions) => ({ nodes, partitions }))) : [{ nodes: 5, partitions: 256 }, { nodes: 5, partitions: 1024 }];
-    const configs: SweepConfig[] = shapes.flatMap((shape) => (values.ab ? [{ ...shape, quiesce: true }, { ...shape, quiesce: false }] : [{ ...shape, quiesce: true }]));
+    // --pin-ab: each shape `rounds` times with the event loop free and pinned, alternated (noise on
+    // a shared machine hits both sides), instead of once; without --sweep only the issue's 5 × 256.
+    const pinAb = values['pin-ab'];
+    const full = values.sweep || (sweepOnly && !pinAb);
+    const shapes = full ? [3, 5].flatMap((nodes) => [12, 256, 1024].map((partitions) => ({ nodes, partitions }))) : pinAb ? [{ nodes: 5, partitions: 256 }] : [{ nodes: 5, partitions: 256 }, { nodes: 5, partitions: 1024 }];
+    const configs: SweepConfig[] = shapes.flatMap((shape) =>
+      pinAb
+        ? Array.from({ length: rounds }, () => [{ ...shape, quiesce: true, pinLoop: false }, { ...shape, quiesce: true, pinLoop: true }]).flat()
+        : values.ab
+          ? [{ ...shape, quiesce: true }, { ...shape, quiesce: false }]
+          : [{ ...shape, quiesce: true }],
+    );
     const sweepRows = await sweepPartitions(dataDir, configs, full ? [500, 2000] : [2000], 256, seconds);
 
     const seedsCount = values.quick ? 100 : 300;
@@ -369,6 +398,7 @@ export async function run(args: string[]): Promise<void> {
     );
     console.log(`\nPartition sweep (embedded, 256 B records, open loop, UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE ?? '4 (default)'}):`);
     console.log(sweepTable(sweepRows));
+    if (pinAb) console.log(pinAbReport(sweepRows));
     for (const mode of ['embedded', 'tcp'] as const) {
       const kib = points.find((p) => p.mode === mode && p.recordBytes === 1024 && p.load === 'max');
       const halfLoad = points.find((p) => p.mode === mode && p.recordBytes === 1024 && p.load === '50%');

@@ -11,6 +11,7 @@ import type { LogClient } from '../packages/log-cluster/src/client.ts';
 import { EmbeddedCluster } from '../packages/log-cluster/src/cluster.ts';
 import { METRIC_NAMES } from '@logscope/telemetry';
 import { DISK_REPLAY_SECONDS, flushLoadOf, replayFlushLoad, zeroFilledFile, type DiskReplay } from './disk-replay.ts';
+import { pinEventLoop } from './loop-affinity.ts';
 import { hostStealMeter, stealCell, type HostSteal } from './machine.ts';
 import { newHistogram, openLoop } from './open-loop.ts';
 import { recordMsSince } from './stats.ts';
@@ -19,6 +20,8 @@ export interface SweepConfig {
   readonly nodes: number;
   readonly partitions: number;
   readonly quiesce: boolean;
+  /** The event loop pinned to one CPU once the cluster runs (see loop-affinity.ts). */
+  readonly pinLoop?: boolean;
 }
 
 export interface SweepRow extends SweepConfig {
@@ -184,6 +187,7 @@ async function measureShape({ dataDir, config, rates, recordBytes, seconds }: Sh
   });
   try {
     await cluster.waitForLeaders(60_000);
+    if (config.pinLoop === true) pinEventLoop();
     const client = cluster.client({ appendTimeoutMs: 30_000 });
     // One append per partition: every client knows every leader, every journal has its records.
     await Promise.all(Array.from({ length: config.partitions }, (_, p) => client.append({ partition: p }, [new Uint8Array(recordBytes)])));
@@ -251,12 +255,12 @@ if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(
 
 export function sweepTable(rows: readonly SweepRow[]): string {
   const lines = [
-    '| nodes × partitions | quiesce | idle CPU % of a core | first second after start (not counted): p99 / max ms | first second after idle (not counted): p99 / max ms | rate/s | acked/s | p50 ms | p99 ms | p99.9 ms | max ms | sent late p99 ms | errors | loop delay p99 / max ms | GC total / max ms | CPU % | flushes/s | disk alone at those flushes: p50 / p99 / max ms | host steal total / worst 1 s ms |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| nodes × partitions | quiesce | loop pinned | idle CPU % of a core | first second after start (not counted): p99 / max ms | first second after idle (not counted): p99 / max ms | rate/s | acked/s | p50 ms | p99 ms | p99.9 ms | max ms | sent late p99 ms | errors | loop delay p99 / max ms | GC total / max ms | CPU % | flushes/s | disk alone at those flushes: p50 / p99 / max ms | host steal total / worst 1 s ms |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const row of rows) {
     for (const [i, p] of row.rates.entries()) {
-      const head = i === 0 ? `| ${row.nodes} × ${row.partitions} | ${row.quiesce ? 'on' : 'off'} | ${row.idleCpuPercent.toFixed(1)} | ${row.warmUp.p99Ms.toFixed(2)} / ${row.warmUp.maxMs.toFixed(2)} at ${row.warmUp.ratePerSec}/s | ${row.afterIdle.p99Ms.toFixed(2)} / ${row.afterIdle.maxMs.toFixed(2)}` : '| | | | |';
+      const head = i === 0 ? `| ${row.nodes} × ${row.partitions} | ${row.quiesce ? 'on' : 'off'} | ${row.pinLoop === true ? 'yes' : 'no'} | ${row.idleCpuPercent.toFixed(1)} | ${row.warmUp.p99Ms.toFixed(2)} / ${row.warmUp.maxMs.toFixed(2)} at ${row.warmUp.ratePerSec}/s | ${row.afterIdle.p99Ms.toFixed(2)} / ${row.afterIdle.maxMs.toFixed(2)}` : '| | | | | |';
       lines.push(
         `${head} | ${p.ratePerSec} | ${p.ackedPerSec.toFixed(0)} | ${p.p50Ms.toFixed(2)} | ${p.p99Ms.toFixed(2)} | ${p.p999Ms.toFixed(2)} | ${p.maxMs.toFixed(2)} | ${p.sentLateP99Ms.toFixed(2)} | ${p.errors} | ${p.loopDelayP99Ms.toFixed(1)} / ${p.loopDelayMaxMs.toFixed(1)} | ${p.gcPauseTotalMs.toFixed(0)} / ${p.gcPauseMaxMs.toFixed(1)} | ${p.cpuPercent.toFixed(0)} | ${p.flushesPerSec.toFixed(0)} | ${p.diskAlone.p50Ms.toFixed(2)} / ${p.diskAlone.p99Ms.toFixed(2)} / ${p.diskAlone.maxMs.toFixed(2)} | ${stealCell(p.hostSteal)} |`,
       );
