@@ -242,8 +242,8 @@ export class LogNode {
     // wipeDisk fault, 89 violations in 200 seeds). It abstains until a leader caught it up, or until
     // every other node says it holds no entry either: then the cluster has nothing to lose (see decideFresh).
     const freshMarker = names.includes(FRESH_MARKER);
-    if (report.segmentsScanned === 0 && !freshMarker && config.nodeIds.length > 1) writeMarker(deps.disk, FRESH_MARKER);
     this.fresh = (report.segmentsScanned === 0 || freshMarker) && config.nodeIds.length > 1;
+    if (this.fresh && !freshMarker) writeMarker(deps.disk, FRESH_MARKER);
     this.abstaining = report.uncertain || report.stateLost || markerPresent || this.fresh;
     for (const { partition } of report.faulty) this.faultyPartitions.add(partition);
     this.placement = placement(config.partitionCount, config.nodeIds, config.replicationFactor);
