@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync, statSync, truncateSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, rmSync, statSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -6,7 +6,7 @@ import { LogClient } from '../../packages/log-cluster/src/client.ts';
 import { realScheduler } from '../../packages/log-cluster/src/clock.ts';
 import { TcpConnector } from '../../packages/log-cluster/src/transport/tcp.ts';
 import { NodeProcessCluster } from '../support/node-cluster.ts';
-import { sleep } from '../support/until.ts';
+import { sleep, until } from '../support/until.ts';
 
 const PARTITIONS = 1;
 /** Bytes cut from the follower's newest segment: many fsynced, acknowledged records. */
@@ -25,8 +25,15 @@ function newestSegment(directory: string): string {
  * data directory; it restarts, then the leader dies: the follower and the third replica alone must
  * not elect a leader that lacks what the follower had acknowledged. The leader comes back a little
  * later, and a fresh client must read every acknowledged record back at its offset.
+ * `hooks.beforeThirdStops` runs while all three replicate (the follower's id given);
+ * `hooks.followerRestarted` before the leader is killed.
  */
-async function followerDamagedThenLeaderKilled(dataDir: string, started: (nodes: NodeProcessCluster) => void, damage: (followerDir: string) => void): Promise<void> {
+async function followerDamagedThenLeaderKilled(
+  dataDir: string,
+  started: (nodes: NodeProcessCluster) => void,
+  damage: (followerDir: string) => void,
+  hooks: { beforeThirdStops?: (follower: number, ackedCount: () => number) => Promise<void>; followerRestarted?: (follower: number) => Promise<void> } = {},
+): Promise<void> {
   const nodes = await NodeProcessCluster.start(dataDir, { partitionCount: PARTITIONS });
   started(nodes);
   const connector = new TcpConnector(nodes.peers);
@@ -51,6 +58,7 @@ async function followerDamagedThenLeaderKilled(dataDir: string, started: (nodes:
   expect(leader).toBeGreaterThan(0);
   const [follower, third] = [...nodes.peers.keys()].filter((id) => id !== leader) as [number, number];
 
+  await hooks.beforeThirdStops?.(follower, () => acked.length);
   // The third replica stops: from now on the newest acknowledged records live on the leader and the follower only.
   nodes.kill(third);
   const ackedWithTwo = acked.length;
@@ -61,6 +69,7 @@ async function followerDamagedThenLeaderKilled(dataDir: string, started: (nodes:
   nodes.kill(follower);
   damage(join(dataDir, `node-${follower}`));
   await nodes.startNode(follower);
+  await hooks.followerRestarted?.(follower);
   nodes.kill(leader);
   await nodes.startNode(third);
   await sleep(3_000);
@@ -82,6 +91,14 @@ async function followerDamagedThenLeaderKilled(dataDir: string, started: (nodes:
   reader.close();
   client.close();
   connector.close();
+}
+
+/** The value of an unlabelled sample (or the sum of a labelled family) on a node's /metrics. */
+async function metric(telemetryUrl: string, name: string): Promise<number> {
+  const text = await (await fetch(`${telemetryUrl}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) if (line.startsWith(`${name} `) || line.startsWith(`${name}{`)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  return sum;
 }
 
 describe('a follower that lost acknowledged records on disk (real node processes, real files)', () => {
@@ -116,5 +133,40 @@ describe('a follower that lost acknowledged records on disk (real node processes
       // new node; it must not vote until a leader has caught it up.
       for (const name of readdirSync(followerDir)) rmSync(join(followerDir, name), { recursive: true, force: true });
     });
+  }, 120_000);
+
+  it('keeps every acknowledged record when the follower came back on an older copy of its data directory, and says so', async () => {
+    const dataDir = newDataDir();
+    const backupDir = join(newDataDir(), 'backup');
+    let cluster: NodeProcessCluster | null = null;
+    let acksSinceBackup = 0;
+    await followerDamagedThenLeaderKilled(
+      dataDir,
+      (started) => (nodes = cluster = started),
+      (followerDir) => {
+        // The copy goes back in place: a log and hard states that look whole, from before every
+        // record the follower acknowledged since.
+        rmSync(followerDir, { recursive: true, force: true });
+        cpSync(backupDir, followerDir, { recursive: true });
+      },
+      {
+        beforeThirdStops: async (follower, ackedCount) => {
+          // A backup of the follower, taken the way a crash would leave it (kill -9, then copy).
+          cluster!.kill(follower);
+          cpSync(join(dataDir, `node-${follower}`), backupDir, { recursive: true });
+          await cluster!.startNode(follower);
+          // Records past the copy, replicated to the follower while every replica hears it.
+          const before = ackedCount();
+          await until('300 records are acknowledged after the backup', () => (acksSinceBackup = ackedCount() - before) > 300, 20_000);
+        },
+        followerRestarted: async (follower) => {
+          // The leader remembers more than the copy holds, and tells it: the node says so on its
+          // output and in its metrics, and abstains until caught up.
+          await until('the follower says its disk went back', () => (cluster!.outputs.get(follower) ?? '').includes('"disk-rolled-back"'), 10_000);
+          expect(await metric(cluster!.telemetryUrl(follower), 'logscope_disk_rollbacks_total')).toBe(1);
+        },
+      },
+    );
+    expect(acksSinceBackup).toBeGreaterThan(300);
   }, 120_000);
 });

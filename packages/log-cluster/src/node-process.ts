@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { NodeTelemetry, serveTelemetry } from '@logscope/telemetry';
 import { adminRoutes } from './admin.ts';
 import { realScheduler, realWallClock } from './clock.ts';
-import { DEFAULT_NODE_CONFIG, LogNode } from './node.ts';
+import { DEFAULT_NODE_CONFIG, LogNode, type NodeObserver } from './node.ts';
 import { nodeObserver, refreshNodeGauges } from './node-telemetry.ts';
 import { FaultyTransport, ProcessFaults } from './process-faults.ts';
 import type { NodeId } from './raft/types.ts';
@@ -69,6 +69,17 @@ export function retentionIntervalFor(retentionMs: number): number {
 const CRASH_AFTER_ANSWER_MS = 50;
 
 /** One node as its own process: real files, TCP to peers and clients, telemetry over HTTP. */
+/** The telemetry observer, and a line on the node's output for what an operator must hear of at once. */
+function processObserver(observer: NodeObserver, id: NodeId, dataDir: string): NodeObserver {
+  return {
+    ...observer,
+    diskRolledBack(by) {
+      observer.diskRolledBack?.(by);
+      console.log(JSON.stringify({ event: 'disk-rolled-back', node: id, toldBy: by, dataDir }));
+    },
+  };
+}
+
 export async function startNodeProcess(options: NodeProcessOptions): Promise<RunningNode> {
   const self = options.peers.get(options.id);
   if (self === undefined) throw new Error(`--peers must include this node's own id ${options.id}`);
@@ -99,7 +110,7 @@ export async function startNodeProcess(options: NodeProcessOptions): Promise<Run
       retentionIntervalMs: options.retentionIntervalMs ?? retentionIntervalFor(retentionMs),
       newCluster: options.newCluster === true,
     },
-    { disk, transport, scheduler: realScheduler, random: Math.random, observer: nodeObserver(telemetry, realWallClock, () => realScheduler.now(), Math.random) },
+    { disk, transport, scheduler: realScheduler, random: Math.random, observer: processObserver(nodeObserver(telemetry, realWallClock, () => realScheduler.now(), Math.random), options.id, options.dataDir) },
   );
   if (node.recovery.corruption !== null) telemetry.recordRecoveryCorruption();
   if (node.recovery.corruption !== null || node.recovery.faulty.length > 0) {

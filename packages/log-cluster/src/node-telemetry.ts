@@ -34,6 +34,9 @@ export function nodeObserver(telemetry: NodeTelemetry, wallClock: WallClock, mon
     faultyTailRepaired(_partition, how) {
       telemetry.recordFaultyTailRepaired(how);
     },
+    diskRolledBack() {
+      telemetry.recordDiskRollback(wallClock() / 1000);
+    },
     retentionDeleted(bytes) {
       telemetry.recordRetentionDeleted(bytes);
     },

@@ -3,9 +3,10 @@ import { LogError, unknownPartition } from './errors.ts';
 import { invariant } from './invariant.ts';
 import { placement, type PlacementMap } from './placement.ts';
 import type { ClientRequest, ClientResponse, PartitionMessage, Transport } from './protocol.ts';
-import type { FaultyTailRepair, Message, NodeId, Ready } from './raft/types.ts';
+import type { FaultyTailRepair, Message, MessageType, NodeId, Ready } from './raft/types.ts';
 import { PRODUCER_EXPIRY_MS, Replica, type ReadMode, type WriteTiming } from './replica.ts';
 import { NodeInflight } from './raft/node-inflight.ts';
+import { behind, PeerProgressLog } from './peer-progress.ts';
 import { RecoveredApplies } from './recovered-apply.ts';
 import { writeMarker } from './storage/identifiers.ts';
 import { Journal, type JournalOptions, type OpenedJournal } from './storage/journal.ts';
@@ -73,6 +74,25 @@ const LIVENESS_HEARTBEAT_TICKS = 3;
 const LIVENESS_TIMEOUT_TICKS = 15;
 /** A hello's `commit` when its node holds no entry at all (see LogNode.decideFresh). */
 const HELLO_EMPTY = 1;
+/** Hello flag, of the sender: its replicas abstain until caught up (it knows what it may lack). */
+const HELLO_ABSTAINING = 2;
+/** A hello's `commit` holds the flags below this and the sender's catch-up count times this. */
+const HELLO_CATCH_UPS_UNIT = 16;
+/** `caught-up-<n>.marker`: n times this node was caught up after losing what it had (see maybeClearAbstain). */
+const CAUGHT_UP_MARKER = /^caught-up-(\d+)\.marker$/;
+/** Message types a rolled-back node's peers take nothing from until it knows (see onHello). */
+const UNTRUSTED_WHEN_ROLLED_BACK: ReadonlySet<MessageType> = new Set<MessageType>(['preVote', 'vote', 'preVoteResp', 'voteResp', 'faultQueryResp']);
+
+/** Whether an envelope carries a vote, a vote request or a faulty-tail answer (UNTRUSTED_WHEN_ROLLED_BACK). */
+function carriesVotes(messages: readonly PartitionMessage[]): boolean {
+  for (let i = 0; i < messages.length; i++) if (UNTRUSTED_WHEN_ROLLED_BACK.has(messages[i]!.message.type)) return true;
+  return false;
+}
+/**
+ * A busy link carries a hello with our durable progress at most this often once it grew (see
+ * sendTo): what peers remember of us lags by up to this (and PEER_PROGRESS_PERSIST_MS on disk).
+ */
+const PROGRESS_HELLO_TICKS = 10;
 /** For this long after start every envelope carries the node's incarnation (see onHello). */
 const HELLO_EVERY_ENVELOPE_TICKS = 100;
 
@@ -85,6 +105,11 @@ export interface NodeObserver {
   leaderElected?(partition: number, leader: NodeId, term: number): void;
   /** A replica's faulty tail (records lost to a storage fault) ended, and how. */
   faultyTailRepaired?(partition: number, how: FaultyTailRepair): void;
+  /**
+   * Peer `by` remembers this node's disk further along than recovery found it: it was put back to
+   * an older copy (a rollback), and its replicas abstain until caught up.
+   */
+  diskRolledBack?(by: NodeId): void;
   /** A retention pass deleted segments: their bytes (only called when it deleted some). */
   retentionDeleted?(bytes: number): void;
   /** This node, leading the partition, sent a snapshot to a replica behind its log start. */
@@ -158,6 +183,20 @@ export class LogNode {
   private heldEntries = false;
   /** What each peer's latest hello said: whether it holds no entry at all. */
   private readonly peerEmpty = new Map<NodeId, boolean>();
+  /** The furthest durable progress each peer's hellos reported (Journal.durableProgress; see checkProgress), kept on disk too. */
+  private readonly peerProgress: PeerProgressLog;
+  /** Peers (and the incarnation) whose disk went back, until their hello says they abstain. */
+  private readonly rolledBackPeers = new Map<NodeId, number>();
+  /** Of those, the ones to tell at the next tick (see onHello). */
+  private readonly tellRolledBack = new Set<NodeId>();
+  /** The progress this node's last hello to each peer reported, and the tick it went. */
+  private readonly progressTold = new Map<NodeId, { segments: number; states: number; tick: number }>();
+  /** A peer told this node its disk went back (see learnRolledBack); until caught up. */
+  private rolledBack = false;
+  /** How many times it was caught up after losing what it had, ever (CAUGHT_UP_MARKER): its hellos say it. */
+  private catchUps = 0;
+  /** Whether each peer's last hello said it abstains: when it starts to, the partitions we lead probe it. */
+  private readonly peerAbstaining = new Map<NodeId, boolean>();
   /** Each peer's incarnation when this node found the cluster new (see decideFresh): its hellos tell the peer. */
   private readonly newClusterWith = new Map<NodeId, number>();
   /** Every envelope carries a hello until this tick: after start, and after finding the cluster new. */
@@ -231,6 +270,8 @@ export class LogNode {
     const { journal, report } = paced?.opened ?? Journal.open(deps.disk, LogNode.journalOptions(config, deps, () => this), applies.observe);
     this.journal = journal;
     this.recovery = report;
+    this.peerProgress = new PeerProgressLog(deps.disk);
+    for (const name of deps.disk.list()) this.catchUps = Math.max(this.catchUps, Number(CAUGHT_UP_MARKER.exec(name)?.[1] ?? 0));
     // A replica that lost acknowledged entries must not vote until it caught up; the marker keeps
     // that true across another crash before then (recovery would find nothing wrong the second time).
     const names = deps.disk.list();
@@ -448,6 +489,7 @@ export class LogNode {
     this.deps.transport.close();
     for (const replica of this.replicas.values()) replica.failWaiters(new LogError('Unavailable', `node ${this.id} stopped`));
     this.journal.close();
+    this.peerProgress.close();
   }
 
   /** Clean shutdown: wait for the flush in progress, then stop. */
@@ -499,6 +541,9 @@ export class LogNode {
     if (this.config.quiesce || this.fresh) this.tickLiveness();
     this.maybeEnforceRetention();
     this.maybeClearAbstain();
+    for (const peer of this.tellRolledBack) if (this.rolledBackPeers.has(peer)) this.sendTo(peer, [this.hello(peer)]);
+    this.tellRolledBack.clear();
+    this.peerProgress.persist(this.now());
     this.maybeRetryDiskFull();
     this.journal.startWaitingFetches();
     // Last: a rotted record it finds stops the node (CorruptReadError, see readFailed); so does a
@@ -563,9 +608,11 @@ export class LogNode {
     }
     for (const { partition, message } of messages) {
       if (message.type === 'hello') {
-        this.onHello(from, message.index, message.commit === HELLO_EMPTY, message.logTerm === this.incarnation);
+        this.onHello(from, message);
         continue;
       }
+      // Until a rolled-back peer knows it, its votes and answers may rest on what it lost.
+      if (UNTRUSTED_WHEN_ROLLED_BACK.has(message.type) && this.rolledBackPeers.has(from) && this.rolledBackPeers.get(from) === this.peerIncarnations.get(from)) continue;
       if (message.type === 'diskFull') {
         this.peerDiskFull.set(from, { untilMs: this.now() + DISK_FULL_NOTICE_TTL_MS, freeBytes: message.index });
         continue;
@@ -815,7 +862,24 @@ export class LogNode {
     // Early on every envelope says who we are: a busy link never carries an idle liveness envelope,
     // and the first sends of a TCP link may be dropped while it connects.
     const announce = (this.config.quiesce || this.newClusterWith.size > 0) && this.ticksSinceStart < this.announceUntilTick && messages.every((m) => m.message.type !== 'hello');
+    // The peer hears our durable progress before any vote or answer of ours (it checks them against
+    // what it saw before: see onHello), and soon after it grew (PROGRESS_HELLO_TICKS): what it
+    // remembers of us is what a rollback of our disk would lose.
+    const onlyHello = messages.length === 1 && messages[0]!.message.type === 'hello';
+    if (!onlyHello && (this.progressGrewFor(to) || carriesVotes(messages))) {
+      this.deps.transport.send(to, [this.hello(to), ...messages]);
+      return;
+    }
     this.deps.transport.send(to, announce ? [...messages, this.hello(to)] : messages);
+  }
+
+  /** Whether our durable progress grew since the last hello to `to`, PROGRESS_HELLO_TICKS or more ago. */
+  private progressGrewFor(to: NodeId): boolean {
+    const told = this.progressTold.get(to);
+    if (told === undefined) return true;
+    if (this.ticksSinceStart - told.tick < PROGRESS_HELLO_TICKS) return false;
+    const progress = this.journal.durableProgress();
+    return progress.segments > told.segments || progress.states > told.states;
   }
 
   /** Sends the node-pair heartbeats that are due; wakes the partitions of nodes that fell silent. */
@@ -836,8 +900,22 @@ export class LogNode {
   }
 
   private hello(to: NodeId): PartitionMessage {
-    // logTerm: this peer's incarnation when this node found the cluster new, if it did (see decideFresh).
-    return { partition: 0, message: { type: 'hello', from: this.id, to, term: 0, index: this.incarnation, commit: this.holdsNoEntries() ? HELLO_EMPTY : 0, entries: [], reject: false, rejectHint: 0, snapshot: null, logTerm: this.newClusterWith.get(to) ?? 0 } };
+    const progress = this.journal.durableProgress();
+    const told = this.progressTold.get(to);
+    if (told === undefined) this.progressTold.set(to, { segments: progress.segments, states: progress.states, tick: this.ticksSinceStart });
+    else {
+      told.segments = progress.segments;
+      told.states = progress.states;
+      told.tick = this.ticksSinceStart;
+    }
+    const rolledBack = this.rolledBackPeers.get(to);
+    const flags = (this.holdsNoEntries() ? HELLO_EMPTY : 0) + (this.abstaining ? HELLO_ABSTAINING : 0) + this.catchUps * HELLO_CATCH_UPS_UNIT;
+    // term, rejectHint, commit / HELLO_CATCH_UPS_UNIT: our durable progress (segments, hard states,
+    // catch-ups; see Journal.durableProgress). logTerm: with reject, the
+    // peer's incarnation we found rolled back (see checkProgress); else its incarnation when this
+    // node found the cluster new, if it did (see decideFresh).
+    const logTerm = rolledBack ?? this.newClusterWith.get(to) ?? 0;
+    return { partition: 0, message: { type: 'hello', from: this.id, to, term: progress.segments, index: this.incarnation, commit: flags, entries: [], reject: rolledBack !== undefined, rejectHint: progress.states, snapshot: null, logTerm } };
   }
 
   /**
@@ -846,25 +924,87 @@ export class LogNode {
    * heartbeats forever, since a quick restart never looks silent. They wake and elect if needed.
    * Partitions this node leads probe what the peer still holds (Raft.peerRestarted).
    */
-  private onHello(from: NodeId, incarnation: number, empty: boolean, newClusterWithMe: boolean): void {
+  private onHello(from: NodeId, hello: Message): void {
+    const incarnation = hello.index;
+    const empty = (hello.commit & HELLO_EMPTY) !== 0;
+    const abstaining = (hello.commit & HELLO_ABSTAINING) !== 0;
+    const startedAbstaining = abstaining && this.peerAbstaining.get(from) === false;
+    this.peerAbstaining.set(from, abstaining);
+    const newClusterWithMe = !hello.reject && hello.logTerm === this.incarnation;
     this.peerEmpty.set(from, empty);
     const known = this.peerIncarnations.get(from) === incarnation;
     const restarted = !known && this.peerIncarnations.has(from);
     if (!known) this.peerIncarnations.set(from, incarnation);
-    if (this.fresh) {
+    const rolledBack = this.checkProgress(from, hello, known);
+    if (hello.reject && hello.logTerm === this.incarnation) this.learnRolledBack(from);
+    if (this.fresh && !this.rolledBack) {
       // The peer found the cluster new while this very process held nothing: so it is new to us too.
       if (newClusterWithMe) this.joinNewCluster();
       else this.decideFresh();
     }
-    if (known) return;
+    // Told at the next tick, not at once: hellos of a paused node's inbox come all together, and a
+    // later one of them may say the peer has caught up since (see checkProgress).
+    if (rolledBack) this.tellRolledBack.add(from);
+    if (known) {
+      // It learned that its disk went back: the partitions we lead probe it, as after a restart,
+      // so it is caught up (and votes again) without waiting for a proposal on an idle one.
+      if (startedAbstaining) for (const replica of this.replicas.values()) if (replica.replicas.includes(from)) {
+        replica.raft.peerRestarted(from);
+        this.markDirty(replica);
+      }
+      return;
+    }
     // A peer holding nothing may be fresh, waiting to hear what this node holds: answer its first hello at once.
-    if (empty) this.sendTo(from, [this.hello(from)]);
+    if (empty && !rolledBack) this.sendTo(from, [this.hello(from)]);
     for (const replica of this.replicas.values()) {
       if (!replica.replicas.includes(from)) continue;
       if (replica.raft.isQuiesced()) replica.raft.wake();
       if (restarted) replica.raft.peerRestarted(from);
       this.markDirty(replica);
     }
+  }
+
+  /**
+   * Keeps the furthest durable progress a peer reported. A new process of it reporting less was
+   * started on an older copy of its disk (restored from a backup or snapshot, or a volume that
+   * lost its last writes): acknowledgements and votes it gave may be gone from it, and nothing on
+   * its disk says so. Until it says it abstains, its votes, vote requests and answers about faulty
+   * tails count for nothing here, and our hellos tell it (reject, with its incarnation): it abstains
+   * until caught up, as after a corruption. A peer that abstains already reports where it is now.
+   * Returns whether it was found rolled back just now.
+   */
+  private checkProgress(from: NodeId, hello: Message, known: boolean): boolean {
+    const progress = { segments: hello.term, states: hello.rejectHint, catchUps: Math.floor(hello.commit / HELLO_CATCH_UPS_UNIT) };
+    const seen = this.peerProgress.progress.get(from);
+    if ((hello.commit & HELLO_ABSTAINING) !== 0 || seen === undefined) {
+      this.rolledBackPeers.delete(from);
+      this.peerProgress.reset(from, progress);
+      return false;
+    }
+    const wentBack = !known && behind(progress, seen);
+    // The same process, caught up since the hello that showed it behind: nothing to tell it.
+    if (known && progress.catchUps > seen.catchUps) this.rolledBackPeers.delete(from);
+    this.peerProgress.raise(from, progress);
+    if (wentBack) this.rolledBackPeers.set(from, hello.index);
+    else if (!known) this.rolledBackPeers.delete(from);
+    return wentBack;
+  }
+
+  /**
+   * A peer remembers this node's disk further along than it is (see checkProgress): its replicas
+   * abstain until a leader has caught each up, durably (ABSTAIN_MARKER), and stop leading.
+   */
+  private learnRolledBack(by: NodeId): void {
+    if (this.rolledBack) return;
+    this.rolledBack = true;
+    if (!this.deps.disk.list().includes(ABSTAIN_MARKER)) writeMarker(this.deps.disk, ABSTAIN_MARKER);
+    this.abstaining = true;
+    for (const replica of this.replicas.values()) {
+      replica.raft.startAbstaining();
+      this.markDirty(replica);
+    }
+    this.deps.observer?.diskRolledBack?.(by);
+    for (const id of this.config.nodeIds) if (id !== this.id) this.sendTo(id, [this.hello(id)]);
   }
 
   /**
@@ -928,13 +1068,25 @@ export class LogNode {
       replica.raft.stopAbstaining();
       this.markDirty(replica);
     }
-    this.maybeClearAbstain();
+    this.maybeClearAbstain(false);
   }
 
-  private maybeClearAbstain(): void {
+  /** Votes again once every replica has: caught up by its leaders, or (`caughtUp` false) the cluster is new. */
+  private maybeClearAbstain(caughtUp = true): void {
     if (!this.abstaining) return;
     for (const replica of this.replicas.values()) if (replica.raft.abstainingFromVotes()) return;
+    // Caught up after losing what it had (a disk put back or replaced, a corruption): counted,
+    // durably, before anything else. Its durable progress started over lower; a peer that still
+    // remembers more from before (cut off, or down, meanwhile) sees the higher count and takes the
+    // progress as it is, instead of telling it again that its disk went back. A copy of the disk
+    // put back later holds a lower count, or the same and less progress.
+    if (caughtUp) {
+      this.catchUps++;
+      writeMarker(this.deps.disk, `caught-up-${this.catchUps}.marker`);
+      if (this.catchUps > 1) this.deps.disk.remove(`caught-up-${this.catchUps - 1}.marker`);
+    }
     this.abstaining = false;
+    this.rolledBack = false;
     // Caught up (or the cluster is new): a crash from here on leaves a log that recovery can trust.
     this.fresh = false;
     this.deps.disk.remove(FRESH_MARKER);

@@ -28,6 +28,8 @@ const EXPECTED_TYPES: Record<string, 'counter' | 'gauge' | 'histogram'> = {
   logscope_under_replicated_partitions: 'gauge',
   logscope_faulty_tail_partitions: 'gauge',
   logscope_faulty_tails_repaired_total: 'counter',
+  logscope_disk_rollbacks_total: 'counter',
+  logscope_disk_rollback_last_timestamp_seconds: 'gauge',
   logscope_disk_used_bytes: 'gauge',
   logscope_disk_free_bytes: 'gauge',
   logscope_disk_full: 'gauge',
@@ -64,6 +66,7 @@ function populated(): NodeTelemetry {
   t.setUnderReplicatedPartitions(1);
   t.setFaultyTailPartitions(2);
   t.recordFaultyTailRepaired('peer');
+  t.recordDiskRollback(1_764_400_000);
   t.setDiskUsedBytes(4096);
   t.setJournalIndexBytes(212_992);
   t.recordRetentionDeleted(32_768);
@@ -101,6 +104,8 @@ describe('NodeTelemetry', () => {
     expect(find(samples, 'logscope_partition_leader_changes_total', { partition: '0' })).toBe(0);
     expect(find(samples, 'logscope_faulty_tail_partitions')).toBe(2);
     expect(find(samples, 'logscope_faulty_tails_repaired_total', { how: 'peer' })).toBe(1);
+    expect(find(samples, 'logscope_disk_rollbacks_total')).toBe(1);
+    expect(find(samples, 'logscope_disk_rollback_last_timestamp_seconds')).toBe(1_764_400_000);
 
     const buckets = samples.filter((s) => s.name === 'logscope_append_latency_seconds_bucket');
     expect(buckets.map((b) => b.labels['le'])).toEqual([...LATENCY_BUCKETS_SECONDS.map(String), '+Inf']);

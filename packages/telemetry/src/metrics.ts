@@ -60,6 +60,8 @@ export const METRIC_NAMES = {
   underReplicatedPartitions: 'logscope_under_replicated_partitions',
   faultyTailPartitions: 'logscope_faulty_tail_partitions',
   faultyTailsRepaired: 'logscope_faulty_tails_repaired_total',
+  diskRollbacks: 'logscope_disk_rollbacks_total',
+  diskRollbackLast: 'logscope_disk_rollback_last_timestamp_seconds',
   diskUsedBytes: 'logscope_disk_used_bytes',
   diskFreeBytes: 'logscope_disk_free_bytes',
   diskFull: 'logscope_disk_full',
@@ -152,6 +154,8 @@ export class NodeTelemetry {
   private readonly underReplicated: Gauge;
   private readonly faultyTails: Gauge;
   private readonly faultyTailsRepaired: Counter;
+  private readonly diskRollbacks: Counter;
+  private readonly diskRollbackLast: Gauge;
   private readonly diskUsedBytes: Gauge;
   private readonly journalIndexBytes: Gauge;
   private readonly segmentReadBytes: Counter;
@@ -226,6 +230,8 @@ export class NodeTelemetry {
     this.underReplicated = gauge(n.underReplicatedPartitions, 'Partitions led here with fewer in-sync replicas than replicas.');
     this.faultyTails = gauge(n.faultyTailPartitions, 'Replicas on this node that lost acknowledged records to a storage fault (a faulty tail) and wait to get them back from a peer or a leader.');
     this.faultyTailsRepaired = counter(n.faultyTailsRepaired, 'Faulty tails of replicas on this node that ended, by how: a peer sent the lost record, a leader re-sent the entries, or the answers showed they were never committed (discarded).', ['how']);
+    this.diskRollbacks = counter(n.diskRollbacks, 'Times a peer found this node\'s disk put back to an older copy of itself (restored from a backup or snapshot: less durable than this node had told it), so acknowledged records and votes may be gone from it; its replicas then abstain until caught up.');
+    this.diskRollbackLast = gauge(n.diskRollbackLast, 'When a peer last found this node\'s disk put back to an older copy of itself (Unix seconds; 0: not since this process started).');
     this.diskUsedBytes = gauge(n.diskUsedBytes, 'Bytes used by this node\'s log directory.');
     this.journalIndexBytes = gauge(n.journalIndexBytes, 'Bytes of memory in this node\'s per-entry index of its logs (grows with entries kept, not bytes).');
     this.segmentReadBytes = counter(n.segmentReadBytes, 'Entry bytes this node\'s log reads took from segments (followers catching up, consumers reading history), not from memory.');
@@ -395,6 +401,11 @@ export class NodeTelemetry {
 
   recordFaultyTailRepaired(how: 'peer' | 'leader' | 'discarded'): void {
     this.faultyTailsRepaired.inc({ how });
+  }
+
+  recordDiskRollback(unixSeconds: number): void {
+    this.diskRollbacks.inc();
+    this.diskRollbackLast.set(unixSeconds);
   }
 
   setDiskUsedBytes(bytes: number): void {

@@ -619,6 +619,18 @@ export class Raft {
     this.abstainUntilCommit = null;
   }
 
+  /**
+   * Withholds votes (and campaigns) again until caught up, as after a corruption, and stops leading
+   * or campaigning: the node learned that its disk was put back to an older copy of itself, so
+   * acknowledgements and votes it gave may be gone (see LogNode.learnRolledBack).
+   */
+  startAbstaining(): void {
+    if (this.config.peers.length <= 1) return; // see the constructor: a lone voter never abstains
+    this.abstaining = true;
+    this.abstainUntilCommit = null;
+    if (this.role !== 'follower') this.becomeFollower(this.term, NONE);
+  }
+
   /** Record offset the next proposed entry would get. */
   lastOffsetEnd(): number {
     return this.nextOffset;

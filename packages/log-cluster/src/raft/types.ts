@@ -80,8 +80,11 @@ export type MessageType =
  *   Both are answered at any term and change no term.
  * - hello: node to node, never stepped into the core: the sender's incarnation (index), sent at start
  *   and with every liveness envelope, so peers learn a node restarted (and forgot what it led);
- *   commit = 1 when the sender holds no entry at all; logTerm = the receiver's incarnation when the
- *   sender found the cluster new, else 0 (see LogNode.decideFresh).
+ *   commit = flags (1: the sender holds no entry at all; 2: it abstains until caught up) plus 16 ×
+ *   the times it learned its disk had gone back; logTerm =
+ *   the receiver's incarnation when the sender found the cluster new, else 0 (see LogNode.decideFresh),
+ *   or, with reject, the receiver's incarnation the sender found rolled back (LogNode.checkProgress);
+ *   term and rejectHint = the sender's durable progress (Journal.durableProgress: segments, states).
  * - diskFull: node to node, never stepped into the core: the sender's disk is full (index = its free
  *   bytes), so leaders can answer appends with DiskFull when that leaves them without a quorum.
  */

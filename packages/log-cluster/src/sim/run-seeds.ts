@@ -11,6 +11,9 @@ export interface SeedsSummary {
   readonly rotted: number;
   readonly corruptReadsCaught: number;
   readonly corruptScrubsCaught: number;
+  /** Disks put back to an older copy ('rollbackDisk'), and how often a peer told a node its disk went back. */
+  readonly rolledBack: number;
+  readonly rollbacksFound: number;
   readonly failures: readonly SimResult[];
   readonly elapsedMs: number;
 }
@@ -54,6 +57,8 @@ export async function runSeeds(first: number, count: number, options: { jobs?: n
     rotted: results.reduce((sum, r) => sum + (r.faultKinds['rotSegment'] ?? 0), 0),
     corruptReadsCaught: results.reduce((sum, r) => sum + r.corruptReadsCaught, 0),
     corruptScrubsCaught: results.reduce((sum, r) => sum + r.corruptScrubsCaught, 0),
+    rolledBack: results.reduce((sum, r) => sum + (r.faultKinds['rollbackDisk'] ?? 0), 0),
+    rollbacksFound: results.reduce((sum, r) => sum + r.rollbacksFound, 0),
     failures: results.filter((r) => r.violations.length > 0).sort((a, b) => a.seed - b.seed),
     elapsedMs: performance.now() - startedMs,
   };

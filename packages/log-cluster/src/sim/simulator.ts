@@ -83,13 +83,15 @@ export interface SimResult {
   readonly corruptReadsCaught: number;
   /** Of those, the ones the journal's scrub made, not a log read. */
   readonly corruptScrubsCaught: number;
+  /** Times a peer told a node its disk went back (rollbackDisk, unless nothing was written since the copy). */
+  readonly rollbacksFound: number;
   readonly nodeCount: number;
   readonly violations: readonly string[];
   readonly events: number;
   readonly virtualMs: number;
 }
 
-export const FAULT_KINDS = ['crash', 'isolate', 'cutLink', 'linkLoss', 'linkDelay', 'slowFsync', 'pause', 'diskFull', 'corruptSegment', 'rotSegment', 'transferLeadership', 'drain', 'storageFault', 'wipeDisk'] as const;
+export const FAULT_KINDS = ['crash', 'isolate', 'cutLink', 'linkLoss', 'linkDelay', 'slowFsync', 'pause', 'diskFull', 'corruptSegment', 'rotSegment', 'transferLeadership', 'drain', 'storageFault', 'wipeDisk', 'rollbackDisk'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /** Every link gets a little delay and jitter by default, so messages reorder as on a real network. */
@@ -178,10 +180,17 @@ export async function simulate(seed: number, overrides: Partial<SimOptions> = {}
   const rotted = new Set<NodeId>();
   let corruptReadsCaught = 0;
   let corruptScrubsCaught = 0;
+  let rollbacksFound = 0;
   const start = (sim: SimNode): void => {
     if (sim.node !== null) return;
     try {
-      const node = new LogNode({ ...config, id: sim.id }, { disk: sim.disk, transport: network.attach(sim.id), scheduler, random: nodeRandom.next });
+      const observer = {
+        diskRolledBack: (by: NodeId) => {
+          rollbacksFound++;
+          if (options.trace) console.log(`${scheduler.now().toFixed(1)} ms: node ${sim.id} told by node ${by} that its disk went back`);
+        },
+      };
+      const node = new LogNode({ ...config, id: sim.id }, { disk: sim.disk, transport: network.attach(sim.id), scheduler, random: nodeRandom.next, observer });
       rotted.delete(sim.id); // recovery has read every record again
       node.onDiskError = (error) => {
         if (sim.node === node) sim.node = null;
@@ -405,6 +414,24 @@ export async function simulate(seed: number, overrides: Partial<SimOptions> = {}
         later(50, 500, () => start(sim));
         break;
       }
+      case 'rollbackDisk': {
+        // A node's disk put back to an older copy of itself (a restored backup or VM snapshot, a
+        // volume that lost its last writes): it comes back with a log and a vote from the past, and
+        // nothing on it says so. One replica at a time, like wipeDisk.
+        if (corruptions > 0 || sim.node === null || (storageFaults !== null && sim.id !== storageFaults.node)) {
+          injected = false;
+          break;
+        }
+        corruptions++;
+        const image = sim.disk.snapshot();
+        later(200, 2_500, () => {
+          crash(sim);
+          sim.disk.restore(image);
+          if (options.trace) console.log(`${scheduler.now().toFixed(1)} ms: node ${sim.id} rolled back`);
+          later(50, 500, () => start(sim));
+        });
+        break;
+      }
       case 'storageFault': {
         const what = storageFaults?.inject({
           disk: (id) => sims.get(id)!.disk,
@@ -584,7 +611,7 @@ export async function simulate(seed: number, overrides: Partial<SimOptions> = {}
     for (const client of [...clients, ...readers]) client.close();
     for (const sim of sims.values()) sim.node?.stop();
   }
-  return { seed, nodeCount, faultsInjected, faultKinds, acked: acked.length, deletedByRetention, reads: reads.length, readsOfAcked, corruptReadsCaught, corruptScrubsCaught, violations, events: scheduler.eventsRun, virtualMs: scheduler.now() };
+  return { seed, nodeCount, faultsInjected, faultKinds, acked: acked.length, deletedByRetention, reads: reads.length, readsOfAcked, corruptReadsCaught, corruptScrubsCaught, rollbacksFound, violations, events: scheduler.eventsRun, virtualMs: scheduler.now() };
 }
 
 /** A partition's whole committed log through the client, from its log start (retention may have moved it). */

@@ -234,6 +234,19 @@ interface SegmentInfo {
   durableBytes: number;
 }
 
+/** Journal.durableProgress: segments, and hard states (votes are promises too). */
+export interface DurableProgress {
+  segments: number;
+  states: number;
+}
+
+const PROGRESS_SEQ_UNIT = 2 ** 32;
+
+function progressOf(seq: number, bytes: number): number {
+  invariant(bytes < PROGRESS_SEQ_UNIT && seq * PROGRESS_SEQ_UNIT < Number.MAX_SAFE_INTEGER, () => `progress of sequence ${seq} at ${bytes} bytes does not fit`);
+  return seq * PROGRESS_SEQ_UNIT + bytes;
+}
+
 interface StateFileInfo {
   readonly seq: number;
   readonly name: string;
@@ -277,6 +290,9 @@ interface Batch {
   /** The segment its records went to and where they end there, once its flush has started. */
   segmentWritten: SegmentInfo | null;
   segmentEnd: number;
+  /** The state file its hard states went to and where they end there, likewise. */
+  stateWritten: StateFileInfo | null;
+  stateEnd: number;
   /** Set when its flush starts: how to take its writes back, what goes once it is durable. */
   undo: (() => void)[];
   obsoleteStateFiles: StateFileInfo[];
@@ -376,6 +392,10 @@ export class Journal {
   private readonly logs = new Map<number, PartitionLog>();
   private segments: SegmentInfo[] = [];
   private stateFiles: StateFileInfo[] = [];
+  /** What completed flushes made durable (see durableProgress): only grows. */
+  private progress: DurableProgress = { segments: 0, states: 0 };
+  /** How far the files went as the last recovery found them, before it cut anything (see durableProgress). */
+  private found: DurableProgress = { segments: 0, states: 0 };
   private readonly files = new Map<string, DiskFile>();
   private nextBatchId = 1;
   private staged: Batch;
@@ -485,7 +505,26 @@ export class Journal {
     this.replayed = null;
     // Recovered entries are written and uncached: all but each table's last chunk seal at once.
     for (const log of this.logs.values()) log.table.seal(this.cache.liveFrom);
+    const segment = this.segments[this.segments.length - 1];
+    const state = this.stateFiles[this.stateFiles.length - 1];
+    this.progress = {
+      segments: Math.max(this.found.segments, segment === undefined ? 0 : progressOf(segment.seq, segment.durableBytes)),
+      states: Math.max(this.found.states, state === undefined ? 0 : progressOf(state.seq, state.file.size())),
+    };
     return { journal: this, report };
+  }
+
+  /**
+   * How far this journal's durable writes have come: the newest segment and state file and where
+   * their synced records end, each as one number (sequence × 2^32 + bytes). Both only grow while
+   * the journal runs, and recovery finds at least what completed flushes left: it counts what
+   * identifiers name and what the files held before it cut anything, so a crash's torn write, a
+   * rot or a cut tail (kept as faulty tails) take nothing from it. A node restarted with less than
+   * a peer saw it report was put back to an older copy of its disk (a rollback: LogNode tells it
+   * so, see its hellos).
+   */
+  durableProgress(): Readonly<DurableProgress> {
+    return this.progress;
   }
 
   log(partition: number): PartitionLog {
@@ -1300,7 +1339,7 @@ export class Journal {
   // ---- staging ------------------------------------------------------------------------------
 
   private newBatch(): Batch {
-    return { id: this.nextBatchId++, records: [], recordBytes: 0, located: new Set(), written: [], hardStates: new Map(), removeAfter: [], identifiers: [], removeMarkersAfter: [], waiters: [], flushStartedMs: 0, segmentWritten: null, segmentEnd: 0, undo: [], obsoleteStateFiles: [] };
+    return { id: this.nextBatchId++, records: [], recordBytes: 0, located: new Set(), written: [], hardStates: new Map(), removeAfter: [], identifiers: [], removeMarkersAfter: [], waiters: [], flushStartedMs: 0, segmentWritten: null, segmentEnd: 0, stateWritten: null, stateEnd: 0, undo: [], obsoleteStateFiles: [] };
   }
 
   private stageStart(log: PartitionLog, start: SnapshotMeta, kept: boolean): void {
@@ -1380,6 +1419,8 @@ export class Journal {
         });
       }
       const data = concat(records, records.length * STATE_RECORD_BYTES);
+      batch.stateWritten = state;
+      batch.stateEnd = state.file.size() + data.length;
       writes.push({ file: state.file, data }, { file: state.copy, data });
     }
 
@@ -1504,7 +1545,11 @@ export class Journal {
       this.closeAndRemove(state.copy.name);
     }
     if (obsoleteStateFiles.length > 0) this.stateFiles = this.stateFiles.filter((s) => !obsoleteStateFiles.includes(s));
-    if (batch.segmentWritten !== null) batch.segmentWritten.durableBytes = Math.max(batch.segmentWritten.durableBytes, batch.segmentEnd);
+    if (batch.segmentWritten !== null) {
+      batch.segmentWritten.durableBytes = Math.max(batch.segmentWritten.durableBytes, batch.segmentEnd);
+      this.progress.segments = Math.max(this.progress.segments, progressOf(batch.segmentWritten.seq, batch.segmentEnd));
+    }
+    if (batch.stateWritten !== null) this.progress.states = Math.max(this.progress.states, progressOf(batch.stateWritten.seq, batch.stateEnd));
     for (const segment of batch.removeAfter) this.dropSegment(segment);
     for (const marker of batch.removeMarkersAfter) this.disk.remove(marker);
     this.options.onFlushed?.(this.options.now() - batch.flushStartedMs, flushBytes(batch));
@@ -1605,10 +1650,10 @@ export class Journal {
     return Math.ceil(this.options.segmentBytes / IDENTIFIERS_PREALLOCATE_FRACTION);
   }
 
-  private createSegment(seq: number): SegmentInfo {
+  private createSegment(seq: number, preallocate = this.preallocating()): SegmentInfo {
     const name = segmentName(seq);
     // Zero-filled ahead of time where the disk can (etcd's file pipeline): appends only overwrite.
-    const segment: SegmentInfo = { seq, name, file: this.openFile(name, this.preallocating() ? this.options.segmentBytes : 0), lastWriteMs: this.options.now(), deleting: false, durableBytes: 0 };
+    const segment: SegmentInfo = { seq, name, file: this.openFile(name, preallocate ? this.options.segmentBytes : 0), lastWriteMs: this.options.now(), deleting: false, durableBytes: 0 };
     this.segments.push(segment);
     return segment;
   }
@@ -1653,11 +1698,15 @@ export class Journal {
     let truncatedBytes = 0;
     let corruption: { file: string; position: number } | null = null;
     let uncertain = false;
+    /** Whether records identifiers name were cut (kept as faulty tails instead). */
+    let cutNamed = false;
 
     this.stateFiles = [];
+    this.found = { segments: 0, states: 0 };
     for (const { seq, name } of sequenced(STATE_NAME)) {
       const state: StateFileInfo = { seq, name, file: this.openFile(name), copy: this.openFile(stateCopyName(name)) };
       this.stateFiles.push(state);
+      this.found.states = Math.max(this.found.states, progressOf(seq, Math.max(state.file.size(), state.copy.size())));
       // Both copies, each up to its first bad record: the newer hard state of the two wins.
       for (const file of [state.file, state.copy]) {
         const size = file.size();
@@ -1732,6 +1781,9 @@ export class Journal {
         position = end;
         if (recordsRecovered % RECOVERY_STEP_RECORDS === 0) yield;
       }
+      // Whole records and what identifiers name, however damaged now: a storage fault in them (a
+      // rot, a cut tail) leaves this where it was; an older copy of the disk does not.
+      this.found.segments = Math.max(this.found.segments, progressOf(seq, Math.max(position, namedEnd(ids))));
       // Identifiers of records at or past the first bad one (or past a clean end: an fsynced tail
       // cut at a record boundary) name records a flush wrote: maybe acknowledged, not surely torn.
       // (Records named again all lie before `position`, so naming them changes none of this.)
@@ -1761,6 +1813,7 @@ export class Journal {
       const salvaged = salvage !== null && salvage.bytes > 0 ? { seq: salvagedSeq, name: segmentName(salvagedSeq) } : null;
       if (lost.length > 0) {
         corruption = { file: name, position };
+        cutNamed = true;
         this.markFaulty(faultyTails(lost));
       } else if (laterHasData || validRecordFollows(rest, 1)) {
         // Without identifiers, only a bad record with valid data after it is certainly corruption. A
@@ -1774,7 +1827,9 @@ export class Journal {
       // the log with the bad record still in it, and the salvaged segment (complete) after it, so
       // the next recovery salvages again; a crash between the last two cuts takes what follows the
       // bad record for lost, as recovery did before salvaging.
-      for (const { name: laterName } of [...later].reverse()) {
+      for (const { seq: laterSeq, name: laterName } of [...later].reverse()) {
+        // Its records are lost or salvaged, not gone back: they count in what recovery found.
+        this.found.segments = Math.max(this.found.segments, progressOf(laterSeq, this.openFile(laterName).size()));
         truncatedBytes += this.openFile(laterName).size();
         this.closeAndRemove(laterName);
         this.closeAndRemove(identifiersFileName(laterName));
@@ -1790,6 +1845,11 @@ export class Journal {
     if (this.segments.length === 0) this.createSegment(1);
     // What recovery kept is whole records, each checked just now: that was a scrub pass.
     for (const segment of this.segments) segment.durableBytes = segment.file.size();
+    // Named records were cut: what follows goes to a new segment (a plain one, like the segment a
+    // recovery reopens: see rollToPreallocated). The progress this run reports counts the cut
+    // records (see durableProgress), and the next recovery must find at least that.
+    const last = this.segments[this.segments.length - 1]!;
+    if (cutNamed && progressOf(last.seq, last.durableBytes) < this.found.segments) this.createSegment(Math.max(last.seq, Math.floor(this.found.segments / PROGRESS_SEQ_UNIT)) + 1, false);
     this.scrubSeq = 0;
     this.scrubAt = 0;
     this.scrubPassStartedMs = this.options.now();

@@ -101,6 +101,27 @@ export class MemDisk implements Disk {
     return this.states.get(name)?.syncedBytes ?? 0;
   }
 
+  /**
+   * Each file's synced bytes: what a crash now would leave, taken while the node runs (a backup, a
+   * disk snapshot). restore() puts them back later: the simulator's rollbackDisk fault.
+   */
+  snapshot(): Map<string, Uint8Array> {
+    const image = new Map<string, Uint8Array>();
+    for (const [name, state] of this.states) image.set(name, state.data.slice(0, state.syncedBytes));
+    return image;
+  }
+
+  /** Replaces every file by `image` (from snapshot()), durably; the node must be down (no open file). */
+  restore(image: ReadonlyMap<string, Uint8Array>): void {
+    invariant(this.handles.size === 0, () => `restore with ${this.handles.size} files open`);
+    this.states.clear();
+    for (const [name, bytes] of image) {
+      const data = new Uint8Array(Math.max(FILE_CAPACITY_BYTES_INITIAL, bytes.length));
+      data.set(bytes);
+      this.states.set(name, { data, writtenBytes: bytes.length, syncedBytes: bytes.length });
+    }
+  }
+
   corruptByte(name: string, position: number): void {
     const state = this.states.get(name);
     invariant(state !== undefined && position >= 0 && position < state.writtenBytes, `corruptByte: ${name} has no byte at ${position}`);
