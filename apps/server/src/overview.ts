@@ -10,7 +10,7 @@ import type { Services } from './services.ts';
 /** Latency figures of the overview cover this trailing window. */
 export const OVERVIEW_LATENCY_WINDOW_MS = 60_000;
 
-export type AlertKind = 'node-down' | 'partition-leaderless' | 'under-replicated' | 'latency-slo' | 'scrape-target-down' | 'disk-full' | 'restarted-by-itself' | 'faulty-tail';
+export type AlertKind = 'node-down' | 'partition-leaderless' | 'under-replicated' | 'latency-slo' | 'scrape-target-down' | 'disk-full' | 'restarted-by-itself' | 'faulty-tail' | 'disk-went-back';
 
 export interface Alert {
   kind: AlertKind;
@@ -73,6 +73,7 @@ export function computeOverview(services: Services, nowMs = Date.now()) {
       diskFreeBytes: snap?.snapshot.diskFreeBytes ?? -1,
       diskFull: up && (snap?.snapshot.diskFull ?? false),
       faultyTailPartitions: up ? Math.max(0, snap?.snapshot.faultyTailPartitions ?? 0) : 0,
+      diskRolledBackAtMs: snap?.snapshot.diskRolledBackAtMs ?? 0,
     };
   });
   const latency = summary(histograms.merge({ metric: 'append' }, nowMs - OVERVIEW_LATENCY_WINDOW_MS, nowMs).histogram);
@@ -85,6 +86,13 @@ export function computeOverview(services: Services, nowMs = Date.now()) {
     // Rare and brief (a peer or the leader sends the records within a second or so): while it lasts, the
     // records it lost have one copy fewer, and a fault on the other copies loses them; lasting, it is stuck.
     if (n.faultyTailPartitions > 0) alerts.push({ kind: 'faulty-tail', severity: 'warning', message: `node ${n.nodeId}: ${n.faultyTailPartitions} replica(s) lost acknowledged records to a storage fault and wait to get them back from a peer or their leader; until then those records have one copy fewer`, page: 'overview', node: n.nodeId });
+    // Over within a second (its leaders catch it up), so it stays up for the auto-restart window: an
+    // older copy of a disk put back is someone's doing (a restore, a snapshot rolled back) to find.
+    const wentBackMsAgo = nowMs - n.diskRolledBackAtMs;
+    if (n.diskRolledBackAtMs > 0 && wentBackMsAgo < AUTO_RESTART_WINDOW_MS) {
+      const minutes = Math.max(1, Math.round(wentBackMsAgo / 60_000));
+      alerts.push({ kind: 'disk-went-back', severity: 'warning', message: `node ${n.nodeId} came back ${wentBackMsAgo < 60_000 ? 'less than a minute' : `${minutes} min`} ago with less on its disk than it had told its peers (an older copy put back: a restored backup or VM snapshot, a volume that lost its last writes); it abstained from votes until its leaders caught it up. Records it acknowledged since that copy had one copy fewer meanwhile`, page: 'overview', node: n.nodeId });
+    }
     if (n.diskFull) alerts.push({ kind: 'disk-full', severity: 'critical', message: `node ${n.nodeId}: disk full (${n.diskFreeBytes} bytes free); its writes wait and resume by themselves once space is freed`, page: 'overview', node: n.nodeId });
     if (n.up) continue;
     downNodes.add(n.nodeId);

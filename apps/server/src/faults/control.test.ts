@@ -1,5 +1,8 @@
 // Runbook faults over the tRPC API against a real embedded cluster: the blast radius comes from
 // the live map, two presses inject one fault, the time limit heals it, Heal heals it now.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startHarness, type Harness } from '../test-helpers.ts';
 
@@ -215,5 +218,29 @@ describe('runbook faults', () => {
     await eventually(async () => ((await h.caller().cluster.overview()).alerts.some((a) => a.kind === 'faulty-tail') ? undefined : true), 15_000, 'the warning gone');
     client.close();
     await healthy();
+  });
+
+  it('a node back on an older copy of its disk: the overview says which node, and what may have put its disk back', async () => {
+    await healthy();
+    const node = h.cluster.nodeIds()[1]!;
+    const client = h.cluster.client();
+    const backup = mkdtempSync(join(tmpdir(), 'logscope-backup-'));
+    await h.cluster.crash(node);
+    await h.cluster.backupDisk(node, backup);
+    await h.cluster.restart(node);
+    // Acknowledged by every replica, this node too, after the copy; its peers hear how far its disk came.
+    for (let round = 0; round < 5; round++) for (let p = 0; p < 6; p++) await client.append({ partition: p }, [new TextEncoder().encode(`after-copy-${round}-${p}`)]);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await h.cluster.crash(node);
+    await h.cluster.restoreDisk(node, backup);
+    await h.cluster.restart(node);
+    const alert = await eventually(async () => (await h.caller().cluster.overview()).alerts.find((a) => a.kind === 'disk-went-back'), 10_000, 'the warning');
+    expect(alert).toMatchObject({ severity: 'warning', node, page: 'overview' });
+    expect(alert.message).toMatch(new RegExp(`^node ${node} came back less than a minute ago with less on its disk than it had told its peers \\(an older copy put back`));
+    // It abstained only until caught up: the cluster is whole again, and the warning stays for the window.
+    await healthy();
+    expect((await h.caller().cluster.overview()).alerts.some((a) => a.kind === 'disk-went-back' && a.node === node)).toBe(true);
+    rmSync(backup, { recursive: true, force: true });
+    client.close();
   });
 });

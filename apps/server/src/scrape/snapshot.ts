@@ -30,6 +30,8 @@ export interface NodeSnapshot {
   /** -1 when the node does not report it. */
   diskFreeBytes: number;
   diskFull: boolean;
+  /** When a peer last found its disk put back to an older copy (logscope_disk_rollback_last_timestamp_seconds), in ms; 0 when not since it started or not reported. */
+  diskRolledBackAtMs: number;
   /** Memory of the node's per-entry log index (logscope_journal_index_bytes); -1 when the node does not report it. */
   journalIndexBytes: number;
   /** Entry bytes its log reads took from segments (logscope_segment_read_bytes_total); -1 when not reported. */
@@ -68,6 +70,7 @@ export function toSnapshot(samples: readonly ParsedSample[]): NodeSnapshot {
     diskUsedBytes: 0,
     diskFreeBytes: -1,
     diskFull: false,
+    diskRolledBackAtMs: 0,
     journalIndexBytes: -1,
     segmentReadBytesTotal: -1,
     segmentReadsThrottledTotal: -1,
@@ -104,6 +107,7 @@ export function toSnapshot(samples: readonly ParsedSample[]): NodeSnapshot {
       case n.diskUsedBytes: snap.diskUsedBytes = s.value; break;
       case n.diskFreeBytes: snap.diskFreeBytes = s.value; break;
       case n.diskFull: snap.diskFull = s.value === 1; break;
+      case n.diskRollbackLast: snap.diskRolledBackAtMs = s.value * 1000; break;
       case n.journalIndexBytes: snap.journalIndexBytes = s.value; break;
       case n.segmentReadBytes: snap.segmentReadBytesTotal = s.value; break;
       case n.segmentReadsThrottled: snap.segmentReadsThrottledTotal = s.value; break;

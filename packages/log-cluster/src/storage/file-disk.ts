@@ -4,7 +4,7 @@ import { invariant } from '../invariant.ts';
 import { DiskFullError, type Disk, type DiskFile, type IoCallback } from './types.ts';
 
 /** Files being preallocated are named `<prefix><n>.tmp`; leftovers of an earlier process are removed. */
-const SPARE_PREFIX = 'preallocating-';
+export const SPARE_PREFIX = 'preallocating-';
 /**
  * Zeros written per step while preallocating, each write durable when it completes (O_DSYNC): the
  * journal's own writes then never wait behind more than one chunk on the device. Flushing 8 MiB of
