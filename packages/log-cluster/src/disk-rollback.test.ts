@@ -8,6 +8,7 @@ import { LogError } from './errors.ts';
 import { DEFAULT_NODE_CONFIG, LogNode, type NodeConfig } from './node.ts';
 import type { ClientRequest, ClientResponse, NodeConnector } from './protocol.ts';
 import type { NodeId } from './raft/types.ts';
+import { seededRandom } from './sim/random.ts';
 import { SimScheduler } from './sim/scheduler.ts';
 import { MemDisk } from './storage/mem-disk.ts';
 import { InProcessNetwork } from './transport/in-process.ts';
@@ -20,14 +21,7 @@ const decoder = new TextDecoder();
 /** Three nodes, one partition, on in-memory disks; a client; crash, rollback and isolation by hand. */
 function simCluster(overrides: Partial<NodeConfig> = {}) {
   const scheduler = new SimScheduler();
-  let seed = 7;
-  const random = (): number => {
-    // A fixed sequence (xorshift): the same run every time.
-    seed ^= seed << 13;
-    seed ^= seed >>> 17;
-    seed ^= seed << 5;
-    return (seed >>> 0) / 2 ** 32;
-  };
+  const random = seededRandom(7); // the same run every time
   const network = new InProcessNetwork(scheduler, random);
   for (const a of NODE_IDS) for (const b of NODE_IDS) if (a !== b) network.setLink(a, b, BASE_LINK);
   const config: Omit<NodeConfig, 'id'> = { ...DEFAULT_NODE_CONFIG, nodeIds: NODE_IDS, partitionCount: 1, replicationFactor: 3, ...overrides };
@@ -71,6 +65,27 @@ function simCluster(overrides: Partial<NodeConfig> = {}) {
   return { disks, nodes, start, crash, isolate, client, run, settle, leader, abstains, rolledBackTold, stop: () => nodes.forEach((node) => node.stop()) };
 }
 
+/**
+ * A started cluster with a leader, one record acknowledged, and a backup of a follower's disk
+ * taken then (`rolled`); `other` is the third node.
+ */
+async function withBackup(c: ReturnType<typeof simCluster>) {
+  for (const id of NODE_IDS) c.start(id);
+  await c.run(3_000);
+  const leader = c.leader();
+  expect(leader).toBeDefined();
+  const [rolled, other] = NODE_IDS.filter((id) => id !== leader) as [NodeId, NodeId];
+  const client = c.client();
+  await appendAll(c, client, ['before-1']);
+  return { leader: leader!, rolled, other, client, backup: c.disks.get(rolled)!.snapshot() };
+}
+
+/** Every acknowledged record reads back at its offset through a fresh client. */
+async function readsBack(c: ReturnType<typeof simCluster>, acked: ReadonlyMap<number, string>): Promise<void> {
+  const read = new Map((await c.settle(c.client().readAll(0))).map((r) => [r.offset, decoder.decode(r.value)]));
+  for (const [offset, value] of acked) expect(read.get(offset), `offset ${offset}`).toBe(value);
+}
+
 /** Appends `values` one by one through `client`; the offset each was acknowledged at. */
 async function appendAll(c: ReturnType<typeof simCluster>, client: LogClient, values: readonly string[]): Promise<Map<number, string>> {
   const acked = new Map<number, string>();
@@ -84,15 +99,8 @@ async function appendAll(c: ReturnType<typeof simCluster>, client: LogClient, va
 describe('a node restarted on an older copy of its disk', () => {
   it('abstains once a peer tells it, so the two replicas that lack acknowledged records cannot elect each other', async () => {
     const c = simCluster();
-    for (const id of NODE_IDS) c.start(id);
-    await c.run(3_000);
-    const leader = c.leader();
-    expect(leader).toBeDefined();
-    const [rolled, other] = NODE_IDS.filter((id) => id !== leader) as [NodeId, NodeId];
-    const client = c.client();
-    await appendAll(c, client, ['before-1', 'before-2']);
-    // The backup: what a crash of `rolled` would leave now.
-    const backup = c.disks.get(rolled)!.snapshot();
+    // The backup: what a crash of `rolled` would leave then.
+    const { leader, rolled, other, client, backup } = await withBackup(c);
     // Everyone takes these; `other` hears `rolled` report its disk further along than the backup.
     const acked = await appendAll(c, client, ['a-1', 'a-2', 'a-3']);
     await c.run(200);
@@ -100,7 +108,7 @@ describe('a node restarted on an older copy of its disk', () => {
     c.isolate(other, true);
     for (const [offset, value] of await appendAll(c, client, ['b-1', 'b-2', 'b-3'])) acked.set(offset, value);
     // The leader's machine dies; `rolled` comes back on its backup; `other` is reachable again.
-    c.crash(leader!);
+    c.crash(leader);
     c.crash(rolled);
     c.disks.get(rolled)!.restore(backup);
     c.isolate(other, false);
@@ -115,12 +123,10 @@ describe('a node restarted on an older copy of its disk', () => {
     expect(c.leader()).toBeUndefined();
     // The leader's node comes back: it is elected, catches `rolled` up, and every acknowledged
     // record reads back at its offset through a fresh client.
-    c.start(leader!);
+    c.start(leader);
     await c.run(3_000);
     expect(c.leader()).toBeDefined();
-    const records = await c.settle(c.client().readAll(0));
-    const read = new Map(records.map((r) => [r.offset, decoder.decode(r.value)]));
-    for (const [offset, value] of acked) expect(read.get(offset), `offset ${offset}`).toBe(value);
+    await readsBack(c, acked);
     await c.run(1_000);
     expect(c.abstains(rolled)).toBe(false);
     expect(c.disks.get(rolled)!.list()).not.toContain('abstain.marker');
@@ -129,13 +135,7 @@ describe('a node restarted on an older copy of its disk', () => {
 
   it('is told by a peer that was down meanwhile: what peers heard is kept on their disks', async () => {
     const c = simCluster();
-    for (const id of NODE_IDS) c.start(id);
-    await c.run(3_000);
-    const leader = c.leader()!;
-    const [rolled, other] = NODE_IDS.filter((id) => id !== leader) as [NodeId, NodeId];
-    const client = c.client();
-    await appendAll(c, client, ['before-1']);
-    const backup = c.disks.get(rolled)!.snapshot();
+    const { leader, rolled, other, client, backup } = await withBackup(c);
     const acked = await appendAll(c, client, ['a-1', 'a-2', 'a-3']);
     await c.run(300);
     // `other` goes down: the leader and `rolled` acknowledge more.
@@ -154,20 +154,13 @@ describe('a node restarted on an older copy of its disk', () => {
     expect(c.leader()).toBeUndefined();
     c.start(leader);
     await c.run(3_000);
-    const read = new Map((await c.settle(c.client().readAll(0))).map((r) => [r.offset, decoder.decode(r.value)]));
-    for (const [offset, value] of acked) expect(read.get(offset), `offset ${offset}`).toBe(value);
+    await readsBack(c, acked);
     c.stop();
   });
 
   it('is told once: a peer cut off while it was told and caught up does not tell it again (it counts catch-ups)', async () => {
     const c = simCluster();
-    for (const id of NODE_IDS) c.start(id);
-    await c.run(3_000);
-    const leader = c.leader()!;
-    const [rolled, other] = NODE_IDS.filter((id) => id !== leader) as [NodeId, NodeId];
-    const client = c.client();
-    await appendAll(c, client, ['before-1']);
-    const backup = c.disks.get(rolled)!.snapshot();
+    const { rolled, other, client, backup } = await withBackup(c);
     // One flush each (records and hard states): caught up later, `rolled` takes them in a few.
     await appendAll(c, client, Array.from({ length: 20 }, (_, i) => `a-${i}`));
     await c.run(300);
