@@ -25,7 +25,8 @@ function simCluster(overrides: Partial<NodeConfig> = {}) {
   const network = new InProcessNetwork(scheduler, random);
   for (const a of NODE_IDS) for (const b of NODE_IDS) if (a !== b) network.setLink(a, b, BASE_LINK);
   const config: Omit<NodeConfig, 'id'> = { ...DEFAULT_NODE_CONFIG, nodeIds: NODE_IDS, partitionCount: 1, replicationFactor: 3, ...overrides };
-  const disks = new Map(NODE_IDS.map((id) => [id, new MemDisk({ random, schedule: (delayMs, fn) => void scheduler.setTimer(delayMs, fn), fsyncLatencyMs: () => 1 })]));
+  const newDisk = (): MemDisk => new MemDisk({ random, schedule: (delayMs, fn) => void scheduler.setTimer(delayMs, fn), fsyncLatencyMs: () => 1 });
+  const disks = new Map(NODE_IDS.map((id) => [id, newDisk()]));
   const nodes = new Map<NodeId, LogNode>();
   const rolledBackTold: NodeId[] = [];
   const start = (id: NodeId): void => {
@@ -62,7 +63,12 @@ function simCluster(overrides: Partial<NodeConfig> = {}) {
   };
   const leader = (): NodeId | undefined => [...nodes.entries()].find(([, node]) => node.replica(0)?.isLeader === true)?.[0];
   const abstains = (id: NodeId): boolean => nodes.get(id)?.replica(0)?.raft.abstainingFromVotes() === true;
-  return { disks, nodes, start, crash, isolate, client, run, settle, leader, abstains, rolledBackTold, stop: () => nodes.forEach((node) => node.stop()) };
+  /** The node stops and its disk is replaced by an empty one (start it again to bring it back). */
+  const wipe = (id: NodeId): void => {
+    crash(id);
+    disks.set(id, newDisk());
+  };
+  return { disks, nodes, start, crash, wipe, isolate, client, run, settle, leader, abstains, rolledBackTold, stop: () => nodes.forEach((node) => node.stop()) };
 }
 
 /**
@@ -179,6 +185,52 @@ describe('a node restarted on an older copy of its disk', () => {
     expect(c.rolledBackTold).toEqual([rolled]);
     expect(c.abstains(rolled)).toBe(false);
     expect(c.disks.get(rolled)!.list()).toContain('caught-up-1.marker');
+    c.stop();
+  });
+
+  it('is told when the copy is from before its disk was replaced: the catch-up count does not start over with the new disk', async () => {
+    const c = simCluster();
+    for (const id of NODE_IDS) c.start(id);
+    await c.run(3_000);
+    const leader = c.leader()!;
+    const [rolled, other] = NODE_IDS.filter((id) => id !== leader) as [NodeId, NodeId];
+    const client = c.client();
+    const replaceDisk = async (): Promise<void> => {
+      c.wipe(rolled);
+      c.start(rolled);
+      await c.run(2_000);
+      expect(c.abstains(rolled)).toBe(false);
+    };
+    // A first replaced disk, caught up: its count is 1. The copy is taken with that count.
+    await replaceDisk();
+    expect(c.disks.get(rolled)!.list()).toContain('caught-up-1.marker');
+    const acked = await appendAll(c, client, ['a-1', 'a-2']);
+    await c.run(300);
+    c.crash(rolled);
+    const backup = c.disks.get(rolled)!.snapshot();
+    c.start(rolled);
+    await c.run(500);
+    // A second replaced disk starts with no count; caught up, it takes the peers' (1) + 1.
+    await replaceDisk();
+    expect(c.disks.get(rolled)!.list()).toContain('caught-up-2.marker');
+    for (const [offset, value] of await appendAll(c, client, ['b-1', 'b-2'])) acked.set(offset, value);
+    await c.run(300);
+    // Cut off, the leader and `rolled` acknowledge more; then the leader is lost and the copy from
+    // before the second disk comes back. With a count that started over (1 again) it looked as new
+    // as what the peers remembered, further along than the new disk, and was not told.
+    c.isolate(other, true);
+    for (const [offset, value] of await appendAll(c, client, ['c-1', 'c-2'])) acked.set(offset, value);
+    c.crash(leader);
+    c.crash(rolled);
+    c.disks.get(rolled)!.restore(backup);
+    c.isolate(other, false);
+    c.start(rolled);
+    await c.run(3_000);
+    expect(c.rolledBackTold).toContain(rolled);
+    expect(c.leader()).toBeUndefined();
+    c.start(leader);
+    await c.run(3_000);
+    await readsBack(c, acked);
     c.stop();
   });
 

@@ -76,8 +76,12 @@ const LIVENESS_TIMEOUT_TICKS = 15;
 const HELLO_EMPTY = 1;
 /** Hello flag, of the sender: its replicas abstain until caught up (it knows what it may lack). */
 const HELLO_ABSTAINING = 2;
-/** A hello's `commit` holds the flags below this and the sender's catch-up count times this. */
+/**
+ * A hello's `commit` holds the flags below HELLO_CATCH_UPS_UNIT, the sender's catch-up count times
+ * it (below 2^16), and the receiver's count as the sender remembers it times HELLO_YOUR_CATCH_UPS_UNIT.
+ */
 const HELLO_CATCH_UPS_UNIT = 16;
+const HELLO_YOUR_CATCH_UPS_UNIT = 2 ** 20;
 /** `caught-up-<n>.marker`: n times this node was caught up after losing what it had (see maybeClearAbstain). */
 const CAUGHT_UP_MARKER = /^caught-up-(\d+)\.marker$/;
 /** Message types a rolled-back node's peers take nothing from until it knows (see onHello). */
@@ -195,6 +199,8 @@ export class LogNode {
   private rolledBack = false;
   /** How many times it was caught up after losing what it had, ever (CAUGHT_UP_MARKER): its hellos say it. */
   private catchUps = 0;
+  /** The highest count of ours a peer remembers: a wiped disk forgot it (see maybeClearAbstain). */
+  private catchUpsPeersSaw = 0;
   /** Whether each peer's last hello said it abstains: when it starts to, the partitions we lead probe it. */
   private readonly peerAbstaining = new Map<NodeId, boolean>();
   /** Each peer's incarnation when this node found the cluster new (see decideFresh): its hellos tell the peer. */
@@ -909,7 +915,7 @@ export class LogNode {
       told.tick = this.ticksSinceStart;
     }
     const rolledBack = this.rolledBackPeers.get(to);
-    const flags = (this.holdsNoEntries() ? HELLO_EMPTY : 0) + (this.abstaining ? HELLO_ABSTAINING : 0) + this.catchUps * HELLO_CATCH_UPS_UNIT;
+    const flags = (this.holdsNoEntries() ? HELLO_EMPTY : 0) + (this.abstaining ? HELLO_ABSTAINING : 0) + this.catchUps * HELLO_CATCH_UPS_UNIT + (this.peerProgress.progress.get(to)?.catchUps ?? 0) * HELLO_YOUR_CATCH_UPS_UNIT;
     // term, rejectHint, commit / HELLO_CATCH_UPS_UNIT: our durable progress (segments, hard states,
     // catch-ups; see Journal.durableProgress). logTerm: with reject, the
     // peer's incarnation we found rolled back (see checkProgress); else its incarnation when this
@@ -974,11 +980,13 @@ export class LogNode {
    * Returns whether it was found rolled back just now.
    */
   private checkProgress(from: NodeId, hello: Message, known: boolean): boolean {
-    const progress = { segments: hello.term, states: hello.rejectHint, catchUps: Math.floor(hello.commit / HELLO_CATCH_UPS_UNIT) };
+    const progress = { segments: hello.term, states: hello.rejectHint, catchUps: Math.floor(hello.commit / HELLO_CATCH_UPS_UNIT) % (HELLO_YOUR_CATCH_UPS_UNIT / HELLO_CATCH_UPS_UNIT) };
     const seen = this.peerProgress.progress.get(from);
+    this.catchUpsPeersSaw = Math.max(this.catchUpsPeersSaw, Math.floor(hello.commit / HELLO_YOUR_CATCH_UPS_UNIT));
     if ((hello.commit & HELLO_ABSTAINING) !== 0 || seen === undefined) {
+      // Where it is now; its count stays the highest seen (a wiped disk reports none: see maybeClearAbstain).
       this.rolledBackPeers.delete(from);
-      this.peerProgress.reset(from, progress);
+      this.peerProgress.reset(from, { ...progress, catchUps: Math.max(progress.catchUps, seen?.catchUps ?? 0) });
       return false;
     }
     const wentBack = !known && behind(progress, seen);
@@ -1081,9 +1089,11 @@ export class LogNode {
     // progress as it is, instead of telling it again that its disk went back. A copy of the disk
     // put back later holds a lower count, or the same and less progress.
     if (caughtUp) {
-      this.catchUps++;
+      // Above what any peer remembers: a replaced disk starts from none, and an older copy of the
+      // disk from before it must still look older.
+      this.catchUps = Math.max(this.catchUps, this.catchUpsPeersSaw) + 1;
       writeMarker(this.deps.disk, `caught-up-${this.catchUps}.marker`);
-      if (this.catchUps > 1) this.deps.disk.remove(`caught-up-${this.catchUps - 1}.marker`);
+      for (const name of this.deps.disk.list()) if (CAUGHT_UP_MARKER.test(name) && name !== `caught-up-${this.catchUps}.marker`) this.deps.disk.remove(name);
     }
     this.abstaining = false;
     this.rolledBack = false;
