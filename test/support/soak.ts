@@ -11,9 +11,9 @@
 // still be there, unchanged, at its offset.
 //
 //   npm run soak -- [--seconds 120] [--seed 7] [--nodes 5] [--partitions 16] [--cache-mib 64]
-//                   [--segment-mib 1] [--retention-mib 4] [--retention-hours 0.01] [--wipe]
+//                   [--segment-mib 1] [--retention-mib 4] [--retention-hours 0.01] [--wipe] [--rollback]
 
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -46,6 +46,12 @@ export interface SoakOptions {
    * vote before a leader caught it up. One storage loss at a time (with the rots).
    */
   readonly wipe?: boolean;
+  /**
+   * Also copy a node's data directory now and then (kill -9, copy, restart: a backup) and, later,
+   * put that copy back in its place (kill -9, restore, restart: a disk rolled back): its peers must
+   * tell it, and it must not vote before a leader caught it up. One storage loss at a time.
+   */
+  readonly rollback?: boolean;
 }
 
 export interface SoakResult {
@@ -80,6 +86,8 @@ export interface SoakResult {
   readonly faults: readonly string[];
   /** Nodes the supervisor restarted by itself after a disk error. */
   readonly automaticRestarts: number;
+  /** `disk-rolled-back` lines in the nodes' logs: a peer told a node its disk had gone back (see --rollback). */
+  readonly toldRolledBack: number;
   /** A failed run's data directory, kept (null when it passed and was removed). */
   readonly keptDirectory: string | null;
 }
@@ -197,6 +205,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       return dir;
     };
     const lastWipeCaughtUp = (): boolean => lastWiped === null || !existsSync(join(dataDirOf(lastWiped), 'fresh.marker'));
+    /** Backups of nodes' data directories (rollback), and the node put back to one last: caught up once its abstain.marker is gone. */
+    const backups = new Map<number, { dir: string; atMs: number }>();
+    const backupRoot = options.rollback === true ? mkdtempSync(join(tmpdir(), 'logscope-soak-backups-')) : null;
+    let lastRolledBack: number | null = null;
+    const lastRollbackCaughtUp = (): boolean => lastRolledBack === null || !existsSync(join(dataDirOf(lastRolledBack), 'abstain.marker'));
     const faultyTails = async (): Promise<number> => {
       let total = 0;
       for (const source of r.scrapeSources()) {
@@ -219,7 +232,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       await sleep(1_500 + rnd() * 3_000);
       const down = r.health().filter((h) => !h.up).map((h) => h.node);
       const up = ids.filter((id) => !down.includes(id));
-      const kinds = ['crash', 'crash', 'rot', 'pause', 'isolate', 'slow', 'heal', 'heal', ...(options.wipe === true ? (['wipe'] as const) : [])] as const;
+      const kinds = ['crash', 'crash', 'rot', 'pause', 'isolate', 'slow', 'heal', 'heal', ...(options.wipe === true ? (['wipe'] as const) : []), ...(options.rollback === true ? (['rollback'] as const) : [])] as const;
       const kind = pick(kinds);
       try {
         // Faults pile up until a heal, but never a third node down: some partitions may lose their
@@ -237,8 +250,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
             break;
           case 'rot': {
             const waitUntil = Date.now() + ROT_WAIT_MS;
-            while (!((await lastRotRepaired()) && lastWipeCaughtUp()) && Date.now() < waitUntil) await sleep(250);
-            if (!(await lastRotRepaired()) || !lastWipeCaughtUp()) {
+            while (!((await lastRotRepaired()) && lastWipeCaughtUp() && lastRollbackCaughtUp()) && Date.now() < waitUntil) await sleep(250);
+            if (!(await lastRotRepaired()) || !lastWipeCaughtUp() || !lastRollbackCaughtUp()) {
               note(`rot of node ${node} skipped: node ${lastRot?.node ?? lastWiped}'s storage fault is not repaired yet`);
               break;
             }
@@ -262,8 +275,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
           case 'wipe': {
             // One storage loss at a time: a replica that lost its disk and one with a rotted record
             // at once may be the two that hold a write.
-            if (!(await lastRotRepaired()) || !lastWipeCaughtUp()) {
-              note(`wipe of node ${node} skipped: node ${lastRot?.node ?? lastWiped}'s storage fault is not repaired yet`);
+            if (!(await lastRotRepaired()) || !lastWipeCaughtUp() || !lastRollbackCaughtUp()) {
+              note(`wipe of node ${node} skipped: node ${lastRot?.node ?? lastWiped ?? lastRolledBack}'s storage fault is not repaired yet`);
               break;
             }
             await r.crash(node);
@@ -273,6 +286,37 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
             await r.restart(node);
             lastWiped = node;
             note(`wipe node ${node}'s data directory (a replaced disk) and restart it`);
+            break;
+          }
+          case 'rollback': {
+            if (backupRoot === null) break;
+            const backup = backups.get(node);
+            const dir = dataDirOf(node);
+            await r.crash(node);
+            await sleep(500); // the SIGKILL lands; nothing of the old process writes after this
+            if (backup === undefined) {
+              // The copy of a killed node is what a power cut leaves: a crash-consistent backup.
+              const to = join(backupRoot, `node-${node}`);
+              cpSync(dir, to, { recursive: true });
+              backups.set(node, { dir: to, atMs: Date.now() });
+              await r.restart(node);
+              note(`back up node ${node}'s data directory (kill -9, copy, restart)`);
+              break;
+            }
+            if (!(await lastRotRepaired()) || !lastWipeCaughtUp() || !lastRollbackCaughtUp()) {
+              await r.restart(node);
+              note(`rollback of node ${node} skipped (restarted): node ${lastRot?.node ?? lastWiped ?? lastRolledBack}'s storage fault is not repaired yet`);
+              break;
+            }
+            // A copy taken while the node abstained already (a wipe it had not caught up from) is told nothing: it abstains again.
+            const abstainingCopy = ['abstain.marker', 'fresh.marker'].filter((marker) => existsSync(join(backup.dir, marker)));
+            for (const name of readdirSync(dir)) rmSync(join(dir, name), { recursive: true, force: true });
+            cpSync(backup.dir, dir, { recursive: true });
+            rmSync(backup.dir, { recursive: true, force: true });
+            backups.delete(node);
+            await r.restart(node);
+            lastRolledBack = node;
+            note(`put node ${node}'s copy from ${((Date.now() - backup.atMs) / 1000).toFixed(1)} s ago back in its data directory (a rollback) and restart it${abstainingCopy.length > 0 ? ` (the copy holds ${abstainingCopy.join(', ')})` : ''}`);
             break;
           }
           case 'slow':
@@ -286,6 +330,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     }
     await r.healAll();
     note('heal all (end)');
+    if (backupRoot !== null) rmSync(backupRoot, { recursive: true, force: true });
     await sleep(3_000);
     running = false;
     await Promise.all(workers);
@@ -354,6 +399,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       segmentBytesMax: segments.bytesMax,
       faults,
       automaticRestarts: r.autoRestarts().filter((e) => e.restart).length,
+      toldRolledBack: readdirSync(dir).filter((name) => /^node-\d+\.log$/.test(name)).reduce((sum, name) => sum + (readFileSync(join(dir, name), 'utf8').match(/"disk-rolled-back"/g)?.length ?? 0), 0),
       keptDirectory: null,
     };
     keep = !soakPassed(result);
@@ -434,6 +480,7 @@ async function main(argv: string[]): Promise<void> {
       'retention-mib': { type: 'string' },
       'retention-hours': { type: 'string' },
       wipe: { type: 'boolean' },
+      rollback: { type: 'boolean' },
     },
   });
   const int = (name: string, text: string | undefined, min: number, max: number): number => {
@@ -453,10 +500,13 @@ async function main(argv: string[]): Promise<void> {
     retentionMib: values['retention-mib'] === undefined ? null : journal.retentionMib,
     retentionHours: values['retention-hours'] === undefined ? null : journal.retentionHours,
     wipe: values.wipe === true,
+    rollback: values.rollback === true,
   };
   const result = await runSoak(options);
   const passed = soakPassed(result);
-  process.stdout.write(`${JSON.stringify({ ...options, passed, ...result, faults: result.faults.length, wipes: result.faults.filter((f) => f.includes("wipe node")).length })}\n`);
+  process.stdout.write(`${JSON.stringify({ ...options, passed, ...result, faults: result.faults.length, wipes: result.faults.filter((f) => f.includes("wipe node")).length, rollbacks: result.faults.filter((f) => f.includes("(a rollback)")).length })}\n`);
+  // The storage losses of a passing run too: which node, when, and what its copy held.
+  if (passed) for (const line of result.faults.filter((f) => /wipe node|back up node|\(a rollback\)/.test(f))) process.stdout.write(`${line}\n`);
   if (!passed) {
     process.stdout.write(`fault schedule:\n${result.faults.join('\n')}\n`);
     process.exitCode = 1;
