@@ -126,7 +126,12 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     const segments = new SegmentWatch(cluster.state().nodes.map((n) => n.dataDir));
     remote = await RemoteCluster.fromStateFile(dir);
     const r = remote;
-    if (!(await r.waitForLeaders(30_000))) throw new Error('no leader for every partition after 30 s');
+    if (!(await r.waitForLeaders(30_000))) {
+      // A new cluster that did not elect: which partitions, where their replicas are, how the nodes are (their logs are kept).
+      const leaderless = Array.from({ length: options.partitions }, (_, p) => p).filter((p) => r.leaderOf(p) === 0);
+      keep = true;
+      throw new Error(`no leader for every partition 30 s after start: partition(s) ${leaderless.map((p) => `${p} (replicas ${r.replicasOf(p).join('/')})`).join(', ')}; ${r.health().map((h) => `node ${h.node} ${h.up ? 'up' : `down (${h.reason ?? '?'})`}`).join(', ')} (directory kept: ${dir})`);
+    }
     const acked = new Map<string, { partition: number; offset: number }>();
     const ackedOffsets: number[][] = Array.from({ length: options.partitions }, () => []);
     let running = true;
