@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_NODE_CONFIG, LogNode, type NodeConfig } from './node.ts';
 import type { NodeId } from './raft/types.ts';
+import { seededRandom } from './sim/random.ts';
 import { SimScheduler } from './sim/scheduler.ts';
 import { MemDisk } from './storage/mem-disk.ts';
 import { InProcessNetwork } from './transport/in-process.ts';
@@ -154,4 +155,28 @@ describe('a new cluster started with the operator\'s word (--new-cluster, NodeCo
     await abstainsUntilEveryLeaderReachedIt(c);
     c.stop();
   });
+});
+
+// Found 2026-11-29: a CI run's `cluster up` (five nodes, --new-cluster, under load) had no leader
+// for every partition after 30 s. The first three nodes found the cluster new and elected; the two
+// that came late heard that others held entries and waited to be caught up, and a partition whose
+// replicas were one early node and the two late ones never had a leader to do it.
+it('with --new-cluster, five nodes of which two start 3 s late: every partition elects', async () => {
+  const ids: readonly NodeId[] = [1, 2, 3, 4, 5];
+  const scheduler = new SimScheduler();
+  const random = seededRandom(3);
+  const network = new InProcessNetwork(scheduler, random);
+  const config: Omit<NodeConfig, 'id'> = { ...DEFAULT_NODE_CONFIG, nodeIds: ids, partitionCount: 16, replicationFactor: 3, newCluster: true };
+  const nodes = new Map<NodeId, LogNode>();
+  const start = (id: NodeId): void => {
+    nodes.set(id, new LogNode({ ...config, id }, { disk: new MemDisk({ random, schedule: (delayMs, fn) => void scheduler.setTimer(delayMs, fn), fsyncLatencyMs: () => 1 }), transport: network.attach(id), scheduler, random }));
+  };
+  for (const id of [1, 2, 3]) start(id);
+  await scheduler.runUntil(scheduler.now() + 3_000);
+  for (const id of [4, 5]) start(id);
+  await scheduler.runUntil(scheduler.now() + 10_000);
+  // Before: partitions 6, 9 (replicas 3/4/5), 10, 15 (1/4/5) and 13 (2/4/5) had none.
+  const leaderless = [...Array(16).keys()].filter((p) => ![...nodes.values()].some((node) => node.replica(p)?.isLeader === true));
+  expect(leaderless.map((p) => `${p} (replicas ${ids.filter((id) => nodes.get(id)?.replica(p) !== undefined).join('/')})`)).toEqual([]);
+  for (const node of nodes.values()) node.stop();
 });

@@ -97,6 +97,11 @@ function carriesVotes(messages: readonly PartitionMessage[]): boolean {
  * sendTo): what peers remember of us lags by up to this (and PEER_PROGRESS_PERSIST_MS on disk).
  */
 const PROGRESS_HELLO_TICKS = 10;
+/**
+ * With NodeConfig.newCluster, for this long after this node found the cluster new, an empty node
+ * it never heard of is told so too (see onHello): it started late, not on a replaced disk.
+ */
+const NEW_CLUSTER_LATE_JOIN_MS = 60_000;
 /** For this long after start every envelope carries the node's incarnation (see onHello). */
 const HELLO_EVERY_ENVELOPE_TICKS = 100;
 
@@ -203,6 +208,8 @@ export class LogNode {
   private catchUpsPeersSaw = 0;
   /** Whether each peer's last hello said it abstains: when it starts to, the partitions we lead probe it. */
   private readonly peerAbstaining = new Map<NodeId, boolean>();
+  /** When this process found (or joined) the cluster new, NodeConfig.newCluster given (see NEW_CLUSTER_LATE_JOIN_MS). */
+  private newClusterFoundMs: number | null = null;
   /** Each peer's incarnation when this node found the cluster new (see decideFresh): its hellos tell the peer. */
   private readonly newClusterWith = new Map<NodeId, number>();
   /** Every envelope carries a hello until this tick: after start, and after finding the cluster new. */
@@ -941,6 +948,16 @@ export class LogNode {
     const known = this.peerIncarnations.get(from) === incarnation;
     const restarted = !known && this.peerIncarnations.has(from);
     if (!known) this.peerIncarnations.set(from, incarnation);
+    // A node this one never heard of (nothing remembered, on disk either), empty and waiting, soon
+    // after this one found the cluster new with the operator's --new-cluster: a node of the first
+    // start that came late. Without this, two late nodes left the partitions they share with one
+    // early node without a leader for good (five nodes, two started 3 s late: 5 of 16 partitions;
+    // a `cluster up` under CI load did it once).
+    const lateFounder = !known && empty && abstaining && this.peerProgress.progress.get(from) === undefined && this.newClusterFoundMs !== null && this.now() - this.newClusterFoundMs < NEW_CLUSTER_LATE_JOIN_MS;
+    if (lateFounder) {
+      this.newClusterWith.set(from, incarnation);
+      this.sendTo(from, [this.hello(from)]);
+    }
     const rolledBack = this.checkProgress(from, hello, known);
     if (hello.reject && hello.logTerm === this.incarnation) this.learnRolledBack(from);
     if (this.fresh && !this.rolledBack) {
@@ -1072,6 +1089,7 @@ export class LogNode {
   /** This fresh node's replicas vote and campaign at once: the cluster is new (see decideFresh). */
   private joinNewCluster(): void {
     this.fresh = false;
+    if (this.config.newCluster === true) this.newClusterFoundMs = this.now();
     for (const replica of this.replicas.values()) {
       replica.raft.stopAbstaining();
       this.markDirty(replica);
