@@ -76,20 +76,44 @@ function simCluster(overrides: Partial<NodeConfig> = {}) {
  * taken then (`rolled`); `other` is the third node.
  */
 async function withBackup(c: ReturnType<typeof simCluster>) {
+  const nodes = await started(c);
+  await appendAll(c, nodes.client, ['before-1']);
+  return { ...nodes, backup: c.disks.get(nodes.rolled)!.snapshot() };
+}
+
+/** A started cluster with a leader; `rolled` and `other` are its followers. */
+async function started(c: ReturnType<typeof simCluster>) {
   for (const id of NODE_IDS) c.start(id);
   await c.run(3_000);
   const leader = c.leader();
   expect(leader).toBeDefined();
   const [rolled, other] = NODE_IDS.filter((id) => id !== leader) as [NodeId, NodeId];
-  const client = c.client();
-  await appendAll(c, client, ['before-1']);
-  return { leader: leader!, rolled, other, client, backup: c.disks.get(rolled)!.snapshot() };
+  return { leader: leader!, rolled, other, client: c.client() };
 }
 
 /** Every acknowledged record reads back at its offset through a fresh client. */
 async function readsBack(c: ReturnType<typeof simCluster>, acked: ReadonlyMap<number, string>): Promise<void> {
   const read = new Map((await c.settle(c.client().readAll(0))).map((r) => [r.offset, decoder.decode(r.value)]));
   for (const [offset, value] of acked) expect(read.get(offset), `offset ${offset}`).toBe(value);
+}
+
+/** The leader's node is lost, `rolled` comes back on `backup`, `other` is reachable again; 3 s pass. */
+async function leaderLostCopyBack(c: ReturnType<typeof simCluster>, leader: NodeId, rolled: NodeId, other: NodeId, backup: Map<string, Uint8Array>): Promise<void> {
+  c.crash(leader);
+  c.crash(rolled);
+  c.disks.get(rolled)!.restore(backup);
+  c.isolate(other, false);
+  c.start(rolled);
+  await c.run(3_000);
+}
+
+/** No leader while the old one is down; back, it is elected, and every acknowledged record reads back. */
+async function noLeaderUntilItReturns(c: ReturnType<typeof simCluster>, leader: NodeId, acked: ReadonlyMap<number, string>): Promise<void> {
+  expect(c.leader()).toBeUndefined();
+  c.start(leader);
+  await c.run(3_000);
+  expect(c.leader()).toBeDefined();
+  await readsBack(c, acked);
 }
 
 /** Appends `values` one by one through `client`; the offset each was acknowledged at. */
@@ -114,25 +138,16 @@ describe('a node restarted on an older copy of its disk', () => {
     c.isolate(other, true);
     for (const [offset, value] of await appendAll(c, client, ['b-1', 'b-2', 'b-3'])) acked.set(offset, value);
     // The leader's machine dies; `rolled` comes back on its backup; `other` is reachable again.
-    c.crash(leader);
-    c.crash(rolled);
-    c.disks.get(rolled)!.restore(backup);
-    c.isolate(other, false);
-    c.start(rolled);
-    await c.run(3_000);
+    await leaderLostCopyBack(c, leader, rolled, other, backup);
     // `other` remembered more than `rolled` recovered and told it: it abstains, durably, so `other`
     // (which lacks b-*) cannot win its vote; without this the two elected one of themselves and
     // b-1..b-3, acknowledged, were gone.
     expect(c.rolledBackTold).toEqual([rolled]);
     expect(c.abstains(rolled)).toBe(true);
     expect(c.disks.get(rolled)!.list()).toContain('abstain.marker');
-    expect(c.leader()).toBeUndefined();
     // The leader's node comes back: it is elected, catches `rolled` up, and every acknowledged
     // record reads back at its offset through a fresh client.
-    c.start(leader);
-    await c.run(3_000);
-    expect(c.leader()).toBeDefined();
-    await readsBack(c, acked);
+    await noLeaderUntilItReturns(c, leader, acked);
     await c.run(1_000);
     expect(c.abstains(rolled)).toBe(false);
     expect(c.disks.get(rolled)!.list()).not.toContain('abstain.marker');
@@ -157,10 +172,7 @@ describe('a node restarted on an older copy of its disk', () => {
     // Without peers.progress, `other` had nothing to compare with, the two elected one of
     // themselves, and b-1, b-2 were gone.
     expect(c.rolledBackTold).toEqual([rolled]);
-    expect(c.leader()).toBeUndefined();
-    c.start(leader);
-    await c.run(3_000);
-    await readsBack(c, acked);
+    await noLeaderUntilItReturns(c, leader, acked);
     c.stop();
   });
 
@@ -190,11 +202,7 @@ describe('a node restarted on an older copy of its disk', () => {
 
   it('is told when the copy is from before its disk was replaced: the catch-up count does not start over with the new disk', async () => {
     const c = simCluster();
-    for (const id of NODE_IDS) c.start(id);
-    await c.run(3_000);
-    const leader = c.leader()!;
-    const [rolled, other] = NODE_IDS.filter((id) => id !== leader) as [NodeId, NodeId];
-    const client = c.client();
+    const { leader, rolled, other, client } = await started(c);
     const replaceDisk = async (): Promise<void> => {
       c.wipe(rolled);
       c.start(rolled);
@@ -220,27 +228,15 @@ describe('a node restarted on an older copy of its disk', () => {
     // as what the peers remembered, further along than the new disk, and was not told.
     c.isolate(other, true);
     for (const [offset, value] of await appendAll(c, client, ['c-1', 'c-2'])) acked.set(offset, value);
-    c.crash(leader);
-    c.crash(rolled);
-    c.disks.get(rolled)!.restore(backup);
-    c.isolate(other, false);
-    c.start(rolled);
-    await c.run(3_000);
+    await leaderLostCopyBack(c, leader, rolled, other, backup);
     expect(c.rolledBackTold).toContain(rolled);
-    expect(c.leader()).toBeUndefined();
-    c.start(leader);
-    await c.run(3_000);
-    await readsBack(c, acked);
+    await noLeaderUntilItReturns(c, leader, acked);
     c.stop();
   });
 
   it('is not told anything after an ordinary crash, or when nothing was written since the copy', async () => {
     const c = simCluster();
-    for (const id of NODE_IDS) c.start(id);
-    await c.run(3_000);
-    const leader = c.leader()!;
-    const follower = NODE_IDS.find((id) => id !== leader)!;
-    const client = c.client();
+    const { rolled: follower, client } = await started(c);
     await appendAll(c, client, ['x-1', 'x-2']);
     await c.run(200);
     // A crash keeps everything synced: the restarted node is as far along as it said.
