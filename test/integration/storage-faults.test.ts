@@ -2,6 +2,7 @@ import { cpSync, mkdtempSync, readdirSync, rmSync, statSync, truncateSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { parseMetrics } from '@logscope/telemetry';
 import { LogClient } from '../../packages/log-cluster/src/client.ts';
 import { realScheduler } from '../../packages/log-cluster/src/clock.ts';
 import { TcpConnector } from '../../packages/log-cluster/src/transport/tcp.ts';
@@ -93,12 +94,9 @@ async function followerDamagedThenLeaderKilled(
   connector.close();
 }
 
-/** The value of an unlabelled sample (or the sum of a labelled family) on a node's /metrics. */
-async function metric(telemetryUrl: string, name: string): Promise<number> {
-  const text = await (await fetch(`${telemetryUrl}/metrics`)).text();
-  let sum = 0;
-  for (const line of text.split('\n')) if (line.startsWith(`${name} `) || line.startsWith(`${name}{`)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-  return sum;
+/** An unlabelled sample's value on a node's /metrics (absent: undefined). */
+async function metric(telemetryUrl: string, name: string): Promise<number | undefined> {
+  return parseMetrics(await (await fetch(`${telemetryUrl}/metrics`)).text()).find((sample) => sample.name === name)?.value;
 }
 
 describe('a follower that lost acknowledged records on disk (real node processes, real files)', () => {

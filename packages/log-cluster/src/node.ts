@@ -284,10 +284,10 @@ export class LogNode {
     this.journal = journal;
     this.recovery = report;
     this.peerProgress = new PeerProgressLog(deps.disk);
-    for (const name of deps.disk.list()) this.catchUps = Math.max(this.catchUps, Number(CAUGHT_UP_MARKER.exec(name)?.[1] ?? 0));
     // A replica that lost acknowledged entries must not vote until it caught up; the marker keeps
     // that true across another crash before then (recovery would find nothing wrong the second time).
     const names = deps.disk.list();
+    for (const name of names) this.catchUps = Math.max(this.catchUps, Number(CAUGHT_UP_MARKER.exec(name)?.[1] ?? 0));
     const markerPresent = names.includes(ABSTAIN_MARKER);
     if ((report.uncertain || report.stateLost) && !markerPresent) writeMarker(deps.disk, ABSTAIN_MARKER);
     // No segment at all: a new node, or one whose whole log is gone (a replaced disk, a wiped data
@@ -874,11 +874,12 @@ export class LogNode {
     this.ticksSinceSent.set(to, 0);
     // Early on every envelope says who we are: a busy link never carries an idle liveness envelope,
     // and the first sends of a TCP link may be dropped while it connects.
-    const announce = (this.config.quiesce || this.newClusterWith.size > 0) && this.ticksSinceStart < this.announceUntilTick && messages.every((m) => m.message.type !== 'hello');
+    // A hello always goes alone (every caller sends [this.hello(to)]): no envelope needs a second.
+    const onlyHello = messages.length === 1 && messages[0]!.message.type === 'hello';
+    const announce = (this.config.quiesce || this.newClusterWith.size > 0) && this.ticksSinceStart < this.announceUntilTick && !onlyHello;
     // The peer hears our durable progress before any vote or answer of ours (it checks them against
     // what it saw before: see onHello), and soon after it grew (PROGRESS_HELLO_TICKS): what it
     // remembers of us is what a rollback of our disk would lose.
-    const onlyHello = messages.length === 1 && messages[0]!.message.type === 'hello';
     if (!onlyHello && (this.progressGrewFor(to) || carriesVotes(messages))) {
       this.deps.transport.send(to, [this.hello(to), ...messages]);
       return;
