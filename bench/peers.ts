@@ -2,7 +2,7 @@
 // NATS JetStream (3 servers, R3 file stream), Logscope embedded and Logscope as 3 TCP node
 // processes; and two references of what this machine allows: the temp dir's disk limit (fdatasync
 // rate, sequential write+fdatasync) and the quorum floor (bench/peers/floor-node.ts).
-// `npm run bench -- peers [--quick] [--seconds N] [--producers N] [--start-warmup S] [--systems etcd,nats,...]`
+// `npm run bench -- peers [--quick] [--seconds N] [--producers N] [--start-warmup S] [--systems etcd,nats,...] [--pacing tick|even]`
 // Each system first gets S seconds (default 10) of the first fixed rate after it starts, measured
 // apart: a node process's code is still being optimized then (the first point after a start had
 // about twice the tail of later ones), and the points compare systems in their steady state.
@@ -18,7 +18,7 @@ import { cleanupSync, findBinary, installCleanupHandlers, makeTempDir, removeTem
 import { ALL_SYSTEMS, PARTITIONS, REPO_ROOT, startEtcd, startFloor, startLogscopeEmbedded, startLogscopeTcp, startNats, type NodeStalls, type RunningSystem, type SystemName } from './peers/systems.ts';
 import { measureDiskLimit, type DiskLimit } from './disk-limit.ts';
 import { hostStealMeter, stealCell, type HostSteal } from './machine.ts';
-import { runPoint, type PointResult, type PointSpec } from './peers/workload.ts';
+import { runPoint, type Pacing, type PointResult, type PointSpec } from './peers/workload.ts';
 import { nonNegativeNumber, positiveInteger, positiveNumber } from './args.ts';
 import type { LatencySummary } from './peers/workload.ts';
 
@@ -34,6 +34,7 @@ interface Settings {
   rates: (number | 'max')[];
   systems: SystemName[];
   diskSeconds: number;
+  pacing: Pacing;
 }
 
 interface Row extends PointResult {
@@ -66,6 +67,7 @@ function parseSettings(argv: readonly string[]): Settings {
       producers: { type: 'string' },
       'start-warmup': { type: 'string' },
       systems: { type: 'string' },
+      pacing: { type: 'string' },
     },
     allowPositionals: true,
   });
@@ -74,6 +76,8 @@ function parseSettings(argv: readonly string[]): Settings {
   const producers = values.producers !== undefined ? positiveInteger('--producers', values.producers) : 12;
   const systems = (values.systems?.split(',').map((s) => s.trim()).filter(Boolean) ?? [...ALL_SYSTEMS]) as SystemName[];
   for (const s of systems) if (!ALL_SYSTEMS.includes(s)) throw new Error(`unknown system ${s} (one of ${ALL_SYSTEMS.join(', ')})`);
+  const pacing = values.pacing ?? 'tick';
+  if (pacing !== 'tick' && pacing !== 'even') throw new Error(`--pacing must be tick or even (got ${pacing})`);
   return {
     quick,
     seconds,
@@ -85,6 +89,7 @@ function parseSettings(argv: readonly string[]): Settings {
     rates: quick ? [1_000, 'max'] : [1_000, 4_000, 'max'],
     systems,
     diskSeconds: quick ? 1 : 2,
+    pacing,
   };
 }
 
@@ -183,7 +188,7 @@ function markdown(settings: Settings, disk: DiskResult, rows: readonly Row[], in
   const out: string[] = [];
   out.push(`Disk of ${disk.dir}: ${f(disk.fdatasyncPerSec, 0)} fdatasync/s (4 KiB append + fdatasync; p50 ${f(disk.fdatasyncP50Ms, 2)} ms, p99 ${f(disk.fdatasyncP99Ms, 2)} ms, max ${f(disk.fdatasyncMaxMs, 2)} ms; CPU ${f(disk.durableWriteCpuMicros, 0)} µs per write + fdatasync, ${f(disk.plainWriteCpuMicros, 0)} µs per plain write); sequential 1 MiB write + fdatasync ${f(disk.syncedWriteMBps, 0)} MB/s`);
   out.push('');
-  out.push(`${settings.producers} producers, ${settings.seconds} s measured per point after ${settings.warmupSeconds} s warm-up; each system's first point after ${settings.startWarmupSeconds} s of load right after its start (below the table); fixed rates open-loop (latency from the intended send time; the generator wakes each millisecond, so a send leaves 0–1.07 ms after that time: *sent late*, the generator's own share of the latency, its p99 / max: a max latency near the max sent late is the bench process's own stall), max = ${settings.inflightPerProducer} writes in flight per producer (latency from the actual send). CPU in % of one core summed over the 3 server processes; RSS summed. Per record: the servers' CPU, context switches (every thread) and read/write system calls (/proc/PID/io) over the point, divided by its acknowledged records. Host steal: CPU time the hypervisor took from this VM during the point (/proc/stat), all CPUs summed. Logscope's nodes report their own longest event-loop stall and longest fsync over the point's measured seconds (their exact per-second windows; the worst node of each): a max latency far above both is neither a node's loop nor the disk. Their fsync p99 (the worst node's, over the same seconds) is what the shared disk gave that load: the floor under the point's p99.`);
+  out.push(`${settings.producers} producers, ${settings.seconds} s measured per point after ${settings.warmupSeconds} s warm-up; each system's first point after ${settings.startWarmupSeconds} s of load right after its start (below the table); fixed rates open-loop (latency from the intended send time; ${settings.pacing === 'tick' ? 'the generator wakes each millisecond (`--pacing tick`), so a send leaves 0–1.07 ms after that time and sends go in bursts' : 'the generator wakes at each send\'s intended time (`--pacing even`: a worker thread on Atomics.wait), so sends are evenly spread, as from steady producers'}: *sent late*, the generator's own share of the latency, its p99 / max: a max latency near the max sent late is the bench process's own stall), max = ${settings.inflightPerProducer} writes in flight per producer (latency from the actual send). CPU in % of one core summed over the 3 server processes; RSS summed. Per record: the servers' CPU, context switches (every thread) and read/write system calls (/proc/PID/io) over the point, divided by its acknowledged records. Host steal: CPU time the hypervisor took from this VM during the point (/proc/stat), all CPUs summed. Logscope's nodes report their own longest event-loop stall and longest fsync over the point's measured seconds (their exact per-second windows; the worst node of each): a max latency far above both is neither a node's loop nor the disk. Their fsync p99 (the worst node's, over the same seconds) is what the shared disk gave that load: the floor under the point's p99.`);
   out.push('');
   out.push('| system | record | offered | acked rec/s | MB/s | p50 ms | p99 ms | p99.9 ms | max ms | sent late p99 / max ms | errors | server CPU % | server per record: CPU µs / context switches / r+w syscalls | server RSS MB | client CPU % | host steal total / worst 1 s ms | nodes\' longest loop stall / fsync ms | nodes\' fsync p99 ms |');
   out.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
@@ -250,7 +255,7 @@ export async function run(argv: readonly string[] = process.argv.slice(2)): Prom
         const warmRate = settings.rates.find((r): r is number => r !== 'max');
         const warmBytes = settings.recordSizes[0];
         if (settings.startWarmupSeconds > 0 && warmRate !== undefined && warmBytes !== undefined) {
-          const warm = await runPoint(running.target, { recordBytes: warmBytes, producers: settings.producers, rate: warmRate, seconds: settings.startWarmupSeconds, warmupSeconds: 0, inflightPerProducer: settings.inflightPerProducer, outstandingMax: 50_000, drainTimeoutMs: 15_000 });
+          const warm = await runPoint(running.target, { recordBytes: warmBytes, producers: settings.producers, rate: warmRate, seconds: settings.startWarmupSeconds, warmupSeconds: 0, inflightPerProducer: settings.inflightPerProducer, outstandingMax: 50_000, drainTimeoutMs: 15_000, pacing: settings.pacing });
           info.startWarmup = { recordBytes: warmBytes, rate: warmRate, seconds: settings.startWarmupSeconds, latency: warm.latency, errors: warm.errors + warm.unfinished };
           console.log(`  ${LABEL[system]} right after start, ${warmBytes} B ${rateLabel(warmRate)} for ${settings.startWarmupSeconds} s (not a point): p99 ${f(warm.latency.p99Ms, 2)} ms, max ${f(warm.latency.maxMs, 1)} ms, errors ${warm.errors + warm.unfinished}`);
         }
@@ -264,6 +269,7 @@ export async function run(argv: readonly string[] = process.argv.slice(2)): Prom
             inflightPerProducer: settings.inflightPerProducer,
             outstandingMax: 50_000,
             drainTimeoutMs: 15_000,
+            pacing: settings.pacing,
           };
           const server = new ResourceSampler(running.pids);
           const client = new ResourceSampler('self');

@@ -2,6 +2,7 @@
 // offered rate (latency from the intended send time, so a stalled system is charged for the
 // sends it delayed) or the maximum (each producer keeps a fixed number of writes in flight).
 
+import { Worker } from 'node:worker_threads';
 import { build, type Histogram } from 'hdr-histogram-js';
 import { recordMsSince } from '../stats.ts';
 
@@ -21,6 +22,12 @@ export interface PointSpec {
   readonly inflightPerProducer: number;
   /** Open loop: past this many writes outstanding, sends wait (latency still counts from the intended time). */
   readonly outstandingMax: number;
+  /**
+   * Fixed rates: 'tick' wakes on a 1 ms timer and sends what is due (bursts, each write 0-1.07 ms
+   * late); 'even' wakes at each write's intended time (see startPacer): the arrivals a steady
+   * producer makes, and no timer share in the latency.
+   */
+  readonly pacing?: Pacing;
   readonly drainTimeoutMs: number;
 }
 
@@ -32,6 +39,8 @@ export interface LatencySummary {
   meanMs: number;
   count: number;
 }
+
+export type Pacing = 'tick' | 'even';
 
 export interface PointResult {
   recordBytes: number;
@@ -103,19 +112,24 @@ export async function runPoint(target: Target, spec: PointSpec): Promise<PointRe
     const rate = spec.rate;
     const intervalMs = 1000 / rate;
     let k = 0;
-    while (true) {
-      const now = performance.now();
-      if (now >= measureEnd) break;
-      const due = Math.min(Math.floor((now - t0) / intervalMs) + 1, Math.ceil((measureEnd - t0) / intervalMs));
-      while (k < due && outstanding < spec.outstandingMax) {
-        const intendedAt = t0 + k * intervalMs;
-        if (intendedAt >= measureStart && intendedAt < measureEnd) recordMsSince(lateness, intendedAt);
-        void issue(k % spec.producers, intendedAt);
-        k++;
+    // 'tick': timers fire on whole milliseconds, so each write leaves 0-1.07 ms after its intended
+    // time (generatorLateness), the same for every system; 'even': woken at each due time.
+    const pacer = spec.pacing === 'even' ? startPacer(t0, intervalMs, measureEnd) : null;
+    try {
+      while (true) {
+        const now = performance.now();
+        if (now >= measureEnd) break;
+        const due = Math.min(Math.floor((now - t0) / intervalMs) + 1, Math.ceil((measureEnd - t0) / intervalMs));
+        while (k < due && outstanding < spec.outstandingMax) {
+          const intendedAt = t0 + k * intervalMs;
+          if (intendedAt >= measureStart && intendedAt < measureEnd) recordMsSince(lateness, intendedAt);
+          void issue(k % spec.producers, intendedAt);
+          k++;
+        }
+        await (pacer === null ? sleep(1) : pacer.next());
       }
-      // Timers fire on whole milliseconds: each write leaves 0-1.07 ms after its intended time
-      // (generatorLateness), the same for every system. See bench/open-loop.ts for why it stays.
-      await sleep(1);
+    } finally {
+      await pacer?.stop();
     }
   }
   const drainDeadline = performance.now() + spec.drainTimeoutMs;
@@ -132,5 +146,68 @@ export async function runPoint(target: Target, spec: PointSpec): Promise<PointRe
     errors,
     firstError,
     unfinished: outstanding,
+  };
+}
+
+interface Pacer {
+  /** Resolves at the next due time (at once if it passed since the last call). */
+  next(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Wakes the generator at each write's intended time instead of on whole milliseconds: a worker
+ * thread sleeps on Atomics.wait (sub-millisecond; it has no event loop to block) and posts at each
+ * due time, which wakes this loop within tens of microseconds when it is idle.
+ */
+function startPacer(t0: number, intervalMs: number, endAt: number): Pacer {
+  const origin = performance.timeOrigin;
+  const code = `
+    const { parentPort, workerData } = require('node:worker_threads');
+    const cell = new Int32Array(new SharedArrayBuffer(4));
+    const { t0Abs, intervalMs, endAbs } = workerData;
+    for (let k = 0; ; k++) {
+      const due = t0Abs + k * intervalMs;
+      if (due >= endAbs) {
+        const rest = endAbs - (performance.timeOrigin + performance.now());
+        if (rest > 0) Atomics.wait(cell, 0, 0, rest + 0.1);
+        break;
+      }
+      const wait = due - (performance.timeOrigin + performance.now());
+      if (wait > 0) Atomics.wait(cell, 0, 0, wait);
+      parentPort.postMessage(k);
+    }
+    parentPort.postMessage(-1);
+  `;
+  const worker = new Worker(code, { eval: true, workerData: { t0Abs: origin + t0, intervalMs, endAbs: origin + endAt } });
+  let waiting: (() => void) | null = null;
+  let pending = false;
+  // A pacer that died (it should not) must not hang the point: the loop goes back to the tick.
+  let ended = false;
+  const wake = (): void => {
+    if (waiting !== null) {
+      const w = waiting;
+      waiting = null;
+      w();
+    } else pending = true;
+  };
+  worker.on('message', wake);
+  worker.on('error', (error) => {
+    console.error(`pacer: ${error.message}; back to the 1 ms tick`);
+    ended = true;
+    wake();
+  });
+  return {
+    next: () => {
+      if (ended) return sleep(1);
+      if (pending) {
+        pending = false;
+        return Promise.resolve();
+      }
+      return new Promise<void>((resolve) => (waiting = resolve));
+    },
+    stop: async () => {
+      await worker.terminate();
+    },
   };
 }
