@@ -88,6 +88,18 @@ describe('a supervised cluster of five node processes', () => {
     expect(cluster.state().nodes.find((n) => n.id === victim)?.pid).not.toBe(before.nodes.find((n) => n.id === victim)?.pid);
   }, 180_000);
 
+  it('logscope drill run disk-rollback --cluster: the supervisor copies a follower process\'s disk and puts it back later; a peer process tells it, and nothing is lost', async () => {
+    const run = await passedDrill('disk-rollback', dataDir);
+    const victim = run.bindings.victim ?? 0;
+    expect(run.steps[0]?.did).toMatch(new RegExp(`^crashed node ${victim}, copied its disk aside \\(\\d+ files, [\\d.]+ MiB\\), restarted it$`));
+    expect(run.steps[1]?.did).toMatch(new RegExp(`^crashed node ${victim}, put back the copy of its disk taken .* ago`));
+    // Told over TCP by another process, which its own status (polled by the console) and log say.
+    expect(run.steps[1]?.figure).toMatch(new RegExp(`^node ${victim}: node (?!${victim}\\b)\\d found its disk put back to an older copy`));
+    expect(readFileSync(join(dataDir, `node-${victim}.log`), 'utf8')).toMatch(/"event":"disk-rolled-back"/);
+    // The copy sits beside the node's directory (inside, the node would take it for its own files).
+    expect(readdirSync(join(dataDir, `node-${victim}.copy`)).some((name) => name.startsWith('seg-'))).toBe(true);
+  }, 180_000);
+
   it('logscope drill run slow-disk --cluster drains the slow node process, undrains it, and its leaderships come back by themselves', async () => {
     const run = await passedDrill('slow-disk', dataDir);
     expect(run.verdict?.staleReads).toBe(0);

@@ -157,7 +157,7 @@ export function auditFaultWindows(entries: readonly AuditEntry[]): FaultWindow[]
 }
 
 const HEALING_ACTIONS = new Set(['restart', 'heal']);
-const FAULT_ACTIONS = new Set(['crash', 'isolate', 'slowFsync', 'corruptSegment', 'rotSegment']);
+const FAULT_ACTIONS = new Set(['crash', 'isolate', 'slowFsync', 'corruptSegment', 'rotSegment', 'cutSegmentTail', 'putBackDiskCopy']);
 
 /** Fault windows and step marks of one drill run; `who` names the operator from the audit trail. */
 export function drillAnnotations(run: DrillRun, who: (step: number, atMs: number) => AuditEntry | undefined): { windows: FaultWindow[]; steps: DrillStepMark[] } {

@@ -49,6 +49,8 @@ export interface AdminStatus {
   diskFull: boolean;
   diskFreeBytes: number;
   recovery: RecoveryReport;
+  /** The peer that found this node's disk put back to an older copy since it started (null: none). */
+  diskRolledBackBy: NodeId | null;
   health: NodeHealth;
   activeFaults: Fault[];
   partitions: AdminPartitionStatus[];
@@ -95,6 +97,7 @@ export function nodeStatus(node: LogNode, faults: ProcessFaults, peers: Readonly
     diskFull: node.diskFull,
     diskFreeBytes: node.diskFreeBytes(),
     recovery: node.recovery,
+    diskRolledBackBy: node.diskRolledBackBy,
     health,
     activeFaults: [...faults.activeFaults()],
     partitions,

@@ -1,4 +1,4 @@
-import { cpSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { NodeTelemetry } from '@logscope/telemetry';
 import { AutoRestart, type AutoRestartEvent } from './auto-restart.ts';
@@ -13,7 +13,8 @@ import { replicasFor } from './placement.ts';
 import type { ClientRequest, ClientResponse, NodeConnector } from './protocol.ts';
 import type { NodeId } from './raft/types.ts';
 import { corruptNewestSegment, cutNewestSegmentTail } from './storage/corrupt.ts';
-import { FileDisk, SPARE_PREFIX } from './storage/file-disk.ts';
+import { copyDiskAside, putBackDiskCopy, type DiskCopy } from './storage/disk-copy.ts';
+import { FileDisk } from './storage/file-disk.ts';
 import { InProcessNetwork } from './transport/in-process.ts';
 import { startLoopDelaySampler } from './loop-delay.ts';
 
@@ -279,26 +280,21 @@ export class EmbeddedCluster implements FaultSurface {
   }
 
 
-  /**
-   * Copies a stopped node's files, as its last power cut left them, to `to`: a backup or snapshot of
-   * its disk, for restoreDisk to put back (a test hook; a running node's files are no crash image).
-   */
-  async backupDisk(node: NodeId, to: string): Promise<void> {
+  async copyDisk(node: NodeId): Promise<DiskCopy> {
     const slot = this.slot(node);
+    await startEnded(slot);
     await this.stoppedDiskQuiet(slot);
-    if (slot.node !== null) throw new LogError('Unavailable', `node ${node} is running: crash it before copying its disk`);
-    mkdirSync(to, { recursive: true });
-    for (const name of diskFiles(slot.disk.directory)) cpSync(join(slot.disk.directory, name), join(to, name));
+    if (slot.node !== null) throw new LogError('Unavailable', `node ${node} is running: crash it before copying its disk (a running node's files are no crash image)`);
+    return copyDiskAside(slot.disk.directory);
   }
 
-  /** Puts a copy from backupDisk back in place of a stopped node's files: its disk rolled back. */
-  async restoreDisk(node: NodeId, from: string): Promise<void> {
+  async putBackDiskCopy(node: NodeId): Promise<DiskCopy> {
     const slot = this.slot(node);
+    await startEnded(slot);
     await this.stoppedDiskQuiet(slot);
     if (slot.node !== null) throw new LogError('Unavailable', `node ${node} is running: crash it before putting a copy of its disk back`);
     await slot.disk.dropSpares();
-    for (const name of diskFiles(slot.disk.directory)) rmSync(join(slot.disk.directory, name), { force: true });
-    for (const name of diskFiles(from)) cpSync(join(from, name), join(slot.disk.directory, name));
+    return putBackDiskCopy(slot.disk.directory);
   }
 
   setDiskFull(node: NodeId, full: boolean): void {
@@ -453,7 +449,3 @@ export class EmbeddedCluster implements FaultSurface {
   }
 }
 
-/** A node's own files in its directory: not the spares its disk zero-fills ahead (see FileDisk). */
-function diskFiles(directory: string): string[] {
-  return readdirSync(directory).filter((name) => !name.startsWith(SPARE_PREFIX));
-}

@@ -1,4 +1,5 @@
 import type { NodeId } from './raft/types.ts';
+import type { DiskCopy } from './storage/disk-copy.ts';
 
 /**
  * The fault-injection surface. Drills, tests and the simulator all inject faults through it,
@@ -65,6 +66,16 @@ export interface FaultSurface {
   startScrub(node: NodeId): MaybePromise<{ bytes: number; bytesPerSec: number }>;
   /** Cuts the fdatasync'ed tail of the node's newest segment (keeping its record identifiers); takes effect at the next restart. */
   cutSegmentTail(node: NodeId): MaybePromise<{ file: string; cutBytes: number }>;
+  /**
+   * Copies a stopped node's files aside (a backup or VM snapshot of its disk), replacing an earlier
+   * copy, for putBackDiskCopy. Fails while the node runs: its files are no crash image then.
+   */
+  copyDisk(node: NodeId): MaybePromise<DiskCopy>;
+  /**
+   * Puts the copy back in place of a stopped node's files: its disk went back to when the copy was
+   * taken (a restored backup or snapshot). Its peers tell it at its restart (logscope_disk_rollbacks_total).
+   */
+  putBackDiskCopy(node: NodeId): MaybePromise<DiskCopy>;
   /** Makes the node's disk full (true) or gives the space back (false). */
   setDiskFull(node: NodeId, full: boolean): MaybePromise<void>;
   /**

@@ -202,6 +202,8 @@ export class LogNode {
   private readonly progressTold = new Map<NodeId, { segments: number; states: number; tick: number }>();
   /** A peer told this node its disk went back (see learnRolledBack); until caught up. */
   private rolledBack = false;
+  /** The first peer that told it so since this node started (kept after it caught up). */
+  private rolledBackBy: NodeId | null = null;
   /** How many times it was caught up after losing what it had, ever (CAUGHT_UP_MARKER): its hellos say it. */
   private catchUps = 0;
   /** The highest count of ours a peer remembers: a wiped disk forgot it (see maybeClearAbstain). */
@@ -386,6 +388,11 @@ export class LogNode {
   catchUpStats(): { segmentReadBytes: number; backgroundReadBytes: number; readsThrottled: number; inflightBytes: number } {
     const reads = this.journal.readStats();
     return { segmentReadBytes: reads.segmentBytes, backgroundReadBytes: reads.backgroundBytes, readsThrottled: reads.throttled, inflightBytes: this.nodeInflight.total() };
+  }
+
+  /** The peer that found this node's disk put back to an older copy since it started (null: none). */
+  get diskRolledBackBy(): NodeId | null {
+    return this.rolledBackBy;
   }
 
   /** Whether a flush waits for disk space (the node keeps serving; nothing new becomes durable here). */
@@ -1023,6 +1030,7 @@ export class LogNode {
   private learnRolledBack(by: NodeId): void {
     if (this.rolledBack) return;
     this.rolledBack = true;
+    this.rolledBackBy ??= by;
     if (!this.deps.disk.list().includes(ABSTAIN_MARKER)) writeMarker(this.deps.disk, ABSTAIN_MARKER);
     this.abstaining = true;
     for (const replica of this.replicas.values()) {

@@ -159,6 +159,16 @@ export class ProcessFaults implements FaultSurface {
     return where;
   }
 
+  copyDisk(node: NodeId): never {
+    this.own(node, 'copy the disk of');
+    throw new LogError('Unavailable', `node ${node} is running: its files are no crash image; crash it and ask the supervisor (logscope cluster) to copy its disk`);
+  }
+
+  putBackDiskCopy(node: NodeId): never {
+    this.own(node, 'put back a copy of the disk of');
+    throw new LogError('Unavailable', `node ${node} is running: crash it and ask the supervisor (logscope cluster) to put a copy of its disk back`);
+  }
+
   setDiskFull(node: NodeId, full: boolean): void {
     this.own(node, 'fill the disk of');
     this.deps.disk.capacityBytes = full ? this.deps.disk.usedBytes() : Number.POSITIVE_INFINITY;

@@ -86,6 +86,19 @@ test('corrupted tail: recovery keeps the acknowledged entries it lost as faulty,
   }, 'drill-corrupted-tail');
 });
 
+test('disk put back to an older copy: a peer finds it, the node catches up, the Overview names it', async ({ page }) => {
+  await runGuidedDrill(page, {
+    title: 'Disk put back to an older copy',
+    steps: ['Copy a follower\'s disk', 'Put the older copy back', 'Watch it catch up'],
+  }, 'drill-disk-rollback');
+  const told = page.getByRole('region', { name: 'Drill run' }).getByTestId('step-2-figure');
+  await expect(told).toContainText(/node \d: node \d found its disk put back to an older copy/);
+  // The cluster is whole again; the warning stays for whoever looks for what put the disk back.
+  await page.goto('/');
+  const warning = page.getByTestId('overview-alerts').getByRole('listitem').filter({ hasText: 'less on its disk than it had told its peers' });
+  await expect(warning).toContainText(/▲ warning .*node \d came back .* with less on its disk than it had told its peers \(an older copy put back/);
+});
+
 test('disk full: appends fail at once with DiskFull naming the node, then resume by themselves when space is back', async ({ page }) => {
   await runGuidedDrill(page, {
     title: 'Disk full',

@@ -9,6 +9,7 @@ import { realScheduler } from '../../../../packages/log-cluster/src/clock.ts';
 import type { AutoRestartEvent } from '../../../../packages/log-cluster/src/auto-restart.ts';
 import { LogError, type LogErrorCode } from '../../../../packages/log-cluster/src/errors.ts';
 import type { Fault, NodeHealth } from '../../../../packages/log-cluster/src/faults.ts';
+import type { DiskCopy } from '../../../../packages/log-cluster/src/storage/disk-copy.ts';
 import type { AdminPartitionStatus, AdminStatus } from '../../../../packages/log-cluster/src/admin.ts';
 import { replicasFor } from '../../../../packages/log-cluster/src/placement.ts';
 import { PLAIN_SOCKETS, TcpConnector, type PeerAddress } from '../../../../packages/log-cluster/src/transport/tcp.ts';
@@ -18,6 +19,7 @@ import { ScrapeError, type ScrapeSource } from '../scrape/sources.ts';
 import { readClusterSecret } from '../node-command.ts';
 import { HttpClient } from './http-client.ts';
 import { clusterStateSchema, readClusterState, type ClusterState } from './state.ts';
+import type { SupervisorCall } from './supervisor.ts';
 
 /** How often every node's status is read: the drill checks see leaders and high watermarks this fresh. */
 export const STATUS_POLL_MS_DEFAULT = 100;
@@ -182,6 +184,7 @@ export class RemoteCluster implements DrillCluster {
       diskFull: status?.diskFull ?? false,
       diskFreeBytes: () => status?.diskFreeBytes ?? 0,
       recovery: { corruption: status?.recovery.corruption ?? null, faulty: status?.recovery.faulty ?? [] },
+      diskRolledBackBy: status?.diskRolledBackBy ?? null,
       replica,
     };
   }
@@ -317,6 +320,22 @@ export class RemoteCluster implements DrillCluster {
     this.known(node);
     if (this.liveStatus(node) === null && this.options.supervisorUrl !== null) return this.supervisorCall<{ file: string; cutBytes: number }>('cutSegmentTail', node);
     return this.admin<{ file: string; cutBytes: number }>(node, 'cutSegmentTail', { node });
+  }
+
+  /** A stopped node's files are the supervisor's to copy; a running node's are no crash image. */
+  async copyDisk(node: number): Promise<DiskCopy> {
+    return this.stoppedNodeCall('copyDisk', node, 'copy its disk');
+  }
+
+  async putBackDiskCopy(node: number): Promise<DiskCopy> {
+    return this.stoppedNodeCall('putBackDiskCopy', node, 'put a copy of its disk back');
+  }
+
+  private async stoppedNodeCall(call: 'copyDisk' | 'putBackDiskCopy', node: number, what: string): Promise<DiskCopy> {
+    this.known(node);
+    if (this.liveStatus(node) !== null) throw new LogError('Unavailable', `node ${node} is running: crash it before you ${what}`);
+    if (this.options.supervisorUrl === null) throw new LogError('Unavailable', `node ${node}: only the supervisor (logscope cluster) can ${what}, and this console was not given its URL`);
+    return this.supervisorCall<DiskCopy>(call, node);
   }
 
   async setDiskFull(node: number, full: boolean): Promise<void> {
@@ -542,7 +561,7 @@ export class RemoteCluster implements DrillCluster {
     }
   }
 
-  private async supervisorCall<T>(call: 'crash' | 'restart' | 'corruptSegment' | 'cutSegmentTail', node: number): Promise<T> {
+  private async supervisorCall<T>(call: SupervisorCall, node: number): Promise<T> {
     const url = this.options.supervisorUrl ?? '';
     const reply = await this.http.request(`${url}/supervisor/${call}`, { method: 'POST', headers: { authorization: `Bearer ${this.options.secret.toString('utf8')}` }, body: JSON.stringify({ node }), timeoutMs: SUPERVISOR_CALL_TIMEOUT_MS });
     const body = JSON.parse(reply.text) as { ok: boolean; result?: T; error?: { message: string } };

@@ -14,6 +14,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AutoRestart } from '../../../../packages/log-cluster/src/auto-restart.ts';
 import { corruptNewestSegment, cutNewestSegmentTail } from '../../../../packages/log-cluster/src/storage/corrupt.ts';
+import { copyDiskAside, putBackDiskCopy, type DiskCopy } from '../../../../packages/log-cluster/src/storage/disk-copy.ts';
 import { FileDisk } from '../../../../packages/log-cluster/src/storage/file-disk.ts';
 import { secretMatches } from '../../../../packages/log-cluster/src/admin.ts';
 import { loadTls, type TlsFiles } from '../../../../packages/log-cluster/src/transport/tls.ts';
@@ -30,6 +31,11 @@ const NODE_READY_TIMEOUT_MS = 120_000;
 const NODE_STOP_TIMEOUT_MS = 10_000;
 const CONTROL_BODY_BYTES_MAX = 1_024;
 export const SUPERVISOR_PREFIX = '/supervisor/';
+
+/** What `POST /supervisor/<call>` does to a node (`{"node": N}`): the fault surface's calls on a stopped node's process and files. */
+export const SUPERVISOR_CALLS = ['crash', 'restart', 'corruptSegment', 'cutSegmentTail', 'copyDisk', 'putBackDiskCopy'] as const;
+export type SupervisorCall = (typeof SUPERVISOR_CALLS)[number];
+const isSupervisorCall = (call: string): call is SupervisorCall => (SUPERVISOR_CALLS as readonly string[]).includes(call);
 
 export interface SupervisorOptions {
   dataDir: string;
@@ -158,6 +164,20 @@ export class Supervisor {
     const slot = this.slot(id);
     if (slot.child !== null) throw new Error(`node ${id} is running: corrupt it through its admin API, or crash it first`);
     return corruptNewestSegment(new FileDisk(slot.dataDir), id, false);
+  }
+
+  /** The fault "an older copy of the disk", first half: a stopped node's files copied aside. */
+  copyDisk(id: number): DiskCopy {
+    const slot = this.slot(id);
+    if (slot.child !== null) throw new Error(`node ${id} is running: crash it before copying its disk (a running node's files are no crash image)`);
+    return copyDiskAside(slot.dataDir);
+  }
+
+  /** Second half: the copy put back in place of a stopped node's files. */
+  putBackDiskCopy(id: number): DiskCopy {
+    const slot = this.slot(id);
+    if (slot.child !== null) throw new Error(`node ${id} is running: crash it before putting a copy of its disk back`);
+    return putBackDiskCopy(slot.dataDir);
   }
 
   /** The fault "cut the fsynced tail" on a stopped node's files. */
@@ -315,6 +335,25 @@ export class Supervisor {
     this.controlUrl = `${tls === null ? 'http' : 'https'}://${urlHost(this.options.host)}:${(server.address() as net.AddressInfo).port}`;
   }
 
+  private async perform(call: SupervisorCall, node: number): Promise<unknown> {
+    switch (call) {
+      case 'crash':
+        this.crash(node);
+        return null;
+      case 'restart':
+        await this.restart(node);
+        return null;
+      case 'corruptSegment':
+        return this.corruptSegment(node);
+      case 'cutSegmentTail':
+        return this.cutSegmentTail(node);
+      case 'copyDisk':
+        return this.copyDisk(node);
+      case 'putBackDiskCopy':
+        return this.putBackDiskCopy(node);
+    }
+  }
+
   private async handleControl(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://supervisor.invalid');
     const call = url.pathname.startsWith(SUPERVISOR_PREFIX) ? url.pathname.slice(SUPERVISOR_PREFIX.length) : '';
@@ -331,8 +370,8 @@ export class Supervisor {
       sendJson(res, 200, this.state());
       return;
     }
-    if (req.method !== 'POST' || !['crash', 'restart', 'corruptSegment', 'cutSegmentTail'].includes(call)) {
-      sendJson(res, 404, { ok: false, error: { code: 'NotFound', message: 'calls: GET state; POST crash, restart, corruptSegment, cutSegmentTail with {"node": N}' } });
+    if (req.method !== 'POST' || !isSupervisorCall(call)) {
+      sendJson(res, 404, { ok: false, error: { code: 'NotFound', message: `calls: GET state; POST ${SUPERVISOR_CALLS.join(', ')} with {"node": N}` } });
       return;
     }
     let node: number;
@@ -346,7 +385,7 @@ export class Supervisor {
       return;
     }
     try {
-      const result = call === 'crash' ? (this.crash(node), null) : call === 'restart' ? (await this.restart(node), null) : call === 'cutSegmentTail' ? this.cutSegmentTail(node) : this.corruptSegment(node);
+      const result = await this.perform(call, node);
       this.log({ event: 'control', call, node, status: 200, outcome: 'ok', remote });
       sendJson(res, 200, { ok: true, result });
     } catch (error) {

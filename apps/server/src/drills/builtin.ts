@@ -246,6 +246,37 @@ const drills: DrillDefinition[] = [
     ],
   },
   {
+    name: 'disk-rollback',
+    title: 'Disk put back to an older copy',
+    summary: 'Copy a follower\'s disk, let it acknowledge more, then put the copy back: its peers remember its disk further along and tell it, so it stops voting until caught up and nothing it lost with the copy is lost to the cluster.',
+    faultStep: 1,
+    detect: { from: 1, to: 1, label: 'older disk found' },
+    recover: { from: 1, to: 2, label: 'caught up' },
+    steps: [
+      {
+        title: 'Copy a follower\'s disk',
+        narrative: 'Crash a follower of the busiest partition, copy its files aside as a backup or a VM snapshot would, and restart it. Under load it catches up and acknowledges records the copy lacks; its hellos tell its peers how far its disk has come.',
+        action: { kind: 'copyDisk', node: 'follower' },
+        observation: { chart: 'replication', expect: 'The follower\'s lag spikes while it is down, then returns to zero.' },
+        check: { hypothesis: 'The follower, back on its own disk, catches up on every partition it replicates, and keeps writing for 2 s past the copy.', spec: { kind: 'caughtUp', afterMs: 2_000 }, deadlineMs: 20_000 },
+      },
+      {
+        title: 'Put the older copy back',
+        narrative: 'Crash the same follower, put the copy back in place of its files — what a restored backup, a rolled-back VM snapshot or a volume that lost its last writes does — and restart it. Its log and votes are whole, only older: nothing on its own disk can tell. Voting with them, it could help elect a leader that lacks records it had acknowledged.',
+        action: { kind: 'putBackDiskCopy', node: 'victim' },
+        observation: { chart: 'overview', expect: 'A "disk went back" warning naming the node; logscope_disk_rollbacks_total goes up on it; it leads nothing until caught up.' },
+        check: { hypothesis: 'A peer finds the node\'s disk older than it had told them, and tells it.', spec: { kind: 'rollbackTold' }, deadlineMs: 15_000 },
+      },
+      {
+        title: 'Watch it catch up',
+        narrative: 'Until a leader has caught up each of its replicas, the node neither votes nor campaigns; the leaders send it what it lost.',
+        action: { kind: 'none', label: 'Watch it catch up' },
+        observation: { chart: 'replication', expect: 'Its lag returns to zero; the warning stays ten minutes, for someone to find what put the disk back.' },
+        check: { hypothesis: 'The node catches up on every partition it replicates.', spec: { kind: 'caughtUp' }, deadlineMs: 30_000 },
+      },
+    ],
+  },
+  {
     name: 'disk-full',
     title: 'Disk full',
     summary: 'Crash one follower, then fill the other one\'s disk: appends fail at once with DiskFull naming the node; give the space back and the node resumes by itself.',

@@ -1,4 +1,4 @@
-// Drills 1, 2, 5 and bit rot run unattended against a real embedded cluster under load: every check
+// Drills 1, 2, 5, bit rot and the disk put back run unattended against a real embedded cluster under load: every check
 // passes and the durability verdict finds no acknowledged write lost.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,7 +32,7 @@ describe('drills, unattended, on a real embedded cluster', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  for (const name of [process.env.DRILL ?? 'leader-failover', 'follower-catch-up', 'quorum-loss', 'bit-rot']) {
+  for (const name of [process.env.DRILL ?? 'leader-failover', 'follower-catch-up', 'quorum-loss', 'bit-rot', 'disk-rollback']) {
     it(`${name} passes with 0 acknowledged writes lost and 0 stale reads`, async () => {
       const started = await engine.start(name, 'unattended');
       const run = await engine.wait(started.id);
@@ -48,6 +48,12 @@ describe('drills, unattended, on a real embedded cluster', () => {
       if (name === 'leader-failover') expect(run.readRecoverMs).not.toBeNull();
       // Nobody restarted the rotted node: it stopped on the record and came back by itself.
       if (name === 'bit-rot') expect(run.steps[0]?.figure).toMatch(/stopped on the rotted record and restarted by itself .* its recovery cut seg-\d+\.log at \d+/);
+      // The copy put back was found by a peer, and the node's own metric says so.
+      if (name === 'disk-rollback') {
+        const victim = run.bindings.victim;
+        expect(run.steps[1]?.figure).toMatch(new RegExp(`^node ${victim}: node \\d found its disk put back to an older copy`));
+        expect(run.steps[1]?.did).toMatch(new RegExp(`^crashed node ${victim}, put back the copy of its disk taken .* ago \\(\\d+ files, [\\d.]+ MiB\\)`));
+      }
       // Persisted: a fresh engine over the same data dir sees the result.
       expect(new DrillEngine({ cluster, load, dataDir: dir }).get(run.id)?.status).toBe('passed');
     });

@@ -11,6 +11,7 @@ import { mergeEncoded, summary } from '@logscope/telemetry';
 import { recordDigest, type AckLedger, type LedgerEntry } from '../load/ledger.ts';
 import type { LeaderBalancer } from '../faults/leader-balancer.ts';
 import type { ClusterHandle } from '../services.ts';
+import type { DiskCopy } from '../../../../packages/log-cluster/src/storage/disk-copy.ts';
 import { BUILTIN_DRILLS, findDrill } from './builtin.ts';
 import type { DrillAction, DrillCheck, DrillDefinition, DrillRun, LatencyFigure, NodeRef, RunMode, StepState, TimelineEvent } from './model.ts';
 import { ConsistencyReader, type ReaderClient } from './reader.ts';
@@ -32,6 +33,8 @@ export interface DrillNode {
     readonly faulty: readonly { readonly partition: number; readonly tail: { readonly firstIndex: number; readonly lastIndex: number } }[];
   };
   readonly diskFull: boolean;
+  /** The peer that found the node's disk put back to an older copy since it started (null: none). */
+  readonly diskRolledBackBy: number | null;
   diskFreeBytes(): number;
   replica(partition: number): DrillReplica | undefined;
 }
@@ -158,6 +161,7 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 /** Who a drill's drain belongs to (LeaderBalancer.drain): a node the console drained too stays drained after the drill. */
 const drillOwner = (active: Active): string => `drill run ${active.run.id}`;
 const fmtMs = (v: number): string => (v < 1000 ? `${Math.round(v)} ms` : `${(v / 1000).toFixed(2)} s`);
+const fmtMiB = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 const RECENT_RUNS = 50;
 
 export class DrillEngine {
@@ -630,6 +634,30 @@ export class DrillEngine {
         }
         return `crashed node ${n}, cut the last ${where.cutBytes} bytes (fdatasync'ed) of ${where.file}, restarted it`;
       }
+      case 'copyDisk': {
+        const n = this.resolve(active, action.node);
+        this.bind(active, [action.node], [n]);
+        await c.crash(n);
+        let copy: DiskCopy;
+        try {
+          copy = await c.copyDisk(n);
+        } finally {
+          await c.restart(n);
+        }
+        return `crashed node ${n}, copied its disk aside (${copy.files} files, ${fmtMiB(copy.bytes)}), restarted it`;
+      }
+      case 'putBackDiskCopy': {
+        const n = this.resolve(active, action.node);
+        this.bind(active, [action.node], [n]);
+        await c.crash(n);
+        let copy: DiskCopy;
+        try {
+          copy = await c.putBackDiskCopy(n);
+        } finally {
+          await c.restart(n);
+        }
+        return `crashed node ${n}, put back the copy of its disk taken ${fmtMs(Math.max(0, Date.now() - copy.copiedAtMs))} ago (${copy.files} files, ${fmtMiB(copy.bytes)}): what it wrote since is gone from it; restarted it`;
+      }
       case 'diskFull': {
         const n = this.resolve(active, action.node, Object.values(active.run.bindings));
         if (action.node === 'follower' || action.node === 'leader') active.run.bindings.second = n;
@@ -724,7 +752,12 @@ export class DrillEngine {
           worst = Math.max(worst, lag.lagRecords);
         }
         const done = mine.filter((q) => active.zeroSeen.has(q)).length;
-        return { pass: done === mine.length, figure: `node ${victim}: lag back to 0 on ${done}/${mine.length} partitions (largest lag now ${worst} records)`, reason: done === mine.length ? `node ${victim}'s lag returned to 0 on all ${mine.length} partitions` : `node ${victim} still behind on ${mine.length - done} partitions` };
+        const figure = `node ${victim}: lag back to 0 on ${done}/${mine.length} partitions (largest lag now ${worst} records)`;
+        if (done < mine.length) return { pass: false, figure, reason: `node ${victim} still behind on ${mine.length - done} partitions` };
+        const actedAtMs = active.run.steps.reduce((latest, st) => Math.max(latest, st.actionAtMs ?? 0), 0);
+        const left = (spec.afterMs ?? 0) - (Date.now() - actedAtMs);
+        if (left > 0) return { pass: false, figure: `${figure}; it keeps writing ${fmtMs(left)} more`, reason: `node ${victim} caught up; the step holds ${fmtMs(spec.afterMs ?? 0)} after its action` };
+        return { pass: true, figure, reason: `node ${victim}'s lag returned to 0 on all ${mine.length} partitions` };
       }
       case 'steppedDown': {
         if (victim === undefined) return { pass: false, figure: '', reason: 'no victim bound' };
@@ -850,6 +883,15 @@ export class DrillEngine {
         if (faulty.length === 0) return { pass: false, figure: `node ${victim ?? '?'}: no faulty tail reported by recovery`, reason: 'recovery found no acknowledged entries missing' };
         const tails = faulty.map((f) => `p${f.partition} entries ${f.tail.firstIndex}–${f.tail.lastIndex}`).join(', ');
         return { pass: true, figure: `node ${victim ?? '?'}: kept as faulty (identifiers name them): ${tails}`, reason: `recovery kept ${tails} as faulty instead of cutting them as a torn write; the replica does not campaign until a leader repairs them` };
+      }
+      case 'rollbackTold': {
+        if (victim === undefined) return { pass: false, figure: '', reason: 'no victim bound' };
+        const node = c.node(victim);
+        if (node === null || !node.isRunning) return { pass: false, figure: `node ${victim} is down`, reason: `node ${victim} has not come back yet` };
+        // Its current incarnation started in the step's action (the put-back restarts it): a peer's word since is about this disk.
+        const by = node.diskRolledBackBy;
+        if (by === null) return { pass: false, figure: `node ${victim}: no peer has found its disk went back yet`, reason: `no peer told node ${victim} that its disk is older than it had told them` };
+        return { pass: true, figure: `node ${victim}: node ${by} found its disk put back to an older copy (logscope_disk_rollbacks_total +1)`, reason: `node ${by} remembered node ${victim}'s disk further along than it came back, and told it: its replicas stopped voting and leading until caught up, so what it lost with the copy stays acknowledged on the others` };
       }
       case 'diskFullReported': {
         const n = active.run.bindings.second;
@@ -1026,9 +1068,15 @@ export class DrillEngine {
       case 'slowFsync':
       case 'corruptSegment':
       case 'rotSegment':
+      case 'cutSegmentTail':
+      case 'copyDisk':
+      case 'putBackDiskCopy':
+      case 'diskFull':
       case 'drain':
         return `step 1 targets ${name(action.node)}`;
-      default:
+      case 'none':
+      case 'load':
+      case 'heal':
         return 'step 1 acts on no single node';
     }
   }

@@ -22,6 +22,10 @@ export const actionSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('rotSegment'), node: nodeRefSchema }),
   /** Crash, cut the fsynced tail of the node's newest segment, restart: recovery must keep it as faulty. */
   z.object({ kind: z.literal('cutSegmentTail'), node: nodeRefSchema }),
+  /** Crash, copy the node's files aside (a backup or VM snapshot of its disk), restart. */
+  z.object({ kind: z.literal('copyDisk'), node: nodeRefSchema }),
+  /** Crash, put that copy back in place of the node's files (its disk went back in time), restart. */
+  z.object({ kind: z.literal('putBackDiskCopy'), node: nodeRefSchema }),
   /** Fills the node's disk (full) or gives the space back; a node resolved here is bound as `second`. */
   z.object({ kind: z.literal('diskFull'), node: nodeRefSchema, full: z.boolean() }),
   /** Drains the node (leader balancer): its leaderships move away and stay away until the drill heals. */
@@ -40,8 +44,11 @@ export const checkSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('commitsResume'), scope: z.enum(['partition', 'all']) }),
   /** The leader reports the victim lagging by at least minRecords on the drill partition. */
   z.object({ kind: z.literal('lagGrows'), minRecords: z.number().int().min(1) }),
-  /** Every partition the victim replicates has seen its lag at 0 since the step began. */
-  z.object({ kind: z.literal('caughtUp') }),
+  /**
+   * Every partition the victim replicates has seen its lag at 0 since the step began; with
+   * `afterMs`, no sooner than that after the step's action (the node keeps writing meanwhile).
+   */
+  z.object({ kind: z.literal('caughtUp'), afterMs: z.number().int().min(0).max(60_000).optional() }),
   /** The victim runs, leads nothing, and no high watermark of its passed the highest any replica had at the fault. */
   z.object({ kind: z.literal('steppedDown') }),
   /** A probe append fails with an error and no load append is acknowledged for a second. */
@@ -62,6 +69,8 @@ export const checkSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('restartedByItself') }),
   /** The victim's recovery kept acknowledged entries it could not read as a faulty tail (record identifiers), not cut them. */
   z.object({ kind: z.literal('faultyTailKept') }),
+  /** A peer found the victim's disk put back to an older copy (logscope_disk_rollbacks_total) after the step's action. */
+  z.object({ kind: z.literal('rollbackTold') }),
   /** The `second` node reports its disk full, and a probe append fails with DiskFull naming it. */
   z.object({ kind: z.literal('diskFullReported') }),
   /** Every partition is led by its preferred replica (up, not drained): leadership spread evenly again. */

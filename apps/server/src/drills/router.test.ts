@@ -16,7 +16,7 @@ describe('drills router', () => {
   it('lists the six drills to viewers and refuses a viewer who starts one (audited)', async () => {
     const list = await h.caller().drills.list();
     expect(list.available).toBe(true);
-    expect(list.drills.map((d) => d.name)).toEqual(['leader-failover', 'follower-catch-up', 'minority-isolation', 'slow-disk', 'quorum-loss', 'corrupted-segment', 'bit-rot', 'corrupted-tail', 'disk-full']);
+    expect(list.drills.map((d) => d.name)).toEqual(['leader-failover', 'follower-catch-up', 'minority-isolation', 'slow-disk', 'quorum-loss', 'corrupted-segment', 'bit-rot', 'corrupted-tail', 'disk-rollback', 'disk-full']);
     expect(list.drills[0]?.steps[0]?.buttonLabel).toBe('Run step 1: Crash the leader');
     await expect(h.caller().drills.start({ name: 'leader-failover', mode: 'guided' })).rejects.toThrow(/operator token/);
     const audit = await h.operator().audit.list({ limit: 5 });

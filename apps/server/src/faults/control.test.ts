@@ -1,8 +1,5 @@
 // Runbook faults over the tRPC API against a real embedded cluster: the blast radius comes from
 // the live map, two presses inject one fault, the time limit heals it, Heal heals it now.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startHarness, type Harness } from '../test-helpers.ts';
 
@@ -224,15 +221,14 @@ describe('runbook faults', () => {
     await healthy();
     const node = h.cluster.nodeIds()[1]!;
     const client = h.cluster.client();
-    const backup = mkdtempSync(join(tmpdir(), 'logscope-backup-'));
     await h.cluster.crash(node);
-    await h.cluster.backupDisk(node, backup);
+    await h.cluster.copyDisk(node);
     await h.cluster.restart(node);
     // Acknowledged by every replica, this node too, after the copy; its peers hear how far its disk came.
     for (let round = 0; round < 5; round++) for (let p = 0; p < 6; p++) await client.append({ partition: p }, [new TextEncoder().encode(`after-copy-${round}-${p}`)]);
     await new Promise((resolve) => setTimeout(resolve, 200));
     await h.cluster.crash(node);
-    await h.cluster.restoreDisk(node, backup);
+    await h.cluster.putBackDiskCopy(node);
     await h.cluster.restart(node);
     const alert = await eventually(async () => (await h.caller().cluster.overview()).alerts.find((a) => a.kind === 'disk-went-back'), 10_000, 'the warning');
     expect(alert).toMatchObject({ severity: 'warning', node, page: 'overview' });
@@ -240,7 +236,6 @@ describe('runbook faults', () => {
     // It abstained only until caught up: the cluster is whole again, and the warning stays for the window.
     await healthy();
     expect((await h.caller().cluster.overview()).alerts.some((a) => a.kind === 'disk-went-back' && a.node === node)).toBe(true);
-    rmSync(backup, { recursive: true, force: true });
     client.close();
   });
 });

@@ -79,6 +79,12 @@ class MapCluster implements ClusterHandle {
   cutSegmentTail(): { file: string; cutBytes: number } {
     throw new Error('not in this test');
   }
+  copyDisk(): never {
+    throw new Error('not in this test');
+  }
+  putBackDiskCopy(): never {
+    throw new Error('not in this test');
+  }
   setDiskFull(): void {}
   async healAll(): Promise<void> {}
 }
