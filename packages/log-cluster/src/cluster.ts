@@ -279,7 +279,6 @@ export class EmbeddedCluster implements FaultSurface {
     return where;
   }
 
-
   async copyDisk(node: NodeId): Promise<DiskCopy> {
     const slot = this.slot(node);
     await startEnded(slot);
@@ -448,4 +447,3 @@ export class EmbeddedCluster implements FaultSurface {
     slot.downReason = null;
   }
 }
-
