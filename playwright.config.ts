@@ -22,9 +22,10 @@ const STOP_GRACEFULLY = { signal: 'SIGTERM', timeout: 20_000 } as const;
 /**
  * The drill specs the attached project runs against real processes (2 cores: not every drill twice):
  * a real SIGKILL and restart, link faults spread over the processes' admin APIs, a process that
- * exits on a rotted byte and is restarted by its supervisor, and abort.
+ * exits on a rotted byte and is restarted by its supervisor, a disk copied and put back by the
+ * supervisor, and abort.
  */
-const ATTACHED_DRILLS = /leader failover|minority isolation|bit rot|abort mid-drill/;
+const ATTACHED_DRILLS = /leader failover|minority isolation|bit rot|older copy|abort mid-drill/;
 
 export default defineConfig({
   testDir: 'test/e2e',
