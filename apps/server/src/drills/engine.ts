@@ -11,7 +11,6 @@ import { mergeEncoded, summary } from '@logscope/telemetry';
 import { recordDigest, type AckLedger, type LedgerEntry } from '../load/ledger.ts';
 import type { LeaderBalancer } from '../faults/leader-balancer.ts';
 import type { ClusterHandle } from '../services.ts';
-import type { DiskCopy } from '../../../../packages/log-cluster/src/storage/disk-copy.ts';
 import { BUILTIN_DRILLS, findDrill } from './builtin.ts';
 import type { DrillAction, DrillCheck, DrillDefinition, DrillRun, LatencyFigure, NodeRef, RunMode, StepState, TimelineEvent } from './model.ts';
 import { ConsistencyReader, type ReaderClient } from './reader.ts';
@@ -602,15 +601,7 @@ export class DrillEngine {
         return `added ${action.delayMs} ms to every fsync of node ${n}`;
       }
       case 'corruptSegment': {
-        const n = this.resolve(active, action.node);
-        this.bind(active, [action.node], [n]);
-        await c.crash(n);
-        let where: { file: string; position: number };
-        try {
-          where = await c.corruptSegment(n);
-        } finally {
-          await c.restart(n);
-        }
+        const { n, result: where } = await this.whileDown(active, action.node, (n) => c.corruptSegment(n));
         return `crashed node ${n}, flipped the byte at ${where.position} of ${where.file}, restarted it`;
       }
       case 'rotSegment': {
@@ -619,43 +610,18 @@ export class DrillEngine {
         active.victimStartedAtMs = c.node(n)?.startedAtMs ?? null;
         const where = await c.corruptSegment(n);
         const scrub = await c.startScrub(n);
-        const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
-        return `flipped the byte at ${where.position} of ${where.file} under running node ${n}; started a scrub pass over its ${mib(scrub.bytes)} of segments at ${mib(scrub.bytesPerSec)}/s (about ${fmtMs((scrub.bytes / scrub.bytesPerSec) * 1000)})`;
+        return `flipped the byte at ${where.position} of ${where.file} under running node ${n}; started a scrub pass over its ${fmtMiB(scrub.bytes)} of segments at ${fmtMiB(scrub.bytesPerSec)}/s (about ${fmtMs((scrub.bytes / scrub.bytesPerSec) * 1000)})`;
       }
       case 'cutSegmentTail': {
-        const n = this.resolve(active, action.node);
-        this.bind(active, [action.node], [n]);
-        await c.crash(n);
-        let where: { file: string; cutBytes: number };
-        try {
-          where = await c.cutSegmentTail(n);
-        } finally {
-          await c.restart(n);
-        }
+        const { n, result: where } = await this.whileDown(active, action.node, (n) => c.cutSegmentTail(n));
         return `crashed node ${n}, cut the last ${where.cutBytes} bytes (fdatasync'ed) of ${where.file}, restarted it`;
       }
       case 'copyDisk': {
-        const n = this.resolve(active, action.node);
-        this.bind(active, [action.node], [n]);
-        await c.crash(n);
-        let copy: DiskCopy;
-        try {
-          copy = await c.copyDisk(n);
-        } finally {
-          await c.restart(n);
-        }
+        const { n, result: copy } = await this.whileDown(active, action.node, (n) => c.copyDisk(n));
         return `crashed node ${n}, copied its disk aside (${copy.files} files, ${fmtMiB(copy.bytes)}), restarted it`;
       }
       case 'putBackDiskCopy': {
-        const n = this.resolve(active, action.node);
-        this.bind(active, [action.node], [n]);
-        await c.crash(n);
-        let copy: DiskCopy;
-        try {
-          copy = await c.putBackDiskCopy(n);
-        } finally {
-          await c.restart(n);
-        }
+        const { n, result: copy } = await this.whileDown(active, action.node, (n) => c.putBackDiskCopy(n));
         return `crashed node ${n}, put back the copy of its disk taken ${fmtMs(Math.max(0, Date.now() - copy.copiedAtMs))} ago (${copy.files} files, ${fmtMiB(copy.bytes)}): what it wrote since is gone from it; restarted it`;
       }
       case 'diskFull': {
@@ -687,6 +653,18 @@ export class DrillEngine {
         const undrained = await this.undrain(active);
         return `healed every fault${undrained.length === 0 ? '' : `; undrained node ${undrained.join(', ')}`}`;
       }
+    }
+  }
+
+  /** Crashes the node (bound as the victim), does `what` to its files, and restarts it whatever happened. */
+  private async whileDown<T>(active: Active, ref: NodeRef, what: (node: number) => T | Promise<T>): Promise<{ n: number; result: T }> {
+    const n = this.resolve(active, ref);
+    this.bind(active, [ref], [n]);
+    await this.cluster.crash(n);
+    try {
+      return { n, result: await what(n) };
+    } finally {
+      await this.cluster.restart(n);
     }
   }
 
