@@ -13,7 +13,7 @@
 //   npm run soak -- [--seconds 120] [--seed 7] [--nodes 5] [--partitions 16] [--cache-mib 64]
 //                   [--segment-mib 1] [--retention-mib 4] [--retention-hours 0.01] [--wipe] [--rollback]
 
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -22,6 +22,7 @@ import { RemoteCluster } from '../../apps/server/src/cluster/remote-cluster.ts';
 import { readFromLogStart } from '../../apps/server/src/drills/verdict.ts';
 import { parseJournalFlags } from '../../apps/server/src/node-command.ts';
 import { LogError } from '../../packages/log-cluster/src/errors.ts';
+import { diskCopyDirectory } from '../../packages/log-cluster/src/storage/disk-copy.ts';
 import { SupervisedCluster } from './supervised-cluster.ts';
 
 export interface SoakOptions {
@@ -210,9 +211,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       return dir;
     };
     const lastWipeCaughtUp = (): boolean => lastWiped === null || !existsSync(join(dataDirOf(lastWiped), 'fresh.marker'));
-    /** Backups of nodes' data directories (rollback), and the node put back to one last: caught up once its abstain.marker is gone. */
-    const backups = new Map<number, { dir: string; atMs: number }>();
-    const backupRoot = options.rollback === true ? mkdtempSync(join(tmpdir(), 'logscope-soak-backups-')) : null;
+    /** Nodes whose disk the supervisor has copied (rollback), and the node put back to its copy last: caught up once its abstain.marker is gone. */
+    const copied = new Set<number>();
     let lastRolledBack: number | null = null;
     const lastRollbackCaughtUp = (): boolean => lastRolledBack === null || !existsSync(join(dataDirOf(lastRolledBack), 'abstain.marker'));
     const faultyTails = async (): Promise<number> => {
@@ -294,18 +294,15 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
             break;
           }
           case 'rollback': {
-            if (backupRoot === null) break;
-            const backup = backups.get(node);
-            const dir = dataDirOf(node);
+            if (options.rollback !== true) break;
             await r.crash(node);
             await sleep(500); // the SIGKILL lands; nothing of the old process writes after this
-            if (backup === undefined) {
+            if (!copied.has(node)) {
               // The copy of a killed node is what a power cut leaves: a crash-consistent backup.
-              const to = join(backupRoot, `node-${node}`);
-              cpSync(dir, to, { recursive: true });
-              backups.set(node, { dir: to, atMs: Date.now() });
+              const copy = await r.copyDisk(node);
+              copied.add(node);
               await r.restart(node);
-              note(`back up node ${node}'s data directory (kill -9, copy, restart)`);
+              note(`back up node ${node}'s data directory (kill -9, copy ${copy.files} files, restart)`);
               break;
             }
             if (!(await lastRotRepaired()) || !lastWipeCaughtUp() || !lastRollbackCaughtUp()) {
@@ -314,14 +311,13 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
               break;
             }
             // A copy taken while the node abstained already (a wipe it had not caught up from) is told nothing: it abstains again.
-            const abstainingCopy = ['abstain.marker', 'fresh.marker'].filter((marker) => existsSync(join(backup.dir, marker)));
-            for (const name of readdirSync(dir)) rmSync(join(dir, name), { recursive: true, force: true });
-            cpSync(backup.dir, dir, { recursive: true });
-            rmSync(backup.dir, { recursive: true, force: true });
-            backups.delete(node);
+            const abstainingCopy = ['abstain.marker', 'fresh.marker'].filter((marker) => existsSync(join(diskCopyDirectory(dataDirOf(node)), marker)));
+            const copy = await r.putBackDiskCopy(node);
+            rmSync(diskCopyDirectory(dataDirOf(node)), { recursive: true, force: true });
+            copied.delete(node);
             await r.restart(node);
             lastRolledBack = node;
-            note(`put node ${node}'s copy from ${((Date.now() - backup.atMs) / 1000).toFixed(1)} s ago back in its data directory (a rollback) and restart it${abstainingCopy.length > 0 ? ` (the copy holds ${abstainingCopy.join(', ')})` : ''}`);
+            note(`put node ${node}'s copy from ${((Date.now() - copy.copiedAtMs) / 1000).toFixed(1)} s ago back in its data directory (a rollback) and restart it${abstainingCopy.length > 0 ? ` (the copy holds ${abstainingCopy.join(', ')})` : ''}`);
             break;
           }
           case 'slow':
@@ -335,7 +331,6 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     }
     await r.healAll();
     note('heal all (end)');
-    if (backupRoot !== null) rmSync(backupRoot, { recursive: true, force: true });
     await sleep(3_000);
     running = false;
     await Promise.all(workers);
