@@ -1,6 +1,7 @@
-// A short run of the fault soak (test/support/soak.ts; `npm run soak` runs longer ones): five node
-// processes, 16 partitions, a seeded schedule of SIGKILLs, rotted bytes under running nodes with a
-// scrub, pauses, isolations and slow disks, with producers and readers through it all.
+// Short runs of the fault soak (test/support/soak.ts; `npm run soak` runs longer ones): node
+// processes, a seeded schedule of SIGKILLs, rotted bytes under running nodes with a scrub, pauses,
+// isolations and slow disks (and, in the second, a disk put back to an older copy), with producers
+// and readers through it all.
 import { describe, expect, it } from 'vitest';
 import { runSoak, soakPassed } from '../support/soak.ts';
 
@@ -19,6 +20,22 @@ describe('a fault soak of five node processes', () => {
     expect(result.acknowledged).toBeGreaterThan(1_000);
     expect(result.readsChecked).toBeGreaterThan(1_000);
     expect(result.faults.length, result.faults.join('\n')).toBeGreaterThanOrEqual(6);
+    expect(soakPassed(result)).toBe(true);
+  }, 180_000);
+
+  it('with a disk put back to an older copy among the faults (three processes): its peers tell it, and nothing is lost', async () => {
+    // Seed 41 copies node 1's directory (the supervisor's copyDisk) at ~3 s and puts it back ~12 s
+    // later, between crashes, rots, pauses and isolations of the others.
+    const result = await runSoak({ seconds: 40, seed: 41, nodes: 3, partitions: 12, cacheMib: null, rollback: true });
+    const summary = JSON.stringify({ ...result, faults: result.faults });
+    expect(result.lost, summary).toEqual([]);
+    expect(result.moved, summary).toEqual([]);
+    expect(result.duplicates, summary).toBe(0);
+    expect(result.staleReads, summary).toEqual([]);
+    const putBacks = result.faults.filter((f) => f.includes('(a rollback)'));
+    expect(putBacks.length, summary).toBeGreaterThanOrEqual(1);
+    // Each put-back of a copy taken while the node was whole is told by a peer (its disk-rolled-back line).
+    expect(result.toldRolledBack, summary).toBeGreaterThanOrEqual(putBacks.filter((f) => !f.includes('the copy holds')).length);
     expect(soakPassed(result)).toBe(true);
   }, 180_000);
 });

@@ -233,6 +233,13 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       const restarted = r.autoRestarts().some((e) => e.node === rot.node && e.stoppedAtMs >= rot.atMs && e.restarted !== null && e.restarted.error === null);
       return restarted && r.health().some((h) => h.node === rot.node && h.up) && (await faultyTails()) === 0;
     };
+    /** Whether the last storage fault (rot, wipe, put-back) is repaired, waiting at most `ms` for it. */
+    const storageRepairedWithin = async (ms: number): Promise<boolean> => {
+      const repaired = async (): Promise<boolean> => (await lastRotRepaired()) && lastWipeCaughtUp() && lastRollbackCaughtUp();
+      const until = Date.now() + ms;
+      while (!(await repaired()) && Date.now() < until) await sleep(250);
+      return repaired();
+    };
     while (Date.now() - startedMs < options.seconds * 1000) {
       await sleep(1_500 + rnd() * 3_000);
       const down = r.health().filter((h) => !h.up).map((h) => h.node);
@@ -254,10 +261,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
             note(`crash node ${node} (SIGKILL)`);
             break;
           case 'rot': {
-            const waitUntil = Date.now() + ROT_WAIT_MS;
-            while (!((await lastRotRepaired()) && lastWipeCaughtUp() && lastRollbackCaughtUp()) && Date.now() < waitUntil) await sleep(250);
-            if (!(await lastRotRepaired()) || !lastWipeCaughtUp() || !lastRollbackCaughtUp()) {
-              note(`rot of node ${node} skipped: node ${lastRot?.node ?? lastWiped}'s storage fault is not repaired yet`);
+            if (!(await storageRepairedWithin(ROT_WAIT_MS))) {
+              note(`rot of node ${node} skipped: node ${lastRot?.node ?? lastWiped ?? lastRolledBack}'s storage fault is not repaired yet`);
               break;
             }
             const atMs = Date.now();
@@ -280,7 +285,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
           case 'wipe': {
             // One storage loss at a time: a replica that lost its disk and one with a rotted record
             // at once may be the two that hold a write.
-            if (!(await lastRotRepaired()) || !lastWipeCaughtUp() || !lastRollbackCaughtUp()) {
+            if (!(await storageRepairedWithin(0))) {
               note(`wipe of node ${node} skipped: node ${lastRot?.node ?? lastWiped ?? lastRolledBack}'s storage fault is not repaired yet`);
               break;
             }
@@ -295,29 +300,31 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
           }
           case 'rollback': {
             if (options.rollback !== true) break;
-            await r.crash(node);
-            await sleep(500); // the SIGKILL lands; nothing of the old process writes after this
-            if (!copied.has(node)) {
-              // The copy of a killed node is what a power cut leaves: a crash-consistent backup.
-              const copy = await r.copyDisk(node);
-              copied.add(node);
-              await r.restart(node);
-              note(`back up node ${node}'s data directory (kill -9, copy ${copy.files} files, restart)`);
+            // A node with a copy is put back to it before another is copied: a put-back is the fault.
+            const target = [...copied].find((n) => up.includes(n)) ?? node;
+            // One storage loss at a time, and the put-back waits for the last one's repair as a rot does.
+            if (copied.has(target) && !(await storageRepairedWithin(ROT_WAIT_MS))) {
+              note(`rollback of node ${target} skipped: node ${lastRot?.node ?? lastWiped ?? lastRolledBack}'s storage fault is not repaired yet`);
               break;
             }
-            if (!(await lastRotRepaired()) || !lastWipeCaughtUp() || !lastRollbackCaughtUp()) {
-              await r.restart(node);
-              note(`rollback of node ${node} skipped (restarted): node ${lastRot?.node ?? lastWiped ?? lastRolledBack}'s storage fault is not repaired yet`);
+            await r.crash(target);
+            await sleep(500); // the SIGKILL lands; nothing of the old process writes after this
+            if (!copied.has(target)) {
+              // The copy of a killed node is what a power cut leaves: a crash-consistent backup.
+              const copy = await r.copyDisk(target);
+              copied.add(target);
+              await r.restart(target);
+              note(`back up node ${target}'s data directory (kill -9, copy ${copy.files} files, restart)`);
               break;
             }
             // A copy taken while the node abstained already (a wipe it had not caught up from) is told nothing: it abstains again.
-            const abstainingCopy = ['abstain.marker', 'fresh.marker'].filter((marker) => existsSync(join(diskCopyDirectory(dataDirOf(node)), marker)));
-            const copy = await r.putBackDiskCopy(node);
-            rmSync(diskCopyDirectory(dataDirOf(node)), { recursive: true, force: true });
-            copied.delete(node);
-            await r.restart(node);
-            lastRolledBack = node;
-            note(`put node ${node}'s copy from ${((Date.now() - copy.copiedAtMs) / 1000).toFixed(1)} s ago back in its data directory (a rollback) and restart it${abstainingCopy.length > 0 ? ` (the copy holds ${abstainingCopy.join(', ')})` : ''}`);
+            const abstainingCopy = ['abstain.marker', 'fresh.marker'].filter((marker) => existsSync(join(diskCopyDirectory(dataDirOf(target)), marker)));
+            const copy = await r.putBackDiskCopy(target);
+            rmSync(diskCopyDirectory(dataDirOf(target)), { recursive: true, force: true });
+            copied.delete(target);
+            await r.restart(target);
+            lastRolledBack = target;
+            note(`put node ${target}'s copy from ${((Date.now() - copy.copiedAtMs) / 1000).toFixed(1)} s ago back in its data directory (a rollback) and restart it${abstainingCopy.length > 0 ? ` (the copy holds ${abstainingCopy.join(', ')})` : ''}`);
             break;
           }
           case 'slow':
