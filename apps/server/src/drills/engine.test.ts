@@ -1,5 +1,5 @@
-// Drills 1, 2, 5, bit rot and the disk put back run unattended against a real embedded cluster under load: every check
-// passes and the durability verdict finds no acknowledged write lost.
+// Drills 1, 2, 5, bit rot and the disk put back run unattended against a real embedded cluster under
+// load: every check passes and the durability verdict finds no acknowledged write lost.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,7 +48,7 @@ describe('drills, unattended, on a real embedded cluster', () => {
       if (name === 'leader-failover') expect(run.readRecoverMs).not.toBeNull();
       // Nobody restarted the rotted node: it stopped on the record and came back by itself.
       if (name === 'bit-rot') expect(run.steps[0]?.figure).toMatch(/stopped on the rotted record and restarted by itself .* its recovery cut seg-\d+\.log at \d+/);
-      // The copy put back was found by a peer, and the node's own metric says so.
+      // The copy put back was found by a peer, which the step's figure names.
       if (name === 'disk-rollback') {
         const victim = run.bindings.victim;
         expect(run.steps[1]?.figure).toMatch(new RegExp(`^node ${victim}: node \\d found its disk put back to an older copy`));
