@@ -57,7 +57,7 @@ test('filters and a comparison go into the URL, and the URL restores them', asyn
   // A pasted link restores the same view in a fresh tab.
   const other = await context.newPage();
   await other.goto(url);
-  await expect(other.getByRole('link', { name: 'Latency' })).toHaveAttribute('aria-current', 'page');
+  await expect(other.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: 'Latency' })).toHaveAttribute('aria-current', 'page');
   await expect(other.getByRole('combobox', { name: 'Metric' })).toHaveValue('fsync');
   await expect(other.getByRole('combobox', { name: 'Node' })).toHaveValue('2');
   await expect(other.getByTestId('live-state')).toHaveText(/Paused/);

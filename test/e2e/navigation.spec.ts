@@ -25,7 +25,7 @@ test('a copied URL restores page, range and pause', async ({ page, context }) =>
   const url = page.url();
   const other = await context.newPage();
   await other.goto(url);
-  await expect(other.getByRole('link', { name: 'Replication' })).toHaveAttribute('aria-current', 'page');
+  await expect(other.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: 'Replication' })).toHaveAttribute('aria-current', 'page');
   await expect(other.getByRole('combobox', { name: 'Range window' })).toHaveValue(String(15 * 60_000));
   await expect(other.getByTestId('live-state')).toHaveText(/Paused/);
   await expect(other.getByRole('button', { name: 'Resume live' })).toBeVisible();

@@ -13,7 +13,7 @@ interface Overview {
 
 test('overview figures become live and change within 30 s', async ({ page }) => {
   await page.goto('/');
-  await expect(page.getByRole('link', { name: 'Overview' })).toHaveAttribute('aria-current', 'page');
+  await expect(page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: 'Overview' })).toHaveAttribute('aria-current', 'page');
   const appends = page.getByTestId('overview-appends-per-sec');
   await expect(page.getByTestId('overview-nodes-up')).toHaveText(/^\d+ \/ \d+$/, { timeout: 30_000 });
   await expect(appends).toHaveText(/\/s$/);
