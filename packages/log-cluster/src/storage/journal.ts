@@ -1828,9 +1828,10 @@ export class Journal {
       // the next recovery salvages again; a crash between the last two cuts takes what follows the
       // bad record for lost, as recovery did before salvaging.
       for (const { seq: laterSeq, name: laterName } of [...later].reverse()) {
+        const laterBytes = this.openFile(laterName).size();
         // Its records are lost or salvaged, not gone back: they count in what recovery found.
-        this.found.segments = Math.max(this.found.segments, progressOf(laterSeq, this.openFile(laterName).size()));
-        truncatedBytes += this.openFile(laterName).size();
+        this.found.segments = Math.max(this.found.segments, progressOf(laterSeq, laterBytes));
+        truncatedBytes += laterBytes;
         this.closeAndRemove(laterName);
         this.closeAndRemove(identifiersFileName(laterName));
       }
