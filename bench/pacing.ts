@@ -12,6 +12,7 @@ import { machineLine } from './machine.ts';
 import { ResourceSampler, cleanupSync, installCleanupHandlers } from './peers/procs.ts';
 import { startLogscopeTcp } from './peers/systems.ts';
 import { runPoint, type Pacing, type PointSpec } from './peers/workload.ts';
+import { median } from './stats.ts';
 
 interface Round {
   pacing: Pacing;
@@ -23,12 +24,6 @@ interface Round {
   contextSwitchesPerRecord: number | null;
   worstFlushP99Ms: number | null;
 }
-
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
 
 export async function run(argv: string[]): Promise<void> {
   const { values } = parseArgs({ args: argv, options: { rate: { type: 'string' }, bytes: { type: 'string' }, seconds: { type: 'string' }, rounds: { type: 'string' } } });
@@ -83,5 +78,5 @@ export async function run(argv: string[]): Promise<void> {
     };
     console.log(`| ${pacing} | ${m((r) => r.p50Ms)} | ${m((r) => r.p99Ms)} (${of.map((r) => r.p99Ms.toFixed(1)).join(', ')}) | ${m((r) => r.p999Ms)} | ${m((r) => r.sentLateP99Ms)} | ${m((r) => r.cpuMicrosPerRecord)} | ${m((r) => r.contextSwitchesPerRecord)} | ${m((r) => r.worstFlushP99Ms)} |`);
   }
-  console.log('\nMedians over the rounds (each p99 in brackets). Same cluster, alternated: a difference between the rows is the pacing\'s, not the hour\'s.');
+  console.log('\nMedians over the rounds (the upper middle one for an even count; each p99 in brackets). Same cluster, alternated: a difference between the rows is the pacing\'s, not the hour\'s.');
 }
