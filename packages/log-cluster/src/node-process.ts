@@ -68,7 +68,6 @@ export function retentionIntervalFor(retentionMs: number): number {
 /** Time for the admin API's answer to a crash call to leave before the process kills itself. */
 const CRASH_AFTER_ANSWER_MS = 50;
 
-/** One node as its own process: real files, TCP to peers and clients, telemetry over HTTP. */
 /** The telemetry observer, and a line on the node's output for what an operator must hear of at once. */
 function processObserver(observer: NodeObserver, id: NodeId, dataDir: string): NodeObserver {
   return {
@@ -80,6 +79,7 @@ function processObserver(observer: NodeObserver, id: NodeId, dataDir: string): N
   };
 }
 
+/** One node as its own process: real files, TCP to peers and clients, telemetry over HTTP. */
 export async function startNodeProcess(options: NodeProcessOptions): Promise<RunningNode> {
   const self = options.peers.get(options.id);
   if (self === undefined) throw new Error(`--peers must include this node's own id ${options.id}`);
